@@ -1,0 +1,228 @@
+"""Mesa agents: force units, and one command per faction that chooses its units' objectives.
+
+A unit's state (personnel, quality, morale, where it is, where it is going) lives in :class:`UnitTable`, a
+struct of NumPy arrays, so that a day of fighting over hundreds of units is a handful of array operations.
+:class:`ForceUnit` is the Mesa agent a user sees: it reads and writes its row of that table.
+:class:`FactionCommand` is the Mesa agent that decides, once a day, what every unit of one faction does, by
+the faction's doctrine:
+
+- ``insurgent``: attack the most valuable, most sympathetic and weakest places within reach, when the force
+  that can reach them outweighs the defence by ``attack_ratio``; leave a garrison behind.
+- ``government``: hold; send detachments to threatened places worth more than where they are; counter-attack
+  nearby enemy-held places at ``counterattack_ratio``.
+- ``tribal``: as government, but never farther than ``tribal_home_radius_km`` from home.
+- ``opportunist``: defend what it holds and move into places its neutral neighbour has abandoned, within
+  ``opportunist_radius_km`` of its own places; never attack.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from simulation.model import ConflictModel
+
+
+class UnitTable:
+    """Growable struct of arrays, one row per unit ever created (dead units keep their row)."""
+
+    FIELDS = {
+        "faction": np.int32, "loc": np.int32, "personnel": np.int64, "quality": np.float64,
+        "morale": np.float64, "base_morale": np.float64, "target": np.int32, "next": np.int32,
+        "km_left": np.float64, "home": np.int32, "routing": np.bool_, "alive": np.bool_,
+    }
+
+    def __init__(self, capacity: int = 64):
+        self.n = 0
+        for name, dtype in self.FIELDS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+
+    def add(self, faction: int, loc: int, personnel: int, quality: float, morale: float) -> int:
+        if self.n == len(self.faction):
+            for name in self.FIELDS:
+                old = getattr(self, name)
+                new = np.zeros(2 * len(old), dtype=old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        i = self.n
+        self.faction[i], self.loc[i], self.personnel[i] = faction, loc, personnel
+        self.quality[i], self.morale[i], self.base_morale[i] = quality, morale, morale
+        self.target[i], self.next[i], self.km_left[i], self.home[i] = loc, -1, 0.0, loc
+        self.routing[i], self.alive[i] = False, True
+        self.n += 1
+        return i
+
+    def view(self, name: str) -> np.ndarray:
+        """The live part of a field (rows ``0..n-1``)."""
+        return getattr(self, name)[: self.n]
+
+
+class ForceUnit(mesa.Agent):
+    """A force unit of one faction: a row of the model's :class:`UnitTable`."""
+
+    def __init__(self, model: ConflictModel, row: int, name: str = ""):
+        super().__init__(model)
+        self.row = row
+        self.name = name
+
+    def _get(self, field: str):  # noqa: ANN202
+        return getattr(self.model.units, field)[self.row]
+
+    @property
+    def faction(self) -> str:
+        return self.model.faction_ids[self._get("faction")]
+
+    @property
+    def place(self) -> str:
+        return self.model.world.place_ids[self._get("loc")]
+
+    @property
+    def personnel(self) -> int:
+        return int(self._get("personnel"))
+
+    @property
+    def quality(self) -> float:
+        return float(self._get("quality"))
+
+    @property
+    def morale(self) -> float:
+        return float(self._get("morale"))
+
+    @property
+    def objective(self) -> str:
+        return self.model.world.place_ids[self._get("target")]
+
+    @property
+    def in_transit(self) -> bool:
+        return bool(self._get("next") >= 0)
+
+    @property
+    def routing(self) -> bool:
+        return bool(self._get("routing"))
+
+    def __repr__(self) -> str:
+        return (f"ForceUnit({self.faction}, {self.personnel} at {self.place}, morale {self.morale:.2f}"
+                f"{', in transit to ' + self.objective if self.in_transit else ''})")
+
+
+class FactionCommand(mesa.Agent):
+    """Chooses the objectives of every unit of one faction, once a day, by the faction's doctrine."""
+
+    def __init__(self, model: ConflictModel, faction: int, doctrine: str, mobility: float):
+        super().__init__(model)
+        self.faction = faction
+        self.doctrine = doctrine
+        self.mobility = mobility
+
+    def plan(self) -> None:
+        m = self.model
+        u = m.units
+        n = u.n
+        mine = (u.faction[:n] == self.faction) & u.alive[:n] & (u.next[:n] < 0) & ~u.routing[:n]
+        rows = np.flatnonzero(mine)
+        if rows.size == 0:
+            return
+        loc = u.loc[rows]
+        # Units at a place where enemies are present are fighting: they stay.
+        free = ~m.battle_at[loc]
+        rows, loc = rows[free], loc[free]
+        if rows.size == 0:
+            return
+        u.target[rows] = loc
+        if self.doctrine == "insurgent":
+            self._attack(rows, loc)
+        elif self.doctrine in ("government", "tribal"):
+            self._hold_and_reinforce(rows, loc)
+        else:
+            self._fill_vacuums(rows, loc)
+
+    # ----------------------------------------------------------------------------------------------------
+
+    def _reach(self, loc: np.ndarray) -> np.ndarray:
+        """Travel days from each unit's place to every place, for this faction's mobility."""
+        return self.model.world.travel_days[loc] / self.mobility
+
+    def _attack(self, rows: np.ndarray, loc: np.ndarray) -> None:
+        m, w, p = self.model, self.model.world, self.model.p
+        c = m.coalition_of[self.faction]
+        days = self._reach(loc)
+        in_reach = days <= p["reach_days"]
+        eff = m.unit_effective(rows)
+        enemy_held = m.hostile_c[c, m.coalition_of[m.controller]]
+        potential = eff @ in_reach + m.own_effective_at(c)
+        defence = m.defence_against(c)
+        feasible = enemy_held & (potential >= p["attack_ratio"] * defence)
+        if not feasible.any():
+            return
+        appeal = w.value * (0.5 + w.sympathy) * potential / (potential + p["attack_ratio"] * defence + 1e-9)
+        score = np.where(in_reach & feasible[None, :], appeal[None, :] * np.exp(-days / p["reach_days"]), 0.0)
+        best = score.argmax(axis=1)
+        go = score[np.arange(rows.size), best] > 0
+        m.dispatch(rows[go], best[go], keep_share=p["garrison_share"])
+
+    def _hold_and_reinforce(self, rows: np.ndarray, loc: np.ndarray) -> None:
+        m, w, p = self.model, self.model.world, self.model.p
+        c = m.coalition_of[self.faction]
+        days = self._reach(loc)
+        in_reach = days <= p["reach_days"]
+        if self.doctrine == "tribal":
+            home = m.units.home[rows]
+            in_reach &= w.distance_km[home] <= p["tribal_home_radius_km"]
+        own_def = m.own_effective_at(c) * p["defender_advantage"] * w.fortification
+        threat = m.threat_to(c)
+        own_held = m.coalition_of[m.controller] == c
+        need = np.where(own_held, threat - own_def, 0.0)
+        # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
+        safe_here = need[loc] <= 0
+        reinforce = (need > 0)[None, :] & (w.value[None, :] >= w.value[loc][:, None]) & safe_here[:, None]
+        rscore = w.value * need / (need + own_def + 1e-9)
+        # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm.
+        eff = m.unit_effective(rows)
+        potential = eff @ in_reach + m.own_effective_at(c)
+        enemy_held = m.hostile_c[c, m.coalition_of[m.controller]]
+        defence = m.defence_against(c)
+        counter = enemy_held & (potential >= p["counterattack_ratio"] * defence) & (defence > 0)
+        cscore = w.value * potential / (potential + defence + 1e-9)
+        score = np.maximum(np.where(reinforce, rscore[None, :], 0.0), np.where(counter[None, :], cscore[None, :], 0.0))
+        score = np.where(in_reach, score * np.exp(-days / p["reach_days"]), 0.0)
+        best = score.argmax(axis=1)
+        go = score[np.arange(rows.size), best] > 0
+        if go.any():
+            # Send what the threatened place needs (or all but a garrison where it is), not the whole unit.
+            q = best[go]
+            per_person = np.maximum(m.units.quality[rows[go]] * m.units.morale[rows[go]], 1e-6)
+            defending = per_person * p["defender_advantage"] * w.fortification[q]
+            wanted = np.where(need[q] > 0, 1.5 * need[q] / defending,
+                              1.2 * p["counterattack_ratio"] * defence[q] / per_person)
+            m.dispatch(rows[go], q, keep_share=p["garrison_share"], at_most=np.ceil(wanted))
+
+    def _fill_vacuums(self, rows: np.ndarray, loc: np.ndarray) -> None:
+        m, w, p = self.model, self.model.world, self.model.p
+        c = m.coalition_of[self.faction]
+        days = self._reach(loc)
+        in_reach = days <= p["reach_days"]
+        ctrl_c = m.coalition_of[m.controller]
+        own_held = ctrl_c == c
+        neutral_held = m.neutral_c[c, ctrl_c]
+        empty = m.present_personnel_c.sum(axis=1) == 0
+        near_own = (w.distance_km[:, own_held].min(axis=1) <= p["opportunist_radius_km"]) if own_held.any() else \
+            np.zeros(w.n, dtype=bool)
+        vacuum = neutral_held & empty & near_own
+        if not vacuum.any():
+            return
+        score = np.where(in_reach & vacuum[None, :], (w.value[None, :] + 0.1) * np.exp(-days / p["reach_days"]), 0.0)
+        best = score.argmax(axis=1)
+        go = score[np.arange(rows.size), best] > 0
+        # Each vacuum needs one detachment: the nearest unit goes.
+        chosen, taken = [], set()
+        order = np.argsort(days[np.arange(rows.size), best], kind="stable")
+        for i in order:
+            if go[i] and best[i] not in taken:
+                taken.add(best[i])
+                chosen.append(i)
+        if chosen:
+            ch = np.array(chosen)
+            m.dispatch(rows[ch], best[ch], keep_share=1.0 - p["detachment_share"])

@@ -1,0 +1,172 @@
+"""The command line: ``conflict-sim run | params | check``.
+
+Bad input (a malformed scenario, an unknown parameter, an output directory that exists) gives one line on
+stderr naming the file, row and field, exit code 2, and no output directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _parse_sets(items: Sequence[str]) -> dict[str, float]:
+    from simulation.parameters import check_value
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set {item!r}: expected name=value")
+        try:
+            out[name] = check_value(name, value)
+        except KeyError:
+            raise UsageError(f"--set {item!r}: unknown parameter {name!r} (see `conflict-sim params`)") from None
+        except ValueError as e:
+            raise UsageError(f"--set {item!r}: {e}") from None
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="conflict-sim", description="Agent-based simulator of armed conflict and displacement "
+                "on a road network. Scenario format and outputs: docs/scenario-format.md.")
+    from simulation import __version__
+
+    p.add_argument("--version", action="version", version=f"conflict-sim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario and write a run directory with tables, summary and report",
+                         description="Run SCENARIO_DIR and write a run directory (written atomically: a "
+                         "temporary directory renamed when complete).")
+    run.add_argument("scenario", metavar="SCENARIO_DIR", help="scenario directory (scenario.toml and CSV tables)")
+    run.add_argument("--seed", type=int, default=1, help="seed of the random generator (default 1)")
+    run.add_argument("--days", type=int, default=None,
+                     help="days to simulate (default: the scenario's start to end date)")
+    run.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a model parameter; repeatable (list them with `conflict-sim params`)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="run directory to write (default runs/<scenario>-seed<N>); must not exist unless --force")
+    run.add_argument("--force", action="store_true", help="replace the output directory if it exists")
+    run.add_argument("--no-fitted", action="store_true",
+                     help="ignore the scenario's fitted-parameters file and use its defaults")
+    run.add_argument("--no-plots", action="store_true", help="skip the report and plots (tables and summary only)")
+    run.add_argument("--quiet", action="store_true", help="print only the run directory's path")
+
+    params = sub.add_parser("params", help="list the model parameters with defaults, bounds and meaning")
+    params.add_argument("scenario", metavar="SCENARIO_DIR", nargs="?",
+                        help="also show the values this scenario uses")
+
+    check = sub.add_parser("check", help="validate a scenario directory and print a one-line summary")
+    check.add_argument("scenario", metavar="SCENARIO_DIR")
+    return p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simulation.model import ConflictModel
+    from simulation.output import summary_text, write_run_directory
+    from simulation.scenario import load_scenario
+
+    if args.days is not None and args.days < 1:
+        raise UsageError(f"--days {args.days}: must be at least 1")
+    sets = _parse_sets(args.sets)
+    scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
+    if sets:
+        scenario = scenario.with_parameters(sets)
+    out = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
+    if out.exists() and not args.force:
+        raise UsageError(f"{out}: output directory exists (choose another --out or pass --force)")
+
+    started = time.perf_counter()
+    model = ConflictModel(scenario, seed=args.seed, days=args.days)
+    from tqdm import tqdm
+
+    with tqdm(total=model.days, desc=scenario.name, unit="day", disable=None if not args.quiet else True,
+              file=sys.stderr, leave=False) as bar:
+        while model.running:
+            model.step()
+            bar.update(1)
+    write_run_directory(model, out, time.perf_counter() - started, overwrite=args.force,
+                        plots=not args.no_plots)
+    if args.quiet:
+        print(out)
+    else:
+        import json
+
+        print(summary_text(json.loads((out / "summary.json").read_text(encoding="utf-8"))), end="")
+        print(f"run directory: {out}" + ("" if args.no_plots else f"\nreport: {out / 'report.md'}"))
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from simulation.parameters import PARAMETERS
+
+    values = {}
+    fit = {}
+    if args.scenario:
+        from simulation.scenario import load_scenario
+
+        s = load_scenario(args.scenario)
+        values, fit = s.parameters, s.fit_bounds
+    for p in PARAMETERS.values():
+        line = f"{p.name:28} default {p.default:<10g} bounds [{p.low:g}, {p.high:g}]"
+        if values:
+            line += f"  scenario {values[p.name]:g}"
+        if p.name in fit:
+            line += f"  fit [{fit[p.name][0]:g}, {fit[p.name][1]:g}]"
+        print(f"{line}\n    {p.doc}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from simulation.scenario import load_scenario
+
+    s = load_scenario(args.scenario)
+    print(f"{s.name}: ok — {len(s.places)} places, {len(s.roads)} roads, {len(s.forces)} units, "
+          f"{len(s.events)} events, {len(s.factions)} factions, {s.start_date} to {s.end_date}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``conflict-sim``; returns the exit code."""
+    from simulation.output import OutputError
+    from simulation.scenario import ScenarioError
+
+    # SIGTERM unwinds like Ctrl-C, so that temporary output is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, ScenarioError, OutputError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; no output was left behind", file=sys.stderr)
+        return 130
+
+
+def entry() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

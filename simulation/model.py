@@ -1,0 +1,651 @@
+"""The Mesa model: the world, the order of a day, and what is recorded.
+
+A day, in order:
+
+1. scripted events (reinforcements, volunteers, air sortie budgets, defections, morale shocks, roads);
+2. each faction's command chooses its units' objectives (see :mod:`simulation.agents`);
+3. movement along roads, at a speed per road kind times the faction's mobility (trips may take days);
+4. engagements wherever hostile coalitions meet: stochastic Lanchester attrition (:mod:`simulation.combat`),
+   killed and wounded apart, civilians harmed in populated places;
+5. morale: losses, being outnumbered, being cut off, a hostile population; units below ``rout_threshold``
+   rout — part of them desert (desertion is not death) and the rest retreat;
+6. air strikes against enemy concentrations, with civilian collateral;
+7. control: a place changes hands when only one side (with its allies) remains there; the fall of a place
+   shakes the morale of the losing side nearby, so collapse can cascade along the roads;
+8. recruitment by insurgents in the places they hold;
+9. civilians (displacement) and data collection.
+
+Every random draw comes from ``self.rng``, seeded by ``seed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from simulation import combat
+from simulation.agents import FactionCommand, ForceUnit, UnitTable
+from simulation.displacement import Civilians
+from simulation.scenario import Scenario, load_scenario
+from simulation.world import World
+
+LEDGER = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted")
+
+
+class ConflictModel(mesa.Model):
+    """Factions fighting over a road network.
+
+    Parameters
+    ----------
+    scenario : a loaded :class:`Scenario` or the path of a scenario directory.
+    seed : seed of the model's random generator.
+    days : number of days to run (default: the scenario's start to end date).
+    **parameters : any model parameter (see :mod:`simulation.parameters`), overriding the scenario's values.
+    """
+
+    def __init__(self, scenario: Scenario | str | Path = "scenarios/toy", seed: int | None = None,
+                 days: int | None = None, **parameters: Any):
+        super().__init__(seed=seed)
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        if parameters:
+            scenario = scenario.with_parameters(parameters, origin="model parameters")
+        self.scenario = scenario
+        self.p = dict(scenario.parameters)
+        self.days = scenario.days if days is None else int(days)
+        self.day = 0
+        self.seed_value = seed
+        self.world = World(scenario, self.p)
+        w = self.world
+
+        self.faction_ids = list(scenario.faction_ids)
+        self.faction_index = {f: i for i, f in enumerate(self.faction_ids)}
+        nf = len(self.faction_ids)
+        self.mobility = np.array([f.mobility for f in scenario.factions])
+        self._coalitions(scenario)
+
+        self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
+        self.battle_at = np.zeros(w.n, dtype=bool)
+        self.sorties = np.zeros(nf, dtype=np.int64)
+        self.ledger = {k: np.zeros(nf, dtype=np.int64) for k in LEDGER}
+        self.nominal = np.zeros(nf, dtype=np.int64)
+        self.units = UnitTable()
+        self.unit_agents: list[ForceUnit | None] = []
+        self.commands = [FactionCommand(self, i, f.doctrine, f.mobility) for i, f in enumerate(scenario.factions)]
+        # A faction's rear: the most valuable place its coalition holds at the start (e.g. the capital).
+        self.rear = np.full(nf, -1)
+        for i in range(nf):
+            held = self.coalition_of[self.controller] == self.coalition_of[i]
+            if held.any():
+                self.rear[i] = int(np.argmax(np.where(held, w.value, -1)))
+
+        for row in scenario.forces:
+            f = self.faction_index[row.faction]
+            present = int(round(row.personnel * row.present_share))
+            self.nominal[f] += row.personnel
+            if present <= 0:
+                continue
+            morale = self.p["initial_morale"] if row.morale is None else row.morale
+            self._new_unit(f, w.index[row.place], present, row.quality, morale, name=row.unit)
+            self.ledger["initial"][f] += present
+
+        self.civilians = Civilians(w, self.p, self.rng)
+        self._events_by_day: dict[int, list] = {}
+        for e in scenario.events:
+            self._events_by_day.setdefault((e.date - scenario.start_date).days, []).append(e)
+
+        # Daily records (index = day).
+        d, n = self.days, w.n
+        self.rec_control = np.zeros((d, n), dtype=np.int64)
+        self.rec_present = np.zeros((d, n, nf), dtype=np.int64)
+        self.rec_arriving = np.zeros((d, n, nf), dtype=np.int64)
+        self.rec_killed = np.zeros((d, n, nf + 1), dtype=np.int64)  # last party: civilians
+        self.rec_wounded = np.zeros((d, n, nf + 1), dtype=np.int64)
+        self.rec_population = np.zeros((d, n), dtype=np.int64)
+        self.rec_idps = np.zeros((d, n), dtype=np.int64)
+        self.rec_displaced_from = np.zeros((d, n), dtype=np.int64)
+        self.rec_ledger = np.zeros((d, len(LEDGER) + 1, nf), dtype=np.int64)
+        self.log: list[tuple[str, str, str, str]] = []
+        self._today_killed = np.zeros((n, nf + 1), dtype=np.int64)
+        self._today_wounded = np.zeros((n, nf + 1), dtype=np.int64)
+        self._today_sorties = np.zeros(n, dtype=np.int64)
+
+        self.datacollector = mesa.DataCollector(model_reporters={
+            **{f"personnel_{f}": (lambda m, i=i: m.personnel_of(i)) for i, f in enumerate(self.faction_ids)},
+            **{f"places_{f}": (lambda m, i=i: int((m.controller == i).sum())) for i, f in enumerate(self.faction_ids)},
+            "killed": lambda m: int(m.rec_killed[: m.day].sum()),
+            "civilians_killed": lambda m: int(m.rec_killed[: m.day, :, -1].sum()),
+            "displaced": lambda m: m.civilians.total_displaced,
+        })
+        self.running = True
+
+    # ---------------------------------------------------------------------------------------------------
+    # Set-up helpers
+
+    def _coalitions(self, s: Scenario) -> None:
+        """Group allied factions into coalitions and derive coalition-level relation matrices."""
+        ids = self.faction_ids
+        label = list(range(len(ids)))
+        for pair in s.allied:
+            a, b = sorted(self.faction_index[x] for x in pair)
+            la, lb = label[a], label[b]
+            label = [la if x == lb else x for x in label]
+        uniq = sorted(set(label))
+        self.coalition_of = np.array([uniq.index(x) for x in label], dtype=np.int64)
+        nc = len(uniq)
+        self.hostile_c = np.zeros((nc, nc), dtype=bool)
+        self.neutral_c = np.zeros((nc, nc), dtype=bool)
+        for i, a in enumerate(ids):
+            for j, b in enumerate(ids):
+                ci, cj = self.coalition_of[i], self.coalition_of[j]
+                if ci == cj:
+                    continue
+                rel = s.relation(a, b)
+                if rel == "hostile":
+                    self.hostile_c[ci, cj] = True
+                elif rel == "neutral":
+                    self.neutral_c[ci, cj] = True
+        self.neutral_c &= ~self.hostile_c
+        self.n_coalitions = nc
+
+    def _new_unit(self, faction: int, loc: int, personnel: int, quality: float, morale: float,
+                  name: str = "") -> int:
+        row = self.units.add(faction, loc, personnel, quality, morale)
+        self.unit_agents.append(ForceUnit(self, row, name))
+        return row
+
+    @property
+    def date(self) -> dt.date:
+        """The calendar date of the day about to be simulated (or just simulated, after the last)."""
+        return self.scenario.start_date + dt.timedelta(days=self.day)
+
+    def personnel_of(self, faction: int) -> int:
+        u = self.units
+        return int(u.personnel[: u.n][u.faction[: u.n] == faction].sum())
+
+    def _log(self, kind: str, place: int | str, detail: str) -> None:
+        pid = place if isinstance(place, str) else self.world.place_ids[place]
+        self.log.append((self.date.isoformat(), kind, pid, detail))
+
+    # ---------------------------------------------------------------------------------------------------
+    # Views the commands use
+
+    def unit_effective(self, rows: np.ndarray) -> np.ndarray:
+        u = self.units
+        return combat.effective_strength(u.personnel[rows], u.quality[rows], u.morale[rows])
+
+    def _presence(self) -> None:
+        """Personnel and effective strength present at each place by coalition (units not on the road)."""
+        u, n = self.units, self.units.n
+        here = u.alive[:n] & (u.next[:n] < 0) & (u.personnel[:n] > 0)
+        fighting = here & ~u.routing[:n]
+        coal = self.coalition_of[u.faction[:n]]
+        key = u.loc[:n] * self.n_coalitions + coal
+        size = self.world.n * self.n_coalitions
+        shape = (self.world.n, self.n_coalitions)
+        self.present_personnel_c = np.bincount(key[fighting], u.personnel[:n][fighting], size).reshape(shape)
+        eff = combat.effective_strength(u.personnel[:n], u.quality[:n], u.morale[:n])
+        self.present_effective_c = np.bincount(key[fighting], eff[fighting], size).reshape(shape)
+        hostile_here = self.present_personnel_c @ self.hostile_c.T  # [p, c]: hostile personnel at p
+        self.battle_at = ((self.present_personnel_c > 0) & (hostile_here > 0)).any(axis=1)
+        self._here = here
+
+    def own_effective_at(self, coalition: int) -> np.ndarray:
+        return self.present_effective_c[:, coalition]
+
+    def defence_against(self, coalition: int) -> np.ndarray:
+        """Effective strength hostile to ``coalition`` at each place, with the defenders' advantage."""
+        hostile = self.hostile_c[coalition]
+        eff = self.present_effective_c[:, hostile]
+        holds = self.coalition_of[self.controller][:, None] == np.flatnonzero(hostile)[None, :]
+        mult = np.where(holds, self.p["defender_advantage"] * self.world.fortification[:, None], 1.0)
+        return (eff * mult).sum(axis=1)
+
+    def threat_to(self, coalition: int) -> np.ndarray:
+        """Hostile effective strength that could reach each place within a day."""
+        u, n = self.units, self._here.size  # units split off today are not counted until tomorrow
+        rows = np.flatnonzero(self._here[:n] & ~u.routing[:n]
+                              & self.hostile_c[coalition, self.coalition_of[u.faction[:n]]])
+        if rows.size == 0:
+            return np.zeros(self.world.n)
+        days = self.world.travel_days[u.loc[rows]] / self.mobility[u.faction[rows]][:, None]
+        return self.unit_effective(rows) @ (days <= 1.0)
+
+    def dispatch(self, rows: np.ndarray, targets: np.ndarray, keep_share: float,
+                 at_most: np.ndarray | None = None) -> None:
+        """Send units toward targets. Where a unit leaves a place its side holds, ``keep_share`` of it stays as
+        a garrison; ``at_most`` caps how many leave."""
+        u, w = self.units, self.world
+        for k, (r, q) in enumerate(zip(rows.tolist(), targets.tolist())):
+            loc = int(u.loc[r])
+            if q == loc or w.next_hop[loc, q] < 0:
+                continue
+            pers = int(u.personnel[r])
+            own_place = self.coalition_of[self.controller[loc]] == self.coalition_of[u.faction[r]]
+            keep = int(round(pers * keep_share)) if own_place else 0
+            send = pers - keep
+            if at_most is not None and np.isfinite(at_most[k]):
+                send = min(send, int(at_most[k]))
+            if send < 10 and send < pers:
+                continue
+            if send < pers:
+                r = self._new_unit(int(u.faction[r]), loc, send, float(u.quality[r]), float(u.morale[r]),
+                                   name=self.unit_agents[r].name)
+                u.home[r] = u.home[rows[k]]
+                u.base_morale[r] = u.base_morale[rows[k]]
+                u.personnel[rows[k]] -= send
+            self._set_course(r, q)
+
+    def _set_course(self, r: int, q: int) -> None:
+        u, w = self.units, self.world
+        u.target[r] = q
+        nxt = w.next_hop[u.loc[r], q]
+        if nxt >= 0 and nxt != u.loc[r]:
+            u.next[r] = nxt
+            u.km_left[r] = w.road_km[u.loc[r], nxt]
+
+    # ---------------------------------------------------------------------------------------------------
+    # The day
+
+    def step(self) -> None:
+        if self.day >= self.days:
+            self.running = False
+            return
+        self._today_killed[:] = 0
+        self._today_wounded[:] = 0
+        self._today_sorties[:] = 0
+        self._scripted_events()                 # 1
+        self._merge_idle_units()
+        self._presence()
+        for command in self.commands:           # 2
+            command.plan()
+        self._move()                            # 3
+        self._presence()
+        self._engage()                          # 4
+        self._morale()                          # 5
+        self._air_strikes()                     # 6
+        self._presence()
+        taken_by = self._control()              # 7
+        self._recruit()                         # 8
+        violence = (self._today_killed.sum(axis=1) + self._today_wounded.sum(axis=1) + self._today_sorties)
+        self.civilians.step(violence, taken_by, self.controller)
+        self._bury_dead_units()
+        self._record()                          # 9
+        self.datacollector.collect(self)
+        self.day += 1
+        if self.day >= self.days:
+            self.running = False
+
+    def run(self) -> ConflictModel:
+        """Run every remaining day; return the model."""
+        while self.running:
+            self.step()
+        return self
+
+    # 1 ---------------------------------------------------------------------------------------------------
+    def _scripted_events(self) -> None:
+        w = self.world
+        for e in self._events_by_day.get(self.day, []):
+            f = self.faction_index.get(e.faction, -1)
+            if e.kind in ("reinforcement", "mobilisation"):
+                p = w.index[e.place]
+                c = self.coalition_of[f]
+                if self.hostile_c[c, self.coalition_of[self.controller[p]]]:
+                    held = np.flatnonzero(self.coalition_of[self.controller] == c)
+                    if held.size == 0:
+                        self._log(e.kind, p, f"{int(e.amount)} {e.faction} could not arrive: nothing held")
+                        continue
+                    p = int(held[np.argmin(w.travel_days[p, held])])
+                quality = self.p["reinforcement_quality" if e.kind == "reinforcement" else "volunteer_quality"]
+                amount = int(round(e.amount))
+                if amount > 0:
+                    self._new_unit(f, p, amount, quality, self.p["initial_morale"], name=e.note)
+                    self.ledger["reinforced"][f] += amount
+                self._log(e.kind, p, f"{amount} {e.faction} arrive")
+            elif e.kind == "air_sorties":
+                self.sorties[f] = int(round(e.amount))
+                self._log(e.kind, e.place or "", f"{e.faction} flies {self.sorties[f]} sorties a day")
+            elif e.kind == "defection":
+                rows = self._units_at(f, w.index[e.place])
+                gone = combat.share_out(self.rng, int(e.amount), self.units.personnel[rows])
+                self.units.personnel[rows] -= gone
+                self.ledger["deserted"][f] += int(gone.sum())
+                self._log(e.kind, e.place, f"{int(gone.sum())} {e.faction} defect")
+            elif e.kind == "morale_shock":
+                rows = self._units_at(f, w.index[e.place])
+                self.units.morale[rows] = np.clip(self.units.morale[rows] - e.amount, 0, 1)
+                self._log(e.kind, e.place, f"{e.faction} morale falls by {e.amount:g}: {e.note}")
+            elif e.kind in ("road_blocked", "road_opened"):
+                a, b = e.place.split("|")
+                w.set_road(a, b, e.kind == "road_opened")
+                self._log(e.kind, a, f"road {a}-{b} {'opened' if e.kind == 'road_opened' else 'blocked'}")
+            elif e.kind in ("checkpoint_closed", "checkpoint_opened"):
+                self.civilians.set_checkpoint(w.index[e.place], e.kind == "checkpoint_opened")
+                self._log(e.kind, e.place, e.note)
+
+    def _units_at(self, faction: int, place: int) -> np.ndarray:
+        u, n = self.units, self.units.n
+        return np.flatnonzero(u.alive[:n] & (u.faction[:n] == faction) & (u.loc[:n] == place) & (u.next[:n] < 0))
+
+    def _merge_idle_units(self) -> None:
+        """Units of one faction idle at the same place (and, for tribes, with the same home) become one."""
+        u, n = self.units, self.units.n
+        idle = np.flatnonzero(u.alive[:n] & (u.next[:n] < 0) & ~u.routing[:n] & (u.personnel[:n] > 0))
+        if idle.size < 2:
+            return
+        key = (u.faction[idle].astype(np.int64) * self.world.n + u.loc[idle]) * self.world.n + u.home[idle]
+        order = np.argsort(key, kind="stable")
+        key, idle = key[order], idle[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        counts = np.diff(np.r_[starts, key.size])
+        for s, c in zip(starts[counts > 1], counts[counts > 1]):
+            rows = idle[s: s + c]
+            keep, rest = rows[0], rows[1:]
+            pers = u.personnel[rows].astype(float)
+            total = pers.sum()
+            for name in ("quality", "morale", "base_morale"):
+                arr = getattr(u, name)
+                arr[keep] = (arr[rows] * pers).sum() / total
+            u.personnel[keep] = int(total)
+            u.personnel[rest] = 0
+
+    # 3 ---------------------------------------------------------------------------------------------------
+    def _move(self) -> None:
+        u, w = self.units, self.world
+        n = u.n
+        rows = np.flatnonzero(u.alive[:n] & (u.next[:n] >= 0))
+        if rows.size == 0:
+            return
+        ctrl_c = self.coalition_of[self.controller]
+        hostile_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
+        budget = np.ones(rows.size)
+        for _ in range(64):
+            active = (budget > 1e-9) & (u.next[rows] >= 0)
+            if not active.any():
+                break
+            r = rows[active]
+            loc, nxt = u.loc[r], u.next[r]
+            speed = w.road_speed[loc, nxt] * self.mobility[u.faction[r]]
+            need = u.km_left[r] / speed
+            b = budget[active]
+            arrive = need <= b
+            # Still on the road at the end of the day.
+            stay = r[~arrive]
+            u.km_left[stay] -= b[~arrive] * speed[~arrive]
+            b = np.where(arrive, b - need, 0.0)
+            budget[active] = b
+            a = r[arrive]
+            if a.size == 0:
+                continue
+            u.loc[a] = u.next[a]
+            u.km_left[a] = 0.0
+            c = self.coalition_of[u.faction[a]]
+            blocked = self.hostile_c[c, ctrl_c[u.loc[a]]] | hostile_here[u.loc[a], c]
+            done = (u.loc[a] == u.target[a]) | blocked
+            u.next[a[done]] = -1
+            go = a[~done]
+            nh = w.next_hop[u.loc[go], u.target[go]]
+            ok = nh >= 0
+            u.next[go] = np.where(ok, nh, -1)
+            u.km_left[go[ok]] = w.road_km[u.loc[go[ok]], nh[ok]]
+        # Routing units that reached safety stop routing.
+        arrived = rows[(u.next[rows] < 0) & u.routing[rows]]
+        u.routing[arrived] = False
+        u.morale[arrived] = np.maximum(u.morale[arrived], self.p["rout_threshold"] + 0.1)
+
+    # 4 ---------------------------------------------------------------------------------------------------
+    def _engage(self) -> None:
+        if not self.battle_at.any():
+            return
+        u, w, p = self.units, self.world, self.p
+        n = u.n
+        places = np.flatnonzero(self.battle_at)
+        rows = np.flatnonzero(self._here[:n] & self.battle_at[u.loc[:n]])
+        coal = self.coalition_of[u.faction[rows]]
+        loc = u.loc[rows]
+        holds = self.coalition_of[self.controller[loc]] == coal
+        mult = np.where(holds, p["defender_advantage"] * w.fortification[loc], 1.0)
+        eff = combat.effective_strength(u.personnel[rows], u.quality[rows], u.morale[rows]) * mult
+        eff = np.where(u.routing[rows], 0.0, eff)
+        key = loc * self.n_coalitions + coal
+        size, shape = w.n * self.n_coalitions, (w.n, self.n_coalitions)
+        N = np.bincount(key, u.personnel[rows], size).reshape(shape)
+        E = np.bincount(key, eff, size).reshape(shape)
+        fire = combat.fire_received(E, N, self.hostile_c)
+        intensity = np.ones(w.n)
+        intensity[places] = self.rng.gamma(4.0, 0.25, places.size)
+        expected = combat.expected_casualties(fire, N, p["attrition_rate"], p["lanchester_exponent"],
+                                              intensity[:, None])
+        prob = combat.hit_probability(expected, N)
+        before = u.personnel[rows].copy()
+        cas = self.rng.binomial(before, prob[loc, coal])
+        killed, wounded = combat.split_killed(self.rng, cas, p["killed_share"])
+        u.personnel[rows] -= cas
+        fac = u.faction[rows]
+        nf = len(self.faction_ids)
+        np.add.at(self.ledger["killed"], fac, killed)
+        np.add.at(self.ledger["wounded"], fac, wounded)
+        np.add.at(self._today_killed, (loc, fac), killed)
+        np.add.at(self._today_wounded, (loc, fac), wounded)
+        # Morale: losses, and being outnumbered by the fire one receives.
+        lost = np.divide(cas, before, out=np.zeros(rows.size), where=before > 0)
+        ratio = np.divide(fire[loc, coal], E[loc, coal], out=np.full(rows.size, 10.0), where=E[loc, coal] > 0)
+        drop = p["morale_loss_per_casualty"] * lost + p["morale_outnumbered"] * np.log(np.maximum(ratio, 1.0))
+        u.morale[rows] = np.clip(u.morale[rows] - drop, 0.0, 1.0)
+        # Civilians caught in the fighting.
+        total_cas = np.bincount(loc, cas, w.n)
+        residents = self.civilians.present.astype(float)
+        density = residents / (residents + 20_000.0)
+        civ = self.rng.poisson(p["civilian_battle_harm"] * total_cas * density)
+        civ = self.civilians.kill(civ)
+        civ_killed, civ_wounded = combat.split_killed(self.rng, civ, p["killed_share"])
+        self._today_killed[:, nf] += civ_killed
+        self._today_wounded[:, nf] += civ_wounded
+        for pl in places.tolist():
+            sides = ", ".join(f"{self._coalition_name(c)} {int(N[pl, c])}" for c in range(self.n_coalitions)
+                              if N[pl, c] > 0)
+            self._log("battle", pl, f"{sides}; casualties {int(total_cas[pl])}, civilians {int(civ[pl])}")
+
+    def _coalition_name(self, c: int) -> str:
+        return "+".join(f for i, f in enumerate(self.faction_ids) if self.coalition_of[i] == c)
+
+    # 5 ---------------------------------------------------------------------------------------------------
+    def _morale(self) -> None:
+        u, w, p = self.units, self.world, self.p
+        n = u.n
+        alive = u.alive[:n] & (u.personnel[:n] > 0)
+        fac = u.faction[:n]
+        gov = np.array([c.doctrine == "government" for c in self.commands])[fac]
+        # Cut off from the rear: no road to it through places not held or occupied by enemies.
+        cutoff = np.zeros(n, dtype=bool)
+        ctrl_c = self.coalition_of[self.controller]
+        for f in np.unique(fac[alive & gov]).tolist():
+            c = self.coalition_of[f]
+            passable = ~self.hostile_c[c, ctrl_c] & ~(self.present_personnel_c @ self.hostile_c[c] > 0)
+            rear = self.rear[f]
+            labels = w.components(passable)
+            if rear < 0 or labels[rear] < 0:
+                reachable = np.zeros(w.n, dtype=bool)
+            else:
+                reachable = labels == labels[rear]
+            cut_places = ~reachable
+            if self.commands[f].doctrine == "government" and any(
+                    self.scenario.factions[f2].air_force for f2 in range(len(self.faction_ids))
+                    if self.coalition_of[f2] == c):
+                # Airlift: the most valuable cut-off places held by the side are resupplied by air.
+                held_cut = np.flatnonzero(cut_places & (ctrl_c == c))
+                top = held_cut[np.argsort(-w.value[held_cut], kind="stable")][: int(p["airlift_places"])]
+                cut_places[top] = False
+            cutoff |= alive & (fac == f) & cut_places[u.loc[:n]]
+        m = u.morale[:n]
+        m -= p["morale_cutoff"] * cutoff
+        hostile_pop = np.clip(2 * (w.sympathy[u.loc[:n]] - 0.5), 0, 1)
+        m -= p["hostile_population_morale"] * hostile_pop * gov
+        calm = ~self.battle_at[u.loc[:n]] & ~cutoff
+        m += np.where(calm, p["morale_recovery"] * (u.base_morale[:n] - m), 0.0)
+        np.clip(m, 0.0, 1.0, out=m)
+        # Rout.
+        rout = np.flatnonzero(alive & self._here[:n] & ~u.routing[:n] & (m < p["rout_threshold"]))
+        if rout.size == 0:
+            return
+        deserters = self.rng.binomial(u.personnel[rout], p["desertion_share"])
+        u.personnel[rout] -= deserters
+        np.add.at(self.ledger["deserted"], u.faction[rout], deserters)
+        for k, r in enumerate(rout.tolist()):
+            c = self.coalition_of[u.faction[r]]
+            safe = (ctrl_c == c) & ~(self.present_personnel_c @ self.hostile_c[c] > 0)
+            safe[u.loc[r]] = False
+            days = np.where(safe, w.travel_days[u.loc[r]], np.inf)
+            q = int(np.argmin(days))
+            if not np.isfinite(days[q]):
+                # Nowhere to go: the unit dissolves.
+                self.ledger["deserted"][u.faction[r]] += u.personnel[r]
+                deserters[k] += u.personnel[r]
+                u.personnel[r] = 0
+                self._log("rout", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit dissolves, "
+                          f"{int(deserters[k])} desert")
+                continue
+            u.routing[r] = True
+            self._set_course(r, q)
+            self._log("rout", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit routs toward "
+                      f"{w.place_ids[q]}: {int(deserters[k])} desert, {int(u.personnel[r])} retreat")
+
+    # 6 ---------------------------------------------------------------------------------------------------
+    def _air_strikes(self) -> None:
+        u, w, p = self.units, self.world, self.p
+        nf = len(self.faction_ids)
+        for f in np.flatnonzero(self.sorties > 0).tolist():
+            c = self.coalition_of[f]
+            targets = self.present_personnel_c @ self.hostile_c[c]
+            flown = combat.allocate_sorties(self.rng, int(self.sorties[f]), targets)
+            if flown.sum() == 0:
+                continue
+            self._today_sorties += flown
+            n = u.n
+            for pl in np.flatnonzero(flown).tolist():
+                rows = np.flatnonzero(self._here[:n] & (u.loc[:n] == pl)
+                                      & self.hostile_c[c, self.coalition_of[u.faction[:n]]])
+                hits = self.rng.poisson(p["sortie_kill_rate"] * flown[pl])
+                lost = combat.share_out(self.rng, hits, u.personnel[rows])
+                killed, wounded = combat.split_killed(self.rng, lost, p["killed_share"])
+                u.personnel[rows] -= lost
+                np.add.at(self.ledger["killed"], u.faction[rows], killed)
+                np.add.at(self.ledger["wounded"], u.faction[rows], wounded)
+                np.add.at(self._today_killed[pl], u.faction[rows], killed)
+                np.add.at(self._today_wounded[pl], u.faction[rows], wounded)
+                residents = float(self.civilians.present[pl])
+                civ = self.rng.poisson(p["collateral_rate"] * flown[pl] * residents / (residents + 20_000.0))
+                civ = int(self.civilians.kill(np.eye(1, w.n, pl, dtype=np.int64)[0] * civ)[pl])
+                ck, cw = combat.split_killed(self.rng, np.array([civ]), p["killed_share"])
+                self._today_killed[pl, nf] += ck[0]
+                self._today_wounded[pl, nf] += cw[0]
+                self._log("air_strike", pl, f"{int(flown[pl])} {self.faction_ids[f]} sorties: "
+                          f"{int(lost.sum())} fighters and {civ} civilians hit")
+
+    # 7 ---------------------------------------------------------------------------------------------------
+    def _control(self) -> np.ndarray:
+        u, w, p = self.units, self.world, self.p
+        taken_by = np.full(w.n, -1, dtype=np.int64)
+        present = self.present_personnel_c > 0
+        sole = present.sum(axis=1) == 1
+        winner_c = present.argmax(axis=1)
+        changed = np.flatnonzero(sole & (winner_c != self.coalition_of[self.controller]))
+        if changed.size == 0:
+            return taken_by
+        n = u.n
+        here = self._here[:n] & ~u.routing[:n]
+        pers_pf = np.bincount(u.loc[:n][here] * len(self.faction_ids) + u.faction[:n][here],
+                              u.personnel[:n][here], w.n * len(self.faction_ids)).reshape(w.n, -1)
+        for pl in changed.tolist():
+            c_new = winner_c[pl]
+            members = self.coalition_of == c_new
+            new = int(np.argmax(np.where(members, pers_pf[pl], -1)))
+            old = int(self.controller[pl])
+            self.controller[pl] = new
+            taken_by[pl] = new
+            self._log("control_change", pl, f"{self.faction_ids[old]} -> {self.faction_ids[new]}")
+            # The news shakes the losing side's units nearby, more for a valuable place.
+            losers = u.alive[:n] & (self.coalition_of[u.faction[:n]] == self.coalition_of[old])
+            d = w.distance_km[pl, u.loc[:n]]
+            radius = p["morale_shock_radius_km"]
+            near = losers & (d <= radius)
+            weight = w.value[pl] / (1.0 + w.value[pl])
+            shock = p["morale_fall_shock"] * weight * (1.0 - d / max(radius, 1e-9))
+            u.morale[:n] = np.where(near, np.clip(u.morale[:n] - shock, 0, 1), u.morale[:n])
+        return taken_by
+
+    # 8 ---------------------------------------------------------------------------------------------------
+    def _recruit(self) -> None:
+        u, w, p = self.units, self.world, self.p
+        for f, command in enumerate(self.commands):
+            if command.doctrine != "insurgent":
+                continue
+            held = np.flatnonzero(self.controller == f)
+            if held.size == 0:
+                continue
+            lam = p["recruit_rate"] * self.civilians.residents[held] * w.sympathy[held]
+            recruits = self.rng.poisson(lam)
+            for pl, k in zip(held[recruits > 0].tolist(), recruits[recruits > 0].tolist()):
+                rows = self._units_at(f, pl)
+                rows = rows[~u.routing[rows]]
+                if rows.size:
+                    r = rows[np.argmax(u.personnel[rows])]
+                    total = u.personnel[r] + k
+                    u.quality[r] = (u.quality[r] * u.personnel[r] + p["recruit_quality"] * k) / total
+                    u.personnel[r] = total
+                else:
+                    self._new_unit(f, pl, k, p["recruit_quality"], p["initial_morale"], name="recruits")
+                self.ledger["recruited"][f] += k
+
+    # 9 ---------------------------------------------------------------------------------------------------
+    def _bury_dead_units(self) -> None:
+        u, n = self.units, self.units.n
+        dead = np.flatnonzero(u.alive[:n] & (u.personnel[:n] <= 0))
+        for r in dead.tolist():
+            u.alive[r] = False
+            agent = self.unit_agents[r]
+            if agent is not None:
+                agent.remove()
+                self.unit_agents[r] = None
+
+    def _record(self) -> None:
+        u, w, d = self.units, self.world, self.day
+        n, nf = u.n, len(self.faction_ids)
+        self.rec_control[d] = self.controller
+        alive = u.alive[:n]
+        here = alive & (u.next[:n] < 0)
+        moving = alive & (u.next[:n] >= 0)
+        size = w.n * nf
+        self.rec_present[d] = np.bincount(u.loc[:n][here] * nf + u.faction[:n][here],
+                                          u.personnel[:n][here], size).reshape(w.n, nf)
+        self.rec_arriving[d] = np.bincount(u.next[:n][moving] * nf + u.faction[:n][moving],
+                                           u.personnel[:n][moving], size).reshape(w.n, nf)
+        self.rec_killed[d] = self._today_killed
+        self.rec_wounded[d] = self._today_wounded
+        civ = self.civilians
+        self.rec_population[d] = civ.present
+        self.rec_idps[d] = civ.idps
+        self.rec_displaced_from[d] = civ.displaced_from
+        for i, k in enumerate(LEDGER):
+            self.rec_ledger[d, i] = self.ledger[k]
+        self.rec_ledger[d, -1] = np.bincount(u.faction[:n][alive], u.personnel[:n][alive], nf)
+
+    # ---------------------------------------------------------------------------------------------------
+    # Results
+
+    def dates(self) -> list[str]:
+        return [(self.scenario.start_date + dt.timedelta(days=i)).isoformat() for i in range(self.day)]
+
+    def personnel_balance(self, day: int | None = None) -> dict[str, dict[str, int]]:
+        """The personnel ledger by faction after ``day`` (default: the last simulated day)."""
+        d = self.day - 1 if day is None else day
+        out = {}
+        for f, fid in enumerate(self.faction_ids):
+            row = {k: int(self.rec_ledger[d, i, f]) for i, k in enumerate(LEDGER)}
+            row["present"] = int(self.rec_ledger[d, -1, f])
+            out[fid] = row
+        return out

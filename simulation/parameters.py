@@ -1,0 +1,122 @@
+"""The model's parameters: names, built-in defaults, physical bounds and meaning.
+
+One registry serves the model's keyword arguments, ``--set`` on the command line, the app's sliders, sweeps
+and calibration. Bounds are physical: a value outside them means nothing, so it is rejected wherever it comes
+from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: float
+    low: float
+    high: float
+    doc: str
+
+
+PARAMETERS: dict[str, Parameter] = {
+    p.name: p
+    for p in [
+        # --- movement -------------------------------------------------------------------------------
+        Parameter("speed_highway_km", 150.0, 10.0, 600.0, "km a day a unit covers on a highway"),
+        Parameter("speed_road_km", 90.0, 5.0, 400.0, "km a day on an ordinary road"),
+        Parameter("speed_track_km", 60.0, 5.0, 400.0, "km a day on a desert track"),
+        Parameter("speed_river_km", 30.0, 1.0, 200.0, "km a day over a river crossing"),
+        # --- engagement -----------------------------------------------------------------------------
+        Parameter(
+            "attrition_rate", 0.04, 0.001, 0.5,
+            "daily casualties inflicted per unit of effective enemy strength (Lanchester coefficient)",
+        ),
+        Parameter(
+            "lanchester_exponent", 0.8, 0.0, 1.0,
+            "1 = square law (losses follow enemy strength, aimed fire); 0 = losses follow own strength",
+        ),
+        Parameter("killed_share", 0.3, 0.05, 0.9, "share of battle casualties who are killed (rest wounded)"),
+        Parameter("defender_advantage", 1.5, 1.0, 5.0, "multiplier on the defenders' effective strength"),
+        Parameter(
+            "civilian_battle_harm", 0.25, 0.0, 3.0,
+            "civilian casualties per combatant casualty in a battle inside a populated place (scaled by density)",
+        ),
+        # --- morale ---------------------------------------------------------------------------------
+        Parameter("initial_morale", 0.7, 0.05, 1.0, "morale of a unit whose row gives none"),
+        Parameter("rout_threshold", 0.3, 0.0, 0.9, "below this morale a unit routs"),
+        Parameter("morale_loss_per_casualty", 2.0, 0.0, 20.0, "morale lost per share of the unit's strength lost"),
+        Parameter(
+            "morale_outnumbered", 0.08, 0.0, 1.0,
+            "daily morale loss per log-unit of enemy superiority in a battle",
+        ),
+        Parameter(
+            "morale_fall_shock", 0.25, 0.0, 1.0,
+            "morale loss for units of the losing side near a place that falls (scaled by its value)",
+        ),
+        Parameter("morale_shock_radius_km", 150.0, 0.0, 600.0, "how far the news of a fall shakes morale"),
+        Parameter("morale_cutoff", 0.03, 0.0, 0.5, "daily morale loss of a unit cut off from its side's rear"),
+        Parameter("morale_recovery", 0.03, 0.0, 0.5, "daily recovery of morale toward the unit's baseline"),
+        Parameter("desertion_share", 0.4, 0.0, 1.0, "share of a routing unit's personnel who desert"),
+        Parameter(
+            "hostile_population_morale", 0.05, 0.0, 1.0,
+            "daily morale loss of a government unit in a place whose population sympathises with the insurgents",
+        ),
+        # --- decisions ------------------------------------------------------------------------------
+        Parameter("attack_ratio", 1.2, 0.2, 10.0, "insurgent attack: own effective strength over the defenders'"),
+        Parameter("counterattack_ratio", 2.0, 0.5, 10.0, "government counter-attack: force ratio needed"),
+        Parameter("reach_days", 3.0, 0.5, 15.0, "how many days of travel an objective may be away"),
+        Parameter("garrison_share", 0.2, 0.0, 0.9, "share of an insurgent force left to hold a place it moves on from"),
+        Parameter("opportunist_radius_km", 120.0, 0.0, 500.0, "how far an opportunist faction reaches for vacuums"),
+        Parameter("tribal_home_radius_km", 60.0, 0.0, 300.0, "how far tribal fighters go from their home"),
+        Parameter(
+            "detachment_share", 0.3, 0.01, 1.0,
+            "share of a unit an opportunist faction sends to fill an abandoned place",
+        ),
+        # --- air power ------------------------------------------------------------------------------
+        Parameter("sortie_kill_rate", 0.6, 0.0, 10.0, "expected fighters killed or wounded per sortie"),
+        Parameter(
+            "airlift_places", 2.0, 0.0, 20.0,
+            "cut-off places a faction with an air force can resupply a day (its units there do not lose morale)",
+        ),
+        Parameter(
+            "collateral_rate", 0.4, 0.0, 5.0,
+            "expected civilians killed or wounded per sortie against a populated place",
+        ),
+        # --- recruitment and reinforcement ----------------------------------------------------------
+        Parameter(
+            "recruit_rate", 2e-5, 0.0, 1e-3,
+            "daily insurgent recruits per resident of a held place, times the place's sympathy",
+        ),
+        Parameter("recruit_quality", 0.7, 0.1, 2.0, "quality of new recruits"),
+        Parameter("reinforcement_quality", 0.9, 0.1, 2.0, "quality of scripted reinforcements"),
+        Parameter("volunteer_quality", 0.5, 0.1, 2.0, "quality of mobilised volunteers"),
+    ]
+}
+
+
+def defaults() -> dict[str, float]:
+    """The built-in default of every parameter."""
+    return {name: p.default for name, p in PARAMETERS.items()}
+
+
+def check_value(name: str, value: float) -> float:
+    """Return ``value`` as a float if ``name`` is a parameter and ``value`` lies within its bounds.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not a parameter.
+    ValueError
+        ``value`` is not a finite number within the bounds.
+    """
+    if name not in PARAMETERS:
+        raise KeyError(f"unknown parameter {name!r}")
+    p = PARAMETERS[name]
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"parameter {name}={value!r} is not a number") from None
+    if not (p.low <= v <= p.high):  # also false for NaN
+        raise ValueError(f"parameter {name}={value!r} is outside its bounds [{p.low:g}, {p.high:g}]")
+    return v

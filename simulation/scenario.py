@@ -1,0 +1,546 @@
+"""Load and validate a scenario directory into typed, immutable data.
+
+A scenario is ``scenario.toml`` plus ``places.csv``, ``roads.csv``, ``forces.csv`` and ``events.csv``
+(see ``docs/scenario-format.md``). Every problem is reported as a :class:`ScenarioError` that names the file,
+the row and the field, so that a user editing the tables in a spreadsheet knows where to look.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from simulation.parameters import PARAMETERS, check_value, defaults
+
+PLACE_KINDS = ("city", "town", "village", "crossing", "refinery", "base", "airport", "dam", "checkpoint")
+ROAD_KINDS = ("highway", "road", "desert track", "river crossing")
+DOCTRINES = ("government", "insurgent", "tribal", "opportunist")
+EVENT_KINDS = (
+    "reinforcement",
+    "mobilisation",
+    "air_sorties",
+    "defection",
+    "morale_shock",
+    "road_blocked",
+    "road_opened",
+    "checkpoint_closed",
+    "checkpoint_opened",
+)
+ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed. ``str()`` is one line naming the file, row and field."""
+
+    def __init__(self, file: str | Path, message: str, row: int | None = None, field: str | None = None):
+        self.file = str(file)
+        self.row = row
+        self.field = field
+        self.message = message
+        where = self.file + (f", row {row}" if row is not None else "") + (f", field '{field}'" if field else "")
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Faction:
+    id: str
+    name: str
+    colour: str
+    doctrine: str
+    mobility: float = 1.0
+    air_force: bool = False
+
+
+@dataclass(frozen=True)
+class Place:
+    id: str
+    name: str
+    kind: str
+    governorate: str
+    lat: float
+    lon: float
+    population: int
+    controller: str
+    value: float
+    sympathy: float
+    fortification: float
+    refuge: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Road:
+    a: str
+    b: str
+    km: float
+    kind: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ForceRow:
+    faction: str
+    place: str
+    personnel: int
+    quality: float
+    present_share: float
+    morale: float | None
+    personnel_low: int | None
+    personnel_high: int | None
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Event:
+    date: dt.date
+    kind: str
+    place: str
+    faction: str
+    amount: float
+    note: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``parameters`` holds every model parameter (defaults merged)."""
+
+    path: Path
+    name: str
+    description: str
+    start_date: dt.date
+    end_date: dt.date
+    factions: tuple[Faction, ...]
+    allied: frozenset[frozenset[str]]
+    neutral: frozenset[frozenset[str]]
+    places: tuple[Place, ...]
+    roads: tuple[Road, ...]
+    forces: tuple[ForceRow, ...]
+    events: tuple[Event, ...]
+    parameters: dict[str, float] = field(hash=False)
+    fit_bounds: dict[str, tuple[float, float]] = field(hash=False)
+    fitted_file: Path | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
+    @property
+    def faction_ids(self) -> tuple[str, ...]:
+        return tuple(f.id for f in self.factions)
+
+    @property
+    def place_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.places)
+
+    def faction(self, faction_id: str) -> Faction:
+        for f in self.factions:
+            if f.id == faction_id:
+                return f
+        raise KeyError(faction_id)
+
+    def relation(self, a: str, b: str) -> str:
+        """``'self'``, ``'allied'``, ``'neutral'`` or ``'hostile'``."""
+        if a == b:
+            return "self"
+        pair = frozenset((a, b))
+        if pair in self.allied:
+            return "allied"
+        if pair in self.neutral:
+            return "neutral"
+        return "hostile"
+
+    def with_parameters(self, overrides: dict[str, Any], origin: str = "--set") -> Scenario:
+        """A copy with parameter values replaced (each checked against its bounds)."""
+        params = dict(self.parameters)
+        for name, value in overrides.items():
+            try:
+                params[name] = check_value(name, value)
+            except (KeyError, ValueError) as e:
+                raise ScenarioError(origin, str(e).strip('"'), field=name) from None
+        return _replace(self, parameters=params)
+
+    def graph(self) -> nx.Graph:
+        """The road network as a NetworkX graph; nodes carry the place, edges the road."""
+        g = nx.Graph()
+        for p in self.places:
+            g.add_node(p.id, place=p, pos=(p.lon, p.lat))
+        for r in self.roads:
+            g.add_edge(r.a, r.b, km=r.km, kind=r.kind)
+        return g
+
+
+def _replace(s: Scenario, **changes: Any) -> Scenario:
+    import dataclasses
+
+    return dataclasses.replace(s, **changes)
+
+
+# --------------------------------------------------------------------------------------------------------
+# CSV reading with located errors
+
+
+class _Rows:
+    """Rows of one CSV file with helpers that raise located :class:`ScenarioError`s."""
+
+    def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+        self.path = path
+        self.name = f"{path.parent.name}/{path.name}"
+        if not path.is_file():
+            raise ScenarioError(self.name, "file is missing")
+        raw = path.read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raise ScenarioError(self.name, "file starts with a byte-order mark; save it as UTF-8 without BOM")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise ScenarioError(self.name, f"is not UTF-8 (byte {e.start}, line {line}); save it as UTF-8") from None
+        if not text.strip():
+            raise ScenarioError(self.name, "file is empty; it needs a header row")
+        reader = csv.reader(text.splitlines())
+        header = [h.strip() for h in next(reader)]
+        for i, h in enumerate(header):
+            if h not in required and h not in optional:
+                raise ScenarioError(self.name, f"unknown column {h!r} (allowed: {', '.join(required + optional)})",
+                                    row=1, field=h or f"column {i + 1}")
+            if header.count(h) > 1:
+                raise ScenarioError(self.name, "column appears twice", row=1, field=h)
+        for c in required:
+            if c not in header:
+                raise ScenarioError(self.name, "required column is missing", row=1, field=c)
+        self.header = header
+        self.rows: list[tuple[int, dict[str, str]]] = []
+        for lineno, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise ScenarioError(self.name, f"has {len(cells)} cells, the header has {len(header)}", row=lineno)
+            self.rows.append((lineno, {h: c.strip() for h, c in zip(header, cells)}))
+
+    def error(self, row: int, field: str, message: str) -> ScenarioError:
+        return ScenarioError(self.name, message, row=row, field=field)
+
+    def text(self, row: int, rec: dict[str, str], name: str, required: bool = True) -> str:
+        v = rec.get(name, "")
+        if required and not v:
+            raise self.error(row, name, "is empty")
+        return v
+
+    def ident(self, row: int, rec: dict[str, str], name: str) -> str:
+        v = self.text(row, rec, name)
+        if not ID_PATTERN.match(v):
+            raise self.error(row, name, f"{v!r} is not an id (lowercase letters, digits and _)")
+        return v
+
+    def number(self, row: int, rec: dict[str, str], name: str, low: float | None = None,
+               high: float | None = None, default: float | None = None, low_open: bool = False) -> float:
+        v = rec.get(name, "")
+        if v == "":
+            if default is not None:
+                return default
+            raise self.error(row, name, "is empty")
+        try:
+            x = float(v)
+        except ValueError:
+            raise self.error(row, name, f"{v!r} is not a number") from None
+        if not math.isfinite(x):
+            raise self.error(row, name, f"{v!r} is not a finite number")
+        if low is not None and (x < low or (low_open and x == low)):
+            raise self.error(row, name, f"{v} must be {'>' if low_open else '>='} {low:g}")
+        if high is not None and x > high:
+            raise self.error(row, name, f"{v} must be <= {high:g}")
+        return x
+
+    def integer(self, row: int, rec: dict[str, str], name: str, low: int = 0, low_open: bool = False,
+                default: int | None = None) -> int:
+        x = self.number(row, rec, name, low=low, low_open=low_open,
+                        default=None if default is None else float(default))
+        if x != int(x):
+            raise self.error(row, name, f"{rec[name]!r} is not a whole number")
+        return int(x)
+
+    def choice(self, row: int, rec: dict[str, str], name: str, allowed: tuple[str, ...] | set[str]) -> str:
+        v = self.text(row, rec, name)
+        if v not in allowed:
+            raise self.error(row, name, f"{v!r} is not one of {', '.join(sorted(allowed))}")
+        return v
+
+
+# --------------------------------------------------------------------------------------------------------
+# scenario.toml
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    name = f"{path.parent.name}/{path.name}"
+    if not path.is_file():
+        raise ScenarioError(name, "file is missing")
+    try:
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(name, "is not UTF-8") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(name, f"is not valid TOML: {e}") from None
+
+
+def _date(file: str, value: Any, field: str, row: int | None = None) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ScenarioError(file, f"{value!r} is not a date (YYYY-MM-DD)", row=row, field=field) from None
+
+
+def _parameters_table(file: str, table: Any, section: str) -> dict[str, float]:
+    if not isinstance(table, dict):
+        raise ScenarioError(file, "must be a table of name = value", field=section)
+    out = {}
+    for name, value in table.items():
+        if name not in PARAMETERS:
+            raise ScenarioError(file, f"unknown parameter {name!r}", field=f"{section}.{name}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ScenarioError(file, f"{value!r} is not a number", field=f"{section}.{name}")
+        try:
+            out[name] = check_value(name, value)
+        except ValueError as e:
+            raise ScenarioError(file, str(e), field=f"{section}.{name}") from None
+    return out
+
+
+def load_fitted_parameters(path: Path) -> dict[str, float]:
+    """Read the ``[parameters]`` table of a fitted-parameters file (see ``calibration/fitted/``)."""
+    doc = _toml(path)
+    return _parameters_table(f"{path.parent.name}/{path.name}", doc.get("parameters", {}), "parameters")
+
+
+def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
+    """Load and validate the scenario directory ``path``.
+
+    Parameters
+    ----------
+    path : directory holding ``scenario.toml`` and the CSV tables.
+    use_fitted : apply the fitted-parameters file named in ``scenario.toml`` (if it exists).
+
+    Raises
+    ------
+    ScenarioError
+        The first problem found, naming the file, row and field.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ScenarioError(str(path), "is not a scenario directory")
+    toml_name = f"{root.name}/scenario.toml"
+    doc = _toml(root / "scenario.toml")
+
+    head = doc.get("scenario")
+    if not isinstance(head, dict):
+        raise ScenarioError(toml_name, "the [scenario] table is missing", field="scenario")
+    for key in ("name", "start_date", "end_date"):
+        if key not in head:
+            raise ScenarioError(toml_name, "is missing", field=f"scenario.{key}")
+    start = _date(toml_name, head["start_date"], "scenario.start_date")
+    end = _date(toml_name, head["end_date"], "scenario.end_date")
+    if end < start:
+        raise ScenarioError(toml_name, f"end date {end} is before start date {start}", field="scenario.end_date")
+
+    factions = []
+    raw_factions = doc.get("factions")
+    if not isinstance(raw_factions, list) or len(raw_factions) < 2:
+        raise ScenarioError(toml_name, "at least two [[factions]] are needed", field="factions")
+    for i, f in enumerate(raw_factions, start=1):
+        where = f"factions[{i}]"
+        if not isinstance(f, dict):
+            raise ScenarioError(toml_name, "must be a table", field=where)
+        fid = f.get("id")
+        if not isinstance(fid, str) or not ID_PATTERN.match(fid):
+            raise ScenarioError(toml_name, f"{fid!r} is not an id", field=f"{where}.id")
+        doctrine = f.get("doctrine", "")
+        if doctrine not in DOCTRINES:
+            raise ScenarioError(toml_name, f"{doctrine!r} is not one of {', '.join(DOCTRINES)}",
+                                field=f"{where}.doctrine")
+        mobility = f.get("mobility", 1.0)
+        if isinstance(mobility, bool) or not isinstance(mobility, (int, float)) or not 0.1 <= mobility <= 10:
+            raise ScenarioError(toml_name, f"{mobility!r} must be a number in [0.1, 10]", field=f"{where}.mobility")
+        factions.append(Faction(id=fid, name=str(f.get("name", fid)), colour=str(f.get("colour", "#888888")),
+                                doctrine=doctrine, mobility=float(mobility), air_force=bool(f.get("air_force", False))))
+    ids = [f.id for f in factions]
+    dupes = {x for x in ids if ids.count(x) > 1}
+    if dupes:
+        raise ScenarioError(toml_name, f"faction {sorted(dupes)[0]!r} is defined twice", field="factions.id")
+
+    relations = doc.get("relations", {})
+    pairs: dict[str, set[frozenset[str]]] = {"allied": set(), "neutral": set()}
+    for kind in pairs:
+        for j, pair in enumerate(relations.get(kind, []), start=1):
+            where = f"relations.{kind}[{j}]"
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise ScenarioError(toml_name, f"{pair!r} must be a pair of faction ids", field=where)
+            for x in pair:
+                if x not in ids:
+                    raise ScenarioError(toml_name, f"unknown faction {x!r}", field=where)
+            if pair[0] == pair[1]:
+                raise ScenarioError(toml_name, f"a faction cannot be {kind} with itself", field=where)
+            pairs[kind].add(frozenset(pair))
+    both = pairs["allied"] & pairs["neutral"]
+    if both:
+        a, b = sorted(next(iter(both)))
+        raise ScenarioError(toml_name, f"{a} and {b} are listed both as allied and as neutral", field="relations")
+
+    params = defaults()
+    params.update(_parameters_table(toml_name, doc.get("parameters", {}), "parameters"))
+    fit_bounds: dict[str, tuple[float, float]] = {}
+    for name, bounds in doc.get("fit", {}).items():
+        if name not in PARAMETERS:
+            raise ScenarioError(toml_name, f"unknown parameter {name!r}", field=f"fit.{name}")
+        p = PARAMETERS[name]
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+            raise ScenarioError(toml_name, "must be [low, high]", field=f"fit.{name}")
+        lo, hi = float(bounds[0]), float(bounds[1])
+        if not (p.low <= lo < hi <= p.high):
+            raise ScenarioError(toml_name, f"[{lo:g}, {hi:g}] must lie within [{p.low:g}, {p.high:g}] with low < high",
+                                field=f"fit.{name}")
+        fit_bounds[name] = (lo, hi)
+
+    fitted_file = None
+    if head.get("fitted_parameters"):
+        fitted_file = (root / str(head["fitted_parameters"])).resolve()
+        if use_fitted and fitted_file.is_file():
+            params.update(load_fitted_parameters(fitted_file))
+
+    places = _load_places(root, set(ids))
+    place_ids = {p.id for p in places}
+    roads = _load_roads(root, place_ids)
+    forces = _load_forces(root, set(ids), place_ids)
+    events = _load_events(root, set(ids), place_ids, {frozenset((r.a, r.b)) for r in roads}, start, end)
+
+    scenario = Scenario(
+        path=root, name=str(head["name"]), description=str(head.get("description", "")),
+        start_date=start, end_date=end, factions=tuple(factions),
+        allied=frozenset(pairs["allied"]), neutral=frozenset(pairs["neutral"]),
+        places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
+        parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file,
+    )
+    g = scenario.graph()
+    if not nx.is_connected(g):
+        parts = sorted(nx.connected_components(g), key=len)
+        lonely = sorted(parts[0])[0]
+        raise ScenarioError(f"{root.name}/roads.csv",
+                            f"the road network is not connected: place {lonely!r} cannot be reached from the rest")
+    return scenario
+
+
+def _load_places(root: Path, factions: set[str]) -> list[Place]:
+    t = _Rows(root / "places.csv",
+              ("id", "name", "kind", "governorate", "lat", "lon", "population", "controller", "value", "source"),
+              ("sympathy", "fortification", "refuge"))
+    places, seen = [], set()
+    for row, r in t.rows:
+        pid = t.ident(row, r, "id")
+        if pid in seen:
+            raise t.error(row, "id", f"place {pid!r} appears twice")
+        seen.add(pid)
+        controller = t.text(row, r, "controller")
+        if controller not in factions:
+            raise t.error(row, "controller", f"unknown faction {controller!r}")
+        places.append(Place(
+            id=pid, name=t.text(row, r, "name"), kind=t.choice(row, r, "kind", PLACE_KINDS),
+            governorate=t.text(row, r, "governorate"),
+            lat=t.number(row, r, "lat", -90, 90), lon=t.number(row, r, "lon", -180, 180),
+            population=t.integer(row, r, "population", 0), controller=controller,
+            value=t.number(row, r, "value", 0), sympathy=t.number(row, r, "sympathy", 0, 1, default=0.5),
+            fortification=t.number(row, r, "fortification", 1, 20, default=1.0),
+            refuge=t.number(row, r, "refuge", 0, 1, default=0.0), source=t.text(row, r, "source"),
+        ))
+    if len(places) < 2:
+        raise ScenarioError(t.name, "needs at least two places")
+    return places
+
+
+def _load_roads(root: Path, places: set[str]) -> list[Road]:
+    t = _Rows(root / "roads.csv", ("from", "to", "km", "kind", "source"))
+    roads, seen = [], set()
+    for row, r in t.rows:
+        a, b = t.text(row, r, "from"), t.text(row, r, "to")
+        for name, v in (("from", a), ("to", b)):
+            if v not in places:
+                raise t.error(row, name, f"unknown place {v!r}")
+        if a == b:
+            raise t.error(row, "to", f"road from {a!r} to itself")
+        key = frozenset((a, b))
+        if key in seen:
+            raise t.error(row, "to", f"road {a}-{b} appears twice")
+        seen.add(key)
+        roads.append(Road(a=a, b=b, km=t.number(row, r, "km", 0, 5000, low_open=True),
+                          kind=t.choice(row, r, "kind", ROAD_KINDS), source=t.text(row, r, "source")))
+    return roads
+
+
+def _load_forces(root: Path, factions: set[str], places: set[str]) -> list[ForceRow]:
+    t = _Rows(root / "forces.csv", ("faction", "place", "personnel", "quality", "source"),
+              ("present_share", "morale", "personnel_low", "personnel_high", "unit"))
+    out = []
+    for row, r in t.rows:
+        faction = t.text(row, r, "faction")
+        if faction not in factions:
+            raise t.error(row, "faction", f"unknown faction {faction!r}")
+        place = t.text(row, r, "place")
+        if place not in places:
+            raise t.error(row, "place", f"unknown place {place!r}")
+        personnel = t.integer(row, r, "personnel", 0, low_open=True)
+        low = t.integer(row, r, "personnel_low", 0, default=-1) if r.get("personnel_low") else None
+        high = t.integer(row, r, "personnel_high", 0, default=-1) if r.get("personnel_high") else None
+        if low is not None and low > personnel:
+            raise t.error(row, "personnel_low", f"{low} is above personnel {personnel}")
+        if high is not None and high < personnel:
+            raise t.error(row, "personnel_high", f"{high} is below personnel {personnel}")
+        morale = t.number(row, r, "morale", 0, 1) if r.get("morale") else None
+        out.append(ForceRow(
+            faction=faction, place=place, personnel=personnel,
+            quality=t.number(row, r, "quality", 0, 10, low_open=True),
+            present_share=t.number(row, r, "present_share", 0, 1, default=1.0),
+            morale=morale, personnel_low=low, personnel_high=high, unit=r.get("unit", ""),
+            source=t.text(row, r, "source"),
+        ))
+    return out
+
+
+def _load_events(root: Path, factions: set[str], places: set[str], roads: set[frozenset[str]],
+                 start: dt.date, end: dt.date) -> list[Event]:
+    t = _Rows(root / "events.csv", ("date", "kind", "place", "faction", "amount", "source"), ("note",))
+    out = []
+    for row, r in t.rows:
+        date = _date(t.name, t.text(row, r, "date"), "date", row)
+        if not start <= date <= end:
+            raise t.error(row, "date", f"{date} is outside the scenario ({start} to {end})")
+        kind = t.choice(row, r, "kind", EVENT_KINDS)
+        place = r.get("place", "")
+        faction = r.get("faction", "")
+        if kind.startswith("road_"):
+            ends = place.split("|")
+            if len(ends) != 2 or frozenset(ends) not in roads:
+                raise t.error(row, "place", f"{place!r} is not a road FROM|TO of roads.csv")
+        elif kind == "air_sorties" and not place:
+            pass
+        elif place not in places:
+            raise t.error(row, "place", f"unknown place {place!r}")
+        needs_faction = kind in ("reinforcement", "mobilisation", "air_sorties", "defection", "morale_shock")
+        if needs_faction and faction not in factions:
+            raise t.error(row, "faction", f"unknown faction {faction!r}")
+        high = 1.0 if kind == "morale_shock" else None
+        amount = t.number(row, r, "amount", 0, high)
+        out.append(Event(date=date, kind=kind, place=place, faction=faction, amount=amount,
+                         note=r.get("note", ""), source=t.text(row, r, "source")))
+    out.sort(key=lambda e: e.date)
+    return out
