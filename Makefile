@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SCENARIO ?= scenarios/toy
+SCENARIO ?= scenarios/iraq_june_2014
 
 .PHONY: setup demo test lint bench clean
 

@@ -7,6 +7,7 @@ stderr naming the file, row and field, exit code 2, and no output directory.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 import time
@@ -75,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a scenario directory and print a one-line summary")
     check.add_argument("scenario", metavar="SCENARIO_DIR")
+    for module in EXTENSIONS:
+        importlib.import_module(module).register_cli(sub, COMMANDS)
     return p
 
 
@@ -144,6 +147,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check}
+
+# Modules that add sub-commands: each has ``register_cli(subparsers, commands)``, which adds its parser(s) and
+# puts its handler(s) in ``commands``. Handlers raise UsageError / ScenarioError / OutputError for bad input.
+EXTENSIONS: list[str] = [
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
