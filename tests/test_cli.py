@@ -1,0 +1,123 @@
+"""The command line: the run directory's files and columns, byte-identical reruns, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from simulation.cli import main
+from tests.conftest import TOY
+
+COLUMNS = {
+    "control.csv": ["date", "place", "controller"],
+    "forces.csv": ["date", "place", "faction", "personnel", "arriving"],
+    "casualties.csv": ["date", "place", "party", "killed", "wounded"],
+    "events.csv": ["date", "kind", "place", "detail"],
+    "displacement.csv": ["date", "place", "population", "idps", "displaced_from"],
+    "personnel.csv": ["date", "faction", "initial", "recruited", "reinforced", "killed", "wounded", "deserted",
+                      "present"],
+}
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "toy"
+    assert main(["run", str(TOY), "--seed", "1", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_run_writes_every_file_with_its_columns(toy_run):
+    for name, cols in COLUMNS.items():
+        with (toy_run / name).open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            assert next(reader) == cols, name
+            rows = list(reader)
+        assert rows or name == "casualties.csv", f"{name} is empty"
+    control = list(csv.DictReader((toy_run / "control.csv").open(encoding="utf-8")))
+    assert len(control) == 30 * 9  # one row per place per day
+    assert {r["date"] for r in control} == {f"2014-06-{d:02d}" for d in range(1, 31)}
+    for png in ("map.png", "control.png", "casualties.png", "forces.png", "displacement.png"):
+        assert (toy_run / png).stat().st_size > 1000
+    report = (toy_run / "report.md").read_text(encoding="utf-8")
+    assert "![control at the start and the end](map.png)" in report
+
+
+def test_summary_holds_totals_and_final_controllers(toy_run):
+    s = json.loads((toy_run / "summary.json").read_text(encoding="utf-8"))
+    assert s["scenario"] == "toy" and s["seed"] == 1 and s["days"] == 30
+    assert set(s["totals"]["killed"]) == {"government", "tribal", "insurgent", "kurds", "civilian"}
+    assert set(s["final_controller"]) == {
+        "border_crossing", "west_town", "river_town", "refinery", "desert_camp", "north_city", "checkpoint",
+        "haven", "capital"}
+    assert s["parameters"]["attack_ratio"] > 0 and s["version"]
+    casualties = list(csv.DictReader((toy_run / "casualties.csv").open(encoding="utf-8")))
+    assert sum(int(r["killed"]) for r in casualties) == s["totals"]["killed_all"]
+
+
+def test_same_seed_gives_byte_identical_files_except_run_time(toy_run, tmp_path):
+    again = tmp_path / "again"
+    assert main(["run", str(TOY), "--seed", "1", "--out", str(again), "--quiet"]) == 0
+    names = sorted(p.name for p in toy_run.iterdir())
+    assert names == sorted(p.name for p in again.iterdir())
+    for name in names:
+        if name == "summary.json":
+            a = json.loads((toy_run / name).read_text())
+            b = json.loads((again / name).read_text())
+            a.pop("run_time_s"), b.pop("run_time_s")
+            assert a == b
+        else:
+            assert (toy_run / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_set_overrides_a_parameter_and_is_recorded(tmp_path):
+    out = tmp_path / "set"
+    assert main(["run", str(TOY), "--days", "3", "--set", "attack_ratio=2.5", "--no-plots", "--out", str(out),
+                 "--quiet"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["parameters"]["attack_ratio"] == 2.5 and s["days"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--set", "no_such=1"], "unknown parameter 'no_such'"),
+        (["--set", "attack_ratio=99"], "outside its bounds"),
+        (["--set", "attack_ratio"], "expected name=value"),
+        (["--days", "0"], "--days 0"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line_and_no_output(tmp_path, capsys, args, fragment):
+    out = tmp_path / "out"
+    assert main(["run", str(TOY), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_bad_scenario_exits_2_names_file_row_field_and_leaves_nothing(toy_copy, tmp_path):
+    forces = toy_copy / "forces.csv"
+    forces.write_text(forces.read_text().replace("kurds,haven,4000", "kurds,haven,-4000"), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "simulation.cli", "run", str(toy_copy), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: toy/forces.csv, row 10, field 'personnel': -4000 must be > 0"]
+    assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_existing_output_directory_is_refused_unless_forced(toy_run, capsys):
+    assert main(["run", str(TOY), "--out", str(toy_run)]) == 2
+    assert "output directory exists" in capsys.readouterr().err
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--seed", "--days", "--set", "--out", "--force", "--no-plots"):
+        assert option in text

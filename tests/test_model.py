@@ -1,0 +1,132 @@
+"""Behaviour of the model a user relies on: control changes, allies, rout, air strikes, conservation, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulation.model import LEDGER, ConflictModel
+from tests.conftest import TOY, write_scenario
+
+
+def run(path, seed=1, **params):
+    return ConflictModel(path, seed=seed, **params).run()
+
+
+def controller_of(model, place):
+    return model.faction_ids[model.controller[model.world.index[place]]]
+
+
+def test_strong_attacker_takes_weak_garrison(tmp_path):
+    path = write_scenario(tmp_path / "strong", ["base,insurgent,1000", "town,government,20000"], ["base,town,60"],
+                          ["insurgent,base,2000,1.2,0.9", "government,town,100,0.8,0.6"])
+    m = run(path)
+    assert controller_of(m, "town") == "insurgent"
+    assert any(e[1] == "control_change" and e[2] == "town" for e in m.log)
+
+
+def test_weak_attacker_does_not_take_strong_garrison(tmp_path):
+    path = write_scenario(tmp_path / "weak", ["base,insurgent,1000", "town,government,20000"], ["base,town,60"],
+                          ["insurgent,base,100,1.2,0.9", "government,town,3000,0.8,0.8"])
+    for seed in range(5):
+        m = run(path, seed=seed)
+        town = m.world.index["town"]
+        assert (m.rec_control[:, town] == m.faction_index["government"]).all()
+
+
+def test_allies_never_fight(tmp_path):
+    path = write_scenario(tmp_path / "allies", ["a,government,5000", "b,tribal,5000"], ["a,b,40"],
+                          ["government,a,500,1,0.8", "tribal,a,300,1,0.8", "tribal,b,300,1,0.8",
+                           "government,b,200,1,0.8"])
+    m = run(path)
+    assert not any(e[1] == "battle" for e in m.log)
+    assert m.rec_killed.sum() == 0 and m.rec_wounded.sum() == 0
+    # Allies share control: a tribal force alone in a government place does not take it.
+    assert controller_of(m, "a") == "government" and controller_of(m, "b") == "tribal"
+
+
+def test_low_morale_garrison_routs_and_deserters_are_not_dead(tmp_path):
+    path = write_scenario(
+        tmp_path / "rout", ["base,insurgent,1000", "city,government,100000", "rear,government,1000"],
+        ["base,city,50", "city,rear,80"],
+        ["insurgent,base,800,1.2,0.9", "government,city,3000,0.7,0.5", "government,rear,100,0.8,0.8"],
+        events=["2014-06-01,morale_shock,city,government,0.45,commanders leave,test"],
+    )
+    m = run(path, attack_ratio=0.3)
+    routs = [e for e in m.log if e[1] == "rout" and e[2] == "city"]
+    assert routs, "the demoralised garrison should rout"
+    ledger = m.personnel_balance()["government"]
+    assert ledger["deserted"] > 0
+    assert ledger["deserted"] > ledger["killed"]  # most of a collapse is desertion, not death
+    assert controller_of(m, "city") == "insurgent"
+
+
+def test_air_strikes_hit_fighters_and_civilians(tmp_path):
+    places = ["base,insurgent,50000", "town,government,5000"]
+    forces = ["insurgent,base,2000,1,0.9", "government,town,5000,1,0.9"]
+    events = ["2014-06-01,air_sorties,,government,20,,test"]
+    with_air = run(write_scenario(tmp_path / "air", places, ["base,town,400"], forces, events),
+                   sortie_kill_rate=1.0, collateral_rate=1.0, attack_ratio=10)
+    strikes = [e for e in with_air.log if e[1] == "air_strike"]
+    assert strikes and all(e[2] == "base" for e in strikes)
+    ins = with_air.faction_index["insurgent"]
+    assert with_air.rec_killed[:, :, ins].sum() + with_air.rec_wounded[:, :, ins].sum() > 0
+    assert with_air.rec_killed[:, :, -1].sum() + with_air.rec_wounded[:, :, -1].sum() > 0  # civilians
+    without = run(write_scenario(tmp_path / "noair", places, ["base,town,400"], forces), attack_ratio=10)
+    assert not any(e[1] == "air_strike" for e in without.log)
+    assert without.rec_killed.sum() == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_personnel_is_conserved_every_day(seed):
+    m = run(TOY, seed=seed)
+    for day in range(m.day):
+        led = m.rec_ledger[day]
+        inflow = led[LEDGER.index("initial")] + led[LEDGER.index("recruited")] + led[LEDGER.index("reinforced")]
+        outflow = led[-1] + led[LEDGER.index("killed")] + led[LEDGER.index("wounded")] + led[LEDGER.index("deserted")]
+        np.testing.assert_array_equal(inflow, outflow, err_msg=f"day {day}")
+        assert (led >= 0).all()
+    # Recorded casualties by place agree with the ledger.
+    for f in range(len(m.faction_ids)):
+        assert m.rec_killed[:, :, f].sum() == m.ledger["killed"][f]
+        assert m.rec_wounded[:, :, f].sum() == m.ledger["wounded"][f]
+
+
+def test_present_share_scales_the_starting_strength():
+    m = ConflictModel(TOY, seed=1)
+    gov = m.faction_index["government"]
+    # North City's division: 10,000 on paper, 40 % present.
+    north = m.world.index["north_city"]
+    rows = np.flatnonzero((m.units.loc[: m.units.n] == north) & (m.units.faction[: m.units.n] == gov))
+    assert m.units.personnel[rows].sum() == 4000
+    assert m.nominal[gov] > m.ledger["initial"][gov]
+
+
+def test_same_seed_same_numbers_and_different_seeds_differ():
+    a, b, c = run(TOY, seed=5), run(TOY, seed=5), run(TOY, seed=6)
+    for name in ("rec_control", "rec_present", "rec_killed", "rec_wounded", "rec_population"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.log == b.log
+    assert not (np.array_equal(a.rec_killed, c.rec_killed) and np.array_equal(a.rec_present, c.rec_present))
+
+
+def test_units_are_mesa_agents_reflecting_the_table():
+    from simulation.agents import FactionCommand, ForceUnit
+
+    m = ConflictModel(TOY, seed=1)
+    units = m.agents_by_type[ForceUnit]
+    assert len(units) == 10
+    assert len(m.agents_by_type[FactionCommand]) == 4
+    total = sum(u.personnel for u in units)
+    assert total == m.ledger["initial"].sum()
+    m.run()
+    alive = m.agents_by_type[ForceUnit]
+    assert sum(u.personnel for u in alive) == m.rec_ledger[-1, -1].sum()
+    assert all(u.personnel > 0 for u in alive)
+
+
+def test_days_argument_and_parameters_as_keywords():
+    m = ConflictModel(TOY, seed=1, days=4, attack_ratio=2.5)
+    m.run()
+    assert m.day == 4 and m.p["attack_ratio"] == 2.5
+    assert m.dates()[-1] == "2014-06-04"
