@@ -8,11 +8,15 @@ the faction's doctrine:
 
 - ``insurgent``: attack the most valuable, most sympathetic and weakest places within reach, when the force
   that can reach them outweighs the defence by ``attack_ratio``; leave a garrison behind.
-- ``government``: hold; send detachments to threatened places worth more than where they are; counter-attack
-  nearby enemy-held places at ``counterattack_ratio``.
+- ``government``: hold; send detachments to threatened places worth at least as much as where they are;
+  counter-attack places the side held at the start and has lost, at ``counterattack_ratio``; detachments are
+  sized to the need, filled by the nearest units first.
 - ``tribal``: as government, but never farther than ``tribal_home_radius_km`` from home.
-- ``opportunist``: defend what it holds and move into places its neutral neighbour has abandoned, within
-  ``opportunist_radius_km`` of its own places; never attack.
+- ``opportunist``: defend what it holds and move into places its neutral neighbour has abandoned (held and
+  garrisoned earlier in the run, empty now), within ``opportunist_radius_km`` of its own places; never attack.
+
+Insurgent factions with an ``offensive`` event in the scenario hold until it; their units inside places held
+by the enemy at the start are sleeper cells, hidden (not fighting, not seen) until the offensive begins.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class UnitTable:
     FIELDS = {
         "faction": np.int32, "loc": np.int32, "personnel": np.int64, "quality": np.float64,
         "morale": np.float64, "base_morale": np.float64, "target": np.int32, "next": np.int32,
-        "km_left": np.float64, "home": np.int32, "routing": np.bool_, "alive": np.bool_,
+        "km_left": np.float64, "home": np.int32, "routing": np.bool_, "alive": np.bool_, "hidden": np.bool_,
     }
 
     def __init__(self, capacity: int = 64):
@@ -51,7 +55,7 @@ class UnitTable:
         self.faction[i], self.loc[i], self.personnel[i] = faction, loc, personnel
         self.quality[i], self.morale[i], self.base_morale[i] = quality, morale, morale
         self.target[i], self.next[i], self.km_left[i], self.home[i] = loc, -1, 0.0, loc
-        self.routing[i], self.alive[i] = False, True
+        self.routing[i], self.alive[i], self.hidden[i] = False, True, False
         self.n += 1
         return i
 
@@ -121,7 +125,7 @@ class FactionCommand(mesa.Agent):
         m = self.model
         u = m.units
         n = u.n
-        mine = (u.faction[:n] == self.faction) & u.alive[:n] & (u.next[:n] < 0) & ~u.routing[:n]
+        mine = (u.faction[:n] == self.faction) & u.alive[:n] & (u.next[:n] < 0) & ~u.routing[:n] & ~u.hidden[:n]
         rows = np.flatnonzero(mine)
         if rows.size == 0:
             return
@@ -133,7 +137,8 @@ class FactionCommand(mesa.Agent):
             return
         u.target[rows] = loc
         if self.doctrine == "insurgent":
-            self._attack(rows, loc)
+            if m.on_offensive[self.faction]:
+                self._attack(rows, loc)
         elif self.doctrine in ("government", "tribal"):
             self._hold_and_reinforce(rows, loc)
         else:
@@ -142,8 +147,10 @@ class FactionCommand(mesa.Agent):
     # ----------------------------------------------------------------------------------------------------
 
     def _reach(self, loc: np.ndarray) -> np.ndarray:
-        """Travel days from each unit's place to every place, for this faction's mobility."""
-        return self.model.world.travel_days[loc] / self.mobility
+        """Travel days from each unit's place to every place, for this faction's mobility, on roads that do not
+        pass through enemy-held places."""
+        days = self.model.routes_for(self.model.coalition_of[self.faction])[0]
+        return days[loc] / self.mobility
 
     def _attack(self, rows: np.ndarray, loc: np.ndarray) -> None:
         m, w, p = self.model, self.model.world, self.model.p
@@ -182,9 +189,10 @@ class FactionCommand(mesa.Agent):
         # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm.
         eff = m.unit_effective(rows)
         potential = eff @ in_reach + m.own_effective_at(c)
-        enemy_held = m.hostile_c[c, m.coalition_of[m.controller]]
+        # Counter-attacks retake what the side held at the start; established enemy strongholds are not targets.
+        lost = m.hostile_c[c, m.coalition_of[m.controller]] & (m.coalition_of[m.initial_controller] == c)
         defence = m.defence_against(c)
-        counter = enemy_held & (potential >= p["counterattack_ratio"] * defence) & (defence > 0)
+        counter = lost & (potential >= p["counterattack_ratio"] * defence)
         cscore = w.value * potential / (potential + defence + 1e-9)
         score = np.maximum(np.where(reinforce, rscore[None, :], 0.0), np.where(counter[None, :], cscore[None, :], 0.0))
         score = np.where(in_reach, score * np.exp(-days / p["reach_days"]), 0.0)
@@ -195,9 +203,12 @@ class FactionCommand(mesa.Agent):
             q = best[go]
             per_person = np.maximum(m.units.quality[rows[go]] * m.units.morale[rows[go]], 1e-6)
             defending = per_person * p["defender_advantage"] * w.fortification[q]
+            # Send what the threatened place needs, or what the counter-attack needs: a budget per target,
+            # filled by the nearest units first.
             wanted = np.where(need[q] > 0, 1.5 * need[q] / defending,
-                              1.2 * p["counterattack_ratio"] * defence[q] / per_person)
-            m.dispatch(rows[go], q, keep_share=p["garrison_share"], at_most=np.ceil(wanted))
+                              1.2 * p["counterattack_ratio"] * np.maximum(defence[q], 1.0) / per_person)
+            order = np.argsort(days[np.flatnonzero(go), q], kind="stable")
+            m.dispatch(rows[go][order], q[order], keep_share=p["garrison_share"], at_most=np.ceil(wanted[order]))
 
     def _fill_vacuums(self, rows: np.ndarray, loc: np.ndarray) -> None:
         m, w, p = self.model, self.model.world, self.model.p
@@ -207,7 +218,8 @@ class FactionCommand(mesa.Agent):
         ctrl_c = m.coalition_of[m.controller]
         own_held = ctrl_c == c
         neutral_held = m.neutral_c[c, ctrl_c]
-        empty = m.present_personnel_c.sum(axis=1) == 0
+        # A vacuum is a place its holder has abandoned: empty now, garrisoned by the holder earlier in the run.
+        empty = (m.present_personnel_c.sum(axis=1) == 0) & m.was_garrisoned
         near_own = (w.distance_km[:, own_held].min(axis=1) <= p["opportunist_radius_km"]) if own_held.any() else \
             np.zeros(w.n, dtype=bool)
         vacuum = neutral_held & empty & near_own

@@ -2,7 +2,8 @@
 
 A day, in order:
 
-1. scripted events (reinforcements, volunteers, air sortie budgets, defections, morale shocks, roads);
+1. scripted events (offensives, reinforcements, volunteers, air sortie budgets, defections, morale shocks,
+   roads, checkpoints);
 2. each faction's command chooses its units' objectives (see :mod:`simulation.agents`);
 3. movement along roads, at a speed per road kind times the faction's mobility (trips may take days);
 4. engagements wherever hostile coalitions meet: stochastic Lanchester attrition (:mod:`simulation.combat`),
@@ -69,6 +70,11 @@ class ConflictModel(mesa.Model):
         self._coalitions(scenario)
 
         self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
+        self.initial_controller = self.controller.copy()
+        self.was_garrisoned = np.zeros(w.n, dtype=bool)  # the holder had forces there at some point
+        # Factions with an `offensive` event wait for it; the others are on the offensive from the start.
+        starts = {e.faction for e in scenario.events if e.kind == "offensive"}
+        self.on_offensive = np.array([f not in starts for f in self.faction_ids])
         self.battle_at = np.zeros(w.n, dtype=bool)
         self.sorties = np.zeros(nf, dtype=np.int64)
         self.ledger = {k: np.zeros(nf, dtype=np.int64) for k in LEDGER}
@@ -90,8 +96,11 @@ class ConflictModel(mesa.Model):
             if present <= 0:
                 continue
             morale = self.p["initial_morale"] if row.morale is None else row.morale
-            self._new_unit(f, w.index[row.place], present, row.quality, morale, name=row.unit)
+            r = self._new_unit(f, w.index[row.place], present, row.quality, morale, name=row.unit)
             self.ledger["initial"][f] += present
+            start_ctrl = self.coalition_of[self.controller[w.index[row.place]]]
+            if not self.on_offensive[f] and self.hostile_c[self.coalition_of[f], start_ctrl]:
+                self.units.hidden[r] = True  # a sleeper cell until the offensive
 
         self.civilians = Civilians(w, self.p, self.rng)
         self._events_by_day: dict[int, list] = {}
@@ -181,7 +190,7 @@ class ConflictModel(mesa.Model):
     def _presence(self) -> None:
         """Personnel and effective strength present at each place by coalition (units not on the road)."""
         u, n = self.units, self.units.n
-        here = u.alive[:n] & (u.next[:n] < 0) & (u.personnel[:n] > 0)
+        here = u.alive[:n] & (u.next[:n] < 0) & (u.personnel[:n] > 0) & ~u.hidden[:n]
         fighting = here & ~u.routing[:n]
         coal = self.coalition_of[u.faction[:n]]
         key = u.loc[:n] * self.n_coalitions + coal
@@ -193,6 +202,8 @@ class ConflictModel(mesa.Model):
         hostile_here = self.present_personnel_c @ self.hostile_c.T  # [p, c]: hostile personnel at p
         self.battle_at = ((self.present_personnel_c > 0) & (hostile_here > 0)).any(axis=1)
         self._here = here
+        holder = self.coalition_of[self.controller]
+        self.was_garrisoned |= self.present_personnel_c[np.arange(self.world.n), holder] > 0
 
     def own_effective_at(self, coalition: int) -> np.ndarray:
         return self.present_effective_c[:, coalition]
@@ -215,21 +226,30 @@ class ConflictModel(mesa.Model):
         days = self.world.travel_days[u.loc[rows]] / self.mobility[u.faction[rows]][:, None]
         return self.unit_effective(rows) @ (days <= 1.0)
 
+    def routes_for(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
+        """(travel_days, next_hop) for ``coalition``: trips may end at, but not pass through, enemy-held places."""
+        return self.world.routes_avoiding(self.hostile_c[coalition, self.coalition_of[self.controller]])
+
     def dispatch(self, rows: np.ndarray, targets: np.ndarray, keep_share: float,
                  at_most: np.ndarray | None = None) -> None:
         """Send units toward targets. Where a unit leaves a place its side holds, ``keep_share`` of it stays as
         a garrison; ``at_most`` caps how many leave."""
-        u, w = self.units, self.world
+        u = self.units
+        budget: dict[int, float] = {}  # at_most is a need per target, shared by the units sent there
         for k, (r, q) in enumerate(zip(rows.tolist(), targets.tolist())):
             loc = int(u.loc[r])
-            if q == loc or w.next_hop[loc, q] < 0:
+            if q == loc or self._next_hop(r, q) < 0:
                 continue
             pers = int(u.personnel[r])
             own_place = self.coalition_of[self.controller[loc]] == self.coalition_of[u.faction[r]]
             keep = int(round(pers * keep_share)) if own_place else 0
             send = pers - keep
             if at_most is not None and np.isfinite(at_most[k]):
-                send = min(send, int(at_most[k]))
+                left = budget.setdefault(q, float(at_most[k]))
+                send = int(min(send, left))
+                if send <= 0:
+                    continue
+                budget[q] = left - send
             if send < 10 and send < pers:
                 continue
             if send < pers:
@@ -240,10 +260,16 @@ class ConflictModel(mesa.Model):
                 u.personnel[rows[k]] -= send
             self._set_course(r, q)
 
+    def _next_hop(self, r: int, q: int) -> int:
+        """Next place for unit ``r`` toward ``q``, avoiding enemy-held places (or by any road if it must)."""
+        loc = self.units.loc[r]
+        nxt = self.routes_for(self.coalition_of[self.units.faction[r]])[1][loc, q]
+        return int(nxt if nxt >= 0 else self.world.next_hop[loc, q])
+
     def _set_course(self, r: int, q: int) -> None:
         u, w = self.units, self.world
         u.target[r] = q
-        nxt = w.next_hop[u.loc[r], q]
+        nxt = self._next_hop(r, q)
         if nxt >= 0 and nxt != u.loc[r]:
             u.next[r] = nxt
             u.km_left[r] = w.road_km[u.loc[r], nxt]
@@ -306,6 +332,12 @@ class ConflictModel(mesa.Model):
                     self._new_unit(f, p, amount, quality, self.p["initial_morale"], name=e.note)
                     self.ledger["reinforced"][f] += amount
                 self._log(e.kind, p, f"{amount} {e.faction} arrive")
+            elif e.kind == "offensive":
+                self.on_offensive[f] = e.amount > 0
+                revealed = np.flatnonzero(self.units.hidden[: self.units.n] & (self.units.faction[: self.units.n] == f))
+                self.units.hidden[revealed] = False
+                self._log(e.kind, e.place or "", f"{e.faction} {'begins' if e.amount > 0 else 'ends'} its offensive"
+                          + (f"; {revealed.size} sleeper cells rise" if revealed.size else ""))
             elif e.kind == "air_sorties":
                 self.sorties[f] = int(round(e.amount))
                 self._log(e.kind, e.place or "", f"{e.faction} flies {self.sorties[f]} sorties a day")
@@ -388,7 +420,12 @@ class ConflictModel(mesa.Model):
             done = (u.loc[a] == u.target[a]) | blocked
             u.next[a[done]] = -1
             go = a[~done]
-            nh = w.next_hop[u.loc[go], u.target[go]]
+            nh = np.full(go.size, -1)
+            cg = self.coalition_of[u.faction[go]]
+            for c in np.unique(cg).tolist():
+                sel = cg == c
+                own = self.routes_for(c)[1][u.loc[go[sel]], u.target[go[sel]]]
+                nh[sel] = np.where(own >= 0, own, w.next_hop[u.loc[go[sel]], u.target[go[sel]]])
             ok = nh >= 0
             u.next[go] = np.where(ok, nh, -1)
             u.km_left[go[ok]] = w.road_km[u.loc[go[ok]], nh[ok]]
@@ -499,7 +536,7 @@ class ConflictModel(mesa.Model):
             c = self.coalition_of[u.faction[r]]
             safe = (ctrl_c == c) & ~(self.present_personnel_c @ self.hostile_c[c] > 0)
             safe[u.loc[r]] = False
-            days = np.where(safe, w.travel_days[u.loc[r]], np.inf)
+            days = np.where(safe, self.routes_for(c)[0][u.loc[r]], np.inf)
             q = int(np.argmin(days))
             if not np.isfinite(days[q]):
                 # Nowhere to go: the unit dissolves.

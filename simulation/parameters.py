@@ -59,12 +59,12 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("morale_recovery", 0.03, 0.0, 0.5, "daily recovery of morale toward the unit's baseline"),
         Parameter("desertion_share", 0.4, 0.0, 1.0, "share of a routing unit's personnel who desert"),
         Parameter(
-            "hostile_population_morale", 0.05, 0.0, 1.0,
+            "hostile_population_morale", 0.005, 0.0, 0.2,
             "daily morale loss of a government unit in a place whose population sympathises with the insurgents",
         ),
         # --- decisions ------------------------------------------------------------------------------
         Parameter("attack_ratio", 1.2, 0.2, 10.0, "insurgent attack: own effective strength over the defenders'"),
-        Parameter("counterattack_ratio", 2.0, 0.5, 10.0, "government counter-attack: force ratio needed"),
+        Parameter("counterattack_ratio", 3.0, 0.5, 10.0, "government counter-attack: force ratio needed"),
         Parameter("reach_days", 3.0, 0.5, 15.0, "how many days of travel an objective may be away"),
         Parameter("garrison_share", 0.2, 0.0, 0.9, "share of an insurgent force left to hold a place it moves on from"),
         Parameter("opportunist_radius_km", 120.0, 0.0, 500.0, "how far an opportunist faction reaches for vacuums"),

@@ -24,6 +24,7 @@ PLACE_KINDS = ("city", "town", "village", "crossing", "refinery", "base", "airpo
 ROAD_KINDS = ("highway", "road", "desert track", "river crossing")
 DOCTRINES = ("government", "insurgent", "tribal", "opportunist")
 EVENT_KINDS = (
+    "offensive",
     "reinforcement",
     "mobilisation",
     "air_sorties",
@@ -531,11 +532,12 @@ def _load_events(root: Path, factions: set[str], places: set[str], roads: set[fr
             ends = place.split("|")
             if len(ends) != 2 or frozenset(ends) not in roads:
                 raise t.error(row, "place", f"{place!r} is not a road FROM|TO of roads.csv")
-        elif kind == "air_sorties" and not place:
+        elif kind in ("air_sorties", "offensive") and not place:
             pass
         elif place not in places:
             raise t.error(row, "place", f"unknown place {place!r}")
-        needs_faction = kind in ("reinforcement", "mobilisation", "air_sorties", "defection", "morale_shock")
+        needs_faction = kind in ("offensive", "reinforcement", "mobilisation", "air_sorties", "defection",
+                                 "morale_shock")
         if needs_faction and faction not in factions:
             raise t.error(row, "faction", f"unknown faction {faction!r}")
         high = 1.0 if kind == "morale_shock" else None

@@ -54,6 +54,8 @@ class World:
             self.road_km[i, j] = self.road_km[j, i] = r.km
             self.road_speed[i, j] = self.road_speed[j, i] = speed
         self.open_road = self.road_km > 0
+        self.roads_version = 0
+        self._route_cache: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
         self.recompute_routes()
 
     def recompute_routes(self) -> None:
@@ -70,10 +72,35 @@ class World:
         np.fill_diagonal(nxt, np.arange(self.n))
         self.next_hop = nxt
 
+    def routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Travel days and next hops for a side that may end a trip at, but not pass through, ``hostile`` places.
+
+        Returns ``(travel_days, next_hop)``, both (n, n); ``next_hop[i, j]`` is -1 where ``j`` cannot be reached
+        from ``i`` that way. Results are cached by the mask and the state of the roads.
+        """
+        key = (hostile.tobytes(), self.roads_version)
+        hit = self._route_cache.get(key)
+        if hit is not None:
+            return hit
+        days = np.where(self.open_road, self.road_km / np.where(self.road_speed > 0, self.road_speed, 1), 0)
+        days[hostile, :] = 0  # no road leads on out of a hostile place
+        # Dijkstra from every destination over the reversed graph: the predecessor of i on the path from j
+        # there is the next hop from i toward j here.
+        dist, pred = dijkstra(csr_matrix(days.T), directed=True, return_predecessors=True)
+        nxt = pred.T.copy()
+        nxt[nxt < 0] = -1
+        np.fill_diagonal(nxt, np.arange(self.n))
+        result = (dist.T.copy(), nxt)
+        if len(self._route_cache) > 256:
+            self._route_cache.clear()
+        self._route_cache[key] = result
+        return result
+
     def set_road(self, a: str, b: str, is_open: bool) -> None:
         """Close or open the road between places ``a`` and ``b`` and recompute routes."""
         i, j = self.index[a], self.index[b]
         self.open_road[i, j] = self.open_road[j, i] = is_open and self.road_km[i, j] > 0
+        self.roads_version += 1
         self.recompute_routes()
 
     def components(self, passable: np.ndarray) -> np.ndarray:

@@ -130,3 +130,35 @@ def test_days_argument_and_parameters_as_keywords():
     m.run()
     assert m.day == 4 and m.p["attack_ratio"] == 2.5
     assert m.dates()[-1] == "2014-06-04"
+
+
+def test_columns_do_not_pass_through_enemy_held_places(tmp_path):
+    # The government's only road from its base to the threatened town runs through an insurgent-held village:
+    # a relief column must not march through it and "take" it in passing.
+    path = write_scenario(
+        tmp_path / "detour",
+        ["base,government,100000", "village,insurgent,1000", "town,government,5000", "camp,insurgent,10"],
+        ["base,village,30", "village,town,30", "town,camp,30"],
+        ["government,base,5000,1,0.9", "government,town,50,0.8,0.9", "insurgent,camp,400,1.2,0.9"],
+    )
+    m = ConflictModel(path, seed=1, days=6)
+    days, next_hop = m.routes_for(m.coalition_of[m.faction_index["government"]])
+    base, village, town = (m.world.index[p] for p in ("base", "village", "town"))
+    assert next_hop[base, town] == -1 and np.isinf(days[base, town])  # no way through
+    assert next_hop[base, village] == village  # but the village itself may be attacked
+    m.run()
+    assert not any(e[1] == "control_change" and e[2] == "village" for e in m.log)
+
+
+def test_sleeper_cells_wait_for_the_offensive(tmp_path):
+    path = write_scenario(
+        tmp_path / "sleepers", ["city,government,200000,0.8", "base,insurgent,1000"], ["city,base,80"],
+        ["government,city,200,0.7,0.5", "insurgent,city,600,1.2,0.9", "insurgent,base,50,1,0.9"],
+        events=["2014-06-05,offensive,,insurgent,1,,test"],
+    )
+    m = ConflictModel(path, seed=1).run()
+    first_battle = min(e[0] for e in m.log if e[1] == "battle")
+    assert first_battle == "2014-06-05"
+    assert any(e[1] == "offensive" and "1 sleeper cells rise" in e[3] for e in m.log)
+    city = m.world.index["city"]
+    assert (m.rec_control[:4, city] == m.faction_index["government"]).all()
