@@ -71,6 +71,8 @@ class ConflictModel(mesa.Model):
 
         self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
         self.initial_controller = self.controller.copy()
+        self._control_version = 0  # bumped whenever a place changes hands (keys the route cache)
+        self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.was_garrisoned = np.zeros(w.n, dtype=bool)  # the holder had forces there at some point
         # Factions with an `offensive` event wait for it; the others are on the offensive from the start.
         starts = {e.faction for e in scenario.events if e.kind == "offensive"}
@@ -228,7 +230,12 @@ class ConflictModel(mesa.Model):
 
     def routes_for(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """(travel_days, next_hop) for ``coalition``: trips may end at, but not pass through, enemy-held places."""
-        return self.world.routes_avoiding(self.hostile_c[coalition, self.coalition_of[self.controller]])
+        key = (coalition, self.world.roads_version, self._control_version)
+        hit = self._routes.get(key)
+        if hit is None:
+            hit = self._routes[key] = self.world.routes_avoiding(
+                self.hostile_c[coalition, self.coalition_of[self.controller]])
+        return hit
 
     def dispatch(self, rows: np.ndarray, targets: np.ndarray, keep_share: float,
                  at_most: np.ndarray | None = None) -> None:
@@ -500,9 +507,10 @@ class ConflictModel(mesa.Model):
         # Cut off from the rear: no road to it through places not held or occupied by enemies.
         cutoff = np.zeros(n, dtype=bool)
         ctrl_c = self.coalition_of[self.controller]
+        enemy_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
         for f in np.unique(fac[alive & gov]).tolist():
             c = self.coalition_of[f]
-            passable = ~self.hostile_c[c, ctrl_c] & ~(self.present_personnel_c @ self.hostile_c[c] > 0)
+            passable = ~self.hostile_c[c, ctrl_c] & ~enemy_here[:, c]
             rear = self.rear[f]
             labels = w.components(passable)
             if rear < 0 or labels[rear] < 0:
@@ -532,9 +540,10 @@ class ConflictModel(mesa.Model):
         deserters = self.rng.binomial(u.personnel[rout], p["desertion_share"])
         u.personnel[rout] -= deserters
         np.add.at(self.ledger["deserted"], u.faction[rout], deserters)
+        threatened = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]: enemies of c present at p
         for k, r in enumerate(rout.tolist()):
             c = self.coalition_of[u.faction[r]]
-            safe = (ctrl_c == c) & ~(self.present_personnel_c @ self.hostile_c[c] > 0)
+            safe = (ctrl_c == c) & ~threatened[:, c]
             safe[u.loc[r]] = False
             days = np.where(safe, self.routes_for(c)[0][u.loc[r]], np.inf)
             q = int(np.argmin(days))
@@ -603,6 +612,8 @@ class ConflictModel(mesa.Model):
             new = int(np.argmax(np.where(members, pers_pf[pl], -1)))
             old = int(self.controller[pl])
             self.controller[pl] = new
+            self._control_version += 1
+            self._routes.clear()
             taken_by[pl] = new
             self._log("control_change", pl, f"{self.faction_ids[old]} -> {self.faction_ids[new]}")
             # The news shakes the losing side's units nearby, more for a valuable place.
