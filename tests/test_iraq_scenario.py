@@ -1,0 +1,87 @@
+"""The June 2014 Iraq scenario: sourced, geographically sane, connected, and it runs 1–30 June."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import networkx as nx
+import pytest
+
+from simulation.model import ConflictModel
+from simulation.scenario import ScenarioError, load_scenario
+from tests.conftest import ROOT
+
+IRAQ = ROOT / "scenarios" / "iraq_june_2014"
+REQUIRED = """mosul tal_afar tal_afar_airport sinjar rabia_crossing hammam_al_alil qayyarah sharqat baiji baiji_refinery
+tikrit camp_speicher samarra balad dhuluiyah tuz_khurmatu amerli kirkuk hawija erbil dohuk jalula saadiya baqubah
+muqdadiyah baghdad abu_ghraib fallujah karma ramadi hit haditha haditha_dam husseibah al_qaim al_qaim_crossing rawa
+ana rutba al_waleed_crossing trebil_crossing sulaymaniyah khazir_checkpoint kalak_checkpoint""".split()
+
+
+@pytest.fixture(scope="module")
+def iraq():
+    return load_scenario(IRAQ)
+
+
+def test_has_the_places_the_story_needs(iraq):
+    ids = set(iraq.place_ids)
+    assert 40 <= len(ids) <= 80
+    assert not set(REQUIRED) - ids
+    assert {p.kind for p in iraq.places if p.id.endswith("_crossing")} == {"crossing"}
+    assert next(p for p in iraq.places if p.id == "baiji_refinery").kind == "refinery"
+    assert iraq.start_date.isoformat() == "2014-06-01" and iraq.end_date.isoformat() == "2014-06-30"
+
+
+def test_every_place_is_reachable_by_road(iraq):
+    g = iraq.graph()
+    assert nx.is_connected(g)
+    assert set(g.nodes) == set(iraq.place_ids)
+
+
+def test_coordinates_lie_in_iraq_and_its_border_areas(iraq):
+    for p in iraq.places:
+        assert 29.0 <= p.lat <= 37.5 and 38.7 <= p.lon <= 48.7, p.id
+
+
+def test_populations_are_positive_where_people_live(iraq):
+    for p in iraq.places:
+        assert p.population >= 0
+        if p.kind in ("city", "town", "village"):
+            assert p.population > 0, p.id
+    mosul = next(p for p in iraq.places if p.id == "mosul")
+    assert 1_000_000 <= mosul.population <= 2_500_000
+
+
+def test_initial_control_matches_1_june_2014(iraq):
+    ctrl = {p.id: p.controller for p in iraq.places}
+    assert ctrl["fallujah"] == "insurgent"
+    assert ctrl["mosul"] == ctrl["tikrit"] == ctrl["baiji_refinery"] == ctrl["kirkuk"] == "government"
+    assert ctrl["erbil"] == ctrl["dohuk"] == "peshmerga"
+
+
+@pytest.mark.parametrize("table", ["places.csv", "roads.csv", "forces.csv", "events.csv"])
+def test_a_row_without_source_is_rejected(tmp_path, table):
+    copy = tmp_path / "iraq_june_2014"
+    shutil.copytree(IRAQ, copy)
+    path = copy / table
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+        header = list(rows[0].keys())
+    rows[3]["source"] = ""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(ScenarioError, match=rf"{table}, row 5, field 'source': is empty"):
+        load_scenario(copy)
+
+
+def test_runs_1_to_30_june_and_mosul_changes_hands(iraq):
+    falls = 0
+    for seed in (1, 2, 3):
+        m = ConflictModel(iraq, seed=seed).run()
+        assert m.dates()[0] == "2014-06-01" and m.dates()[-1] == "2014-06-30"
+        mosul = m.world.index["mosul"]
+        falls += (m.rec_control[:, mosul] == m.faction_index["insurgent"]).any()
+    assert falls >= 2
