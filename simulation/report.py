@@ -70,10 +70,10 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
     axes[0].set_title("Places controlled", fontsize=9)
     axes[1].stackplot(days, pop / 1e6, colors=colours)
     axes[1].set_title("People living under each controller (millions)", fontsize=9)
-    axes[0].legend(fontsize=7, loc="lower left")
     for ax in axes:
         ax.set_xticks(ticks, tick_labels)
-    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     _save(fig, out / "control.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
