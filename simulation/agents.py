@@ -8,15 +8,17 @@ the faction's doctrine:
 
 - ``insurgent``: attack the most valuable, most sympathetic and weakest places within reach, when the force
   that can reach them outweighs the defence by ``attack_ratio``; leave a garrison behind.
-- ``government``: hold; send detachments to threatened places worth at least as much as where they are;
+- ``government``: hold places worth a stand (``hold_value``), withdraw in order from others the enemy clearly
+  outweighs (``withdraw_ratio``); send detachments to threatened places worth at least as much as where they are;
   counter-attack places the side held at the start and has lost, at ``counterattack_ratio``; detachments are
   sized to the need, filled by the nearest units first.
 - ``tribal``: as government, but never farther than ``tribal_home_radius_km`` from home.
 - ``opportunist``: defend what it holds and move into places its neutral neighbour has abandoned (held and
   garrisoned earlier in the run, empty now), within ``opportunist_radius_km`` of its own places; never attack.
 
-Insurgent factions with an ``offensive`` event in the scenario hold until it; their units inside places held
-by the enemy at the start are sleeper cells, hidden (not fighting, not seen) until the offensive begins.
+A faction with an ``offensive`` event in the scenario does not attack (insurgents) or counter-attack
+(government, tribes) until it. Insurgent units inside places held by the enemy at the start are then sleeper
+cells, hidden (not fighting, not seen) until the offensive begins.
 """
 
 from __future__ import annotations
@@ -182,9 +184,22 @@ class FactionCommand(mesa.Agent):
         threat = m.threat_to(c)
         own_held = m.coalition_of[m.controller] == c
         need = np.where(own_held, threat - own_def, 0.0)
+        hopeless = np.zeros(w.n, dtype=bool)
+        if self.doctrine == "government":
+            # Give up, in order, places not worth a stand where the enemy (helped by a sympathetic population)
+            # clearly outweighs the defence: towns that change hands without a fight.
+            hopeless = own_held & (threat * (0.5 + w.sympathy) > p["withdraw_ratio"] * own_def) & \
+                (w.value < p["hold_value"])
+            leave = hopeless[loc]
+            if leave.any():
+                m.withdraw(rows[leave])
+                rows, loc, days, in_reach = rows[~leave], loc[~leave], days[~leave], in_reach[~leave]
+                if rows.size == 0:
+                    return
         # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
         safe_here = need[loc] <= 0
-        reinforce = (need > 0)[None, :] & (w.value[None, :] >= w.value[loc][:, None]) & safe_here[:, None]
+        reinforce = ((need > 0) & ~hopeless)[None, :] & (w.value[None, :] >= w.value[loc][:, None]) & \
+            safe_here[:, None]
         rscore = w.value * need / (need + own_def + 1e-9)
         # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm.
         eff = m.unit_effective(rows)
@@ -192,7 +207,7 @@ class FactionCommand(mesa.Agent):
         # Counter-attacks retake what the side held at the start; established enemy strongholds are not targets.
         lost = m.hostile_c[c, m.coalition_of[m.controller]] & (m.coalition_of[m.initial_controller] == c)
         defence = m.defence_against(c)
-        counter = lost & (potential >= p["counterattack_ratio"] * defence)
+        counter = lost & (potential >= p["counterattack_ratio"] * defence) & m.on_offensive[self.faction]
         cscore = w.value * potential / (potential + defence + 1e-9)
         score = np.maximum(np.where(reinforce, rscore[None, :], 0.0), np.where(counter[None, :], cscore[None, :], 0.0))
         score = np.where(in_reach, score * np.exp(-days / p["reach_days"]), 0.0)

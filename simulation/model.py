@@ -101,7 +101,8 @@ class ConflictModel(mesa.Model):
             r = self._new_unit(f, w.index[row.place], present, row.quality, morale, name=row.unit)
             self.ledger["initial"][f] += present
             start_ctrl = self.coalition_of[self.controller[w.index[row.place]]]
-            if not self.on_offensive[f] and self.hostile_c[self.coalition_of[f], start_ctrl]:
+            if (not self.on_offensive[f] and self.commands[f].doctrine == "insurgent"
+                    and self.hostile_c[self.coalition_of[f], start_ctrl]):
                 self.units.hidden[r] = True  # a sleeper cell until the offensive
 
         self.civilians = Civilians(w, self.p, self.rng)
@@ -266,6 +267,22 @@ class ConflictModel(mesa.Model):
                 u.base_morale[r] = u.base_morale[rows[k]]
                 u.personnel[rows[k]] -= send
             self._set_course(r, q)
+
+    def withdraw(self, rows: np.ndarray) -> None:
+        """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
+        occupies or threatens within a day."""
+        u = self.units
+        for r in rows.tolist():
+            c = self.coalition_of[u.faction[r]]
+            threat = self.threat_to(c)
+            safe = (self.coalition_of[self.controller] == c) & (threat == 0)
+            safe[u.loc[r]] = False
+            days = np.where(safe, self.routes_for(c)[0][u.loc[r]], np.inf)
+            q = int(np.argmin(days))
+            if np.isfinite(days[q]):
+                self._log("withdrawal", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit of "
+                          f"{int(u.personnel[r])} withdraws to {self.world.place_ids[q]}")
+                self._set_course(r, q)
 
     def _next_hop(self, r: int, q: int) -> int:
         """Next place for unit ``r`` toward ``q``, avoiding enemy-held places (or by any road if it must)."""

@@ -66,6 +66,12 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("attack_ratio", 1.2, 0.2, 10.0, "insurgent attack: own effective strength over the defenders'"),
         Parameter("counterattack_ratio", 3.0, 0.5, 10.0, "government counter-attack: force ratio needed"),
         Parameter("reach_days", 3.0, 0.5, 15.0, "how many days of travel an objective may be away"),
+        Parameter(
+            "withdraw_ratio", 2.0, 0.5, 20.0,
+            "a government garrison withdraws in order when the enemy within a day's reach, times (0.5 + the "
+            "population's sympathy for it), outweighs the side's defence there by this ratio",
+        ),
+        Parameter("hold_value", 4.0, 0.0, 100.0, "places worth at least this much are held, not given up"),
         Parameter("garrison_share", 0.2, 0.0, 0.9, "share of an insurgent force left to hold a place it moves on from"),
         Parameter("opportunist_radius_km", 120.0, 0.0, 500.0, "how far an opportunist faction reaches for vacuums"),
         Parameter("tribal_home_radius_km", 60.0, 0.0, 300.0, "how far tribal fighters go from their home"),
