@@ -83,18 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.model import ConflictModel
-    from simulation.output import summary_text, write_run_directory
-    from simulation.scenario import load_scenario
+    from simulation.output import check_run_target, summary_text, write_run_directory
+    from simulation.scenario import MAX_DAYS, load_scenario
 
-    if args.days is not None and args.days < 1:
-        raise UsageError(f"--days {args.days}: must be at least 1")
+    if args.days is not None and not 1 <= args.days <= MAX_DAYS:
+        raise UsageError(f"--days {args.days}: must be between 1 and {MAX_DAYS}")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: must be a whole number >= 0")
     sets = _parse_sets(args.sets)
     scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
     if sets:
         scenario = scenario.with_parameters(sets)
     out = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
-    if out.exists() and not args.force:
-        raise UsageError(f"{out}: output directory exists (choose another --out or pass --force)")
+    # Before the run, not after it: a run of many days should not end in "cannot write".
+    check_run_target(out, overwrite=args.force, protect=[scenario.path, Path.cwd()])
 
     started = time.perf_counter()
     model = ConflictModel(scenario, seed=args.seed, days=args.days)
@@ -165,10 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, ScenarioError, OutputError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print("error: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; no output was left behind", file=sys.stderr)
+        print("interrupted (output is written only when complete)", file=sys.stderr)
         return 130
 
 

@@ -142,7 +142,7 @@ class ConflictModel(mesa.Model):
         """Group allied factions into coalitions and derive coalition-level relation matrices."""
         ids = self.faction_ids
         label = list(range(len(ids)))
-        for pair in s.allied:
+        for pair in sorted(s.allied, key=sorted):  # a set's order follows PYTHONHASHSEED; coalition numbers must not
             a, b = sorted(self.faction_index[x] for x in pair)
             la, lb = label[a], label[b]
             label = [la if x == lb else x for x in label]

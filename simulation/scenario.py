@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,22 @@ EVENT_KINDS = (
     "checkpoint_opened",
 )
 ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+SCENARIO_NAME_PATTERN = re.compile(r"^[a-z0-9_][a-z0-9_.-]*$")  # used in run-directory names: no "/" or ".."
+COLOUR_PATTERN = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+MAX_DAYS = 3660  # ten years of days: the daily records of a longer run would not fit in memory on a laptop
+MAX_POPULATION = 100_000_000
+MAX_PERSONNEL = 10_000_000
+MAX_PLACE_VALUE = 1000.0
+MAX_SORTIES = 10_000
+WHOLE_AMOUNT_EVENTS = {"reinforcement": MAX_PERSONNEL, "mobilisation": MAX_PERSONNEL, "defection": MAX_PERSONNEL,
+                       "air_sorties": MAX_SORTIES}
+# The keys each table of scenario.toml may hold: anything else is a misspelling and is rejected.
+TOML_KEYS = {
+    "": ("scenario", "factions", "relations", "parameters", "fit"),
+    "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters"),
+    "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force"),
+    "relations": ("allied", "neutral"),
+}
 
 
 class ScenarioError(ValueError):
@@ -45,6 +63,7 @@ class ScenarioError(ValueError):
         self.file = str(file)
         self.row = row
         self.field = field
+        message = " ".join(str(message).split("\n"))  # one line, whatever the message quotes
         self.message = message
         where = self.file + (f", row {row}" if row is not None else "") + (f", field '{field}'" if field else "")
         super().__init__(f"{where}: {message}")
@@ -196,20 +215,16 @@ class _Rows:
     def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()):
         self.path = path
         self.name = f"{path.parent.name}/{path.name}"
-        if not path.is_file():
-            raise ScenarioError(self.name, "file is missing")
-        raw = path.read_bytes()
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raise ScenarioError(self.name, "file starts with a byte-order mark; save it as UTF-8 without BOM")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = raw[: e.start].count(b"\n") + 1
-            raise ScenarioError(self.name, f"is not UTF-8 (byte {e.start}, line {line}); save it as UTF-8") from None
+        text = _read_text(path, self.name)
         if not text.strip():
             raise ScenarioError(self.name, "file is empty; it needs a header row")
-        reader = csv.reader(text.splitlines())
-        header = [h.strip() for h in next(reader)]
+        # strict: an unclosed quote is an error, not a cell that swallows the rest of the file.
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        records = self._records(reader)
+        header = [h.strip() for h in next(records)[1]]
+        if len(header) == 1 and ";" in header[0]:
+            raise ScenarioError(self.name, "the header has no commas but has semicolons; save the file as "
+                                "comma-separated CSV", row=1)
         for i, h in enumerate(header):
             if h not in required and h not in optional:
                 raise ScenarioError(self.name, f"unknown column {h!r} (allowed: {', '.join(required + optional)})",
@@ -221,12 +236,25 @@ class _Rows:
                 raise ScenarioError(self.name, "required column is missing", row=1, field=c)
         self.header = header
         self.rows: list[tuple[int, dict[str, str]]] = []
-        for lineno, cells in enumerate(reader, start=2):
+        for lineno, cells in records:
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
                 raise ScenarioError(self.name, f"has {len(cells)} cells, the header has {len(header)}", row=lineno)
             self.rows.append((lineno, {h: c.strip() for h, c in zip(header, cells)}))
+
+    def _records(self, reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+        """(spreadsheet row, cells) of each record; the header is row 1. CSV syntax errors are located."""
+        row = 0
+        while True:
+            row += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                raise ScenarioError(self.name, f"is not valid CSV: {e}", row=row) from None
+            yield row, cells
 
     def error(self, row: int, field: str, message: str) -> ScenarioError:
         return ScenarioError(self.name, message, row=row, field=field)
@@ -263,8 +291,8 @@ class _Rows:
         return x
 
     def integer(self, row: int, rec: dict[str, str], name: str, low: int = 0, low_open: bool = False,
-                default: int | None = None) -> int:
-        x = self.number(row, rec, name, low=low, low_open=low_open,
+                default: int | None = None, high: int | None = None) -> int:
+        x = self.number(row, rec, name, low=low, high=high, low_open=low_open,
                         default=None if default is None else float(default))
         if x != int(x):
             raise self.error(row, name, f"{rec[name]!r} is not a whole number")
@@ -281,16 +309,61 @@ class _Rows:
 # scenario.toml
 
 
-def _toml(path: Path) -> dict[str, Any]:
-    name = f"{path.parent.name}/{path.name}"
+def _read_text(path: Path, name: str) -> str:
+    """The text of a UTF-8 file without a byte-order mark; anything else is a located :class:`ScenarioError`."""
     if not path.is_file():
         raise ScenarioError(name, "file is missing")
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ScenarioError(name, "is not UTF-8") from None
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ScenarioError(name, f"cannot be read ({e.strerror})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ScenarioError(name, "file starts with a byte-order mark; save it as UTF-8 without BOM")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw.count(b"\x00") > len(raw) // 4 > 0:
+        raise ScenarioError(name, "is UTF-16 (as some spreadsheets save 'Unicode text'); save it as UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ScenarioError(name, f"is not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); save it as UTF-8",
+                            row=line, field=_csv_field_at(raw, e.start) if name.endswith(".csv") else None) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ScenarioError(name, "contains a NUL byte; is it a binary file?", row=line)
+    return text
+
+
+def _csv_field_at(raw: bytes, offset: int) -> str | None:
+    """The header name of the CSV column holding byte ``offset`` (for locating an encoding error)."""
+    text = raw.decode("utf-8", errors="replace")
+    bad = raw[:offset].decode("utf-8", errors="replace")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        before = list(csv.reader(io.StringIO(bad, newline="")))
+    except csv.Error:
+        return None
+    if len(rows) < 2 or len(before) < 2:  # no header, or the bad byte is in the header itself
+        return None
+    column = len(before[-1]) - 1
+    header = rows[0]
+    return header[column].strip() if 0 <= column < len(header) else None
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    name = f"{path.parent.name}/{path.name}"
+    text = _read_text(path, name)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(name, f"is not valid TOML: {e}") from None
+
+
+def _unknown_keys(file: str, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    """Reject keys a table may not hold (a misspelt key would otherwise be ignored without a word)."""
+    for key in table:
+        if key not in allowed:
+            field = f"{where}.{key}" if where else key
+            raise ScenarioError(file, f"unknown key {key!r} (allowed: {', '.join(allowed)})", field=field)
 
 
 def _date(file: str, value: Any, field: str, row: int | None = None) -> dt.date:
@@ -345,16 +418,23 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     toml_name = f"{root.name}/scenario.toml"
     doc = _toml(root / "scenario.toml")
 
+    _unknown_keys(toml_name, doc, TOML_KEYS[""], "")
     head = doc.get("scenario")
     if not isinstance(head, dict):
         raise ScenarioError(toml_name, "the [scenario] table is missing", field="scenario")
+    _unknown_keys(toml_name, head, TOML_KEYS["scenario"], "scenario")
     for key in ("name", "start_date", "end_date"):
         if key not in head:
             raise ScenarioError(toml_name, "is missing", field=f"scenario.{key}")
+    if not isinstance(head["name"], str) or not SCENARIO_NAME_PATTERN.match(head["name"]):
+        raise ScenarioError(toml_name, f"{head['name']!r} is not a name (lowercase letters, digits, _ . -; it names "
+                            "run directories)", field="scenario.name")
     start = _date(toml_name, head["start_date"], "scenario.start_date")
     end = _date(toml_name, head["end_date"], "scenario.end_date")
     if end < start:
         raise ScenarioError(toml_name, f"end date {end} is before start date {start}", field="scenario.end_date")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise ScenarioError(toml_name, f"{start} to {end} is more than {MAX_DAYS} days", field="scenario.end_date")
 
     factions = []
     raw_factions = doc.get("factions")
@@ -364,6 +444,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         where = f"factions[{i}]"
         if not isinstance(f, dict):
             raise ScenarioError(toml_name, "must be a table", field=where)
+        _unknown_keys(toml_name, f, TOML_KEYS["factions"], where)
         fid = f.get("id")
         if not isinstance(fid, str) or not ID_PATTERN.match(fid):
             raise ScenarioError(toml_name, f"{fid!r} is not an id", field=f"{where}.id")
@@ -374,17 +455,33 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         mobility = f.get("mobility", 1.0)
         if isinstance(mobility, bool) or not isinstance(mobility, (int, float)) or not 0.1 <= mobility <= 10:
             raise ScenarioError(toml_name, f"{mobility!r} must be a number in [0.1, 10]", field=f"{where}.mobility")
-        factions.append(Faction(id=fid, name=str(f.get("name", fid)), colour=str(f.get("colour", "#888888")),
-                                doctrine=doctrine, mobility=float(mobility), air_force=bool(f.get("air_force", False))))
+        name = f.get("name", fid)
+        if not isinstance(name, str) or not name.strip():
+            raise ScenarioError(toml_name, f"{name!r} must be a non-empty string", field=f"{where}.name")
+        colour = f.get("colour", "#888888")
+        if not isinstance(colour, str) or not COLOUR_PATTERN.match(colour):
+            raise ScenarioError(toml_name, f"{colour!r} is not a colour like \"#1f77b4\"", field=f"{where}.colour")
+        air_force = f.get("air_force", False)
+        if not isinstance(air_force, bool):
+            raise ScenarioError(toml_name, f"{air_force!r} must be true or false", field=f"{where}.air_force")
+        factions.append(Faction(id=fid, name=name, colour=colour, doctrine=doctrine, mobility=float(mobility),
+                                air_force=air_force))
     ids = [f.id for f in factions]
-    dupes = {x for x in ids if ids.count(x) > 1}
+    dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
-        raise ScenarioError(toml_name, f"faction {sorted(dupes)[0]!r} is defined twice", field="factions.id")
+        raise ScenarioError(toml_name, f"faction {dupes[0]!r} is defined twice", field="factions.id")
 
     relations = doc.get("relations", {})
+    if not isinstance(relations, dict):
+        raise ScenarioError(toml_name, "must be a table with allied = [...] and neutral = [...]", field="relations")
+    _unknown_keys(toml_name, relations, TOML_KEYS["relations"], "relations")
     pairs: dict[str, set[frozenset[str]]] = {"allied": set(), "neutral": set()}
     for kind in pairs:
-        for j, pair in enumerate(relations.get(kind, []), start=1):
+        listed = relations.get(kind, [])
+        if not isinstance(listed, list):
+            raise ScenarioError(toml_name, f"{listed!r} must be a list of pairs of faction ids",
+                                field=f"relations.{kind}")
+        for j, pair in enumerate(listed, start=1):
             where = f"relations.{kind}[{j}]"
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
                 raise ScenarioError(toml_name, f"{pair!r} must be a pair of faction ids", field=where)
@@ -394,19 +491,24 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
             if pair[0] == pair[1]:
                 raise ScenarioError(toml_name, f"a faction cannot be {kind} with itself", field=where)
             pairs[kind].add(frozenset(pair))
-    both = pairs["allied"] & pairs["neutral"]
+    both = sorted(sorted(pair) for pair in pairs["allied"] & pairs["neutral"])
     if both:
-        a, b = sorted(next(iter(both)))
+        a, b = both[0]
         raise ScenarioError(toml_name, f"{a} and {b} are listed both as allied and as neutral", field="relations")
+    _check_coalitions(toml_name, ids, pairs["allied"], pairs["neutral"])
 
     params = defaults()
     params.update(_parameters_table(toml_name, doc.get("parameters", {}), "parameters"))
     fit_bounds: dict[str, tuple[float, float]] = {}
-    for name, bounds in doc.get("fit", {}).items():
+    fit = doc.get("fit", {})
+    if not isinstance(fit, dict):
+        raise ScenarioError(toml_name, "must be a table of name = [low, high]", field="fit")
+    for name, bounds in fit.items():
         if name not in PARAMETERS:
             raise ScenarioError(toml_name, f"unknown parameter {name!r}", field=f"fit.{name}")
         p = PARAMETERS[name]
-        if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+        if not (isinstance(bounds, list) and len(bounds) == 2
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
             raise ScenarioError(toml_name, "must be [low, high]", field=f"fit.{name}")
         lo, hi = float(bounds[0]), float(bounds[1])
         if not (p.low <= lo < hi <= p.high):
@@ -416,7 +518,11 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
 
     fitted_file = None
     if head.get("fitted_parameters"):
-        fitted_file = (root / str(head["fitted_parameters"])).resolve()
+        named = head["fitted_parameters"]
+        if not isinstance(named, str) or Path(named).is_absolute() or not named.endswith(".toml"):
+            raise ScenarioError(toml_name, f"{named!r} must be the relative path of a .toml file",
+                                field="scenario.fitted_parameters")
+        fitted_file = (root / named).resolve()
         if use_fitted and fitted_file.is_file():
             params.update(load_fitted_parameters(fitted_file))
 
@@ -442,6 +548,43 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     return scenario
 
 
+def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
+                      neutral: set[frozenset[str]]) -> None:
+    """Reject relation tables the model cannot honour.
+
+    The model groups allies into coalitions (the connected groups of the alliance table) that fight and hold
+    places together. So allies of allies must be allied too, and the members of a coalition must stand in the
+    same relation (neutral or hostile) to every other faction.
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(ids)
+    graph.add_edges_from(tuple(pair) for pair in allied)
+    order = {f: i for i, f in enumerate(ids)}
+    coalitions = sorted((sorted(c, key=order.get) for c in nx.connected_components(graph)), key=lambda c: order[c[0]])
+
+    def relation(a: str, b: str) -> str:
+        pair = frozenset((a, b))
+        return "allied" if pair in allied else "neutral" if pair in neutral else "hostile"
+
+    for members in coalitions:
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                if relation(a, b) != "allied":
+                    path = nx.shortest_path(graph, a, b)
+                    chain = " and ".join(f"{x} with {y}" for x, y in zip(path, path[1:]))
+                    raise ScenarioError(file, f"{chain} are allied, so {a} and {b} fight on one side, but {a} and "
+                                        f"{b} are {relation(a, b)}; list [\"{a}\", \"{b}\"] as allied or drop an "
+                                        "alliance", field="relations.allied")
+    for k, members in enumerate(coalitions):
+        for others in coalitions[k + 1:]:
+            seen = {(a, b): relation(a, b) for a in members for b in others}
+            if len(set(seen.values())) > 1:
+                (a, b), first = next(iter(seen.items()))
+                (c, d), second = next((ab, r) for ab, r in seen.items() if r != first)
+                raise ScenarioError(file, f"allies must stand in the same relation to every other faction, but "
+                                    f"{a}-{b} is {first} and {c}-{d} is {second}", field="relations.neutral")
+
+
 def _load_places(root: Path, factions: set[str]) -> list[Place]:
     t = _Rows(root / "places.csv",
               ("id", "name", "kind", "governorate", "lat", "lon", "population", "controller", "value", "source"),
@@ -459,8 +602,9 @@ def _load_places(root: Path, factions: set[str]) -> list[Place]:
             id=pid, name=t.text(row, r, "name"), kind=t.choice(row, r, "kind", PLACE_KINDS),
             governorate=t.text(row, r, "governorate"),
             lat=t.number(row, r, "lat", -90, 90), lon=t.number(row, r, "lon", -180, 180),
-            population=t.integer(row, r, "population", 0), controller=controller,
-            value=t.number(row, r, "value", 0), sympathy=t.number(row, r, "sympathy", 0, 1, default=0.5),
+            population=t.integer(row, r, "population", 0, high=MAX_POPULATION), controller=controller,
+            value=t.number(row, r, "value", 0, MAX_PLACE_VALUE),
+            sympathy=t.number(row, r, "sympathy", 0, 1, default=0.5),
             fortification=t.number(row, r, "fortification", 1, 20, default=1.0),
             refuge=t.number(row, r, "refuge", 0, 1, default=0.0), source=t.text(row, r, "source"),
         ))
@@ -499,7 +643,7 @@ def _load_forces(root: Path, factions: set[str], places: set[str]) -> list[Force
         place = t.text(row, r, "place")
         if place not in places:
             raise t.error(row, "place", f"unknown place {place!r}")
-        personnel = t.integer(row, r, "personnel", 0, low_open=True)
+        personnel = t.integer(row, r, "personnel", 0, low_open=True, high=MAX_PERSONNEL)
         low = t.integer(row, r, "personnel_low", 0, default=-1) if r.get("personnel_low") else None
         high = t.integer(row, r, "personnel_high", 0, default=-1) if r.get("personnel_high") else None
         if low is not None and low > personnel:
@@ -540,8 +684,10 @@ def _load_events(root: Path, factions: set[str], places: set[str], roads: set[fr
                                  "morale_shock")
         if needs_faction and faction not in factions:
             raise t.error(row, "faction", f"unknown faction {faction!r}")
-        high = 1.0 if kind == "morale_shock" else None
-        amount = t.number(row, r, "amount", 0, high)
+        if kind in WHOLE_AMOUNT_EVENTS:  # people and sorties come whole, and in numbers that fit the arrays
+            amount = float(t.integer(row, r, "amount", 0, high=WHOLE_AMOUNT_EVENTS[kind]))
+        else:
+            amount = t.number(row, r, "amount", 0, 1.0 if kind == "morale_shock" else None)
         out.append(Event(date=date, kind=kind, place=place, faction=faction, amount=amount,
                          note=r.get("note", ""), source=t.text(row, r, "source")))
     out.sort(key=lambda e: e.date)
