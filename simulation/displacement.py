@@ -1,30 +1,365 @@
-"""Civilians as arrays by place.
+"""Civilians as arrays: flight from the modelled fighting, travel along roads, shelter and return.
 
-This first version keeps residents and civilian deaths only; flight, routes, destinations and return are the
-subject of the displacement issue. The interface below is what the model calls every day.
+Nobody is an agent here. People are counts in a few NumPy arrays whose shapes depend on the road graph only:
+
+``residents[p]``
+    people living at home in place ``p``.
+``cohort[o, c]``
+    displaced people from origin ``o`` sheltering at place ``c`` (the diagonal is always zero: a person back at
+    home is a resident again).
+``fleeing[o, s]`` and ``returning[o, s]``
+    people from origin ``o`` on the road, in *road slot* ``s``. Each directed road ``a -> b`` is cut into
+    ``ceil(km / (flight_speed_km / SUBSTEPS))`` slots; a slot is a quarter of a day's travel, and the slot index
+    says how much of the road is left. Fleeing people choose where to go next at every place they reach;
+    returning people head for their origin ``o``.
+``*_days``
+    person-days displaced beside each of the count arrays, so that ``days / count`` is a cohort's mean number of
+    days displaced (people who move take their cohort's mean with them).
+
+A day (:meth:`Civilians.step`, called by the model after the fighting, air strikes and changes of control):
+
+1. **Fear.** Violence (casualties and sorties) at each place is felt nearby, weighted by
+   ``exp(-road km / fear_radius_km)``, and accumulates in a fear state that halves every
+   ``fear_half_life_days``. A change of controller adds a takeover fear that depends on who took the place:
+   the population's hostility to the taker is ``1 - sympathy`` for insurgent doctrine, ``sympathy`` for the
+   government, half that for tribal fighters and nothing for opportunists, so a population that sympathises
+   with the insurgents fears a government counter-attack and one that does not fears the insurgents. The
+   daily share who leave is ``flight_max_share * (1 - exp(-hazard))`` with
+   ``hazard = flight_per_casualty * fear_violence / people + fear_takeover`` (``people``: those present, or
+   the initial population if larger; an empty place counts as the median town).
+2. **Where to go.** A destination's weight for people from ``o`` is its attraction
+   (``destination_base_attraction`` if it is populated, plus its ``refuge``), times
+   ``exp(-hazard)`` (a place people are fleeing is not a refuge), times ``1 - hostility`` of the origin's
+   population to the destination's controller, times a crowding factor ``1 / (1 + idps / capacity)``, times
+   ``exp(-road km / destination_distance_km)``. Places with a battle today and closed checkpoints weigh
+   nothing and cannot be passed through.
+3. **Departures.** Residents and the displaced sheltering at a frightened place leave with the day's share and
+   take the first road toward the destination they pick, among places safer than the one they leave (nobody
+   leaves if there is none).
+4. **Returns.** Once the origin has been quiet (no battle, no change of controller, less than one
+   casualty-equivalent felt) for ``return_quiet_days``, a share ``return_rate * (1 - hostility to the
+   controller)`` of each cohort heads home a day.
+5. **Travel** in ``SUBSTEPS`` quarters of a day. People reaching a place choose again among the destinations
+   that do not lie back the way they came: stay, or take the next road. People reaching a place with a battle
+   or a closed checkpoint are turned away and wait at the place they came from.
+6. Everyone still displaced is one day older.
+
+Flows are expected values rounded to whole people with one uniform draw per cohort (systematic, unbiased
+rounding), so people are conserved exactly and the cost of a day does not depend on how many people there
+are. Residents + displaced (sheltering or on the road) + civilian casualties removed by :meth:`kill` always
+equal the initial population.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from simulation.world import World
 
+SUBSTEPS = 4
+"""Quarters of a day in which people on the road move and choose (travel times are resolved to 6 hours)."""
+
+DOCTRINE_SIDE = {"insurgent": 1.0, "government": -1.0, "tribal": -0.5, "opportunist": 0.0}
+"""Where a faction's doctrine stands between the insurgents (+1) and the government (-1), for fear and shelter.
+
+Tribal fighters are local (their own tribes' towns fear them less than the army); opportunists (the
+Peshmerga) are neither side's enemy.
+"""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pure functions
+
+
+def hostility(sympathy: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """How much each place's population fears each faction, from 0 (not at all) to 1.
+
+    Parameters
+    ----------
+    sympathy : array of shape (n,), the population's disposition toward the insurgents (0-1).
+    side : array of shape (f,), each faction's side: +1 insurgent, -1 government (see ``DOCTRINE_SIDE``).
+
+    Returns
+    -------
+    array of shape (n, f): ``max(side, 0) * (1 - sympathy) + max(-side, 0) * sympathy``, clipped to [0, 1].
+    A side of 0 (an opportunist third party) is feared by nobody.
+
+    Examples
+    --------
+    >>> hostility(np.array([0.1, 0.9]), np.array([1.0, -1.0]))
+    array([[0.9, 0.1],
+           [0.1, 0.9]])
+    """
+    toward_insurgents = np.maximum(side, 0.0)[None, :] * (1.0 - sympathy[:, None])
+    toward_government = np.maximum(-side, 0.0)[None, :] * sympathy[:, None]
+    return np.clip(toward_insurgents + toward_government, 0.0, 1.0)
+
+
+def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: float) -> np.ndarray:
+    """Violence felt at each place: ``sum_q violence[q] * exp(-distance_km[p, q] / radius_km)``.
+
+    With ``radius_km == 0`` only the place's own violence counts. Unreachable places (infinite distance) count
+    for nothing.
+    """
+    if radius_km <= 0:
+        near = (distance_km == 0).astype(float)
+    else:
+        with np.errstate(over="ignore"):
+            near = np.exp(-distance_km / radius_km)
+    return (near * violence[None, :]).sum(axis=1)
+
+
+def flight_share(hazard: np.ndarray, max_share: float) -> np.ndarray:
+    """Daily share of people who leave: ``max_share * (1 - exp(-hazard))``."""
+    return max_share * -np.expm1(-np.maximum(hazard, 0.0))
+
+
+def cumulative_shares(probs: np.ndarray) -> np.ndarray:
+    """Cumulative shares over the first axis (the categories) of non-negative weights ``probs``.
+
+    The last category's cumulative share is exactly 1; a set of weights that sums to zero puts everything in
+    the last category.
+    """
+    cum = np.empty_like(probs, dtype=float)
+    running = np.zeros(probs.shape[1:])
+    for k in range(probs.shape[0]):
+        running = running + probs[k]
+        cum[k] = running
+    total = cum[-1].copy()
+    cum /= np.where(total > 0, total, 1.0)
+    np.minimum(cum, 1.0, out=cum)
+    cum[-1] = 1.0
+    return cum
+
+
+def split_whole(uniform: np.ndarray, counts: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    """Split whole people among categories by cumulative shares, without bias.
+
+    Up to category ``k`` go ``floor(counts * cum[k] + uniform)`` people (systematic rounding with one uniform
+    number per group): each category gets its expected share on average, the parts add up to ``counts``
+    exactly, and the cost does not depend on the counts.
+
+    Parameters
+    ----------
+    uniform : array of uniform numbers in [0, 1), shaped like ``counts``.
+    counts : integer array of any shape.
+    cum : array of shape (k, *counts.shape), cumulative shares over the first axis (see
+        :func:`cumulative_shares`), the last equal to 1.
+
+    Returns
+    -------
+    integer array of shape (k, *counts.shape), summing over the first axis to ``counts``.
+
+    Examples
+    --------
+    >>> split_whole(np.array([0.5]), np.array([10]), cumulative_shares(np.array([[1.0], [1.0], [2.0]])))[:, 0]
+    array([3, 2, 5])
+    """
+    reach = counts[None] * cum  # cum <= 1 and uniform < 1, so reach never exceeds counts
+    reach += uniform[None]
+    np.floor(reach, out=reach)
+    reach[-1] = counts
+    reach[1:] -= reach[:-1].copy()
+    return reach.astype(np.int64)
+
+
+def round_share(uniform: np.ndarray, counts: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Whole people out of ``counts`` for a ``share`` (0-1), rounded without bias: ``floor(counts*share + u)``."""
+    return np.minimum(np.floor(counts * share + uniform).astype(np.int64), counts)
+
+
+@dataclass(frozen=True)
+class RoadSlots:
+    """Directed roads cut into slots of ``step_km`` each, for people on the road.
+
+    Attributes
+    ----------
+    tail, head, km : arrays of shape (E,): the directed edges ``tail -> head`` (both directions of every road).
+    edge_id : (n, n) array, the edge from ``a`` to ``b`` or -1.
+    out_edge : (n, J) array, the edges leaving each place, padded with -1 (J = the largest degree).
+    slot_of : (n, n) array, the position of ``b`` in ``a``'s ``out_edge`` row, or -1.
+    uturn : (E,) array, the position of the way back (``head -> tail``) in ``head``'s ``out_edge`` row.
+    first, length : (E,) arrays: each edge's slots are ``first .. first + length - 1``, a ring buffer. At
+        quarter-day ``t`` people arrive from slot ``first + t % length`` (see :meth:`RoadSlots.slot`), and
+        people who start on the edge in that quarter-day are put in the slot just emptied: they come round
+        to it again after ``length`` quarter-days.
+    by_head, head_starts, head_places : edges sorted by head, where each head's group starts, and its place
+        (for ``np.add.reduceat``: people arriving at each place over all its roads).
+    tail_starts, tail_places : the same by tail (edges are already sorted by tail).
+    onward_choice, onward_starts, onward_edge : the pairs (j, edge) of a road ``j`` out of an edge's head,
+        sorted by the road taken, where each road's group starts, and that road.
+    """
+
+    tail: np.ndarray
+    head: np.ndarray
+    km: np.ndarray
+    edge_id: np.ndarray
+    out_edge: np.ndarray
+    slot_of: np.ndarray
+    uturn: np.ndarray
+    first: np.ndarray
+    length: np.ndarray
+    by_head: np.ndarray
+    head_starts: np.ndarray
+    head_places: np.ndarray
+    tail_starts: np.ndarray
+    tail_places: np.ndarray
+    onward_choice: tuple[np.ndarray, np.ndarray]
+    onward_starts: np.ndarray
+    onward_edge: np.ndarray
+
+    @property
+    def n_slots(self) -> int:
+        return int(self.length.sum())
+
+    def slot(self, t: int) -> np.ndarray:
+        """The slot of each edge from which people arrive at quarter-day ``t`` (and into which people who
+        start on the edge then are put)."""
+        return self.first + t % self.length
+
+
+def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
+    """Cut every road of the (n, n) matrix ``road_km`` (0 = no road) into slots of ``step_km``.
+
+    An edge of ``km`` takes ``max(1, ceil(km / step_km))`` slots: people never arrive sooner than the road allows.
+    """
+    n = road_km.shape[0]
+    tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
+    km = road_km[tail, head]
+    E = tail.size
+    edge_id = np.full((n, n), -1, dtype=np.int64)
+    edge_id[tail, head] = np.arange(E)
+    degree = np.bincount(tail, minlength=n)
+    J = int(degree.max()) if E else 0
+    out_edge = np.full((n, max(J, 1)), -1, dtype=np.int64)
+    slot_of = np.full((n, n), -1, dtype=np.int64)
+    position = np.arange(E) - np.r_[0, np.cumsum(degree)[:-1]][tail]
+    out_edge[tail, position] = np.arange(E)
+    slot_of[tail, head] = position
+    uturn = slot_of[head, tail]
+    length = np.maximum(1, np.ceil(km / step_km - 1e-9)).astype(np.int64)
+    first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
+    by_head = np.argsort(head, kind="stable")
+    head_starts = np.flatnonzero(np.r_[True, np.diff(head[by_head]) != 0])
+    tail_starts = np.flatnonzero(np.r_[True, np.diff(tail) != 0])
+    e_pair, j_pair = np.nonzero(out_edge[head] >= 0)
+    taken = out_edge[head[e_pair], j_pair]
+    order = np.argsort(taken, kind="stable")
+    onward_choice = (j_pair[order], e_pair[order])
+    onward_starts = np.flatnonzero(np.r_[True, np.diff(taken[order]) != 0])
+    onward_edge = taken[order][onward_starts]
+    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length,
+                     by_head, head_starts, head[by_head][head_starts], tail_starts, tail[tail_starts],
+                     onward_choice, onward_starts, onward_edge)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Shortest road routes for people on foot or in cars, through passable places only.
+
+    Attributes
+    ----------
+    distance_km : (n, n) array, road km from ``c`` to ``d`` (inf if unreachable).
+    next_hop : (n, n) array, the next place from ``c`` toward ``d`` (``c`` itself for ``d == c``; -1 if none).
+    """
+
+    distance_km: np.ndarray
+    next_hop: np.ndarray
+
+
+def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray) -> Routes:
+    """Shortest routes over open roads that never enter an impassable place (one may leave it).
+
+    Parameters
+    ----------
+    road_km : (n, n) road lengths, 0 where there is no road.
+    open_road : (n, n) bool, roads open to traffic.
+    passable : (n,) bool, places people may enter.
+    """
+    n = road_km.shape[0]
+    allowed = open_road & (road_km > 0) & passable[None, :]
+    # Dijkstra on the reversed graph from every d gives, for each c, the node after c on its way to d.
+    reverse = csr_matrix(np.where(allowed, road_km, 0.0).T)
+    dist_rev, pred = dijkstra(reverse, directed=True, return_predecessors=True)
+    distance = dist_rev.T.copy()
+    nxt = pred.T.copy()
+    nxt[nxt < 0] = -1
+    np.fill_diagonal(nxt, np.arange(n))
+    return Routes(distance, nxt.astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The civilian population of a world
+
 
 class Civilians:
-    """Civilian population by place (NumPy arrays indexed by place number)."""
+    """Civilian population by place and displaced cohorts by origin and place, as NumPy arrays.
+
+    Parameters
+    ----------
+    world : the model's :class:`World` (places, roads, routing; its scenario gives the factions' doctrines).
+    parameters : the model's parameter values (see the "civilians" section of :mod:`simulation.parameters`).
+    rng : the model's generator. Civilians draw from a child of it (``rng.spawn``), so that displacement does
+        not shift the random stream of the fighting.
+    """
 
     def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
         self.world = world
         self.p = parameters
-        self.rng = rng
+        try:
+            self.rng = rng.spawn(1)[0]
+        except (AttributeError, TypeError, ValueError):  # a generator without a seed sequence
+            self.rng = rng
+        n = world.n
         self.initial = world.population0.copy()
         self.residents = world.population0.copy()
-        self.idps = np.zeros(world.n, dtype=np.int64)  # displaced people present at each place
-        self.displaced_from = np.zeros(world.n, dtype=np.int64)  # cumulative people who left each place
-        self.in_transit = 0
-        self.killed = np.zeros(world.n, dtype=np.int64)
-        self.checkpoint_open = np.ones(world.n, dtype=bool)
+        self.cohort = np.zeros((n, n), dtype=np.int64)
+        self.cohort_days = np.zeros((n, n))
+        self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
+        S = self.roads.n_slots
+        self.fleeing = np.zeros((n, S), dtype=np.int64)
+        self.fleeing_days = np.zeros((n, S))
+        self.returning = np.zeros((n, S), dtype=np.int64)
+        self.returning_days = np.zeros((n, S))
+        self.clock = 0  # quarter-days since the start
+        self.displaced_from = np.zeros(n, dtype=np.int64)  # cumulative residents who left each place
+        self.returned = np.zeros(n, dtype=np.int64)  # cumulative displaced people back home
+        self.killed = np.zeros(n, dtype=np.int64)
+        self.checkpoint_open = np.ones(n, dtype=bool)
+        self.fear_violence = np.zeros(n)
+        self.fear_takeover = np.zeros(n)
+        self.hazard = np.zeros(n)
+        self.quiet_days = np.zeros(n, dtype=np.int64)
+        self.share_today = np.zeros(n)
+
+        side = np.array([DOCTRINE_SIDE[f.doctrine] for f in world.scenario.factions])
+        self.hostility = hostility(world.sympathy, side)  # [population of place, faction]
+        pop = world.population0
+        populated = pop > 0
+        self.attraction = parameters["destination_base_attraction"] * populated + world.refuge
+        # Places smaller than the median town (camps, open ground at checkpoints) host as many as the median town.
+        floor = float(np.median(pop[populated])) if populated.any() else 1.0
+        self.capacity = parameters["host_capacity_share"] * np.maximum(pop, floor)
+        # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
+        self.exposure = np.where(populated, pop, floor).astype(float)
+        self._route_cache: dict[bytes, tuple[Routes, csr_matrix, tuple[np.ndarray, np.ndarray]]] = {}
+
+    # -----------------------------------------------------------------------------------------------------
+    # Views
+
+    @property
+    def idps(self) -> np.ndarray:
+        """Displaced people sheltering at each place (not counting those on the road)."""
+        return self.cohort.sum(axis=0)
+
+    @property
+    def in_transit(self) -> int:
+        """Displaced people on the road, fleeing or going home."""
+        return int(self.fleeing.sum() + self.returning.sum())
 
     @property
     def present(self) -> np.ndarray:
@@ -33,20 +368,287 @@ class Civilians:
 
     @property
     def total_displaced(self) -> int:
-        return int(self.idps.sum() + self.in_transit)
+        """Everyone away from home: sheltering somewhere or on the road."""
+        return int(self.cohort.sum()) + self.in_transit
+
+    @property
+    def displaced_by_origin(self) -> np.ndarray:
+        """People from each place who are displaced now (sheltering or on the road)."""
+        return self.cohort.sum(axis=1) + self.fleeing.sum(axis=1) + self.returning.sum(axis=1)
+
+    @property
+    def mean_days_displaced(self) -> float:
+        """Mean days displaced of everyone displaced now (0 if nobody is)."""
+        people = self.total_displaced
+        days = self.cohort_days.sum() + self.fleeing_days.sum() + self.returning_days.sum()
+        return float(days / people) if people else 0.0
+
+    def balance(self) -> int:
+        """Initial population minus residents, displaced and casualties removed: always 0."""
+        return int(self.initial.sum() - self.residents.sum() - self.total_displaced - self.killed.sum())
+
+    # -----------------------------------------------------------------------------------------------------
+    # What the model calls
 
     def kill(self, counts: np.ndarray) -> np.ndarray:
-        """Remove civilians killed at each place (at most those present); return the numbers removed."""
-        counts = np.minimum(counts.astype(np.int64), self.present)
-        from_residents = np.minimum(counts, self.residents)
+        """Remove civilians harmed at each place (at most those present); return the numbers removed.
+
+        Residents and displaced people present are equally exposed: the split between them is hypergeometric,
+        and among the displaced, between origins, multivariate hypergeometric. People on the road are not
+        exposed to fighting in places.
+        """
+        counts = np.minimum(np.asarray(counts).astype(np.int64), self.present)
+        if not counts.any():
+            return counts
+        idps = self.idps
+        from_residents = counts.copy()
+        mixed = (counts > 0) & (idps > 0)
+        if mixed.any():
+            from_residents[mixed] = self.rng.hypergeometric(self.residents[mixed], idps[mixed], counts[mixed])
         self.residents -= from_residents
-        self.idps -= counts - from_residents
+        for c in np.flatnonzero(counts > from_residents).tolist():
+            k = int(counts[c] - from_residents[c])
+            take = self.rng.multivariate_hypergeometric(self.cohort[:, c], k, method="marginals")
+            mean = np.divide(self.cohort_days[:, c], self.cohort[:, c], out=np.zeros(self.world.n),
+                             where=self.cohort[:, c] > 0)
+            self.cohort[:, c] -= take
+            self.cohort_days[:, c] = np.where(self.cohort[:, c] > 0, self.cohort_days[:, c] - take * mean, 0.0)
         self.killed += counts
         return counts
 
     def set_checkpoint(self, place: int, is_open: bool) -> None:
+        """Open or close ``place`` to displaced people (a closed place admits none and lets none through)."""
         self.checkpoint_open[place] = is_open
 
-    def step(self, violence: np.ndarray, taken_by: np.ndarray, controller: np.ndarray) -> None:
-        """Advance one day. ``violence``: casualties and sorties at each place today; ``taken_by``: the faction
-        that took each place today (-1 if none); ``controller``: each place's controller after today."""
+    def step(self, violence: np.ndarray, taken_by: np.ndarray, controller: np.ndarray,
+             battle: np.ndarray | None = None) -> None:
+        """Advance one day.
+
+        Parameters
+        ----------
+        violence : (n,) casualties (killed and wounded, all parties) and air sorties at each place today.
+        taken_by : (n,) the faction that took each place today, -1 where control did not change.
+        controller : (n,) each place's controller at the end of the day.
+        battle : (n,) bool, places with an active battle (nobody flees into or through them); default none.
+        """
+        p, w, n = self.p, self.world, self.world.n
+        violence = np.asarray(violence, dtype=float)
+        taken_by = np.asarray(taken_by)
+        battle = np.zeros(n, dtype=bool) if battle is None else np.asarray(battle, dtype=bool)
+
+        # 1. Fear.
+        decay = 0.5 ** (1.0 / p["fear_half_life_days"])
+        felt = felt_violence(violence, w.distance_km, p["fear_radius_km"])
+        self.fear_violence = self.fear_violence * decay + felt
+        taken = taken_by >= 0
+        shock = np.zeros(n)
+        any_share = p["flight_takeover_any"]
+        shock[taken] = p["flight_takeover"] * (any_share + (1 - any_share)
+                                               * self.hostility[taken, taken_by[taken]])
+        self.fear_takeover = self.fear_takeover * decay + shock
+        present = self.present
+        exposed = np.maximum(self.exposure, present)
+        self.hazard = p["flight_per_casualty"] * self.fear_violence / exposed + self.fear_takeover
+        share = flight_share(self.hazard, p["flight_max_share"])
+        self.share_today = share
+        quiet = (felt < 1.0) & ~battle & ~taken
+        self.quiet_days = np.where(quiet, self.quiet_days + 1, 0)
+
+        # 2. Where people would go: weight of each destination d for people from origin o.
+        crowd = 1.0 / (1.0 + self.idps / self.capacity)
+        open_to_idps = ~battle & self.checkpoint_open
+        dest = self.attraction * crowd * np.exp(-self.hazard) * open_to_idps
+        weight = dest[None, :] * (1.0 - self.hostility[:, controller])
+        np.fill_diagonal(weight, 0.0)
+        _, to_hop, (c_of, d_of) = self._routes(open_to_idps)
+        J = self.roads.out_edge.shape[1]
+        # by_hop[j, o, c]: weight, for people from o, of the destinations reached from c by its j-th road
+        # (j == J: staying at c). People who leave a place go only to places safer than it.
+        by_hop = self._by_hop(to_hop, weight)
+        safer = csr_matrix((to_hop.data * (self.hazard[d_of] < self.hazard[c_of]), to_hop.indices, to_hop.indptr),
+                           shape=to_hop.shape)
+
+        # 3. Departures: residents, and displaced people sheltering in a frightened place.
+        leave_probs = self._by_hop(safer, weight)[:J]
+        can_leave = leave_probs.sum(axis=0) > 0
+        diag = np.arange(n)
+        res_share = share * can_leave[diag, diag]
+        leave_res = round_share(self.rng.random(n), self.residents, res_share)
+        leave_idp = round_share(self.rng.random((n, n)), self.cohort, share[None, :] * can_leave)
+        days_idp = self._take_days(self.cohort, self.cohort_days, leave_idp)
+        self.residents -= leave_res
+        self.displaced_from += leave_res
+        self.cohort -= leave_idp
+        self.cohort_days -= days_idp
+        leaving = leave_idp.copy()
+        leaving[diag, diag] += leave_res
+        split = split_whole(self.rng.random((n, n)), leaving, cumulative_shares(leave_probs))  # [j, o, c]
+        days_split = split * self._mean(leaving, days_idp)[None]
+        c_idx, j_idx = np.nonzero(self.roads.out_edge >= 0)
+        start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
+        slots = start[self.roads.out_edge[c_idx, j_idx]]
+        self.fleeing[:, slots] += split[j_idx, :, c_idx].T
+        self.fleeing_days[:, slots] += days_split[j_idx, :, c_idx].T
+
+        # 4. Returns home once the origin has been quiet long enough.
+        home_routes = self._routes(~battle)[0]
+        home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
+        rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
+        hop_home = home_routes.next_hop.T  # [o, c]: next place from c toward o
+        can_go = (hop_home >= 0) & (hop_home != diag[None, :])
+        going = round_share(self.rng.random((n, n)), self.cohort, rate[:, None] * can_go)
+        if going.any():
+            days_going = self._take_days(self.cohort, self.cohort_days, going)
+            self.cohort -= going
+            self.cohort_days -= days_going
+            o_idx, c2 = np.nonzero(going)
+            slots = start[self.roads.edge_id[c2, hop_home[o_idx, c2]]]
+            np.add.at(self.returning, (o_idx, slots), going[o_idx, c2])
+            np.add.at(self.returning_days, (o_idx, slots), days_going[o_idx, c2])
+
+        # 5. Travel, a quarter of a day at a time.
+        arrive_cum = self._arrival_choices(by_hop, open_to_idps)
+        for _ in range(SUBSTEPS):
+            self._travel_fleeing(arrive_cum)
+            self._travel_returning(home_routes, battle)
+            self.clock += 1
+
+        # 6. One more day displaced for everyone away from home.
+        self.cohort_days += self.cohort
+        self.fleeing_days += self.fleeing
+        self.returning_days += self.returning
+
+    # -----------------------------------------------------------------------------------------------------
+    # Bookkeeping
+
+    @staticmethod
+    def _mean(count: np.ndarray, days: np.ndarray) -> np.ndarray:
+        return np.divide(days, count, out=np.zeros(count.shape), where=count > 0)
+
+    @classmethod
+    def _take_days(cls, count: np.ndarray, days: np.ndarray, taken: np.ndarray) -> np.ndarray:
+        """Person-days that ``taken`` people carry away from a cohort (all of them if the cohort empties)."""
+        return np.where(taken == count, days, taken * cls._mean(count, days))
+
+    def _by_hop(self, to_hop: csr_matrix, weight: np.ndarray) -> np.ndarray:
+        """Destination weights [o, d] turned into weights per road out of each place, [j, o, c]."""
+        n, J = self.world.n, self.roads.out_edge.shape[1]
+        return np.ascontiguousarray(np.asarray(to_hop.T @ weight.T).reshape(J + 1, n, n).transpose(0, 2, 1))
+
+    def _routes(self, passable: np.ndarray) -> tuple[Routes, csr_matrix, tuple[np.ndarray, np.ndarray]]:
+        """Routes through ``passable`` places; the sparse (n, (J + 1) * n) matrix that turns destination
+        weights [o, d] into weights per road out of each place [o, j * n + c] (``j == J``: stay at c),
+        discounted by road distance; and the (c, d) pair of each of its stored entries. Cached: they change
+        only with battles, checkpoints and roads."""
+        w = self.world
+        key = passable.tobytes() + w.open_road.tobytes()
+        hit = self._route_cache.get(key)
+        if hit is not None:
+            return hit
+        if len(self._route_cache) > 256:
+            self._route_cache.clear()
+        n = w.n
+        routes = civilian_routes(w.road_km, w.open_road, passable)
+        J = self.roads.out_edge.shape[1]
+        reachable = routes.next_hop >= 0
+        nh = np.where(reachable, routes.next_hop, 0)
+        hop = np.where(reachable, self.roads.slot_of[np.arange(n)[:, None], nh], 0)
+        np.fill_diagonal(hop, J)  # staying where one is
+        kernel = np.exp(-routes.distance_km / self.p["destination_distance_km"])
+        c_idx, d_idx = np.nonzero(reachable)
+        col = hop[c_idx, d_idx] * n + c_idx
+        order = np.lexsort((col, d_idx))  # CSR order, so that the entries' (c, d) stay known
+        c_idx, d_idx, col = c_idx[order], d_idx[order], col[order]
+        indptr = np.searchsorted(d_idx, np.arange(n + 1))
+        to_hop = csr_matrix((kernel[c_idx, d_idx], col, indptr), shape=(n, n * (J + 1)))
+        hit = (routes, to_hop, (c_idx, d_idx))
+        self._route_cache[key] = hit
+        return hit
+
+    def _arrival_choices(self, by_hop: np.ndarray, open_to_idps: np.ndarray) -> np.ndarray:
+        """Cumulative choice shares [k, o, e] of people from origin o reaching the end of edge e: k < J the
+        next road, J staying at the edge's head, J + 1 turning back to wait at its tail (the head is closed or
+        has a battle)."""
+        r = self.roads
+        n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
+        probs = np.zeros((J + 2, n, E))
+        probs[: J + 1] = by_hop[:, :, r.head]
+        ahead = probs.copy()
+        ahead[r.uturn, :, np.arange(E)] = 0.0  # not back the way they came...
+        probs = np.where(ahead.sum(axis=0) > 0, ahead, probs)  # ...unless nothing lies ahead
+        nowhere = probs.sum(axis=0) == 0
+        probs[J][nowhere] = 1.0  # no acceptable destination anywhere: stop here
+        blocked = ~open_to_idps[r.head]
+        probs[:, :, blocked] = 0.0
+        probs[J + 1][:, blocked] = 1.0
+        return cumulative_shares(probs)
+
+    def _home_again(self) -> None:
+        """Displaced people who reached their own origin are residents again."""
+        back = np.diagonal(self.cohort).copy()
+        if back.any():
+            diag = np.arange(self.world.n)
+            self.residents += back
+            self.returned += back
+            self.cohort[diag, diag] = 0
+            self.cohort_days[diag, diag] = 0.0
+
+    def _settle(self, origin: np.ndarray, place: np.ndarray, count: np.ndarray, days: np.ndarray) -> None:
+        """Add people to cohorts (origin, place); those at their own origin become residents again."""
+        np.add.at(self.cohort, (origin, place), count)
+        np.add.at(self.cohort_days, (origin, place), days)
+        self._home_again()
+
+    def _settle_by_edge(self, count: np.ndarray, days: np.ndarray, order: np.ndarray | None, starts: np.ndarray,
+                        places: np.ndarray) -> None:
+        """Add people given per [origin, edge] to the cohorts at the edges' heads or tails (grouped by
+        ``order`` and ``starts`` into ``places``)."""
+        if order is not None:
+            count, days = count[:, order], days[:, order]
+        self.cohort[:, places] += np.add.reduceat(count, starts, axis=1)
+        self.cohort_days[:, places] += np.add.reduceat(days, starts, axis=1)
+
+    def _travel_fleeing(self, cum: np.ndarray) -> None:
+        r = self.roads
+        n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
+        here = r.slot(self.clock)
+        arriving = self.fleeing[:, here]
+        arriving_days = self.fleeing_days[:, here]
+        self.fleeing[:, here] = 0
+        self.fleeing_days[:, here] = 0.0
+        if not arriving.any():
+            return
+        split = split_whole(self.rng.random((n, E)), arriving, cum)  # [k, o, e]
+        days = split * self._mean(arriving, arriving_days)[None]
+        self._settle_by_edge(split[J], days[J], r.by_head, r.head_starts, r.head_places)
+        self._settle_by_edge(split[J + 1], days[J + 1], None, r.tail_starts, r.tail_places)
+        self._home_again()
+        j_on, e_on = r.onward_choice
+        onward = here[r.onward_edge]
+        self.fleeing[:, onward] += np.add.reduceat(split[j_on, :, e_on], r.onward_starts, axis=0).T
+        self.fleeing_days[:, onward] += np.add.reduceat(days[j_on, :, e_on], r.onward_starts, axis=0).T
+
+    def _travel_returning(self, home_routes: Routes, battle: np.ndarray) -> None:
+        r = self.roads
+        here = r.slot(self.clock)
+        arriving = self.returning[:, here]
+        arriving_days = self.returning_days[:, here]
+        self.returning[:, here] = 0
+        self.returning_days[:, here] = 0.0
+        if not arriving.any():
+            return
+        o_i, e_i = np.nonzero(arriving)
+        count, days = arriving[o_i, e_i], arriving_days[o_i, e_i]
+        head, tail = r.head[e_i], r.tail[e_i]
+        home = head == o_i
+        turned_away = ~home & battle[head]
+        nxt = home_routes.next_hop[head, o_i]
+        stuck = ~home & ~turned_away & (nxt < 0)
+        # Home, turned away (wait at the tail, displaced), or no way on (wait here): settle.
+        settle_at = np.where(turned_away, tail, head)
+        stop = home | turned_away | stuck
+        self._settle(o_i[stop], settle_at[stop], count[stop], days[stop])
+        go = ~stop
+        slots = here[r.edge_id[head[go], nxt[go]]]
+        np.add.at(self.returning, (o_i[go], slots), count[go])
+        np.add.at(self.returning_days, (o_i[go], slots), days[go])

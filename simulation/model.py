@@ -120,6 +120,7 @@ class ConflictModel(mesa.Model):
         self.rec_population = np.zeros((d, n), dtype=np.int64)
         self.rec_idps = np.zeros((d, n), dtype=np.int64)
         self.rec_displaced_from = np.zeros((d, n), dtype=np.int64)
+        self.rec_in_transit = np.zeros(d, dtype=np.int64)  # displaced people on the road
         self.rec_ledger = np.zeros((d, len(LEDGER) + 1, nf), dtype=np.int64)
         self.log: list[tuple[str, str, str, str]] = []
         self._today_killed = np.zeros((n, nf + 1), dtype=np.int64)
@@ -322,7 +323,7 @@ class ConflictModel(mesa.Model):
         taken_by = self._control()              # 7
         self._recruit()                         # 8
         violence = (self._today_killed.sum(axis=1) + self._today_wounded.sum(axis=1) + self._today_sorties)
-        self.civilians.step(violence, taken_by, self.controller)
+        self.civilians.step(violence, taken_by, self.controller, self.battle_at)
         self._bury_dead_units()
         self._record()                          # 9
         self.datacollector.collect(self)
@@ -695,6 +696,7 @@ class ConflictModel(mesa.Model):
         self.rec_population[d] = civ.present
         self.rec_idps[d] = civ.idps
         self.rec_displaced_from[d] = civ.displaced_from
+        self.rec_in_transit[d] = civ.in_transit
         for i, k in enumerate(LEDGER):
             self.rec_ledger[d, i] = self.ledger[k]
         self.rec_ledger[d, -1] = np.bincount(u.faction[:n][alive], u.personnel[:n][alive], nf)

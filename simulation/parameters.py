@@ -97,6 +97,46 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("recruit_quality", 0.7, 0.1, 2.0, "quality of new recruits"),
         Parameter("reinforcement_quality", 0.9, 0.1, 2.0, "quality of scripted reinforcements"),
         Parameter("volunteer_quality", 0.5, 0.1, 2.0, "quality of mobilised volunteers"),
+        # --- civilians (displacement; see docs/displacement.md) ---------------------------------------
+        Parameter(
+            "flight_max_share", 0.3, 0.0, 1.0,
+            "largest share of a place's residents (and of the displaced sheltering there) who leave in one day",
+        ),
+        Parameter(
+            "flight_per_casualty", 100.0, 0.0, 1e4,
+            "people driven to leave per casualty or air sortie felt nearby (the fear state), before saturation",
+        ),
+        Parameter("fear_half_life_days", 2.0, 0.25, 90.0, "days for the fear of violence or of a takeover to halve"),
+        Parameter(
+            "fear_radius_km", 20.0, 0.0, 300.0,
+            "road km over which violence elsewhere is felt (weight exp(-km / radius); 0 = only in the place)",
+        ),
+        Parameter(
+            "flight_takeover", 1.0, 0.0, 20.0,
+            "flight hazard added when a place changes hands to a faction its population fears completely",
+        ),
+        Parameter(
+            "flight_takeover_any", 0.2, 0.0, 1.0,
+            "share of the takeover fear felt whatever the population's disposition (fear of the fighting to come)",
+        ),
+        Parameter("flight_speed_km", 40.0, 5.0, 300.0, "km a day displaced people cover on the roads"),
+        Parameter(
+            "destination_distance_km", 100.0, 5.0, 2000.0,
+            "road km at which a destination's pull falls by a factor e (weight exp(-km / this))",
+        ),
+        Parameter(
+            "destination_base_attraction", 0.1, 0.0, 5.0,
+            "pull of a safe populated place with refuge 0 (relatives, rented rooms); a place's refuge adds to it",
+        ),
+        Parameter(
+            "host_capacity_share", 0.5, 0.01, 10.0,
+            "displaced people a place hosts, as a share of its residents, when its pull has fallen by half",
+        ),
+        Parameter("return_quiet_days", 10.0, 0.0, 365.0, "quiet days at home before displaced people start to return"),
+        Parameter(
+            "return_rate", 0.03, 0.0, 1.0,
+            "daily share of a cohort that heads home once home is quiet (times 1 - fear of its controller)",
+        ),
     ]
 }
 

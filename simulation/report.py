@@ -104,16 +104,22 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     idps = model.rec_idps[: model.day]
-    axes[0].plot(days, model.rec_displaced_from[: model.day].sum(axis=1) / 1e3, label="left their homes")
+    transit = getattr(model, "rec_in_transit", np.zeros(model.rec_idps.shape[0], dtype=np.int64))[: model.day]
+    axes[0].plot(days, model.rec_displaced_from[: model.day].sum(axis=1) / 1e3, label="left their homes (cumulative)")
+    axes[0].plot(days, (idps.sum(axis=1) + transit) / 1e3, label="displaced now")
     axes[0].plot(days, idps.sum(axis=1) / 1e3, label="sheltering in a place")
+    axes[0].plot(days, transit / 1e3, ":", label="on the road")
     axes[0].set_title("Displaced people (thousands)", fontsize=9)
     axes[0].legend(fontsize=7)
-    top = np.argsort(-idps[-1], kind="stable")[:6]
+    names = [pl.name for pl in s.places]
+    top = [k for k in np.argsort(-idps.max(axis=0), kind="stable")[:8] if idps[:, k].max() > 0]
     for k in top:
-        if idps[-1, k] > 0:
-            axes[1].plot(days, idps[:, k] / 1e3, label=model.world.place_ids[k])
-    axes[1].set_title("Displaced people by destination (thousands)", fontsize=9)
-    if idps[-1].sum() > 0:
+        axes[1].plot(days, idps[:, k] / 1e3, label=names[k])
+    rest = np.delete(idps, top, axis=1).sum(axis=1)
+    if rest.max() > 0:
+        axes[1].plot(days, rest / 1e3, "--", color="#888888", label="all other places")
+    axes[1].set_title("Displaced people sheltering, by destination (thousands)", fontsize=9)
+    if top:
         axes[1].legend(fontsize=7)
     for ax in axes:
         ax.set_xticks(ticks, tick_labels)

@@ -1,0 +1,427 @@
+"""Civilian displacement (simulation/displacement.py): flight follows violence and fear of the taker, nobody
+flees into a battle, travel takes the time the road allows, closed checkpoints divert people, people come home
+after quiet, the same seed gives the same numbers, and people are conserved every day whatever the graph,
+parameters and events (hypothesis)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulation.displacement import (
+    SUBSTEPS,
+    Civilians,
+    civilian_routes,
+    cumulative_shares,
+    hostility,
+    road_slots,
+    split_whole,
+)
+from simulation.parameters import PARAMETERS
+from simulation.scenario import load_scenario
+from simulation.world import World
+from tests.conftest import write_scenario
+
+GOV, TRIBAL, INS = 0, 1, 2  # faction numbers in the conftest scenarios
+IRAQ = Path(__file__).resolve().parents[1] / "scenarios" / "iraq_june_2014"
+
+
+def make_civilians(root: Path, places: list[tuple], roads: list[tuple], seed: int = 0,
+                   **parameters: float) -> Civilians:
+    """Civilians on a small world. ``places``: (id, controller, population, sympathy, refuge[, kind]);
+    ``roads``: (a, b, km). Controllers are conftest factions: government, tribal, insurgent."""
+    write_scenario(root, [f"{p[0]},{p[1]},{p[2]}" for p in places], [f"{a},{b},{km}" for a, b, km in roads],
+                   [f"government,{places[0][0]},10,1,0.7"])
+    rows = ["id,name,kind,governorate,lat,lon,population,controller,value,sympathy,refuge,source"]
+    for k, (pid, ctrl, pop, sym, refuge, *kind) in enumerate(places):
+        rows.append(f"{pid},{pid.title()},{kind[0] if kind else 'town'},G{k},{33 + 0.3 * k:.2f},{43 + 0.3 * k:.2f},"
+                    f"{pop},{ctrl},1,{sym},{refuge},test")
+    (root / "places.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    scenario = load_scenario(root)
+    p = dict(scenario.parameters)
+    p.update(parameters)
+    return Civilians(World(scenario, p), p, np.random.default_rng(seed))
+
+
+def day(civ: Civilians, violence: dict[str, float] | None = None, taken: dict[str, int] | None = None,
+        battle: set[str] = frozenset(), controller: np.ndarray | None = None) -> None:
+    """One day with the given violence, takeovers and battles (by place id)."""
+    w = civ.world
+    v = np.zeros(w.n)
+    for pid, x in (violence or {}).items():
+        v[w.index[pid]] = x
+    t = np.full(w.n, -1)
+    ctrl = np.array([w.scenario.faction_ids.index(pl.controller) for pl in w.scenario.places]) \
+        if controller is None else controller
+    for pid, f in (taken or {}).items():
+        t[w.index[pid]] = f
+        ctrl[w.index[pid]] = f
+    b = np.zeros(w.n, dtype=bool)
+    for pid in battle:
+        b[w.index[pid]] = True
+    civ.step(v, t, ctrl, b)
+    assert civ.balance() == 0
+
+
+def at(civ: Civilians, pid: str) -> int:
+    return civ.world.index[pid]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pure functions
+
+
+def test_split_whole_conserves_and_is_unbiased():
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 1000, size=(50, 7))
+    probs = rng.random((4, 50, 7))
+    probs[2, :3] = 0.0
+    cum = cumulative_shares(probs)
+    parts = np.mean([split_whole(rng.random(counts.shape), counts, cum) for _ in range(400)], axis=0)
+    single = split_whole(rng.random(counts.shape), counts, cum)
+    assert (single >= 0).all()
+    np.testing.assert_array_equal(single.sum(axis=0), counts)
+    assert (single[2, :3] == 0).all()  # a category with no weight gets nobody
+    expected = counts[None] * probs / probs.sum(axis=0, keepdims=True)
+    # Unbiased: each rounding is off by less than one person and averages out (6 standard errors of 400).
+    np.testing.assert_allclose(parts, expected, atol=0.15)
+
+
+def test_hostility_depends_on_sympathy_and_doctrine():
+    h = hostility(np.array([0.1, 0.9]), np.array([1.0, -1.0, 0.0]))
+    np.testing.assert_allclose(h, [[0.9, 0.1, 0.0], [0.1, 0.9, 0.0]])
+
+
+def test_road_slots_take_the_time_the_road_allows():
+    km = np.zeros((3, 3))
+    km[0, 1] = km[1, 0] = 95.0
+    km[1, 2] = km[2, 1] = 3.0
+    r = road_slots(km, 10.0)
+    lengths = {(int(a), int(b)): int(n) for a, b, n in zip(r.tail, r.head, r.length)}
+    assert lengths == {(0, 1): 10, (1, 0): 10, (1, 2): 1, (2, 1): 1}
+    assert r.n_slots == 22
+
+
+def test_routes_never_enter_an_impassable_place():
+    km = np.zeros((4, 4))
+    for a, b, d in [(0, 1, 10), (1, 3, 10), (0, 2, 50), (2, 3, 50)]:
+        km[a, b] = km[b, a] = d
+    free = civilian_routes(km, km > 0, np.ones(4, dtype=bool))
+    assert free.next_hop[0, 3] == 1 and free.distance_km[0, 3] == 20
+    blocked = civilian_routes(km, km > 0, np.array([True, False, True, True]))
+    assert blocked.next_hop[0, 3] == 2 and blocked.distance_km[0, 3] == 100
+    assert blocked.next_hop[1, 3] == 3  # one may leave an impassable place
+    assert np.isinf(blocked.distance_km[0, 1])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Behaviour
+
+
+def test_flight_follows_violence(tmp_path):
+    civ = make_civilians(tmp_path / "s", [("a", "government", 100_000, 0.5, 0), ("r", "government", 50_000, 0.1, 0.9),
+                                          ("q", "government", 100_000, 0.5, 0)],
+                         [("a", "r", 40), ("r", "q", 400)])
+    for _ in range(5):
+        day(civ, violence={"a": 300})
+    for _ in range(5):
+        day(civ)
+    assert civ.displaced_from[at(civ, "a")] > 20_000  # heavy fighting: a fifth or more leaves
+    assert civ.displaced_from[at(civ, "q")] == 0  # 400 km away and quiet: nobody leaves
+    assert civ.residents[at(civ, "q")] == 100_000
+    assert civ.idps[at(civ, "r")] > 0  # they reach the refuge next door
+
+
+def test_more_violence_more_flight(tmp_path):
+    left = []
+    for k, v in enumerate([0, 20, 200, 2000]):
+        civ = make_civilians(tmp_path / f"s{k}", [("a", "government", 100_000, 0.5, 0),
+                                                  ("r", "government", 50_000, 0.1, 0.9)], [("a", "r", 40)])
+        for _ in range(3):
+            day(civ, violence={"a": v})
+        left.append(int(civ.displaced_from[0]))
+    assert left[0] == 0
+    assert left == sorted(left) and left[1] < left[2] < left[3]
+
+
+def test_fear_of_the_taker_depends_on_who_takes_it(tmp_path):
+    """A population hostile to the insurgents flees their takeover more than a government one, and a population
+    that sympathises with them fears the government's return more."""
+    left = {}
+    for sym in (0.1, 0.9):
+        for taker, name in ((INS, "insurgent"), (GOV, "government")):
+            civ = make_civilians(tmp_path / f"s{sym}{name}", [("a", "tribal", 100_000, sym, 0),
+                                                              ("r", "tribal", 50_000, 0.5, 0.9)], [("a", "r", 40)])
+            day(civ, taken={"a": taker})
+            for _ in range(4):
+                day(civ)
+            left[sym, name] = int(civ.displaced_from[0])
+    assert left[0.1, "insurgent"] > 1.5 * left[0.1, "government"] > 0
+    assert left[0.9, "government"] > 1.5 * left[0.9, "insurgent"] > 0
+
+
+def test_violence_nearby_is_felt(tmp_path):
+    civ = make_civilians(tmp_path / "s", [("a", "government", 100_000, 0.5, 0), ("b", "government", 100_000, 0.5, 0),
+                                          ("c", "government", 100_000, 0.5, 0), ("r", "government", 10_000, 0.1, 1)],
+                         [("a", "b", 10), ("b", "c", 200), ("c", "r", 30)], fear_radius_km=10)
+    for _ in range(3):
+        day(civ, violence={"a": 500})
+    assert civ.displaced_from[at(civ, "b")] > 0  # 10 km from the fighting
+    assert civ.displaced_from[at(civ, "b")] < civ.displaced_from[at(civ, "a")]
+    assert civ.displaced_from[at(civ, "c")] == 0  # 210 km away
+
+
+def test_nobody_flees_into_an_active_battle(tmp_path):
+    places = [("a", "government", 100_000, 0.5, 0), ("b", "government", 100_000, 0.1, 1.0),
+              ("c", "government", 100_000, 0.1, 1.0), ("d", "government", 10_000, 0.1, 0.3)]
+    roads = [("a", "b", 30), ("b", "c", 30), ("a", "d", 200)]
+    civ = make_civilians(tmp_path / "s", places, roads)
+    for _ in range(8):
+        day(civ, violence={"a": 400}, battle={"b"})
+        assert civ.idps[at(civ, "b")] == 0
+        assert civ.cohort[at(civ, "a"), at(civ, "c")] == 0  # only reachable through the battle
+    assert civ.cohort[at(civ, "a"), at(civ, "d")] > 0  # they went the long way instead
+    assert civ.cohort[at(civ, "b"), at(civ, "c")] > 0  # people may leave a battle, though
+
+
+def test_people_on_the_road_are_turned_away_from_a_battle(tmp_path):
+    places = [("a", "government", 100_000, 0.5, 0), ("b", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "b", 120)])
+    day(civ, violence={"a": 400})
+    assert civ.in_transit > 0
+    before = civ.idps[at(civ, "b")]
+    for _ in range(4):
+        day(civ, battle={"b"})
+        assert civ.idps[at(civ, "b")] == before == 0
+    assert civ.in_transit == 0
+    assert civ.returned[at(civ, "a")] > 0  # they waited back where the road started: home
+
+
+@pytest.mark.parametrize(("speed", "first_day"), [(40.0, 2), (120.0, 0), (15.0, 7)])
+def test_people_arrive_after_the_travel_time_the_road_allows(tmp_path, speed, first_day):
+    civ = make_civilians(tmp_path / "s", [("a", "government", 100_000, 0.5, 0), ("b", "government", 10_000, 0.1, 1)],
+                         [("a", "b", 120)], flight_speed_km=speed)
+    arrived = []
+    for k in range(10):
+        day(civ, violence={"a": 400} if k == 0 else None)
+        arrived.append(int(civ.idps[1]))
+    assert all(x == 0 for x in arrived[:first_day])
+    assert arrived[first_day] > 0
+    if first_day:
+        assert civ.displaced_from[0] == arrived[-1] + civ.in_transit - civ.returned[0]
+
+
+def test_closing_a_checkpoint_diverts_flows(tmp_path):
+    places = [("a", "government", 200_000, 0.5, 0), ("k", "government", 0, 0.1, 0.9, "checkpoint"),
+              ("e", "government", 200_000, 0.1, 0.9), ("d", "government", 200_000, 0.1, 0.9)]
+    roads = [("a", "k", 40), ("k", "e", 40), ("a", "d", 120)]
+    results = {}
+    for closed in (False, True):
+        civ = make_civilians(tmp_path / f"s{int(closed)}", places, roads)
+        if closed:
+            civ.set_checkpoint(at(civ, "k"), False)
+        for _ in range(3):
+            day(civ, violence={"a": 400})
+        for _ in range(6):
+            day(civ)
+        results[closed] = civ.idps.copy()
+        if closed:
+            assert civ.idps[at(civ, "k")] == 0 and civ.idps[at(civ, "e")] == 0  # nobody through the checkpoint
+    assert results[False][1] + results[False][2] > results[False][3]  # open: most go through the checkpoint
+    assert results[True][3] > 2 * results[False][3]  # closed: they go the other way
+
+
+def test_a_checkpoint_closing_turns_back_people_on_the_road(tmp_path):
+    places = [("a", "government", 200_000, 0.5, 0), ("k", "government", 0, 0.1, 0.9, "checkpoint")]
+    civ = make_civilians(tmp_path / "s", places, [("a", "k", 120)])
+    day(civ, violence={"a": 400})
+    on_road = civ.in_transit
+    assert on_road > 0
+    civ.set_checkpoint(1, False)
+    for _ in range(4):
+        day(civ)
+    assert civ.idps[1] == 0
+    civ.set_checkpoint(1, True)
+    day(civ, violence={"a": 400})
+    for _ in range(4):
+        day(civ)
+    assert civ.idps[1] > 0  # open again: admitted
+
+
+def test_people_return_once_home_is_quiet(tmp_path):
+    places = [("a", "government", 100_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 30)], return_quiet_days=5, return_rate=0.2,
+                         fear_half_life_days=1)
+    for _ in range(2):
+        day(civ, violence={"a": 500})
+    low = civ.residents[0]
+    returned = []
+    for _ in range(25):
+        day(civ)
+        returned.append(int(civ.returned[0]))
+    assert all(r == 0 for r in returned[:4])  # not before five quiet days
+    assert returned[-1] > 0.5 * civ.displaced_from[0]
+    assert civ.residents[0] > low
+
+
+def test_no_return_while_home_is_not_quiet(tmp_path):
+    places = [("a", "government", 100_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 30)], return_quiet_days=3, return_rate=0.5)
+    for _ in range(20):
+        day(civ, violence={"a": 50})
+    assert civ.returned[0] == 0
+
+
+def test_killing_takes_residents_and_displaced_alike(tmp_path):
+    places = [("a", "government", 100_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 10)], flight_max_share=1.0, flight_per_casualty=1e4)
+    for _ in range(2):
+        day(civ, violence={"a": 5000})
+    idps_before, res_before = civ.idps[1], civ.residents[1]
+    assert idps_before > 10_000
+    removed = civ.kill(np.array([0, 20_000]))
+    assert removed[1] == 20_000
+    lost_idps = idps_before - civ.idps[1]
+    lost_res = res_before - civ.residents[1]
+    assert lost_idps + lost_res == 20_000 and lost_idps > 0 and lost_res > 0
+    assert civ.balance() == 0
+    present = civ.present.copy()
+    assert civ.kill(np.array([10**9, 0]))[0] == present[0]  # at most everyone present
+    assert civ.present[0] == 0 and civ.balance() == 0
+
+
+def test_days_displaced_accumulate(tmp_path):
+    places = [("a", "government", 100_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 30)], return_rate=0.0)
+    day(civ, violence={"a": 2000})
+    for _ in range(9):
+        day(civ)
+    # Nearly everyone left on the first day; later leavers are younger: the mean lies between.
+    assert 5 < civ.mean_days_displaced <= 10
+    assert civ.cohort_days[0, 1] == pytest.approx(civ.mean_days_displaced * civ.cohort[0, 1], rel=0.01)
+
+
+def test_same_seed_same_numbers(tmp_path):
+    places = [("a", "government", 100_000, 0.7, 0), ("b", "government", 50_000, 0.2, 0.5),
+              ("c", "insurgent", 30_000, 0.8, 0.1), ("r", "government", 80_000, 0.1, 1.0)]
+    roads = [("a", "b", 30), ("b", "c", 50), ("c", "r", 70), ("a", "r", 90)]
+
+    runs = []
+
+    def run(seed: int) -> list[np.ndarray]:
+        runs.append(seed)
+        civ = make_civilians(tmp_path / f"run{len(runs)}", places, roads, seed=seed)
+        for k in range(12):
+            day(civ, violence={"a": 100 * (k % 3), "c": 30}, taken={"b": INS} if k == 4 else None,
+                battle={"b"} if k in (3, 4) else set())
+        return [civ.residents, civ.cohort, civ.fleeing, civ.returning, civ.displaced_from, civ.cohort_days]
+
+    for x, y in zip(run(7), run(7)):
+        np.testing.assert_array_equal(x, y)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Iraq graph
+
+
+def test_a_fall_of_mosul_sends_people_to_erbil_and_dohuk():
+    scenario = load_scenario(IRAQ)
+    p = dict(scenario.parameters)
+    w = World(scenario, p)
+    civ = Civilians(w, p, np.random.default_rng(3))
+    ctrl = np.array([scenario.faction_ids.index(pl.controller) for pl in scenario.places])
+    ins = scenario.faction_ids.index("insurgent")
+    mosul = w.index["mosul"]
+    for k in range(6):
+        v = np.zeros(w.n)
+        taken = np.full(w.n, -1)
+        if k == 0:
+            v[mosul] = 300
+            taken[mosul] = ins
+            ctrl[mosul] = ins
+        civ.step(v, taken, ctrl, np.zeros(w.n, dtype=bool))
+    assert civ.displaced_from[mosul] > 150_000
+    sheltering = civ.cohort[mosul]
+    gov = np.array(w.governorate)
+    kurdistan = sheltering[np.isin(gov, ["Erbil", "Dohuk", "Sulaymaniyah"])].sum()
+    assert kurdistan > 0.5 * sheltering.sum()  # most go to the Kurdistan Region...
+    assert sheltering[w.index["dohuk"]] > 0.1 * sheltering.sum()  # ...above all Dohuk and Erbil
+    assert sheltering[w.index["erbil"]] > 0.1 * sheltering.sum()
+    assert sheltering[w.index["baghdad"]] < 0.05 * sheltering.sum()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Conservation over random graphs, parameters and days
+
+settings.register_profile("displacement", max_examples=int(os.environ.get("DISPLACEMENT_EXAMPLES", 50)),
+                          deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+CIVILIAN_PARAMETERS = ("flight_max_share", "flight_per_casualty", "fear_half_life_days", "fear_radius_km",
+                       "flight_takeover", "flight_takeover_any", "flight_speed_km", "destination_distance_km",
+                       "destination_base_attraction", "host_capacity_share", "return_quiet_days", "return_rate")
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> dict:
+    n = draw(st.integers(2, 7))
+    places = [(f"p{k}", draw(st.sampled_from(["government", "tribal", "insurgent"])),
+               draw(st.sampled_from([0, 7, 5_000, 1_000_000])), draw(st.floats(0, 1)), draw(st.floats(0, 1)),
+               draw(st.sampled_from(["town", "checkpoint"]))) for k in range(n)]
+    edges = {tuple(sorted((k, draw(st.integers(0, k - 1))))) for k in range(1, n)}
+    for _ in range(draw(st.integers(0, n))):
+        a, b = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        if a != b:
+            edges.add(tuple(sorted((a, b))))
+    roads = [(f"p{a}", f"p{b}", draw(st.floats(1, 400))) for a, b in sorted(edges)]
+    parameters = {name: draw(st.floats(PARAMETERS[name].low, PARAMETERS[name].high))
+                  for name in draw(st.lists(st.sampled_from(CIVILIAN_PARAMETERS), max_size=8, unique=True))}
+    days = []
+    for _ in range(draw(st.integers(1, 12))):
+        days.append(dict(
+            violence=[draw(st.sampled_from([0, 0, 3, 300, 30_000])) for _ in range(n)],
+            taken=[draw(st.sampled_from([-1, -1, -1, GOV, TRIBAL, INS])) for _ in range(n)],
+            battle=[draw(st.booleans()) for _ in range(n)],
+            checkpoint=draw(st.one_of(st.none(), st.tuples(st.integers(0, n - 1), st.booleans()))),
+            kill=[draw(st.sampled_from([0, 0, 1, 100, 10**7])) for _ in range(n)],
+        ))
+    return dict(places=places, roads=roads, parameters=parameters, days=days, seed=draw(st.integers(0, 2**31)))
+
+
+@settings(settings.get_profile("displacement"))
+@given(spec=worlds())
+def test_people_are_conserved_every_day(spec):
+    with tempfile.TemporaryDirectory() as tmp:
+        civ = make_civilians(Path(tmp) / "w", spec["places"], spec["roads"], seed=spec["seed"], **spec["parameters"])
+    n = civ.world.n
+    ctrl = np.array([[GOV, TRIBAL, INS][["government", "tribal", "insurgent"].index(p[1])] for p in spec["places"]])
+    total = int(civ.initial.sum())
+    left_before = civ.displaced_from.copy()
+    for k, d in enumerate(spec["days"]):
+        if d["checkpoint"] is not None:
+            civ.set_checkpoint(*d["checkpoint"])
+        taken = np.array(d["taken"])
+        ctrl = np.where(taken >= 0, taken, ctrl)
+        removed = civ.kill(np.array(d["kill"]))
+        assert (removed >= 0).all() and (removed <= np.array(d["kill"])).all()
+        civ.step(np.array(d["violence"], dtype=float), taken, ctrl, np.array(d["battle"]))
+        # residents + displaced (sheltering or on the road) + casualties = the initial population
+        assert int(civ.residents.sum()) + civ.total_displaced + int(civ.killed.sum()) == total, f"day {k}"
+        for name in ("residents", "cohort", "fleeing", "returning", "killed", "displaced_from", "returned"):
+            assert (getattr(civ, name) >= 0).all(), f"negative {name} on day {k}"
+        assert (np.diagonal(civ.cohort) == 0).all()
+        assert (civ.displaced_from >= left_before).all()
+        left_before = civ.displaced_from.copy()
+        np.testing.assert_array_equal(civ.present, civ.residents + civ.cohort.sum(axis=0))
+        assert 0 <= civ.mean_days_displaced <= k + 1 + 1e-9
+        for count, days in ((civ.cohort, civ.cohort_days), (civ.fleeing, civ.fleeing_days),
+                            (civ.returning, civ.returning_days)):
+            assert (days >= -1e-6 * np.maximum(count, 1)).all()
+            assert (days[count == 0] <= 1e-6).all()
+    assert civ.clock == SUBSTEPS * len(spec["days"])
+    assert n == civ.cohort.shape[0]
