@@ -12,9 +12,9 @@ Nobody is an agent here. People are counts in a few NumPy arrays whose shapes de
     ``ceil(km / (flight_speed_km / SUBSTEPS))`` slots; a slot is a quarter of a day's travel, and the slot index
     says how much of the road is left. Fleeing people choose where to go next at every place they reach;
     returning people head for their origin ``o``.
-``*_days``
-    person-days displaced beside each of the count arrays, so that ``days / count`` is a cohort's mean number of
-    days displaced (people who move take their cohort's mean with them).
+``cohort_days[o, c]``, ``fleeing_days[o]``, ``returning_days[o]``
+    person-days displaced, so that ``days / count`` is a cohort's mean number of days displaced. People who
+    move take their cohort's mean with them; on the road, the people of one origin share one mean.
 
 A day (:meth:`Civilians.step`, called by the model after the fighting, air strikes and changes of control):
 
@@ -163,7 +163,8 @@ def split_whole(uniform: np.ndarray, counts: np.ndarray, cum: np.ndarray) -> np.
     reach += uniform[None]
     np.floor(reach, out=reach)
     reach[-1] = counts
-    reach[1:] -= reach[:-1].copy()
+    for k in range(reach.shape[0] - 1, 0, -1):
+        reach[k] -= reach[k - 1]
     return reach.astype(np.int64)
 
 
@@ -322,9 +323,9 @@ class Civilians:
         self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
         S = self.roads.n_slots
         self.fleeing = np.zeros((n, S), dtype=np.int64)
-        self.fleeing_days = np.zeros((n, S))
+        self.fleeing_days = np.zeros(n)  # person-days displaced of each origin's people on the road
         self.returning = np.zeros((n, S), dtype=np.int64)
-        self.returning_days = np.zeros((n, S))
+        self.returning_days = np.zeros(n)
         self.clock = 0  # quarter-days since the start
         self.displaced_from = np.zeros(n, dtype=np.int64)  # cumulative residents who left each place
         self.returned = np.zeros(n, dtype=np.int64)  # cumulative displaced people back home
@@ -483,12 +484,11 @@ class Civilians:
         leaving = leave_idp.copy()
         leaving[diag, diag] += leave_res
         split = split_whole(self.rng.random((n, n)), leaving, cumulative_shares(leave_probs))  # [j, o, c]
-        days_split = split * self._mean(leaving, days_idp)[None]
         c_idx, j_idx = np.nonzero(self.roads.out_edge >= 0)
         start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
         slots = start[self.roads.out_edge[c_idx, j_idx]]
         self.fleeing[:, slots] += split[j_idx, :, c_idx].T
-        self.fleeing_days[:, slots] += days_split[j_idx, :, c_idx].T
+        self.fleeing_days += days_idp.sum(axis=1)
 
         # 4. Returns home once the origin has been quiet long enough.
         home_routes = self._routes(~battle)[0]
@@ -504,7 +504,7 @@ class Civilians:
             o_idx, c2 = np.nonzero(going)
             slots = start[self.roads.edge_id[c2, hop_home[o_idx, c2]]]
             np.add.at(self.returning, (o_idx, slots), going[o_idx, c2])
-            np.add.at(self.returning_days, (o_idx, slots), days_going[o_idx, c2])
+            self.returning_days += days_going.sum(axis=1)
 
         # 5. Travel, a quarter of a day at a time.
         arrive_cum = self._arrival_choices(by_hop, open_to_idps)
@@ -515,8 +515,8 @@ class Civilians:
 
         # 6. One more day displaced for everyone away from home.
         self.cohort_days += self.cohort
-        self.fleeing_days += self.fleeing
-        self.returning_days += self.returning
+        self.fleeing_days += self.fleeing.sum(axis=1)
+        self.returning_days += self.returning.sum(axis=1)
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping
@@ -573,11 +573,12 @@ class Civilians:
         n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
         probs = np.zeros((J + 2, n, E))
         probs[: J + 1] = by_hop[:, :, r.head]
-        ahead = probs.copy()
-        ahead[r.uturn, :, np.arange(E)] = 0.0  # not back the way they came...
-        probs = np.where(ahead.sum(axis=0) > 0, ahead, probs)  # ...unless nothing lies ahead
-        nowhere = probs.sum(axis=0) == 0
-        probs[J][nowhere] = 1.0  # no acceptable destination anywhere: stop here
+        total = probs.sum(axis=0)
+        edges = np.arange(E)
+        back = probs[r.uturn, :, edges].T  # [o, e]
+        # Not back the way they came, unless nothing lies ahead (then the way back is all the weight).
+        probs[r.uturn, :, edges] = np.where(total > back, 0.0, back).T
+        probs[J][total == 0] = 1.0  # no acceptable destination anywhere: stop here
         blocked = ~open_to_idps[r.head]
         probs[:, :, blocked] = 0.0
         probs[J + 1][:, blocked] = 1.0
@@ -599,56 +600,57 @@ class Civilians:
         np.add.at(self.cohort_days, (origin, place), days)
         self._home_again()
 
-    def _settle_by_edge(self, count: np.ndarray, days: np.ndarray, order: np.ndarray | None, starts: np.ndarray,
-                        places: np.ndarray) -> None:
-        """Add people given per [origin, edge] to the cohorts at the edges' heads or tails (grouped by
-        ``order`` and ``starts`` into ``places``)."""
-        if order is not None:
-            count, days = count[:, order], days[:, order]
-        self.cohort[:, places] += np.add.reduceat(count, starts, axis=1)
-        self.cohort_days[:, places] += np.add.reduceat(days, starts, axis=1)
+    def _leave_road(self, days: np.ndarray, on_road: np.ndarray, leaving: np.ndarray) -> np.ndarray:
+        """Take the person-days of ``leaving`` people per origin off the road (``days``, in place), given
+        ``on_road`` people per origin before they left; return each origin's mean days displaced."""
+        mean = self._mean(on_road, days)
+        days -= leaving * mean
+        days[on_road == leaving] = 0.0
+        return mean
 
     def _travel_fleeing(self, cum: np.ndarray) -> None:
         r = self.roads
         n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
         here = r.slot(self.clock)
         arriving = self.fleeing[:, here]
-        arriving_days = self.fleeing_days[:, here]
-        self.fleeing[:, here] = 0
-        self.fleeing_days[:, here] = 0.0
         if not arriving.any():
             return
+        on_road = self.fleeing.sum(axis=1)
+        self.fleeing[:, here] = 0
         split = split_whole(self.rng.random((n, E)), arriving, cum)  # [k, o, e]
-        days = split * self._mean(arriving, arriving_days)[None]
-        self._settle_by_edge(split[J], days[J], r.by_head, r.head_starts, r.head_places)
-        self._settle_by_edge(split[J + 1], days[J + 1], None, r.tail_starts, r.tail_places)
+        at_head = np.add.reduceat(split[J][:, r.by_head], r.head_starts, axis=1)
+        at_tail = np.add.reduceat(split[J + 1], r.tail_starts, axis=1)
+        mean = self._leave_road(self.fleeing_days, on_road, at_head.sum(axis=1) + at_tail.sum(axis=1))
+        self.cohort[:, r.head_places] += at_head
+        self.cohort_days[:, r.head_places] += at_head * mean[:, None]
+        self.cohort[:, r.tail_places] += at_tail
+        self.cohort_days[:, r.tail_places] += at_tail * mean[:, None]
         self._home_again()
         j_on, e_on = r.onward_choice
-        onward = here[r.onward_edge]
-        self.fleeing[:, onward] += np.add.reduceat(split[j_on, :, e_on], r.onward_starts, axis=0).T
-        self.fleeing_days[:, onward] += np.add.reduceat(days[j_on, :, e_on], r.onward_starts, axis=0).T
+        self.fleeing[:, here[r.onward_edge]] += np.add.reduceat(split[j_on, :, e_on], r.onward_starts, axis=0).T
 
     def _travel_returning(self, home_routes: Routes, battle: np.ndarray) -> None:
         r = self.roads
+        n = self.world.n
         here = r.slot(self.clock)
         arriving = self.returning[:, here]
-        arriving_days = self.returning_days[:, here]
-        self.returning[:, here] = 0
-        self.returning_days[:, here] = 0.0
         if not arriving.any():
             return
+        on_road = self.returning.sum(axis=1)
+        self.returning[:, here] = 0
         o_i, e_i = np.nonzero(arriving)
-        count, days = arriving[o_i, e_i], arriving_days[o_i, e_i]
+        count = arriving[o_i, e_i]
         head, tail = r.head[e_i], r.tail[e_i]
         home = head == o_i
         turned_away = ~home & battle[head]
         nxt = home_routes.next_hop[head, o_i]
         stuck = ~home & ~turned_away & (nxt < 0)
-        # Home, turned away (wait at the tail, displaced), or no way on (wait here): settle.
+        # Home, turned away (wait at the tail, displaced), or no way on (wait here): off the road.
         settle_at = np.where(turned_away, tail, head)
         stop = home | turned_away | stuck
-        self._settle(o_i[stop], settle_at[stop], count[stop], days[stop])
+        off = np.bincount(o_i[stop], count[stop], n).astype(np.int64)
+        mean = self._leave_road(self.returning_days, on_road, off)
+        self._settle(o_i[stop], settle_at[stop], count[stop], count[stop] * mean[o_i[stop]])
         go = ~stop
         slots = here[r.edge_id[head[go], nxt[go]]]
         np.add.at(self.returning, (o_i[go], slots), count[go])
-        np.add.at(self.returning_days, (o_i[go], slots), days[go])

@@ -419,8 +419,8 @@ def test_people_are_conserved_every_day(spec):
         left_before = civ.displaced_from.copy()
         np.testing.assert_array_equal(civ.present, civ.residents + civ.cohort.sum(axis=0))
         assert 0 <= civ.mean_days_displaced <= k + 1 + 1e-9
-        for count, days in ((civ.cohort, civ.cohort_days), (civ.fleeing, civ.fleeing_days),
-                            (civ.returning, civ.returning_days)):
+        for count, days in ((civ.cohort, civ.cohort_days), (civ.fleeing.sum(axis=1), civ.fleeing_days),
+                            (civ.returning.sum(axis=1), civ.returning_days)):
             assert (days >= -1e-6 * np.maximum(count, 1)).all()
             assert (days[count == 0] <= 1e-6).all()
     assert civ.clock == SUBSTEPS * len(spec["days"])
