@@ -1,0 +1,137 @@
+"""Interrupting ``conflict-sim run`` (Ctrl-C or SIGTERM) never leaves a half-written run directory.
+
+The run is a real process on the Iraq scenario with its stderr on a pseudo-terminal, as in a user's terminal, so
+the progress bar shows how far it is. It is interrupted while simulating and while writing its directory (the
+``.partial`` temporary exists), and once while replacing an earlier run with ``--force``: afterwards there is no
+run directory, no ``.partial`` leftover, the earlier run is untouched, no traceback, and the exit status says
+what happened (130 for Ctrl-C, 143 for SIGTERM).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pty = pytest.importorskip("pty")
+fcntl = pytest.importorskip("fcntl")
+termios = pytest.importorskip("termios")
+IRAQ = ROOT / "scenarios" / "iraq_june_2014"
+EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Run:
+    """A ``conflict-sim run`` process whose stderr is a terminal."""
+
+    def __init__(self, out: Path, days: int, extra: tuple[str, ...] = ()):
+        master, slave = pty.openpty()
+        # A new terminal has 0 columns, and a progress bar in 0 columns is empty.
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        self.master = master
+        self.text = ""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "simulation.cli", "run", str(IRAQ), "--days", str(days), "--out", str(out),
+             "--seed", "2", *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, cwd=out.parent,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        os.close(slave)
+
+    def read(self, timeout: float = 0.01) -> None:
+        if select.select([self.master], [], [], timeout)[0]:
+            try:
+                self.text += os.read(self.master, 65536).decode("utf-8", "replace")
+            except OSError:  # the child closed the terminal
+                pass
+
+    def days_done(self) -> int:
+        counts = re.findall(r"(\d+)/\d+ \[", self.text)
+        return int(counts[-1]) if counts else 0
+
+    def finish(self) -> int:
+        deadline = time.monotonic() + 120
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self.read(0.05)
+        self.read(0.05)
+        code = self.proc.wait(timeout=5)
+        self.proc.stdout.close()
+        os.close(self.master)
+        return code
+
+
+@pytest.fixture
+def start():
+    """Start runs; any still alive when the test ends (a failed test) are killed."""
+    runs: list[Run] = []
+
+    def _start(out: Path, days: int, extra: tuple[str, ...] = ()) -> Run:
+        runs.append(Run(out, days, extra))
+        return runs[-1]
+
+    yield _start
+    for run in runs:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait(timeout=30)
+
+
+def leftovers(where: Path) -> list[str]:
+    return sorted(p.name for p in where.iterdir() if p.name.endswith((".partial", ".replaced")))
+
+
+def wait_for(condition, run: Run, what: str, timeout: float = 180) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert run.proc.poll() is None, f"the run ended before {what}: {run.text[-500:]}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        run.read(0.002)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_while_simulating_leaves_nothing(sig, tmp_path, start):
+    out = tmp_path / "iraq"
+    run = start(out, days=3000)
+    wait_for(lambda: run.days_done() >= 5, run, "five simulated days")
+    run.proc.send_signal(sig)
+    code = run.finish()
+    assert code == EXIT[sig], run.text
+    assert "Traceback" not in run.text
+    assert not out.exists() and leftovers(tmp_path) == []
+    if sig == signal.SIGINT:
+        assert "interrupted" in run.text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_while_writing_removes_the_partial_directory(sig, tmp_path, start):
+    out = tmp_path / "iraq"
+    run = start(out, days=40)
+    wait_for(lambda: bool(leftovers(tmp_path)), run, "the .partial directory")
+    run.proc.send_signal(sig)
+    code = run.finish()
+    assert code == EXIT[sig], run.text
+    assert "Traceback" not in run.text
+    assert not out.exists(), "the run directory appeared although the run was interrupted while writing it"
+    assert leftovers(tmp_path) == []
+
+
+def test_interrupted_force_keeps_the_earlier_run(tmp_path, start):
+    out = tmp_path / "iraq"
+    out.mkdir()
+    earlier = {"summary.json": b'{"seed": 1}\n', "control.csv": b"date,place,controller\n"}
+    for name, data in earlier.items():
+        (out / name).write_bytes(data)
+    run = start(out, days=40, extra=("--force",))
+    wait_for(lambda: bool(leftovers(tmp_path)), run, "the .partial directory")
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.finish() == 143, run.text
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    assert leftovers(tmp_path) == []
