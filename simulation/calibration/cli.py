@@ -1,0 +1,335 @@
+"""``conflict-sim calibrate | validate | sensitivity``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from simulation.cli import UsageError, _parse_sets
+
+
+def observations_dir(scenario_dir: Path, given: Path | None) -> Path:
+    """The observations directory: ``given``, else ``observations`` in the ``[scenario]`` table of
+    ``scenario.toml`` (relative to that file)."""
+    if given is not None:
+        return given
+    try:
+        head = tomllib.loads((scenario_dir / "scenario.toml").read_text(encoding="utf-8")).get("scenario", {})
+    except (OSError, ValueError):
+        head = {}
+    rel = head.get("observations")
+    if not rel:
+        raise UsageError(f"{scenario_dir}: no observations (pass --observations DIR or set `observations` in "
+                         "the [scenario] table of scenario.toml)")
+    return (scenario_dir / str(rel)).resolve()
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _positive(name: str, value: int, least: int = 1) -> int:
+    if value < least:
+        raise UsageError(f"{name} {value}: must be at least {least}")
+    return value
+
+
+# ------------------------------------------------------------------------------------------------------------
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from simulation.calibration.fit import (
+        Evaluator,
+        Objective,
+        calibrate,
+        fingerprint,
+        fitted_file_text,
+        model_sources,
+        rounded,
+    )
+    from simulation.calibration.loss import LossSettings
+    from simulation.calibration.observations import compile_observations, load_observations, split_window
+    from simulation.scenario import load_scenario
+
+    _positive("--budget", args.budget, 10)
+    _positive("--workers", args.workers)
+    _positive("--seeds", args.seeds)
+    if args.abc_budget is not None:
+        _positive("--abc-budget", args.abc_budget, 8)
+    if args.particles is not None:
+        _positive("--particles", args.particles, 4)
+    scenario_dir = Path(args.scenario)
+    scenario = load_scenario(scenario_dir, use_fitted=False)
+    if not scenario.fit_bounds:
+        raise UsageError(f"{scenario_dir}/scenario.toml: no [fit] table, so no parameter to fit")
+    obs_dir = observations_dir(scenario_dir, args.observations)
+    observations = load_observations(obs_dir)
+    window = split_window(observations, scenario, "calibration")
+    compiled = compile_observations(observations.select(split="calibration"), scenario, window=window)
+    if len(compiled) == 0:
+        raise UsageError(f"{obs_dir}: no used calibration rows")
+    names = tuple(scenario.fit_bounds)
+    bounds = np.array([scenario.fit_bounds[n] for n in names])
+    seeds = tuple(args.seed * 1000 + k for k in range(args.seeds))
+    settings = LossSettings()
+    abc_budget = 2 * args.budget if args.abc_budget is None else args.abc_budget
+    particles = args.particles or min(200, max(4, abc_budget // 4))
+    if particles > abc_budget:
+        raise UsageError(f"--particles {particles}: more than the ABC budget of {abc_budget} simulations")
+    out = args.out or Path("runs") / f"calibrate-{scenario.name}"
+    command = shlex.join(["conflict-sim", "calibrate", _relative(scenario_dir), "--budget", str(args.budget),
+                          "--seed", str(args.seed), "--seeds", str(args.seeds), "--abc-budget", str(abc_budget),
+                          "--particles", str(particles), "--observations", _relative(obs_dir)])
+    record = {
+        "command": command, "scenario": scenario.name, "scenario_dir": _relative(scenario_dir),
+        "observations": _relative(obs_dir), "names": list(names), "bounds": bounds.tolist(), "seed": args.seed,
+        "seeds": list(seeds), "budget": args.budget, "abc_budget": abc_budget, "particles": particles,
+        "calibration_window": [window[0].isoformat(), window[1].isoformat()], "loss_settings": settings.as_dict(),
+        "fingerprint": fingerprint(model_sources() + sorted(scenario_dir.glob("*.csv"))
+                                   + [scenario_dir / "scenario.toml"] + sorted(obs_dir.glob("*.csv"))),
+    }
+    settings_file = out / "calibration.json"
+    if out.exists():
+        if args.resume:
+            try:
+                before = json.loads(settings_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raise UsageError(f"{out}: not a calibration directory (no readable calibration.json)") from None
+            if before != record:
+                diff = sorted(k for k in record if before.get(k) != record[k])
+                raise UsageError(f"{out}: cannot resume, these differ from the interrupted calibration: "
+                                 f"{', '.join(diff)} (start afresh with --force)")
+        elif args.force:
+            shutil.rmtree(out)
+        else:
+            raise UsageError(f"{out}: exists (continue it with --resume, replace it with --force, or choose "
+                             "another --out)")
+    elif args.resume:
+        raise UsageError(f"{out}: nothing to resume")
+    if args.fitted is not None and not args.fitted.parent.is_dir():
+        raise UsageError(f"--fitted {args.fitted}: directory {args.fitted.parent} does not exist")
+    out.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+    objective = Objective(scenario, compiled, names, seeds, settings)
+    print(f"calibrating {scenario.name}: {len(names)} parameters, {len(compiled)} calibration observations "
+          f"(to {window[1]}), {args.budget} evaluations x {len(seeds)} seeds, then SMC-ABC with {particles} "
+          f"particles and {abc_budget} runs; {args.workers} worker(s); progress in {out / 'progress.json'}",
+          file=sys.stderr)
+    try:
+        result = calibrate(objective, bounds, out, args.budget, args.seed, workers=args.workers,
+                           abc_budget=abc_budget, particles=particles, progress=not args.quiet, settings=record)
+    except KeyboardInterrupt:
+        print(f"interrupted; finished runs are kept in {out / 'evaluations.csv'}: run the same command with "
+              "--resume to continue", file=sys.stderr)
+        return 130
+    best = rounded(result.x)
+    with Evaluator(objective, args.workers, out / "evaluations.csv") as ev:
+        terms = ev.mean_terms(best)
+    meta: dict[str, Any] = {
+        "scenario": scenario.name,
+        "date": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        "command": command,
+        "seed": args.seed,
+        "budget": args.budget,
+        "seeds": list(seeds),
+        "observations": record["observations"],
+        "calibration_window": [window[0], window[1]],
+        "loss": terms["loss"],
+        "loss_control": terms["control"],
+        "loss_casualties": terms["casualties"],
+        "loss_displacement": terms["displacement"],
+        "method": "scipy.optimize.differential_evolution (best1bin, deferred updating, Latin hypercube start, "
+                  "no polish), then replenishment SMC-ABC (simulation/calibration/abc.py)",
+        "de_population": int(result.de.population.shape[0]),
+        "de_generations": int(result.de.nit) + 1,
+        "de_evaluations": int(result.de.nfev),
+        "abc_particles": particles,
+        "abc_simulations": result.abc.simulations,
+        "abc_epsilon": result.abc.epsilon,
+        "posterior_samples": "posterior.csv" if args.fitted is None else f"{args.fitted.stem}_posterior.csv",
+    }
+    text = fitted_file_text(names, best, result.abc, meta, bounds)
+    (out / "fitted.toml").write_text(text, encoding="utf-8")
+    if args.fitted is not None:
+        args.fitted.write_text(text, encoding="utf-8")
+        shutil.copyfile(out / "posterior.csv", args.fitted.parent / meta["posterior_samples"])
+    q = result.abc.quantiles((0.05, 0.5, 0.95))
+    print(f"loss {terms['loss']:.4f} (control {terms['control']:.4f}, casualties {terms['casualties']:.4f}, "
+          f"displacement {terms['displacement']:.4f}) over seeds {', '.join(map(str, seeds))}")
+    print(f"{'parameter':<28}{'fitted':>10}{'posterior median':>18}{'90 % interval':>24}")
+    for j, name in enumerate(names):
+        print(f"{name:<28}{best[j]:>10.4g}{q[1, j]:>18.4g}{f'[{q[0, j]:.4g}, {q[2, j]:.4g}]':>24}")
+    print(f"fitted parameters: {out / 'fitted.toml'}" + (f" and {args.fitted}" if args.fitted else ""))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from simulation.calibration.observations import load_observations, split_window
+    from simulation.calibration.record import RunRecord
+    from simulation.calibration.validate import (
+        compile_splits,
+        record_values,
+        run_seeds,
+        summarise,
+        table_text,
+        write_validation,
+    )
+    from simulation.output import OutputError
+    from simulation.scenario import load_scenario
+
+    _positive("--seeds", args.seeds)
+    _positive("--workers", args.workers)
+    target = Path(args.target)
+    is_run = (target / "summary.json").is_file()
+    if is_run:
+        if args.sets or args.no_fitted:
+            raise UsageError(f"{target}: --set and --no-fitted apply to a scenario, not to a run directory")
+        summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+        scenario_dir = Path(summary.get("scenario_path", ""))
+        scenario = load_scenario(scenario_dir, use_fitted=False)
+        record, scenario = RunRecord.from_run_directory(target, scenario)
+        params = summary.get("parameters", {})
+        seeds = [summary.get("seed")]
+    else:
+        scenario_dir = target
+        scenario = load_scenario(target, use_fitted=not args.no_fitted)
+        sets = _parse_sets(args.sets)
+        if sets:
+            scenario = scenario.with_parameters(sets)
+        params = scenario.parameters
+        seeds = list(range(1, args.seeds + 1))
+    obs_dir = observations_dir(scenario_dir, args.observations)
+    observations = load_observations(obs_dir)
+    splits = compile_splits(observations, scenario)
+    out = args.out or (target / "validation" if is_run else Path("runs") / f"validate-{scenario.name}")
+    if out.exists() and not args.force:
+        raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
+    runs = [record_values(record, splits)] if is_run else run_seeds(scenario, splits, seeds, args.workers,
+                                                                      progress=not args.quiet)
+    result = summarise(runs, splits)
+    fitted = scenario.fitted_file if (not is_run and not args.no_fitted and scenario.fitted_file
+                                      and scenario.fitted_file.is_file()) else None
+    result["header"] = {
+        "target": _relative(target), "scenario": scenario.name, "observations": _relative(obs_dir),
+        "seeds": seeds, "fitted_parameters": _relative(fitted) if fitted else None,
+        "calibration_window": [d.isoformat() for d in split_window(observations, scenario, "calibration")],
+    }
+    result["parameters"] = {k: params[k] for k in sorted(params)}
+    cutoff = split_window(observations, scenario, "calibration")[1]
+    write_validation(result, runs, splits, scenario.start_date, cutoff, out, overwrite=args.force,
+                     plots=not args.no_plots)
+    print(table_text(result), end="")
+    print(f"validation: {out / 'validation.json'}" + ("" if args.no_plots else f", {out / 'validation.md'}"))
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from simulation.calibration.sensitivity import sobol_sensitivity
+    from simulation.output import atomic_directory
+    from simulation.scenario import load_scenario
+
+    _positive("--samples", args.samples, 2)
+    _positive("--seeds", args.seeds)
+    _positive("--workers", args.workers)
+    if args.samples & (args.samples - 1):
+        raise UsageError(f"--samples {args.samples}: must be a power of 2 (Saltelli/Sobol sequence)")
+    scenario = load_scenario(args.scenario)
+    out = args.out or Path("runs") / f"sensitivity-{scenario.name}"
+    if out.exists() and not args.force:
+        raise UsageError(f"{out}: output directory exists (choose another --out or pass --force)")
+    res = sobol_sensitivity(scenario, args.fall_of, args.held, n=args.samples,
+                            seeds=tuple(range(1, args.seeds + 1)), workers=args.workers, seed=args.seed,
+                            progress=not args.quiet)
+    with atomic_directory(out, overwrite=args.force) as tmp:
+        for k in ("S1", "S1_conf", "ST", "ST_conf"):
+            res[k].to_csv(tmp / f"{k}.csv", float_format="%.4f")
+        np.savetxt(tmp / "samples.csv", np.column_stack([res["samples"], res["outputs"]]), delimiter=",",
+                   header=",".join([*res["names"], *res["output_names"]]), comments="", fmt="%.6g")
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.float_format", "{:.2f}".format):
+        print(f"total-order Sobol indices (ST), {len(res['samples'])} parameter sets x {args.seeds} seeds:")
+        print(res["ST"].to_string())
+        print("first-order (S1):")
+        print(res["S1"].to_string())
+    print(f"sensitivity tables: {out}")
+    return 0
+
+
+def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None:
+    """Add ``calibrate``, ``validate`` and ``sensitivity`` to the ``conflict-sim`` command line."""
+    c = subparsers.add_parser(
+        "calibrate", help="fit the scenario's [fit] parameters to the calibration observations (DE + SMC-ABC)",
+        description="Fit the parameters in the [fit] table of SCENARIO_DIR/scenario.toml to the observations "
+        "of the calibration split (differential evolution over common seeds), then sample an SMC-ABC posterior. "
+        "Writes OUT/fitted.toml (and --fitted), posterior.csv, progress.json, evaluations.csv. Interrupt with "
+        "Ctrl-C and continue with the same command plus --resume. See calibration/README.md.")
+    c.add_argument("scenario", metavar="SCENARIO_DIR")
+    c.add_argument("--budget", type=int, default=200,
+                   help="parameter-set evaluations for differential evolution (each runs --seeds seeds; default 200)")
+    c.add_argument("--workers", type=int, default=1, help="processes evaluating in parallel (default 1)")
+    c.add_argument("--seed", type=int, default=1, help="seed of the optimiser, the ABC and the common seeds")
+    c.add_argument("--seeds", type=int, default=4, help="model seeds per parameter set (default 4)")
+    c.add_argument("--abc-budget", type=int, default=None, help="model runs for SMC-ABC (default 2 x --budget)")
+    c.add_argument("--particles", type=int, default=None,
+                   help="SMC-ABC population (default min(200, ABC budget / 4))")
+    c.add_argument("--observations", type=Path, default=None,
+                   help="observations directory (default: `observations` in scenario.toml's [scenario] table)")
+    c.add_argument("--out", type=Path, default=None, help="calibration directory (default runs/calibrate-<name>)")
+    c.add_argument("--fitted", type=Path, default=None,
+                   help="also write the fitted-parameters file here (and the posterior beside it)")
+    c.add_argument("--resume", action="store_true", help="continue an interrupted calibration in --out")
+    c.add_argument("--force", action="store_true", help="replace --out if it exists")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands["calibrate"] = cmd_calibrate
+
+    v = subparsers.add_parser(
+        "validate", help="score a run directory or a scenario against the observations, in and out of sample",
+        description="Compare the model with every used observation: for a scenario, over --seeds seeds (median "
+        "and 90 %% interval); for a run directory, that run. Prints a table and the in-sample (calibration "
+        "split) and out-of-sample (validation split) scores; writes validation.json, validation.md and plots.")
+    v.add_argument("target", metavar="RUN_DIR_OR_SCENARIO")
+    v.add_argument("--seeds", type=int, default=20, help="seeds to run a scenario with (default 20)")
+    v.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    v.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter (scenario only)")
+    v.add_argument("--no-fitted", action="store_true", help="ignore the scenario's fitted parameters")
+    v.add_argument("--observations", type=Path, default=None,
+                   help="observations directory (default: `observations` in scenario.toml's [scenario] table)")
+    v.add_argument("--out", type=Path, default=None,
+                   help="output directory (default RUN_DIR/validation or runs/validate-<name>)")
+    v.add_argument("--force", action="store_true", help="replace the output directory if it exists")
+    v.add_argument("--no-plots", action="store_true", help="skip the plots")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands["validate"] = cmd_validate
+
+    s = subparsers.add_parser(
+        "sensitivity", help="Sobol indices of the main outputs over the scenario's [fit] parameters (SALib)",
+        description="Saltelli sampling over the [fit] bounds; outputs: days to the fall of --fall-of, whether "
+        "--held is held at the end, total killed, total displaced. Writes S1/ST tables to --out.")
+    s.add_argument("scenario", metavar="SCENARIO_DIR")
+    s.add_argument("--fall-of", required=True, help="place whose fall is timed (e.g. mosul)")
+    s.add_argument("--held", required=True, help="place whose holding at the end is recorded (e.g. baiji_refinery)")
+    s.add_argument("--samples", type=int, default=64, help="Saltelli base sample, a power of 2 (default 64)")
+    s.add_argument("--seeds", type=int, default=2, help="seeds per parameter set (default 2)")
+    s.add_argument("--seed", type=int, default=1, help="seed of the sampling and bootstrap")
+    s.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    s.add_argument("--out", type=Path, default=None, help="output directory (default runs/sensitivity-<name>)")
+    s.add_argument("--force", action="store_true", help="replace the output directory if it exists")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands["sensitivity"] = cmd_sensitivity
