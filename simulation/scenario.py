@@ -50,7 +50,7 @@ WHOLE_AMOUNT_EVENTS = {"reinforcement": MAX_PERSONNEL, "mobilisation": MAX_PERSO
 # The keys each table of scenario.toml may hold: anything else is a misspelling and is rejected.
 TOML_KEYS = {
     "": ("scenario", "factions", "relations", "parameters", "fit"),
-    "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters"),
+    "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters", "observations"),
     "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force"),
     "relations": ("allied", "neutral"),
 }
