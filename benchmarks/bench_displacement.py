@@ -9,8 +9,9 @@ times the same factor, rounded to whole people), and the time of each simulated 
 measured. The table gives, per size, the median over the repeats of the median time per day, the state's
 memory, and the ratio to the smallest size: the cost should be flat in population.
 
-``--json`` also writes the daily number of people leaving home at each place for each size, which
-``benchmarks/flee_compare.py`` replays in FLEE (an agent per person) on the same graph.
+``--json`` also writes the daily number of people leaving home at each place for each size, and the places
+with violence or a change of controller each day, which ``benchmarks/flee_compare.py`` replays in FLEE (an
+agent per displaced person) on the same graph.
 """
 
 from __future__ import annotations
@@ -138,8 +139,10 @@ def main() -> None:
               f"{r['state_mib']:.2f} | {r['wall_ms'] / base['wall_ms']:.2f}x |")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        violent = [sorted({int(p) for call in day if call[0] == "step"
+                           for p in np.flatnonzero((call[1] > 0) | (call[2] >= 0))}) for day in calls]
         args.json.write_text(json.dumps(dict(
-            places=list(world.place_ids), days=args.days, repeats=args.repeats,
+            places=list(world.place_ids), days=args.days, repeats=args.repeats, violent_places=violent,
             parameters={k: parameters[k] for k in ("flight_speed_km", "destination_distance_km",
                                                    "host_capacity_share", "destination_base_attraction")},
             results={str(k): v for k, v in results.items()}), indent=1) + "\n", encoding="utf-8")

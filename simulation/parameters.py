@@ -103,7 +103,7 @@ PARAMETERS: dict[str, Parameter] = {
             "largest share of a place's residents (and of the displaced sheltering there) who leave in one day",
         ),
         Parameter(
-            "flight_per_casualty", 100.0, 0.0, 1e4,
+            "flight_per_casualty", 30.0, 0.0, 1e4,
             "people driven to leave per casualty or air sortie felt nearby (the fear state), before saturation",
         ),
         Parameter("fear_half_life_days", 2.0, 0.25, 90.0, "days for the fear of violence or of a takeover to halve"),
@@ -112,11 +112,11 @@ PARAMETERS: dict[str, Parameter] = {
             "road km over which violence elsewhere is felt (weight exp(-km / radius); 0 = only in the place)",
         ),
         Parameter(
-            "flight_takeover", 1.0, 0.0, 20.0,
+            "flight_takeover", 1.2, 0.0, 20.0,
             "flight hazard added when a place changes hands to a faction its population fears completely",
         ),
         Parameter(
-            "flight_takeover_any", 0.2, 0.0, 1.0,
+            "flight_takeover_any", 0.1, 0.0, 1.0,
             "share of the takeover fear felt whatever the population's disposition (fear of the fighting to come)",
         ),
         Parameter("flight_speed_km", 40.0, 5.0, 300.0, "km a day displaced people cover on the roads"),
