@@ -162,3 +162,13 @@ def test_sleeper_cells_wait_for_the_offensive(tmp_path):
     assert any(e[1] == "offensive" and "1 sleeper cells rise" in e[3] for e in m.log)
     city = m.world.index["city"]
     assert (m.rec_control[:4, city] == m.faction_index["government"]).all()
+
+
+def test_a_finished_model_can_be_garbage_collected():
+    # Sweeps and calibration run thousands of models in one process: none may be kept alive.
+    import gc
+    import weakref
+
+    refs = [weakref.ref(run(TOY, seed=s)) for s in range(3)]
+    gc.collect()
+    assert all(r() is None for r in refs)
