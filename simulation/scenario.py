@@ -688,6 +688,8 @@ def _load_events(root: Path, factions: set[str], places: set[str], roads: set[fr
             amount = float(t.integer(row, r, "amount", 0, high=WHOLE_AMOUNT_EVENTS[kind]))
         else:
             amount = t.number(row, r, "amount", 0, 1.0 if kind == "morale_shock" else None)
+        if kind == "offensive" and amount not in (0.0, 1.0):
+            raise t.error(row, "amount", f"{r['amount']} must be 1 (the offensive begins) or 0 (it ends)")
         out.append(Event(date=date, kind=kind, place=place, faction=faction, amount=amount,
                          note=r.get("note", ""), source=t.text(row, r, "source")))
     out.sort(key=lambda e: e.date)
