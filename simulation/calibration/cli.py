@@ -84,7 +84,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     bounds = np.array([scenario.fit_bounds[n] for n in names])
     seeds = tuple(args.seed * 1000 + k for k in range(args.seeds))
     settings = LossSettings()
-    abc_budget = 2 * args.budget if args.abc_budget is None else args.abc_budget
+    abc_budget = args.budget if args.abc_budget is None else args.abc_budget
     particles = args.particles or min(200, max(4, abc_budget // 4))
     if particles > abc_budget:
         raise UsageError(f"--particles {particles}: more than the ABC budget of {abc_budget} simulations")
@@ -284,8 +284,9 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
                    help="parameter-set evaluations for differential evolution (each runs --seeds seeds; default 200)")
     c.add_argument("--workers", type=int, default=1, help="processes evaluating in parallel (default 1)")
     c.add_argument("--seed", type=int, default=1, help="seed of the optimiser, the ABC and the common seeds")
-    c.add_argument("--seeds", type=int, default=4, help="model seeds per parameter set (default 4)")
-    c.add_argument("--abc-budget", type=int, default=None, help="model runs for SMC-ABC (default 2 x --budget)")
+    c.add_argument("--seeds", type=int, default=2,
+                   help="model seeds per parameter set, the same for every set (default 2)")
+    c.add_argument("--abc-budget", type=int, default=None, help="model runs for SMC-ABC (default: --budget)")
     c.add_argument("--particles", type=int, default=None,
                    help="SMC-ABC population (default min(200, ABC budget / 4))")
     c.add_argument("--observations", type=Path, default=None,

@@ -210,10 +210,10 @@ class Evaluator:
 def de_schedule(budget: int, dim: int) -> tuple[int, int]:
     """Population size and generations after the first for a budget of parameter-set evaluations.
 
-    The population is ``budget // 6`` (so that about five generations follow the first) but at most SciPy's
-    default ``15 * dim`` and at least 5.
+    The population is ``budget // 10`` (so that about nine generations follow the first: on a small budget,
+    generations matter more than a large population) but at most SciPy's default ``15 * dim`` and at least 5.
     """
-    pop = max(5, min(15 * dim, budget // 6))
+    pop = max(5, min(15 * dim, budget // 10))
     return pop, max(0, budget // pop - 1)
 
 
@@ -330,7 +330,7 @@ def calibrate(objective: Objective, bounds: np.ndarray, out: Path, budget: int, 
     budget : parameter-set evaluations for differential evolution (each ``len(objective.seeds)`` runs).
     seed : seeds differential evolution and SMC-ABC.
     workers : processes evaluating in parallel.
-    abc_budget : simulations for SMC-ABC (default ``2 * budget``).
+    abc_budget : simulations for SMC-ABC (default ``budget``).
     particles : SMC-ABC population (default ``min(200, abc_budget // 4)``).
     progress : show a progress bar on stderr.
     settings : recorded in ``progress.json``.
@@ -341,7 +341,7 @@ def calibrate(objective: Objective, bounds: np.ndarray, out: Path, budget: int, 
     """
     from tqdm import tqdm
 
-    abc_budget = 2 * budget if abc_budget is None else abc_budget
+    abc_budget = budget if abc_budget is None else abc_budget
     particles = min(200, max(4, abc_budget // 4)) if particles is None else particles
     pop, gens = de_schedule(budget, len(objective.names))
     de_sims = pop * (gens + 1) * len(objective.seeds)

@@ -162,7 +162,7 @@ def _fmt(v: Any, pct: bool = False) -> str:
         return "—"
     if pct:
         return f"{100 * v:.0f} %"
-    if isinstance(v, float) and abs(v) >= 1000:
+    if isinstance(v, float) and (abs(v) >= 1000 or v.is_integer()):
         return f"{v:,.0f}"
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
