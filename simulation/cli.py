@@ -154,6 +154,7 @@ COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check}
 # puts its handler(s) in ``commands``. Handlers raise UsageError / ScenarioError / OutputError for bad input.
 EXTENSIONS: list[str] = [
     "simulation.calibration",
+    "simulation.viz_cli",
 ]
 
 
