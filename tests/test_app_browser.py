@@ -1,0 +1,126 @@
+"""The app in a real browser: `conflict-sim viz` served on a free port and driven in headless Chromium.
+
+Debian's ``chromium`` is driven through Playwright's ``executable_path`` (browser downloads are not possible
+here). Without chromium the test is skipped, except under CI (``CI`` set), where it fails: `.ci/run` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pytest
+
+from scripts.app_screenshot import (
+    VIEWPORT,
+    controllers_on_map,
+    day_pattern,
+    find_chromium,
+    free_port,
+    launch_chromium,
+    serve_app,
+    step_to,
+)
+from simulation.app_assets import missing_packages
+from simulation.app_model import DEFAULT_SCENARIO, AppModel, default_settings, short_name
+
+pytestmark = pytest.mark.timeout(300)
+
+DAYS = 15  # to mid-June: Mosul, Tikrit and Tal Afar have fallen in reality by then
+
+
+def chromium_or_skip() -> str:
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed, and under CI the browser test must run: .ci/run installs it "
+                        "with `apt-get install -y chromium`")
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); this test drives it")
+    return path
+
+
+def model_controllers(model: AppModel) -> dict[str, str]:
+    return {pid: model.faction_ids[c] for pid, c in zip(model.world.place_ids, model.controller.tolist())}
+
+
+def clickable(page, place_ids: list[str]) -> str | None:
+    """The first place whose shape's centre is not covered by another place's shape."""
+    return page.evaluate("""ids => ids.find(id => {
+        const shape = document.querySelector(`[data-place="${id}"] .place-shape`);
+        if (!shape) return false;
+        const box = shape.getBoundingClientRect();
+        const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+        return hit && hit.closest('[data-place]') && hit.closest('[data-place]').dataset.place === id;
+    }) || null""", place_ids)
+
+
+def png_size(path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_app_steps_the_offensive_in_chromium(tmp_path):
+    chromium = chromium_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    missing = missing_packages()
+    assert not missing, (f"the app's front-end files are missing ({', '.join(missing)}): install them with "
+                         "`.venv/bin/python -m simulation.app_assets` (make setup does)")
+    # The same model the page builds, stepped beside it: the page must show exactly its state.
+    reference = AppModel(**default_settings())
+    names = {p.id: p.name for p in reference.scenario.places}
+
+    with serve_app(DEFAULT_SCENARIO, free_port(), tmp_path / "server.log") as url, sync_playwright() as pw:
+        browser = launch_chromium(pw, chromium)
+        page = browser.new_page(viewport=VIEWPORT)
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.url.startswith(url) else None)
+        page.on("requestfailed", lambda r: failed.append(f"failed {r.url}") if r.url.startswith(url) else None)
+        page.goto(url)
+
+        counter = page.get_by_test_id("day-counter")
+        expect(counter).to_have_text(day_pattern(0, reference.days), timeout=90_000)
+        expect(page.get_by_test_id("map")).to_have_attribute("data-day", "0", timeout=30_000)
+        expect(page.locator("[data-place]")).to_have_count(len(names))
+        start = controllers_on_map(page)
+        assert start == model_controllers(reference)
+
+        step_to(page, DAYS, reference.days)
+        for _ in range(DAYS):
+            reference.step()
+        expect(counter).to_have_text(day_pattern(DAYS, reference.days))
+        shown = controllers_on_map(page)
+        assert shown == model_controllers(reference), "the map does not show the model's controllers"
+        changed = [p for p in shown if shown[p] != start[p]]
+        assert changed, f"no place changed hands in {DAYS} days"
+
+        # Clicking a place that changed hands shows its card with the new controller.
+        by_size = sorted(changed, key=lambda p: -reference.world.population0[reference.world.index[p]])
+        place = clickable(page, [p for p in by_size if p != "mosul"] or by_size)
+        assert place is not None, "every place that changed hands is covered by another on the map"
+        page.locator(f'[data-place="{place}"] .place-shape').click()
+        card = page.get_by_test_id("place-card")
+        expect(card).to_contain_text(names[place])
+        holder = reference.scenario.faction(shown[place])
+        expect(page.get_by_test_id("place-controller")).to_have_text(short_name(holder.name))
+
+        # Hovering a place shows who holds it.
+        page.locator(f'[data-place="{place}"] .place-shape').hover()
+        hover = page.get_by_test_id("map-hover")
+        expect(hover).to_contain_text(names[place])
+        expect(hover).to_contain_text(f"held by {short_name(holder.name)}")
+
+        shot = tmp_path / "app-mid-june.png"
+        page.screenshot(path=str(shot))
+        assert png_size(shot) == (VIEWPORT["width"], VIEWPORT["height"])
+        assert shot.stat().st_size > 100_000, "the screenshot looks blank"
+
+        # Reset starts the run again from the first day.
+        page.get_by_role("button", name="Reset").click()
+        expect(counter).to_have_text(day_pattern(0, reference.days))
+        expect(page.get_by_test_id("map")).to_have_attribute("data-day", "0")
+        assert controllers_on_map(page) == start
+        assert not failed, f"requests to the app failed: {failed}"
+        browser.close()
