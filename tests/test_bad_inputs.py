@@ -1,10 +1,12 @@
 """Every malformed input in ``tests/bad_inputs/`` is answered the way a user editing a spreadsheet needs.
 
-Each case is a small TOML manifest: the edits to make to a copy of ``scenarios/toy`` (find/replace, a whole
-file, bytes such as a byte-order mark, another encoding, a deleted file), the command line, and the error it
-must give. For every case the CLI must exit with code 2 and print exactly one line on stderr that starts with
-the location (file, row where there is one, field where there is one), with no traceback, and leave nothing
-behind: no output directory, no ``.partial`` directory, no stray file.
+Each case is a small TOML manifest: the edits to make to a copy of ``scenarios/toy`` (or of ``base``; with
+``observations = true`` also a copy of ``calibration/observations``) -- find/replace, a whole file, bytes such
+as a byte-order mark, another encoding, a deleted file --, the command line, and the error it must give. For
+every case the CLI must exit with code 2 and print exactly one line on stderr that starts with the location
+(file, row where there is one, field where there is one), with no traceback, and leave nothing behind: no
+output directory, no ``.partial`` directory, no stray file. A case with ``known_bug`` is an expected failure
+(strict: it fails the suite once fixed, so that the marker is removed).
 
 ``docs/errors.md`` lists every case with the message it gives; regenerate it with
 ``.venv/bin/python -m tests.test_bad_inputs`` after adding a case.
@@ -18,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tomllib
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +40,9 @@ SECTIONS = {
     "fitted": "The fitted-parameters file",
     "cli": "The command line",
     "out": "The output directory",
+    "calibrate": "conflict-sim calibrate",
+    "validate": "conflict-sim validate",
+    "sensitivity": "conflict-sim sensitivity",
 }
 # Grouped as docs/errors.md lists them: by the file or the part of the command line they concern.
 CASES = sorted(CORPUS.glob("*.toml"), key=lambda c: (list(SECTIONS).index(c.stem.split("-")[0]), c.stem))
@@ -56,11 +62,12 @@ class Outcome:
 
 
 def _fill(text: str, tmp: Path, scenario: Path, out: Path) -> str:
-    return text.replace("{tmp}", str(tmp)).replace("{scenario}", str(scenario)).replace("{out}", str(out))
+    return (text.replace("{tmp}", str(tmp)).replace("{scenario}", str(scenario)).replace("{out}", str(out))
+            .replace("{observations}", str(tmp / "observations")))
 
 
-def _apply_edit(scenario: Path, edit: dict) -> None:
-    path = scenario / edit["file"]
+def _apply_edit(tmp: Path, scenario: Path, edit: dict) -> None:
+    path = (tmp / edit["root"] if "root" in edit else scenario) / edit["file"]
     if edit.get("delete"):
         path.unlink()
         return
@@ -78,11 +85,14 @@ def _apply_edit(scenario: Path, edit: dict) -> None:
 def prepare(case: Path, tmp: Path) -> tuple[dict, Path, Path, list[str]]:
     """Make the case's scenario and surroundings in ``tmp``; return (manifest, scenario, out, argv)."""
     manifest = tomllib.loads(case.read_text(encoding="utf-8"))
-    scenario = tmp / "toy"
-    shutil.copytree(TOY, scenario)
+    base = manifest.get("base", "toy")
+    scenario = tmp / base
+    shutil.copytree(TOY.parent / base, scenario)
+    if manifest.get("observations"):
+        shutil.copytree(ROOT / "calibration" / "observations", tmp / "observations")
     out = tmp / "out"
     for edit in manifest.get("edit", []):
-        _apply_edit(scenario, edit)
+        _apply_edit(tmp, scenario, edit)
     setup = manifest.get("setup", {})
     if setup.get("out") == "run-directory":
         out.mkdir()
@@ -94,6 +104,9 @@ def prepare(case: Path, tmp: Path) -> tuple[dict, Path, Path, list[str]]:
         out.write_text("not a directory\n", encoding="utf-8")
     if "file" in setup:
         (tmp / setup["file"]).write_text("a file\n", encoding="utf-8")
+    if "run_summary" in setup:  # a run directory holding only this summary.json
+        (tmp / "run").mkdir()
+        (tmp / "run" / "summary.json").write_text(_fill(setup["run_summary"], tmp, scenario, out), encoding="utf-8")
     argv = [_fill(a, tmp, scenario, out) for a in manifest.get("args", DEFAULT_ARGS)]
     return manifest, scenario, out, argv
 
@@ -119,6 +132,9 @@ def run_case(case: Path, tmp: Path) -> Outcome:
                 code = main(argv)
             except SystemExit as e:  # argparse's --help/--version only; errors must not exit this way
                 code = e.code
+            except Exception:  # what the user would see: a traceback and exit status 1
+                traceback.print_exc()
+                code = 1
     finally:
         os.chdir(cwd)
         signal.signal(signal.SIGTERM, sigterm)
@@ -159,7 +175,12 @@ def test_the_corpus_covers_what_the_issue_lists():
         assert needed in names
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def _marks(case: Path) -> list:
+    bug = tomllib.loads(case.read_text(encoding="utf-8")).get("known_bug")
+    return [pytest.mark.xfail(reason=bug, strict=True)] if bug else []
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.stem, marks=_marks(c)) for c in CASES])
 def test_bad_input_gives_one_located_line_exit_2_and_no_output(case, tmp_path):
     outcome = run_case(case, tmp_path)
     assert outcome.manifest["description"] and outcome.manifest["expect"]["message"]
@@ -195,7 +216,10 @@ def render_doc(outcomes: list[tuple[Path, Outcome]]) -> str:
         "Regenerate this file after adding a case: `.venv/bin/python -m tests.test_bad_inputs`.",
     ]
     section = None
+    bugs = [(case, o) for case, o in outcomes if "known_bug" in o.manifest]
     for case, o in outcomes:
+        if "known_bug" in o.manifest:
+            continue
         prefix = case.stem.split("-")[0]
         if prefix != section:
             section = prefix
@@ -204,6 +228,13 @@ def render_doc(outcomes: list[tuple[Path, Outcome]]) -> str:
         args = " ".join(a.replace(str(o.tmp), "<tmp>") for a in prepare_args(o))
         lines.append(f"- **{o.manifest['description']}** (`{case.stem}`; `conflict-sim {args}`)")
         lines.append(f"  ``{message}``")
+    if bugs:
+        lines += ["", "## Known gaps", "", "These cases still end in a traceback or leave output behind; their tests",
+                  "are marked as expected failures until the command is fixed.", ""]
+        for case, o in bugs:
+            args = " ".join(a.replace(str(o.tmp), "<tmp>") for a in prepare_args(o))
+            lines.append(f"- **{o.manifest['description']}** (`{case.stem}`; `conflict-sim {args}`): "
+                         f"{o.manifest['known_bug']}")
     return "\n".join(lines) + "\n"
 
 
