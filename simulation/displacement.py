@@ -191,8 +191,6 @@ class RoadSlots:
     by_head, head_starts, head_places : edges sorted by head, where each head's group starts, and its place
         (for ``np.add.reduceat``: people arriving at each place over all its roads).
     tail_starts, tail_places : the same by tail (edges are already sorted by tail).
-    onward_choice, onward_starts, onward_edge : the pairs (j, edge) of a road ``j`` out of an edge's head,
-        sorted by the road taken, where each road's group starts, and that road.
     """
 
     tail: np.ndarray
@@ -209,9 +207,6 @@ class RoadSlots:
     head_places: np.ndarray
     tail_starts: np.ndarray
     tail_places: np.ndarray
-    onward_choice: tuple[np.ndarray, np.ndarray]
-    onward_starts: np.ndarray
-    onward_edge: np.ndarray
 
     @property
     def n_slots(self) -> int:
@@ -247,15 +242,62 @@ def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
     by_head = np.argsort(head, kind="stable")
     head_starts = np.flatnonzero(np.r_[True, np.diff(head[by_head]) != 0])
     tail_starts = np.flatnonzero(np.r_[True, np.diff(tail) != 0])
-    e_pair, j_pair = np.nonzero(out_edge[head] >= 0)
-    taken = out_edge[head[e_pair], j_pair]
-    order = np.argsort(taken, kind="stable")
-    onward_choice = (j_pair[order], e_pair[order])
-    onward_starts = np.flatnonzero(np.r_[True, np.diff(taken[order]) != 0])
-    onward_edge = taken[order][onward_starts]
     return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length,
-                     by_head, head_starts, head[by_head][head_starts], tail_starts, tail[tail_starts],
-                     onward_choice, onward_starts, onward_edge)
+                     by_head, head_starts, head[by_head][head_starts], tail_starts, tail[tail_starts])
+
+
+@dataclass(frozen=True)
+class EdgeChoices:
+    """The choices of people reaching the end of each directed edge, as one flat list of (edge, choice) pairs:
+    for edge ``e``, its head's roads in ``out_edge`` order, then staying at the head, then turning back to wait
+    at the tail. Pairs of an edge are contiguous, so per-edge sums and differences are slices.
+
+    Attributes
+    ----------
+    pair_edge, pair_road : (P,) arrays, each pair's edge and choice (a road position ``j < J``, ``J`` stay,
+        ``J + 1`` turn back).
+    first, stay, back, uturn : (E,) arrays, each edge's first pair, its stay and turn-back pairs, and the pair
+        of the road back to its tail.
+    at_position : for each position k within an edge's pairs, the pairs in that position.
+    not_first : pairs that are not their edge's first.
+    onward, onward_starts, onward_edge : road pairs sorted by the road they lead onto, where each such road's
+        group starts, and that road.
+    """
+
+    pair_edge: np.ndarray
+    pair_road: np.ndarray
+    first: np.ndarray
+    stay: np.ndarray
+    back: np.ndarray
+    uturn: np.ndarray
+    at_position: tuple[np.ndarray, ...]
+    not_first: np.ndarray
+    onward: np.ndarray
+    onward_starts: np.ndarray
+    onward_edge: np.ndarray
+
+
+def edge_choices(roads: RoadSlots) -> EdgeChoices:
+    """The flat layout of the choices at the end of each edge of ``roads``."""
+    J = roads.out_edge.shape[1]
+    degree = (roads.out_edge >= 0).sum(axis=1)
+    count = degree[roads.head] + 2
+    first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
+    pair_edge = np.repeat(np.arange(roads.head.size), count)
+    position = np.arange(pair_edge.size) - first[pair_edge]
+    deg_of_pair = degree[roads.head[pair_edge]]
+    pair_road = np.where(position < deg_of_pair, position, np.where(position == deg_of_pair, J, J + 1))
+    stay = first + degree[roads.head]
+    road_pairs = np.flatnonzero(pair_road < J)
+    taken = roads.out_edge[roads.head[pair_edge[road_pairs]], pair_road[road_pairs]]
+    order = np.argsort(taken, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(taken[order]) != 0])
+    return EdgeChoices(
+        pair_edge=pair_edge, pair_road=pair_road, first=first, stay=stay, back=stay + 1,
+        uturn=first + roads.uturn,
+        at_position=tuple(np.flatnonzero(position == k) for k in range(int(count.max()))),
+        not_first=np.flatnonzero(position > 0),
+        onward=road_pairs[order], onward_starts=starts, onward_edge=taken[order][starts])
 
 
 @dataclass(frozen=True)
@@ -321,6 +363,7 @@ class Civilians:
         self.cohort = np.zeros((n, n), dtype=np.int64)
         self.cohort_days = np.zeros((n, n))
         self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
+        self.choices = edge_choices(self.roads)
         S = self.roads.n_slots
         self.fleeing = np.zeros((n, S), dtype=np.int64)
         self.fleeing_days = np.zeros(n)  # person-days displaced of each origin's people on the road
@@ -566,23 +609,31 @@ class Civilians:
         return hit
 
     def _arrival_choices(self, by_hop: np.ndarray, open_to_idps: np.ndarray) -> np.ndarray:
-        """Cumulative choice shares [k, o, e] of people from origin o reaching the end of edge e: k < J the
-        next road, J staying at the edge's head, J + 1 turning back to wait at its tail (the head is closed or
-        has a battle)."""
-        r = self.roads
-        n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
-        probs = np.zeros((J + 2, n, E))
-        probs[: J + 1] = by_hop[:, :, r.head]
-        total = probs.sum(axis=0)
-        edges = np.arange(E)
-        back = probs[r.uturn, :, edges].T  # [o, e]
+        """Cumulative choice shares [o, pair] of people from origin o reaching the end of an edge (see
+        :class:`EdgeChoices`): the next road, staying at the edge's head, or turning back to wait at its tail
+        (when the head is closed or has a battle). Each edge's last pair is 1."""
+        r, ch = self.roads, self.choices
+        n, J = self.world.n, r.out_edge.shape[1]
+        weight = np.zeros((n, ch.pair_edge.size))
+        seen = ch.pair_road <= J
+        weight[:, seen] = by_hop[ch.pair_road[seen], :, r.head[ch.pair_edge[seen]]].T
+        total = np.add.reduceat(weight, ch.first, axis=1)  # [o, e]
+        back = weight[:, ch.uturn]
         # Not back the way they came, unless nothing lies ahead (then the way back is all the weight).
-        probs[r.uturn, :, edges] = np.where(total > back, 0.0, back).T
-        probs[J][total == 0] = 1.0  # no acceptable destination anywhere: stop here
+        weight[:, ch.uturn] = np.where(total > back, 0.0, back)
+        weight[:, ch.stay] = np.where(total == 0, 1.0, weight[:, ch.stay])  # nowhere acceptable: stop here
         blocked = ~open_to_idps[r.head]
-        probs[:, :, blocked] = 0.0
-        probs[J + 1][:, blocked] = 1.0
-        return cumulative_shares(probs)
+        weight[:, blocked[ch.pair_edge]] = 0.0
+        weight[:, ch.back[blocked]] = 1.0
+        cum = np.empty_like(weight)
+        cum[:, ch.at_position[0]] = weight[:, ch.at_position[0]]
+        for pairs in ch.at_position[1:]:
+            cum[:, pairs] = cum[:, pairs - 1] + weight[:, pairs]
+        total = cum[:, ch.back]
+        cum /= np.where(total > 0, total, 1.0)[:, ch.pair_edge]
+        np.minimum(cum, 1.0, out=cum)
+        cum[:, ch.back] = 1.0
+        return cum
 
     def _home_again(self) -> None:
         """Displaced people who reached their own origin are residents again."""
@@ -610,24 +661,31 @@ class Civilians:
 
     def _travel_fleeing(self, cum: np.ndarray) -> None:
         r = self.roads
-        n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
+        n, E = self.world.n, r.tail.size
         here = r.slot(self.clock)
         arriving = self.fleeing[:, here]
         if not arriving.any():
             return
         on_road = self.fleeing.sum(axis=1)
         self.fleeing[:, here] = 0
-        split = split_whole(self.rng.random((n, E)), arriving, cum)  # [k, o, e]
-        at_head = np.add.reduceat(split[J][:, r.by_head], r.head_starts, axis=1)
-        at_tail = np.add.reduceat(split[J + 1], r.tail_starts, axis=1)
+        ch = self.choices
+        # Whole people per choice: systematic rounding (see split_whole), per edge, over the flat pairs.
+        reach = arriving[:, ch.pair_edge] * cum
+        reach += self.rng.random((n, E))[:, ch.pair_edge]
+        np.floor(reach, out=reach)
+        reach[:, ch.back] = arriving
+        split = reach.copy()
+        split[:, ch.not_first] -= reach[:, ch.not_first - 1]
+        split = split.astype(np.int64)  # [o, pair]
+        at_head = np.add.reduceat(split[:, ch.stay][:, r.by_head], r.head_starts, axis=1)
+        at_tail = np.add.reduceat(split[:, ch.back], r.tail_starts, axis=1)
         mean = self._leave_road(self.fleeing_days, on_road, at_head.sum(axis=1) + at_tail.sum(axis=1))
         self.cohort[:, r.head_places] += at_head
         self.cohort_days[:, r.head_places] += at_head * mean[:, None]
         self.cohort[:, r.tail_places] += at_tail
         self.cohort_days[:, r.tail_places] += at_tail * mean[:, None]
         self._home_again()
-        j_on, e_on = r.onward_choice
-        self.fleeing[:, here[r.onward_edge]] += np.add.reduceat(split[j_on, :, e_on], r.onward_starts, axis=0).T
+        self.fleeing[:, here[ch.onward_edge]] += np.add.reduceat(split[:, ch.onward], ch.onward_starts, axis=1)
 
     def _travel_returning(self, home_routes: Routes, battle: np.ndarray) -> None:
         r = self.roads

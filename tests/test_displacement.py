@@ -19,6 +19,7 @@ from simulation.displacement import (
     Civilians,
     civilian_routes,
     cumulative_shares,
+    edge_choices,
     hostility,
     road_slots,
     split_whole,
@@ -106,6 +107,24 @@ def test_road_slots_take_the_time_the_road_allows():
     lengths = {(int(a), int(b)): int(n) for a, b, n in zip(r.tail, r.head, r.length)}
     assert lengths == {(0, 1): 10, (1, 0): 10, (1, 2): 1, (2, 1): 1}
     assert r.n_slots == 22
+
+
+def test_edge_choices_list_every_road_onward_then_stay_then_back():
+    km = np.zeros((4, 4))
+    for a, b, d in [(0, 1, 10), (1, 2, 10), (1, 3, 50)]:
+        km[a, b] = km[b, a] = d
+    r = road_slots(km, 10.0)
+    ch = edge_choices(r)
+    J = r.out_edge.shape[1]
+    for e in range(r.tail.size):
+        pairs = np.flatnonzero(ch.pair_edge == e)
+        roads = r.out_edge[r.head[e]][r.out_edge[r.head[e]] >= 0]
+        assert list(ch.pair_road[pairs]) == [*range(roads.size), J, J + 1]
+        assert ch.stay[e] == pairs[-2] and ch.back[e] == pairs[-1] and ch.first[e] == pairs[0]
+        assert r.head[r.out_edge[r.head[e], ch.pair_road[ch.uturn[e]]]] == r.tail[e]  # the way back
+    # Every road choice leads onto the road it names.
+    leads = np.repeat(ch.onward_edge, np.diff(np.r_[ch.onward_starts, ch.onward.size]))
+    np.testing.assert_array_equal(leads, r.out_edge[r.head[ch.pair_edge[ch.onward]], ch.pair_road[ch.onward]])
 
 
 def test_routes_never_enter_an_impassable_place():
