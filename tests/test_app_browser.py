@@ -117,10 +117,19 @@ def test_app_steps_the_offensive_in_chromium(tmp_path):
         assert png_size(shot) == (VIEWPORT["width"], VIEWPORT["height"])
         assert shot.stat().st_size > 100_000, "the screenshot looks blank"
 
-        # Reset starts the run again from the first day.
+        # A counterfactual applies on Reset, which starts the run again from the first day.
+        page.get_by_label("No air strikes").check()
+        expect(page.get_by_text("Settings changed")).to_be_visible()
         page.get_by_role("button", name="Reset").click()
         expect(counter).to_have_text(day_pattern(0, reference.days))
         expect(page.get_by_test_id("map")).to_have_attribute("data-day", "0")
+        expect(page.get_by_text("Settings changed")).to_have_count(0)
         assert controllers_on_map(page) == start
+        no_air = AppModel(**{**default_settings(), "no_air_strikes": True})
+        for day in range(1, 9):  # the scenario's first sorties are flown on 5 June
+            step_to(page, day, reference.days, start=day - 1)
+            no_air.step()
+            expect(page.locator('[data-air="true"]')).to_have_count(0)
+        assert controllers_on_map(page) == model_controllers(no_air)
         assert not failed, f"requests to the app failed: {failed}"
         browser.close()
