@@ -5,6 +5,10 @@ the progress bar shows how far it is. It is interrupted while simulating and whi
 ``.partial`` temporary exists), and once while replacing an earlier run with ``--force``: afterwards there is no
 run directory, no ``.partial`` leftover, the earlier run is untouched, no traceback, and the exit status says
 what happened (130 for Ctrl-C, 143 for SIGTERM).
+
+A calibration (two worker processes) is stopped by SIGTERM to its main process and by Ctrl-C to its whole
+process group, resumed each time with ``--resume``, and must end with the same fit as an uninterrupted one,
+with no worker left running and no half-written line in ``evaluations.csv`` (marked slow: about 40 s of CPU).
 """
 
 from __future__ import annotations
@@ -135,3 +139,84 @@ def test_interrupted_force_keeps_the_earlier_run(tmp_path, start):
     assert run.finish() == 143, run.text
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
     assert leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Calibration: interrupted, resumed, and the same result as an uninterrupted calibration.
+
+CALIBRATE = ["calibrate", str(IRAQ), "--observations", str(ROOT / "calibration" / "observations"), "--budget", "10",
+             "--seeds", "1", "--abc-budget", "8", "--particles", "4", "--workers", "2", "--quiet"]
+
+
+def calibrate(out: Path, *extra: str) -> subprocess.Popen:
+    # A session of its own, so that Ctrl-C can be sent to the whole process group as a terminal does.
+    return subprocess.Popen([sys.executable, "-m", "simulation.cli", *CALIBRATE, "--out", str(out), *extra],
+                            cwd=out.parent, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def evaluations(out: Path) -> list[list[str]]:
+    path = out / "evaluations.csv"
+    return [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []
+
+
+def interrupt_when(proc: subprocess.Popen, out: Path, rows: int, sig: signal.Signals, group: bool) -> str:
+    deadline = time.monotonic() + 600
+    while len(evaluations(out)) < rows + 1:
+        assert proc.poll() is None, f"the calibration ended before {rows} evaluations: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, "timed out waiting for evaluations"
+        time.sleep(0.05)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == EXIT[sig], err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while live_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert live_in_group(proc.pid) == [], "a worker outlived the calibration"
+    return err
+
+
+def live_in_group(pgid: int) -> list[int]:
+    """Processes of a process group that are alive (zombies waiting for init to reap them are dead)."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(stat.parent.name))
+    return live
+
+
+def fit_of(out: Path) -> tuple[dict, bytes]:
+    import tomllib
+
+    return tomllib.loads((out / "fitted.toml").read_text(encoding="utf-8"))["parameters"], \
+        (out / "posterior.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_interrupted_calibration_resumes_to_the_same_fit(tmp_path):
+    cut = tmp_path / "cut"
+    # SIGTERM to the main process only (a job scheduler), then Ctrl-C to the whole group (a terminal).
+    interrupt_when(calibrate(cut), cut, 4, signal.SIGTERM, group=False)
+    err = interrupt_when(calibrate(cut, "--resume"), cut, 8, signal.SIGINT, group=True)
+    assert "--resume" in err
+    rows = evaluations(cut)
+    assert all(len(r) == len(rows[0]) for r in rows), "a half-written line in evaluations.csv"
+    assert not (cut / "fitted.toml").exists()
+    resumed = calibrate(cut, "--resume")
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    whole = tmp_path / "whole"
+    once = calibrate(whole)
+    _, err = once.communicate(timeout=600)
+    assert once.returncode == 0, err
+    assert fit_of(cut) == fit_of(whole)
+    # Every finished simulation was kept: resuming ran none of them twice.
+    assert len(evaluations(cut)) == len(evaluations(whole))
