@@ -78,7 +78,8 @@ MAP_TEMPLATE = """
               :stroke-width="p.kind === 'refinery' || p.selected ? 3 : 1.2"></rect>
         <polygon v-if="p.points" class="place-shape" :points="p.points" :fill="p.fill"
                  :stroke="p.selected ? '#e6007e' : '#ffffff'" :stroke-width="p.selected ? 3 : 1.2"></polygon>
-        <text v-if="p.label" :x="p.x + p.r + 3" :y="p.y + 4" font-size="13" fill="#1a1a1a"
+        <text v-if="p.label" :x="p.label_left ? p.x - p.r - 3 : p.x + p.r + 3" :y="p.y + 4" font-size="13"
+              :text-anchor="p.label_left ? 'end' : 'start'" fill="#1a1a1a"
               style="paint-order: stroke; stroke: #f3efe6; stroke-width: 3px; pointer-events: none;">{{ p.name }}</text>
       </g>
       <!-- forces at places: the place's hover card lists them, so they let the pointer through to it -->

@@ -269,6 +269,8 @@ def map_state(model: ConflictModel, selected: str | None = None, width: float = 
             "controller": s.factions[ctrl].id, "selected": p.id == selected,
             "battle": p.id in battle, "air": p.id in air, "taken": p.id in taken,
             "label": p.kind in ("city", "refinery") or p.id == selected, "info": lines,
+            # Names near the right edge go on the left of the place, so that they are not cut off.
+            "label_left": x > width - 130,
         })
         for f in np.flatnonzero(present[i]).tolist():
             side = min(max(math.sqrt(present[i, f]) / 6.0, 3.0), 13.0)
