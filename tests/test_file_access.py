@@ -5,7 +5,9 @@ reading while project code (``simulation/``) is on the call stack. Allowed: the 
 fitted-parameters file it names), the output directory, and what Python and the libraries read to work at
 all (their installed files, matplotlib's font cache, the time-zone database). Anything else, such as a file in
 the working directory or the home directory, fails the test. The working directory holds a decoy
-``scenario.toml`` so that a command reading from it would be caught.
+``scenario.toml`` so that a command reading from it would be caught. Covered: ``run``, ``check``, ``params``,
+``validate`` (of a scenario and of a run directory) and ``calibrate`` (slow), where the observations directory
+given is allowed too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT, TOY
 
@@ -114,3 +118,41 @@ def test_the_fitted_parameters_file_is_the_one_file_a_scenario_may_name(tmp_path
     assert codes == [0]
     assert str(fitted) in reads
     assert outside(reads, [scenario, fitted, *installed(), *map(Path, library)]) == []
+
+
+OBSERVATIONS = ROOT / "calibration" / "observations"
+IRAQ = ROOT / "scenarios" / "iraq_june_2014"
+
+
+def _iraq_with_observations(tmp: Path) -> tuple[Path, Path]:
+    scenario, observations = tmp / "scenarios" / "iraq", tmp / "observations"
+    shutil.copytree(IRAQ, scenario)
+    shutil.copytree(OBSERVATIONS, observations)
+    return scenario, observations
+
+
+def test_validate_reads_only_the_scenario_the_observations_and_the_output(tmp_path):
+    scenario, observations = _iraq_with_observations(tmp_path)
+    out, run = tmp_path / "validation", tmp_path / "runs" / "iraq"
+    codes, reads, library = reads_of([
+        ["validate", str(scenario), "--observations", str(observations), "--seeds", "1", "--out", str(out),
+         "--no-plots", "--quiet"],
+        ["run", str(scenario), "--days", "3", "--no-plots", "--out", str(run), "--quiet"],
+        ["validate", str(run), "--observations", str(observations), "--out", str(run / "validation"),
+         "--no-plots", "--quiet"],
+    ], tmp_path)
+    assert codes == [0, 0, 0]
+    assert any(r.startswith(str(observations)) for r in reads)
+    assert outside(reads, [scenario, observations, out, run, *installed(), *map(Path, library)]) == []
+
+
+@pytest.mark.slow
+def test_calibrate_reads_only_the_scenario_the_observations_and_its_directory(tmp_path):
+    scenario, observations = _iraq_with_observations(tmp_path)
+    out = tmp_path / "calibration"
+    codes, reads, library = reads_of([
+        ["calibrate", str(scenario), "--observations", str(observations), "--budget", "10", "--seeds", "1",
+         "--abc-budget", "8", "--particles", "4", "--out", str(out), "--quiet"],
+    ], tmp_path)
+    assert codes == [0]
+    assert outside(reads, [scenario, observations, out, *installed(), *map(Path, library)]) == []
