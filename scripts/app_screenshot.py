@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "iraq_june_2014"))
     parser.add_argument("--day", type=int, default=15, help="days to run before the screenshot (default 15)")
     parser.add_argument("--place", default="tikrit", help="place to select on the map (default tikrit)")
-    parser.add_argument("--hover", default="mosul", help="place to hover over (default mosul)")
+    parser.add_argument("--hover", default="al_qaim", help="place to hover over (default al_qaim)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     chromium = find_chromium()

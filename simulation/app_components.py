@@ -67,6 +67,8 @@ MAP_TEMPLATE = """
                 style="pointer-events: none;"></circle>
         <circle v-if="p.battle" :cx="p.x" :cy="p.y" :r="p.r + 6" fill="none" stroke="#e31a1c"
                 stroke-width="3" style="pointer-events: none;"></circle>
+        <circle v-if="hoverId === p.id" :cx="p.x" :cy="p.y" :r="p.r + 14" fill="#ffffff" fill-opacity="0.35"
+                stroke="#333333" stroke-width="1.5" stroke-dasharray="2 2" style="pointer-events: none;"></circle>
         <circle v-if="p.taken" :cx="p.x" :cy="p.y" :r="p.r + 3" fill="none" stroke="#9b30d9"
                 stroke-width="2.5" style="pointer-events: none;"></circle>
         <circle v-if="p.shape === 'circle'" class="place-shape" :cx="p.x" :cy="p.y" :r="p.r" :fill="p.fill"
@@ -101,10 +103,10 @@ module.exports = {
       return this.hoverId ? this.state.places.find(p => p.id === this.hoverId) : null;
     },
     hoverStyle() {
+      // In the top left corner of the map, or the bottom left one when the place itself lies up there.
       const h = this.hovered, s = this.state;
-      const left = 100 * h.x / s.width, top = 100 * h.y / s.height;
-      const side = left > 55 ? `right: ${(100 - left + 2).toFixed(1)}%;` : `left: ${(left + 2).toFixed(1)}%;`;
-      return `position: absolute; ${side} top: ${top.toFixed(1)}%; background: rgba(255,255,255,0.96);
+      const corner = h.x < 0.45 * s.width && h.y < 0.45 * s.height ? 'bottom: 2%;' : 'top: 2%;';
+      return `position: absolute; left: 2%; ${corner} background: rgba(255,255,255,0.96);
               border: 1px solid #999; border-radius: 4px; padding: 6px 9px; font-size: 12px; line-height: 1.45;
               pointer-events: none; max-width: 340px; box-shadow: 0 1px 4px rgba(0,0,0,.3); z-index: 2;`;
     }
