@@ -64,6 +64,8 @@ def test_app_steps_the_offensive_in_chromium(tmp_path):
     chromium = chromium_or_skip()
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)  # each wait ends as soon as the page shows it; 30 s allows a loaded machine
+
     missing = missing_packages()
     assert not missing, (f"the app's front-end files are missing ({', '.join(missing)}): install them with "
                          "`.venv/bin/python -m simulation.app_assets` (make setup does)")
