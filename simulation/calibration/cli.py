@@ -38,6 +38,26 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
+def source_state() -> dict[str, Any]:
+    """The git commit of the model's source and whether its files differ from it (for the fitted file)."""
+    import subprocess
+
+    from simulation.calibration.fit import fingerprint, model_sources
+
+    files = model_sources()
+    root = files[0].parents[1]
+    state: dict[str, Any] = {"model_sources_sha256": fingerprint(files)}
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", *map(str, files)],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        state.update(model_commit=commit, model_sources_modified=bool(dirty))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return state
+
+
 def _positive(name: str, value: int, least: int = 1) -> int:
     if value < least:
         raise UsageError(f"{name} {value}: must be at least {least}")
@@ -160,6 +180,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "abc_simulations": result.abc.simulations,
         "abc_epsilon": result.abc.epsilon,
         "posterior_samples": "posterior.csv" if args.fitted is None else f"{args.fitted.stem}_posterior.csv",
+        **source_state(),
     }
     text = fitted_file_text(names, best, result.abc, meta, bounds)
     (out / "fitted.toml").write_text(text, encoding="utf-8")
