@@ -43,6 +43,8 @@ SECTIONS = {
     "calibrate": "conflict-sim calibrate",
     "validate": "conflict-sim validate",
     "sensitivity": "conflict-sim sensitivity",
+    "sweep": "conflict-sim sweep",
+    "viz": "conflict-sim viz",
 }
 # Grouped as docs/errors.md lists them: by the file or the part of the command line they concern.
 CASES = sorted(CORPUS.glob("*.toml"), key=lambda c: (list(SECTIONS).index(c.stem.split("-")[0]), c.stem))

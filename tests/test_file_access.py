@@ -46,6 +46,7 @@ def hook(event, args):
 sys.addaudithook(hook)
 from simulation.cli import main
 codes = [main(argv) for argv in json.loads(sys.argv[3])]
+exec(sys.argv[4])  # any further calls of project code
 import matplotlib
 with open(sys.argv[2], "w") as f:
     json.dump({"codes": codes, "reads": reads,
@@ -57,14 +58,14 @@ SYSTEM_DATA = ("/usr/share/zoneinfo", "/usr/lib/python3/dist-packages/tzdata", "
                "/etc/localtime")
 
 
-def reads_of(commands: list[list[str]], tmp: Path) -> tuple[list[int], list[str], list[str]]:
+def reads_of(commands: list[list[str]], tmp: Path, code: str = "") -> tuple[list[int], list[str], list[str]]:
     cwd = tmp / "cwd"
     cwd.mkdir()
     (cwd / "scenario.toml").write_text("[scenario]\n", encoding="utf-8")  # a decoy nobody should read
     report = tmp / "reads.json"
     probe = tmp / "probe.py"
     probe.write_text(PROBE, encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(probe), str(ROOT), str(report), json.dumps(commands)], cwd=cwd,
+    proc = subprocess.run([sys.executable, str(probe), str(ROOT), str(report), json.dumps(commands), code], cwd=cwd,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -156,3 +157,14 @@ def test_calibrate_reads_only_the_scenario_the_observations_and_its_directory(tm
     ], tmp_path)
     assert codes == [0]
     assert outside(reads, [scenario, observations, out, *installed(), *map(Path, library)]) == []
+
+
+@pytest.mark.xfail(strict=True, reason="the app falls back to the project's calibration/observations for a scenario "
+                   "that names no observations (simulation/app_model.py observations_for)")
+def test_the_app_reads_no_observations_it_was_not_given(tmp_path):
+    scenario = tmp_path / "scenarios" / "toy"
+    shutil.copytree(TOY, scenario)
+    code = ("from simulation.app_model import cached_scenario, observations_for\n"
+            f"observations_for(cached_scenario({str(scenario)!r}))\n")
+    codes, reads, library = reads_of([], tmp_path, code)
+    assert outside(reads, [scenario, *installed(), *map(Path, library)]) == []

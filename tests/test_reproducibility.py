@@ -2,7 +2,9 @@
 
 Each run is a fresh ``conflict-sim`` process with its own ``PYTHONHASHSEED`` (so set and dict-of-set iteration
 orders differ between them); every file of the run directory, the PNG plots included, must be identical
-byte for byte, except ``run_time_s`` in ``summary.json``.
+byte for byte, except ``run_time_s`` in ``summary.json``. A sweep gives the same table serially, on a process
+pool and on a local Dask cluster (each in a process with its own hash seed), and each of its rows is what
+``conflict-sim run`` gives with that row's seed and parameters.
 """
 
 from __future__ import annotations
@@ -86,3 +88,43 @@ def test_coalitions_of_many_factions_are_reproducible_across_hash_seeds(tmp_path
     events = (a / "events.csv").read_text(encoding="utf-8")
     assert "f2+f5+f7" in events, "the test needs battles of the three-faction coalition"
     assert_identical(a, b)
+
+
+def test_a_sweep_gives_the_same_numbers_on_every_backend_and_as_single_runs(tmp_path):
+    """Serial, a process pool and a local Dask cluster, each in a process with its own hash seed, write the same
+    results.csv byte for byte; and each row holds the numbers of ``conflict-sim run`` with that row's seed and
+    parameters, run in yet another process."""
+    design = tmp_path / "design.toml"
+    design.write_text("[sweep]\nsweep_seed = 5\ndays = 10\n[grid]\nattack_ratio = [0.8, 1.6]\n", encoding="utf-8")
+    backends = {"1": ["--backend", "serial"], "99": ["--backend", "processes", "--workers", "2"],
+                "4242": ["--backend", "dask", "--workers", "2"]}
+    procs = {}
+    for h, args in backends.items():
+        env = {**os.environ, "PYTHONHASHSEED": h, "PYTHONPATH": str(ROOT)}
+        procs[h] = subprocess.Popen([sys.executable, "-m", "simulation.cli", "sweep", str(TOY), "--design", str(design),
+                                     "--seeds", "2", "--out", str(tmp_path / f"sweep{h}"), "--quiet", *args], env=env,
+                                    cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for p in procs.values():
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    tables = {h: (tmp_path / f"sweep{h}" / "results.csv").read_bytes() for h in backends}
+    assert tables["1"] == tables["99"] == tables["4242"]
+
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(tables["1"].decode("utf-8"))))
+    assert len(rows) == 4
+    row = rows[3]
+    out = tmp_path / "single"
+    env = {**os.environ, "PYTHONHASHSEED": "7", "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "simulation.cli", "run", str(TOY), "--seed", row["seed"], "--days", "10",
+                    "--set", f"attack_ratio={row['attack_ratio']}", "--no-plots", "--quiet", "--out", str(out)],
+                   env=env, cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for kind in ("killed", "wounded"):
+        for party, value in summary["totals"][kind].items():
+            assert int(row[f"{kind}_{party}"]) == value, (kind, party)
+    assert summary["totals"]["killed_all"] > 0, "the compared run should have some fighting"
+    assert int(row["displaced"]) == summary["totals"]["displaced"]
+    assert int(row["control_changes"]) == summary["control_changes"]
