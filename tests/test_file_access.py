@@ -7,7 +7,7 @@ all (their installed files, matplotlib's font cache, the time-zone database). An
 the working directory or the home directory, fails the test. The working directory holds a decoy
 ``scenario.toml`` so that a command reading from it would be caught. Covered: ``run``, ``check``, ``params``,
 ``validate`` (of a scenario and of a run directory) and ``calibrate`` (slow), where the observations directory
-given is allowed too.
+given is allowed too, ``sweep`` (with its design file), and the app's loading of observations.
 """
 
 from __future__ import annotations
@@ -168,3 +168,19 @@ def test_the_app_reads_no_observations_it_was_not_given(tmp_path):
             f"observations_for(cached_scenario({str(scenario)!r}))\n")
     codes, reads, library = reads_of([], tmp_path, code)
     assert outside(reads, [scenario, *installed(), *map(Path, library)]) == []
+
+
+def test_sweep_reads_only_the_scenario_the_design_and_its_directory(tmp_path):
+    scenario = tmp_path / "scenarios" / "toy"
+    shutil.copytree(TOY, scenario)
+    design = tmp_path / "designs" / "small.toml"
+    design.parent.mkdir()
+    design.write_text("[sweep]\ndays = 3\n[grid]\nattack_ratio = [1.0, 1.5]\n", encoding="utf-8")
+    out = tmp_path / "sweep"
+    codes, reads, library = reads_of([
+        ["sweep", str(scenario), "--design", str(design), "--backend", "serial", "--out", str(out), "--quiet"],
+        ["sweep", str(scenario), "--design", str(design), "--backend", "serial", "--out", str(out), "--quiet"],
+    ], tmp_path)
+    assert codes == [0, 0]  # the second one resumes: everything comes from the store
+    assert str(design) in reads
+    assert outside(reads, [scenario, design, out, *installed(), *map(Path, library)]) == []
