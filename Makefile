@@ -27,6 +27,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_displacement.py
 
 clean:
 	rm -rf runs .pytest_cache
