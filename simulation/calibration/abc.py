@@ -55,6 +55,11 @@ class AbcResult:
     simulations: int
     history: list[dict[str, float]] = field(default_factory=list)
 
+    @property
+    def unique(self) -> int:
+        """Distinct particles (resampling duplicates particles; moves that are rejected keep the duplicates)."""
+        return len(np.unique(self.particles, axis=0))
+
     def quantiles(self, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
         """``[len(q), d]`` quantiles of each parameter."""
         return np.quantile(self.particles, q, axis=0)
@@ -62,7 +67,7 @@ class AbcResult:
 
 def smc_abc(simulate: Simulate, bounds: np.ndarray, n_particles: int, budget: int,
             rng: np.random.Generator, drop: float = 0.5, c: float = 0.01, min_acceptance: float = 0.02,
-            max_steps: int = 10, callback: Callable[[dict[str, float]], None] | None = None) -> AbcResult:
+            max_steps: int = 5, callback: Callable[[dict[str, float]], None] | None = None) -> AbcResult:
     """Sample the ABC posterior of a simulator under a uniform prior over ``bounds``.
 
     Parameters

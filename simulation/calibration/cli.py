@@ -179,6 +179,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "abc_particles": particles,
         "abc_simulations": result.abc.simulations,
         "abc_epsilon": result.abc.epsilon,
+        "abc_unique_particles": result.abc.unique,
         "posterior_samples": "posterior.csv" if args.fitted is None else f"{args.fitted.stem}_posterior.csv",
         **source_state(),
     }
@@ -193,6 +194,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"{'parameter':<28}{'fitted':>10}{'posterior median':>18}{'90 % interval':>24}")
     for j, name in enumerate(names):
         print(f"{name:<28}{best[j]:>10.4g}{q[1, j]:>18.4g}{f'[{q[0, j]:.4g}, {q[2, j]:.4g}]':>24}")
+    print(f"posterior: {result.abc.unique} distinct particles of {particles}, tolerance {result.abc.epsilon:.3f}, "
+          f"{result.abc.simulations} runs")
     print(f"fitted parameters: {out / 'fitted.toml'}" + (f" and {args.fitted}" if args.fitted else ""))
     return 0
 
