@@ -34,8 +34,8 @@ from simulation.app_components import (
     UserInputs,
 )
 from simulation.app_model import (
+    DEFAULT_PLACE,
     DEFAULT_SCENARIO,
-    GARRISON_PLACE,
     MAIN_PARAMETERS,
     AppModel,
     available_counterfactuals,
@@ -156,6 +156,6 @@ def _grid(columns: str) -> Any:
 def _default_place(model: AppModel) -> str:
     """The place selected when the page opens: Mosul, or else the most populous place."""
     s = model.scenario
-    if GARRISON_PLACE in s.place_ids:
-        return GARRISON_PLACE
+    if DEFAULT_PLACE in s.place_ids:
+        return DEFAULT_PLACE
     return max(s.places, key=lambda p: p.population).id

@@ -9,11 +9,9 @@ reported observations beside the model's values. Keeping them pure makes them te
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import math
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,9 @@ from simulation.calibration.cli import observations_dir
 from simulation.calibration.observations import KURDISTAN_REGION, CompiledObservations, compile_observations
 from simulation.calibration.observations import load_observations as load_observation_tables
 from simulation.cli import UsageError
+from simulation.counterfactuals import COUNTERFACTUALS, apply_counterfactuals
 from simulation.model import ConflictModel
-from simulation.scenario import Event, Scenario, ScenarioError, load_scenario
+from simulation.scenario import Scenario, ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "iraq_june_2014"
@@ -44,8 +43,7 @@ MAIN_PARAMETERS = (
     "sortie_kill_rate",
     "recruit_rate",
 )
-GARRISON_PLACE = "mosul"  # the "full nominal strength" counterfactual
-COUNTERFACTUAL_SOURCE = "counterfactual toggle of the conflict-sim app"
+DEFAULT_PLACE = "mosul"  # selected when the page opens, if the scenario has it
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -58,45 +56,6 @@ def cached_scenario(path: str, use_fitted: bool = True) -> Scenario:
     return load_scenario(path, use_fitted=use_fitted)
 
 
-def counterfactual_scenario(scenario: Scenario, *, no_air_strikes: bool = False,
-                            full_strength_at: Iterable[str] = (), close_checkpoints: bool = False) -> Scenario:
-    """A copy of ``scenario`` with counterfactual changes.
-
-    Parameters
-    ----------
-    scenario : the scenario as loaded.
-    no_air_strikes : drop every ``air_sorties`` event, so that no faction flies a sortie.
-    full_strength_at : place ids whose defenders (the units of the place's controller and its allies) are present
-        at their full nominal strength (``present_share = 1``) instead of the reported share.
-    close_checkpoints : close every place of kind ``checkpoint`` on the first day and keep it closed (later
-        ``checkpoint_opened`` events are dropped).
-
-    Raises
-    ------
-    KeyError
-        A place in ``full_strength_at`` is not in the scenario.
-    """
-    events = list(scenario.events)
-    forces = list(scenario.forces)
-    if no_air_strikes:
-        events = [e for e in events if e.kind != "air_sorties"]
-    places = {p.id: p for p in scenario.places}
-    for pid in full_strength_at:
-        if pid not in places:
-            raise KeyError(f"place {pid!r} is not in scenario {scenario.name!r}")
-        holder = places[pid].controller
-        forces = [dataclasses.replace(f, present_share=1.0)
-                  if f.place == pid and scenario.relation(holder, f.faction) in ("self", "allied") else f
-                  for f in forces]
-    if close_checkpoints:
-        events = [e for e in events if e.kind != "checkpoint_opened"]
-        closed = [Event(date=scenario.start_date, kind="checkpoint_closed", place=p.id, faction="", amount=0.0,
-                        note="closed from the first day (counterfactual)", source=COUNTERFACTUAL_SOURCE)
-                  for p in scenario.places if p.kind == "checkpoint"]
-        events = closed + events
-    return dataclasses.replace(scenario, events=tuple(events), forces=tuple(forces))
-
-
 class AppModel(ConflictModel):
     """The model behind the app: a :class:`ConflictModel` built from the app's controls.
 
@@ -104,42 +63,43 @@ class AppModel(ConflictModel):
     ----------
     scenario : path of the scenario directory (its fitted parameters, if any, are applied).
     seed : seed of the random generator.
-    no_air_strikes, mosul_full_strength, checkpoints_closed : counterfactual toggles
-        (see :func:`counterfactual_scenario`).
-    **parameters : model parameters overriding the scenario's values.
+    **settings : ``name=True`` applies the counterfactual ``name`` of
+        :data:`simulation.counterfactuals.COUNTERFACTUALS` (e.g. ``no_air_strikes``, ``mosul_full_strength``,
+        ``checkpoints_closed``); every other name is a model parameter overriding the scenario's value.
+
+    Raises
+    ------
+    ScenarioError
+        A counterfactual asked for changes nothing in the scenario, or a parameter is out of bounds.
     """
 
-    def __init__(self, scenario: str | Path = DEFAULT_SCENARIO, seed: int = 1, no_air_strikes: bool = False,
-                 mosul_full_strength: bool = False, checkpoints_closed: bool = False, **parameters: float):
-        base = cached_scenario(str(scenario))
-        changed = counterfactual_scenario(
-            base, no_air_strikes=no_air_strikes, close_checkpoints=checkpoints_closed,
-            full_strength_at=(GARRISON_PLACE,) if mosul_full_strength else ())
-        super().__init__(changed, seed=int(seed), **parameters)
-        self.settings = {"scenario": str(scenario), "seed": int(seed), "no_air_strikes": bool(no_air_strikes),
-                         "mosul_full_strength": bool(mosul_full_strength),
-                         "checkpoints_closed": bool(checkpoints_closed), **parameters}
-
-
-def default_settings(scenario: str | Path = DEFAULT_SCENARIO, seed: int = 1) -> dict[str, Any]:
-    """The app's initial controls: no counterfactual, and the scenario's own (fitted) parameter values."""
-    s = cached_scenario(str(scenario))
-    return {"scenario": str(scenario), "seed": int(seed), "no_air_strikes": False, "mosul_full_strength": False,
-            "checkpoints_closed": False, **{name: s.parameters[name] for name in MAIN_PARAMETERS}}
+    def __init__(self, scenario: str | Path = DEFAULT_SCENARIO, seed: int = 1, **settings: Any):
+        parameters = {k: v for k, v in settings.items() if k not in COUNTERFACTUALS}
+        chosen = [name for name in COUNTERFACTUALS if settings.get(name)]
+        super().__init__(apply_counterfactuals(cached_scenario(str(scenario)), chosen), seed=int(seed), **parameters)
+        self.counterfactuals = chosen
+        self.settings = {"scenario": str(scenario), "seed": int(seed), **settings}
 
 
 def available_counterfactuals(scenario: Scenario) -> dict[str, str]:
-    """The counterfactual toggles that change something in ``scenario``, with their labels."""
+    """The counterfactuals of :data:`simulation.counterfactuals.COUNTERFACTUALS` that change something in
+    ``scenario``, with the labels of their check boxes."""
     out = {}
-    if any(e.kind == "air_sorties" for e in scenario.events):
-        out["no_air_strikes"] = "No air strikes"
-    if GARRISON_PLACE in scenario.place_ids:
-        name = next(p.name for p in scenario.places if p.id == GARRISON_PLACE)
-        out["mosul_full_strength"] = f"{name} garrison at full nominal strength"
-    checkpoints = [p.name for p in scenario.places if p.kind == "checkpoint"]
-    if checkpoints:
-        out["checkpoints_closed"] = f"Checkpoints closed from day 1 ({', '.join(checkpoints)})"
+    for name, c in COUNTERFACTUALS.items():
+        try:
+            c.transform(scenario)
+        except ScenarioError:
+            continue
+        out[name] = c.description[:1].upper() + c.description[1:]
     return out
+
+
+def default_settings(scenario: str | Path = DEFAULT_SCENARIO, seed: int = 1) -> dict[str, Any]:
+    """The app's initial controls: every available counterfactual off, and the scenario's own (fitted) values of
+    the main parameters."""
+    s = cached_scenario(str(scenario))
+    return {"scenario": str(scenario), "seed": int(seed), **dict.fromkeys(available_counterfactuals(s), False),
+            **{name: s.parameters[name] for name in MAIN_PARAMETERS}}
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from simulation.app_charts import casualties_chart, displacement_charts, layout,
 from simulation.app_model import (
     DEFAULT_SCENARIO,
     AppModel,
+    available_counterfactuals,
     cached_scenario,
     casualty_comparison,
     control_comparison,
-    counterfactual_scenario,
     day_label,
     default_settings,
     map_state,
@@ -59,11 +59,6 @@ def test_full_garrison_puts_the_nominal_strength_in_mosul():
     base, full = AppModel(seed=1), AppModel(seed=1, mosul_full_strength=True)
     assert personnel_at(full, "mosul", "government") == sum(f.personnel for f in rows)
     assert personnel_at(base, "mosul", "government") == sum(round(f.personnel * f.present_share) for f in rows)
-    # Other places keep their reported strength.
-    changed = counterfactual_scenario(s, full_strength_at=["mosul"])
-    assert [f for f in changed.forces if f.place != "mosul"] == [f for f in s.forces if f.place != "mosul"]
-    with pytest.raises(KeyError, match="atlantis"):
-        counterfactual_scenario(s, full_strength_at=["atlantis"])
 
 
 def personnel_at(model, place, faction):
@@ -79,8 +74,18 @@ def test_checkpoints_closed_from_the_first_day():
     assert all(m.civilians.checkpoint_open[m.world.index[c]] for c in checkpoints)
     m.step()
     assert not any(m.civilians.checkpoint_open[m.world.index[c]] for c in checkpoints)
-    changed = counterfactual_scenario(s, close_checkpoints=True)
-    assert not any(e.kind == "checkpoint_opened" for e in changed.events)
+
+
+def test_toggles_are_the_counterfactuals_a_scenario_can_take():
+    """Every counterfactual of the shared registry applies to Iraq; the toy has no Mosul, so no Mosul toggles."""
+    from simulation.counterfactuals import COUNTERFACTUALS
+
+    iraq = available_counterfactuals(cached_scenario(str(DEFAULT_SCENARIO)))
+    assert list(iraq) == list(COUNTERFACTUALS)
+    assert iraq["no_air_strikes"] == "No government air sorties all month"
+    toy = available_counterfactuals(cached_scenario(str(TOY)))
+    assert "no_air_strikes" in toy and not any(name.startswith("mosul") for name in toy)
+    assert {k for k, v in default_settings(TOY).items() if v is False} == set(toy)
 
 
 def test_app_model_is_the_cli_model_with_the_same_seed():

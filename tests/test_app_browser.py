@@ -22,7 +22,7 @@ from scripts.app_screenshot import (
     step_to,
 )
 from simulation.app_assets import missing_packages
-from simulation.app_model import DEFAULT_SCENARIO, AppModel, default_settings, short_name
+from simulation.app_model import DEFAULT_SCENARIO, AppModel, available_counterfactuals, default_settings, short_name
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -120,7 +120,7 @@ def test_app_steps_the_offensive_in_chromium(tmp_path):
         assert shot.stat().st_size > 100_000, "the screenshot looks blank"
 
         # A counterfactual applies on Reset, which starts the run again from the first day.
-        page.get_by_label("No air strikes").check()
+        page.get_by_label(available_counterfactuals(reference.scenario)["no_air_strikes"]).check()
         expect(page.get_by_text("Settings changed")).to_be_visible()
         page.get_by_role("button", name="Reset").click()
         expect(counter).to_have_text(day_pattern(0, reference.days))
