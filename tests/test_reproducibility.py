@@ -55,7 +55,7 @@ def assert_identical(a: Path, b: Path) -> None:
 
 @pytest.mark.parametrize(("scenario", "args"), [
     (TOY, ["--seed", "3"]),
-    (IRAQ, ["--seed", "7", "--set", "attack_ratio=1.1"]),
+    (IRAQ, ["--seed", "7", "--days", "15", "--set", "attack_ratio=1.1"]),
 ], ids=["toy", "iraq"])
 def test_two_processes_with_different_hash_seeds_write_identical_runs(scenario, args, tmp_path):
     a, b = run_in_processes(scenario, tmp_path, args)
