@@ -586,7 +586,7 @@ def _processes(scenario: Scenario, batches: list[list[RunTask]], spec: RunSpec,
         ctx.set_forkserver_preload(["simulation.sweep", "simulation.model"])
     else:
         ctx = mp.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx, initializer=_init_worker,
                                initargs=(scenario,))
     clean = False
     try:
@@ -624,13 +624,19 @@ def _dask_client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
 
 
 def _dask(scenario: Scenario, batches: list[list[RunTask]], spec: RunSpec, workers: int,
-          scheduler: str | None, client: Any) -> Iterator[list[dict]]:
+          scheduler: str | None, client: Any, info: dict[str, Any]) -> Iterator[list[dict]]:
     from distributed import as_completed
 
     own_client, cluster = (None, None) if client is not None else _dask_client(workers, scheduler)
     client = client if client is not None else own_client
     futures = []
     try:
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise SweepError(f"the Dask scheduler at {client.scheduler.address} has no worker after 60 s; start "
+                             "some with `dask worker ADDRESS`") from None
+        info["workers"] = len(client.scheduler_info().get("workers", {}))
         remote_scenario = client.scatter(scenario, broadcast=True, hash=False)
         futures = [client.submit(run_batch, remote_scenario, batch, spec, pure=False) for batch in batches]
         for fut in as_completed(futures):
@@ -772,12 +778,13 @@ def run_sweep(scenario: Scenario | str | Path,
             max(1, min(50, math.ceil(len(todo) / 16)))
     batches = [todo[i: i + batch_size] for i in range(0, len(todo), batch_size)]
 
+    info: dict[str, Any] = {"workers": 1 if backend == "serial" else workers}  # the dask backend counts its own
     if backend == "serial":
         stream = _serial(scenario, batches, spec)
     elif backend == "processes":
-        stream = _processes(scenario, batches, spec, min(workers, max(1, len(batches))))
+        stream = _processes(scenario, batches, spec, workers)
     else:
-        stream = _dask(scenario, batches, spec, workers, scheduler, client)
+        stream = _dask(scenario, batches, spec, workers, scheduler, client, info)
 
     memory: list[pd.DataFrame] = []
     from tqdm import tqdm
@@ -804,7 +811,7 @@ def run_sweep(scenario: Scenario | str | Path,
         raise SweepError(f"{len(tasks) - len(outcomes)} runs are missing from the results")
     out = plan.merge(outcomes.drop(columns=["seed", "parameters"]), on="key", how="left", validate="many_to_one")
     out.attrs.update(computed=len(todo), reused=len(done), elapsed_s=time.perf_counter() - started,
-                     backend=backend, workers=workers if backend != "serial" else 1)
+                     backend=backend, workers=info["workers"])
     return out
 
 
