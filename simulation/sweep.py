@@ -53,7 +53,7 @@ import pandas as pd
 from simulation.outcomes import key_places as choose_key_places
 from simulation.outcomes import outcome_dtypes, run_outcomes
 from simulation.parameters import PARAMETERS, check_value
-from simulation.scenario import Scenario, ScenarioError, load_scenario
+from simulation.scenario import MAX_DAYS, Scenario, ScenarioError, load_scenario
 
 BACKENDS = ("serial", "processes", "dask")
 
@@ -334,12 +334,13 @@ def load_design(path: str | Path) -> DesignFile:
         if key not in _SWEEP_KEYS:
             raise ScenarioError(name, f"unknown key (allowed: {', '.join(_SWEEP_KEYS)})", field=f"sweep.{key}")
 
-    def whole(key: str, low: int) -> int | None:
+    def whole(key: str, low: int, high: int | None = None) -> int | None:
         v = sweep.get(key)
         if v is None:
             return None
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise ScenarioError(name, f"{v!r} must be a whole number >= {low}", field=f"sweep.{key}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v > high):
+            within = f">= {low}" if high is None else f"between {low} and {high}"
+            raise ScenarioError(name, f"{v!r} must be a whole number {within}", field=f"sweep.{key}")
         return v
 
     places = sweep.get("key_places")
@@ -350,7 +351,7 @@ def load_design(path: str | Path) -> DesignFile:
     if not isinstance(daily, bool):
         raise ScenarioError(name, f"{daily!r} must be true or false", field="sweep.daily")
     return DesignFile(path=path, design=design, seeds=whole("seeds", 1), sweep_seed=whole("sweep_seed", 0) or 0,
-                      days=whole("days", 1), key_places=tuple(places) if isinstance(places, list) else places,
+                      days=whole("days", 1, MAX_DAYS), key_places=tuple(places) if isinstance(places, list) else places,
                       daily=daily)
 
 
@@ -741,8 +742,8 @@ def run_sweep(scenario: Scenario | str | Path,
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         raise ValueError(f"workers={workers}: need at least one")
-    if days is not None and int(days) < 1:
-        raise ValueError(f"days={days}: need at least one day")
+    if days is not None and not 1 <= int(days) <= MAX_DAYS:
+        raise ValueError(f"days={days}: must be between 1 and {MAX_DAYS}")
     if batch_size is not None and int(batch_size) < 1:
         raise ValueError(f"batch_size={batch_size}: need at least one run per batch")
     if not isinstance(scenario, Scenario):
@@ -924,6 +925,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         v = getattr(args, opt)
         if v is not None and v < 1:
             raise UsageError(f"--{opt} {v}: must be at least 1")
+    if args.days is not None and args.days > MAX_DAYS:
+        raise UsageError(f"--days {args.days}: must be between 1 and {MAX_DAYS}")
     if args.sweep_seed is not None and args.sweep_seed < 0:
         raise UsageError(f"--sweep-seed {args.sweep_seed}: must be at least 0")
     if args.scheduler and args.backend not in (None, "dask"):

@@ -242,6 +242,8 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_batches(small_design, tmp_p
          "design.toml, field 'attack_ratio': is both varied and fixed"),
         ("[sweep]\nkey_places = ['atlantis']\n[grid]\nattack_ratio = [1]\n",
          "design.toml, field 'sweep.key_places': unknown place 'atlantis'"),
+        ("[sweep]\ndays = 100000\n[grid]\nattack_ratio = [1]\n",
+         "design.toml, field 'sweep.days': 100000 must be a whole number between 1 and 3660"),
         ("[grid\n", "design.toml: is not valid TOML"),
     ],
 )
