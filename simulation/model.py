@@ -273,10 +273,12 @@ class ConflictModel(mesa.Model):
         """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
         occupies or threatens within a day."""
         u = self.units
+        safe_for: dict[int, np.ndarray] = {}
         for r in rows.tolist():
-            c = self.coalition_of[u.faction[r]]
-            threat = self.threat_to(c)
-            safe = (self.coalition_of[self.controller] == c) & (threat == 0)
+            c = int(self.coalition_of[u.faction[r]])
+            if c not in safe_for:
+                safe_for[c] = (self.coalition_of[self.controller] == c) & (self.threat_to(c) == 0)
+            safe = safe_for[c].copy()
             safe[u.loc[r]] = False
             days = np.where(safe, self.routes_for(c)[0][u.loc[r]], np.inf)
             q = int(np.argmin(days))
@@ -580,8 +582,12 @@ class ConflictModel(mesa.Model):
 
     # 6 ---------------------------------------------------------------------------------------------------
     def _air_strikes(self) -> None:
-        u, w, p = self.units, self.world, self.p
+        """Each air force's sorties go to places in proportion to the enemies there. A sortie hits
+        ``sortie_kill_rate`` fighters on average (each enemy at the place equally likely to be hit) and, in a
+        populated place, ``collateral_rate`` civilians scaled by how crowded it is."""
+        u, p = self.units, self.p
         nf = len(self.faction_ids)
+        n = self._here.size
         for f in np.flatnonzero(self.sorties > 0).tolist():
             c = self.coalition_of[f]
             targets = self.present_personnel_c @ self.hostile_c[c]
@@ -589,26 +595,27 @@ class ConflictModel(mesa.Model):
             if flown.sum() == 0:
                 continue
             self._today_sorties += flown
-            n = u.n
+            rows = np.flatnonzero(self._here & (flown[u.loc[:n]] > 0)
+                                  & self.hostile_c[c, self.coalition_of[u.faction[:n]]])
+            loc, fac = u.loc[rows], u.faction[rows]
+            expected = p["sortie_kill_rate"] * flown
+            lost = self.rng.binomial(u.personnel[rows], combat.hit_probability(expected, targets)[loc])
+            killed, wounded = combat.split_killed(self.rng, lost, p["killed_share"])
+            u.personnel[rows] -= lost
+            np.add.at(self.ledger["killed"], fac, killed)
+            np.add.at(self.ledger["wounded"], fac, wounded)
+            np.add.at(self._today_killed, (loc, fac), killed)
+            np.add.at(self._today_wounded, (loc, fac), wounded)
+            residents = self.civilians.present.astype(float)
+            civ = self.rng.poisson(p["collateral_rate"] * flown * residents / (residents + 20_000.0))
+            civ = self.civilians.kill(civ)
+            ck, cw = combat.split_killed(self.rng, civ, p["killed_share"])
+            self._today_killed[:, nf] += ck
+            self._today_wounded[:, nf] += cw
+            hit = np.bincount(loc, lost, self.world.n)
             for pl in np.flatnonzero(flown).tolist():
-                rows = np.flatnonzero(self._here[:n] & (u.loc[:n] == pl)
-                                      & self.hostile_c[c, self.coalition_of[u.faction[:n]]])
-                hits = self.rng.poisson(p["sortie_kill_rate"] * flown[pl])
-                lost = combat.share_out(self.rng, hits, u.personnel[rows])
-                killed, wounded = combat.split_killed(self.rng, lost, p["killed_share"])
-                u.personnel[rows] -= lost
-                np.add.at(self.ledger["killed"], u.faction[rows], killed)
-                np.add.at(self.ledger["wounded"], u.faction[rows], wounded)
-                np.add.at(self._today_killed[pl], u.faction[rows], killed)
-                np.add.at(self._today_wounded[pl], u.faction[rows], wounded)
-                residents = float(self.civilians.present[pl])
-                civ = self.rng.poisson(p["collateral_rate"] * flown[pl] * residents / (residents + 20_000.0))
-                civ = int(self.civilians.kill(np.eye(1, w.n, pl, dtype=np.int64)[0] * civ)[pl])
-                ck, cw = combat.split_killed(self.rng, np.array([civ]), p["killed_share"])
-                self._today_killed[pl, nf] += ck[0]
-                self._today_wounded[pl, nf] += cw[0]
                 self._log("air_strike", pl, f"{int(flown[pl])} {self.faction_ids[f]} sorties: "
-                          f"{int(lost.sum())} fighters and {civ} civilians hit")
+                          f"{int(hit[pl])} fighters and {int(civ[pl])} civilians hit")
 
     # 7 ---------------------------------------------------------------------------------------------------
     def _control(self) -> np.ndarray:
