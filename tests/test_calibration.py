@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.calibration.abc import smc_abc
+from simulation.calibration.abc import reflect, smc_abc
 from simulation.calibration.fit import Evaluator, Objective, calibrate, fitted_file_text, load_posterior
 from simulation.calibration.loss import (
     LossSettings,
@@ -349,6 +349,12 @@ def test_smc_abc_recovers_a_known_posterior():
     assert res.simulations <= 4000
     with pytest.raises(ValueError):
         smc_abc(simulate, np.array([[-3.0, 3.0]]), n_particles=50, budget=10, rng=rng)
+
+
+def test_abc_proposals_are_reflected_into_the_prior_box():
+    lo, hi = np.array([0.0, 10.0]), np.array([1.0, 20.0])
+    x = np.array([[0.25, 15.0], [-0.25, 22.0], [1.5, 7.0], [3.25, 10.0]])
+    assert np.allclose(reflect(x, lo, hi), [[0.25, 15.0], [0.25, 18.0], [0.5, 13.0], [0.75, 10.0]])
 
 
 def test_fitted_file_is_read_by_the_scenario_loader(toy_fit, tmp_path, toy_copy):

@@ -4,8 +4,10 @@ The algorithm is the *replenishment* SMC-ABC of Drovandi & Pettitt (2011): keep 
 (parameter vectors, each with the distance of one simulation from the observations); at every step drop the
 worst ``drop`` share, which sets the next tolerance to the largest distance kept; refill the population by
 resampling the survivors and moving each copy with a few Metropolis–Hastings steps whose proposal is a
-Gaussian random walk with twice the survivors' covariance (Beaumont et al. 2009), accepted when the proposal
-lies inside the prior's bounds and its simulation is within the tolerance. The number of steps adapts to the
+Gaussian random walk with twice the survivors' covariance (Beaumont et al. 2009), reflected at the prior's
+bounds (a reflected random walk is still symmetric, so under the uniform prior a move is accepted exactly when
+its simulation is within the tolerance; rejecting proposals that leave the box instead would reject most moves
+in several dimensions). The number of steps adapts to the
 acceptance rate so that each copy moves with probability ``1 - c``. It stops when the budget of simulations is
 spent or the acceptance rate falls below ``min_acceptance`` (the tolerance has reached the model's noise).
 
@@ -63,6 +65,13 @@ class AbcResult:
     def quantiles(self, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
         """``[len(q), d]`` quantiles of each parameter."""
         return np.quantile(self.particles, q, axis=0)
+
+
+def reflect(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Fold ``x`` back into the box ``[lo, hi]`` by reflection at its faces (a symmetric map of the line)."""
+    width = hi - lo
+    z = np.mod((x - lo) / width, 2.0)
+    return lo + np.where(z > 1.0, 2.0 - z, z) * width
 
 
 def smc_abc(simulate: Simulate, bounds: np.ndarray, n_particles: int, budget: int,
@@ -125,14 +134,10 @@ def smc_abc(simulate: Simulate, bounds: np.ndarray, n_particles: int, budget: in
         steps = int(min(max_steps, steps, (budget - sims) // n_drop))
         accepted = tried = 0
         for _ in range(steps):
-            prop = x[keep:] + rng.standard_normal((n_drop, d)) @ chol.T
-            inside = np.all((prop >= lo) & (prop <= hi), axis=1)
-            s = seeds(n_drop)
-            new = np.full(n_drop, np.inf)
-            if inside.any():
-                new[inside] = np.asarray(simulate(prop[inside], s[inside]), dtype=float)
-                sims += int(inside.sum())
-            ok = inside & (new <= epsilon)
+            prop = reflect(x[keep:] + rng.standard_normal((n_drop, d)) @ chol.T, lo, hi)
+            new = np.asarray(simulate(prop, seeds(n_drop)), dtype=float)
+            sims += n_drop
+            ok = new <= epsilon
             x[keep:][ok], dist[keep:][ok] = prop[ok], new[ok]
             accepted += int(ok.sum())
             tried += n_drop
