@@ -490,7 +490,6 @@ class ConflictModel(mesa.Model):
         killed, wounded = combat.split_killed(self.rng, cas, p["killed_share"])
         u.personnel[rows] -= cas
         fac = u.faction[rows]
-        nf = len(self.faction_ids)
         np.add.at(self.ledger["killed"], fac, killed)
         np.add.at(self.ledger["wounded"], fac, wounded)
         np.add.at(self._today_killed, (loc, fac), killed)
@@ -504,15 +503,21 @@ class ConflictModel(mesa.Model):
         total_cas = np.bincount(loc, cas, w.n)
         residents = self.civilians.present.astype(float)
         density = residents / (residents + 20_000.0)
-        civ = self.rng.poisson(p["civilian_battle_harm"] * total_cas * density)
-        civ = self.civilians.kill(civ)
-        civ_killed, civ_wounded = combat.split_killed(self.rng, civ, p["killed_share"])
-        self._today_killed[:, nf] += civ_killed
-        self._today_wounded[:, nf] += civ_wounded
+        civ = self._harm_civilians(p["civilian_battle_harm"] * total_cas * density)
         for pl in places.tolist():
             sides = ", ".join(f"{self._coalition_name(c)} {int(N[pl, c])}" for c in range(self.n_coalitions)
                               if N[pl, c] > 0)
             self._log("battle", pl, f"{sides}; casualties {int(total_cas[pl])}, civilians {int(civ[pl])}")
+
+    def _harm_civilians(self, expected: np.ndarray) -> np.ndarray:
+        """Civilian casualties at each place (Poisson, at most the people present), split into killed and
+        wounded; only the killed leave the population. Returns the casualties."""
+        cas = np.minimum(self.rng.poisson(expected), self.civilians.present)
+        killed, wounded = combat.split_killed(self.rng, cas, self.p["killed_share"])
+        self.civilians.kill(killed)
+        self._today_killed[:, -1] += killed
+        self._today_wounded[:, -1] += wounded
+        return cas
 
     def _coalition_name(self, c: int) -> str:
         return "+".join(f for i, f in enumerate(self.faction_ids) if self.coalition_of[i] == c)
@@ -586,7 +591,6 @@ class ConflictModel(mesa.Model):
         ``sortie_kill_rate`` fighters on average (each enemy at the place equally likely to be hit) and, in a
         populated place, ``collateral_rate`` civilians scaled by how crowded it is."""
         u, p = self.units, self.p
-        nf = len(self.faction_ids)
         n = self._here.size
         for f in np.flatnonzero(self.sorties > 0).tolist():
             c = self.coalition_of[f]
@@ -607,11 +611,7 @@ class ConflictModel(mesa.Model):
             np.add.at(self._today_killed, (loc, fac), killed)
             np.add.at(self._today_wounded, (loc, fac), wounded)
             residents = self.civilians.present.astype(float)
-            civ = self.rng.poisson(p["collateral_rate"] * flown * residents / (residents + 20_000.0))
-            civ = self.civilians.kill(civ)
-            ck, cw = combat.split_killed(self.rng, civ, p["killed_share"])
-            self._today_killed[:, nf] += ck
-            self._today_wounded[:, nf] += cw
+            civ = self._harm_civilians(p["collateral_rate"] * flown * residents / (residents + 20_000.0))
             hit = np.bincount(loc, lost, self.world.n)
             for pl in np.flatnonzero(flown).tolist():
                 self._log("air_strike", pl, f"{int(flown[pl])} {self.faction_ids[f]} sorties: "

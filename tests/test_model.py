@@ -172,3 +172,16 @@ def test_a_finished_model_can_be_garbage_collected():
     refs = [weakref.ref(run(TOY, seed=s)) for s in range(3)]
     gc.collect()
     assert all(r() is None for r in refs)
+
+
+def test_wounded_civilians_stay_in_the_population(tmp_path):
+    places = ["base,insurgent,50000", "town,government,5000"]
+    forces = ["insurgent,base,2000,1,0.9", "government,town,5000,1,0.9"]
+    events = ["2014-06-01,air_sorties,,government,20,,test"]
+    m = run(write_scenario(tmp_path / "air", places, ["base,town,400"], forces, events),
+            collateral_rate=3.0, attack_ratio=10)
+    killed, wounded = m.rec_killed[:, :, -1].sum(), m.rec_wounded[:, :, -1].sum()
+    assert killed > 0 and wounded > 0
+    c = m.civilians
+    assert c.killed.sum() == killed
+    assert c.residents.sum() + c.total_displaced + killed == c.initial.sum()
