@@ -55,7 +55,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from simulation.world import World
@@ -314,6 +314,20 @@ class Routes:
     next_hop: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Hops:
+    """Destination weights [d, o] to weights per road out of each place, [j * n + c, o] (``j == J``: staying at
+    ``c``), discounted by road distance: ``to_hop_t @ weight``. ``safer_t`` has the same entries and the
+    kernel kept only where ``d`` is safer than ``c`` (its data are rewritten each day from ``kernel``, the
+    entries' (``c_of``, ``d_of``) and the day's hazard)."""
+
+    to_hop_t: csc_matrix
+    safer_t: csc_matrix
+    kernel: np.ndarray
+    c_of: np.ndarray
+    d_of: np.ndarray
+
+
 def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray) -> Routes:
     """Shortest routes over open roads that never enter an impassable place (one may leave it).
 
@@ -324,15 +338,17 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     passable : (n,) bool, places people may enter.
     """
     n = road_km.shape[0]
-    allowed = open_road & (road_km > 0) & passable[None, :]
-    # Dijkstra on the reversed graph from every d gives, for each c, the node after c on its way to d.
-    reverse = csr_matrix(np.where(allowed, road_km, 0.0).T)
+    # Dijkstra on the reversed graph from every d gives, for each c, the node after c on its way to d. The
+    # reversed graph has an edge b -> a for every open road a -> b into a passable b.
+    to, fro = np.nonzero((open_road & (road_km > 0)).T & passable[:, None])
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(to, minlength=n), out=indptr[1:])
+    reverse = csr_matrix((road_km[fro, to], fro, indptr), shape=(n, n))
     dist_rev, pred = dijkstra(reverse, directed=True, return_predecessors=True)
-    distance = dist_rev.T.copy()
-    nxt = pred.T.copy()
+    nxt = np.array(pred.T, dtype=np.int64, order="C")
     nxt[nxt < 0] = -1
     np.fill_diagonal(nxt, np.arange(n))
-    return Routes(distance, nxt.astype(np.int64))
+    return Routes(np.array(dist_rev.T, order="C"), nxt)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -390,7 +406,10 @@ class Civilians:
         self.capacity = parameters["host_capacity_share"] * np.maximum(pop, floor)
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
-        self._route_cache: dict[bytes, tuple[Routes, csr_matrix, tuple[np.ndarray, np.ndarray]]] = {}
+        self._route_cache: dict[bytes, list] = {}  # passable places and open roads -> [Routes, _Hops | None]
+        J = self.roads.out_edge.shape[1]
+        self._by_hop_stride = np.arange(J + 2) * n * n  # flat offsets of a place's choices in by_hop
+        self._road_c, self._road_j = np.nonzero(self.roads.out_edge >= 0)  # every road, as (place, position)
 
     # -----------------------------------------------------------------------------------------------------
     # Views
@@ -502,19 +521,19 @@ class Civilians:
         crowd = 1.0 / (1.0 + self.idps / self.capacity)
         open_to_idps = ~battle & self.checkpoint_open
         dest = self.attraction * crowd * np.exp(-self.hazard) * open_to_idps
-        weight = dest[None, :] * (1.0 - self.hostility[:, controller])
-        np.fill_diagonal(weight, 0.0)
-        _, to_hop, (c_of, d_of) = self._routes(open_to_idps)
+        weight_t = dest[:, None] * (1.0 - self.hostility[:, controller].T)  # [d, o]
+        np.fill_diagonal(weight_t, 0.0)
+        hops = self._hops(open_to_idps)
         J = self.roads.out_edge.shape[1]
-        # by_hop[j, o, c]: weight, for people from o, of the destinations reached from c by its j-th road
-        # (j == J: staying at c). People who leave a place go only to places safer than it.
-        by_hop = self._by_hop(to_hop, weight)
-        safer = csr_matrix((to_hop.data * (self.hazard[d_of] < self.hazard[c_of]), to_hop.indices, to_hop.indptr),
-                           shape=to_hop.shape)
+        # by_hop[j * n + c, o], flat: weight, for people from o, of the destinations reached from c by its j-th
+        # road (j == J: staying at c; j == J + 1: zeros, for turning back). People who leave a place go only to
+        # places safer than it.
+        by_hop = np.concatenate([(hops.to_hop_t @ weight_t).reshape(-1), np.zeros(n * n)])
+        np.multiply(hops.kernel, self.hazard[hops.d_of] < self.hazard[hops.c_of], out=hops.safer_t.data)
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place.
-        leave_probs = self._by_hop(safer, weight)[:J]
-        can_leave = leave_probs.sum(axis=0) > 0
+        leave_probs = (hops.safer_t @ weight_t).reshape(J + 1, n, n)[:J]  # [j, c, o]
+        can_leave = (leave_probs.sum(axis=0) > 0).T  # [o, c]
         diag = np.arange(n)
         res_share = share * can_leave[diag, diag]
         leave_res = round_share(self.rng.random(n), self.residents, res_share)
@@ -526,15 +545,13 @@ class Civilians:
         self.cohort_days -= days_idp
         leaving = leave_idp.copy()
         leaving[diag, diag] += leave_res
-        split = split_whole(self.rng.random((n, n)), leaving, cumulative_shares(leave_probs))  # [j, o, c]
-        c_idx, j_idx = np.nonzero(self.roads.out_edge >= 0)
+        split = split_whole(self.rng.random((n, n)).T, leaving.T, cumulative_shares(leave_probs))  # [j, c, o]
         start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
-        slots = start[self.roads.out_edge[c_idx, j_idx]]
-        self.fleeing[:, slots] += split[j_idx, :, c_idx].T
+        self.fleeing[:, start[self.roads.out_edge[self._road_c, self._road_j]]] += split[self._road_j, self._road_c].T
         self.fleeing_days += days_idp.sum(axis=1)
 
         # 4. Returns home once the origin has been quiet long enough.
-        home_routes = self._routes(~battle)[0]
+        home_routes = self._routes(~battle)
         home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
         rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
         hop_home = home_routes.next_hop.T  # [o, c]: next place from c toward o
@@ -550,10 +567,11 @@ class Civilians:
             self.returning_days += days_going.sum(axis=1)
 
         # 5. Travel, a quarter of a day at a time.
-        arrive_cum = self._arrival_choices(by_hop, open_to_idps)
+        fleeing = self.fleeing.sum(axis=1)
+        returning = self.returning.sum(axis=1)
         for _ in range(SUBSTEPS):
-            self._travel_fleeing(arrive_cum)
-            self._travel_returning(home_routes, battle)
+            self._travel_fleeing(by_hop, open_to_idps, fleeing)
+            self._travel_returning(home_routes, battle, returning)
             self.clock += 1
 
         # 6. One more day displaced for everyone away from home.
@@ -573,67 +591,70 @@ class Civilians:
         """Person-days that ``taken`` people carry away from a cohort (all of them if the cohort empties)."""
         return np.where(taken == count, days, taken * cls._mean(count, days))
 
-    def _by_hop(self, to_hop: csr_matrix, weight: np.ndarray) -> np.ndarray:
-        """Destination weights [o, d] turned into weights per road out of each place, [j, o, c]."""
-        n, J = self.world.n, self.roads.out_edge.shape[1]
-        return np.ascontiguousarray(np.asarray(to_hop.T @ weight.T).reshape(J + 1, n, n).transpose(0, 2, 1))
-
-    def _routes(self, passable: np.ndarray) -> tuple[Routes, csr_matrix, tuple[np.ndarray, np.ndarray]]:
-        """Routes through ``passable`` places; the sparse (n, (J + 1) * n) matrix that turns destination
-        weights [o, d] into weights per road out of each place [o, j * n + c] (``j == J``: stay at c),
-        discounted by road distance; and the (c, d) pair of each of its stored entries. Cached: they change
-        only with battles, checkpoints and roads."""
-        w = self.world
-        key = passable.tobytes() + w.open_road.tobytes()
+    def _route_set(self, passable: np.ndarray) -> list:
+        """The cache entry [routes, hops or None] of ``passable`` places with today's open roads."""
+        key = passable.tobytes() + self.world.open_road.tobytes()
         hit = self._route_cache.get(key)
-        if hit is not None:
-            return hit
-        if len(self._route_cache) > 256:
-            self._route_cache.clear()
-        n = w.n
-        routes = civilian_routes(w.road_km, w.open_road, passable)
-        J = self.roads.out_edge.shape[1]
-        reachable = routes.next_hop >= 0
-        nh = np.where(reachable, routes.next_hop, 0)
-        hop = np.where(reachable, self.roads.slot_of[np.arange(n)[:, None], nh], 0)
-        np.fill_diagonal(hop, J)  # staying where one is
-        kernel = np.exp(-routes.distance_km / self.p["destination_distance_km"])
-        c_idx, d_idx = np.nonzero(reachable)
-        col = hop[c_idx, d_idx] * n + c_idx
-        order = np.lexsort((col, d_idx))  # CSR order, so that the entries' (c, d) stay known
-        c_idx, d_idx, col = c_idx[order], d_idx[order], col[order]
-        indptr = np.searchsorted(d_idx, np.arange(n + 1))
-        to_hop = csr_matrix((kernel[c_idx, d_idx], col, indptr), shape=(n, n * (J + 1)))
-        hit = (routes, to_hop, (c_idx, d_idx))
-        self._route_cache[key] = hit
+        if hit is None:
+            if len(self._route_cache) > 256:
+                self._route_cache.clear()
+            w = self.world
+            hit = self._route_cache[key] = [civilian_routes(w.road_km, w.open_road, passable), None]
         return hit
 
-    def _arrival_choices(self, by_hop: np.ndarray, open_to_idps: np.ndarray) -> np.ndarray:
-        """Cumulative choice shares [o, pair] of people from origin o reaching the end of an edge (see
-        :class:`EdgeChoices`): the next road, staying at the edge's head, or turning back to wait at its tail
-        (when the head is closed or has a battle). Each edge's last pair is 1."""
-        r, ch = self.roads, self.choices
-        n, J = self.world.n, r.out_edge.shape[1]
-        weight = np.zeros((n, ch.pair_edge.size))
-        seen = ch.pair_road <= J
-        weight[:, seen] = by_hop[ch.pair_road[seen], :, r.head[ch.pair_edge[seen]]].T
-        total = np.add.reduceat(weight, ch.first, axis=1)  # [o, e]
-        back = weight[:, ch.uturn]
+    def _routes(self, passable: np.ndarray) -> Routes:
+        """Routes through ``passable`` places (cached: they change only with battles, checkpoints and roads)."""
+        return self._route_set(passable)[0]
+
+    def _hops(self, passable: np.ndarray) -> _Hops:
+        """The matrices that turn destination weights into weights per road out of each place, for routes
+        through ``passable`` places (see :class:`_Hops`; cached with the routes)."""
+        hit = self._route_set(passable)
+        if hit[1] is None:
+            routes = hit[0]
+            n, J = self.world.n, self.roads.out_edge.shape[1]
+            d_of, c_of = np.nonzero(routes.next_hop.T >= 0)  # by destination d, the places c that reach it
+            at = c_of * n + d_of
+            hop = self.roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
+            hop[c_of == d_of] = J  # staying where one is
+            kernel = np.exp(-routes.distance_km.reshape(-1)[at] / self.p["destination_distance_km"])
+            col = hop * n + c_of
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(d_of, minlength=n), out=indptr[1:])
+            shape = (n * (J + 1), n)
+            to_hop_t = csc_matrix((kernel, col, indptr), shape=shape)
+            safer_t = csc_matrix((kernel.copy(), col, indptr), shape=shape)
+            hit[1] = _Hops(to_hop_t, safer_t, kernel, c_of, d_of)
+        return hit[1]
+
+    def _choices_at(self, origin: np.ndarray, head: np.ndarray, uturn: np.ndarray, by_hop: np.ndarray,
+                    open_to_idps: np.ndarray) -> np.ndarray:
+        """Cumulative choice shares, (J + 2, A), of people from ``origin`` reaching ``head`` by a road whose way
+        back is the head's road ``uturn``: the head's roads in ``out_edge`` order (``j < J``, nothing where the
+        head has fewer), staying at the head (``J``), or turning back to wait at the road's start (``J + 1``,
+        when the head is closed or has a battle). The last row is 1."""
+        J = self.roads.out_edge.shape[1]
+        A = origin.size
+        # by_hop[j * n + c, o], flat: the weights of the head's roads, of staying there, and 0 for turning back.
+        weight = by_hop.take(self._by_hop_stride[:, None] + (head * self.world.n + origin)[None, :])
+        total = weight.sum(axis=0)
+        flat = weight.reshape(-1)
+        at_uturn = uturn * A + np.arange(A)
+        back = flat[at_uturn]
         # Not back the way they came, unless nothing lies ahead (then the way back is all the weight).
-        weight[:, ch.uturn] = np.where(total > back, 0.0, back)
-        weight[:, ch.stay] = np.where(total == 0, 1.0, weight[:, ch.stay])  # nowhere acceptable: stop here
-        blocked = ~open_to_idps[r.head]
-        weight[:, blocked[ch.pair_edge]] = 0.0
-        weight[:, ch.back[blocked]] = 1.0
-        cum = np.empty_like(weight)
-        cum[:, ch.at_position[0]] = weight[:, ch.at_position[0]]
-        for pairs in ch.at_position[1:]:
-            cum[:, pairs] = cum[:, pairs - 1] + weight[:, pairs]
-        total = cum[:, ch.back]
-        cum /= np.where(total > 0, total, 1.0)[:, ch.pair_edge]
-        np.minimum(cum, 1.0, out=cum)
-        cum[:, ch.back] = 1.0
-        return cum
+        flat[at_uturn] = np.where(total > back, 0.0, back)
+        weight[J] = np.where(total == 0, 1.0, weight[J])  # nowhere acceptable: stop here
+        blocked = ~open_to_idps[head]
+        if blocked.any():
+            weight[:, blocked] = 0.0
+            weight[J + 1, blocked] = 1.0
+        for k in range(1, J + 2):  # cumulative, row by row (np.cumsum along the short axis is slower)
+            np.add(weight[k - 1], weight[k], out=weight[k])
+        total = weight[J + 1].copy()
+        weight /= np.where(total > 0, total, 1.0)
+        np.minimum(weight, 1.0, out=weight)
+        weight[J + 1] = 1.0
+        return weight
 
     def _home_again(self) -> None:
         """Displaced people who reached their own origin are residents again."""
@@ -659,56 +680,73 @@ class Civilians:
         days[on_road == leaving] = 0.0
         return mean
 
-    def _travel_fleeing(self, cum: np.ndarray) -> None:
+    def _travel_fleeing(self, by_hop: np.ndarray, open_to_idps: np.ndarray, on_road: np.ndarray) -> None:
+        """A quarter-day for fleeing people: those reaching the end of a road choose among the next roads,
+        staying, or waiting back at its start. Only the (origin, road) pairs with someone arriving are worked
+        on, so the cost grows with those pairs, not with the people."""
         r = self.roads
-        n, E = self.world.n, r.tail.size
+        n, E, J, S = self.world.n, r.tail.size, r.out_edge.shape[1], self.fleeing.shape[1]
         here = r.slot(self.clock)
-        arriving = self.fleeing[:, here]
-        if not arriving.any():
+        arriving = self.fleeing[:, here].reshape(-1)
+        at = np.flatnonzero(arriving)
+        if not at.size:
             return
-        on_road = self.fleeing.sum(axis=1)
-        self.fleeing[:, here] = 0
-        ch = self.choices
-        # Whole people per choice: systematic rounding (see split_whole), per edge, over the flat pairs.
-        reach = arriving[:, ch.pair_edge] * cum
-        reach += self.rng.random((n, E))[:, ch.pair_edge]
+        origin, edge = np.divmod(at, E)
+        count = arriving[at]
+        uniform = self.rng.random(n * E)[at]  # one number per origin and road
+        road = self.fleeing.reshape(-1)
+        road[origin * S + here[edge]] = 0
+        head = r.head[edge]
+        # Whole people per choice: systematic rounding (see split_whole).
+        reach = self._choices_at(origin, head, r.uturn[edge], by_hop, open_to_idps)
+        reach *= count
+        reach += uniform
         np.floor(reach, out=reach)
-        reach[:, ch.back] = arriving
-        split = reach.copy()
-        split[:, ch.not_first] -= reach[:, ch.not_first - 1]
-        split = split.astype(np.int64)  # [o, pair]
-        at_head = np.add.reduceat(split[:, ch.stay][:, r.by_head], r.head_starts, axis=1)
-        at_tail = np.add.reduceat(split[:, ch.back], r.tail_starts, axis=1)
-        mean = self._leave_road(self.fleeing_days, on_road, at_head.sum(axis=1) + at_tail.sum(axis=1))
-        self.cohort[:, r.head_places] += at_head
-        self.cohort_days[:, r.head_places] += at_head * mean[:, None]
-        self.cohort[:, r.tail_places] += at_tail
-        self.cohort_days[:, r.tail_places] += at_tail * mean[:, None]
+        reach[J + 1] = count
+        reach[1:] -= reach[:-1].copy()  # (J + 2, A): whole people per choice
+        at_head = np.bincount(origin * n + head, reach[J], n * n).reshape(n, n)  # [o, place]
+        at_tail = np.bincount(origin * n + r.tail[edge], reach[J + 1], n * n).reshape(n, n)
+        off = np.bincount(origin, reach[J] + reach[J + 1], n).astype(np.int64)
+        mean = self._leave_road(self.fleeing_days, on_road, off)
+        on_road -= off
+        self.cohort += at_head.astype(np.int64)
+        self.cohort_days += at_head * mean[:, None]
+        self.cohort += at_tail.astype(np.int64)
+        self.cohort_days += at_tail * mean[:, None]
         self._home_again()
-        self.fleeing[:, here[ch.onward_edge]] += np.add.reduceat(split[:, ch.onward], ch.onward_starts, axis=1)
+        onward = reach[:J].reshape(-1)
+        k = np.flatnonzero(onward)
+        j, a = np.divmod(k, origin.size)
+        np.add.at(road, origin[a] * S + here[r.out_edge[head[a], j]], onward[k].astype(np.int64))
 
-    def _travel_returning(self, home_routes: Routes, battle: np.ndarray) -> None:
+    def _travel_returning(self, home_routes: Routes, battle: np.ndarray, on_road: np.ndarray) -> None:
+        """A quarter-day for people going home: at the end of a road they are home, turned away by a battle
+        (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
+        ``on_road`` (people per origin on the way home) is kept up to date."""
         r = self.roads
-        n = self.world.n
+        n, E, S = self.world.n, r.tail.size, self.returning.shape[1]
         here = r.slot(self.clock)
-        arriving = self.returning[:, here]
-        if not arriving.any():
+        arriving = self.returning[:, here].reshape(-1)
+        at = np.flatnonzero(arriving)
+        if not at.size:
             return
-        on_road = self.returning.sum(axis=1)
-        self.returning[:, here] = 0
-        o_i, e_i = np.nonzero(arriving)
-        count = arriving[o_i, e_i]
-        head, tail = r.head[e_i], r.tail[e_i]
+        o_i, e_i = np.divmod(at, E)
+        count = arriving[at]
+        road = self.returning.reshape(-1)
+        road[o_i * S + here[e_i]] = 0
+        head = r.head[e_i]
         home = head == o_i
         turned_away = ~home & battle[head]
         nxt = home_routes.next_hop[head, o_i]
-        stuck = ~home & ~turned_away & (nxt < 0)
+        stop = home | turned_away | (nxt < 0)
         # Home, turned away (wait at the tail, displaced), or no way on (wait here): off the road.
-        settle_at = np.where(turned_away, tail, head)
-        stop = home | turned_away | stuck
-        off = np.bincount(o_i[stop], count[stop], n).astype(np.int64)
-        mean = self._leave_road(self.returning_days, on_road, off)
-        self._settle(o_i[stop], settle_at[stop], count[stop], count[stop] * mean[o_i[stop]])
+        if stop.any():
+            o_s, c_s = o_i[stop], count[stop]
+            off = np.bincount(o_s, c_s, n).astype(np.int64)
+            mean = self._leave_road(self.returning_days, on_road, off)
+            on_road -= off
+            settle_at = np.where(turned_away, r.tail[e_i], head)[stop]
+            self._settle(o_s, settle_at, c_s, c_s * mean[o_s])
         go = ~stop
-        slots = here[r.edge_id[head[go], nxt[go]]]
-        np.add.at(self.returning, (o_i[go], slots), count[go])
+        if go.any():
+            np.add.at(road, o_i[go] * S + here[r.edge_id[head[go], nxt[go]]], count[go])
