@@ -409,7 +409,6 @@ class Civilians:
         self._route_cache: dict[bytes, list] = {}  # passable places and open roads -> [Routes, _Hops | None]
         J = self.roads.out_edge.shape[1]
         self._by_hop_stride = np.arange(J + 2) * n * n  # flat offsets of a place's choices in by_hop
-        self._road_c, self._road_j = np.nonzero(self.roads.out_edge >= 0)  # every road, as (place, position)
 
     # -----------------------------------------------------------------------------------------------------
     # Views
@@ -532,8 +531,8 @@ class Civilians:
         np.multiply(hops.kernel, self.hazard[hops.d_of] < self.hazard[hops.c_of], out=hops.safer_t.data)
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place.
-        leave_probs = (hops.safer_t @ weight_t).reshape(J + 1, n, n)[:J]  # [j, c, o]
-        can_leave = (leave_probs.sum(axis=0) > 0).T  # [o, c]
+        leave_probs = (hops.safer_t @ weight_t)[:J * n]  # [j * n + c, o]
+        can_leave = (leave_probs.reshape(J, n, n).sum(axis=0) > 0).T  # [o, c]
         diag = np.arange(n)
         res_share = share * can_leave[diag, diag]
         leave_res = round_share(self.rng.random(n), self.residents, res_share)
@@ -545,9 +544,16 @@ class Civilians:
         self.cohort_days -= days_idp
         leaving = leave_idp.copy()
         leaving[diag, diag] += leave_res
-        split = split_whole(self.rng.random((n, n)).T, leaving.T, cumulative_shares(leave_probs))  # [j, c, o]
-        start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
-        self.fleeing[:, start[self.roads.out_edge[self._road_c, self._road_j]]] += split[self._road_j, self._road_c].T
+        uniform = self.rng.random(n * n)  # one number per origin and place, whether anyone leaves or not
+        at = np.flatnonzero(leaving.reshape(-1) != 0)
+        if at.size:  # split those who leave among the roads, and put them on the road
+            o_at, c_at = np.divmod(at, n)
+            probs = leave_probs.take(self._by_hop_stride[:J, None] + (c_at * n + o_at)[None, :])  # (J, L)
+            split = split_whole(uniform[at], leaving.reshape(-1)[at], cumulative_shares(probs)).reshape(-1)
+            j, k = np.divmod(np.flatnonzero(split != 0), at.size)
+            start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
+            np.add.at(self.fleeing.reshape(-1), o_at[k] * self.fleeing.shape[1]
+                      + start[self.roads.out_edge[c_at[k], j]], split[j * at.size + k])
         self.fleeing_days += days_idp.sum(axis=1)
 
         # 4. Returns home once the origin has been quiet long enough.
@@ -688,7 +694,7 @@ class Civilians:
         n, E, J, S = self.world.n, r.tail.size, r.out_edge.shape[1], self.fleeing.shape[1]
         here = r.slot(self.clock)
         arriving = self.fleeing[:, here].reshape(-1)
-        at = np.flatnonzero(arriving)
+        at = np.flatnonzero(arriving != 0)
         if not at.size:
             return
         origin, edge = np.divmod(at, E)
@@ -715,7 +721,7 @@ class Civilians:
         self.cohort_days += at_tail * mean[:, None]
         self._home_again()
         onward = reach[:J].reshape(-1)
-        k = np.flatnonzero(onward)
+        k = np.flatnonzero(onward != 0)
         j, a = np.divmod(k, origin.size)
         np.add.at(road, origin[a] * S + here[r.out_edge[head[a], j]], onward[k].astype(np.int64))
 
@@ -727,7 +733,7 @@ class Civilians:
         n, E, S = self.world.n, r.tail.size, self.returning.shape[1]
         here = r.slot(self.clock)
         arriving = self.returning[:, here].reshape(-1)
-        at = np.flatnonzero(arriving)
+        at = np.flatnonzero(arriving != 0)
         if not at.size:
             return
         o_i, e_i = np.divmod(at, E)
