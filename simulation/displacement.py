@@ -546,12 +546,12 @@ class Civilians:
         leaving[diag, diag] += leave_res
         uniform = self.rng.random(n * n)  # one number per origin and place, whether anyone leaves or not
         at = np.flatnonzero(leaving.reshape(-1) != 0)
+        start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
         if at.size:  # split those who leave among the roads, and put them on the road
             o_at, c_at = np.divmod(at, n)
             probs = leave_probs.take(self._by_hop_stride[:J, None] + (c_at * n + o_at)[None, :])  # (J, L)
             split = split_whole(uniform[at], leaving.reshape(-1)[at], cumulative_shares(probs)).reshape(-1)
             j, k = np.divmod(np.flatnonzero(split != 0), at.size)
-            start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
             np.add.at(self.fleeing.reshape(-1), o_at[k] * self.fleeing.shape[1]
                       + start[self.roads.out_edge[c_at[k], j]], split[j * at.size + k])
         self.fleeing_days += days_idp.sum(axis=1)
