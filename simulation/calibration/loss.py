@@ -4,11 +4,15 @@ Three terms, one per kind of observation, each averaged over its rows so that ea
 whatever its number of rows, then added (weights :class:`LossSettings`). Every row of a kind is scored by the
 same rule: no observation has a rule of its own.
 
-**Control** (:func:`control_penalties`). For a ``taken``/``retaken`` row the model's *onsets* of control by the
+**Control** (:func:`control_penalties`). A ``taken``/``retaken`` row reports an event and a state: the place
+changed hands on that date, and the reported side holds it from then on (``observations/README.md``). Both are
+scored, each with half the row's weight (``state_weight``). *Timing*: the model's onsets of control by the
 reported side (days on which the place passes to that side's coalition) are found; the onset nearest the
 reported date gives the error in days (positive: late). Within ``tolerance_days`` (±1: reports date events to
-the day they were known, not happened) the row costs nothing; the cost then rises linearly to 1 at
-``full_penalty_days``; a change the model never makes costs 1. A ``held`` row (an attack repelled, a place
+the day they were known, not happened) it costs nothing; the cost then rises linearly to 1 at
+``full_penalty_days``; a change the model never makes costs 1. *State*: 1 if the model's side on the day after
+the reported date (one day's tolerance) is not the reported side. So a change the model never makes costs 1, a
+change a week early that sticks 0.5, three days late 0.67. A ``held`` row (an attack repelled, a place
 still held) costs 1 if the model's controller on that date is another side — the attack the model loses.
 Changes the model makes inside the window that no row reports cost ``unreported_change_weight`` each (0.5:
 the record is incomplete — some places have no June report at all, and a change nobody reported is weaker
@@ -49,6 +53,7 @@ class LossSettings:
     """Constants of the loss (documented in the module docstring)."""
 
     tolerance_days: float = 1.0
+    state_weight: float = 0.5
     full_penalty_days: float = 7.0
     unreported_change_weight: float = 0.5
     over_count_weight: float = 0.5
@@ -70,10 +75,13 @@ class ModelValues:
 
     ``control_offset``: for ``taken``/``retaken`` rows, days from the reported date to the model's nearest
     change to the reported side (NaN: never); for ``held`` rows, 0 if the model's side on the date is the
-    reported one, NaN if not. ``unreported_changes``: control changes inside the window that no row reports.
+    reported one, NaN if not. ``control_state``: whether the model's side is the reported one on the day
+    after the reported date (``taken``/``retaken``) or on the date (``held``). ``unreported_changes``: control
+    changes inside the window that no row reports.
     """
 
     control_offset: np.ndarray
+    control_state: np.ndarray
     unreported_changes: int
     casualty_killed: np.ndarray
     casualty_wounded: np.ndarray
@@ -90,6 +98,7 @@ def model_values(record: RunRecord, obs: CompiledObservations) -> ModelValues:
 
     # Control rows.
     offset = np.full(len(obs.control), np.nan)
+    state = np.zeros(len(obs.control), dtype=bool)
     if len(obs.control):
         s = side[:, obs.control_place]                # [day, row]
         b = before[:, obs.control_place]
@@ -104,6 +113,8 @@ def model_values(record: RunRecord, obs: CompiledObservations) -> ModelValues:
         day = np.minimum(obs.control_day, days - 1)
         held_ok = s[day, rows] == c
         offset = np.where(obs.control_held, np.where(held_ok, 0.0, np.nan), offset)
+        after = np.minimum(obs.control_day + 1, days - 1)
+        state = np.where(obs.control_held, held_ok, s[after, rows] == c)
 
     # Changes inside the window that no taken/retaken row of this set reports.
     lo, hi = obs.window
@@ -137,16 +148,23 @@ def model_values(record: RunRecord, obs: CompiledObservations) -> ModelValues:
         series = record.displaced_from if obs.displacement_left[i] else record.idps
         disp[i] = series[t, obs.displacement_places[i]].sum()
 
-    return ModelValues(control_offset=offset, unreported_changes=unreported, casualty_killed=k,
+    return ModelValues(control_offset=offset, control_state=state, unreported_changes=unreported, casualty_killed=k,
                        casualty_wounded=w, displacement=disp)
 
 
-def control_penalties(offset: np.ndarray, held: np.ndarray, settings: LossSettings = DEFAULT_SETTINGS) -> np.ndarray:
-    """Cost of each control row in [0, 1] from its offset in days (NaN: missed / not held)."""
+def control_penalties(offset: np.ndarray, held: np.ndarray, state: np.ndarray | None = None,
+                      settings: LossSettings = DEFAULT_SETTINGS) -> np.ndarray:
+    """Cost of each control row in [0, 1]: for ``held`` rows 1 unless held (offset not NaN); for the others the
+    timing cost of the offset in days (NaN: never) and the state cost (``state`` False: the model's side after
+    the date is not the reported one; default: state right unless never changed), weighted by
+    ``settings.state_weight``."""
     tol, full = settings.tolerance_days, settings.full_penalty_days
-    late = np.clip((np.abs(np.nan_to_num(offset, nan=full)) - tol) / max(full - tol, 1e-9), 0.0, 1.0)
     missed = np.isnan(offset)
-    return np.where(missed, 1.0, np.where(held, 0.0, late))
+    timing = np.where(missed, 1.0,
+                      np.clip((np.abs(np.nan_to_num(offset)) - tol) / max(full - tol, 1e-9), 0.0, 1.0))
+    wrong_state = missed if state is None else ~np.asarray(state, dtype=bool)
+    w = settings.state_weight
+    return np.where(held, missed.astype(float), (1 - w) * timing + w * wrong_state)
 
 
 def log_ratio_cost(model: np.ndarray, reported: np.ndarray, over_count_weight: float) -> np.ndarray:
@@ -195,7 +213,7 @@ def loss_terms(values: ModelValues, obs: CompiledObservations,
     out = {}
     n = len(obs.control)
     if n:
-        pen = control_penalties(values.control_offset, obs.control_held, settings)
+        pen = control_penalties(values.control_offset, obs.control_held, values.control_state, settings)
         out["control"] = float((pen.sum() + settings.unreported_change_weight * values.unreported_changes) / n)
     else:
         out["control"] = float("nan")
