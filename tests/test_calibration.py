@@ -447,6 +447,7 @@ def test_validate_a_run_directory(tmp_path, toy_observations, capsys):
                  "--no-plots", "--no-fitted", *(f"--set={k}={v}" for k, v in TRUTH.items())]) == 0
     capsys.readouterr()
     assert main(["validate", str(run), "--observations", str(toy_observations), "--no-plots"]) == 0
+    assert main(["validate", str(run), "--observations", str(toy_observations), "--no-plots"]) == 0  # replaced
     text = capsys.readouterr().out
     assert "in-sample" in text and "out-of-sample" in text
     data = json.loads((run / "validation" / "validation.json").read_text())
@@ -468,3 +469,7 @@ def test_validate_a_scenario_over_seeds_writes_report(tmp_path, toy_observations
     assert rows and all(r["model_killed"]["low90"] <= r["model_killed"]["median"] <= r["model_killed"]["high90"]
                         for r in rows)
     assert (out / "validation_control.png").is_file() and (out / "validation.md").is_file()
+    capsys.readouterr()
+    assert main(["validate", str(TOY), "--observations", str(toy_observations), "--seeds", "1", "--out",
+                 str(out)]) == 2  # an explicit --out is not replaced without --force
+    assert "exists" in capsys.readouterr().err

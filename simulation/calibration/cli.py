@@ -238,8 +238,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     obs_dir = observations_dir(scenario_dir, args.observations)
     observations = load_observations(obs_dir)
     splits = compile_splits(observations, scenario)
+    # The default output is a report of the current state, regenerated each time; an explicit --out is kept
+    # unless --force, like every other output directory.
+    overwrite = args.force or args.out is None
     out = args.out or (target / "validation" if is_run else Path("runs") / f"validate-{scenario.name}")
-    if out.exists() and not args.force:
+    if out.exists() and not overwrite:
         raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
     runs = [record_values(record, splits)] if is_run else run_seeds(scenario, splits, seeds, args.workers,
                                                                       progress=not args.quiet)
@@ -253,7 +256,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     }
     result["parameters"] = {k: params[k] for k in sorted(params)}
     cutoff = split_window(observations, scenario, "calibration")[1]
-    write_validation(result, runs, splits, scenario.start_date, cutoff, out, overwrite=args.force,
+    write_validation(result, runs, splits, scenario.start_date, cutoff, out, overwrite=overwrite,
                      plots=not args.no_plots)
     print(table_text(result), end="")
     print(f"validation: {out / 'validation.json'}" + ("" if args.no_plots else f", {out / 'validation.md'}"))
@@ -337,7 +340,8 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
     v.add_argument("--observations", type=Path, default=None,
                    help="observations directory (default: `observations` in scenario.toml's [scenario] table)")
     v.add_argument("--out", type=Path, default=None,
-                   help="output directory (default RUN_DIR/validation or runs/validate-<name>)")
+                   help="output directory; must not exist unless --force (default RUN_DIR/validation or "
+                   "runs/validate-<name>, replaced each time)")
     v.add_argument("--force", action="store_true", help="replace the output directory if it exists")
     v.add_argument("--no-plots", action="store_true", help="skip the plots")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
