@@ -105,12 +105,16 @@ def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: floa
     With ``radius_km == 0`` only the place's own violence counts. Unreachable places (infinite distance) count
     for nothing.
     """
+    return (violence_kernel(distance_km, radius_km) * violence[None, :]).sum(axis=1)
+
+
+def violence_kernel(distance_km: np.ndarray, radius_km: float) -> np.ndarray:
+    """How much of the violence at ``q`` is felt at ``p``: ``exp(-distance_km[p, q] / radius_km)`` (with
+    ``radius_km == 0``, 1 at the place itself and 0 elsewhere)."""
     if radius_km <= 0:
-        near = (distance_km == 0).astype(float)
-    else:
-        with np.errstate(over="ignore"):
-            near = np.exp(-distance_km / radius_km)
-    return (near * violence[None, :]).sum(axis=1)
+        return (distance_km == 0).astype(float)
+    with np.errstate(over="ignore"):
+        return np.exp(-distance_km / radius_km)
 
 
 def flight_share(hazard: np.ndarray, max_share: float) -> np.ndarray:
@@ -341,9 +345,9 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     # Dijkstra on the reversed graph from every d gives, for each c, the node after c on its way to d. The
     # reversed graph has an edge b -> a for every open road a -> b into a passable b.
     to, fro = np.nonzero((open_road & (road_km > 0)).T & passable[:, None])
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int32)  # int32 indices: what scipy.sparse.csgraph works with
     np.cumsum(np.bincount(to, minlength=n), out=indptr[1:])
-    reverse = csr_matrix((road_km[fro, to], fro, indptr), shape=(n, n))
+    reverse = csr_matrix((road_km[fro, to], fro.astype(np.int32), indptr), shape=(n, n))
     dist_rev, pred = dijkstra(reverse, directed=True, return_predecessors=True)
     nxt = np.array(pred.T, dtype=np.int64, order="C")
     nxt[nxt < 0] = -1
@@ -379,11 +383,12 @@ class Civilians:
         self.cohort = np.zeros((n, n), dtype=np.int64)
         self.cohort_days = np.zeros((n, n))
         self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
-        self.choices = edge_choices(self.roads)
         S = self.roads.n_slots
-        self.fleeing = np.zeros((n, S), dtype=np.int64)
+        # People on the road are stored [slot, origin], so that the people reaching the end of every road in a
+        # quarter-day are a gather of whole rows; ``fleeing`` and ``returning`` are [origin, slot] views.
+        self._fleeing = np.zeros((S, n), dtype=np.int64)
         self.fleeing_days = np.zeros(n)  # person-days displaced of each origin's people on the road
-        self.returning = np.zeros((n, S), dtype=np.int64)
+        self._returning = np.zeros((S, n), dtype=np.int64)
         self.returning_days = np.zeros(n)
         self.clock = 0  # quarter-days since the start
         self.displaced_from = np.zeros(n, dtype=np.int64)  # cumulative residents who left each place
@@ -406,12 +411,23 @@ class Civilians:
         self.capacity = parameters["host_capacity_share"] * np.maximum(pop, floor)
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
+        self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
         self._route_cache: dict[bytes, list] = {}  # passable places and open roads -> [Routes, _Hops | None]
         J = self.roads.out_edge.shape[1]
-        self._by_hop_stride = np.arange(J + 2) * n * n  # flat offsets of a place's choices in by_hop
+        self._leave_stride = np.arange(J) * n * n  # flat offsets of a place's roads in the departure weights
 
     # -----------------------------------------------------------------------------------------------------
     # Views
+
+    @property
+    def fleeing(self) -> np.ndarray:
+        """People fleeing on the road, [origin, road slot] (a view)."""
+        return self._fleeing.T
+
+    @property
+    def returning(self) -> np.ndarray:
+        """People on the road home, [origin, road slot] (a view)."""
+        return self._returning.T
 
     @property
     def idps(self) -> np.ndarray:
@@ -421,7 +437,7 @@ class Civilians:
     @property
     def in_transit(self) -> int:
         """Displaced people on the road, fleeing or going home."""
-        return int(self.fleeing.sum() + self.returning.sum())
+        return int(self._fleeing.sum() + self._returning.sum())
 
     @property
     def present(self) -> np.ndarray:
@@ -436,7 +452,7 @@ class Civilians:
     @property
     def displaced_by_origin(self) -> np.ndarray:
         """People from each place who are displaced now (sheltering or on the road)."""
-        return self.cohort.sum(axis=1) + self.fleeing.sum(axis=1) + self.returning.sum(axis=1)
+        return self.cohort.sum(axis=1) + self._fleeing.sum(axis=0) + self._returning.sum(axis=0)
 
     @property
     def mean_days_displaced(self) -> float:
@@ -500,7 +516,9 @@ class Civilians:
 
         # 1. Fear.
         decay = 0.5 ** (1.0 / p["fear_half_life_days"])
-        felt = felt_violence(violence, w.distance_km, p["fear_radius_km"])
+        if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
+            self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
+        felt = (self._near[2] * violence[None, :]).sum(axis=1)  # felt_violence, with the kernel kept
         self.fear_violence = self.fear_violence * decay + felt
         taken = taken_by >= 0
         shock = np.zeros(n)
@@ -524,10 +542,8 @@ class Civilians:
         np.fill_diagonal(weight_t, 0.0)
         hops = self._hops(open_to_idps)
         J = self.roads.out_edge.shape[1]
-        # by_hop[j * n + c, o], flat: weight, for people from o, of the destinations reached from c by its j-th
-        # road (j == J: staying at c; j == J + 1: zeros, for turning back). People who leave a place go only to
-        # places safer than it.
-        by_hop = np.concatenate([(hops.to_hop_t @ weight_t).reshape(-1), np.zeros(n * n)])
+        # (safer_t @ weight_t)[j * n + c, o]: weight, for people from o, of the destinations safer than c
+        # reached from c by its j-th road (j == J: staying at c).
         np.multiply(hops.kernel, self.hazard[hops.d_of] < self.hazard[hops.c_of], out=hops.safer_t.data)
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place.
@@ -549,11 +565,11 @@ class Civilians:
         start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
         if at.size:  # split those who leave among the roads, and put them on the road
             o_at, c_at = np.divmod(at, n)
-            probs = leave_probs.take(self._by_hop_stride[:J, None] + (c_at * n + o_at)[None, :])  # (J, L)
+            probs = leave_probs.take(self._leave_stride[:, None] + (c_at * n + o_at)[None, :])  # (J, L)
             split = split_whole(uniform[at], leaving.reshape(-1)[at], cumulative_shares(probs)).reshape(-1)
             j, k = np.divmod(np.flatnonzero(split != 0), at.size)
-            np.add.at(self.fleeing.reshape(-1), o_at[k] * self.fleeing.shape[1]
-                      + start[self.roads.out_edge[c_at[k], j]], split[j * at.size + k])
+            np.add.at(self._fleeing.reshape(-1), start[self.roads.out_edge[c_at[k], j]] * n + o_at[k],
+                      split[j * at.size + k])
         self.fleeing_days += days_idp.sum(axis=1)
 
         # 4. Returns home once the origin has been quiet long enough.
@@ -569,21 +585,29 @@ class Civilians:
             self.cohort_days -= days_going
             o_idx, c2 = np.nonzero(going)
             slots = start[self.roads.edge_id[c2, hop_home[o_idx, c2]]]
-            np.add.at(self.returning, (o_idx, slots), going[o_idx, c2])
+            np.add.at(self._returning.reshape(-1), slots * n + o_idx, going[o_idx, c2])
             self.returning_days += days_going.sum(axis=1)
 
         # 5. Travel, a quarter of a day at a time.
-        fleeing = self.fleeing.sum(axis=1)
-        returning = self.returning.sum(axis=1)
+        fleeing = self._fleeing.sum(axis=0)  # people per origin on the road, kept up to date
+        returning = self._returning.sum(axis=0)
+        # by_hop[c * a + k, j]: weight, for people from the k-th of the a origins with people fleeing on the
+        # road, of all the destinations reached from c by its j-th road (j == J: staying at c).
+        on_road = np.flatnonzero(fleeing)
+        column = np.zeros(n, dtype=np.int64)
+        column[on_road] = np.arange(on_road.size)
+        by_hop = None
+        if on_road.size:
+            by_hop = (hops.to_hop_t @ weight_t[:, on_road]).reshape(J + 1, n * on_road.size).T.copy()
         for _ in range(SUBSTEPS):
-            self._travel_fleeing(by_hop, open_to_idps, fleeing)
+            self._travel_fleeing((by_hop, on_road.size, column), open_to_idps, fleeing)
             self._travel_returning(home_routes, battle, returning)
             self.clock += 1
 
         # 6. One more day displaced for everyone away from home.
         self.cohort_days += self.cohort
-        self.fleeing_days += self.fleeing.sum(axis=1)
-        self.returning_days += self.returning.sum(axis=1)
+        self.fleeing_days += fleeing
+        self.returning_days += returning
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping
@@ -624,8 +648,8 @@ class Civilians:
             hop = self.roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
             hop[c_of == d_of] = J  # staying where one is
             kernel = np.exp(-routes.distance_km.reshape(-1)[at] / self.p["destination_distance_km"])
-            col = hop * n + c_of
-            indptr = np.zeros(n + 1, dtype=np.int64)
+            col = (hop * n + c_of).astype(np.int32)  # int32 indices: scipy.sparse's own, so no conversion
+            indptr = np.zeros(n + 1, dtype=np.int32)
             np.cumsum(np.bincount(d_of, minlength=n), out=indptr[1:])
             shape = (n * (J + 1), n)
             to_hop_t = csc_matrix((kernel, col, indptr), shape=shape)
@@ -633,16 +657,19 @@ class Civilians:
             hit[1] = _Hops(to_hop_t, safer_t, kernel, c_of, d_of)
         return hit[1]
 
-    def _choices_at(self, origin: np.ndarray, head: np.ndarray, uturn: np.ndarray, by_hop: np.ndarray,
+    def _choices_at(self, origin: np.ndarray, head: np.ndarray, uturn: np.ndarray, by_hop: tuple,
                     open_to_idps: np.ndarray) -> np.ndarray:
-        """Cumulative choice shares, (J + 2, A), of people from ``origin`` reaching ``head`` by a road whose way
+        """Cumulative choice shares, (J + 1, A), of people from ``origin`` reaching ``head`` by a road whose way
         back is the head's road ``uturn``: the head's roads in ``out_edge`` order (``j < J``, nothing where the
-        head has fewer), staying at the head (``J``), or turning back to wait at the road's start (``J + 1``,
-        when the head is closed or has a battle). The last row is 1."""
+        head has fewer), then staying at the head (``J``). The rest, up to 1, turn back to wait at the road's
+        start: all of them when the head is closed or has a battle, nobody otherwise. ``by_hop`` is the day's
+        ``(weights [c * a + k, j], a, k of each origin)`` for the ``a`` origins with people on the road (see
+        :meth:`step`, 5)."""
         J = self.roads.out_edge.shape[1]
         A = origin.size
-        # by_hop[j * n + c, o], flat: the weights of the head's roads, of staying there, and 0 for turning back.
-        weight = by_hop.take(self._by_hop_stride[:, None] + (head * self.world.n + origin)[None, :])
+        # The weights of the head's roads and of staying there (see step, 5).
+        by_place, a, column = by_hop
+        weight = by_place.take(head * a + column[origin], axis=0).T.copy()
         total = weight.sum(axis=0)
         flat = weight.reshape(-1)
         at_uturn = uturn * A + np.arange(A)
@@ -653,13 +680,10 @@ class Civilians:
         blocked = ~open_to_idps[head]
         if blocked.any():
             weight[:, blocked] = 0.0
-            weight[J + 1, blocked] = 1.0
-        for k in range(1, J + 2):  # cumulative, row by row (np.cumsum along the short axis is slower)
+        for k in range(1, J + 1):  # cumulative, row by row (np.cumsum along the short axis is slower)
             np.add(weight[k - 1], weight[k], out=weight[k])
-        total = weight[J + 1].copy()
-        weight /= np.where(total > 0, total, 1.0)
-        np.minimum(weight, 1.0, out=weight)
-        weight[J + 1] = 1.0
+        total = weight[J].copy()
+        weight /= np.where(total > 0, total, 1.0)  # never above 1: the sums only grow
         return weight
 
     def _home_again(self) -> None:
@@ -686,33 +710,38 @@ class Civilians:
         days[on_road == leaving] = 0.0
         return mean
 
-    def _travel_fleeing(self, by_hop: np.ndarray, open_to_idps: np.ndarray, on_road: np.ndarray) -> None:
+    def _travel_fleeing(self, by_hop: tuple, open_to_idps: np.ndarray, on_road: np.ndarray) -> None:
         """A quarter-day for fleeing people: those reaching the end of a road choose among the next roads,
         staying, or waiting back at its start. Only the (origin, road) pairs with someone arriving are worked
         on, so the cost grows with those pairs, not with the people."""
         r = self.roads
-        n, E, J, S = self.world.n, r.tail.size, r.out_edge.shape[1], self.fleeing.shape[1]
+        if not on_road.any():
+            return
+        n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
         here = r.slot(self.clock)
-        arriving = self.fleeing[:, here].reshape(-1)
+        arriving = self._fleeing[here].reshape(-1)  # [edge, origin]
         at = np.flatnonzero(arriving != 0)
         if not at.size:
             return
-        origin, edge = np.divmod(at, E)
+        edge, origin = np.divmod(at, n)
         count = arriving[at]
-        uniform = self.rng.random(n * E)[at]  # one number per origin and road
-        road = self.fleeing.reshape(-1)
-        road[origin * S + here[edge]] = 0
+        pair = origin * E + edge
+        uniform = self.rng.random(n * E)[pair]  # one number per origin and road
+        road = self._fleeing.reshape(-1)
+        road[here[edge] * n + origin] = 0
         head = r.head[edge]
         # Whole people per choice: systematic rounding (see split_whole).
         reach = self._choices_at(origin, head, r.uturn[edge], by_hop, open_to_idps)
         reach *= count
         reach += uniform
         np.floor(reach, out=reach)
-        reach[J + 1] = count
-        reach[1:] -= reach[:-1].copy()  # (J + 2, A): whole people per choice
-        at_head = np.bincount(origin * n + head, reach[J], n * n).reshape(n, n)  # [o, place]
-        at_tail = np.bincount(origin * n + r.tail[edge], reach[J + 1], n * n).reshape(n, n)
-        off = np.bincount(origin, reach[J] + reach[J + 1], n).astype(np.int64)
+        split = np.empty_like(reach)  # (J + 1, A): whole people per road, and staying
+        split[0] = reach[0]
+        np.subtract(reach[1:], reach[:-1], out=split[1:])
+        back = count - reach[J]
+        at_head = np.bincount(origin * n + head, split[J], n * n).reshape(n, n)  # [o, place]
+        at_tail = np.bincount(origin * n + r.tail[edge], back, n * n).reshape(n, n)
+        off = np.bincount(origin, split[J] + back, n).astype(np.int64)
         mean = self._leave_road(self.fleeing_days, on_road, off)
         on_road -= off
         self.cohort += at_head.astype(np.int64)
@@ -720,26 +749,28 @@ class Civilians:
         self.cohort += at_tail.astype(np.int64)
         self.cohort_days += at_tail * mean[:, None]
         self._home_again()
-        onward = reach[:J].reshape(-1)
+        onward = split[:J].reshape(-1)
         k = np.flatnonzero(onward != 0)
         j, a = np.divmod(k, origin.size)
-        np.add.at(road, origin[a] * S + here[r.out_edge[head[a], j]], onward[k].astype(np.int64))
+        np.add.at(road, here[r.out_edge[head[a], j]] * n + origin[a], onward[k].astype(np.int64))
 
     def _travel_returning(self, home_routes: Routes, battle: np.ndarray, on_road: np.ndarray) -> None:
         """A quarter-day for people going home: at the end of a road they are home, turned away by a battle
         (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
         ``on_road`` (people per origin on the way home) is kept up to date."""
         r = self.roads
-        n, E, S = self.world.n, r.tail.size, self.returning.shape[1]
+        if not on_road.any():
+            return
+        n = self.world.n
         here = r.slot(self.clock)
-        arriving = self.returning[:, here].reshape(-1)
+        arriving = self._returning[here].reshape(-1)  # [edge, origin]
         at = np.flatnonzero(arriving != 0)
         if not at.size:
             return
-        o_i, e_i = np.divmod(at, E)
+        e_i, o_i = np.divmod(at, n)
         count = arriving[at]
-        road = self.returning.reshape(-1)
-        road[o_i * S + here[e_i]] = 0
+        road = self._returning.reshape(-1)
+        road[here[e_i] * n + o_i] = 0
         head = r.head[e_i]
         home = head == o_i
         turned_away = ~home & battle[head]
@@ -755,4 +786,4 @@ class Civilians:
             self._settle(o_s, settle_at, c_s, c_s * mean[o_s])
         go = ~stop
         if go.any():
-            np.add.at(road, o_i[go] * S + here[r.edge_id[head[go], nxt[go]]], count[go])
+            np.add.at(road, here[r.edge_id[head[go], nxt[go]]] * n + o_i[go], count[go])
