@@ -389,6 +389,10 @@ class Civilians:
         self._fleeing = np.zeros((S, n), dtype=np.int64)
         self.fleeing_days = np.zeros(n)  # person-days displaced of each origin's people on the road
         self._returning = np.zeros((S, n), dtype=np.int64)
+        # People per origin on the road, fleeing and going home: the sums of the above over the slots, kept up
+        # to date as people join and leave the road.
+        self._fleeing_n = np.zeros(n, dtype=np.int64)
+        self._returning_n = np.zeros(n, dtype=np.int64)
         self.returning_days = np.zeros(n)
         self.clock = 0  # quarter-days since the start
         self.displaced_from = np.zeros(n, dtype=np.int64)  # cumulative residents who left each place
@@ -572,25 +576,30 @@ class Civilians:
                       split[j * at.size + k])
         self.fleeing_days += days_idp.sum(axis=1)
 
+        self._fleeing_n += leaving.sum(axis=1)
+
         # 4. Returns home once the origin has been quiet long enough.
-        home_routes = self._routes(~battle)
         home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
         rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
-        hop_home = home_routes.next_hop.T  # [o, c]: next place from c toward o
-        can_go = (hop_home >= 0) & (hop_home != diag[None, :])
-        going = round_share(self.rng.random((n, n)), self.cohort, rate[:, None] * can_go)
-        if going.any():
+        uniform = self.rng.random((n, n))  # drawn whether anyone may go home or not
+        home_routes = self._routes(~battle) if rate.any() or self._returning_n.any() else None
+        going = None
+        if rate.any():
+            hop_home = home_routes.next_hop.T  # [o, c]: next place from c toward o
+            can_go = (hop_home >= 0) & (hop_home != diag[None, :])
+            going = round_share(uniform, self.cohort, rate[:, None] * can_go)
+        if going is not None and going.any():
             days_going = self._take_days(self.cohort, self.cohort_days, going)
             self.cohort -= going
             self.cohort_days -= days_going
             o_idx, c2 = np.nonzero(going)
             slots = start[self.roads.edge_id[c2, hop_home[o_idx, c2]]]
             np.add.at(self._returning.reshape(-1), slots * n + o_idx, going[o_idx, c2])
+            self._returning_n += going.sum(axis=1)
             self.returning_days += days_going.sum(axis=1)
 
         # 5. Travel, a quarter of a day at a time.
-        fleeing = self._fleeing.sum(axis=0)  # people per origin on the road, kept up to date
-        returning = self._returning.sum(axis=0)
+        fleeing, returning = self._fleeing_n, self._returning_n  # people per origin on the road
         # by_hop[c * a + k, j]: weight, for people from the k-th of the a origins with people fleeing on the
         # road, of all the destinations reached from c by its j-th road (j == J: staying at c).
         on_road = np.flatnonzero(fleeing)
