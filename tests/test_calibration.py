@@ -21,6 +21,7 @@ from simulation.calibration.loss import (
     loss_terms,
     model_values,
     relative_difference,
+    symmetric_relative_difference,
 )
 from simulation.calibration.observations import (
     CasualtyObservation,
@@ -215,10 +216,19 @@ def test_displacement_term_reads_departures_and_presence(three_towns):
     obs = compile_observations(Observations(Path("o"), (), (), rows), s)
     v = model_values(rec, obs)
     assert v.displacement.tolist() == [1000, 800, 0]
-    # ARD: exact, 20 % short, and 900 short of the range's low end (over the reported 1000).
-    assert loss_terms(v, obs)["displacement"] == pytest.approx((0 + 0.2 + 0.9) / 3)
-    assert relative_difference(np.array([1000.0]), np.array([1000.0]), np.array([900.0]),
-                               np.array([1200.0]))[0] == 0
+    # Exact, 20 % short, and all 900 short of the range's low end.
+    assert loss_terms(v, obs)["displacement"] == pytest.approx((0 + 0.2 + 1.0) / 3)
+
+
+def test_displacement_cost_is_symmetric_in_ratio_unlike_flee_ard():
+    reported = np.full(4, 1000.0)
+    model = np.array([0.0, 500.0, 2000.0, 1100.0])
+    assert symmetric_relative_difference(model, reported).tolist() == pytest.approx([1.0, 0.5, 0.5, 100 / 1100])
+    # FLEE's ARD (what validation reports) would score no displacement at all (1) better than 2.5 times (1.5).
+    assert relative_difference(np.array([0.0, 2500.0]), np.full(2, 1000.0)).tolist() == [1.0, 1.5]
+    low, high = np.array([900.0]), np.array([1200.0])
+    assert symmetric_relative_difference(np.array([1000.0]), np.array([1000.0]), low, high)[0] == 0
+    assert symmetric_relative_difference(np.array([2400.0]), np.array([1000.0]), low, high)[0] == 0.5
 
 
 def test_control_penalties_are_bounded():

@@ -26,11 +26,14 @@ counts are verified minima (the UN called its June figures "very much a minimum"
 costs ``|log-ratio|`` and a model above it ``over_count_weight`` (0.5) times the log-ratio. Killed and wounded
 (where reported) are averaged.
 
-**Displacement** (:func:`displacement_penalties`). The relative difference ``|model - reported| / reported``
-(FLEE's averaged relative difference) of the displaced people who left an area (``left``, cumulative) or are
-present in it (``present``) on the date; where the source gives a range, the distance to the range over the
-reported figure. A row costs at most ``max_relative_difference`` (3: a model four times the reported figure
-is as wrong as one ten times it), so that one over-predicted row cannot outweigh every other observation.
+**Displacement** (:func:`displacement_penalties`). The relative difference of the displaced people who left an
+area (``left``, cumulative) or are present in it (``present``) on the date, taken over the *larger* of the
+model's and the reported figure: ``|model - reported| / max(model, reported)`` (where the source gives a range,
+``reported`` is the nearest end of the range). It lies in [0, 1] and costs the same for a model at half and at
+twice the figure. FLEE's averaged relative difference ``|model - reported| / reported`` (which validation
+reports, :func:`relative_difference`) is not used in the loss because it rewards predicting nothing: no
+displacement at all costs 1, a model at 2.5 times the figure 1.5, so a fit would learn to suppress flight (and
+the fall of Mosul that drives it).
 
 The model is stochastic: :func:`simulation.calibration.fit.Objective` averages this loss over several seeds,
 the same seeds for every parameter set (common random numbers).
@@ -57,7 +60,6 @@ class LossSettings:
     full_penalty_days: float = 7.0
     unreported_change_weight: float = 0.5
     over_count_weight: float = 0.5
-    max_relative_difference: float = 3.0
     weight_control: float = 1.0
     weight_casualties: float = 1.0
     weight_displacement: float = 1.0
@@ -196,12 +198,23 @@ def relative_difference(model: np.ndarray, reported: np.ndarray, low: np.ndarray
     return rd
 
 
-def displacement_penalties(values: np.ndarray, obs: CompiledObservations,
-                           settings: LossSettings = DEFAULT_SETTINGS) -> np.ndarray:
-    """Cost of each displacement row: its relative difference (see :func:`relative_difference`), at most
-    ``settings.max_relative_difference``."""
-    rd = relative_difference(values, obs.displacement_idps, obs.displacement_low, obs.displacement_high)
-    return np.minimum(rd, settings.max_relative_difference)
+def symmetric_relative_difference(model: np.ndarray, reported: np.ndarray, low: np.ndarray | None = None,
+                                  high: np.ndarray | None = None) -> np.ndarray:
+    """``|model - target| / max(model, target)`` in [0, 1], where ``target`` is ``reported``, or the nearest
+    point of ``[low, high]`` where those are given (not NaN). Half and twice the target cost the same (0.5)."""
+    model = np.asarray(model, float)
+    target = np.asarray(reported, float)
+    if low is not None and high is not None:
+        ranged = ~np.isnan(low)
+        target = np.where(ranged, np.clip(model, np.nan_to_num(low), np.nan_to_num(high)), target)
+    top = np.maximum(model, target)
+    return np.divide(np.abs(model - target), top, out=np.zeros_like(model), where=top > 0)
+
+
+def displacement_penalties(values: np.ndarray, obs: CompiledObservations) -> np.ndarray:
+    """Cost of each displacement row: :func:`symmetric_relative_difference`."""
+    return symmetric_relative_difference(values, obs.displacement_idps, obs.displacement_low,
+                                         obs.displacement_high)
 
 
 def loss_terms(values: ModelValues, obs: CompiledObservations,
@@ -219,7 +232,7 @@ def loss_terms(values: ModelValues, obs: CompiledObservations,
         out["control"] = float("nan")
     out["casualties"] = float(casualty_penalties(values.casualty_killed, values.casualty_wounded, obs,
                                                  settings).mean()) if len(obs.casualties) else float("nan")
-    out["displacement"] = float(displacement_penalties(values.displacement, obs, settings).mean()) \
+    out["displacement"] = float(displacement_penalties(values.displacement, obs).mean()) \
         if len(obs.displacement) else float("nan")
     weights = {"control": settings.weight_control, "casualties": settings.weight_casualties,
                "displacement": settings.weight_displacement}
