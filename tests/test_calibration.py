@@ -430,6 +430,13 @@ def test_calibrate_command_writes_fitted_file_and_refuses_to_overwrite(tmp_path,
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
     assert main(args + ["--resume"]) == 0  # everything is in the cache: nothing is simulated again
+    # The fitted file can be validated without being named in scenario.toml.
+    val = tmp_path / "val"
+    assert main(["validate", str(TOY), "--observations", str(toy_observations), "--fitted", str(out / "fitted.toml"),
+                 "--seeds", "2", "--no-plots", "--out", str(val), "--quiet"]) == 0
+    data = json.loads((val / "validation.json").read_text())
+    assert data["header"]["fitted_parameters"].endswith("fitted.toml")
+    assert all(data["parameters"][k] == v for k, v in doc["parameters"].items())
 
 
 @pytest.mark.parametrize(("extra", "message"), [

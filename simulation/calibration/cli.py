@@ -219,8 +219,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     target = Path(args.target)
     is_run = (target / "summary.json").is_file()
     if is_run:
-        if args.sets or args.no_fitted:
-            raise UsageError(f"{target}: --set and --no-fitted apply to a scenario, not to a run directory")
+        if args.sets or args.no_fitted or args.fitted:
+            raise UsageError(f"{target}: --set, --fitted and --no-fitted apply to a scenario, not to a run directory")
         summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
         scenario_dir = Path(summary.get("scenario_path", ""))
         scenario = load_scenario(scenario_dir, use_fitted=False)
@@ -229,7 +229,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         seeds = [summary.get("seed")]
     else:
         scenario_dir = target
-        scenario = load_scenario(target, use_fitted=not args.no_fitted)
+        scenario = load_scenario(target, use_fitted=not (args.no_fitted or args.fitted))
+        if args.fitted:
+            from simulation.scenario import load_fitted_parameters
+
+            if not args.fitted.is_file():
+                raise UsageError(f"--fitted {args.fitted}: no such file")
+            scenario = scenario.with_parameters(load_fitted_parameters(args.fitted), origin=str(args.fitted))
         sets = _parse_sets(args.sets)
         if sets:
             scenario = scenario.with_parameters(sets)
@@ -247,8 +253,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     runs = [record_values(record, splits)] if is_run else run_seeds(scenario, splits, seeds, args.workers,
                                                                       progress=not args.quiet)
     result = summarise(runs, splits)
-    fitted = scenario.fitted_file if (not is_run and not args.no_fitted and scenario.fitted_file
-                                      and scenario.fitted_file.is_file()) else None
+    fitted = args.fitted if not is_run and args.fitted else (
+        scenario.fitted_file if (not is_run and not args.no_fitted and scenario.fitted_file
+                                 and scenario.fitted_file.is_file()) else None)
     result["header"] = {
         "target": _relative(target), "scenario": scenario.name, "observations": _relative(obs_dir),
         "seeds": seeds, "fitted_parameters": _relative(fitted) if fitted else None,
@@ -337,6 +344,8 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
     v.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter (scenario only)")
     v.add_argument("--no-fitted", action="store_true", help="ignore the scenario's fitted parameters")
+    v.add_argument("--fitted", type=Path, default=None, metavar="FILE",
+                   help="apply this fitted-parameters file instead of the one scenario.toml names")
     v.add_argument("--observations", type=Path, default=None,
                    help="observations directory (default: `observations` in scenario.toml's [scenario] table)")
     v.add_argument("--out", type=Path, default=None,
