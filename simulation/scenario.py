@@ -68,6 +68,10 @@ class ScenarioError(ValueError):
         where = self.file + (f", row {row}" if row is not None else "") + (f", field '{field}'" if field else "")
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple:
+        # Picklable, so that an error raised in a worker process reaches the parent intact.
+        return (type(self), (self.file, self.message, self.row, self.field))
+
 
 @dataclass(frozen=True)
 class Faction:

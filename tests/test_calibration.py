@@ -346,6 +346,13 @@ def test_parallel_workers_give_the_same_numbers(toy_fit):
         assert one.mean_losses(xs) == two.mean_losses(xs)
 
 
+def test_a_bad_parameter_in_a_worker_reaches_the_parent_as_a_located_error(toy_fit):
+    s, _, full = toy_fit
+    objective = Objective(s, full.observations, full.names, (1,), full.settings, days=3)
+    with Evaluator(objective, workers=2) as ev, pytest.raises(ScenarioError, match="speed_road_km"):
+        ev.run([((1e6, 0.4), 1), ((1e6, 0.4), 2)])  # outside the physical bounds
+
+
 def test_smc_abc_recovers_a_known_posterior():
     """Simulator: the mean of 25 draws of N(theta, 1); observed mean 0.3; uniform prior on [-3, 3]. The exact
     posterior is about N(0.3, 0.2); ABC with a small tolerance should come close."""
