@@ -337,3 +337,15 @@ def test_counterfactuals(iraq):
         drop_events(iraq, "defection", place="mosul")
     with pytest.raises(KeyError, match="unknown counterfactual"):
         apply_counterfactuals(iraq, ["no_war"])
+
+
+def test_daily_series_survive_the_store(iraq, tmp_path):
+    kw = dict(design={"attack_ratio": [1.0]}, seeds=2, days=5, backend="serial", key_places=["mosul"], daily=True)
+    stored = run_sweep(iraq, store=tmp_path / "store", **kw)
+    in_memory = run_sweep(iraq, **kw)
+    pd.testing.assert_frame_equal(stored, in_memory)
+    series = stored.loc[0, "daily_places_insurgent"]
+    assert isinstance(series, list) and len(series) == 5 and all(isinstance(x, int) for x in series)
+    assert series[-1] == stored.loc[0, "places_insurgent"]
+    assert sum(stored.loc[0, "daily_killed"]) == sum(stored.loc[0, f"killed_{p}"]
+                                                     for p in (*iraq.faction_ids, "civilian"))
