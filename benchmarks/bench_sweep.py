@@ -7,10 +7,10 @@ Every timing is the wall-clock time of a whole ``run_sweep`` call as a user make
 batches written to a fresh Parquet store, the table read back), on the Iraq scenario with 30-day runs over a
 Latin-hypercube sample of three parameters, after one untimed warm-up sweep per backend. Each backend is
 timed at two sizes (``--small-runs`` and ``--runs``, medians over ``--repeats``): the whole-call rate at the
-larger size is what a user of a sweep that size sees; the slope between the two sizes is the throughput once workers are up (start-up cancels out), which
-is what a long sweep sees. The machine's load average is printed beside each figure: on a shared machine,
-re-run when it is quiet. Targets (issue 7): a speed-up of at least 1.7x on 2 cores, and 1,000 30-day runs in
-under 5 minutes.
+larger size is what a user of a sweep that size sees; the slope between the two sizes is the throughput once
+workers are up (start-up cancels out), which is what a long sweep sees. The machine's load average is printed
+beside each figure: on a shared machine, re-run when it is quiet. Targets (issue 7): a speed-up of at least
+1.7x on 2 cores, and 1,000 30-day runs in under 5 minutes.
 """
 
 from __future__ import annotations
