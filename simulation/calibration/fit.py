@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from scipy.stats import qmc
 from simulation.calibration.abc import AbcResult, smc_abc
 from simulation.calibration.loss import DEFAULT_SETTINGS, KINDS, LossSettings, run_loss
 from simulation.calibration.observations import CompiledObservations
+from simulation.calibration.parallel import start_pool
 from simulation.calibration.record import RunRecord
 from simulation.scenario import Scenario
 
@@ -178,8 +178,7 @@ class Evaluator:
                 results: Iterable[dict[str, float]] = (self.objective.run(*k) for k in todo)
             else:
                 if self._pool is None:
-                    self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                                     initializer=_init_worker, initargs=(self.objective,))
+                    self._pool = start_pool(self.workers, initializer=_init_worker, initargs=(self.objective,))
                 chunk = max(1, min(8, len(todo) // (4 * self.workers)))
                 results = self._pool.map(_run_task, todo, chunksize=chunk)
             for k, r in zip(todo, results):
