@@ -575,6 +575,15 @@ class ResultStore:
 # Backends: each yields lists of records as batches finish
 
 
+def _batches(todo: list[RunTask], batch_size: int | None, per_worker: int, workers: int) -> list[list[RunTask]]:
+    """Split ``todo`` into batches: ``batch_size`` runs each, or about ``per_worker`` batches per worker (at most 50
+    runs each) — few enough that scheduling costs little, enough that the work stays balanced to the end and an
+    interruption loses little."""
+    if batch_size is None:
+        batch_size = max(1, min(50, math.ceil(len(todo) / (per_worker * workers))))
+    return [todo[i: i + batch_size] for i in range(0, len(todo), batch_size)]
+
+
 def _serial(scenario: Scenario, batches: list[list[RunTask]], spec: RunSpec) -> Iterator[list[dict]]:
     for batch in batches:
         yield run_batch(scenario, batch, spec)
@@ -630,7 +639,7 @@ def _dask_client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
     return Client(cluster), cluster
 
 
-def _dask(scenario: Scenario, batches: list[list[RunTask]], spec: RunSpec, workers: int,
+def _dask(scenario: Scenario, todo: list[RunTask], batch_size: int | None, spec: RunSpec, workers: int,
           scheduler: str | None, client: Any, info: dict[str, Any]) -> Iterator[list[dict]]:
     from distributed import as_completed
 
@@ -644,6 +653,8 @@ def _dask(scenario: Scenario, batches: list[list[RunTask]], spec: RunSpec, worke
             raise SweepError(f"the Dask scheduler at {client.scheduler.address} has no worker after 60 s; start "
                              "some with `dask worker ADDRESS`") from None
         info["workers"] = len(client.scheduler_info().get("workers", {}))
+        # Fewer, larger tasks than for the process pool: a Dask task costs more to schedule and to report.
+        batches = _batches(todo, batch_size, 8, max(1, info["workers"]))
         remote_scenario = client.scatter(scenario, broadcast=True, hash=False)
         futures = [client.submit(run_batch, remote_scenario, batch, spec, pure=False) for batch in batches]
         for fut in as_completed(futures):
@@ -713,7 +724,8 @@ def run_sweep(scenario: Scenario | str | Path,
     days : days per run (default: the scenario's length).
     key_places : places whose fall day and end state to record (see :func:`simulation.outcomes.key_places`).
     daily : also record daily series (lists) per run.
-    batch_size : runs per task (default: about 16 tasks per worker, at most 50 runs each).
+    batch_size : runs per task (default: about 16 tasks per worker on a process pool, 8 on Dask, at most 50
+        runs each).
     progress : show a progress bar on stderr.
 
     Returns
@@ -780,25 +792,20 @@ def run_sweep(scenario: Scenario | str | Path,
     result_store = ResultStore(store) if store is not None else None
     done = result_store.done_keys() & set(tasks) if result_store else set()
     todo = [t for k, t in tasks.items() if k not in done]
-    if batch_size is None:
-        batch_size = max(1, min(50, math.ceil(len(todo) / (16 * workers)))) if backend != "serial" else \
-            max(1, min(50, math.ceil(len(todo) / 16)))
-    batches = [todo[i: i + batch_size] for i in range(0, len(todo), batch_size)]
-
     info: dict[str, Any] = {"workers": 1 if backend == "serial" else workers}  # the dask backend counts its own
     if backend == "serial":
-        stream = _serial(scenario, batches, spec)
+        stream = _serial(scenario, _batches(todo, batch_size, 16, 1), spec)
     elif backend == "processes":
-        stream = _processes(scenario, batches, spec, workers)
+        stream = _processes(scenario, _batches(todo, batch_size, 16, workers), spec, workers)
     else:
-        stream = _dask(scenario, batches, spec, workers, scheduler, client, info)
+        stream = _dask(scenario, todo, batch_size, spec, workers, scheduler, client, info)
 
     memory: list[pd.DataFrame] = []
     from tqdm import tqdm
 
     with tqdm(total=len(tasks), initial=len(done), unit="run", desc="sweep", disable=not progress or None,
               file=sys.stderr, dynamic_ncols=True) as bar:
-        if batches:
+        if todo:
             with closing(stream):
                 for records in stream:
                     frame = _outcome_frame(records, dtypes)
