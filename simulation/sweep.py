@@ -997,14 +997,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     }
     _write_atomic(out / "sweep.json",
                   lambda p: p.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8"))
-    if args.quiet:
-        print(out / "results.csv")
-        return 0
-    elapsed = df.attrs["elapsed_s"]
-    rate = df.attrs["computed"] / elapsed if elapsed > 0 else float("nan")
-    print(f"{scenario.name}: {len(df)} runs ({len(spec.design)} parameter sets x {seeds} seeds; "
-          f"{df.attrs['computed']} computed, {df.attrs['reused']} from the store) in {elapsed:.1f} s "
-          f"({rate:.1f} runs/s, {backend}, {df.attrs['workers']} workers)")
-    print("\n".join(_outcome_lines(df, places)))
-    print(f"results: {out / 'results.csv'} (and results.parquet, sweep.json)")
+    try:
+        _print_summary(args, df, scenario, spec, seeds, backend, places, out)
+    except BrokenPipeError:  # `conflict-sim sweep ... | head`: the results are written; stop printing quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _print_summary(args: argparse.Namespace, df: pd.DataFrame, scenario: Scenario, spec: DesignFile, seeds: int,
+                   backend: str, places: Sequence[str], out: Path) -> None:
+    if args.quiet:
+        print(out / "results.csv", flush=True)
+        return
+    elapsed = df.attrs["elapsed_s"]
+    how = "nothing left to compute" if not df.attrs["computed"] else \
+        f"{df.attrs['computed'] / elapsed:.1f} runs/s, {backend}, {df.attrs['workers']} workers"
+    print(f"{scenario.name}: {len(df)} runs ({len(spec.design)} parameter sets x {seeds} seeds; "
+          f"{df.attrs['computed']} computed, {df.attrs['reused']} from the store) in {elapsed:.1f} s ({how})")
+    print("\n".join(_outcome_lines(df, places)))
+    print(f"results: {out / 'results.csv'} (and results.parquet, sweep.json)", flush=True)
