@@ -52,6 +52,9 @@ equal the initial population.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -321,15 +324,65 @@ class Routes:
 @dataclass(frozen=True)
 class _Hops:
     """Destination weights [d, o] to weights per road out of each place, [j * n + c, o] (``j == J``: staying at
-    ``c``), discounted by road distance: ``to_hop_t @ weight``. ``safer_t`` has the same entries and the
-    kernel kept only where ``d`` is safer than ``c`` (its data are rewritten each day from ``kernel``, the
-    entries' (``c_of``, ``d_of``) and the day's hazard)."""
+    ``c``), discounted by road distance: ``to_hop_t @ weight``. The entries' places are ``c_of`` and ``d_of``
+    and their kernel (``exp(-road km / destination_distance_km)``) is ``to_hop_t``'s data; a
+    :class:`Civilians` keeps its own matrix of the same shape for the destinations safer than ``c`` (the
+    data are rewritten each day from the kernel and the day's hazard), since these are shared and read-only.
+    """
 
     to_hop_t: csc_matrix
-    safer_t: csc_matrix
-    kernel: np.ndarray
     c_of: np.ndarray
     d_of: np.ndarray
+
+
+class _RouteCache:
+    """Civilian routes and hop matrices shared by every :class:`Civilians` of the process, least recently used
+    first out, bounded by the bytes of the arrays held.
+
+    Sweeps and calibrations run the same scenario thousands of times and the same sets of battles and closed
+    checkpoints recur, so a Dijkstra done once serves them all. Keys are digests of everything a value depends
+    on (road network, mask, distance scale); values are made read-only, so a warm cache gives exactly the
+    numbers a cold one does.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._data: OrderedDict[bytes, tuple[object, int]] = OrderedDict()
+
+    def get(self, key: bytes, compute: Callable[[], object]) -> object:
+        hit = self._data.get(key)
+        if hit is not None:
+            self._data.move_to_end(key)
+            return hit[0]
+        value = compute()
+        size = 0
+        for a in _arrays_of(value):
+            a.setflags(write=False)
+            size += a.nbytes
+        self._data[key] = (value, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes and len(self._data) > 1:
+            self.bytes -= self._data.popitem(last=False)[1][1]
+        return value
+
+    def clear(self) -> None:
+        self._data.clear()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _arrays_of(value: object) -> list[np.ndarray]:
+    if isinstance(value, Routes):
+        return [value.distance_km, value.next_hop]
+    m = value.to_hop_t
+    return [m.data, m.indices, m.indptr, value.c_of, value.d_of]
+
+
+ROUTE_CACHE = _RouteCache(max_bytes=64 * 2**20)
+"""Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
 
 
 def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray) -> Routes:
@@ -353,6 +406,61 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     nxt[nxt < 0] = -1
     np.fill_diagonal(nxt, np.arange(n))
     return Routes(np.array(dist_rev.T, order="C"), nxt)
+
+
+def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float) -> _Hops:
+    """The sparse matrix that turns destination weights [d, o] into weights per road out of each place
+    [j * n + c, o]: entry ``(j * n + c, d)`` is ``exp(-road km from c to d / destination_distance_km)`` where
+    ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
+    n, J = routes.next_hop.shape[0], roads.out_edge.shape[1]
+    d_of, c_of = np.nonzero(routes.next_hop.T >= 0)  # by destination d, the places c that reach it
+    at = c_of * n + d_of
+    hop = roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
+    hop[c_of == d_of] = J  # staying where one is
+    kernel = np.exp(-routes.distance_km.reshape(-1)[at] / destination_distance_km)
+    row = (hop * n + c_of).astype(np.int32)  # int32 indices: scipy.sparse's own, so no conversion
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(d_of, minlength=n), out=indptr[1:])
+    return _Hops(csc_matrix((kernel, row, indptr), shape=(n * (J + 1), n)), c_of, d_of)
+
+
+def arrival_choices(weights: np.ndarray, total: np.ndarray, column: np.ndarray, uturn: np.ndarray,
+                    count: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """Whole people per choice, cumulative, of groups of people reaching a place by a road.
+
+    A group's choices are the place's roads (``j < J``, in ``out_edge`` order; nothing where it has fewer than
+    ``J``) and staying there (``j == J``). Nobody takes the road back the way they came unless nothing lies
+    ahead (then it is all the weight); with no weight at all, everyone stays. Shares are rounded to whole
+    people by systematic rounding (see :func:`split_whole`).
+
+    Parameters
+    ----------
+    weights : (J + 1, m) array, the weight of each choice in each of ``m`` columns (a place and an origin).
+    total : (m,) array, ``weights.sum(axis=0)``.
+    column : (A,) integer array, each group's column.
+    uturn : (A,) integer array, the position of the road back among the place's roads.
+    count : (A,) integer array, people in each group; 0 where the place admits nobody (they all turn back).
+    uniform : (A,) uniform numbers in [0, 1), one per group.
+
+    Returns
+    -------
+    (J + 1, A) float array of whole numbers: ``reach[j]`` people take one of the choices ``0 .. j``; it never
+    decreases with ``j``, and ``reach[J] == count``.
+    """
+    A = column.size
+    J = weights.shape[0] - 1
+    reach = weights.take(column, axis=1)
+    total = total.take(column)
+    flat = reach.reshape(-1)
+    at_uturn = uturn * A + np.arange(A)
+    flat[at_uturn[total > flat[at_uturn]]] = 0.0  # not back the way they came, unless nothing lies ahead
+    reach[J][total == 0] = 1.0  # nowhere acceptable: stop here
+    for k in range(1, J + 1):  # cumulative, row by row (np.cumsum along the short axis is slower)
+        np.add(reach[k - 1], reach[k], out=reach[k])
+    reach /= reach[J]  # never above 1 (the sums only grow), and exactly 1 at J
+    reach *= count
+    reach += uniform
+    return np.floor(reach, out=reach)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -416,9 +524,13 @@ class Civilians:
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
         self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
-        self._route_cache: dict[bytes, list] = {}  # passable places and open roads -> [Routes, _Hops | None]
+        # What routes depend on besides the mask: the roads (km) and which are open (a digest, see _route_key).
+        self._road_digest = hashlib.blake2b(world.road_km.tobytes(), digest_size=16).digest()
+        self._safer: tuple = (None, None)  # (the _Hops it belongs to, this model's safer-destinations matrix)
         J = self.roads.out_edge.shape[1]
         self._leave_stride = np.arange(J) * n * n  # flat offsets of a place's roads in the departure weights
+        # _next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
+        self._next_edge = np.ascontiguousarray(self.roads.out_edge[self.roads.head].T)
 
     # -----------------------------------------------------------------------------------------------------
     # Views
@@ -548,69 +660,79 @@ class Civilians:
         J = self.roads.out_edge.shape[1]
         # (safer_t @ weight_t)[j * n + c, o]: weight, for people from o, of the destinations safer than c
         # reached from c by its j-th road (j == J: staying at c).
-        np.multiply(hops.kernel, self.hazard[hops.d_of] < self.hazard[hops.c_of], out=hops.safer_t.data)
+        safer_t = self._safer_matrix(hops)
+        np.multiply(hops.to_hop_t.data, self.hazard[hops.d_of] < self.hazard[hops.c_of], out=safer_t.data)
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place.
-        leave_probs = (hops.safer_t @ weight_t)[:J * n]  # [j * n + c, o]
-        can_leave = (leave_probs.reshape(J, n, n).sum(axis=0) > 0).T  # [o, c]
+        leave_probs = safer_t @ weight_t  # [j * n + c, o]
+        can_leave = (leave_probs[:J * n].reshape(J, n, n).sum(axis=0) > 0).T  # [o, c]
         diag = np.arange(n)
-        res_share = share * can_leave[diag, diag]
-        leave_res = round_share(self.rng.random(n), self.residents, res_share)
-        leave_idp = round_share(self.rng.random((n, n)), self.cohort, share[None, :] * can_leave)
-        days_idp = self._take_days(self.cohort, self.cohort_days, leave_idp)
+        flat_diag = diag * (n + 1)
+        leave_res = round_share(self.rng.random(n), self.residents, share * can_leave.reshape(-1)[flat_diag])
+        # Displaced people leave from the (origin, place) cohorts with someone in them and a share to go; one
+        # uniform number each.
+        cohort = self.cohort.reshape(-1)
+        idp_share = (share[None, :] * can_leave).reshape(-1)
+        at = np.flatnonzero((cohort != 0) & (idp_share > 0))
+        leave_idp = round_share(self.rng.random(at.size), cohort[at], idp_share[at])
+        days_idp = self._take_days(cohort[at], self.cohort_days.reshape(-1)[at], leave_idp)
         self.residents -= leave_res
         self.displaced_from += leave_res
-        self.cohort -= leave_idp
-        self.cohort_days -= days_idp
-        leaving = leave_idp.copy()
-        leaving[diag, diag] += leave_res
-        uniform = self.rng.random(n * n)  # one number per origin and place, whether anyone leaves or not
-        at = np.flatnonzero(leaving.reshape(-1) != 0)
+        cohort[at] -= leave_idp
+        self.cohort_days.reshape(-1)[at] -= days_idp
+        self.fleeing_days += np.bincount(at // n, days_idp, n)
+        self._fleeing_n += np.bincount(at // n, leave_idp, n).astype(np.int64) + leave_res
+        # Everyone leaving, by flat (origin, place): the cohort's diagonal is always empty, so the residents
+        # (origin == place) are new entries.
+        gone = leave_idp != 0
+        at = np.concatenate([at[gone], flat_diag[leave_res != 0]])
+        leaving = np.concatenate([leave_idp[gone], leave_res[leave_res != 0]])
         start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
         if at.size:  # split those who leave among the roads, and put them on the road
             o_at, c_at = np.divmod(at, n)
             probs = leave_probs.take(self._leave_stride[:, None] + (c_at * n + o_at)[None, :])  # (J, L)
-            split = split_whole(uniform[at], leaving.reshape(-1)[at], cumulative_shares(probs)).reshape(-1)
+            split = split_whole(self.rng.random(at.size), leaving, cumulative_shares(probs)).reshape(-1)
             j, k = np.divmod(np.flatnonzero(split != 0), at.size)
             np.add.at(self._fleeing.reshape(-1), start[self.roads.out_edge[c_at[k], j]] * n + o_at[k],
                       split[j * at.size + k])
-        self.fleeing_days += days_idp.sum(axis=1)
-
-        self._fleeing_n += leaving.sum(axis=1)
 
         # 4. Returns home once the origin has been quiet long enough.
         home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
         rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
-        uniform = self.rng.random((n, n))  # drawn whether anyone may go home or not
         home_routes = self._routes(~battle) if rate.any() or self._returning_n.any() else None
-        going = None
         if rate.any():
             hop_home = home_routes.next_hop.T  # [o, c]: next place from c toward o
-            can_go = (hop_home >= 0) & (hop_home != diag[None, :])
-            going = round_share(uniform, self.cohort, rate[:, None] * can_go)
-        if going is not None and going.any():
-            days_going = self._take_days(self.cohort, self.cohort_days, going)
-            self.cohort -= going
-            self.cohort_days -= days_going
-            o_idx, c2 = np.nonzero(going)
-            slots = start[self.roads.edge_id[c2, hop_home[o_idx, c2]]]
-            np.add.at(self._returning.reshape(-1), slots * n + o_idx, going[o_idx, c2])
-            self._returning_n += going.sum(axis=1)
-            self.returning_days += days_going.sum(axis=1)
+            go_share = (rate[:, None] * ((hop_home >= 0) & (hop_home != diag[None, :]))).reshape(-1)
+            at = np.flatnonzero((cohort != 0) & (go_share > 0))
+            going = round_share(self.rng.random(at.size), cohort[at], go_share[at])
+            at, going = at[going != 0], going[going != 0]
+            if at.size:
+                days_going = self._take_days(cohort[at], self.cohort_days.reshape(-1)[at], going)
+                cohort[at] -= going
+                self.cohort_days.reshape(-1)[at] -= days_going
+                o_idx, c2 = np.divmod(at, n)
+                slots = start[self.roads.edge_id[c2, hop_home.reshape(-1)[at]]]
+                np.add.at(self._returning.reshape(-1), slots * n + o_idx, going)
+                self._returning_n += np.bincount(o_idx, going, n).astype(np.int64)
+                self.returning_days += np.bincount(o_idx, days_going, n)
 
         # 5. Travel, a quarter of a day at a time.
         fleeing, returning = self._fleeing_n, self._returning_n  # people per origin on the road
-        # by_hop[c * a + k, j]: weight, for people from the k-th of the a origins with people fleeing on the
-        # road, of all the destinations reached from c by its j-th road (j == J: staying at c).
+        # The day's weights, for the a origins with people fleeing on the road, of all the destinations reached
+        # from place c by its j-th road (j == J: staying at c): choice[j, c * a + k] for the k-th such origin.
         on_road = np.flatnonzero(fleeing)
-        column = np.zeros(n, dtype=np.int64)
-        column[on_road] = np.arange(on_road.size)
-        by_hop = None
+        choice = None
         if on_road.size:
-            by_hop = (hops.to_hop_t @ weight_t[:, on_road]).reshape(J + 1, n * on_road.size).T.copy()
+            column = np.zeros(n, dtype=np.int64)
+            column[on_road] = np.arange(on_road.size)
+            weights = (hops.to_hop_t @ weight_t[:, on_road]).reshape(J + 1, n * on_road.size)
+            choice = (weights, weights.sum(axis=0), on_road.size, column)
         for _ in range(SUBSTEPS):
-            self._travel_fleeing((by_hop, on_road.size, column), open_to_idps, fleeing)
-            self._travel_returning(home_routes, battle, returning)
+            here = self.roads.slot(self.clock)
+            if choice is not None and fleeing.any():
+                self._travel_fleeing(here, choice, open_to_idps, fleeing)
+            if returning.any():
+                self._travel_returning(here, home_routes, battle, returning)
             self.clock += 1
 
         # 6. One more day displaced for everyone away from home.
@@ -630,85 +752,48 @@ class Civilians:
         """Person-days that ``taken`` people carry away from a cohort (all of them if the cohort empties)."""
         return np.where(taken == count, days, taken * cls._mean(count, days))
 
-    def _route_set(self, passable: np.ndarray) -> list:
-        """The cache entry [routes, hops or None] of ``passable`` places with today's open roads."""
-        key = passable.tobytes() + self.world.open_road.tobytes()
-        hit = self._route_cache.get(key)
-        if hit is None:
-            if len(self._route_cache) > 256:
-                self._route_cache.clear()
-            w = self.world
-            hit = self._route_cache[key] = [civilian_routes(w.road_km, w.open_road, passable), None]
-        return hit
+    def _route_key(self, passable: np.ndarray) -> bytes:
+        """What routes through ``passable`` places depend on: the roads, which are open, and the mask."""
+        digest = hashlib.blake2b(self._road_digest, digest_size=16)
+        digest.update(self.world.open_road.tobytes())
+        digest.update(passable.tobytes())
+        return digest.digest()
 
     def _routes(self, passable: np.ndarray) -> Routes:
-        """Routes through ``passable`` places (cached: they change only with battles, checkpoints and roads)."""
-        return self._route_set(passable)[0]
+        """Routes through ``passable`` places (cached, see :data:`ROUTE_CACHE`: they change only with battles,
+        checkpoints and roads)."""
+        w = self.world
+        return ROUTE_CACHE.get(b"routes" + self._route_key(passable),
+                               lambda: civilian_routes(w.road_km, w.open_road, passable))
 
     def _hops(self, passable: np.ndarray) -> _Hops:
-        """The matrices that turn destination weights into weights per road out of each place, for routes
+        """The matrix that turns destination weights into weights per road out of each place, for routes
         through ``passable`` places (see :class:`_Hops`; cached with the routes)."""
-        hit = self._route_set(passable)
-        if hit[1] is None:
-            routes = hit[0]
-            n, J = self.world.n, self.roads.out_edge.shape[1]
-            d_of, c_of = np.nonzero(routes.next_hop.T >= 0)  # by destination d, the places c that reach it
-            at = c_of * n + d_of
-            hop = self.roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
-            hop[c_of == d_of] = J  # staying where one is
-            kernel = np.exp(-routes.distance_km.reshape(-1)[at] / self.p["destination_distance_km"])
-            col = (hop * n + c_of).astype(np.int32)  # int32 indices: scipy.sparse's own, so no conversion
-            indptr = np.zeros(n + 1, dtype=np.int32)
-            np.cumsum(np.bincount(d_of, minlength=n), out=indptr[1:])
-            shape = (n * (J + 1), n)
-            to_hop_t = csc_matrix((kernel, col, indptr), shape=shape)
-            safer_t = csc_matrix((kernel.copy(), col, indptr), shape=shape)
-            hit[1] = _Hops(to_hop_t, safer_t, kernel, c_of, d_of)
-        return hit[1]
+        scale = float(self.p["destination_distance_km"])
+        key = b"hops" + self._route_key(passable) + np.float64(scale).tobytes()
+        return ROUTE_CACHE.get(key, lambda: hop_matrix(self._routes(passable), self.roads, scale))
 
-    def _choices_at(self, origin: np.ndarray, head: np.ndarray, uturn: np.ndarray, by_hop: tuple,
-                    open_to_idps: np.ndarray) -> np.ndarray:
-        """Cumulative choice shares, (J + 1, A), of people from ``origin`` reaching ``head`` by a road whose way
-        back is the head's road ``uturn``: the head's roads in ``out_edge`` order (``j < J``, nothing where the
-        head has fewer), then staying at the head (``J``). The rest, up to 1, turn back to wait at the road's
-        start: all of them when the head is closed or has a battle, nobody otherwise. ``by_hop`` is the day's
-        ``(weights [c * a + k, j], a, k of each origin)`` for the ``a`` origins with people on the road (see
-        :meth:`step`, 5)."""
-        J = self.roads.out_edge.shape[1]
-        A = origin.size
-        # The weights of the head's roads and of staying there (see step, 5).
-        by_place, a, column = by_hop
-        weight = by_place.take(head * a + column[origin], axis=0).T.copy()
-        total = weight.sum(axis=0)
-        flat = weight.reshape(-1)
-        at_uturn = uturn * A + np.arange(A)
-        back = flat[at_uturn]
-        # Not back the way they came, unless nothing lies ahead (then the way back is all the weight).
-        flat[at_uturn] = np.where(total > back, 0.0, back)
-        weight[J] = np.where(total == 0, 1.0, weight[J])  # nowhere acceptable: stop here
-        blocked = ~open_to_idps[head]
-        if blocked.any():
-            weight[:, blocked] = 0.0
-        for k in range(1, J + 1):  # cumulative, row by row (np.cumsum along the short axis is slower)
-            np.add(weight[k - 1], weight[k], out=weight[k])
-        total = weight[J].copy()
-        weight /= np.where(total > 0, total, 1.0)  # never above 1: the sums only grow
-        return weight
+    def _safer_matrix(self, hops: _Hops) -> csc_matrix:
+        """This model's matrix with ``hops.to_hop_t``'s entries, whose data it may rewrite (see step, 2)."""
+        if self._safer[0] is not hops:
+            m = hops.to_hop_t
+            self._safer = (hops, csc_matrix((m.data.copy(), m.indices, m.indptr), shape=m.shape))
+        return self._safer[1]
 
     def _home_again(self) -> None:
         """Displaced people who reached their own origin are residents again."""
-        back = np.diagonal(self.cohort).copy()
+        n = self.world.n
+        back = self.cohort.reshape(-1)[::n + 1]  # the diagonal, a view
         if back.any():
-            diag = np.arange(self.world.n)
             self.residents += back
             self.returned += back
-            self.cohort[diag, diag] = 0
-            self.cohort_days[diag, diag] = 0.0
+            back[:] = 0
+            self.cohort_days.reshape(-1)[::n + 1] = 0.0
 
-    def _settle(self, origin: np.ndarray, place: np.ndarray, count: np.ndarray, days: np.ndarray) -> None:
-        """Add people to cohorts (origin, place); those at their own origin become residents again."""
-        np.add.at(self.cohort, (origin, place), count)
-        np.add.at(self.cohort_days, (origin, place), days)
+    def _settle(self, at: np.ndarray, count: np.ndarray, days: np.ndarray) -> None:
+        """Add people to cohorts (flat ``origin * n + place``); those at their own origin become residents."""
+        np.add.at(self.cohort.reshape(-1), at, count)
+        np.add.at(self.cohort_days.reshape(-1), at, days)
         self._home_again()
 
     def _leave_road(self, days: np.ndarray, on_road: np.ndarray, leaving: np.ndarray) -> np.ndarray:
@@ -719,71 +804,61 @@ class Civilians:
         days[on_road == leaving] = 0.0
         return mean
 
-    def _travel_fleeing(self, by_hop: tuple, open_to_idps: np.ndarray, on_road: np.ndarray) -> None:
-        """A quarter-day for fleeing people: those reaching the end of a road choose among the next roads,
-        staying, or waiting back at its start. Only the (origin, road) pairs with someone arriving are worked
-        on, so the cost grows with those pairs, not with the people."""
+    def _travel_fleeing(self, here: np.ndarray, choice: tuple, open_to_idps: np.ndarray,
+                        on_road: np.ndarray) -> None:
+        """A quarter-day for fleeing people: those reaching the end of a road (from the slots ``here``) choose
+        among the next roads, staying, or waiting back at its start. Only the (origin, road) pairs with someone
+        arriving are worked on, so the cost grows with those pairs, not with the people. ``choice`` is the
+        day's ``(weights, their sums, a, column)`` (see :meth:`step`, 5)."""
         r = self.roads
-        if not on_road.any():
-            return
-        n, E, J = self.world.n, r.tail.size, r.out_edge.shape[1]
-        here = r.slot(self.clock)
-        arriving = self._fleeing[here].reshape(-1)  # [edge, origin]
+        n = self.world.n
+        arriving = self._fleeing.take(here, axis=0).reshape(-1)  # [edge, origin]
         at = np.flatnonzero(arriving != 0)
         if not at.size:
             return
+        self._fleeing[here] = 0
         edge, origin = np.divmod(at, n)
         count = arriving[at]
-        pair = origin * E + edge
-        uniform = self.rng.random(n * E)[pair]  # one number per origin and road
-        road = self._fleeing.reshape(-1)
-        road[here[edge] * n + origin] = 0
         head = r.head[edge]
-        # Whole people per choice: systematic rounding (see split_whole).
-        reach = self._choices_at(origin, head, r.uturn[edge], by_hop, open_to_idps)
-        reach *= count
-        reach += uniform
-        np.floor(reach, out=reach)
-        split = np.empty_like(reach)  # (J + 1, A): whole people per road, and staying
-        split[0] = reach[0]
-        np.subtract(reach[1:], reach[:-1], out=split[1:])
-        back = count - reach[J]
-        at_head = np.bincount(origin * n + head, split[J], n * n).reshape(n, n)  # [o, place]
-        at_tail = np.bincount(origin * n + r.tail[edge], back, n * n).reshape(n, n)
-        off = np.bincount(origin, split[J] + back, n).astype(np.int64)
+        weights, total, a, column = choice
+        reach = arrival_choices(weights, total, head * a + column[origin], r.uturn[edge],
+                                count * open_to_idps[head], self.rng.random(at.size))
+        # Onward: reach[j] - reach[j - 1] people take the head's j-th road.
+        J = reach.shape[0] - 1
+        onward = np.empty((J, at.size))
+        onward[0] = reach[0]
+        np.subtract(reach[1:J], reach[:J - 1], out=onward[1:])
+        onward = onward.reshape(-1)
+        k = np.flatnonzero(onward != 0)
+        j, i = np.divmod(k, at.size)
+        slot = here.take(self._next_edge.reshape(-1)[j * r.head.size + edge[i]])
+        np.add.at(self._fleeing.reshape(-1), slot * n + origin[i], onward[k].astype(np.int64))
+        # The rest stop: at the head, or, where it is closed or has a battle, back at the road's start.
+        stop = count - reach[J - 1].astype(np.int64)
+        off = np.bincount(origin, stop, n).astype(np.int64)
         mean = self._leave_road(self.fleeing_days, on_road, off)
         on_road -= off
-        self.cohort += at_head.astype(np.int64)
-        self.cohort_days += at_head * mean[:, None]
-        self.cohort += at_tail.astype(np.int64)
-        self.cohort_days += at_tail * mean[:, None]
-        self._home_again()
-        onward = split[:J].reshape(-1)
-        k = np.flatnonzero(onward != 0)
-        j, a = np.divmod(k, origin.size)
-        np.add.at(road, here[r.out_edge[head[a], j]] * n + origin[a], onward[k].astype(np.int64))
+        place = np.where(open_to_idps[head], head, r.tail[edge])
+        self._settle(origin * n + place, stop, stop * mean[origin])
 
-    def _travel_returning(self, home_routes: Routes, battle: np.ndarray, on_road: np.ndarray) -> None:
+    def _travel_returning(self, here: np.ndarray, home_routes: Routes, battle: np.ndarray,
+                          on_road: np.ndarray) -> None:
         """A quarter-day for people going home: at the end of a road they are home, turned away by a battle
         (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
         ``on_road`` (people per origin on the way home) is kept up to date."""
         r = self.roads
-        if not on_road.any():
-            return
         n = self.world.n
-        here = r.slot(self.clock)
-        arriving = self._returning[here].reshape(-1)  # [edge, origin]
+        arriving = self._returning.take(here, axis=0).reshape(-1)  # [edge, origin]
         at = np.flatnonzero(arriving != 0)
         if not at.size:
             return
+        self._returning[here] = 0
         e_i, o_i = np.divmod(at, n)
         count = arriving[at]
-        road = self._returning.reshape(-1)
-        road[here[e_i] * n + o_i] = 0
         head = r.head[e_i]
         home = head == o_i
         turned_away = ~home & battle[head]
-        nxt = home_routes.next_hop[head, o_i]
+        nxt = home_routes.next_hop.reshape(-1)[head * n + o_i]
         stop = home | turned_away | (nxt < 0)
         # Home, turned away (wait at the tail, displaced), or no way on (wait here): off the road.
         if stop.any():
@@ -792,7 +867,8 @@ class Civilians:
             mean = self._leave_road(self.returning_days, on_road, off)
             on_road -= off
             settle_at = np.where(turned_away, r.tail[e_i], head)[stop]
-            self._settle(o_s, settle_at, c_s, c_s * mean[o_s])
+            self._settle(o_s * n + settle_at, c_s, c_s * mean[o_s])
         go = ~stop
         if go.any():
-            np.add.at(road, here[r.edge_id[head[go], nxt[go]]] * n + o_i[go], count[go])
+            slots = here.take(r.edge_id.reshape(-1)[head[go] * n + nxt[go]])
+            np.add.at(self._returning.reshape(-1), slots * n + o_i[go], count[go])
