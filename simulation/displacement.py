@@ -457,10 +457,11 @@ def arrival_choices(weights: np.ndarray, total: np.ndarray, column: np.ndarray, 
     reach[J][total == 0] = 1.0  # nowhere acceptable: stop here
     for k in range(1, J + 1):  # cumulative, row by row (np.cumsum along the short axis is slower)
         np.add(reach[k - 1], reach[k], out=reach[k])
-    reach /= reach[J]  # never above 1 (the sums only grow), and exactly 1 at J
-    reach *= count
+    reach *= count / reach[J]  # a multiplication: dividing the whole array is slower
     reach += uniform
-    return np.floor(reach, out=reach)
+    np.floor(reach, out=reach)
+    # count * (reach / reach[J]) would never exceed count; the product above may, by a rounding error.
+    return np.minimum(reach, count, out=reach)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -775,10 +776,14 @@ class Civilians:
 
     def _safer_matrix(self, hops: _Hops) -> csc_matrix:
         """This model's matrix with ``hops.to_hop_t``'s entries, whose data it may rewrite (see step, 2)."""
-        if self._safer[0] is not hops:
-            m = hops.to_hop_t
-            self._safer = (hops, csc_matrix((m.data.copy(), m.indices, m.indptr), shape=m.shape))
-        return self._safer[1]
+        m, safer = hops.to_hop_t, self._safer[1]
+        if safer is None:
+            safer = csc_matrix((m.data.copy(), m.indices, m.indptr), shape=m.shape)
+        elif self._safer[0] is not hops:
+            # Same shape, new entries: set the (public) arrays; building a new matrix costs 20 times more.
+            safer.data, safer.indices, safer.indptr = np.empty_like(m.data), m.indices, m.indptr
+        self._safer = (hops, safer)
+        return safer
 
     def _home_again(self) -> None:
         """Displaced people who reached their own origin are residents again."""
