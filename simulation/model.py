@@ -123,17 +123,17 @@ class ConflictModel(mesa.Model):
         self.rec_in_transit = np.zeros(d, dtype=np.int64)  # displaced people on the road
         self.rec_ledger = np.zeros((d, len(LEDGER) + 1, nf), dtype=np.int64)
         self.log: list[tuple[str, str, str, str]] = []
+        self._log_day = (-1, "")  # the day whose date the log last wrote, and that date
         self._today_killed = np.zeros((n, nf + 1), dtype=np.int64)
         self._today_wounded = np.zeros((n, nf + 1), dtype=np.int64)
         self._today_sorties = np.zeros(n, dtype=np.int64)
 
-        self.datacollector = mesa.DataCollector(model_reporters={
-            **{f"personnel_{f}": (lambda m, i=i: m.personnel_of(i)) for i, f in enumerate(self.faction_ids)},
-            **{f"places_{f}": (lambda m, i=i: int((m.controller == i).sum())) for i, f in enumerate(self.faction_ids)},
-            "killed": lambda m: int(m.rec_killed[: m.day].sum()),
-            "civilians_killed": lambda m: int(m.rec_killed[: m.day, :, -1].sum()),
-            "displaced": lambda m: m.civilians.total_displaced,
-        })
+        # Mesa's data collector, one row a day: its reporters read the day's totals, computed once in _record.
+        self._reported: dict[str, int] = {}
+        names = [f"personnel_{f}" for f in self.faction_ids] + [f"places_{f}" for f in self.faction_ids] + [
+            "killed", "civilians_killed", "displaced"]
+        self.datacollector = mesa.DataCollector(
+            model_reporters={k: (lambda m, k=k: m._reported[k]) for k in names})
         self.running = True
 
     # ---------------------------------------------------------------------------------------------------
@@ -182,7 +182,9 @@ class ConflictModel(mesa.Model):
 
     def _log(self, kind: str, place: int | str, detail: str) -> None:
         pid = place if isinstance(place, str) else self.world.place_ids[place]
-        self.log.append((self.date.isoformat(), kind, pid, detail))
+        if self._log_day[0] != self.day:
+            self._log_day = (self.day, self.date.isoformat())
+        self.log.append((self._log_day[1], kind, pid, detail))
 
     # ---------------------------------------------------------------------------------------------------
     # Views the commands use
@@ -206,6 +208,8 @@ class ConflictModel(mesa.Model):
         hostile_here = self.present_personnel_c @ self.hostile_c.T  # [p, c]: hostile personnel at p
         self.battle_at = ((self.present_personnel_c > 0) & (hostile_here > 0)).any(axis=1)
         self._here = here
+        self._threat: dict[int, np.ndarray] = {}  # threat_to by coalition, until the strengths change
+        self._defence: dict[int, np.ndarray] = {}  # defence_against by coalition, until the next _presence
         holder = self.coalition_of[self.controller]
         self.was_garrisoned |= self.present_personnel_c[np.arange(self.world.n), holder] > 0
 
@@ -214,6 +218,12 @@ class ConflictModel(mesa.Model):
 
     def defence_against(self, coalition: int) -> np.ndarray:
         """Effective strength hostile to ``coalition`` at each place, with the defenders' advantage."""
+        hit = self._defence.get(coalition)
+        if hit is None:
+            hit = self._defence[coalition] = self._defence_against(coalition)
+        return hit
+
+    def _defence_against(self, coalition: int) -> np.ndarray:
         hostile = self.hostile_c[coalition]
         eff = self.present_effective_c[:, hostile]
         holds = self.coalition_of[self.controller][:, None] == np.flatnonzero(hostile)[None, :]
@@ -222,6 +232,12 @@ class ConflictModel(mesa.Model):
 
     def threat_to(self, coalition: int) -> np.ndarray:
         """Hostile effective strength that could reach each place within a day."""
+        hit = self._threat.get(coalition)
+        if hit is None:
+            hit = self._threat[coalition] = self._threat_to(coalition)
+        return hit
+
+    def _threat_to(self, coalition: int) -> np.ndarray:
         u, n = self.units, self._here.size  # units split off today are not counted until tomorrow
         rows = np.flatnonzero(self._here[:n] & ~u.routing[:n]
                               & self.hostile_c[coalition, self.coalition_of[u.faction[:n]]])
@@ -242,64 +258,95 @@ class ConflictModel(mesa.Model):
     def dispatch(self, rows: np.ndarray, targets: np.ndarray, keep_share: float,
                  at_most: np.ndarray | None = None) -> None:
         """Send units toward targets. Where a unit leaves a place its side holds, ``keep_share`` of it stays as
-        a garrison; ``at_most`` caps how many leave."""
+        a garrison. ``at_most`` (whole people, one per unit) caps how many go to a target: the first capped unit
+        sent to a target sets that target's budget, and the units sent there use it up in the order given.
+        Detachments of fewer than 10 that would leave part of a unit behind stay."""
         u = self.units
-        budget: dict[int, float] = {}  # at_most is a need per target, shared by the units sent there
-        for k, (r, q) in enumerate(zip(rows.tolist(), targets.tolist())):
-            loc = int(u.loc[r])
-            if q == loc or self._next_hop(r, q) < 0:
-                continue
-            pers = int(u.personnel[r])
-            own_place = self.coalition_of[self.controller[loc]] == self.coalition_of[u.faction[r]]
-            keep = int(round(pers * keep_share)) if own_place else 0
-            send = pers - keep
-            if at_most is not None and np.isfinite(at_most[k]):
-                left = budget.setdefault(q, float(at_most[k]))
-                send = int(min(send, left))
-                if send <= 0:
-                    continue
-                budget[q] = left - send
-            if send < 10 and send < pers:
-                continue
-            if send < pers:
-                r = self._new_unit(int(u.faction[r]), loc, send, float(u.quality[r]), float(u.morale[r]),
-                                   name=self.unit_agents[r].name)
-                u.home[r] = u.home[rows[k]]
-                u.base_morale[r] = u.base_morale[rows[k]]
-                u.personnel[rows[k]] -= send
-            self._set_course(r, q)
+        rows, targets = np.asarray(rows, dtype=np.int64), np.asarray(targets, dtype=np.int64)
+        if rows.size == 0:
+            return
+        loc = u.loc[rows].astype(np.int64)
+        coal = self.coalition_of[u.faction[rows]]
+        hop = self._next_hops(coal, loc, targets)
+        go = (targets != loc) & (hop >= 0)
+        pers = u.personnel[rows]
+        own_place = self.coalition_of[self.controller[loc]] == coal
+        keep = np.where(own_place, np.round(pers * keep_share), 0.0).astype(np.int64)
+        send = pers - keep
+        if at_most is not None:
+            capped = np.flatnonzero(go & np.isfinite(at_most))
+            if capped.size:
+                # Per target, in the order given: what is sent is the growth of min(cumulative demand, budget).
+                order = np.argsort(targets[capped], kind="stable")
+                k, q, want = capped[order], targets[capped][order], send[capped][order]
+                new_group = np.r_[True, q[1:] != q[:-1]]
+                group = np.cumsum(new_group) - 1
+                budget = np.floor(at_most[k][new_group])[group]
+                total = np.cumsum(want)
+                upto = total - (total - want)[new_group][group]  # demand within the group, this unit included
+                sent = (np.minimum(upto, budget) - np.minimum(upto - want, budget)).astype(np.int64)
+                send[k] = sent
+                go[k[sent <= 0]] = False
+        go &= ~((send < 10) & (send < pers))
+        movers = np.flatnonzero(go)
+        if movers.size == 0:
+            return
+        moving = rows[movers]
+        split = np.flatnonzero(send[movers] < pers[movers])
+        if split.size:  # the strength left at the units' places changes: so does the threat they pose
+            self._threat = {c: t for c, t in self._threat.items() if not self.hostile_c[c, coal[movers[split]]].any()}
+        for i in split.tolist():
+            r, k = int(moving[i]), int(movers[i])
+            new = self._new_unit(int(u.faction[r]), int(loc[k]), int(send[k]), float(u.quality[r]),
+                                 float(u.morale[r]), name=self.unit_agents[r].name)
+            u.home[new] = u.home[r]
+            u.base_morale[new] = u.base_morale[r]
+            u.personnel[r] -= send[k]
+            moving[i] = new
+        self._set_courses(moving, targets[movers], hop[movers])
 
     def withdraw(self, rows: np.ndarray) -> None:
         """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
         occupies or threatens within a day."""
         u = self.units
-        safe_for: dict[int, np.ndarray] = {}
-        for r in rows.tolist():
-            c = int(self.coalition_of[u.faction[r]])
-            if c not in safe_for:
-                safe_for[c] = (self.coalition_of[self.controller] == c) & (self.threat_to(c) == 0)
-            safe = safe_for[c].copy()
-            safe[u.loc[r]] = False
-            days = np.where(safe, self.routes_for(c)[0][u.loc[r]], np.inf)
-            q = int(np.argmin(days))
-            if np.isfinite(days[q]):
+        rows = np.asarray(rows, dtype=np.int64)
+        coal = self.coalition_of[u.faction[rows]]
+        for c in np.unique(coal).tolist():
+            sel = rows[coal == c]
+            safe = (self.coalition_of[self.controller] == c) & (self.threat_to(c) == 0)
+            loc = u.loc[sel]
+            days = np.where(safe[None, :], self.routes_for(c)[0][loc], np.inf)
+            days[np.arange(sel.size), loc] = np.inf
+            q = days.argmin(axis=1)
+            ok = np.isfinite(days[np.arange(sel.size), q])
+            for r, dest in zip(sel[ok].tolist(), q[ok].tolist()):
                 self._log("withdrawal", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit of "
-                          f"{int(u.personnel[r])} withdraws to {self.world.place_ids[q]}")
-                self._set_course(r, q)
+                          f"{int(u.personnel[r])} withdraws to {self.world.place_ids[dest]}")
+            self._set_courses(sel[ok], q[ok])
 
-    def _next_hop(self, r: int, q: int) -> int:
-        """Next place for unit ``r`` toward ``q``, avoiding enemy-held places (or by any road if it must)."""
-        loc = self.units.loc[r]
-        nxt = self.routes_for(self.coalition_of[self.units.faction[r]])[1][loc, q]
-        return int(nxt if nxt >= 0 else self.world.next_hop[loc, q])
+    def _next_hops(self, coalition: np.ndarray, loc: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Next place from ``loc`` toward ``target`` for units of each ``coalition``, avoiding enemy-held places
+        (or by any road if they must); -1 where no road leads there."""
+        first = int(coalition[0]) if coalition.size else 0
+        if (coalition == first).all():
+            own = self.routes_for(first)[1][loc, target]
+        else:
+            own = np.empty(loc.size, dtype=np.int64)
+            for c in np.unique(coalition).tolist():
+                sel = coalition == c
+                own[sel] = self.routes_for(c)[1][loc[sel], target[sel]]
+        return np.where(own >= 0, own, self.world.next_hop[loc, target])
 
-    def _set_course(self, r: int, q: int) -> None:
+    def _set_courses(self, rows: np.ndarray, targets: np.ndarray, hops: np.ndarray | None = None) -> None:
+        """Set units ``rows`` on their way to ``targets`` (``hops``: their next places, if already known)."""
         u, w = self.units, self.world
-        u.target[r] = q
-        nxt = self._next_hop(r, q)
-        if nxt >= 0 and nxt != u.loc[r]:
-            u.next[r] = nxt
-            u.km_left[r] = w.road_km[u.loc[r], nxt]
+        loc = u.loc[rows]
+        if hops is None:
+            hops = self._next_hops(self.coalition_of[u.faction[rows]], loc, targets)
+        u.target[rows] = targets
+        go = (hops >= 0) & (hops != loc)
+        u.next[rows[go]] = hops[go]
+        u.km_left[rows[go]] = w.road_km[loc[go], hops[go]]
 
     # ---------------------------------------------------------------------------------------------------
     # The day
@@ -399,18 +446,20 @@ class ConflictModel(mesa.Model):
         key = (u.faction[idle].astype(np.int64) * self.world.n + u.loc[idle]) * self.world.n + u.home[idle]
         order = np.argsort(key, kind="stable")
         key, idle = key[order], idle[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        counts = np.diff(np.r_[starts, key.size])
-        for s, c in zip(starts[counts > 1], counts[counts > 1]):
-            rows = idle[s: s + c]
-            keep, rest = rows[0], rows[1:]
-            pers = u.personnel[rows].astype(float)
-            total = pers.sum()
-            for name in ("quality", "morale", "base_morale"):
-                arr = getattr(u, name)
-                arr[keep] = (arr[rows] * pers).sum() / total
-            u.personnel[keep] = int(total)
-            u.personnel[rest] = 0
+        first = np.r_[True, key[1:] != key[:-1]]
+        group = np.cumsum(first) - 1
+        counts = np.bincount(group)
+        if (counts < 2).all():
+            return
+        merged = counts > 1
+        pers = u.personnel[idle].astype(float)
+        total = np.bincount(group, pers)
+        keep = idle[first][merged]  # each group's first (lowest) row takes in the others
+        for name in ("quality", "morale", "base_morale"):
+            arr = getattr(u, name)
+            arr[keep] = np.bincount(group, arr[idle] * pers)[merged] / total[merged]
+        u.personnel[idle[~first & merged[group]]] = 0
+        u.personnel[keep] = total[merged].astype(np.int64)
 
     # 3 ---------------------------------------------------------------------------------------------------
     def _move(self) -> None:
@@ -447,12 +496,7 @@ class ConflictModel(mesa.Model):
             done = (u.loc[a] == u.target[a]) | blocked
             u.next[a[done]] = -1
             go = a[~done]
-            nh = np.full(go.size, -1)
-            cg = self.coalition_of[u.faction[go]]
-            for c in np.unique(cg).tolist():
-                sel = cg == c
-                own = self.routes_for(c)[1][u.loc[go[sel]], u.target[go[sel]]]
-                nh[sel] = np.where(own >= 0, own, w.next_hop[u.loc[go[sel]], u.target[go[sel]]])
+            nh = self._next_hops(c[~done], u.loc[go], u.target[go])
             ok = nh >= 0
             u.next[go] = np.where(ok, nh, -1)
             u.km_left[go[ok]] = w.road_km[u.loc[go[ok]], nh[ok]]
@@ -566,24 +610,33 @@ class ConflictModel(mesa.Model):
         u.personnel[rout] -= deserters
         np.add.at(self.ledger["deserted"], u.faction[rout], deserters)
         threatened = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]: enemies of c present at p
-        for k, r in enumerate(rout.tolist()):
-            c = self.coalition_of[u.faction[r]]
+        # Each routing unit makes for the nearest place its side holds where no enemy is present.
+        coal = self.coalition_of[u.faction[rout]]
+        loc = u.loc[rout]
+        dest = np.zeros(rout.size, dtype=np.int64)
+        reached = np.zeros(rout.size, dtype=bool)
+        k = np.arange(rout.size)
+        for c in np.unique(coal).tolist():
+            sel = coal == c
             safe = (ctrl_c == c) & ~threatened[:, c]
-            safe[u.loc[r]] = False
-            days = np.where(safe, self.routes_for(c)[0][u.loc[r]], np.inf)
-            q = int(np.argmin(days))
-            if not np.isfinite(days[q]):
-                # Nowhere to go: the unit dissolves.
-                self.ledger["deserted"][u.faction[r]] += u.personnel[r]
-                deserters[k] += u.personnel[r]
-                u.personnel[r] = 0
-                self._log("rout", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit dissolves, "
-                          f"{int(deserters[k])} desert")
-                continue
-            u.routing[r] = True
-            self._set_course(r, q)
-            self._log("rout", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit routs toward "
-                      f"{w.place_ids[q]}: {int(deserters[k])} desert, {int(u.personnel[r])} retreat")
+            days = np.where(safe[None, :], self.routes_for(c)[0][loc[sel]], np.inf)
+            days[np.arange(days.shape[0]), loc[sel]] = np.inf
+            dest[sel] = days.argmin(axis=1)
+            reached[sel] = np.isfinite(days[np.arange(days.shape[0]), dest[sel]])
+        # Nowhere to go: the unit dissolves.
+        gone = rout[~reached]
+        np.add.at(self.ledger["deserted"], u.faction[gone], u.personnel[gone])
+        deserters[~reached] += u.personnel[gone]
+        u.personnel[gone] = 0
+        u.routing[rout[reached]] = True
+        self._set_courses(rout[reached], dest[reached])
+        for i, r in zip(k.tolist(), rout.tolist()):
+            who = self.faction_ids[u.faction[r]]
+            if reached[i]:
+                self._log("rout", int(loc[i]), f"{who} unit routs toward {w.place_ids[dest[i]]}: "
+                          f"{int(deserters[i])} desert, {int(u.personnel[r])} retreat")
+            else:
+                self._log("rout", int(loc[i]), f"{who} unit dissolves, {int(deserters[i])} desert")
 
     # 6 ---------------------------------------------------------------------------------------------------
     def _air_strikes(self) -> None:
@@ -662,17 +715,27 @@ class ConflictModel(mesa.Model):
                 continue
             lam = p["recruit_rate"] * self.civilians.residents[held] * w.sympathy[held]
             recruits = self.rng.poisson(lam)
-            for pl, k in zip(held[recruits > 0].tolist(), recruits[recruits > 0].tolist()):
-                rows = self._units_at(f, pl)
-                rows = rows[~u.routing[rows]]
-                if rows.size:
-                    r = rows[np.argmax(u.personnel[rows])]
-                    total = u.personnel[r] + k
-                    u.quality[r] = (u.quality[r] * u.personnel[r] + p["recruit_quality"] * k) / total
-                    u.personnel[r] = total
-                else:
-                    self._new_unit(f, pl, k, p["recruit_quality"], p["initial_morale"], name="recruits")
-                self.ledger["recruited"][f] += k
+            places, k = held[recruits > 0], recruits[recruits > 0]
+            if places.size == 0:
+                continue
+            # Recruits join the largest unit of the faction at the place (the first, on a tie), or form one.
+            n = u.n
+            cand = np.flatnonzero(u.alive[:n] & (u.faction[:n] == f) & (u.next[:n] < 0) & ~u.routing[:n])
+            order = np.lexsort((cand, -u.personnel[cand], u.loc[cand]))
+            cand = cand[order]
+            largest = np.full(w.n, -1, dtype=np.int64)
+            if cand.size:
+                lead = cand[np.r_[True, u.loc[cand][1:] != u.loc[cand][:-1]]]
+                largest[u.loc[lead]] = lead
+            r = largest[places]
+            has = r >= 0
+            rj, kj = r[has], k[has]
+            total = u.personnel[rj] + kj
+            u.quality[rj] = (u.quality[rj] * u.personnel[rj] + p["recruit_quality"] * kj) / total
+            u.personnel[rj] = total
+            for pl, kk in zip(places[~has].tolist(), k[~has].tolist()):
+                self._new_unit(f, pl, kk, p["recruit_quality"], p["initial_morale"], name="recruits")
+            self.ledger["recruited"][f] += int(k.sum())
 
     # 9 ---------------------------------------------------------------------------------------------------
     def _bury_dead_units(self) -> None:
@@ -707,6 +770,12 @@ class ConflictModel(mesa.Model):
         for i, k in enumerate(LEDGER):
             self.rec_ledger[d, i] = self.ledger[k]
         self.rec_ledger[d, -1] = np.bincount(u.faction[:n][alive], u.personnel[:n][alive], nf)
+        held = np.bincount(self.controller, minlength=nf)
+        killed = self.rec_killed[: d + 1].sum(axis=(0, 1))
+        self._reported = {
+            **{f"personnel_{f}": int(self.rec_ledger[d, -1, i]) for i, f in enumerate(self.faction_ids)},
+            **{f"places_{f}": int(held[i]) for i, f in enumerate(self.faction_ids)},
+            "killed": int(killed.sum()), "civilians_killed": int(killed[-1]), "displaced": civ.total_displaced}
 
     # ---------------------------------------------------------------------------------------------------
     # Results

@@ -2,9 +2,20 @@
 
 Routing is precomputed once (and again when a road closes or opens) with SciPy's Dijkstra over the whole
 graph, so that a unit's next hop toward any objective is an array look-up, not a path search.
+
+Routes that avoid enemy-held places, and the connected components a side can still move through, depend only on
+the road network and a mask of places. The same masks come back again and again, within a run and across the
+runs of a sweep or a calibration (every seed of a parameter set starts from the same map), so they are kept in
+one bounded cache per process (:data:`ROUTE_CACHE`), keyed by a digest of the road network and the mask. The
+cached arrays are read-only; a cold or a warm cache gives the same numbers.
 """
 
 from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -19,6 +30,55 @@ ROAD_SPEED_PARAMETER = {
     "desert track": "speed_track_km",
     "river crossing": "speed_river_km",
 }
+
+
+class BoundedCache:
+    """A least-recently-used mapping bounded by the bytes of the NumPy arrays it holds.
+
+    Parameters
+    ----------
+    max_bytes : the most array bytes kept; the least recently used entries go first.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value cached under ``key``, or ``compute()``'s result (arrays made read-only), cached."""
+        hit = self._data.get(key)
+        if hit is not None:
+            self._data.move_to_end(key)
+            self.hits += 1
+            return hit[0]
+        self.misses += 1
+        value = compute()
+        arrays = value if isinstance(value, tuple) else (value,)
+        size = 0
+        for a in arrays:
+            if isinstance(a, np.ndarray):
+                a.setflags(write=False)
+                size += a.nbytes
+        self._data[key] = (value, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes and len(self._data) > 1:
+            _, (_, dropped) = self._data.popitem(last=False)
+            self.bytes -= dropped
+        return value
+
+    def clear(self) -> None:
+        self._data.clear()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+ROUTE_CACHE = BoundedCache(max_bytes=256 * 2**20)
+"""Routes and components by road network and mask, shared by every model in the process (at most 256 MiB)."""
 
 
 class World:
@@ -55,46 +115,58 @@ class World:
             self.road_speed[i, j] = self.road_speed[j, i] = speed
         self.open_road = self.road_km > 0
         self.roads_version = 0
-        self._route_cache: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
         self.recompute_routes()
 
     def recompute_routes(self) -> None:
         """Shortest travel times (days at mobility 1), road distances (km) and next hops over open roads."""
+        digest = hashlib.blake2b(digest_size=16)
+        for a in (self.road_km, self.road_speed, self.open_road):
+            digest.update(a.tobytes())
+        self.network_key = digest.digest()  # what routes over these roads depend on
+        # Open roads as a list of directed edges, row-major in (to, from): masking it gives the CSR arrays of
+        # the reversed graph (see _graph) without a dense-to-sparse conversion.
+        self._edge_to, self._edge_from = np.nonzero(self.open_road.T)
+        self._edge_from32 = self._edge_from.astype(np.int32)
+        hours = self.road_km / np.where(self.road_speed > 0, self.road_speed, 1)
+        self._edge_days = hours[self._edge_from, self._edge_to]
+        self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
+                                                                            self._all_routes)
+
+    def _all_routes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hours = np.where(self.open_road, self.road_km / np.where(self.road_speed > 0, self.road_speed, 1), 0)
-        days_graph = csr_matrix(hours)
-        self.travel_days, pred = dijkstra(days_graph, directed=False, return_predecessors=True)
-        km_graph = csr_matrix(np.where(self.open_road, self.road_km, 0))
-        self.distance_km = dijkstra(km_graph, directed=False)
+        travel_days, pred = dijkstra(csr_matrix(hours), directed=False, return_predecessors=True)
+        distance_km = dijkstra(csr_matrix(np.where(self.open_road, self.road_km, 0)), directed=False)
         # For an undirected graph, the predecessor of i on the shortest path from j is the next hop from i
         # toward j; -9999 (unreachable) becomes -1.
         nxt = pred.T.copy()
         nxt[nxt < 0] = -1
         np.fill_diagonal(nxt, np.arange(self.n))
-        self.next_hop = nxt
+        return travel_days, distance_km, nxt
 
     def routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Travel days and next hops for a side that may end a trip at, but not pass through, ``hostile`` places.
 
         Returns ``(travel_days, next_hop)``, both (n, n); ``next_hop[i, j]`` is -1 where ``j`` cannot be reached
-        from ``i`` that way. Results are cached by the mask and the state of the roads.
+        from ``i`` that way. Results are cached (read-only) by the mask and the road network.
         """
-        key = (hostile.tobytes(), self.roads_version)
-        hit = self._route_cache.get(key)
-        if hit is not None:
-            return hit
-        days = np.where(self.open_road, self.road_km / np.where(self.road_speed > 0, self.road_speed, 1), 0)
-        days[hostile, :] = 0  # no road leads on out of a hostile place
-        # Dijkstra from every destination over the reversed graph: the predecessor of i on the path from j
-        # there is the next hop from i toward j here.
-        dist, pred = dijkstra(csr_matrix(days.T), directed=True, return_predecessors=True)
+        return ROUTE_CACHE.get(("avoiding", self.network_key, hostile.tobytes()),
+                               lambda: self._routes_avoiding(hostile))
+
+    def _graph(self, keep: np.ndarray, weight: np.ndarray) -> csr_matrix:
+        """The reversed graph (an edge ``b -> a`` for every open road ``a -> b``) of the edges ``keep``."""
+        indptr = np.zeros(self.n + 1, dtype=np.int32)  # int32 indices: what scipy.sparse.csgraph works with
+        np.cumsum(np.bincount(self._edge_to[keep], minlength=self.n), out=indptr[1:])
+        return csr_matrix((weight[keep], self._edge_from32[keep], indptr), shape=(self.n, self.n))
+
+    def _routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # No road leads on out of a hostile place. Dijkstra from every destination over the reversed graph:
+        # the predecessor of i on the path from j there is the next hop from i toward j here.
+        graph = self._graph(~hostile[self._edge_from], self._edge_days)
+        dist, pred = dijkstra(graph, directed=True, return_predecessors=True)
         nxt = pred.T.copy()
         nxt[nxt < 0] = -1
         np.fill_diagonal(nxt, np.arange(self.n))
-        result = (dist.T.copy(), nxt)
-        if len(self._route_cache) > 256:
-            self._route_cache.clear()
-        self._route_cache[key] = result
-        return result
+        return dist.T.copy(), nxt
 
     def set_road(self, a: str, b: str, is_open: bool) -> None:
         """Close or open the road between places ``a`` and ``b`` and recompute routes."""
@@ -106,8 +178,12 @@ class World:
     def components(self, passable: np.ndarray) -> np.ndarray:
         """Label of the connected component of each place, using only open roads between passable places.
 
-        Impassable places get the label -1.
+        Impassable places get the label -1. Cached (read-only) by the mask and the road network.
         """
-        mask = self.open_road & passable[:, None] & passable[None, :]
-        _, labels = connected_components(csr_matrix(mask), directed=False)
+        return ROUTE_CACHE.get(("components", self.network_key, passable.tobytes()),
+                               lambda: self._components(passable))
+
+    def _components(self, passable: np.ndarray) -> np.ndarray:
+        keep = passable[self._edge_from] & passable[self._edge_to]
+        _, labels = connected_components(self._graph(keep, self._edge_days), directed=False)
         return np.where(passable, labels, -1)
