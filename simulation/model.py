@@ -127,6 +127,7 @@ class ConflictModel(mesa.Model):
         self._today_killed = np.zeros((n, nf + 1), dtype=np.int64)
         self._today_wounded = np.zeros((n, nf + 1), dtype=np.int64)
         self._today_sorties = np.zeros(n, dtype=np.int64)
+        self._killed_so_far = np.zeros(nf + 1, dtype=np.int64)  # by party, for the data collector
 
         # Mesa's data collector, one row a day: its reporters read the day's totals, computed once in _record.
         self._reported: dict[str, int] = {}
@@ -164,6 +165,11 @@ class ConflictModel(mesa.Model):
                     self.neutral_c[ci, cj] = True
         self.neutral_c &= ~self.hostile_c
         self.n_coalitions = nc
+        self._coalition_names = ["+".join(f for i, f in enumerate(ids) if self.coalition_of[i] == c) for c in range(nc)]
+        self._is_government = np.array([f.doctrine == "government" for f in s.factions])
+        # Government factions whose coalition has an air force can airlift supplies to cut-off places.
+        air = {int(self.coalition_of[i]) for i, f in enumerate(s.factions) if f.air_force}
+        self._airlift = self._is_government & np.isin(self.coalition_of, list(air))
 
     def _new_unit(self, faction: int, loc: int, personnel: int, quality: float, morale: float,
                   name: str = "") -> int:
@@ -564,7 +570,7 @@ class ConflictModel(mesa.Model):
         return cas
 
     def _coalition_name(self, c: int) -> str:
-        return "+".join(f for i, f in enumerate(self.faction_ids) if self.coalition_of[i] == c)
+        return self._coalition_names[c]
 
     # 5 ---------------------------------------------------------------------------------------------------
     def _morale(self) -> None:
@@ -572,7 +578,7 @@ class ConflictModel(mesa.Model):
         n = u.n
         alive = u.alive[:n] & (u.personnel[:n] > 0)
         fac = u.faction[:n]
-        gov = np.array([c.doctrine == "government" for c in self.commands])[fac]
+        gov = self._is_government[fac]
         # Cut off from the rear: no road to it through places not held or occupied by enemies.
         cutoff = np.zeros(n, dtype=bool)
         ctrl_c = self.coalition_of[self.controller]
@@ -587,9 +593,7 @@ class ConflictModel(mesa.Model):
             else:
                 reachable = labels == labels[rear]
             cut_places = ~reachable
-            if self.commands[f].doctrine == "government" and any(
-                    self.scenario.factions[f2].air_force for f2 in range(len(self.faction_ids))
-                    if self.coalition_of[f2] == c):
+            if self._airlift[f]:
                 # Airlift: the most valuable cut-off places held by the side are resupplied by air.
                 held_cut = np.flatnonzero(cut_places & (ctrl_c == c))
                 top = held_cut[np.argsort(-w.value[held_cut], kind="stable")][: int(p["airlift_places"])]
@@ -771,7 +775,8 @@ class ConflictModel(mesa.Model):
             self.rec_ledger[d, i] = self.ledger[k]
         self.rec_ledger[d, -1] = np.bincount(u.faction[:n][alive], u.personnel[:n][alive], nf)
         held = np.bincount(self.controller, minlength=nf)
-        killed = self.rec_killed[: d + 1].sum(axis=(0, 1))
+        self._killed_so_far += self._today_killed.sum(axis=0)
+        killed = self._killed_so_far
         self._reported = {
             **{f"personnel_{f}": int(self.rec_ledger[d, -1, i]) for i, f in enumerate(self.faction_ids)},
             **{f"places_{f}": int(held[i]) for i, f in enumerate(self.faction_ids)},
