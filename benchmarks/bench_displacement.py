@@ -1,6 +1,7 @@
 """Speed of civilian displacement per simulated day at 10 thousand, 1 million and 10 million people.
 
-Usage: python benchmarks/bench_displacement.py [--repeats N] [--days D] [--sizes 1e4,1e6,1e7] [--json PATH]
+Usage: python benchmarks/bench_displacement.py [--repeats N] [--days D] [--sizes 1e4,1e6,1e7] [--cold-routes]
+                                               [--json PATH]
 
 One model run of the Iraq scenario (seed 1) is recorded: every call the model makes to its civilians (civilian
 casualties, checkpoint events, and the day's violence, changes of control, controllers and battles). That day
@@ -9,6 +10,10 @@ times the same factor, rounded to whole people), and the time of each simulated 
 measured; the sizes take turns within each repeat. The table gives, per size, the median over the repeats of
 the median time per day (wall clock and CPU), the state's memory, and the ratio to the smallest size: the cost
 should be flat in population. On a shared machine, CPU time is the steadier measure.
+
+Civilian routes are cached per process (``ROUTE_CACHE``), as in a sweep: every replay after the first finds the
+routes of its days in the cache. ``--cold-routes`` empties the cache before each replay, so that each size pays
+for its Dijkstras, as the first run of a process does.
 
 ``--json`` also writes the daily number of people leaving home at each place for each size, and the places
 with violence or a change of controller each day, which ``benchmarks/flee_compare.py`` replays in FLEE (an
@@ -30,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulation.displacement import Civilians  # noqa: E402
+from simulation.displacement import ROUTE_CACHE, Civilians  # noqa: E402
 from simulation.model import ConflictModel  # noqa: E402
 from simulation.scenario import load_scenario  # noqa: E402
 from simulation.world import World  # noqa: E402
@@ -71,10 +76,12 @@ def scaled(population: np.ndarray, total: int) -> np.ndarray:
     return out
 
 
-def replay(scenario, parameters: dict, calls: list[list[tuple]], total: int,
-           seed: int) -> tuple[list[float], list[float], Civilians, list[list[int]]]:
+def replay(scenario, parameters: dict, calls: list[list[tuple]], total: int, seed: int,
+           cold_routes: bool = False) -> tuple[list[float], list[float], Civilians, list[list[int]]]:
     """Replay ``calls`` on a population of ``total``; wall and CPU seconds per day, the civilians, and the
-    people leaving home at each place each day."""
+    people leaving home at each place each day. ``cold_routes``: empty the route cache first."""
+    if cold_routes:
+        ROUTE_CACHE.clear()
     world = World(scenario, parameters)
     world.population0 = scaled(world.population0, total)
     civ = Civilians(world, parameters, np.random.default_rng(seed))
@@ -105,6 +112,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--sizes", default="1e4,1e6,1e7", help="total people, comma-separated")
+    ap.add_argument("--cold-routes", action="store_true", help="empty the route cache before each replay")
     ap.add_argument("--json", type=Path, help="write the results and the daily departures here")
     args = ap.parse_args()
     sizes = [int(float(x)) for x in args.sizes.split(",")]
@@ -114,7 +122,9 @@ def main() -> None:
     calls = record(SCENARIO, seed=1, days=args.days)
     world = World(scenario, parameters)
     print(f"Iraq graph: {world.n} places, {int((world.road_km > 0).sum()) // 2} roads; {args.days} days recorded "
-          f"from a model run (seed 1); {args.repeats} repeats; {platform.python_version()}, NumPy {np.__version__}")
+          f"from a model run (seed 1); {args.repeats} repeats; route cache "
+          f"{'emptied before' if args.cold_routes else 'kept between'} replays; "
+          f"{platform.python_version()}, NumPy {np.__version__}")
 
     # Sizes take turns within each repeat, so that a change in the machine's load falls on all of them alike.
     day_wall: dict[int, list[float]] = {t: [] for t in sizes}
@@ -122,7 +132,8 @@ def main() -> None:
     results = {}
     for r in range(args.repeats):
         for total in sizes:
-            wall, cpu, civ, departures = replay(scenario, parameters, calls, total, seed=r)
+            wall, cpu, civ, departures = replay(scenario, parameters, calls, total, seed=r,
+                                                cold_routes=args.cold_routes)
             day_wall[total].append(statistics.median(wall))
             day_cpu[total].append(statistics.median(cpu))
             results[total] = dict(

@@ -495,9 +495,11 @@ class Civilians:
         S = self.roads.n_slots
         # People on the road are stored [slot, origin], so that the people reaching the end of every road in a
         # quarter-day are a gather of whole rows; ``fleeing`` and ``returning`` are [origin, slot] views.
-        self._fleeing = np.zeros((S, n), dtype=np.int64)
+        # Counts of 32 bits while the population fits: the quarter-day gathers touch half the memory.
+        road_dtype = np.int32 if self.initial.sum() < 2**31 else np.int64
+        self._fleeing = np.zeros((S, n), dtype=road_dtype)
         self.fleeing_days = np.zeros(n)  # person-days displaced of each origin's people on the road
-        self._returning = np.zeros((S, n), dtype=np.int64)
+        self._returning = np.zeros((S, n), dtype=road_dtype)
         # People per origin on the road, fleeing and going home: the sums of the above over the slots, kept up
         # to date as people join and leave the road.
         self._fleeing_n = np.zeros(n, dtype=np.int64)
@@ -695,7 +697,7 @@ class Civilians:
             split = split_whole(self.rng.random(at.size), leaving, cumulative_shares(probs)).reshape(-1)
             j, k = np.divmod(np.flatnonzero(split != 0), at.size)
             np.add.at(self._fleeing.reshape(-1), start[self.roads.out_edge[c_at[k], j]] * n + o_at[k],
-                      split[j * at.size + k])
+                      split[j * at.size + k].astype(self._fleeing.dtype))  # np.add.at is slow if it casts
 
         # 4. Returns home once the origin has been quiet long enough.
         home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
@@ -713,7 +715,7 @@ class Civilians:
                 self.cohort_days.reshape(-1)[at] -= days_going
                 o_idx, c2 = np.divmod(at, n)
                 slots = start[self.roads.edge_id[c2, hop_home.reshape(-1)[at]]]
-                np.add.at(self._returning.reshape(-1), slots * n + o_idx, going)
+                np.add.at(self._returning.reshape(-1), slots * n + o_idx, going.astype(self._returning.dtype))
                 self._returning_n += np.bincount(o_idx, going, n).astype(np.int64)
                 self.returning_days += np.bincount(o_idx, days_going, n)
 
@@ -799,12 +801,13 @@ class Civilians:
         """Add people to cohorts (flat ``origin * n + place``); those at their own origin become residents."""
         np.add.at(self.cohort.reshape(-1), at, count)
         np.add.at(self.cohort_days.reshape(-1), at, days)
-        self._home_again()
+        if (at % (self.world.n + 1) == 0).any():  # someone is at their origin (the diagonal)
+            self._home_again()
 
     def _leave_road(self, days: np.ndarray, on_road: np.ndarray, leaving: np.ndarray) -> np.ndarray:
         """Take the person-days of ``leaving`` people per origin off the road (``days``, in place), given
         ``on_road`` people per origin before they left; return each origin's mean days displaced."""
-        mean = self._mean(on_road, days)
+        mean = days / np.maximum(on_road, 1)  # nobody on the road: no days either
         days -= leaving * mean
         days[on_road == leaving] = 0.0
         return mean
@@ -837,7 +840,7 @@ class Civilians:
         k = np.flatnonzero(onward != 0)
         j, i = np.divmod(k, at.size)
         slot = here.take(self._next_edge.reshape(-1)[j * r.head.size + edge[i]])
-        np.add.at(self._fleeing.reshape(-1), slot * n + origin[i], onward[k].astype(np.int64))
+        np.add.at(self._fleeing.reshape(-1), slot * n + origin[i], onward[k].astype(self._fleeing.dtype))
         # The rest stop: at the head, or, where it is closed or has a battle, back at the road's start.
         stop = count - reach[J - 1].astype(np.int64)
         off = np.bincount(origin, stop, n).astype(np.int64)
@@ -867,7 +870,7 @@ class Civilians:
         stop = home | turned_away | (nxt < 0)
         # Home, turned away (wait at the tail, displaced), or no way on (wait here): off the road.
         if stop.any():
-            o_s, c_s = o_i[stop], count[stop]
+            o_s, c_s = o_i[stop], count[stop].astype(np.int64)
             off = np.bincount(o_s, c_s, n).astype(np.int64)
             mean = self._leave_road(self.returning_days, on_road, off)
             on_road -= off

@@ -15,8 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulation.displacement import (
+    ROUTE_CACHE,
     SUBSTEPS,
     Civilians,
+    arrival_choices,
     civilian_routes,
     cumulative_shares,
     edge_choices,
@@ -92,6 +94,28 @@ def test_split_whole_conserves_and_is_unbiased():
     expected = counts[None] * probs / probs.sum(axis=0, keepdims=True)
     # Unbiased: each rounding is off by less than one person and averages out (6 standard errors of 400).
     np.testing.assert_allclose(parts, expected, atol=0.15)
+
+
+def test_arrival_choices_go_on_not_back_and_are_unbiased():
+    # Four groups at a place with roads 0 (the way back for all of them), 1 and 2, J = 3 (stay):
+    # weights ahead; only the way back; nothing at all; ahead but the place admits nobody (count 0).
+    weights = np.array([[5.0, 4.0, 0.0, 5.0],
+                        [1.0, 0.0, 0.0, 1.0],
+                        [2.0, 0.0, 0.0, 2.0],
+                        [1.0, 0.0, 0.0, 1.0]])
+    count = np.array([1000, 70, 30, 0])
+    column, uturn = np.arange(4), np.zeros(4, dtype=np.int64)
+    rng = np.random.default_rng(2)
+    runs = [arrival_choices(weights, weights.sum(axis=0), column, uturn, count, rng.random(4)) for _ in range(400)]
+    for reach in runs:
+        assert (np.diff(reach, axis=0) >= 0).all() and (reach[0] >= 0).all()
+        np.testing.assert_array_equal(reach[-1], count)  # everyone is somewhere
+        assert reach[0, 0] == 0  # nobody goes back while something lies ahead
+    mean = np.mean(runs, axis=0)
+    np.testing.assert_allclose(np.diff(mean[:, 0], prepend=0.0), [0, 250, 500, 250], atol=0.1)
+    np.testing.assert_array_equal(runs[0][:, 1], [70, 70, 70, 70])  # only the way back: all take it
+    np.testing.assert_array_equal(runs[0][:, 2], [0, 0, 0, 30])  # nowhere to go: all stay
+    np.testing.assert_array_equal(runs[0][:, 3], [0, 0, 0, 0])
 
 
 def test_hostility_depends_on_sympathy_and_doctrine():
@@ -342,6 +366,27 @@ def test_same_seed_same_numbers(tmp_path):
         return [civ.residents, civ.cohort, civ.fleeing, civ.returning, civ.displaced_from, civ.cohort_days]
 
     for x, y in zip(run(7), run(7)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_route_cache_warm_or_cold_gives_the_same_numbers(tmp_path):
+    places = [("a", "government", 100_000, 0.7, 0), ("b", "government", 50_000, 0.2, 0.5),
+              ("c", "insurgent", 30_000, 0.8, 0.1), ("r", "government", 80_000, 0.1, 1.0)]
+    roads = [("a", "b", 30), ("b", "c", 50), ("c", "r", 70), ("a", "r", 90)]
+
+    def run(name: str) -> list[np.ndarray]:
+        civ = make_civilians(tmp_path / name, places, roads, seed=3)
+        for k in range(10):
+            day(civ, violence={"a": 80, "c": 20 * k}, battle={"b"} if k in (2, 3) else {"r"} if k == 6 else set())
+        return [civ.residents, civ.cohort, civ.fleeing, civ.returning, civ.cohort_days]
+
+    ROUTE_CACHE.clear()
+    cold = run("cold")
+    assert len(ROUTE_CACHE) > 0
+    for value, _ in ROUTE_CACHE._data.values():  # shared between models: nobody may write into them
+        arrays = [value.distance_km, value.next_hop] if hasattr(value, "next_hop") else [value.to_hop_t.data]
+        assert not any(a.flags.writeable for a in arrays)
+    for x, y in zip(cold, run("warm")):
         np.testing.assert_array_equal(x, y)
 
 
