@@ -13,12 +13,15 @@ the faction's doctrine:
   counter-attack places the side held at the start and has lost, at ``counterattack_ratio``; detachments are
   sized to the need, filled by the nearest units first.
 - ``tribal``: as government, but never farther than ``tribal_home_radius_km`` from home.
-- ``opportunist``: defend what it holds and move into places its neutral neighbour has abandoned (held and
-  garrisoned earlier in the run, empty now), within ``opportunist_radius_km`` of its own places; never attack.
+- ``opportunist``: defend what it holds and move into places its neutral neighbour has abandoned in the face of
+  their common enemy (held and garrisoned earlier in the run, empty now, hostile forces within a day), within
+  ``opportunist_radius_km`` of its own places and, if the faction lists ``claims``, only places it claims; never
+  attack.
 
-A faction with an ``offensive`` event in the scenario does not attack (insurgents) or counter-attack
-(government, tribes) until it. Insurgent units inside places held by the enemy at the start are then sleeper
-cells, hidden (not fighting, not seen) until the offensive begins.
+A faction with ``offensive`` events in the scenario does not attack (insurgents) or counter-attack (government,
+tribes) in a governorate until its offensive there begins (everywhere, for an event naming no place). Insurgent
+units inside places held by the enemy at the start are then sleeper cells, hidden (not fighting, not seen) until
+the offensive reaches them (see ``ConflictModel._wake_sleepers``).
 """
 
 from __future__ import annotations
@@ -161,11 +164,13 @@ class FactionCommand(_Agent):
         if rows.size == 0:
             return
         u.target[rows] = loc
-        if self.doctrine == "insurgent":
-            if m.on_offensive[self.faction]:
-                self._attack(rows, loc)
-        elif self.doctrine in ("government", "tribal"):
+        if self.doctrine in ("government", "tribal"):
             self._hold_and_reinforce(rows, loc)
+        elif self.doctrine == "insurgent":
+            # Only units in a governorate where the faction's offensive has begun attack.
+            active = m.offensive_in[self.faction, m.governorate_of[loc]]
+            if active.any():
+                self._attack(rows[active], loc[active])
         else:
             self._fill_vacuums(rows, loc)
 
@@ -183,7 +188,8 @@ class FactionCommand(_Agent):
         days = self._reach(loc)
         in_reach = days <= p["reach_days"]
         eff = m.unit_effective(rows)
-        enemy_held = m.hostile_c[c, m.coalition_of[m.controller]]
+        # Targets: enemy-held places in governorates where the offensive has begun.
+        enemy_held = m.hostile_c[c, m.coalition_of[m.controller]] & m.offensive_in[self.faction, m.governorate_of]
         potential = eff @ in_reach + m.own_effective_at(c)
         defence = m.defence_against(c)
         feasible = enemy_held & (potential >= p["attack_ratio"] * defence)
@@ -230,7 +236,8 @@ class FactionCommand(_Agent):
         # Counter-attacks retake what the side held at the start; established enemy strongholds are not targets.
         lost = m.hostile_c[c, m.coalition_of[m.controller]] & (m.coalition_of[m.initial_controller] == c)
         defence = m.defence_against(c)
-        counter = lost & (potential >= p["counterattack_ratio"] * defence) & m.on_offensive[self.faction]
+        counter = lost & (potential >= p["counterattack_ratio"] * defence) & \
+            m.offensive_in[self.faction, m.governorate_of]
         cscore = w.value * potential / (potential + defence + 1e-9)
         score = np.maximum(np.where(reinforce, rscore[None, :], 0.0), np.where(counter[None, :], cscore[None, :], 0.0))
         score = np.where(in_reach, score * np.exp(-days / p["reach_days"]), 0.0)
@@ -256,11 +263,19 @@ class FactionCommand(_Agent):
         ctrl_c = m.coalition_of[m.controller]
         own_held = ctrl_c == c
         neutral_held = m.neutral_c[c, ctrl_c]
-        # A vacuum is a place its holder has abandoned: empty now, garrisoned by the holder earlier in the run.
+        # A vacuum is a place its holder has abandoned in the face of its enemies: empty now, garrisoned by the
+        # holder earlier in the run, and within a day's reach of forces hostile to the holder.
         empty = (m.present_personnel_c.sum(axis=1) == 0) & m.was_garrisoned
+        threatened = np.zeros(w.n, dtype=bool)
+        for holder in np.unique(ctrl_c[empty & neutral_held]).tolist():
+            threatened |= (ctrl_c == holder) & (m.threat_to(holder) > 0)
+        empty &= threatened
         near_own = (w.distance_km[:, own_held].min(axis=1) <= p["opportunist_radius_km"]) if own_held.any() else \
             np.zeros(w.n, dtype=bool)
         vacuum = neutral_held & empty & near_own
+        claims = m.scenario.factions[self.faction].claims
+        if claims:  # only the places the faction claims
+            vacuum &= np.isin(np.arange(w.n), [w.index[pid] for pid in claims])
         if not vacuum.any():
             return
         score = np.where(in_reach & vacuum[None, :], (w.value[None, :] + 0.1) * np.exp(-days / p["reach_days"]), 0.0)

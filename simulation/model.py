@@ -74,9 +74,12 @@ class ConflictModel(mesa.Model):
         self._control_version = 0  # bumped whenever a place changes hands (keys the route cache)
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.was_garrisoned = np.zeros(w.n, dtype=bool)  # the holder had forces there at some point
-        # Factions with an `offensive` event wait for it; the others are on the offensive from the start.
+        # Offensives are by governorate: factions with an `offensive` event wait for it there (everywhere, for an
+        # event without a place); the others are on the offensive everywhere from the start.
+        self.governorates = sorted(set(w.governorate))
+        self.governorate_of = np.array([self.governorates.index(g) for g in w.governorate], dtype=np.int64)
         starts = {e.faction for e in scenario.events if e.kind == "offensive"}
-        self.on_offensive = np.array([f not in starts for f in self.faction_ids])
+        self.offensive_in = np.array([[f not in starts] * len(self.governorates) for f in self.faction_ids])
         self.battle_at = np.zeros(w.n, dtype=bool)
         self.sorties = np.zeros(nf, dtype=np.int64)
         self.ledger = {k: np.zeros(nf, dtype=np.int64) for k in LEDGER}
@@ -101,8 +104,8 @@ class ConflictModel(mesa.Model):
             r = self._new_unit(f, w.index[row.place], present, row.quality, morale, name=row.unit)
             self.ledger["initial"][f] += present
             start_ctrl = self.coalition_of[self.controller[w.index[row.place]]]
-            if (not self.on_offensive[f] and self.commands[f].doctrine == "insurgent"
-                    and self.hostile_c[self.coalition_of[f], start_ctrl]):
+            if (not self.offensive_in[f, self.governorate_of[w.index[row.place]]]
+                    and self.commands[f].doctrine == "insurgent" and self.hostile_c[self.coalition_of[f], start_ctrl]):
                 self.units.hidden[r] = True  # a sleeper cell until the offensive
 
         self.civilians = Civilians(w, self.p, self.rng)
@@ -178,6 +181,11 @@ class ConflictModel(mesa.Model):
         return row
 
     @property
+    def on_offensive(self) -> np.ndarray:
+        """Whether each faction is on the offensive anywhere."""
+        return self.offensive_in.any(axis=1)
+
+    @property
     def date(self) -> dt.date:
         """The calendar date of the day about to be simulated (or just simulated, after the last)."""
         return self.scenario.start_date + dt.timedelta(days=self.day)
@@ -237,7 +245,8 @@ class ConflictModel(mesa.Model):
         return (eff * mult).sum(axis=1)
 
     def threat_to(self, coalition: int) -> np.ndarray:
-        """Hostile effective strength that could reach each place within a day."""
+        """Hostile effective strength that could reach each place within a day, by roads that do not pass through
+        places held by the hostile units' own enemies."""
         hit = self._threat.get(coalition)
         if hit is None:
             hit = self._threat[coalition] = self._threat_to(coalition)
@@ -249,7 +258,12 @@ class ConflictModel(mesa.Model):
                               & self.hostile_c[coalition, self.coalition_of[u.faction[:n]]])
         if rows.size == 0:
             return np.zeros(self.world.n)
-        days = self.world.travel_days[u.loc[rows]] / self.mobility[u.faction[rows]][:, None]
+        coal = self.coalition_of[u.faction[rows]]
+        days = np.empty((rows.size, self.world.n))
+        for hc in np.unique(coal).tolist():
+            sel = coal == hc
+            days[sel] = self.routes_for(hc)[0][u.loc[rows[sel]]]
+        days /= self.mobility[u.faction[rows]][:, None]
         return self.unit_effective(rows) @ (days <= 1.0)
 
     def routes_for(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
@@ -370,6 +384,7 @@ class ConflictModel(mesa.Model):
         for command in self.commands:           # 2
             command.plan()
         self._move()                            # 3
+        self._wake_sleepers()
         self._presence()
         self._engage()                          # 4
         self._morale()                          # 5
@@ -413,11 +428,14 @@ class ConflictModel(mesa.Model):
                     self.ledger["reinforced"][f] += amount
                 self._log(e.kind, p, f"{amount} {e.faction} arrive")
             elif e.kind == "offensive":
-                self.on_offensive[f] = e.amount > 0
-                revealed = np.flatnonzero(self.units.hidden[: self.units.n] & (self.units.faction[: self.units.n] == f))
-                self.units.hidden[revealed] = False
+                where = np.ones(len(self.governorates), dtype=bool)
+                if e.place:
+                    where[:] = False
+                    where[self.governorate_of[w.index[e.place]]] = True
+                self.offensive_in[f, where] = e.amount > 0
+                region = f" in {self.governorates[int(np.flatnonzero(where)[0])]}" if e.place else ""
                 self._log(e.kind, e.place or "", f"{e.faction} {'begins' if e.amount > 0 else 'ends'} its offensive"
-                          + (f"; {revealed.size} sleeper cells rise" if revealed.size else ""))
+                          + region)
             elif e.kind == "air_sorties":
                 self.sorties[f] = int(round(e.amount))
                 self._log(e.kind, e.place or "", f"{e.faction} flies {self.sorties[f]} sorties a day")
@@ -438,6 +456,35 @@ class ConflictModel(mesa.Model):
             elif e.kind in ("checkpoint_closed", "checkpoint_opened"):
                 self.civilians.set_checkpoint(w.index[e.place], e.kind == "checkpoint_opened")
                 self._log(e.kind, e.place, e.note)
+
+    def _wake_sleepers(self) -> None:
+        """Sleeper cells rise once their side's offensive has begun in their governorate and it reaches their
+        place: their side's forces arrive, the enemy's have left, or they are strong enough on their own (their
+        strength at least ``attack_ratio`` times the defence, as for an attack)."""
+        u, n = self.units, self.units.n
+        hid = np.flatnonzero(u.hidden[:n] & u.alive[:n] & (u.personnel[:n] > 0))
+        if hid.size == 0:
+            return
+        fac, loc = u.faction[hid], u.loc[hid]
+        active = self.offensive_in[fac, self.governorate_of[loc]]
+        if not active.any():
+            return
+        self._presence()  # after today's movement
+        coal = self.coalition_of[fac]
+        friends = self.present_personnel_c[loc, coal] > 0
+        enemies = (self.present_personnel_c[loc] * self.hostile_c[coal]).sum(axis=1) > 0
+        cells = np.bincount(loc * self.n_coalitions + coal, self.unit_effective(hid),
+                            self.world.n * self.n_coalitions).reshape(self.world.n, self.n_coalitions)
+        defence = np.array([self.defence_against(c)[p] for c, p in zip(coal.tolist(), loc.tolist())])
+        strong = cells[loc, coal] >= self.p["attack_ratio"] * defence
+        rise = hid[active & (friends | ~enemies | strong)]
+        if rise.size == 0:
+            return
+        u.hidden[rise] = False
+        for pl in np.unique(u.loc[rise]).tolist():
+            k = rise[u.loc[rise] == pl]
+            self._log("uprising", pl, f"{self.faction_ids[u.faction[k[0]]]} sleeper cells rise: "
+                      f"{int(u.personnel[k].sum())} fighters")
 
     def _units_at(self, faction: int, place: int) -> np.ndarray:
         u, n = self.units, self.units.n
@@ -702,7 +749,7 @@ class ConflictModel(mesa.Model):
             losers = u.alive[:n] & (self.coalition_of[u.faction[:n]] == self.coalition_of[old])
             d = w.distance_km[pl, u.loc[:n]]
             radius = p["morale_shock_radius_km"]
-            near = losers & (d <= radius)
+            near = losers & (d <= radius) & (w.value[u.loc[:n]] <= w.value[pl])  # a town's fall does not shake a city
             weight = w.value[pl] / (1.0 + w.value[pl])
             shock = p["morale_fall_shock"] * weight * (1.0 - d / max(radius, 1e-9))
             u.morale[:n] = np.where(near, np.clip(u.morale[:n] - shock, 0, 1), u.morale[:n])

@@ -51,7 +51,7 @@ WHOLE_AMOUNT_EVENTS = {"reinforcement": MAX_PERSONNEL, "mobilisation": MAX_PERSO
 TOML_KEYS = {
     "": ("scenario", "factions", "relations", "parameters", "fit"),
     "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters", "observations"),
-    "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force"),
+    "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force", "claims"),
     "relations": ("allied", "neutral"),
 }
 
@@ -81,6 +81,7 @@ class Faction:
     doctrine: str
     mobility: float = 1.0
     air_force: bool = False
+    claims: tuple[str, ...] = ()  # places an opportunist moves into when abandoned (empty: any within reach)
 
 
 @dataclass(frozen=True)
@@ -468,8 +469,11 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         air_force = f.get("air_force", False)
         if not isinstance(air_force, bool):
             raise ScenarioError(toml_name, f"{air_force!r} must be true or false", field=f"{where}.air_force")
+        claims = f.get("claims", [])
+        if not isinstance(claims, list) or not all(isinstance(c, str) for c in claims):
+            raise ScenarioError(toml_name, f"{claims!r} must be a list of place ids", field=f"{where}.claims")
         factions.append(Faction(id=fid, name=name, colour=colour, doctrine=doctrine, mobility=float(mobility),
-                                air_force=air_force))
+                                air_force=air_force, claims=tuple(claims)))
     ids = [f.id for f in factions]
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
@@ -532,6 +536,10 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
 
     places = _load_places(root, set(ids))
     place_ids = {p.id for p in places}
+    for i, f in enumerate(factions, start=1):
+        unknown = [c for c in f.claims if c not in place_ids]
+        if unknown:
+            raise ScenarioError(toml_name, f"unknown place {unknown[0]!r}", field=f"factions[{i}].claims")
     roads = _load_roads(root, place_ids)
     forces = _load_forces(root, set(ids), place_ids)
     events = _load_events(root, set(ids), place_ids, {frozenset((r.a, r.b)) for r in roads}, start, end)
