@@ -654,7 +654,7 @@ class Civilians:
         decay = 0.5 ** (1.0 / p["fear_half_life_days"])
         if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
             self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
-        felt = (self._near[2] * violence[None, :]).sum(axis=1)  # felt_violence, with the kernel kept
+        felt = self._near[2] @ violence  # felt_violence, with the kernel kept
         self.fear_violence = self.fear_violence * decay + felt
         taken = taken_by >= 0
         shock = np.zeros(n)
@@ -749,11 +749,15 @@ class Civilians:
             column = np.zeros(n, dtype=np.int64)
             column[on_road] = np.arange(on_road.size)
             weights = (hops.to_hop_t @ weight_t[:, on_road]).reshape(J + 1, n * on_road.size)
-            choice = (weights, weights.sum(axis=0), on_road.size, column)
+            r = self.roads
+            open_end = open_to_idps[r.head]  # roads whose end admits people today
+            choice = (weights, weights.sum(axis=0),
+                      ((r.head * on_road.size)[:, None] + column[None, :]).reshape(-1),  # [edge * n + origin]
+                      open_end, np.where(open_end, r.head, r.tail))  # where people who stop settle
         for _ in range(SUBSTEPS):
             here = self.roads.slot(self.clock)
             if choice is not None and fleeing.any():
-                self._travel_fleeing(here, choice, open_to_idps, fleeing)
+                self._travel_fleeing(here, choice, fleeing)
             if returning.any():
                 self._travel_returning(here, home_routes, battle, returning)
             self.clock += 1
@@ -833,32 +837,31 @@ class Civilians:
         days[on_road == leaving] = 0.0
         return mean
 
-    def _travel_fleeing(self, here: np.ndarray, choice: tuple, open_to_idps: np.ndarray,
-                        on_road: np.ndarray) -> None:
+    def _travel_fleeing(self, here: np.ndarray, choice: tuple, on_road: np.ndarray) -> None:
         """A quarter-day for fleeing people: those reaching the end of a road (from the slots ``here``) choose
         among the next roads, staying, or waiting back at its start. Only the (origin, road) pairs with someone
         arriving are worked on, so the cost grows with those pairs, not with the people. ``choice`` is the
-        day's ``(weights, their sums, a, column)`` (see :meth:`step`, 5)."""
+        day's ``(weights, their sums, the weights' column of each [edge, origin], whether each road's end admits
+        people, where people who stop at each road's end settle)`` (see :meth:`step`, 5)."""
         r = self.roads
         n = self.world.n
         arriving = self._fleeing.take(here, axis=0).reshape(-1)  # [edge, origin]
-        at = np.flatnonzero(arriving != 0)
+        at = (arriving != 0).nonzero()[0]
         if not at.size:
             return
         self._fleeing[here] = 0
         edge, origin = np.divmod(at, n)
         count = arriving[at]
-        head = r.head[edge]
-        weights, total, a, column = choice
-        reach = arrival_choices(weights, total, head * a + column[origin], r.uturn[edge],
-                                count * open_to_idps[head], self.rng.random(at.size))
+        weights, total, column, open_end, settle_at = choice
+        reach = arrival_choices(weights, total, column[at], r.uturn[edge], count * open_end[edge],
+                                self.rng.random(at.size))
         # Onward: reach[j] - reach[j - 1] people take the head's j-th road.
         J = reach.shape[0] - 1
         onward = np.empty((J, at.size))
         onward[0] = reach[0]
         np.subtract(reach[1:J], reach[:J - 1], out=onward[1:])
         onward = onward.reshape(-1)
-        k = np.flatnonzero(onward != 0)
+        k = (onward != 0).nonzero()[0]
         j, i = np.divmod(k, at.size)
         slot = here.take(self._next_edge.reshape(-1)[j * r.head.size + edge[i]])
         np.add.at(self._fleeing.reshape(-1), slot * n + origin[i], onward[k].astype(self._fleeing.dtype))
@@ -867,8 +870,7 @@ class Civilians:
         off = np.bincount(origin, stop, n).astype(np.int64)
         mean = self._leave_road(self.fleeing_days, on_road, off)
         on_road -= off
-        place = np.where(open_to_idps[head], head, r.tail[edge])
-        self._settle(origin * n + place, stop, stop * mean[origin])
+        self._settle(origin * n + settle_at[edge], stop, stop * mean[origin])
 
     def _travel_returning(self, here: np.ndarray, home_routes: Routes, battle: np.ndarray,
                           on_road: np.ndarray) -> None:
