@@ -616,6 +616,19 @@ class ConflictModel(mesa.Model):
         self._today_wounded[:, -1] += wounded
         return cas
 
+    def _execute(self, place: int) -> None:
+        """Killings when an insurgent faction takes ``place``: Poisson with mean ``execution_rate`` times the
+        people there hostile to it (``1 - sympathy`` of those present), counted as civilians killed."""
+        hostile = self.civilians.present[place] * (1.0 - self.world.sympathy[place])
+        k = min(int(self.rng.poisson(self.p["execution_rate"] * hostile)), int(self.civilians.present[place]))
+        if k <= 0:
+            return
+        killed = np.zeros(self.world.n, dtype=np.int64)
+        killed[place] = k
+        self.civilians.kill(killed)
+        self._today_killed[place, -1] += k
+        self._log("executions", place, f"{k} people killed by {self.faction_ids[self.controller[place]]}")
+
     def _coalition_name(self, c: int) -> str:
         return self._coalition_names[c]
 
@@ -745,6 +758,8 @@ class ConflictModel(mesa.Model):
             self._routes.clear()
             taken_by[pl] = new
             self._log("control_change", pl, f"{self.faction_ids[old]} -> {self.faction_ids[new]}")
+            if self.commands[new].doctrine == "insurgent":
+                self._execute(pl)
             # The news shakes the losing side's units nearby, more for a valuable place.
             losers = u.alive[:n] & (self.coalition_of[u.faction[:n]] == self.coalition_of[old])
             d = w.distance_km[pl, u.loc[:n]]

@@ -42,6 +42,12 @@ PARAMETERS: dict[str, Parameter] = {
             "civilian_battle_harm", 0.25, 0.0, 3.0,
             "civilian casualties per combatant casualty in a battle inside a populated place (scaled by density)",
         ),
+        Parameter(
+            "execution_rate", 5e-4, 0.0, 5e-3,
+            "people killed when an insurgent faction takes a place, per person there hostile to it (residents "
+            "times 1 - sympathy): executions of prisoners, officials and minorities (e.g. some 600 Badush "
+            "prison inmates in Mosul on 10 June 2014, Human Rights Watch, 30 Oct 2014)",
+        ),
         # --- morale ---------------------------------------------------------------------------------
         Parameter("initial_morale", 0.7, 0.05, 1.0, "morale of a unit whose row gives none"),
         Parameter("rout_threshold", 0.3, 0.0, 0.9, "below this morale a unit routs"),

@@ -292,7 +292,7 @@ def test_synthetic_recovery(toy_fit, tmp_path):
     The tolerances are wide because the toy is chaotic: one seed's sequence of control changes differs a lot
     from another's, so the loss at the true values is far from zero and its minimum is noisy."""
     _, _, objective = toy_fit
-    res = calibrate(objective, BOUNDS, tmp_path, budget=60, seed=5, abc_budget=300, particles=60, progress=False)
+    res = calibrate(objective, BOUNDS, tmp_path, budget=100, seed=5, abc_budget=300, particles=60, progress=False)
     fitted = res.parameters
     assert abs(fitted["killed_share"] - TRUTH["killed_share"]) <= 0.15
     assert abs(np.log(fitted["speed_road_km"] / TRUTH["speed_road_km"])) <= np.log(1.6)
