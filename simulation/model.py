@@ -5,14 +5,17 @@ A day, in order:
 1. scripted events (offensives, reinforcements, volunteers, air sortie budgets, defections, morale shocks,
    roads, checkpoints);
 2. each faction's command chooses its units' objectives (see :mod:`simulation.agents`);
-3. movement along roads, at a speed per road kind times the faction's mobility (trips may take days);
+3. movement along roads, at a speed per road kind times the faction's mobility (trips may take days); sleeper
+   cells rise where the offensive has reached them;
 4. engagements wherever hostile coalitions meet: stochastic Lanchester attrition (:mod:`simulation.combat`),
    killed and wounded apart, civilians harmed in populated places;
 5. morale: losses, being outnumbered, being cut off, a hostile population; units below ``rout_threshold``
    rout — part of them desert (desertion is not death) and the rest retreat;
 6. air strikes against enemy concentrations, with civilian collateral;
 7. control: a place changes hands when only one side (with its allies) remains there; the fall of a place
-   shakes the morale of the losing side nearby, so collapse can cascade along the roads;
+   shakes the morale of the losing side nearby (at places worth no more than it), so collapse can cascade
+   along the roads; an insurgent faction taking a place kills some of the people there hostile to it
+   (``execution_rate``);
 8. recruitment by insurgents in the places they hold;
 9. civilians (displacement) and data collection.
 
