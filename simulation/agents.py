@@ -273,9 +273,8 @@ class FactionCommand(_Agent):
         near_own = (w.distance_km[:, own_held].min(axis=1) <= p["opportunist_radius_km"]) if own_held.any() else \
             np.zeros(w.n, dtype=bool)
         vacuum = neutral_held & empty & near_own
-        claims = m.scenario.factions[self.faction].claims
-        if claims:  # only the places the faction claims
-            vacuum &= np.isin(np.arange(w.n), [w.index[pid] for pid in claims])
+        if m.claimed[self.faction] is not None:  # only the places the faction claims
+            vacuum &= m.claimed[self.faction]
         if not vacuum.any():
             return
         score = np.where(in_reach & vacuum[None, :], (w.value[None, :] + 0.1) * np.exp(-days / p["reach_days"]), 0.0)

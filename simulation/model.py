@@ -70,6 +70,14 @@ class ConflictModel(mesa.Model):
         self.faction_index = {f: i for i, f in enumerate(self.faction_ids)}
         nf = len(self.faction_ids)
         self.mobility = np.array([f.mobility for f in scenario.factions])
+        # The places each faction claims (None: no claims), as masks.
+        self.claimed: list[np.ndarray | None] = []
+        for f in scenario.factions:
+            mask = None
+            if f.claims:
+                mask = np.zeros(w.n, dtype=bool)
+                mask[[w.index[pid] for pid in f.claims]] = True
+            self.claimed.append(mask)
         self._coalitions(scenario)
 
         self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
@@ -387,8 +395,8 @@ class ConflictModel(mesa.Model):
         for command in self.commands:           # 2
             command.plan()
         self._move()                            # 3
-        self._wake_sleepers()
         self._presence()
+        self._wake_sleepers()
         self._engage()                          # 4
         self._morale()                          # 5
         self._air_strikes()                     # 6
@@ -472,18 +480,20 @@ class ConflictModel(mesa.Model):
         active = self.offensive_in[fac, self.governorate_of[loc]]
         if not active.any():
             return
-        self._presence()  # after today's movement
         coal = self.coalition_of[fac]
         friends = self.present_personnel_c[loc, coal] > 0
         enemies = (self.present_personnel_c[loc] * self.hostile_c[coal]).sum(axis=1) > 0
         cells = np.bincount(loc * self.n_coalitions + coal, self.unit_effective(hid),
                             self.world.n * self.n_coalitions).reshape(self.world.n, self.n_coalitions)
-        defence = np.array([self.defence_against(c)[p] for c, p in zip(coal.tolist(), loc.tolist())])
+        defence = np.zeros(hid.size)
+        for c in np.unique(coal).tolist():
+            defence[coal == c] = self.defence_against(c)[loc[coal == c]]
         strong = cells[loc, coal] >= self.p["attack_ratio"] * defence
         rise = hid[active & (friends | ~enemies | strong)]
         if rise.size == 0:
             return
         u.hidden[rise] = False
+        self._presence()  # the cells now fight
         for pl in np.unique(u.loc[rise]).tolist():
             k = rise[u.loc[rise] == pl]
             self._log("uprising", pl, f"{self.faction_ids[u.faction[k[0]]]} sleeper cells rise: "
