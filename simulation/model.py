@@ -773,13 +773,15 @@ class ConflictModel(mesa.Model):
             self._log("control_change", pl, f"{self.faction_ids[old]} -> {self.faction_ids[new]}")
             if self.commands[new].doctrine == "insurgent":
                 self._execute(pl)
-            # The news shakes the losing side's units nearby, more for a valuable place.
+            # The news shakes the losing side's units nearby, more for a valuable place, and less in places worth
+            # more than it (the fall of a town shakes a city's garrison by the ratio of their values).
             losers = u.alive[:n] & (self.coalition_of[u.faction[:n]] == self.coalition_of[old])
             d = w.distance_km[pl, u.loc[:n]]
             radius = p["morale_shock_radius_km"]
-            near = losers & (d <= radius) & (w.value[u.loc[:n]] <= w.value[pl])  # a town's fall does not shake a city
+            near = losers & (d <= radius)
             weight = w.value[pl] / (1.0 + w.value[pl])
-            shock = p["morale_fall_shock"] * weight * (1.0 - d / max(radius, 1e-9))
+            relative = np.minimum(1.0, w.value[pl] / np.maximum(w.value[u.loc[:n]], 1e-9))
+            shock = p["morale_fall_shock"] * weight * relative * (1.0 - d / max(radius, 1e-9))
             u.morale[:n] = np.where(near, np.clip(u.morale[:n] - shock, 0, 1), u.morale[:n])
         return taken_by
 
