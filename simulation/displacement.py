@@ -573,7 +573,7 @@ class Civilians:
     @property
     def in_transit(self) -> int:
         """Displaced people on the road, fleeing or going home."""
-        return int(self._fleeing.sum() + self._returning.sum())
+        return int(self._fleeing_n.sum() + self._returning_n.sum())
 
     @property
     def present(self) -> np.ndarray:
@@ -588,7 +588,7 @@ class Civilians:
     @property
     def displaced_by_origin(self) -> np.ndarray:
         """People from each place who are displaced now (sheltering or on the road)."""
-        return self.cohort.sum(axis=1) + self._fleeing.sum(axis=0) + self._returning.sum(axis=0)
+        return self.cohort.sum(axis=1) + self._fleeing_n + self._returning_n
 
     @property
     def mean_days_displaced(self) -> float:
@@ -598,8 +598,10 @@ class Civilians:
         return float(days / people) if people else 0.0
 
     def balance(self) -> int:
-        """Initial population minus residents, displaced and casualties removed: always 0."""
-        return int(self.initial.sum() - self.residents.sum() - self.total_displaced - self.killed.sum())
+        """Initial population minus residents, displaced and casualties removed: always 0. Counts the people on
+        the road slot by slot (not the running totals that ``in_transit`` reads), so it checks those too."""
+        on_road = int(self._fleeing.sum() + self._returning.sum())
+        return int(self.initial.sum() - self.residents.sum() - self.cohort.sum() - on_road - self.killed.sum())
 
     # -----------------------------------------------------------------------------------------------------
     # What the model calls

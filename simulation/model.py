@@ -844,8 +844,9 @@ class ConflictModel(mesa.Model):
         self.rec_killed[d] = self._today_killed
         self.rec_wounded[d] = self._today_wounded
         civ = self.civilians
-        self.rec_population[d] = civ.present
-        self.rec_idps[d] = civ.idps
+        idps = civ.idps
+        self.rec_population[d] = civ.residents + idps
+        self.rec_idps[d] = idps
         self.rec_displaced_from[d] = civ.displaced_from
         self.rec_in_transit[d] = civ.in_transit
         for i, k in enumerate(LEDGER):
@@ -857,7 +858,8 @@ class ConflictModel(mesa.Model):
         self._reported = {
             **{f"personnel_{f}": int(self.rec_ledger[d, -1, i]) for i, f in enumerate(self.faction_ids)},
             **{f"places_{f}": int(held[i]) for i, f in enumerate(self.faction_ids)},
-            "killed": int(killed.sum()), "civilians_killed": int(killed[-1]), "displaced": civ.total_displaced}
+            "killed": int(killed.sum()), "civilians_killed": int(killed[-1]),
+            "displaced": int(idps.sum()) + int(self.rec_in_transit[d])}
 
     # ---------------------------------------------------------------------------------------------------
     # Results
