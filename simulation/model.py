@@ -426,7 +426,9 @@ class ConflictModel(mesa.Model):
             if e.kind in ("reinforcement", "mobilisation"):
                 p = w.index[e.place]
                 c = self.coalition_of[f]
-                if self.hostile_c[c, self.coalition_of[self.controller[p]]]:
+                # Forces come from abroad through a border crossing: they arrive there even if the enemy holds
+                # it, and fight for it. Elsewhere they arrive at the nearest place their side holds.
+                if self.hostile_c[c, self.coalition_of[self.controller[p]]] and w.kind[p] != "crossing":
                     held = np.flatnonzero(self.coalition_of[self.controller] == c)
                     if held.size == 0:
                         self._log(e.kind, p, f"{int(e.amount)} {e.faction} could not arrive: nothing held")

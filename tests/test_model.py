@@ -185,3 +185,20 @@ def test_wounded_civilians_stay_in_the_population(tmp_path):
     c = m.civilians
     assert c.killed.sum() == killed
     assert c.residents.sum() + c.total_displaced + killed == c.initial.sum()
+
+
+def test_forces_from_abroad_enter_at_a_crossing_even_if_the_enemy_holds_it(tmp_path):
+    # Elsewhere a reinforcement for an enemy-held place arrives at the nearest place its side holds.
+    path = write_scenario(
+        tmp_path / "crossing", ["capital,government,100000", "border,government,0", "den,insurgent,1000"],
+        ["capital,border,100", "capital,den,100"],
+        ["government,capital,5000,1,0.9", "government,border,100,0.8,0.8", "insurgent,den,50,1,0.9"],
+        events=["2014-06-03,reinforcement,border,insurgent,800,from abroad,test",
+                "2014-06-03,reinforcement,capital,insurgent,300,cannot land in the capital,test"],
+    )
+    places = path / "places.csv"
+    places.write_text(places.read_text().replace("Border,town", "Border,crossing"))
+    m = ConflictModel(path, seed=1, days=5).run()
+    arrivals = {e[3].split()[0]: e[2] for e in m.log if e[1] == "reinforcement"}
+    assert arrivals == {"800": "border", "300": "den"}
+    assert any(e[1] == "battle" and e[2] == "border" for e in m.log) or controller_of(m, "border") == "insurgent"
