@@ -34,6 +34,12 @@ IRAQ = ROOT / "scenarios" / "iraq_june_2014"
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal. A test run started in the background by a non-interactive shell
+    (``make test &``, nohup) inherits SIGINT ignored, and an ignored signal stays ignored across exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """A ``conflict-sim run`` process whose stderr is a terminal."""
 
@@ -47,7 +53,7 @@ class Run:
             [sys.executable, "-m", "simulation.cli", "run", str(IRAQ), "--days", str(days), "--out", str(out),
              "--seed", "2", *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, cwd=out.parent,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=_default_sigint)
         os.close(slave)
 
     def read(self, timeout: float = 0.01) -> None:
@@ -152,7 +158,7 @@ def calibrate(out: Path, *extra: str) -> subprocess.Popen:
     # A session of its own, so that Ctrl-C can be sent to the whole process group as a terminal does.
     return subprocess.Popen([sys.executable, "-m", "simulation.cli", *CALIBRATE, "--out", str(out), *extra],
                             cwd=out.parent, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_default_sigint)
 
 
 def evaluations(out: Path) -> list[list[str]]:
