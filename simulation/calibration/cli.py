@@ -86,6 +86,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     _positive("--budget", args.budget, 10)
     _positive("--workers", args.workers)
     _positive("--seeds", args.seeds)
+    _positive("--seed", args.seed, 0)  # numpy's generators take non-negative seeds only
     if args.abc_budget is not None:
         _positive("--abc-budget", args.abc_budget, 8)
     if args.particles is not None:
@@ -221,7 +222,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if is_run:
         if args.sets or args.no_fitted or args.fitted:
             raise UsageError(f"{target}: --set, --fitted and --no-fitted apply to a scenario, not to a run directory")
-        summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+        try:
+            summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+            if not isinstance(summary, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise OutputError(f"{target / 'summary.json'}: not a run summary ({e})") from None
         scenario_dir = Path(summary.get("scenario_path", ""))
         scenario = load_scenario(scenario_dir, use_fitted=False)
         record, scenario = RunRecord.from_run_directory(target, scenario)
