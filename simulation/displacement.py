@@ -53,15 +53,13 @@ equal the initial population.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from simulation.world import World
+from simulation.world import BoundedCache, World
 
 SUBSTEPS = 4
 """Quarters of a day in which people on the road move and choose (travel times are resolved to 6 hours)."""
@@ -335,43 +333,10 @@ class _Hops:
     d_of: np.ndarray
 
 
-class _RouteCache:
-    """Civilian routes and hop matrices shared by every :class:`Civilians` of the process, least recently used
-    first out, bounded by the bytes of the arrays held.
-
-    Sweeps and calibrations run the same scenario thousands of times and the same sets of battles and closed
-    checkpoints recur, so a Dijkstra done once serves them all. Keys are digests of everything a value depends
-    on (road network, mask, distance scale); values are made read-only, so a warm cache gives exactly the
-    numbers a cold one does.
-    """
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._data: OrderedDict[bytes, tuple[object, int]] = OrderedDict()
-
-    def get(self, key: bytes, compute: Callable[[], object]) -> object:
-        hit = self._data.get(key)
-        if hit is not None:
-            self._data.move_to_end(key)
-            return hit[0]
-        value = compute()
-        size = 0
-        for a in _arrays_of(value):
-            a.setflags(write=False)
-            size += a.nbytes
-        self._data[key] = (value, size)
-        self.bytes += size
-        while self.bytes > self.max_bytes and len(self._data) > 1:
-            self.bytes -= self._data.popitem(last=False)[1][1]
-        return value
-
-    def clear(self) -> None:
-        self._data.clear()
-        self.bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._data)
+# Civilian routes and hop matrices are shared by every :class:`Civilians` of the process: sweeps and
+# calibrations run the same scenario thousands of times and the same sets of battles and closed checkpoints
+# recur, so a Dijkstra done once serves them all. Keys are digests of everything a value depends on (road
+# network, mask, distance scale); values are read-only, so a warm cache gives exactly the numbers a cold one does.
 
 
 def _arrays_of(value: object) -> list[np.ndarray]:
@@ -381,7 +346,7 @@ def _arrays_of(value: object) -> list[np.ndarray]:
     return [m.data, m.indices, m.indptr, value.c_of, value.d_of]
 
 
-ROUTE_CACHE = _RouteCache(max_bytes=64 * 2**20)
+ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 """Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
 
 

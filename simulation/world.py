@@ -32,16 +32,25 @@ ROAD_SPEED_PARAMETER = {
 }
 
 
+def _arrays_in(value: Any) -> list[np.ndarray]:
+    """The arrays of a cached value: the value itself, or the arrays of a tuple."""
+    values = value if isinstance(value, tuple) else (value,)
+    return [a for a in values if isinstance(a, np.ndarray)]
+
+
 class BoundedCache:
     """A least-recently-used mapping bounded by the bytes of the NumPy arrays it holds.
 
     Parameters
     ----------
     max_bytes : the most array bytes kept; the least recently used entries go first.
+    arrays_of : the arrays of a value (made read-only and counted); default: the value itself, or the arrays
+        of a tuple.
     """
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, arrays_of: Callable[[Any], list[np.ndarray]] = _arrays_in):
         self.max_bytes = max_bytes
+        self.arrays_of = arrays_of
         self.bytes = 0
         self.hits = 0
         self.misses = 0
@@ -56,12 +65,10 @@ class BoundedCache:
             return hit[0]
         self.misses += 1
         value = compute()
-        arrays = value if isinstance(value, tuple) else (value,)
         size = 0
-        for a in arrays:
-            if isinstance(a, np.ndarray):
-                a.setflags(write=False)
-                size += a.nbytes
+        for a in self.arrays_of(value):
+            a.setflags(write=False)
+            size += a.nbytes
         self._data[key] = (value, size)
         self.bytes += size
         while self.bytes > self.max_bytes and len(self._data) > 1:
