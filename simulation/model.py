@@ -192,11 +192,6 @@ class ConflictModel(mesa.Model):
         return row
 
     @property
-    def on_offensive(self) -> np.ndarray:
-        """Whether each faction is on the offensive anywhere."""
-        return self.offensive_in.any(axis=1)
-
-    @property
     def date(self) -> dt.date:
         """The calendar date of the day about to be simulated (or just simulated, after the last)."""
         return self.scenario.start_date + dt.timedelta(days=self.day)
