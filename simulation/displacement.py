@@ -56,9 +56,9 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse import csc_matrix
 
+from simulation.routing import shortest_paths
 from simulation.world import BoundedCache, World
 
 SUBSTEPS = 4
@@ -363,12 +363,10 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     # Dijkstra on the reversed graph from every d gives, for each c, the node after c on its way to d. The
     # reversed graph has an edge b -> a for every open road a -> b into a passable b.
     to, fro = np.nonzero((open_road & (road_km > 0)).T & passable[:, None])
-    indptr = np.zeros(n + 1, dtype=np.int32)  # int32 indices: what scipy.sparse.csgraph works with
+    indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(to, minlength=n), out=indptr[1:])
-    reverse = csr_matrix((road_km[fro, to], fro.astype(np.int32), indptr), shape=(n, n))
-    dist_rev, pred = dijkstra(reverse, directed=True, return_predecessors=True)
-    nxt = np.array(pred.T, dtype=np.int64, order="C")
-    nxt[nxt < 0] = -1
+    dist_rev, pred = shortest_paths(indptr, fro, road_km[fro, to])
+    nxt = np.array(pred.T, order="C")
     np.fill_diagonal(nxt, np.arange(n))
     return Routes(np.array(dist_rev.T, order="C"), nxt)
 

@@ -1,7 +1,9 @@
 """The world: places and roads as a NetworkX graph, with array views for the model's hot loops.
 
 Routing is precomputed once (and again when a road closes or opens) with SciPy's Dijkstra over the whole
-graph, so that a unit's next hop toward any objective is an array look-up, not a path search.
+graph, so that a unit's next hop toward any objective is an array look-up, not a path search. Routes that avoid
+some places, and connected components, are computed far more often, by the compiled routines of
+:mod:`simulation.routing`.
 
 Routes that avoid enemy-held places, and the connected components a side can still move through, depend only on
 the road network and a mask of places. The same masks come back again and again, within a run and across the
@@ -20,8 +22,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import dijkstra
 
+from simulation.routing import component_labels, shortest_paths
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -133,7 +136,6 @@ class World:
         # Open roads as a list of directed edges, row-major in (to, from): masking it gives the CSR arrays of
         # the reversed graph (see _graph) without a dense-to-sparse conversion.
         self._edge_to, self._edge_from = np.nonzero(self.open_road.T)
-        self._edge_from32 = self._edge_from.astype(np.int32)
         hours = self.road_km / np.where(self.road_speed > 0, self.road_speed, 1)
         self._edge_days = hours[self._edge_from, self._edge_to]
         self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
@@ -159,19 +161,19 @@ class World:
         return ROUTE_CACHE.get(("avoiding", self.network_key, hostile.tobytes()),
                                lambda: self._routes_avoiding(hostile))
 
-    def _graph(self, keep: np.ndarray, weight: np.ndarray) -> csr_matrix:
-        """The reversed graph (an edge ``b -> a`` for every open road ``a -> b``) of the edges ``keep``."""
-        indptr = np.zeros(self.n + 1, dtype=np.int32)  # int32 indices: what scipy.sparse.csgraph works with
+    def _graph(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The reversed graph (an edge ``b -> a`` for every open road ``a -> b``) of the edges ``keep``, as CSR
+        ``(indptr, indices)``; the edges' lengths are ``self._edge_days[keep]``."""
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(self._edge_to[keep], minlength=self.n), out=indptr[1:])
-        return csr_matrix((weight[keep], self._edge_from32[keep], indptr), shape=(self.n, self.n))
+        return indptr, self._edge_from[keep]
 
     def _routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # No road leads on out of a hostile place. Dijkstra from every destination over the reversed graph:
         # the predecessor of i on the path from j there is the next hop from i toward j here.
-        graph = self._graph(~hostile[self._edge_from], self._edge_days)
-        dist, pred = dijkstra(graph, directed=True, return_predecessors=True)
+        keep = ~hostile[self._edge_from]
+        dist, pred = shortest_paths(*self._graph(keep), self._edge_days[keep])
         nxt = pred.T.copy()
-        nxt[nxt < 0] = -1
         np.fill_diagonal(nxt, np.arange(self.n))
         return dist.T.copy(), nxt
 
@@ -192,5 +194,4 @@ class World:
 
     def _components(self, passable: np.ndarray) -> np.ndarray:
         keep = passable[self._edge_from] & passable[self._edge_to]
-        _, labels = connected_components(self._graph(keep, self._edge_days), directed=False)
-        return np.where(passable, labels, -1)
+        return np.where(passable, component_labels(*self._graph(keep)), -1)

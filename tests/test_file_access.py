@@ -53,9 +53,10 @@ with open(sys.argv[2], "w") as f:
                "library": [matplotlib.get_cachedir(), matplotlib.get_configdir()]}, f)
 '''
 
-# What Python and the libraries read to work at all (time zones for pandas/dateutil, fonts for matplotlib).
+# What Python and the libraries read to work at all (time zones for pandas/dateutil, fonts for matplotlib, the
+# processor's features for Numba, whose compiled code is cached per processor).
 SYSTEM_DATA = ("/usr/share/zoneinfo", "/usr/lib/python3/dist-packages/tzdata", "/usr/share/fonts",
-               "/etc/localtime")
+               "/etc/localtime", "/proc/cpuinfo")
 
 
 def reads_of(commands: list[list[str]], tmp: Path, code: str = "") -> tuple[list[int], list[str], list[str]]:
