@@ -59,6 +59,7 @@ import numpy as np
 from scipy.sparse import csc_matrix
 
 from simulation.routing import shortest_paths
+from simulation.travel import depart_and_return, travel_day
 from simulation.world import BoundedCache, World
 
 SUBSTEPS = 4
@@ -123,61 +124,6 @@ def flight_share(hazard: np.ndarray, max_share: float) -> np.ndarray:
     return max_share * -np.expm1(-np.maximum(hazard, 0.0))
 
 
-def cumulative_shares(probs: np.ndarray) -> np.ndarray:
-    """Cumulative shares over the first axis (the categories) of non-negative weights ``probs``.
-
-    The last category's cumulative share is exactly 1; a set of weights that sums to zero puts everything in
-    the last category.
-    """
-    cum = np.empty_like(probs, dtype=float)
-    running = np.zeros(probs.shape[1:])
-    for k in range(probs.shape[0]):
-        running = running + probs[k]
-        cum[k] = running
-    total = cum[-1].copy()
-    cum /= np.where(total > 0, total, 1.0)
-    np.minimum(cum, 1.0, out=cum)
-    cum[-1] = 1.0
-    return cum
-
-
-def split_whole(uniform: np.ndarray, counts: np.ndarray, cum: np.ndarray) -> np.ndarray:
-    """Split whole people among categories by cumulative shares, without bias.
-
-    Up to category ``k`` go ``floor(counts * cum[k] + uniform)`` people (systematic rounding with one uniform
-    number per group): each category gets its expected share on average, the parts add up to ``counts``
-    exactly, and the cost does not depend on the counts.
-
-    Parameters
-    ----------
-    uniform : array of uniform numbers in [0, 1), shaped like ``counts``.
-    counts : integer array of any shape.
-    cum : array of shape (k, *counts.shape), cumulative shares over the first axis (see
-        :func:`cumulative_shares`), the last equal to 1.
-
-    Returns
-    -------
-    integer array of shape (k, *counts.shape), summing over the first axis to ``counts``.
-
-    Examples
-    --------
-    >>> split_whole(np.array([0.5]), np.array([10]), cumulative_shares(np.array([[1.0], [1.0], [2.0]])))[:, 0]
-    array([3, 2, 5])
-    """
-    reach = counts[None] * cum  # cum <= 1 and uniform < 1, so reach never exceeds counts
-    reach += uniform[None]
-    np.floor(reach, out=reach)
-    reach[-1] = counts
-    for k in range(reach.shape[0] - 1, 0, -1):
-        reach[k] -= reach[k - 1]
-    return reach.astype(np.int64)
-
-
-def round_share(uniform: np.ndarray, counts: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """Whole people out of ``counts`` for a ``share`` (0-1), rounded without bias: ``floor(counts*share + u)``."""
-    return np.minimum(np.floor(counts * share + uniform).astype(np.int64), counts)
-
-
 @dataclass(frozen=True)
 class RoadSlots:
     """Directed roads cut into slots of ``step_km`` each, for people on the road.
@@ -193,9 +139,7 @@ class RoadSlots:
         quarter-day ``t`` people arrive from slot ``first + t % length`` (see :meth:`RoadSlots.slot`), and
         people who start on the edge in that quarter-day are put in the slot just emptied: they come round
         to it again after ``length`` quarter-days.
-    by_head, head_starts, head_places : edges sorted by head, where each head's group starts, and its place
-        (for ``np.add.reduceat``: people arriving at each place over all its roads).
-    tail_starts, tail_places : the same by tail (edges are already sorted by tail).
+    degree : (n,) array, the number of roads out of each place (its ``out_edge`` row's roads).
     """
 
     tail: np.ndarray
@@ -207,11 +151,7 @@ class RoadSlots:
     uturn: np.ndarray
     first: np.ndarray
     length: np.ndarray
-    by_head: np.ndarray
-    head_starts: np.ndarray
-    head_places: np.ndarray
-    tail_starts: np.ndarray
-    tail_places: np.ndarray
+    degree: np.ndarray
 
     @property
     def n_slots(self) -> int:
@@ -244,65 +184,7 @@ def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
     uturn = slot_of[head, tail]
     length = np.maximum(1, np.ceil(km / step_km - 1e-9)).astype(np.int64)
     first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
-    by_head = np.argsort(head, kind="stable")
-    head_starts = np.flatnonzero(np.r_[True, np.diff(head[by_head]) != 0])
-    tail_starts = np.flatnonzero(np.r_[True, np.diff(tail) != 0])
-    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length,
-                     by_head, head_starts, head[by_head][head_starts], tail_starts, tail[tail_starts])
-
-
-@dataclass(frozen=True)
-class EdgeChoices:
-    """The choices of people reaching the end of each directed edge, as one flat list of (edge, choice) pairs:
-    for edge ``e``, its head's roads in ``out_edge`` order, then staying at the head, then turning back to wait
-    at the tail. Pairs of an edge are contiguous, so per-edge sums and differences are slices.
-
-    Attributes
-    ----------
-    pair_edge, pair_road : (P,) arrays, each pair's edge and choice (a road position ``j < J``, ``J`` stay,
-        ``J + 1`` turn back).
-    first, stay, back, uturn : (E,) arrays, each edge's first pair, its stay and turn-back pairs, and the pair
-        of the road back to its tail.
-    at_position : for each position k within an edge's pairs, the pairs in that position.
-    not_first : pairs that are not their edge's first.
-    onward, onward_starts, onward_edge : road pairs sorted by the road they lead onto, where each such road's
-        group starts, and that road.
-    """
-
-    pair_edge: np.ndarray
-    pair_road: np.ndarray
-    first: np.ndarray
-    stay: np.ndarray
-    back: np.ndarray
-    uturn: np.ndarray
-    at_position: tuple[np.ndarray, ...]
-    not_first: np.ndarray
-    onward: np.ndarray
-    onward_starts: np.ndarray
-    onward_edge: np.ndarray
-
-
-def edge_choices(roads: RoadSlots) -> EdgeChoices:
-    """The flat layout of the choices at the end of each edge of ``roads``."""
-    J = roads.out_edge.shape[1]
-    degree = (roads.out_edge >= 0).sum(axis=1)
-    count = degree[roads.head] + 2
-    first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
-    pair_edge = np.repeat(np.arange(roads.head.size), count)
-    position = np.arange(pair_edge.size) - first[pair_edge]
-    deg_of_pair = degree[roads.head[pair_edge]]
-    pair_road = np.where(position < deg_of_pair, position, np.where(position == deg_of_pair, J, J + 1))
-    stay = first + degree[roads.head]
-    road_pairs = np.flatnonzero(pair_road < J)
-    taken = roads.out_edge[roads.head[pair_edge[road_pairs]], pair_road[road_pairs]]
-    order = np.argsort(taken, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(taken[order]) != 0])
-    return EdgeChoices(
-        pair_edge=pair_edge, pair_road=pair_road, first=first, stay=stay, back=stay + 1,
-        uturn=first + roads.uturn,
-        at_position=tuple(np.flatnonzero(position == k) for k in range(int(count.max()))),
-        not_first=np.flatnonzero(position > 0),
-        onward=road_pairs[order], onward_starts=starts, onward_edge=taken[order][starts])
+    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length, degree)
 
 
 @dataclass(frozen=True)
@@ -346,6 +228,9 @@ def _arrays_of(value: object) -> list[np.ndarray]:
     return [m.data, m.indices, m.indptr, value.c_of, value.d_of]
 
 
+_NO_ROUTES = np.zeros((0, 0), dtype=np.int64)  # no routes home today: nobody goes home
+_NO_ROUTES.flags.writeable = False  # like the cached routes, so that the compiled travel has one signature
+
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 """Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
 
@@ -385,63 +270,6 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
     indptr = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(np.bincount(d_of, minlength=n), out=indptr[1:])
     return _Hops(csc_matrix((kernel, row, indptr), shape=(n * (J + 1), n)), c_of, d_of)
-
-
-def arrival_choices(weights: np.ndarray, total: np.ndarray, column: np.ndarray, uturn: np.ndarray,
-                    count: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """Whole people per choice, cumulative, of groups of people reaching a place by a road.
-
-    A group's choices are the place's roads (``j < J``, in ``out_edge`` order; nothing where it has fewer than
-    ``J``) and staying there (``j == J``). Nobody takes the road back the way they came unless nothing lies
-    ahead (then it is all the weight); with no weight at all, everyone stays. Shares are rounded to whole
-    people by systematic rounding (see :func:`split_whole`).
-
-    Parameters
-    ----------
-    weights : (J + 1, m) array, the weight of each choice in each of ``m`` columns (a place and an origin).
-    total : (m,) array, ``weights.sum(axis=0)``.
-    column : (A,) integer array, each group's column.
-    uturn : (A,) integer array, the position of the road back among the place's roads.
-    count : (A,) integer array, people in each group; 0 where the place admits nobody (they all turn back).
-    uniform : (A,) uniform numbers in [0, 1), one per group.
-
-    Returns
-    -------
-    (J + 1, A) float array of whole numbers: ``reach[j]`` people take one of the choices ``0 .. j``; it never
-    decreases with ``j``, and ``reach[J] == count``.
-    """
-    A = column.size
-    J = weights.shape[0] - 1
-    reach = weights.take(column, axis=1)
-    total = total.take(column)
-    flat = reach.reshape(-1)
-    at_uturn = uturn * A + np.arange(A)
-    flat[at_uturn[total > flat[at_uturn]]] = 0.0  # not back the way they came, unless nothing lies ahead
-    reach[J][total == 0] = 1.0  # nowhere acceptable: stop here
-    return whole_people(reach, count, uniform)
-
-
-def whole_people(weights: np.ndarray, count: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """Split whole people among categories in proportion to non-negative ``weights`` (k, m), whose last row's
-    cumulative sum is positive, without bias; cumulative, computed in place in ``weights``.
-
-    The same systematic rounding as :func:`split_whole` (``floor(count * share + uniform)`` people up to each
-    category), in fewer and cheaper operations: one division per group, not per category.
-
-    Returns
-    -------
-    ``weights``, now whole people (as floats) up to each category: never decreasing, the last equal to
-    ``count``.
-    """
-    for k in range(1, weights.shape[0]):  # cumulative, row by row (np.cumsum along the short axis is slower)
-        np.add(weights[k - 1], weights[k], out=weights[k])
-    weights *= count / weights[-1]
-    weights += uniform
-    np.floor(weights, out=weights)
-    # count * (cum / cum[-1]) would never exceed count; the product above may, by a rounding error.
-    np.minimum(weights, count, out=weights)
-    weights[-1] = count
-    return weights
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -510,8 +338,6 @@ class Civilians:
         # What routes depend on besides the mask: the roads (km) and which are open (a digest, see _route_key).
         self._road_digest = hashlib.blake2b(world.road_km.tobytes(), digest_size=16).digest()
         self._safer: csc_matrix | None = None  # this model's matrix of the day's safer destinations (step, 2)
-        J = self.roads.out_edge.shape[1]
-        self._leave_stride = np.arange(J) * n * n  # flat offsets of a place's roads in the departure weights
         # _next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
         self._next_edge = np.ascontiguousarray(self.roads.out_edge[self.roads.head].T)
 
@@ -647,85 +473,38 @@ class Civilians:
         # reached from c by its j-th road (j == J: staying at c).
         safer_t = self._safer_matrix(hops, (self.hazard[hops.d_of] < self.hazard[hops.c_of]) & (dest[hops.d_of] > 0))
 
-        # 3. Departures: residents, and displaced people sheltering in a frightened place.
+        # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
+        # toward a safer destination. 4. Returns home once the origin has been quiet long enough. (Compiled:
+        # see :func:`simulation.travel.depart_and_return`.)
         leave_probs = safer_t @ weight_t  # [j * n + c, o]
-        can_leave = (leave_probs[:J * n].reshape(J, n, n).sum(axis=0) > 0).T  # [o, c]
         diag = np.arange(n)
-        flat_diag = diag * (n + 1)
-        leave_res = round_share(self.rng.random(n), self.residents, share * can_leave.reshape(-1)[flat_diag])
-        # Displaced people leave from the (origin, place) cohorts with someone in them and a share to go; one
-        # uniform number each.
-        cohort = self.cohort.reshape(-1)
-        idp_share = (share[None, :] * can_leave).reshape(-1)
-        at = np.flatnonzero((cohort != 0) & (idp_share > 0))
-        leave_idp = round_share(self.rng.random(at.size), cohort[at], idp_share[at])
-        days_idp = self._take_days(cohort[at], self.cohort_days.reshape(-1)[at], leave_idp)
-        self.residents -= leave_res
-        self.displaced_from += leave_res
-        cohort[at] -= leave_idp
-        self.cohort_days.reshape(-1)[at] -= days_idp
-        self.fleeing_days += np.bincount(at // n, days_idp, n)
-        self._fleeing_n += np.bincount(at // n, leave_idp, n).astype(np.int64) + leave_res
-        # Everyone leaving, by flat (origin, place): the cohort's diagonal is always empty, so the residents
-        # (origin == place) are new entries.
-        gone = leave_idp != 0
-        at = np.concatenate([at[gone], flat_diag[leave_res != 0]])
-        leaving = np.concatenate([leave_idp[gone], leave_res[leave_res != 0]])
-        start = self.roads.slot(self.clock - 1)  # as if put on the road in the quarter-day before this one
-        if at.size:  # split those who leave among the roads, and put them on the road
-            o_at, c_at = np.divmod(at, n)
-            probs = leave_probs.take(self._leave_stride[:, None] + (c_at * n + o_at)[None, :])  # (J, L)
-            reach = whole_people(probs, leaving, self.rng.random(at.size))
-            split = np.empty_like(reach)
-            split[0] = reach[0]
-            np.subtract(reach[1:], reach[:-1], out=split[1:])
-            split = split.reshape(-1)
-            j, k = np.divmod(np.flatnonzero(split != 0), at.size)
-            np.add.at(self._fleeing.reshape(-1), start[self.roads.out_edge[c_at[k], j]] * n + o_at[k],
-                      split[j * at.size + k].astype(self._fleeing.dtype))  # np.add.at is slow if it casts
-
-        # 4. Returns home once the origin has been quiet long enough.
         home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
         rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
         home_routes = self._routes(~battle) if rate.any() or self._returning_n.any() else None
-        if rate.any():
-            hop_home = home_routes.next_hop.T  # [o, c]: next place from c toward o
-            go_share = (rate[:, None] * ((hop_home >= 0) & (hop_home != diag[None, :]))).reshape(-1)
-            at = np.flatnonzero((cohort != 0) & (go_share > 0))
-            going = round_share(self.rng.random(at.size), cohort[at], go_share[at])
-            at, going = at[going != 0], going[going != 0]
-            if at.size:
-                days_going = self._take_days(cohort[at], self.cohort_days.reshape(-1)[at], going)
-                cohort[at] -= going
-                self.cohort_days.reshape(-1)[at] -= days_going
-                o_idx, c2 = np.divmod(at, n)
-                slots = start[self.roads.edge_id[c2, hop_home.reshape(-1)[at]]]
-                np.add.at(self._returning.reshape(-1), slots * n + o_idx, going.astype(self._returning.dtype))
-                self._returning_n += np.bincount(o_idx, going, n).astype(np.int64)
-                self.returning_days += np.bincount(o_idx, days_going, n)
+        r = self.roads
+        depart_and_return(leave_probs, share, rate, home_routes.next_hop if rate.any() else _NO_ROUTES,
+                          r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
+                          r.out_edge, r.degree, r.edge_id, self.residents, self.displaced_from, self.cohort,
+                          self.cohort_days, self._fleeing, self._fleeing_n, self.fleeing_days, self._returning,
+                          self._returning_n, self.returning_days, self.rng)
 
-        # 5. Travel, a quarter of a day at a time.
+        # 5. Travel, a quarter of a day at a time (compiled: see :mod:`simulation.travel`).
         fleeing, returning = self._fleeing_n, self._returning_n  # people per origin on the road
         # The day's weights, for the a origins with people fleeing on the road, of all the destinations reached
-        # from place c by its j-th road (j == J: staying at c): choice[j, c * a + k] for the k-th such origin.
+        # from place c by its j-th road (j == J: staying at c): weights[j, c * a + k] for the k-th such origin.
         on_road = np.flatnonzero(fleeing)
-        choice = None
-        if on_road.size:
-            column = np.zeros(n, dtype=np.int64)
-            column[on_road] = np.arange(on_road.size)
-            weights = (hops.to_hop_t @ weight_t[:, on_road]).reshape(J + 1, n * on_road.size)
-            r = self.roads
-            open_end = open_to_idps[r.head]  # roads whose end admits people today
-            choice = (weights, weights.sum(axis=0),
-                      ((r.head * on_road.size)[:, None] + column[None, :]).reshape(-1),  # [edge * n + origin]
-                      open_end, np.where(open_end, r.head, r.tail))  # where people who stop settle
-        for _ in range(SUBSTEPS):
-            here = self.roads.slot(self.clock)
-            if choice is not None and fleeing.any():
-                self._travel_fleeing(here, choice, fleeing)
-            if returning.any():
-                self._travel_returning(here, home_routes, battle, returning)
-            self.clock += 1
+        column = np.full(n, -1, dtype=np.int64)
+        column[on_road] = np.arange(on_road.size)
+        weights = (hops.to_hop_t @ weight_t[:, on_road]).reshape(J + 1, n * on_road.size)
+        total = weights.sum(axis=0)
+        open_end = open_to_idps[r.head]  # roads whose end admits people today
+        settle_at = np.where(open_end, r.head, r.tail)  # where people who stop settle
+        next_hop = home_routes.next_hop if home_routes is not None else _NO_ROUTES
+        self.clock = travel_day(SUBSTEPS, self.clock, r.first, r.length,
+                                self._fleeing, fleeing, self.fleeing_days, weights, total, column,
+                                r.head, r.degree, r.uturn, open_end, settle_at, self._next_edge, self.rng,
+                                self._returning, returning, self.returning_days, next_hop, battle, r.tail,
+                                r.edge_id, self.cohort, self.cohort_days, self.residents, self.returned)
 
         # 6. One more day displaced for everyone away from home.
         self.cohort_days += self.cohort
@@ -734,15 +513,6 @@ class Civilians:
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping
-
-    @staticmethod
-    def _mean(count: np.ndarray, days: np.ndarray) -> np.ndarray:
-        return np.divide(days, count, out=np.zeros(count.shape), where=count > 0)
-
-    @classmethod
-    def _take_days(cls, count: np.ndarray, days: np.ndarray, taken: np.ndarray) -> np.ndarray:
-        """Person-days that ``taken`` people carry away from a cohort (all of them if the cohort empties)."""
-        return np.where(taken == count, days, taken * cls._mean(count, days))
 
     def _route_key(self, passable: np.ndarray) -> bytes:
         """What routes through ``passable`` places depend on: the roads, which are open, and the mask."""
@@ -776,95 +546,3 @@ class Civilians:
         else:  # same shape, new entries: set the (public) arrays; building a new matrix costs 20 times more
             self._safer.data, self._safer.indices, self._safer.indptr = m.data[at], m.indices[at], indptr
         return self._safer
-
-    def _home_again(self) -> None:
-        """Displaced people who reached their own origin are residents again."""
-        n = self.world.n
-        back = self.cohort.reshape(-1)[::n + 1]  # the diagonal, a view
-        if back.any():
-            self.residents += back
-            self.returned += back
-            back[:] = 0
-            self.cohort_days.reshape(-1)[::n + 1] = 0.0
-
-    def _settle(self, at: np.ndarray, count: np.ndarray, days: np.ndarray) -> None:
-        """Add people to cohorts (flat ``origin * n + place``); those at their own origin become residents."""
-        np.add.at(self.cohort.reshape(-1), at, count)
-        np.add.at(self.cohort_days.reshape(-1), at, days)
-        if (at % (self.world.n + 1) == 0).any():  # someone is at their origin (the diagonal)
-            self._home_again()
-
-    def _leave_road(self, days: np.ndarray, on_road: np.ndarray, leaving: np.ndarray) -> np.ndarray:
-        """Take the person-days of ``leaving`` people per origin off the road (``days``, in place), given
-        ``on_road`` people per origin before they left; return each origin's mean days displaced."""
-        mean = days / np.maximum(on_road, 1)  # nobody on the road: no days either
-        days -= leaving * mean
-        days[on_road == leaving] = 0.0
-        return mean
-
-    def _travel_fleeing(self, here: np.ndarray, choice: tuple, on_road: np.ndarray) -> None:
-        """A quarter-day for fleeing people: those reaching the end of a road (from the slots ``here``) choose
-        among the next roads, staying, or waiting back at its start. Only the (origin, road) pairs with someone
-        arriving are worked on, so the cost grows with those pairs, not with the people. ``choice`` is the
-        day's ``(weights, their sums, the weights' column of each [edge, origin], whether each road's end admits
-        people, where people who stop at each road's end settle)`` (see :meth:`step`, 5)."""
-        r = self.roads
-        n = self.world.n
-        arriving = self._fleeing.take(here, axis=0).reshape(-1)  # [edge, origin]
-        at = (arriving != 0).nonzero()[0]
-        if not at.size:
-            return
-        self._fleeing[here] = 0
-        edge, origin = np.divmod(at, n)
-        count = arriving[at]
-        weights, total, column, open_end, settle_at = choice
-        reach = arrival_choices(weights, total, column[at], r.uturn[edge], count * open_end[edge],
-                                self.rng.random(at.size))
-        # Onward: reach[j] - reach[j - 1] people take the head's j-th road.
-        J = reach.shape[0] - 1
-        onward = np.empty((J, at.size))
-        onward[0] = reach[0]
-        np.subtract(reach[1:J], reach[:J - 1], out=onward[1:])
-        onward = onward.reshape(-1)
-        k = (onward != 0).nonzero()[0]
-        j, i = np.divmod(k, at.size)
-        slot = here.take(self._next_edge.reshape(-1)[j * r.head.size + edge[i]])
-        np.add.at(self._fleeing.reshape(-1), slot * n + origin[i], onward[k].astype(self._fleeing.dtype))
-        # The rest stop: at the head, or, where it is closed or has a battle, back at the road's start.
-        stop = count - reach[J - 1].astype(np.int64)
-        off = np.bincount(origin, stop, n).astype(np.int64)
-        mean = self._leave_road(self.fleeing_days, on_road, off)
-        on_road -= off
-        self._settle(origin * n + settle_at[edge], stop, stop * mean[origin])
-
-    def _travel_returning(self, here: np.ndarray, home_routes: Routes, battle: np.ndarray,
-                          on_road: np.ndarray) -> None:
-        """A quarter-day for people going home: at the end of a road they are home, turned away by a battle
-        (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
-        ``on_road`` (people per origin on the way home) is kept up to date."""
-        r = self.roads
-        n = self.world.n
-        arriving = self._returning.take(here, axis=0).reshape(-1)  # [edge, origin]
-        at = np.flatnonzero(arriving != 0)
-        if not at.size:
-            return
-        self._returning[here] = 0
-        e_i, o_i = np.divmod(at, n)
-        count = arriving[at]
-        head = r.head[e_i]
-        home = head == o_i
-        turned_away = ~home & battle[head]
-        nxt = home_routes.next_hop.reshape(-1)[head * n + o_i]
-        stop = home | turned_away | (nxt < 0)
-        # Home, turned away (wait at the tail, displaced), or no way on (wait here): off the road.
-        if stop.any():
-            o_s, c_s = o_i[stop], count[stop].astype(np.int64)
-            off = np.bincount(o_s, c_s, n).astype(np.int64)
-            mean = self._leave_road(self.returning_days, on_road, off)
-            on_road -= off
-            settle_at = np.where(turned_away, r.tail[e_i], head)[stop]
-            self._settle(o_s * n + settle_at, c_s, c_s * mean[o_s])
-        go = ~stop
-        if go.any():
-            slots = here.take(r.edge_id.reshape(-1)[head[go] * n + nxt[go]])
-            np.add.at(self._returning.reshape(-1), slots * n + o_i[go], count[go])

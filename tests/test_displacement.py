@@ -18,16 +18,13 @@ from simulation.displacement import (
     ROUTE_CACHE,
     SUBSTEPS,
     Civilians,
-    arrival_choices,
     civilian_routes,
-    cumulative_shares,
-    edge_choices,
     hostility,
     road_slots,
-    split_whole,
 )
 from simulation.parameters import PARAMETERS
 from simulation.scenario import load_scenario
+from simulation.travel import onward_split, road_split
 from simulation.world import World
 from tests.conftest import write_scenario
 
@@ -80,42 +77,39 @@ def at(civ: Civilians, pid: str) -> int:
 # Pure functions
 
 
-def test_split_whole_conserves_and_is_unbiased():
+def test_road_split_conserves_and_is_unbiased():
     rng = np.random.default_rng(1)
-    counts = rng.integers(0, 1000, size=(50, 7))
-    probs = rng.random((4, 50, 7))
-    probs[2, :3] = 0.0
-    cum = cumulative_shares(probs)
-    parts = np.mean([split_whole(rng.random(counts.shape), counts, cum) for _ in range(400)], axis=0)
-    single = split_whole(rng.random(counts.shape), counts, cum)
-    assert (single >= 0).all()
-    np.testing.assert_array_equal(single.sum(axis=0), counts)
-    assert (single[2, :3] == 0).all()  # a category with no weight gets nobody
-    expected = counts[None] * probs / probs.sum(axis=0, keepdims=True)
-    # Unbiased: each rounding is off by less than one person and averages out (6 standard errors of 400).
-    np.testing.assert_allclose(parts, expected, atol=0.15)
+    weights = np.array([3.0, 0.0, 1.0, 4.0])
+    take = np.zeros(4, dtype=np.int64)
+    runs = []
+    for count in (1, 7, 1000):
+        for _ in range(400):
+            road_split(weights, count, rng.random(), take)
+            assert take.sum() == count and (take >= 0).all()
+            assert take[1] == 0  # a road with no weight gets nobody
+            runs.append(take / count)
+        # Unbiased: each rounding is off by less than one person and averages out.
+        np.testing.assert_allclose(np.mean(runs[-400:], axis=0), weights / weights.sum(), atol=0.15 / count ** 0.5)
 
 
-def test_arrival_choices_go_on_not_back_and_are_unbiased():
-    # Four groups at a place with roads 0 (the way back for all of them), 1 and 2, J = 3 (stay):
-    # weights ahead; only the way back; nothing at all; ahead but the place admits nobody (count 0).
-    weights = np.array([[5.0, 4.0, 0.0, 5.0],
-                        [1.0, 0.0, 0.0, 1.0],
-                        [2.0, 0.0, 0.0, 2.0],
-                        [1.0, 0.0, 0.0, 1.0]])
-    count = np.array([1000, 70, 30, 0])
-    column, uturn = np.arange(4), np.zeros(4, dtype=np.int64)
+def test_onward_split_goes_on_not_back_and_is_unbiased():
+    # A place with roads 0 (the way back), 1 and 2, and staying: weights 5, 1, 2 and 1.
     rng = np.random.default_rng(2)
-    runs = [arrival_choices(weights, weights.sum(axis=0), column, uturn, count, rng.random(4)) for _ in range(400)]
-    for reach in runs:
-        assert (np.diff(reach, axis=0) >= 0).all() and (reach[0] >= 0).all()
-        np.testing.assert_array_equal(reach[-1], count)  # everyone is somewhere
-        assert reach[0, 0] == 0  # nobody goes back while something lies ahead
-    mean = np.mean(runs, axis=0)
-    np.testing.assert_allclose(np.diff(mean[:, 0], prepend=0.0), [0, 250, 500, 250], atol=0.1)
-    np.testing.assert_array_equal(runs[0][:, 1], [70, 70, 70, 70])  # only the way back: all take it
-    np.testing.assert_array_equal(runs[0][:, 2], [0, 0, 0, 30])  # nowhere to go: all stay
-    np.testing.assert_array_equal(runs[0][:, 3], [0, 0, 0, 0])
+    take = np.zeros(3, dtype=np.int64)
+    runs = []
+    for _ in range(400):
+        cum = np.array([5.0, 1.0, 2.0])
+        onward = onward_split(cum, 3, 1.0, 9.0, 0, 1000.0, rng.random(), take)
+        assert take[0] == 0  # nobody goes back while something lies ahead
+        assert onward == take.sum() and (take >= 0).all() and onward <= 1000
+        runs.append([*take, 1000 - onward])
+    np.testing.assert_allclose(np.mean(runs, axis=0), [0, 250, 500, 250], atol=0.1)
+    # Only the way back has any weight: everyone takes it.
+    assert onward_split(np.array([4.0, 0.0, 0.0]), 3, 0.0, 4.0, 0, 70.0, 0.5, take) == 70 and take[0] == 70
+    # No weight at all: everyone stays.
+    assert onward_split(np.zeros(3), 3, 0.0, 0.0, 0, 30.0, 0.5, take) == 0 and not take.any()
+    # The place admits nobody (no people to split): nobody goes on.
+    assert onward_split(np.array([5.0, 1.0, 2.0]), 3, 1.0, 9.0, 0, 0.0, 0.99, take) == 0 and not take.any()
 
 
 def test_hostility_depends_on_sympathy_and_doctrine():
@@ -131,24 +125,6 @@ def test_road_slots_take_the_time_the_road_allows():
     lengths = {(int(a), int(b)): int(n) for a, b, n in zip(r.tail, r.head, r.length)}
     assert lengths == {(0, 1): 10, (1, 0): 10, (1, 2): 1, (2, 1): 1}
     assert r.n_slots == 22
-
-
-def test_edge_choices_list_every_road_onward_then_stay_then_back():
-    km = np.zeros((4, 4))
-    for a, b, d in [(0, 1, 10), (1, 2, 10), (1, 3, 50)]:
-        km[a, b] = km[b, a] = d
-    r = road_slots(km, 10.0)
-    ch = edge_choices(r)
-    J = r.out_edge.shape[1]
-    for e in range(r.tail.size):
-        pairs = np.flatnonzero(ch.pair_edge == e)
-        roads = r.out_edge[r.head[e]][r.out_edge[r.head[e]] >= 0]
-        assert list(ch.pair_road[pairs]) == [*range(roads.size), J, J + 1]
-        assert ch.stay[e] == pairs[-2] and ch.back[e] == pairs[-1] and ch.first[e] == pairs[0]
-        assert r.head[r.out_edge[r.head[e], ch.pair_road[ch.uturn[e]]]] == r.tail[e]  # the way back
-    # Every road choice leads onto the road it names.
-    leads = np.repeat(ch.onward_edge, np.diff(np.r_[ch.onward_starts, ch.onward.size]))
-    np.testing.assert_array_equal(leads, r.out_edge[r.head[ch.pair_edge[ch.onward]], ch.pair_road[ch.onward]])
 
 
 def test_routes_never_enter_an_impassable_place():

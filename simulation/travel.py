@@ -1,0 +1,360 @@
+"""Civilians' quarter-day travel, compiled with Numba.
+
+A day's travel is four quarter-days, and each quarter-day works on the few (road, origin) pairs with someone
+reaching the end of a road. In NumPy that is some forty small array operations a quarter-day, whose fixed cost
+per call was most of the model's running time; here it is one compiled loop per day.
+
+The arithmetic is the NumPy version's, operation for operation and in the same order (no ``fastmath``, so no
+reordering or fused multiply-adds), and the uniform numbers come from the model's own generator, one per
+(road, origin) pair with people arriving, in the order of ``road * n + origin``. The numbers are therefore the
+same on every machine, whether or not the compiled code comes from Numba's on-disk cache.
+
+See :class:`simulation.displacement.Civilians` for the arrays (``fleeing``, ``returning``, ``cohort`` ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _mean_and_leave(days: np.ndarray, on_road: np.ndarray, off: np.ndarray, left: np.ndarray,
+                    mean: np.ndarray) -> None:
+    """For the origins that people ``left`` the road from (``off`` of them): their mean days displaced into
+    ``mean``, and their person-days and counts taken off the road (``Civilians._leave_road``, for them)."""
+    for o in range(on_road.size):
+        if not left[o]:
+            continue
+        left[o] = False
+        mean[o] = days[o] / max(on_road[o], 1)
+        days[o] -= off[o] * mean[o]
+        if on_road[o] == off[o]:
+            days[o] = 0.0
+        on_road[o] -= off[o]
+
+
+@njit(cache=True)
+def _settle(cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray,
+            o: int, c: int, count: int, days: float) -> None:
+    """``count`` people of origin ``o`` stop at ``c`` with ``days`` person-days: home (residents again, their
+    days dropped) if ``c == o``, else sheltering in the cohort (o, c)."""
+    if c == o:
+        residents[o] += count
+        returned[o] += count
+    else:
+        cohort[o, c] += count
+        cohort_days[o, c] += days
+
+
+@njit(cache=True)
+def onward_split(cum: np.ndarray, deg: int, stay: float, total: float, uturn: int, people: float, u: float,
+                 take: np.ndarray) -> int:
+    """Split a group of ``people`` reaching a place among its ``deg`` roads and staying there.
+
+    ``cum[:deg]`` holds the weights of the roads (overwritten with their cumulative sums), ``stay`` that of
+    staying, ``total`` the sum of all of them. Nobody takes road ``uturn`` (the way back) unless nothing lies
+    ahead, in which case it has all the weight; with no weight at all, everyone stays. Shares are rounded by
+    systematic rounding with the uniform number ``u``: ``floor(people * cum / cum[-1] + u)`` people take one of
+    the choices up to each, so each choice gets its expected share on average and the parts add up.
+
+    Writes the people taking each road in ``take[:deg]``; returns how many took a road (the rest stay).
+    """
+    if total > cum[uturn]:  # not back the way they came, unless nothing lies ahead
+        cum[uturn] = 0.0
+    if total == 0:  # nowhere acceptable: stop here
+        stay = 1.0
+    for k in range(1, deg):
+        cum[k] = cum[k - 1] + cum[k]
+    f = people / ((cum[deg - 1] if deg else 0.0) + stay)
+    onward = 0.0  # whole people who took one of the roads so far
+    for j in range(deg):
+        v = np.floor(cum[j] * f + u)
+        if v > people:
+            v = people
+        take[j] = np.int64(v - onward)
+        onward = v
+    return np.int64(onward)
+
+
+@njit(cache=True)
+def road_split(weights: np.ndarray, count: int, u: float, take: np.ndarray) -> None:
+    """Split ``count`` people among roads by their ``weights`` (not all zero), by the same systematic rounding
+    as :func:`onward_split`; the last road takes the rest. Writes the people on each road in ``take``."""
+    last = 0.0
+    for j in range(weights.size):
+        last += weights[j]
+    f = count / last
+    cum = 0.0
+    taken = 0
+    for j in range(weights.size):
+        cum += weights[j]
+        v = count if j == weights.size - 1 else min(np.int64(np.floor(cum * f + u)), count)
+        take[j] = v - taken
+        taken = v
+
+
+@njit(cache=True)
+def _arrivals(here: np.ndarray, on_road: np.ndarray, edge: np.ndarray, origin: np.ndarray,
+              count: np.ndarray) -> int:
+    """Take the people in the slots ``here`` (one per edge) off ``on_road`` [slot, origin] into the buffers
+    ``edge``, ``origin`` and ``count``, in the order of ``edge * n + origin``; return how many groups."""
+    pairs = 0
+    for e in range(here.size):
+        row = on_road[here[e]]
+        for o in range(row.size):
+            if row[o] != 0:
+                edge[pairs] = e
+                origin[pairs] = o
+                count[pairs] = row[o]
+                row[o] = 0
+                pairs += 1
+    return pairs
+
+
+@njit(cache=True)
+def _travel_fleeing(here: np.ndarray, fleeing: np.ndarray, on_road: np.ndarray, days: np.ndarray,
+                    weights: np.ndarray, total: np.ndarray, column_of: np.ndarray, head: np.ndarray,
+                    degree: np.ndarray, uturn: np.ndarray, open_end: np.ndarray, settle_at: np.ndarray,
+                    next_edge: np.ndarray, cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray,
+                    returned: np.ndarray, rng: np.random.Generator, edge: np.ndarray, origin: np.ndarray,
+                    count: np.ndarray, stop: np.ndarray, off: np.ndarray, left: np.ndarray,
+                    mean: np.ndarray) -> None:
+    """A quarter-day for fleeing people: those reaching the end of a road choose among the next roads and
+    staying (see :func:`onward_split`, one uniform number per group), or wait back at its start if its end
+    admits nobody today. Only the (road, origin) pairs with someone arriving are worked on.
+
+    ``column_of[o]`` is origin ``o``'s column among the day's origins on the road (-1 if none);
+    ``weights[:, head * a + column]`` the weights of the choices at ``head``: its ``degree[head]`` roads in
+    ``out_edge`` order, zeros up to row ``J``, and staying (row ``J``)."""
+    n = on_road.size
+    J = weights.shape[0] - 1
+    a = weights.shape[1] // n if n else 0
+    pairs = _arrivals(here, fleeing, edge, origin, count)
+    if pairs == 0:
+        return
+    cum = np.empty(J + 1)
+    take = np.empty(J + 1, dtype=np.int64)
+    for o in range(n):
+        off[o] = 0
+    for i in range(pairs):
+        e, o = edge[i], origin[i]
+        col = head[e] * a + column_of[o]
+        deg = degree[head[e]]
+        for k in range(deg):
+            cum[k] = weights[k, col]
+        people = float(count[i]) if open_end[e] else 0.0
+        onward = onward_split(cum, deg, weights[J, col], total[col], uturn[e], people, rng.random(), take)
+        for j in range(deg):
+            if take[j] != 0:
+                fleeing[here[next_edge[j, e]], o] += take[j]
+        stop[i] = count[i] - onward
+        off[o] += stop[i]
+        left[o] = True
+    _mean_and_leave(days, on_road, off, left, mean)
+    for i in range(pairs):
+        o = origin[i]
+        _settle(cohort, cohort_days, residents, returned, o, settle_at[edge[i]], stop[i], stop[i] * mean[o])
+
+
+@njit(cache=True)
+def _travel_returning(here: np.ndarray, returning: np.ndarray, on_road: np.ndarray, days: np.ndarray,
+                      next_hop: np.ndarray, battle: np.ndarray, tail: np.ndarray, head: np.ndarray,
+                      edge_id: np.ndarray, cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray,
+                      returned: np.ndarray, edge: np.ndarray, origin: np.ndarray, count: np.ndarray,
+                      settle_at: np.ndarray, off: np.ndarray, left: np.ndarray, mean: np.ndarray) -> None:
+    """A quarter-day for people going home (``Civilians._travel_returning``): at the end of a road they are
+    home, turned away by a battle (they wait at the road's start), stuck (no way on: they wait here), or take
+    the next road home."""
+    n = on_road.size
+    pairs = _arrivals(here, returning, edge, origin, count)
+    if pairs == 0:
+        return
+    for o in range(n):
+        off[o] = 0
+    stopped = 0
+    for i in range(pairs):
+        e, o = edge[i], origin[i]
+        h = head[e]
+        nxt = next_hop[h, o]
+        if h == o:  # home
+            settle_at[i] = h
+        elif battle[h]:  # turned away: wait at the road's start, displaced
+            settle_at[i] = tail[e]
+        elif nxt < 0:  # no way on: wait here
+            settle_at[i] = h
+        else:
+            settle_at[i] = -1
+            returning[here[edge_id[h, nxt]], o] += count[i]
+            continue
+        off[o] += count[i]
+        left[o] = True
+        stopped += 1
+    if stopped == 0:
+        return
+    _mean_and_leave(days, on_road, off, left, mean)
+    for i in range(pairs):
+        if settle_at[i] >= 0:
+            o = origin[i]
+            _settle(cohort, cohort_days, residents, returned, o, settle_at[i], count[i], count[i] * mean[o])
+
+
+@njit(cache=True)
+def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
+               fleeing: np.ndarray, fleeing_n: np.ndarray, fleeing_days: np.ndarray, weights: np.ndarray,
+               total: np.ndarray, column_of: np.ndarray, head: np.ndarray, degree: np.ndarray, uturn: np.ndarray,
+               open_end: np.ndarray, settle_at: np.ndarray, next_edge: np.ndarray, rng: np.random.Generator,
+               returning: np.ndarray, returning_n: np.ndarray, returning_days: np.ndarray, next_hop: np.ndarray,
+               battle: np.ndarray, tail: np.ndarray, edge_id: np.ndarray,
+               cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray) -> int:
+    """A day of travel in ``substeps`` quarter-days from quarter-day ``clock``; returns the new clock.
+
+    Fleeing people move only if ``weights`` has columns (origins on the road at the start of the day's
+    travel); people go home only if ``next_hop`` is not empty."""
+    n = fleeing_n.size
+    E = head.size
+    edge = np.empty(E * n, dtype=np.int64)  # the groups arriving in a quarter-day: at most one per edge and origin
+    origin = np.empty(E * n, dtype=np.int64)
+    count = np.empty(E * n, dtype=np.int64)
+    where = np.empty(E * n, dtype=np.int64)
+    off = np.zeros(n, dtype=np.int64)
+    mean = np.zeros(n)
+    left = np.zeros(n, dtype=np.bool_)
+    for _ in range(substeps):
+        here = first + clock % length
+        if weights.shape[1] and fleeing_n.any():
+            _travel_fleeing(here, fleeing, fleeing_n, fleeing_days, weights, total, column_of, head, degree, uturn,
+                            open_end, settle_at, next_edge, cohort, cohort_days, residents, returned, rng, edge,
+                            origin, count, where, off, left, mean)
+        if next_hop.size and returning_n.any():
+            _travel_returning(here, returning, returning_n, returning_days, next_hop, battle, tail, head,
+                              edge_id, cohort, cohort_days, residents, returned, edge, origin, count, where, off,
+                              left, mean)
+        clock += 1
+    return clock
+
+
+@njit(cache=True)
+def _round_share(count: int, share: float, u: float) -> int:
+    """Whole people out of ``count`` for a ``share``, without bias (``displacement.round_share``)."""
+    k = np.int64(np.floor(count * share + u))
+    return k if k < count else count
+
+
+@njit(cache=True)
+def _days_taken(count: int, days: float, taken: int) -> float:
+    """Person-days that ``taken`` people carry away from a cohort of ``count`` (all of them if it empties)."""
+    if taken == count:
+        return days
+    return taken * (days / count if count > 0 else 0.0)
+
+
+@njit(cache=True)
+def depart_and_return(leave_probs: np.ndarray, share: np.ndarray, rate: np.ndarray, next_hop: np.ndarray,
+                      start: np.ndarray, out_edge: np.ndarray, degree: np.ndarray, edge_id: np.ndarray,
+                      residents: np.ndarray, displaced_from: np.ndarray, cohort: np.ndarray,
+                      cohort_days: np.ndarray, fleeing: np.ndarray, fleeing_n: np.ndarray,
+                      fleeing_days: np.ndarray, returning: np.ndarray, returning_n: np.ndarray,
+                      returning_days: np.ndarray, rng: np.random.Generator) -> None:
+    """A day's departures and returns (:meth:`simulation.displacement.Civilians.step`, 3 and 4).
+
+    Parameters
+    ----------
+    leave_probs : ((J + 1) * n, n) array, ``[j * n + c, o]``: the weight, for people from ``o`` at ``c``, of the
+        destinations safer than ``c`` reached by its ``j``-th road (``j == J``: staying).
+    share : (n,) the day's share of people who leave each place.
+    rate : (n,) the day's share of each origin's displaced people who head home (0: none).
+    next_hop : (n, n) routes home, ``next_hop[c, o]`` the next place from ``c`` toward ``o``; empty if nobody
+        heads home.
+    start : (E,) the slot of each road in which people who set off now are put.
+
+    Random numbers, in this order: one per place for its residents; one per (origin, place) cohort that may
+    leave; one per group that leaves, to split it among the roads; one per cohort that may head home.
+    """
+    n = residents.size
+    J = leave_probs.shape[0] // n - 1
+    # can_leave[o, c]: some road out of c leads toward a safer destination acceptable to people from o.
+    can_leave = np.zeros((n, n), dtype=np.bool_)
+    for j in range(J):
+        for c in range(n):
+            row = leave_probs[j * n + c]
+            for o in range(n):
+                if row[o] > 0:
+                    can_leave[o, c] = True
+    # 3. Departures: residents, then the displaced sheltering in frightened places, by (origin, place).
+    leave_res = np.zeros(n, dtype=np.int64)
+    for c in range(n):
+        u = rng.random()
+        if can_leave[c, c]:
+            leave_res[c] = _round_share(residents[c], share[c], u)
+        else:
+            leave_res[c] = _round_share(residents[c], 0.0, u)
+    groups = 0
+    for o in range(n):
+        for c in range(n):
+            if cohort[o, c] != 0 and can_leave[o, c] and share[c] > 0:
+                groups += 1
+    g_origin = np.empty(groups + n, dtype=np.int64)  # the groups that leave: cohorts, then residents
+    g_place = np.empty(groups + n, dtype=np.int64)
+    g_count = np.empty(groups + n, dtype=np.int64)
+    days_out = np.zeros(n)
+    left_n = np.zeros(n, dtype=np.int64)
+    k = 0
+    for o in range(n):
+        for c in range(n):
+            if cohort[o, c] != 0 and can_leave[o, c] and share[c] > 0:
+                count = cohort[o, c]
+                going = _round_share(count, share[c], rng.random())
+                days = _days_taken(count, cohort_days[o, c], going)
+                cohort[o, c] -= going
+                cohort_days[o, c] -= days
+                days_out[o] += days
+                left_n[o] += going
+                if going != 0:
+                    g_origin[k], g_place[k], g_count[k] = o, c, going
+                    k += 1
+    for c in range(n):
+        residents[c] -= leave_res[c]
+        displaced_from[c] += leave_res[c]
+        fleeing_days[c] += days_out[c]
+        fleeing_n[c] += left_n[c] + leave_res[c]
+        if leave_res[c] != 0:
+            g_origin[k], g_place[k], g_count[k] = c, c, leave_res[c]
+            k += 1
+    # Each group splits among the roads toward its safer destinations and sets off.
+    probs = np.empty(J)
+    take = np.empty(J, dtype=np.int64)
+    for i in range(k):
+        o, c, count = g_origin[i], g_place[i], g_count[i]
+        deg = degree[c]
+        for j in range(deg):
+            probs[j] = leave_probs[j * n + c, o]
+        road_split(probs[:deg], count, rng.random(), take)
+        for j in range(deg):
+            if take[j] != 0:
+                fleeing[start[out_edge[c, j]], o] += take[j]
+    # 4. Returns: a share of each cohort whose origin is quiet heads home by the first road of the route.
+    if next_hop.size == 0:
+        return
+    days_home = np.zeros(n)
+    home_n = np.zeros(n, dtype=np.int64)
+    for o in range(n):
+        if rate[o] <= 0:
+            continue
+        for c in range(n):
+            h = next_hop[c, o]
+            if cohort[o, c] == 0 or h < 0 or h == c:
+                continue
+            count = cohort[o, c]
+            going = _round_share(count, rate[o], rng.random())
+            if going == 0:
+                continue
+            days = _days_taken(count, cohort_days[o, c], going)
+            cohort[o, c] -= going
+            cohort_days[o, c] -= days
+            returning[start[edge_id[c, h]], o] += going
+            home_n[o] += going
+            days_home[o] += days
+    for o in range(n):
+        returning_n[o] += home_n[o]
+        returning_days[o] += days_home[o]
