@@ -34,6 +34,7 @@ import numpy as np
 from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable
 from simulation.displacement import Civilians
+from simulation.movement import move_units
 from simulation.scenario import Scenario, load_scenario
 from simulation.world import World
 
@@ -83,6 +84,7 @@ class ConflictModel(mesa.Model):
         self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
         self.initial_controller = self.controller.copy()
         self._control_version = 0  # bumped whenever a place changes hands (keys the route cache)
+        self._next_hops_key: tuple[int, int] | None = None  # see _next_hop_by_coalition
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.was_garrisoned = np.zeros(w.n, dtype=bool)  # the holder had forces there at some point
         # Offensives are by governorate: factions with an `offensive` event wait for it there (everywhere, for an
@@ -363,6 +365,15 @@ class ConflictModel(mesa.Model):
                 own[sel] = self.routes_for(c)[1][loc[sel], target[sel]]
         return np.where(own >= 0, own, self.world.next_hop[loc, target])
 
+    def _next_hop_by_coalition(self) -> np.ndarray:
+        """(coalitions, n, n) next hops of every coalition (see :meth:`routes_for`), kept until control or the
+        roads change."""
+        key = (self.world.roads_version, self._control_version)
+        if self._next_hops_key != key:
+            self._next_hops_all = np.stack([self.routes_for(c)[1] for c in range(self.n_coalitions)])
+            self._next_hops_key = key
+        return self._next_hops_all
+
     def _set_courses(self, rows: np.ndarray, targets: np.ndarray, hops: np.ndarray | None = None) -> None:
         """Set units ``rows`` on their way to ``targets`` (``hops``: their next places, if already known)."""
         u, w = self.units, self.world
@@ -533,36 +544,9 @@ class ConflictModel(mesa.Model):
             return
         ctrl_c = self.coalition_of[self.controller]
         hostile_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
-        budget = np.ones(rows.size)
-        for _ in range(64):
-            active = (budget > 1e-9) & (u.next[rows] >= 0)
-            if not active.any():
-                break
-            r = rows[active]
-            loc, nxt = u.loc[r], u.next[r]
-            speed = w.road_speed[loc, nxt] * self.mobility[u.faction[r]]
-            need = u.km_left[r] / speed
-            b = budget[active]
-            arrive = need <= b
-            # Still on the road at the end of the day.
-            stay = r[~arrive]
-            u.km_left[stay] -= b[~arrive] * speed[~arrive]
-            b = np.where(arrive, b - need, 0.0)
-            budget[active] = b
-            a = r[arrive]
-            if a.size == 0:
-                continue
-            u.loc[a] = u.next[a]
-            u.km_left[a] = 0.0
-            c = self.coalition_of[u.faction[a]]
-            blocked = self.hostile_c[c, ctrl_c[u.loc[a]]] | hostile_here[u.loc[a], c]
-            done = (u.loc[a] == u.target[a]) | blocked
-            u.next[a[done]] = -1
-            go = a[~done]
-            nh = self._next_hops(c[~done], u.loc[go], u.target[go])
-            ok = nh >= 0
-            u.next[go] = np.where(ok, nh, -1)
-            u.km_left[go[ok]] = w.road_km[u.loc[go[ok]], nh[ok]]
+        move_units(rows, u.loc, u.next, u.target, u.km_left, u.faction, self.coalition_of, self.mobility,
+                   w.road_speed, w.road_km, self.hostile_c, ctrl_c, hostile_here, self._next_hop_by_coalition(),
+                   w.next_hop)
         # Routing units that reached safety stop routing.
         arrived = rows[(u.next[rows] < 0) & u.routing[rows]]
         u.routing[arrived] = False

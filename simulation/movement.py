@@ -1,0 +1,60 @@
+"""Force units' daily movement along roads, compiled with Numba.
+
+A unit on the road covers ``road speed * faction mobility`` km in a day; on reaching a place it stops there if
+that is its target, or if the place is held or occupied by its enemies; otherwise it takes the next road of its
+route and goes on with what is left of the day. Each unit moves independently of the others (the day's control
+and presence of enemies are fixed before anyone moves), so the loop is per unit; the arithmetic is the same,
+operation for operation, as the array version it replaces (``ConflictModel._move`` before this module).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def move_units(rows: np.ndarray, loc: np.ndarray, nxt: np.ndarray, target: np.ndarray, km_left: np.ndarray,
+               faction: np.ndarray, coalition_of: np.ndarray, mobility: np.ndarray, road_speed: np.ndarray,
+               road_km: np.ndarray, hostile_c: np.ndarray, ctrl_c: np.ndarray, hostile_here: np.ndarray,
+               next_hop: np.ndarray, any_road: np.ndarray) -> None:
+    """Move the units ``rows`` (on the road: ``nxt >= 0``) for one day, in place.
+
+    Parameters
+    ----------
+    loc, nxt, target, km_left, faction : the unit table's columns (``nxt``: the place the unit is heading for
+        on its current road, -1 if none; ``km_left``: km still to go on that road).
+    coalition_of : (factions,) each faction's coalition; ``mobility``: (factions,) speed multiplier.
+    road_speed, road_km : (n, n) km a day and km of each road.
+    hostile_c : (coalitions, coalitions) bool; ``ctrl_c``: (n,) coalition holding each place;
+        ``hostile_here``: (n, coalitions) bool, enemies of the coalition present at the place.
+    next_hop : (coalitions, n, n) next place toward a target by roads avoiding the coalition's enemies, -1 if
+        none; ``any_road``: (n, n) next place by any road (used where the former has none).
+    """
+    for r in rows:
+        budget = 1.0
+        for _ in range(64):
+            if not (budget > 1e-9 and nxt[r] >= 0):
+                break
+            speed = road_speed[loc[r], nxt[r]] * mobility[faction[r]]
+            need = km_left[r] / speed
+            if not need <= budget:  # still on the road at the end of the day
+                km_left[r] -= budget * speed
+                budget = 0.0
+                continue
+            budget = budget - need
+            here = nxt[r]
+            loc[r] = here
+            km_left[r] = 0.0
+            c = coalition_of[faction[r]]
+            if here == target[r] or hostile_c[c, ctrl_c[here]] or hostile_here[here, c]:
+                nxt[r] = -1
+                continue
+            hop = next_hop[c, here, target[r]]
+            if hop < 0:
+                hop = any_road[here, target[r]]
+            if hop >= 0:
+                nxt[r] = hop
+                km_left[r] = road_km[here, hop]
+            else:
+                nxt[r] = -1
