@@ -34,7 +34,7 @@ import numpy as np
 from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable
 from simulation.displacement import Civilians
-from simulation.movement import move_units
+from simulation.movement import move_units, presence
 from simulation.scenario import Scenario, load_scenario
 from simulation.world import World
 
@@ -218,17 +218,9 @@ class ConflictModel(mesa.Model):
     def _presence(self) -> None:
         """Personnel and effective strength present at each place by coalition (units not on the road)."""
         u, n = self.units, self.units.n
-        here = u.alive[:n] & (u.next[:n] < 0) & (u.personnel[:n] > 0) & ~u.hidden[:n]
-        fighting = here & ~u.routing[:n]
-        coal = self.coalition_of[u.faction[:n]]
-        key = u.loc[:n] * self.n_coalitions + coal
-        size = self.world.n * self.n_coalitions
-        shape = (self.world.n, self.n_coalitions)
-        self.present_personnel_c = np.bincount(key[fighting], u.personnel[:n][fighting], size).reshape(shape)
-        eff = combat.effective_strength(u.personnel[:n], u.quality[:n], u.morale[:n])
-        self.present_effective_c = np.bincount(key[fighting], eff[fighting], size).reshape(shape)
-        hostile_here = self.present_personnel_c @ self.hostile_c.T  # [p, c]: hostile personnel at p
-        self.battle_at = ((self.present_personnel_c > 0) & (hostile_here > 0)).any(axis=1)
+        here, self.present_personnel_c, self.present_effective_c, self.battle_at = presence(
+            self.world.n, u.alive[:n], u.next[:n], u.personnel[:n], u.hidden[:n], u.routing[:n], u.loc[:n],
+            u.faction[:n], u.quality[:n], u.morale[:n], self.coalition_of, self.hostile_c)
         self._here = here
         self._threat: dict[int, np.ndarray] = {}  # threat_to by coalition, until the strengths change
         self._defence: dict[int, np.ndarray] = {}  # defence_against by coalition, until the next _presence

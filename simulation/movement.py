@@ -1,4 +1,4 @@
-"""Force units' daily movement along roads, compiled with Numba.
+"""Force units' daily movement along roads, and who is present where, compiled with Numba.
 
 A unit on the road covers ``road speed * faction mobility`` km in a day; on reaching a place it stops there if
 that is its target, or if the place is held or occupied by its enemies; otherwise it takes the next road of its
@@ -58,3 +58,37 @@ def move_units(rows: np.ndarray, loc: np.ndarray, nxt: np.ndarray, target: np.nd
                 km_left[r] = road_km[here, hop]
             else:
                 nxt[r] = -1
+
+
+@njit(cache=True)
+def presence(n_places: int, alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden: np.ndarray,
+             routing: np.ndarray, loc: np.ndarray, faction: np.ndarray, quality: np.ndarray, morale: np.ndarray,
+             coalition_of: np.ndarray, hostile_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who is where, for the units' rows ``0 .. alive.size - 1``.
+
+    Returns
+    -------
+    here : bool per unit, at a place (not on the road), alive, with personnel, not hidden.
+    personnel_c, effective_c : (n_places, coalitions) personnel and effective strength (personnel * quality *
+        morale) of the units here and not routing, summed in row order.
+    battle : bool per place, where two hostile coalitions are both present.
+    """
+    nc = hostile_c.shape[0]
+    here = np.zeros(alive.size, dtype=np.bool_)
+    personnel_c = np.zeros((n_places, nc))
+    effective_c = np.zeros((n_places, nc))
+    for i in range(alive.size):
+        if alive[i] and nxt[i] < 0 and personnel[i] > 0 and not hidden[i]:
+            here[i] = True
+            if not routing[i]:
+                c = coalition_of[faction[i]]
+                personnel_c[loc[i], c] += personnel[i]
+                effective_c[loc[i], c] += personnel[i] * quality[i] * morale[i]
+    battle = np.zeros(n_places, dtype=np.bool_)
+    for p in range(n_places):
+        for a in range(nc):
+            if personnel_c[p, a] > 0:
+                for b in range(nc):
+                    if hostile_c[a, b] and personnel_c[p, b] > 0:
+                        battle[p] = True
+    return here, personnel_c, effective_c, battle
