@@ -16,21 +16,23 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, inline="always")
+def _precedes(da: float, va: int, db: float, vb: int) -> bool:
+    """Whether (distance, place) ``(da, va)`` leaves the queue before ``(db, vb)``."""
+    return da < db or (da == db and va < vb)
+
+
 @njit(cache=True)
 def _push(heap_d: np.ndarray, heap_v: np.ndarray, size: int, d: float, v: int) -> int:
     """Push (d, v) on the binary min-heap of ``size`` entries ordered by (distance, place); return the size."""
     i = size
-    heap_d[i] = d
-    heap_v[i] = v
-    while i > 0:
+    while i > 0:  # sift up
         parent = (i - 1) // 2
-        pd, pv = heap_d[parent], heap_v[parent]
-        if pd < d or (pd == d and pv <= v):
+        if not _precedes(d, v, heap_d[parent], heap_v[parent]):
             break
-        heap_d[i], heap_v[i] = pd, pv
+        heap_d[i], heap_v[i] = heap_d[parent], heap_v[parent]
         i = parent
-    heap_d[i] = d
-    heap_v[i] = v
+    heap_d[i], heap_v[i] = d, v
     return size + 1
 
 
@@ -40,20 +42,15 @@ def _pop(heap_d: np.ndarray, heap_v: np.ndarray, size: int) -> int:
     size -= 1
     d, v = heap_d[size], heap_v[size]
     i = 0
-    while True:
+    while 2 * i + 1 < size:  # sift the last entry down from the top
         child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and (heap_d[child + 1] < heap_d[child]
-                                 or (heap_d[child + 1] == heap_d[child] and heap_v[child + 1] < heap_v[child])):
+        if child + 1 < size and _precedes(heap_d[child + 1], heap_v[child + 1], heap_d[child], heap_v[child]):
             child += 1
-        cd, cv = heap_d[child], heap_v[child]
-        if d < cd or (d == cd and v <= cv):
+        if not _precedes(heap_d[child], heap_v[child], d, v):
             break
-        heap_d[i], heap_v[i] = cd, cv
+        heap_d[i], heap_v[i] = heap_d[child], heap_v[child]
         i = child
-    heap_d[i] = d
-    heap_v[i] = v
+    heap_d[i], heap_v[i] = d, v
     return size
 
 
