@@ -1,13 +1,15 @@
-"""Civilians' quarter-day travel, compiled with Numba.
+"""Civilians' departures, returns and quarter-day travel, compiled with Numba.
 
 A day's travel is four quarter-days, and each quarter-day works on the few (road, origin) pairs with someone
-reaching the end of a road. In NumPy that is some forty small array operations a quarter-day, whose fixed cost
-per call was most of the model's running time; here it is one compiled loop per day.
+reaching the end of a road. In NumPy (up to commit 3f4a593) that was some forty small array operations a
+quarter-day, whose fixed cost per call was a large part of the model's running time; here it is one compiled
+call a day, and one more for the day's departures and returns.
 
-The arithmetic is the NumPy version's, operation for operation and in the same order (no ``fastmath``, so no
-reordering or fused multiply-adds), and the uniform numbers come from the model's own generator, one per
-(road, origin) pair with people arriving, in the order of ``road * n + origin``. The numbers are therefore the
-same on every machine, whether or not the compiled code comes from Numba's on-disk cache.
+The arithmetic is that of the NumPy code it replaced, operation for operation and in the same order (no
+``fastmath``, so no reordering or fused multiply-adds), and the uniform numbers come from the model's own
+generator, one per (road, origin) pair with people arriving, in the order of ``road * n + origin``. A seed
+gives the numbers it gave before, on every machine, whether or not the compiled code comes from Numba's
+on-disk cache.
 
 See :class:`simulation.displacement.Civilians` for the arrays (``fleeing``, ``returning``, ``cohort`` ...).
 """
@@ -22,7 +24,8 @@ from numba import njit
 def _mean_and_leave(days: np.ndarray, on_road: np.ndarray, off: np.ndarray, left: np.ndarray,
                     mean: np.ndarray) -> None:
     """For the origins that people ``left`` the road from (``off`` of them): their mean days displaced into
-    ``mean``, and their person-days and counts taken off the road (``Civilians._leave_road``, for them)."""
+    ``mean``, and their person-days and counts taken off the road (people leaving the road take their
+    origin's mean days with them; the last to leave take what is left)."""
     for o in range(on_road.size):
         if not left[o]:
             continue
@@ -163,9 +166,8 @@ def _travel_returning(here: np.ndarray, returning: np.ndarray, on_road: np.ndarr
                       edge_id: np.ndarray, cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray,
                       returned: np.ndarray, edge: np.ndarray, origin: np.ndarray, count: np.ndarray,
                       settle_at: np.ndarray, off: np.ndarray, left: np.ndarray, mean: np.ndarray) -> None:
-    """A quarter-day for people going home (``Civilians._travel_returning``): at the end of a road they are
-    home, turned away by a battle (they wait at the road's start), stuck (no way on: they wait here), or take
-    the next road home."""
+    """A quarter-day for people going home: at the end of a road they are home, turned away by a battle (they
+    wait at the road's start), stuck (no way on: they wait here), or take the next road home."""
     n = on_road.size
     pairs = _arrivals(here, returning, edge, origin, count)
     if pairs == 0:
