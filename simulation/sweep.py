@@ -519,6 +519,17 @@ class ResultStore:
     def files(self) -> list[Path]:
         return sorted(self.path.glob("batch-*.parquet")) if self.path.is_dir() else []
 
+    def remove_orphans(self) -> list[Path]:
+        """Delete the temporary files of batches whose writer died before renaming them (a sweep killed while
+        writing); a live process's are kept. Returns the files deleted."""
+        gone = []
+        for f in self.path.glob(".batch-*.partial") if self.path.is_dir() else []:
+            pid = f.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and not _alive(int(pid)):
+                f.unlink(missing_ok=True)
+                gone.append(f)
+        return gone
+
     def _file_keys(self, f: Path) -> frozenset[str]:
         if f not in self._keys:
             import pyarrow.parquet as pq
@@ -791,6 +802,8 @@ def run_sweep(scenario: Scenario | str | Path,
                         **{n: "float64" for n in names}})
 
     result_store = ResultStore(store) if store is not None else None
+    if result_store:
+        result_store.remove_orphans()  # a killed sweep's half-written batch
     done = result_store.done_keys() & set(tasks) if result_store else set()
     todo = [t for k, t in tasks.items() if k not in done]
     info: dict[str, Any] = {"workers": 1 if backend == "serial" else workers}  # the dask backend counts its own
@@ -904,6 +917,17 @@ def register_cli(subparsers: Any, commands: dict[str, Any]) -> None:
     p.add_argument("--no-fitted", action="store_true", help="ignore the scenario's fitted-parameters file")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the results file")
     commands["sweep"] = cmd_sweep
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is running on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True
 
 
 def _write_atomic(path: Path, write: Any) -> None:

@@ -164,6 +164,19 @@ def small_design(tmp_path_factory):
     return design
 
 
+def test_a_killed_writers_half_written_batch_is_removed_and_a_live_ones_kept(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store = ResultStore(tmp_path / "store")
+    store.path.mkdir()
+    orphan = store.path / f".batch-0123.parquet.{dead.pid}.partial"
+    writing = store.path / f".batch-4567.parquet.{os.getpid()}.partial"
+    for f in (orphan, writing):
+        f.write_bytes(b"half a batch")
+    assert store.remove_orphans() == [orphan]
+    assert not orphan.exists() and writing.exists()
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
 @pytest.mark.parametrize("victim", ["sweep", "worker"])
 def test_sweep_killed_halfway_resumes_with_every_run_once(small_design, tmp_path, victim):
