@@ -60,7 +60,6 @@ def move_units(rows: np.ndarray, loc: np.ndarray, nxt: np.ndarray, target: np.nd
                 nxt[r] = -1
 
 
-@njit(cache=True)
 def presence(n_places: int, alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden: np.ndarray,
              routing: np.ndarray, loc: np.ndarray, faction: np.ndarray, quality: np.ndarray, morale: np.ndarray,
              coalition_of: np.ndarray, hostile_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -74,9 +73,23 @@ def presence(n_places: int, alive: np.ndarray, nxt: np.ndarray, personnel: np.nd
     battle : bool per place, where two hostile coalitions are both present.
     """
     nc = hostile_c.shape[0]
-    here = np.zeros(alive.size, dtype=np.bool_)
+    # Filled by the compiled function, not returned by it: compiled code that returns arrays calls back into
+    # Python to build them, where a signal handler's exception (Ctrl-C, SIGTERM) becomes a SystemError.
+    here = np.zeros(alive.size, dtype=bool)
     personnel_c = np.zeros((n_places, nc))
     effective_c = np.zeros((n_places, nc))
+    battle = np.zeros(n_places, dtype=bool)
+    _presence(alive, nxt, personnel, hidden, routing, loc, faction, quality, morale, coalition_of, hostile_c, here,
+              personnel_c, effective_c, battle)
+    return here, personnel_c, effective_c, battle
+
+
+@njit(cache=True)
+def _presence(alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden: np.ndarray, routing: np.ndarray,
+              loc: np.ndarray, faction: np.ndarray, quality: np.ndarray, morale: np.ndarray, coalition_of: np.ndarray,
+              hostile_c: np.ndarray, here: np.ndarray, personnel_c: np.ndarray, effective_c: np.ndarray,
+              battle: np.ndarray) -> None:
+    nc = hostile_c.shape[0]
     for i in range(alive.size):
         if alive[i] and nxt[i] < 0 and personnel[i] > 0 and not hidden[i]:
             here[i] = True
@@ -84,11 +97,9 @@ def presence(n_places: int, alive: np.ndarray, nxt: np.ndarray, personnel: np.nd
                 c = coalition_of[faction[i]]
                 personnel_c[loc[i], c] += personnel[i]
                 effective_c[loc[i], c] += personnel[i] * quality[i] * morale[i]
-    battle = np.zeros(n_places, dtype=np.bool_)
-    for p in range(n_places):
+    for p in range(battle.size):
         for a in range(nc):
             if personnel_c[p, a] > 0:
                 for b in range(nc):
                     if hostile_c[a, b] and personnel_c[p, b] > 0:
                         battle[p] = True
-    return here, personnel_c, effective_c, battle

@@ -54,7 +54,6 @@ def _pop(heap_d: np.ndarray, heap_v: np.ndarray, size: int) -> int:
     return size
 
 
-@njit(cache=True)
 def shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dijkstra from every place of a directed graph in CSR form (edge ``i -> indices[k]`` of length
     ``weights[k]`` for ``k`` in ``indptr[i] .. indptr[i + 1] - 1``; lengths are non-negative).
@@ -67,6 +66,19 @@ def shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray)
     n = indptr.size - 1
     dist = np.full((n, n), np.inf)
     pred = np.full((n, n), -1, dtype=np.int64)
+    _shortest_paths(indptr, indices, weights, dist, pred)
+    return dist, pred
+
+
+# The compiled functions fill arrays they are given rather than return new ones: compiled code that returns an
+# array calls back into Python to build it, and a signal handler (Ctrl-C, SIGTERM) that raises there is turned
+# into a SystemError instead of a clean exit.
+
+
+@njit(cache=True)
+def _shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, dist: np.ndarray,
+                    pred: np.ndarray) -> None:
+    n = indptr.size - 1
     heap_d = np.empty(indices.size + 1)
     heap_v = np.empty(indices.size + 1, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
@@ -90,13 +102,18 @@ def shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray)
                     d_s[v] = alt
                     p_s[v] = u
                     size = _push(heap_d, heap_v, size, alt, v)
-    return dist, pred
 
 
-@njit(cache=True)
 def component_labels(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Connected components of the undirected graph whose edges are those of the CSR arrays, either way round:
     ``labels[v]`` is the smallest place of ``v``'s component."""
+    labels = np.empty(indptr.size - 1, dtype=np.int64)
+    _component_labels(indptr, indices, labels)
+    return labels
+
+
+@njit(cache=True)
+def _component_labels(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray) -> None:
     n = indptr.size - 1
     parent = np.arange(n)
     for a in range(n):
@@ -112,10 +129,8 @@ def component_labels(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
                 parent[rb] = ra
             elif rb < ra:
                 parent[ra] = rb
-    labels = np.empty(n, dtype=np.int64)
     for v in range(n):
         r = v
         while parent[r] != r:
             r = parent[r]
         labels[v] = r
-    return labels
