@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
+
+from simulation.signals import exit_on_signals, signals_deferred
 
 EXIT_BAD_INPUT = 2
 
@@ -161,11 +162,15 @@ EXTENSIONS: list[str] = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``conflict-sim``; returns the exit code."""
-    from simulation.output import OutputError
-    from simulation.scenario import ScenarioError
-
     # SIGTERM unwinds like Ctrl-C, so that temporary output is removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    exit_on_signals()
+    try:
+        with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+            from simulation.output import OutputError  # (this imports the model and its libraries)
+            from simulation.scenario import ScenarioError
+    except KeyboardInterrupt:
+        print("interrupted (output is written only when complete)", file=sys.stderr)
+        return 130
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

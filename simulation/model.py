@@ -36,6 +36,7 @@ from simulation.agents import FactionCommand, ForceUnit, UnitTable
 from simulation.displacement import Civilians
 from simulation.movement import move_units, presence
 from simulation.scenario import Scenario, load_scenario
+from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
 
 LEDGER = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted")
@@ -381,6 +382,12 @@ class ConflictModel(mesa.Model):
     # The day
 
     def step(self) -> None:
+        """Simulate one day. Ctrl-C and SIGTERM wait for the end of the day (see :mod:`simulation.signals`)."""
+        with signals_deferred():
+            self._step()
+        raise_pending()
+
+    def _step(self) -> None:
         if self.day >= self.days:
             self.running = False
             return

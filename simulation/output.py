@@ -11,9 +11,7 @@ import io
 import json
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,36 +21,11 @@ import numpy as np
 
 from simulation import __version__
 from simulation.model import LEDGER, ConflictModel
+from simulation.signals import signals_deferred
 
 
 class OutputError(OSError):
     """The output directory cannot be written (it exists, or its parent is not writable)."""
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while a directory is renamed into place or cleaned up.
-
-    A second Ctrl-C during clean-up would otherwise leave half of it done. The held signal is re-raised at the
-    end. Only the main thread can install handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    if any(h is None for h in previous.values()):  # a handler installed from C: leave it alone
-        yield
-        return
-    for sig in previous:
-        signal.signal(sig, lambda signum, frame: held.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if held:
-            signal.raise_signal(held[0])
 
 
 def _missing_ancestors(path: Path) -> list[Path]:
@@ -125,7 +98,7 @@ def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
     old = tmp.with_name(tmp.name.removesuffix(".partial") + ".replaced")
     try:
         yield tmp
-        with _signals_deferred():
+        with signals_deferred():
             if out.exists():
                 # Move the old directory aside first, so that a failure here never loses both.
                 os.replace(out, old)
@@ -134,7 +107,7 @@ def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
             else:
                 os.replace(tmp, out)
     except BaseException as e:
-        with _signals_deferred():
+        with signals_deferred():
             if old.exists() and not out.exists():
                 os.replace(old, out)
             shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,49 @@
+"""Signals during a simulated day (simulation/signals.py): Ctrl-C and SIGTERM wait for the end of the day, and
+one whose exception a finalizer swallowed still stops the run at the end of the next day."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from simulation.model import ConflictModel
+from simulation.signals import exit_on_signals
+from tests.conftest import TOY
+
+
+@pytest.fixture
+def cli_handlers():
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    exit_on_signals()
+    yield
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_sigterm_swallowed_by_a_finalizer_still_stops_the_run(cli_handlers):
+    class Finalizer:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGTERM)  # the handler's SystemExit is raised here, and ignored
+
+    Finalizer()  # collected at once
+    model = ConflictModel(TOY, seed=1, days=5)
+    with pytest.raises(SystemExit) as stopped:
+        model.step()
+    assert stopped.value.code == 143
+    assert model.day == 1  # the day was finished first
+
+
+def test_ctrl_c_during_a_day_waits_for_its_end(cli_handlers, monkeypatch):
+    model = ConflictModel(TOY, seed=1, days=5)
+    move = model._move
+
+    def interrupted_move() -> None:
+        signal.raise_signal(signal.SIGINT)  # in the middle of the day
+        move()
+
+    monkeypatch.setattr(model, "_move", interrupted_move)
+    with pytest.raises(KeyboardInterrupt):
+        model.step()
+    assert model.day == 1  # the rest of the day ran: nothing is left half-done
