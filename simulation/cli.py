@@ -162,8 +162,11 @@ EXTENSIONS: list[str] = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``conflict-sim``; returns the exit code."""
-    # SIGTERM unwinds like Ctrl-C, so that temporary output is removed.
-    exit_on_signals()
+    with exit_on_signals():  # SIGTERM unwinds like Ctrl-C, so that temporary output is removed
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
             from simulation.output import OutputError  # (this imports the model and its libraries)

@@ -44,27 +44,39 @@ def _exception_for(signum: int) -> BaseException:
     return KeyboardInterrupt() if signum == signal.SIGINT else SystemExit(128 + signum)
 
 
-def exit_on_signals() -> None:
-    """Ctrl-C raises KeyboardInterrupt and SIGTERM SystemExit(143), as usual, and both are remembered.
+def _raise(signum: int, frame: object) -> None:
+    _pending.append(signum)
+    raise _exception_for(signum)
+
+
+@contextmanager
+def exit_on_signals() -> Iterator[None]:
+    """For the block, Ctrl-C raises KeyboardInterrupt and SIGTERM SystemExit(143), and both are remembered; the
+    previous handlers are restored at its end.
 
     An exception raised by a signal handler is lost if the handler happens to run inside a finalizer
     (``__del__``, which the garbage collector may call at any moment, and compiled code's libraries have some):
     Python prints "Exception ignored" and goes on. :func:`raise_pending`, called once a simulated day, raises it
-    again. For the command line; call it in the main thread.
+    again. For the command line; outside the main thread this does nothing.
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     _pending.clear()
-
-    def handler(signum: int, frame: object) -> None:
-        _pending.append(signum)
-        raise _exception_for(signum)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handler)
+    for sig in previous:
+        signal.signal(sig, _raise)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _pending.clear()
 
 
 def raise_pending() -> None:
     """Raise the exception of a signal received under :func:`exit_on_signals` whose exception was lost."""
-    if _pending:
+    if _pending and signal.getsignal(signal.SIGTERM) is _raise:
         signum = _pending[0]
         _pending.clear()
         raise _exception_for(signum)

@@ -14,11 +14,8 @@ from tests.conftest import TOY
 
 @pytest.fixture
 def cli_handlers():
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    exit_on_signals()
-    yield
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
+    with exit_on_signals():
+        yield
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -47,3 +44,12 @@ def test_ctrl_c_during_a_day_waits_for_its_end(cli_handlers, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         model.step()
     assert model.day == 1  # the rest of the day ran: nothing is left half-done
+
+
+def test_the_command_lines_handlers_end_with_it():
+    before = signal.getsignal(signal.SIGTERM)
+    with exit_on_signals():
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGTERM) is before
+    ConflictModel(TOY, seed=1, days=2).run()  # no stale signal stops a later run
