@@ -56,7 +56,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csc_matrix
+from scipy.sparse import csr_matrix
 
 from simulation.routing import shortest_paths
 from simulation.travel import depart_and_return, travel_day
@@ -204,15 +204,14 @@ class Routes:
 @dataclass(frozen=True)
 class _Hops:
     """Destination weights [d, o] to weights per road out of each place, [j * n + c, o] (``j == J``: staying at
-    ``c``), discounted by road distance: ``to_hop_t @ weight``. The entries' places are ``c_of`` and ``d_of``
-    and their kernel (``exp(-road km / destination_distance_km)``) is ``to_hop_t``'s data; a
-    :class:`Civilians` keeps its own matrix of the same shape for the destinations safer than ``c`` (the
-    data are rewritten each day from the kernel and the day's hazard), since these are shared and read-only.
+    ``c``), discounted by road distance: ``to_hop @ weight``, a sparse matrix by rows (CSR). Row ``j * n + c``
+    has an entry for each destination ``d`` whose route from ``c`` starts with ``c``'s ``j``-th road, in
+    increasing ``d``, with the kernel ``exp(-road km / destination_distance_km)``. The compiled departures
+    (:func:`simulation.travel.depart_and_return`) read its arrays and compute only the weights they use, each
+    summed in increasing ``d`` as ``scipy.sparse``'s product does.
     """
 
-    to_hop_t: csc_matrix
-    c_of: np.ndarray
-    d_of: np.ndarray
+    to_hop: csr_matrix
 
 
 # Civilian routes and hop matrices are shared by every :class:`Civilians` of the process: sweeps and
@@ -224,8 +223,8 @@ class _Hops:
 def _arrays_of(value: object) -> list[np.ndarray]:
     if isinstance(value, Routes):
         return [value.distance_km, value.next_hop]
-    m = value.to_hop_t
-    return [m.data, m.indices, m.indptr, value.c_of, value.d_of]
+    m = value.to_hop
+    return [m.data, m.indices, m.indptr]
 
 
 _NO_ROUTES = np.zeros((0, 0), dtype=np.int64)  # no routes home today: nobody goes home
@@ -266,10 +265,11 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
     hop = roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
     hop[c_of == d_of] = J  # staying where one is
     kernel = np.exp(-routes.distance_km.reshape(-1)[at] / destination_distance_km)
-    row = (hop * n + c_of).astype(np.int32)  # int32 indices: scipy.sparse's own, so no conversion
-    indptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(d_of, minlength=n), out=indptr[1:])
-    return _Hops(csc_matrix((kernel, row, indptr), shape=(n * (J + 1), n)), c_of, d_of)
+    row = hop * n + c_of
+    order = np.argsort(row, kind="stable")  # by row, and within a row by destination (entries come by d)
+    indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32 indices: scipy.sparse's own, so no conversion
+    np.cumsum(np.bincount(row, minlength=n * (J + 1)), out=indptr[1:])
+    return _Hops(csr_matrix((kernel[order], d_of[order].astype(np.int32), indptr), shape=(n * (J + 1), n)))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -337,7 +337,6 @@ class Civilians:
         self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
         # What routes depend on besides the mask: the roads (km) and which are open (a digest, see _route_key).
         self._road_digest = hashlib.blake2b(world.road_km.tobytes(), digest_size=16).digest()
-        self._safer: csc_matrix | None = None  # this model's matrix of the day's safer destinations (step, 2)
         # _next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
         self._next_edge = np.ascontiguousarray(self.roads.out_edge[self.roads.head].T)
 
@@ -465,24 +464,21 @@ class Civilians:
         crowd = 1.0 / (1.0 + self.idps / self.capacity)
         open_to_idps = ~battle & self.checkpoint_open
         dest = self.attraction * crowd * np.exp(-self.hazard) * open_to_idps
-        weight_t = dest[:, None] * (1.0 - self.hostility[:, controller].T)  # [d, o]
-        np.fill_diagonal(weight_t, 0.0)
+        weight = dest * (1.0 - self.hostility[:, controller])  # [o, d]
+        np.fill_diagonal(weight, 0.0)
         hops = self._hops(open_to_idps)
-        J = self.roads.out_edge.shape[1]
-        # (safer_t @ weight_t)[j * n + c, o]: weight, for people from o, of the destinations safer than c
-        # reached from c by its j-th road (j == J: staying at c).
-        safer_t = self._safer_matrix(hops, (self.hazard[hops.d_of] < self.hazard[hops.c_of]) & (dest[hops.d_of] > 0))
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
         # toward a safer destination. 4. Returns home once the origin has been quiet long enough. (Compiled:
         # see :func:`simulation.travel.depart_and_return`.)
-        leave_probs = safer_t @ weight_t  # [j * n + c, o]
         diag = np.arange(n)
         home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
         rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
         home_routes = self._routes(~battle) if rate.any() or self._returning_n.any() else None
         r = self.roads
-        depart_and_return(leave_probs, share, rate, home_routes.next_hop if rate.any() else _NO_ROUTES,
+        m = hops.to_hop
+        depart_and_return(m.indptr, m.indices, m.data, weight, self.hazard, dest, share, rate,
+                          home_routes.next_hop if rate.any() else _NO_ROUTES,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           r.out_edge, r.degree, r.edge_id, self.residents, self.displaced_from, self.cohort,
                           self.cohort_days, self._fleeing, self._fleeing_n, self.fleeing_days, self._returning,
@@ -492,10 +488,11 @@ class Civilians:
         fleeing, returning = self._fleeing_n, self._returning_n  # people per origin on the road
         # The day's weights, for the a origins with people fleeing on the road, of all the destinations reached
         # from place c by its j-th road (j == J: staying at c): weights[j, c * a + k] for the k-th such origin.
+        J = r.out_edge.shape[1]
         on_road = np.flatnonzero(fleeing)
         column = np.full(n, -1, dtype=np.int64)
         column[on_road] = np.arange(on_road.size)
-        weights = (hops.to_hop_t @ weight_t[:, on_road]).reshape(J + 1, n * on_road.size)
+        weights = (hops.to_hop @ weight[on_road].T).reshape(J + 1, n * on_road.size)
         total = weights.sum(axis=0)
         open_end = open_to_idps[r.head]  # roads whose end admits people today
         settle_at = np.where(open_end, r.head, r.tail)  # where people who stop settle
@@ -534,15 +531,3 @@ class Civilians:
         scale = float(self.p["destination_distance_km"])
         key = b"hops" + self._route_key(passable) + np.float64(scale).tobytes()
         return ROUTE_CACHE.get(key, lambda: hop_matrix(self._routes(passable), self.roads, scale))
-
-    def _safer_matrix(self, hops: _Hops, keep: np.ndarray) -> csc_matrix:
-        """``hops.to_hop_t`` with only the entries ``keep`` (an entry whose destination weighs nothing adds
-        nothing to the product but costs as much as any other: about half of them are dropped each day)."""
-        m, at = hops.to_hop_t, np.flatnonzero(keep)
-        indptr = np.zeros(m.shape[1] + 1, dtype=m.indptr.dtype)  # entries are sorted by column (destination)
-        np.cumsum(np.bincount(hops.d_of[at], minlength=m.shape[1]), out=indptr[1:])
-        if self._safer is None:
-            self._safer = csc_matrix((m.data[at], m.indices[at], indptr), shape=m.shape)
-        else:  # same shape, new entries: set the (public) arrays; building a new matrix costs 20 times more
-            self._safer.data, self._safer.indices, self._safer.indptr = m.data[at], m.indices[at], indptr
-        return self._safer

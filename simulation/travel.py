@@ -51,6 +51,22 @@ def _settle(cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, 
 
 
 @njit(cache=True)
+def safer_weight(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weight: np.ndarray, row: int,
+                hazard: np.ndarray, appeal: np.ndarray, c: int) -> float:
+    """Row ``row`` of the hop matrix (see :class:`simulation.displacement._Hops`) times ``weight`` (the
+    weight of each destination for people from one origin): the weight, for them, of the destinations reached
+    by one road out of place ``c``, counting only the destinations safer than ``c`` (with a lower ``hazard``)
+    and with some ``appeal``. Summed in increasing ``d`` from 0.0, as ``scipy.sparse``'s product does."""
+    total = 0.0
+    for k in range(ptr[row], ptr[row + 1]):
+        d = to[k]
+        if not (hazard[d] < hazard[c] and appeal[d] > 0):
+            continue
+        total += kernel[k] * weight[d]
+    return total
+
+
+@njit(cache=True)
 def onward_split(cum: np.ndarray, deg: int, stay: float, total: float, uturn: int, people: float, u: float,
                  take: np.ndarray) -> int:
     """Split a group of ``people`` reaching a place among its ``deg`` roads and staying there.
@@ -252,9 +268,25 @@ def _days_taken(count: int, days: float, taken: int) -> float:
 
 
 @njit(cache=True)
-def depart_and_return(leave_probs: np.ndarray, share: np.ndarray, rate: np.ndarray, next_hop: np.ndarray,
-                      start: np.ndarray, out_edge: np.ndarray, degree: np.ndarray, edge_id: np.ndarray,
-                      residents: np.ndarray, displaced_from: np.ndarray, cohort: np.ndarray,
+def _can_leave(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weight: np.ndarray, hazard: np.ndarray,
+               appeal: np.ndarray, J: int, c: int) -> bool:
+    """Whether one of the ``J`` roads out of ``c`` has weight (see :func:`safer_weight`) for people whose
+    destinations weigh ``weight``. The terms are not negative, so a sum is positive if and only if one of its
+    terms is: the first positive term decides."""
+    n = hazard.size
+    for row in range(c, J * n + c, n):
+        for k in range(ptr[row], ptr[row + 1]):
+            d = to[k]
+            if hazard[d] < hazard[c] and appeal[d] > 0 and kernel[k] * weight[d] > 0:
+                return True
+    return False
+
+
+@njit(cache=True)
+def depart_and_return(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weight: np.ndarray,
+                      hazard: np.ndarray, appeal: np.ndarray, share: np.ndarray, rate: np.ndarray,
+                      next_hop: np.ndarray, start: np.ndarray, out_edge: np.ndarray, degree: np.ndarray,
+                      edge_id: np.ndarray, residents: np.ndarray, displaced_from: np.ndarray, cohort: np.ndarray,
                       cohort_days: np.ndarray, fleeing: np.ndarray, fleeing_n: np.ndarray,
                       fleeing_days: np.ndarray, returning: np.ndarray, returning_n: np.ndarray,
                       returning_days: np.ndarray, rng: np.random.Generator) -> None:
@@ -262,8 +294,11 @@ def depart_and_return(leave_probs: np.ndarray, share: np.ndarray, rate: np.ndarr
 
     Parameters
     ----------
-    leave_probs : ((J + 1) * n, n) array, ``[j * n + c, o]``: the weight, for people from ``o`` at ``c``, of the
-        destinations safer than ``c`` reached by its ``j``-th road (``j == J``: staying).
+    ptr, to, kernel : the hop matrix (see :class:`simulation.displacement._Hops`).
+    weight : (n, n) the weight of each destination d for people from o, ``[o, d]``.
+    hazard, appeal : (n,) the day's hazard and destination appeal of each place: people leave ``c`` by the
+        roads toward destinations with a lower hazard and some appeal, in proportion to their weights (see
+        :func:`safer_weight`).
     share : (n,) the day's share of people who leave each place.
     rate : (n,) the day's share of each origin's displaced people who head home (0: none).
     next_hop : (n, n) routes home, ``next_hop[c, o]`` the next place from ``c`` toward ``o``; empty if nobody
@@ -274,15 +309,16 @@ def depart_and_return(leave_probs: np.ndarray, share: np.ndarray, rate: np.ndarr
     leave; one per group that leaves, to split it among the roads; one per cohort that may head home.
     """
     n = residents.size
-    J = leave_probs.shape[0] // n - 1
-    # can_leave[o, c]: some road out of c leads toward a safer destination acceptable to people from o.
+    J = out_edge.shape[1]
+    # can_leave[o, c]: some road out of c leads toward a safer destination acceptable to people from o (worked
+    # out only for the residents, o == c, and for the cohorts that may leave).
     can_leave = np.zeros((n, n), dtype=np.bool_)
-    for j in range(J):
+    for c in range(n):
+        can_leave[c, c] = _can_leave(ptr, to, kernel, weight[c], hazard, appeal, J, c)
+    for o in range(n):
         for c in range(n):
-            row = leave_probs[j * n + c]
-            for o in range(n):
-                if row[o] > 0:
-                    can_leave[o, c] = True
+            if o != c and cohort[o, c] != 0 and share[c] > 0:
+                can_leave[o, c] = _can_leave(ptr, to, kernel, weight[o], hazard, appeal, J, c)
     # 3. Departures: residents, then the displaced sheltering in frightened places, by (origin, place).
     leave_res = np.zeros(n, dtype=np.int64)
     for c in range(n):
@@ -330,7 +366,7 @@ def depart_and_return(leave_probs: np.ndarray, share: np.ndarray, rate: np.ndarr
         o, c, count = g_origin[i], g_place[i], g_count[i]
         deg = degree[c]
         for j in range(deg):
-            probs[j] = leave_probs[j * n + c, o]
+            probs[j] = safer_weight(ptr, to, kernel, weight[o], j * n + c, hazard, appeal, c)
         road_split(probs[:deg], count, rng.random(), take)
         for j in range(deg):
             if take[j] != 0:
