@@ -418,9 +418,11 @@ class ConflictModel(mesa.Model):
             self.running = False
 
     def run(self) -> ConflictModel:
-        """Run every remaining day; return the model."""
-        while self.running:
-            self.step()
+        """Run every remaining day; return the model. Ctrl-C and SIGTERM stop it at the end of a day."""
+        with signals_deferred() as held:  # once for the run: each day's step then need not
+            while self.running and not held:
+                self.step()
+        raise_pending()
         return self
 
     # 1 ---------------------------------------------------------------------------------------------------

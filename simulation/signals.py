@@ -7,9 +7,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+_deferring: list[list[int]] = []  # the signals held by the deferral in force, if any (main thread only)
+
 
 @contextmanager
-def signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[list[int]]:
     """Hold SIGINT and SIGTERM back for the duration of the block; a held signal is raised again at its end.
 
     Used where an exception raised by a signal handler would do harm: while a run directory is renamed into
@@ -17,20 +19,28 @@ def signals_deferred() -> Iterator[None]:
     code may be loading (an exception raised inside Numba's and llvmlite's loading code can be swallowed by a
     destructor, or leave LLVM's objects in a state that crashes the interpreter at exit). Only the main thread
     can install handlers; elsewhere this does nothing.
+
+    Yields the list of the signals held so far, so that a long block can stop early. Inside another such block
+    it costs nothing and holds the signals for the outer one: they are raised at the outer block's end.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield []
+        return
+    if _deferring:
+        yield _deferring[-1]
         return
     held: list[int] = []
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     if any(h is None for h in previous.values()):  # a handler installed from C: leave it alone
-        yield
+        yield held
         return
     for sig in previous:
         signal.signal(sig, lambda signum, frame: held.append(signum))
+    _deferring.append(held)
     try:
-        yield
+        yield held
     finally:
+        _deferring.pop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if held:

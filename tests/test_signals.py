@@ -46,6 +46,23 @@ def test_ctrl_c_during_a_day_waits_for_its_end(cli_handlers, monkeypatch):
     assert model.day == 1  # the rest of the day ran: nothing is left half-done
 
 
+def test_ctrl_c_during_a_run_stops_it_at_the_end_of_the_day(cli_handlers, monkeypatch):
+    model = ConflictModel(TOY, seed=1, days=5)
+    move = model._move
+
+    def interrupted_move() -> None:
+        if model.day == 2:
+            signal.raise_signal(signal.SIGINT)
+        move()
+
+    monkeypatch.setattr(model, "_move", interrupted_move)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        model.run()
+    assert model.day == 3  # the third day was finished, and no other began
+    assert signal.getsignal(signal.SIGINT) is handler  # the run's own handlers are gone
+
+
 def test_the_command_lines_handlers_end_with_it():
     before = signal.getsignal(signal.SIGTERM)
     with exit_on_signals():
