@@ -401,10 +401,11 @@ class Civilians:
         and among the displaced, between origins, multivariate hypergeometric. People on the road are not
         exposed to fighting in places.
         """
-        counts = np.minimum(np.asarray(counts).astype(np.int64), self.present)
+        counts = np.asarray(counts).astype(np.int64)
         if not counts.any():
             return counts
         idps = self.idps
+        counts = np.minimum(counts, self.residents + idps)
         from_residents = counts.copy()
         mixed = (counts > 0) & (idps > 0)
         if mixed.any():
