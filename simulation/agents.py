@@ -33,8 +33,16 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from simulation.planning import best_targets
+
 if TYPE_CHECKING:
     from simulation.model import ConflictModel
+
+
+def distinct(ids: np.ndarray) -> list[int]:
+    """The distinct values of an array of small non-negative integers (places, factions, coalitions), in
+    increasing order: ``np.unique(ids).tolist()``, by counting instead of sorting."""
+    return np.flatnonzero(np.bincount(ids)).tolist()
 
 
 class UnitTable:
@@ -196,10 +204,20 @@ class FactionCommand(_Agent):
         if not feasible.any():
             return
         appeal = w.value * (0.5 + w.sympathy) * potential / (potential + p["attack_ratio"] * defence + 1e-9)
-        score = np.where(in_reach & feasible[None, :], appeal[None, :] * np.exp(-days / p["reach_days"]), 0.0)
-        best = score.argmax(axis=1)
-        go = score[np.arange(rows.size), best] > 0
+        best, go = self._best(loc, np.zeros(w.n, dtype=bool), np.zeros(w.n), np.where(feasible, appeal, 0.0),
+                              in_reach, days)
         m.dispatch(rows[go], best[go], keep_share=p["garrison_share"])
+
+    def _best(self, loc: np.ndarray, safe: np.ndarray, reinforce: np.ndarray, other: np.ndarray,
+              in_reach: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each unit's best target and whether to go there (see :func:`simulation.planning.best_targets`), the
+        scores discounted by ``exp(-days / reach_days)``."""
+        m = self.model
+        best = np.empty(loc.size, dtype=np.int64)
+        go = np.empty(loc.size, dtype=bool)
+        best_targets(loc, m.world.value, safe, reinforce, other, in_reach, np.exp(-days / m.p["reach_days"]),
+                     best, go)
+        return best, go
 
     def _hold_and_reinforce(self, rows: np.ndarray, loc: np.ndarray) -> None:
         m, w, p = self.model, self.model.world, self.model.p
@@ -226,10 +244,7 @@ class FactionCommand(_Agent):
                 if rows.size == 0:
                     return
         # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
-        safe_here = need[loc] <= 0
-        reinforce = ((need > 0) & ~hopeless)[None, :] & (w.value[None, :] >= w.value[loc][:, None]) & \
-            safe_here[:, None]
-        rscore = w.value * need / (need + own_def + 1e-9)
+        rscore = np.where((need > 0) & ~hopeless, w.value * need / (need + own_def + 1e-9), 0.0)
         # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm.
         eff = m.unit_effective(rows)
         potential = eff @ in_reach + m.own_effective_at(c)
@@ -238,11 +253,8 @@ class FactionCommand(_Agent):
         defence = m.defence_against(c)
         counter = lost & (potential >= p["counterattack_ratio"] * defence) & \
             m.offensive_in[self.faction, m.governorate_of]
-        cscore = w.value * potential / (potential + defence + 1e-9)
-        score = np.maximum(np.where(reinforce, rscore[None, :], 0.0), np.where(counter[None, :], cscore[None, :], 0.0))
-        score = np.where(in_reach, score * np.exp(-days / p["reach_days"]), 0.0)
-        best = score.argmax(axis=1)
-        go = score[np.arange(rows.size), best] > 0
+        cscore = np.where(counter, w.value * potential / (potential + defence + 1e-9), 0.0)
+        best, go = self._best(loc, need <= 0, rscore, cscore, in_reach, days)
         if go.any():
             # Send what the threatened place needs (or all but a garrison where it is), not the whole unit.
             q = best[go]
@@ -267,7 +279,7 @@ class FactionCommand(_Agent):
         # holder earlier in the run, and within a day's reach of forces hostile to the holder.
         empty = (m.present_personnel_c.sum(axis=1) == 0) & m.was_garrisoned
         threatened = np.zeros(w.n, dtype=bool)
-        for holder in np.unique(ctrl_c[empty & neutral_held]).tolist():
+        for holder in distinct(ctrl_c[empty & neutral_held]):
             threatened |= (ctrl_c == holder) & (m.threat_to(holder) > 0)
         empty &= threatened
         near_own = (w.distance_km[:, own_held].min(axis=1) <= p["opportunist_radius_km"]) if own_held.any() else \

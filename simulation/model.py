@@ -32,9 +32,10 @@ import mesa
 import numpy as np
 
 from simulation import combat
-from simulation.agents import FactionCommand, ForceUnit, UnitTable
+from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.displacement import Civilians
 from simulation.movement import move_units, presence
+from simulation.planning import within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
@@ -85,7 +86,7 @@ class ConflictModel(mesa.Model):
         self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
         self.initial_controller = self.controller.copy()
         self._control_version = 0  # bumped whenever a place changes hands (keys the route cache)
-        self._next_hops_key: tuple[int, int] | None = None  # see _next_hop_by_coalition
+        self._routes_all_key: tuple[int, int] | None = None  # see _routes_by_coalition
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.was_garrisoned = np.zeros(w.n, dtype=bool)  # the holder had forces there at some point
         # Offensives are by governorate: factions with an `offensive` event wait for it there (everywhere, for an
@@ -255,17 +256,13 @@ class ConflictModel(mesa.Model):
 
     def _threat_to(self, coalition: int) -> np.ndarray:
         u, n = self.units, self._here.size  # units split off today are not counted until tomorrow
-        rows = np.flatnonzero(self._here[:n] & ~u.routing[:n]
-                              & self.hostile_c[coalition, self.coalition_of[u.faction[:n]]])
-        if rows.size == 0:
+        effective, reach = np.empty(n), np.empty((n, self.world.n))
+        k = within_a_day(self._here, u.routing[:n], u.faction[:n], self.coalition_of, self.hostile_c[coalition],
+                         u.loc[:n], u.personnel[:n], u.quality[:n], u.morale[:n], self.mobility,
+                         self._routes_by_coalition()[0], effective, reach)
+        if k == 0:
             return np.zeros(self.world.n)
-        coal = self.coalition_of[u.faction[rows]]
-        days = np.empty((rows.size, self.world.n))
-        for hc in np.unique(coal).tolist():
-            sel = coal == hc
-            days[sel] = self.routes_for(hc)[0][u.loc[rows[sel]]]
-        days /= self.mobility[u.faction[rows]][:, None]
-        return self.unit_effective(rows) @ (days <= 1.0)
+        return effective[:k] @ reach[:k]
 
     def routes_for(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """(travel_days, next_hop) for ``coalition``: trips may end at, but not pass through, enemy-held places."""
@@ -332,7 +329,7 @@ class ConflictModel(mesa.Model):
         u = self.units
         rows = np.asarray(rows, dtype=np.int64)
         coal = self.coalition_of[u.faction[rows]]
-        for c in np.unique(coal).tolist():
+        for c in distinct(coal):
             sel = rows[coal == c]
             safe = (self.coalition_of[self.controller] == c) & (self.threat_to(c) == 0)
             loc = u.loc[sel]
@@ -353,19 +350,24 @@ class ConflictModel(mesa.Model):
             own = self.routes_for(first)[1][loc, target]
         else:
             own = np.empty(loc.size, dtype=np.int64)
-            for c in np.unique(coalition).tolist():
+            for c in distinct(coalition):
                 sel = coalition == c
                 own[sel] = self.routes_for(c)[1][loc[sel], target[sel]]
         return np.where(own >= 0, own, self.world.next_hop[loc, target])
 
-    def _next_hop_by_coalition(self) -> np.ndarray:
-        """(coalitions, n, n) next hops of every coalition (see :meth:`routes_for`), kept until control or the
-        roads change."""
+    def _routes_by_coalition(self) -> tuple[np.ndarray, np.ndarray]:
+        """(coalitions, n, n) travel days and next hops of every coalition (see :meth:`routes_for`), kept until
+        control or the roads change."""
         key = (self.world.roads_version, self._control_version)
-        if self._next_hops_key != key:
-            self._next_hops_all = np.stack([self.routes_for(c)[1] for c in range(self.n_coalitions)])
-            self._next_hops_key = key
-        return self._next_hops_all
+        if self._routes_all_key != key:
+            routes = [self.routes_for(c) for c in range(self.n_coalitions)]
+            self._routes_all = (np.stack([r[0] for r in routes]), np.stack([r[1] for r in routes]))
+            self._routes_all_key = key
+        return self._routes_all
+
+    def _next_hop_by_coalition(self) -> np.ndarray:
+        """(coalitions, n, n) next hops of every coalition (see :meth:`routes_for`)."""
+        return self._routes_by_coalition()[1]
 
     def _set_courses(self, rows: np.ndarray, targets: np.ndarray, hops: np.ndarray | None = None) -> None:
         """Set units ``rows`` on their way to ``targets`` (``hops``: their next places, if already known)."""
@@ -495,7 +497,7 @@ class ConflictModel(mesa.Model):
         cells = np.bincount(loc * self.n_coalitions + coal, self.unit_effective(hid),
                             self.world.n * self.n_coalitions).reshape(self.world.n, self.n_coalitions)
         defence = np.zeros(hid.size)
-        for c in np.unique(coal).tolist():
+        for c in distinct(coal):
             defence[coal == c] = self.defence_against(c)[loc[coal == c]]
         strong = cells[loc, coal] >= self.p["attack_ratio"] * defence
         rise = hid[active & (friends | ~enemies | strong)]
@@ -503,7 +505,7 @@ class ConflictModel(mesa.Model):
             return
         u.hidden[rise] = False
         self._presence()  # the cells now fight
-        for pl in np.unique(u.loc[rise]).tolist():
+        for pl in distinct(u.loc[rise]):
             k = rise[u.loc[rise] == pl]
             self._log("uprising", pl, f"{self.faction_ids[u.faction[k[0]]]} sleeper cells rise: "
                       f"{int(u.personnel[k].sum())} fighters")
@@ -638,7 +640,7 @@ class ConflictModel(mesa.Model):
         cutoff = np.zeros(n, dtype=bool)
         ctrl_c = self.coalition_of[self.controller]
         enemy_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
-        for f in np.unique(fac[alive & gov]).tolist():
+        for f in distinct(fac[alive & gov]):
             c = self.coalition_of[f]
             passable = ~self.hostile_c[c, ctrl_c] & ~enemy_here[:, c]
             rear = self.rear[f]
@@ -668,14 +670,14 @@ class ConflictModel(mesa.Model):
         deserters = self.rng.binomial(u.personnel[rout], p["desertion_share"])
         u.personnel[rout] -= deserters
         np.add.at(self.ledger["deserted"], u.faction[rout], deserters)
-        threatened = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]: enemies of c present at p
+        threatened = enemy_here  # [p, c]: enemies of c present at p (personnel have not moved since)
         # Each routing unit makes for the nearest place its side holds where no enemy is present.
         coal = self.coalition_of[u.faction[rout]]
         loc = u.loc[rout]
         dest = np.zeros(rout.size, dtype=np.int64)
         reached = np.zeros(rout.size, dtype=bool)
         k = np.arange(rout.size)
-        for c in np.unique(coal).tolist():
+        for c in distinct(coal):
             sel = coal == c
             safe = (ctrl_c == c) & ~threatened[:, c]
             days = np.where(safe[None, :], self.routes_for(c)[0][loc[sel]], np.inf)

@@ -1,0 +1,80 @@
+"""The commands' choice of targets, compiled with Numba.
+
+Each unit a command may send scores every place (see :class:`simulation.agents.FactionCommand`) and goes to
+the best-scoring one if its score is positive. The scores of a unit's row are a few operations per place, but
+done with NumPy they were some fifteen array operations a call on arrays of a few thousand numbers, whose fixed
+cost was most of the time. The arithmetic is NumPy's, operation for operation and in the same order (no
+``fastmath``); the parts that are not elementwise (the matrix product of strengths and reach, the exponential)
+stay with NumPy, so the numbers are the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def best_targets(loc: np.ndarray, value: np.ndarray, safe: np.ndarray, reinforce: np.ndarray,
+                 other: np.ndarray, in_reach: np.ndarray, decay: np.ndarray, best: np.ndarray,
+                 go: np.ndarray) -> None:
+    """Each unit's best target (``best``) and whether it has one worth going to (``go``, a positive score).
+
+    Parameters
+    ----------
+    loc : (units,) where each unit is.
+    value : (n,) each place's value.
+    safe : (n,) bool, places a unit may leave to reinforce another.
+    reinforce : (n,) the score of reinforcing each place (0 where it needs none); a unit reinforces only a place
+        worth at least as much as where it stands, and only from a ``safe`` place.
+    other : (n,) the score of each place as any other target (an attack, a counter-attack; 0 where none).
+    in_reach : (units, n) bool, the places each unit can reach; ``decay``: (units, n) the discount of the score
+        by the travel time there.
+
+    A unit's score for place ``q`` is ``max(reinforce score, other score) * decay`` where in reach, else 0; its
+    best target is the first place of the highest score (``argmax``).
+    """
+    units, n = in_reach.shape
+    for r in range(units):
+        here = loc[r]
+        can_reinforce = safe[here]
+        top = -1.0
+        arg = 0
+        for q in range(n):
+            s = 0.0
+            if in_reach[r, q]:
+                a = reinforce[q] if can_reinforce and value[q] >= value[here] else 0.0
+                b = other[q]
+                s = (a if a >= b else b) * decay[r, q]
+            if s > top:
+                top = s
+                arg = q
+        best[r] = arg
+        go[r] = top > 0
+
+
+@njit(cache=True)
+def within_a_day(here: np.ndarray, routing: np.ndarray, faction: np.ndarray, coalition_of: np.ndarray,
+                 hostile: np.ndarray, loc: np.ndarray, personnel: np.ndarray, quality: np.ndarray,
+                 morale: np.ndarray, mobility: np.ndarray, days_by_coalition: np.ndarray, effective: np.ndarray,
+                 reach: np.ndarray) -> int:
+    """The units that threaten a coalition (those ``here`` — present, not on the road — not ``routing``, and of
+    a coalition ``hostile`` to it), for ``ConflictModel._threat_to``: their effective strength into
+    ``effective`` and, into ``reach`` (1.0 or 0.0), whether each place is within a day of travel of them by
+    their own coalition's routes (``days_by_coalition[coalition, from, to] / mobility <= 1``). Returns how many
+    units, in the order of their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
+    k = 0
+    n = days_by_coalition.shape[2]
+    for r in range(here.size):
+        if not here[r] or routing[r]:
+            continue
+        c = coalition_of[faction[r]]
+        if not hostile[c]:
+            continue
+        effective[k] = personnel[r] * quality[r] * morale[r]
+        days = days_by_coalition[c, loc[r]]
+        speed = mobility[faction[r]]
+        for q in range(n):
+            reach[k, q] = 1.0 if days[q] / speed <= 1.0 else 0.0
+        k += 1
+    return k
