@@ -35,10 +35,12 @@ from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.displacement import Civilians
 from simulation.movement import move_units, presence
-from simulation.planning import within_a_day
+from simulation.planning import detachments, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
+
+_NO_CAPS = np.zeros(0)  # dispatch without caps
 
 LEDGER = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted")
 
@@ -285,27 +287,13 @@ class ConflictModel(mesa.Model):
             return
         loc = u.loc[rows].astype(np.int64)
         coal = self.coalition_of[u.faction[rows]]
-        hop = self._next_hops(coal, loc, targets)
-        go = (targets != loc) & (hop >= 0)
         pers = u.personnel[rows]
         own_place = self.coalition_of[self.controller[loc]] == coal
-        keep = np.where(own_place, np.round(pers * keep_share), 0.0).astype(np.int64)
-        send = pers - keep
-        if at_most is not None:
-            capped = np.flatnonzero(go & np.isfinite(at_most))
-            if capped.size:
-                # Per target, in the order given: what is sent is the growth of min(cumulative demand, budget).
-                order = np.argsort(targets[capped], kind="stable")
-                k, q, want = capped[order], targets[capped][order], send[capped][order]
-                new_group = np.r_[True, q[1:] != q[:-1]]
-                group = np.cumsum(new_group) - 1
-                budget = np.floor(at_most[k][new_group])[group]
-                total = np.cumsum(want)
-                upto = total - (total - want)[new_group][group]  # demand within the group, this unit included
-                sent = (np.minimum(upto, budget) - np.minimum(upto - want, budget)).astype(np.int64)
-                send[k] = sent
-                go[k[sent <= 0]] = False
-        go &= ~((send < 10) & (send < pers))
+        hop, send, go = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64), \
+            np.empty(rows.size, dtype=bool)
+        detachments(targets, loc, coal, own_place, pers, keep_share,
+                    _NO_CAPS if at_most is None else np.asarray(at_most, dtype=float),
+                    self._next_hop_by_coalition(), self.world.next_hop, hop, send, go)
         movers = np.flatnonzero(go)
         if movers.size == 0:
             return

@@ -78,3 +78,47 @@ def within_a_day(here: np.ndarray, routing: np.ndarray, faction: np.ndarray, coa
             reach[k, q] = 1.0 if days[q] / speed <= 1.0 else 0.0
         k += 1
     return k
+
+
+@njit(cache=True)
+def detachments(targets: np.ndarray, loc: np.ndarray, coalition: np.ndarray, own_place: np.ndarray,
+                personnel: np.ndarray, keep_share: float, at_most: np.ndarray, next_by_coalition: np.ndarray,
+                any_next: np.ndarray, hop: np.ndarray, send: np.ndarray, go: np.ndarray) -> None:
+    """What ``ConflictModel.dispatch`` sends: for each unit (at ``loc``, of ``coalition``, with ``personnel``)
+    sent toward ``targets``, its next place (``hop``: by its coalition's routes, or by any road if it must; -1
+    if none), how many go (``send``) and whether it goes (``go``).
+
+    Where the unit's side holds its place (``own_place``), ``keep_share`` of it (rounded half to even) stays.
+    ``at_most`` (one per unit; empty for none, inf for a unit without a cap) caps the people sent to a target:
+    the first capped unit sent to a target, in the order given, sets the target's budget (``floor``), and the
+    units sent there use it up in that order. Detachments of fewer than 10 that would leave part of a unit
+    behind stay.
+    """
+    m = targets.size
+    for i in range(m):
+        h = next_by_coalition[coalition[i], loc[i], targets[i]]
+        hop[i] = h if h >= 0 else any_next[loc[i], targets[i]]
+        go[i] = targets[i] != loc[i] and hop[i] >= 0
+        keep = np.int64(np.rint(personnel[i] * keep_share)) if own_place[i] else 0
+        send[i] = personnel[i] - keep
+    if at_most.size:
+        # Per target, in the order given: what is sent is the growth of min(demand so far, budget).
+        done = np.zeros(m, dtype=np.bool_)
+        for i in range(m):
+            if done[i] or not go[i] or not np.isfinite(at_most[i]):
+                continue
+            budget = np.floor(at_most[i])
+            total = 0
+            for j in range(i, m):
+                if done[j] or targets[j] != targets[i] or not go[j] or not np.isfinite(at_most[j]):
+                    continue
+                done[j] = True
+                before = total
+                total += send[j]
+                sent = np.int64(min(float(total), budget) - min(float(before), budget))
+                send[j] = sent
+                if sent <= 0:
+                    go[j] = False
+    for i in range(m):
+        if send[i] < 10 and send[i] < personnel[i]:
+            go[i] = False
