@@ -34,7 +34,7 @@ import numpy as np
 from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.displacement import Civilians
-from simulation.movement import move_units, presence
+from simulation.movement import merge_idle, move_units, presence
 from simulation.planning import detachments, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
@@ -505,26 +505,8 @@ class ConflictModel(mesa.Model):
     def _merge_idle_units(self) -> None:
         """Units of one faction idle at the same place (and, for tribes, with the same home) become one."""
         u, n = self.units, self.units.n
-        idle = np.flatnonzero(u.alive[:n] & (u.next[:n] < 0) & ~u.routing[:n] & (u.personnel[:n] > 0))
-        if idle.size < 2:
-            return
-        key = (u.faction[idle].astype(np.int64) * self.world.n + u.loc[idle]) * self.world.n + u.home[idle]
-        order = np.argsort(key, kind="stable")
-        key, idle = key[order], idle[order]
-        first = np.r_[True, key[1:] != key[:-1]]
-        group = np.cumsum(first) - 1
-        counts = np.bincount(group)
-        if (counts < 2).all():
-            return
-        merged = counts > 1
-        pers = u.personnel[idle].astype(float)
-        total = np.bincount(group, pers)
-        keep = idle[first][merged]  # each group's first (lowest) row takes in the others
-        for name in ("quality", "morale", "base_morale"):
-            arr = getattr(u, name)
-            arr[keep] = np.bincount(group, arr[idle] * pers)[merged] / total[merged]
-        u.personnel[idle[~first & merged[group]]] = 0
-        u.personnel[keep] = total[merged].astype(np.int64)
+        merge_idle(u.alive[:n], u.next[:n], u.routing[:n], u.personnel[:n], u.faction[:n], u.loc[:n], u.home[:n],
+                   self.world.n, u.quality[:n], u.morale[:n], u.base_morale[:n])
 
     # 3 ---------------------------------------------------------------------------------------------------
     def _move(self) -> None:

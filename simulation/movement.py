@@ -1,4 +1,5 @@
-"""Force units' daily movement along roads, and who is present where, compiled with Numba.
+"""Force units' daily movement along roads, who is present where, and the merging of idle units, compiled
+with Numba.
 
 A unit on the road covers ``road speed * faction mobility`` km in a day; on reaching a place it stops there if
 that is its target, or if the place is held or occupied by its enemies; otherwise it takes the next road of its
@@ -103,3 +104,44 @@ def _presence(alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden:
                 for b in range(nc):
                     if hostile_c[a, b] and personnel_c[p, b] > 0:
                         battle[p] = True
+
+
+@njit(cache=True)
+def merge_idle(alive: np.ndarray, nxt: np.ndarray, routing: np.ndarray, personnel: np.ndarray,
+               faction: np.ndarray, loc: np.ndarray, home: np.ndarray, n_places: int, quality: np.ndarray,
+               morale: np.ndarray, base_morale: np.ndarray) -> None:
+    """Units of one faction idle (alive, not on the road, not routing, with personnel) at the same place and
+    with the same home become one: the first of them (lowest row) takes in the others' personnel, and its
+    quality and morale become the personnel-weighted means; the others are left with no personnel.
+
+    The sums run over each group's units in row order, from 0.0, as the ``np.bincount`` they replace did."""
+    idle = np.flatnonzero(alive & (nxt < 0) & ~routing & (personnel > 0))
+    if idle.size < 2:
+        return
+    key = (faction[idle].astype(np.int64) * n_places + loc[idle]) * n_places + home[idle]
+    order = np.argsort(key, kind="mergesort")  # stable: each group in row order
+    start = 0
+    while start < order.size:
+        end = start + 1
+        while end < order.size and key[order[end]] == key[order[start]]:
+            end += 1
+        if end - start > 1:
+            total = 0.0
+            q = 0.0
+            m = 0.0
+            b = 0.0
+            for i in range(start, end):
+                r = idle[order[i]]
+                p = float(personnel[r])
+                total += p
+                q += quality[r] * p
+                m += morale[r] * p
+                b += base_morale[r] * p
+            keep = idle[order[start]]
+            quality[keep] = q / total
+            morale[keep] = m / total
+            base_morale[keep] = b / total
+            for i in range(start + 1, end):
+                personnel[idle[order[i]]] = 0
+            personnel[keep] = np.int64(total)
+        start = end
