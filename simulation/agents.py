@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from simulation.planning import best_targets
+from simulation.planning import best_targets, hold_targets, needs
 
 if TYPE_CHECKING:
     from simulation.model import ConflictModel
@@ -227,16 +227,13 @@ class FactionCommand(_Agent):
         if self.doctrine == "tribal":
             home = m.units.home[rows]
             in_reach &= w.distance_km[home] <= p["tribal_home_radius_km"]
-        own_def = m.own_effective_at(c) * p["defender_advantage"] * w.fortification
-        threat = m.threat_to(c)
-        own_held = m.coalition_of[m.controller] == c
-        need = np.where(own_held, threat - own_def, 0.0)
-        hopeless = np.zeros(w.n, dtype=bool)
+        own_def, need, hopeless = np.empty(w.n), np.empty(w.n), np.empty(w.n, dtype=bool)
+        # The government gives up, in order, places not worth a stand where the enemy (helped by a sympathetic
+        # population) clearly outweighs the defence: towns that change hands without a fight.
+        needs(m.own_effective_at(c), p["defender_advantage"], w.fortification, m.threat_to(c),
+              m.coalition_of[m.controller] == c, self.doctrine == "government", w.sympathy, p["withdraw_ratio"],
+              w.value, p["hold_value"], own_def, need, hopeless)
         if self.doctrine == "government":
-            # Give up, in order, places not worth a stand where the enemy (helped by a sympathetic population)
-            # clearly outweighs the defence: towns that change hands without a fight.
-            hopeless = own_held & (threat * (0.5 + w.sympathy) > p["withdraw_ratio"] * own_def) & \
-                (w.value < p["hold_value"])
             leave = hopeless[loc]
             if leave.any():
                 m.withdraw(rows[leave])
@@ -244,17 +241,15 @@ class FactionCommand(_Agent):
                 if rows.size == 0:
                     return
         # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
-        rscore = np.where((need > 0) & ~hopeless, w.value * need / (need + own_def + 1e-9), 0.0)
         # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm.
-        eff = m.unit_effective(rows)
-        potential = eff @ in_reach + m.own_effective_at(c)
+        potential = m.unit_effective(rows) @ in_reach + m.own_effective_at(c)
         # Counter-attacks retake what the side held at the start; established enemy strongholds are not targets.
-        lost = m.hostile_c[c, m.coalition_of[m.controller]] & (m.coalition_of[m.initial_controller] == c)
-        defence = m.defence_against(c)
-        counter = lost & (potential >= p["counterattack_ratio"] * defence) & \
+        lost = m.hostile_c[c, m.coalition_of[m.controller]] & (m.coalition_of[m.initial_controller] == c) & \
             m.offensive_in[self.faction, m.governorate_of]
-        cscore = np.where(counter, w.value * potential / (potential + defence + 1e-9), 0.0)
-        best, go = self._best(loc, need <= 0, rscore, cscore, in_reach, days)
+        defence = m.defence_against(c)
+        best, go = np.empty(loc.size, dtype=np.int64), np.empty(loc.size, dtype=bool)
+        hold_targets(loc, w.value, need, hopeless, own_def, lost, potential, defence, p["counterattack_ratio"],
+                     in_reach, np.exp(-days / p["reach_days"]), best, go)
         if go.any():
             # Send what the threatened place needs (or all but a garrison where it is), not the whole unit.
             q = best[go]

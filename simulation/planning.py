@@ -54,6 +54,42 @@ def best_targets(loc: np.ndarray, value: np.ndarray, safe: np.ndarray, reinforce
 
 
 @njit(cache=True)
+def needs(own_effective: np.ndarray, defender_advantage: float, fortification: np.ndarray, threat: np.ndarray,
+          own_held: np.ndarray, government: bool, sympathy: np.ndarray, withdraw_ratio: float, value: np.ndarray,
+          hold_value: float, own_def: np.ndarray, need: np.ndarray, hopeless: np.ndarray) -> None:
+    """For a government or tribal command: its defence of each place (``own_def``: its effective strength
+    there with the defenders' advantage), what each place it holds needs against the ``threat`` (``need``,
+    0 elsewhere) and, for the government, the places not worth a stand that the enemy (helped by a
+    sympathetic population) clearly outweighs (``hopeless``)."""
+    for q in range(value.size):
+        own_def[q] = own_effective[q] * defender_advantage * fortification[q]
+        need[q] = threat[q] - own_def[q] if own_held[q] else 0.0
+        hopeless[q] = government and own_held[q] and threat[q] * (0.5 + sympathy[q]) > withdraw_ratio * own_def[q] \
+            and value[q] < hold_value
+
+
+@njit(cache=True)
+def hold_targets(loc: np.ndarray, value: np.ndarray, need: np.ndarray, hopeless: np.ndarray, own_def: np.ndarray,
+                 lost: np.ndarray, potential: np.ndarray, defence: np.ndarray, counterattack_ratio: float,
+                 in_reach: np.ndarray, decay: np.ndarray, best: np.ndarray, go: np.ndarray) -> None:
+    """The targets of a government or tribal command's units (see :func:`best_targets`): reinforce places in
+    ``need`` (not ``hopeless``) by ``value * need / (need + own_def)``, or counter-attack places the side has
+    ``lost`` where the ``potential`` that can reach them is ``counterattack_ratio`` times the ``defence``, by
+    ``value * potential / (potential + defence)``."""
+    n = value.size
+    safe = np.empty(n, dtype=np.bool_)
+    reinforce = np.empty(n)
+    counter = np.empty(n)
+    for q in range(n):
+        safe[q] = need[q] <= 0
+        reinforce[q] = value[q] * need[q] / (need[q] + own_def[q] + 1e-9) if need[q] > 0 and not hopeless[q] \
+            else 0.0
+        counter[q] = value[q] * potential[q] / (potential[q] + defence[q] + 1e-9) \
+            if lost[q] and potential[q] >= counterattack_ratio * defence[q] else 0.0
+    best_targets(loc, value, safe, reinforce, counter, in_reach, decay, best, go)
+
+
+@njit(cache=True)
 def within_a_day(here: np.ndarray, routing: np.ndarray, faction: np.ndarray, coalition_of: np.ndarray,
                  hostile: np.ndarray, loc: np.ndarray, personnel: np.ndarray, quality: np.ndarray,
                  morale: np.ndarray, mobility: np.ndarray, days_by_coalition: np.ndarray, effective: np.ndarray,
