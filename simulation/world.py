@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -99,7 +100,6 @@ class World:
 
     def __init__(self, scenario: Scenario, parameters: dict[str, float]):
         self.scenario = scenario
-        self.graph: nx.Graph = scenario.graph()
         self.place_ids: list[str] = list(scenario.place_ids)
         self.index: dict[str, int] = {pid: i for i, pid in enumerate(self.place_ids)}
         places = scenario.places
@@ -126,6 +126,12 @@ class World:
         self.open_road = self.road_km > 0
         self.roads_version = 0
         self.recompute_routes()
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """The scenario's places and roads as a NetworkX graph (built on first use: the model's own routing works
+        on the arrays)."""
+        return self.scenario.graph()
 
     def recompute_routes(self) -> None:
         """Shortest travel times (days at mobility 1), road distances (km) and next hops over open roads."""
