@@ -35,7 +35,7 @@ from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.displacement import Civilians
 from simulation.movement import merge_idle, move_units, presence
-from simulation.planning import detachments, within_a_day
+from simulation.planning import daily_morale, detachments, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
@@ -627,12 +627,8 @@ class ConflictModel(mesa.Model):
                 cut_places[top] = False
             cutoff |= alive & (fac == f) & cut_places[u.loc[:n]]
         m = u.morale[:n]
-        m -= p["morale_cutoff"] * cutoff
-        hostile_pop = np.clip(2 * (w.sympathy[u.loc[:n]] - 0.5), 0, 1)
-        m -= p["hostile_population_morale"] * hostile_pop * gov
-        calm = ~self.battle_at[u.loc[:n]] & ~cutoff
-        m += np.where(calm, p["morale_recovery"] * (u.base_morale[:n] - m), 0.0)
-        np.clip(m, 0.0, 1.0, out=m)
+        daily_morale(m, u.base_morale[:n], cutoff, w.sympathy[u.loc[:n]], gov, ~self.battle_at[u.loc[:n]] & ~cutoff,
+                     p["morale_cutoff"], p["hostile_population_morale"], p["morale_recovery"])
         # Rout.
         rout = np.flatnonzero(alive & self._here[:n] & ~u.routing[:n] & (m < p["rout_threshold"]))
         if rout.size == 0:

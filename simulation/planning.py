@@ -158,3 +158,28 @@ def detachments(targets: np.ndarray, loc: np.ndarray, coalition: np.ndarray, own
     for i in range(m):
         if send[i] < 10 and send[i] < personnel[i]:
             go[i] = False
+
+
+@njit(cache=True)
+def _clip(x: float, lo: float, hi: float) -> float:
+    """``np.clip`` of one number: ``min(max(x, lo), hi)`` as NumPy writes them (a NaN stays NaN)."""
+    if x != x:
+        return x
+    y = x if x > lo else lo
+    return y if y < hi else hi
+
+
+@njit(cache=True)
+def daily_morale(morale: np.ndarray, base_morale: np.ndarray, cutoff: np.ndarray, sympathy_here: np.ndarray,
+                 government: np.ndarray, calm: np.ndarray, morale_cutoff: float, hostile_population_morale: float,
+                 morale_recovery: float) -> None:
+    """A day's morale of every unit, in place (``ConflictModel._morale``): minus ``morale_cutoff`` if cut off,
+    minus ``hostile_population_morale`` times how hostile the population is (``2 * (sympathy - 0.5)``, clipped
+    to 0-1) for government units, and a ``morale_recovery`` share of the way back to its base if calm; clipped
+    to 0-1. The operations are NumPy's, in its order, on floats (booleans as 1.0 and 0.0)."""
+    for r in range(morale.size):
+        m = morale[r] - morale_cutoff * (1.0 if cutoff[r] else 0.0)
+        hostile = _clip(2 * (sympathy_here[r] - 0.5), 0.0, 1.0)
+        m = m - hostile_population_morale * hostile * (1.0 if government[r] else 0.0)
+        m = m + (morale_recovery * (base_morale[r] - m) if calm[r] else 0.0)
+        morale[r] = _clip(m, 0.0, 1.0)
