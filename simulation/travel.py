@@ -51,22 +51,6 @@ def _settle(cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, 
 
 
 @njit(cache=True)
-def safer_weight(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weight: np.ndarray, row: int,
-                hazard: np.ndarray, appeal: np.ndarray, c: int) -> float:
-    """Row ``row`` of the hop matrix (see :class:`simulation.displacement._Hops`) times ``weight`` (the
-    weight of each destination for people from one origin): the weight, for them, of the destinations reached
-    by one road out of place ``c``, counting only the destinations safer than ``c`` (with a lower ``hazard``)
-    and with some ``appeal``. Summed in increasing ``d`` from 0.0, as ``scipy.sparse``'s product does."""
-    total = 0.0
-    for k in range(ptr[row], ptr[row + 1]):
-        d = to[k]
-        if not (hazard[d] < hazard[c] and appeal[d] > 0):
-            continue
-        total += kernel[k] * weight[d]
-    return total
-
-
-@njit(cache=True)
 def onward_split(cum: np.ndarray, deg: int, stay: float, total: float, uturn: int, people: float, u: float,
                  take: np.ndarray) -> int:
     """Split a group of ``people`` reaching a place among its ``deg`` roads and staying there.
@@ -268,17 +252,59 @@ def _days_taken(count: int, days: float, taken: int) -> float:
 
 
 @njit(cache=True)
-def _can_leave(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weight: np.ndarray, hazard: np.ndarray,
-               appeal: np.ndarray, J: int, c: int) -> bool:
-    """Whether one of the ``J`` roads out of ``c`` has weight (see :func:`safer_weight`) for people whose
+def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: np.ndarray, appeal: np.ndarray,
+                   J: int) -> tuple:
+    """The entries of the hop matrix's road rows (``j < J``) whose destination is safer than the place the road
+    leaves (a lower ``hazard``) and has some ``appeal``, by place and road: those of place ``c``'s ``j``-th
+    road are ``safer_to[at[c * J + j]:at[c * J + j + 1]]`` (in increasing destination) with kernels
+    ``safer_kernel[...]``."""
+    n = hazard.size
+    at = np.zeros(n * J + 1, dtype=np.int64)
+    for c in range(n):
+        for j in range(J):
+            row = j * n + c
+            kept = 0
+            for k in range(ptr[row], ptr[row + 1]):
+                d = to[k]
+                if hazard[d] < hazard[c] and appeal[d] > 0:
+                    kept += 1
+            at[c * J + j + 1] = at[c * J + j] + kept
+    safer_to = np.empty(at[n * J], dtype=np.int64)
+    safer_kernel = np.empty(at[n * J])
+    i = 0
+    for c in range(n):
+        for j in range(J):
+            row = j * n + c
+            for k in range(ptr[row], ptr[row + 1]):
+                d = to[k]
+                if hazard[d] < hazard[c] and appeal[d] > 0:
+                    safer_to[i] = d
+                    safer_kernel[i] = kernel[k]
+                    i += 1
+    return at, safer_to, safer_kernel
+
+
+@njit(cache=True)
+def _safer_weight(at: np.ndarray, safer_to: np.ndarray, safer_kernel: np.ndarray, weight: np.ndarray,
+                  road: int) -> float:
+    """The weight of the safer destinations reached by one road (``road = c * J + j``, see
+    :func:`_safer_by_road`) for people whose destinations weigh ``weight``: summed in increasing destination
+    from 0.0, as ``scipy.sparse``'s product of the hop matrix (with the other entries dropped) does."""
+    total = 0.0
+    for k in range(at[road], at[road + 1]):
+        total += safer_kernel[k] * weight[safer_to[k]]
+    return total
+
+
+@njit(cache=True)
+def _can_leave(at: np.ndarray, safer_to: np.ndarray, safer_kernel: np.ndarray, weight: np.ndarray, c: int,
+               J: int) -> bool:
+    """Whether one of the ``J`` roads out of ``c`` has weight (see :func:`_safer_weight`) for people whose
     destinations weigh ``weight``. The terms are not negative, so a sum is positive if and only if one of its
     terms is: the first positive term decides."""
-    n = hazard.size
-    for row in range(c, J * n + c, n):
-        for k in range(ptr[row], ptr[row + 1]):
-            d = to[k]
-            if hazard[d] < hazard[c] and appeal[d] > 0 and kernel[k] * weight[d] > 0:
-                return True
+    for k in range(at[c * J], at[c * J + J]):
+        if safer_kernel[k] * weight[safer_to[k]] > 0:
+            return True
     return False
 
 
@@ -298,7 +324,7 @@ def depart_and_return(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weigh
     weight : (n, n) the weight of each destination d for people from o, ``[o, d]``.
     hazard, appeal : (n,) the day's hazard and destination appeal of each place: people leave ``c`` by the
         roads toward destinations with a lower hazard and some appeal, in proportion to their weights (see
-        :func:`safer_weight`).
+        :func:`_safer_weight`).
     share : (n,) the day's share of people who leave each place.
     rate : (n,) the day's share of each origin's displaced people who head home (0: none).
     next_hop : (n, n) routes home, ``next_hop[c, o]`` the next place from ``c`` toward ``o``; empty if nobody
@@ -312,13 +338,14 @@ def depart_and_return(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weigh
     J = out_edge.shape[1]
     # can_leave[o, c]: some road out of c leads toward a safer destination acceptable to people from o (worked
     # out only for the residents, o == c, and for the cohorts that may leave).
+    at, safer_to, safer_kernel = _safer_by_road(ptr, to, kernel, hazard, appeal, J)
     can_leave = np.zeros((n, n), dtype=np.bool_)
     for c in range(n):
-        can_leave[c, c] = _can_leave(ptr, to, kernel, weight[c], hazard, appeal, J, c)
+        can_leave[c, c] = _can_leave(at, safer_to, safer_kernel, weight[c], c, J)
     for o in range(n):
         for c in range(n):
-            if o != c and cohort[o, c] != 0 and share[c] > 0:
-                can_leave[o, c] = _can_leave(ptr, to, kernel, weight[o], hazard, appeal, J, c)
+            if o != c and cohort[o, c] != 0 and share[c] > 0 and at[c * J + J] > at[c * J]:
+                can_leave[o, c] = _can_leave(at, safer_to, safer_kernel, weight[o], c, J)
     # 3. Departures: residents, then the displaced sheltering in frightened places, by (origin, place).
     leave_res = np.zeros(n, dtype=np.int64)
     for c in range(n):
@@ -366,7 +393,7 @@ def depart_and_return(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weigh
         o, c, count = g_origin[i], g_place[i], g_count[i]
         deg = degree[c]
         for j in range(deg):
-            probs[j] = safer_weight(ptr, to, kernel, weight[o], j * n + c, hazard, appeal, c)
+            probs[j] = _safer_weight(at, safer_to, safer_kernel, weight[o], c * J + j)
         road_split(probs[:deg], count, rng.random(), take)
         for j in range(deg):
             if take[j] != 0:
