@@ -487,22 +487,20 @@ class Civilians:
 
         # 5. Travel, a quarter of a day at a time (compiled: see :mod:`simulation.travel`).
         fleeing, returning = self._fleeing_n, self._returning_n  # people per origin on the road
-        # The day's weights, for the a origins with people fleeing on the road, of all the destinations reached
-        # from place c by its j-th road (j == J: staying at c): weights[j, c * a + k] for the k-th such origin.
-        J = r.out_edge.shape[1]
+        # The day's weights of each destination d for the a origins with people fleeing on the road: X[d, k] for
+        # the k-th such origin (the choices at each place are weighed from them as people get there).
         on_road = np.flatnonzero(fleeing)
         column = np.full(n, -1, dtype=np.int64)
         column[on_road] = np.arange(on_road.size)
-        weights = (hops.to_hop @ weight[on_road].T).reshape(J + 1, n * on_road.size)
-        total = weights.sum(axis=0)
+        X = np.ascontiguousarray(weight[on_road].T)
         open_end = open_to_idps[r.head]  # roads whose end admits people today
         settle_at = np.where(open_end, r.head, r.tail)  # where people who stop settle
         next_hop = home_routes.next_hop if home_routes is not None else _NO_ROUTES
-        self.clock = travel_day(SUBSTEPS, self.clock, r.first, r.length,
-                                self._fleeing, fleeing, self.fleeing_days, weights, total, column,
-                                r.head, r.degree, r.uturn, open_end, settle_at, self._next_edge, self.rng,
-                                self._returning, returning, self.returning_days, next_hop, battle, r.tail,
-                                r.edge_id, self.cohort, self.cohort_days, self.residents, self.returned)
+        self.clock = travel_day(SUBSTEPS, self.clock, r.first, r.length, self._fleeing, fleeing, self.fleeing_days,
+                                m.indptr, m.indices, m.data, X, column, r.head, r.degree, r.uturn, open_end,
+                                settle_at, self._next_edge, self.rng, self._returning, returning,
+                                self.returning_days, next_hop, battle, r.tail, r.edge_id, self.cohort,
+                                self.cohort_days, self.residents, self.returned)
 
         # 6. One more day displaced for everyone away from home.
         self.cohort_days += self.cohort

@@ -115,24 +115,54 @@ def _arrivals(here: np.ndarray, on_road: np.ndarray, edge: np.ndarray, origin: n
     return pairs
 
 
+Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known): see _weigh_choices
+
+
+@njit(cache=True)
+def _weigh_choices(choices: Choices, c: int) -> None:
+    """The weights, for each origin on the road, of the choices at place ``c``: ``weights[c, j, col]`` of its
+    ``j``-th road (``j == J``: staying), the hop matrix's row ``j * n + c`` (``ptr``, ``to``, ``kernel``, see
+    :class:`simulation.displacement._Hops`) times ``X[:, col]`` (the destination weights of the ``col``-th
+    origin on the road), and their sum ``total[c, col]``; ``known[c]`` is then set. Each product is summed in
+    increasing destination from 0.0 and the total in increasing ``j``, as ``scipy.sparse``'s product and
+    ``sum(axis=0)`` did: the numbers are theirs. Worked out only for the places people reach in the day."""
+    ptr, to, kernel, X, n, weights, total, known = choices
+    J = weights.shape[1] - 1
+    a = X.shape[1]
+    for col in range(a):
+        total[c, col] = 0.0
+    for j in range(J + 1):
+        row = j * n + c
+        w = weights[c, j]
+        for col in range(a):
+            w[col] = 0.0
+        for k in range(ptr[row], ptr[row + 1]):
+            x = X[to[k]]
+            kv = kernel[k]
+            for col in range(a):
+                w[col] += kv * x[col]
+        for col in range(a):
+            total[c, col] += w[col]
+    known[c] = True
+
+
 @njit(cache=True)
 def _travel_fleeing(here: np.ndarray, fleeing: np.ndarray, on_road: np.ndarray, days: np.ndarray,
-                    weights: np.ndarray, total: np.ndarray, column_of: np.ndarray, head: np.ndarray,
-                    degree: np.ndarray, uturn: np.ndarray, open_end: np.ndarray, settle_at: np.ndarray,
-                    next_edge: np.ndarray, cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray,
-                    returned: np.ndarray, rng: np.random.Generator, edge: np.ndarray, origin: np.ndarray,
-                    count: np.ndarray, stop: np.ndarray, off: np.ndarray, left: np.ndarray,
-                    mean: np.ndarray) -> None:
+                    choices: Choices, column_of: np.ndarray, head: np.ndarray, degree: np.ndarray,
+                    uturn: np.ndarray, open_end: np.ndarray, settle_at: np.ndarray, next_edge: np.ndarray,
+                    cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray,
+                    rng: np.random.Generator, edge: np.ndarray, origin: np.ndarray, count: np.ndarray,
+                    stop: np.ndarray, off: np.ndarray, left: np.ndarray, mean: np.ndarray) -> None:
     """A quarter-day for fleeing people: those reaching the end of a road choose among the next roads and
     staying (see :func:`onward_split`, one uniform number per group), or wait back at its start if its end
     admits nobody today. Only the (road, origin) pairs with someone arriving are worked on.
 
-    ``column_of[o]`` is origin ``o``'s column among the day's origins on the road (-1 if none);
-    ``weights[:, head * a + column]`` the weights of the choices at ``head``: its ``degree[head]`` roads in
-    ``out_edge`` order, zeros up to row ``J``, and staying (row ``J``)."""
+    ``column_of[o]`` is origin ``o``'s column among the day's origins on the road (-1 if none); the weights of
+    the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its ``degree`` roads in
+    ``out_edge`` order, zeros up to ``J``, and staying (``J``)."""
     n = on_road.size
-    J = weights.shape[0] - 1
-    a = weights.shape[1] // n if n else 0
+    weights, total, known = choices[5], choices[6], choices[7]
+    J = weights.shape[1] - 1
     pairs = _arrivals(here, fleeing, edge, origin, count)
     if pairs == 0:
         return
@@ -142,12 +172,14 @@ def _travel_fleeing(here: np.ndarray, fleeing: np.ndarray, on_road: np.ndarray, 
         off[o] = 0
     for i in range(pairs):
         e, o = edge[i], origin[i]
-        col = head[e] * a + column_of[o]
-        deg = degree[head[e]]
+        c, col = head[e], column_of[o]
+        if not known[c]:
+            _weigh_choices(choices, c)
+        deg = degree[c]
         for k in range(deg):
-            cum[k] = weights[k, col]
+            cum[k] = weights[c, k, col]
         people = float(count[i]) if open_end[e] else 0.0
-        onward = onward_split(cum, deg, weights[J, col], total[col], uturn[e], people, rng.random(), take)
+        onward = onward_split(cum, deg, weights[c, J, col], total[c, col], uturn[e], people, rng.random(), take)
         for j in range(deg):
             if take[j] != 0:
                 fleeing[here[next_edge[j, e]], o] += take[j]
@@ -203,18 +235,22 @@ def _travel_returning(here: np.ndarray, returning: np.ndarray, on_road: np.ndarr
 
 @njit(cache=True)
 def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
-               fleeing: np.ndarray, fleeing_n: np.ndarray, fleeing_days: np.ndarray, weights: np.ndarray,
-               total: np.ndarray, column_of: np.ndarray, head: np.ndarray, degree: np.ndarray, uturn: np.ndarray,
-               open_end: np.ndarray, settle_at: np.ndarray, next_edge: np.ndarray, rng: np.random.Generator,
-               returning: np.ndarray, returning_n: np.ndarray, returning_days: np.ndarray, next_hop: np.ndarray,
-               battle: np.ndarray, tail: np.ndarray, edge_id: np.ndarray,
-               cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray) -> int:
+               fleeing: np.ndarray, fleeing_n: np.ndarray, fleeing_days: np.ndarray, ptr: np.ndarray,
+               to: np.ndarray, kernel: np.ndarray, X: np.ndarray, column_of: np.ndarray, head: np.ndarray,
+               degree: np.ndarray, uturn: np.ndarray, open_end: np.ndarray, settle_at: np.ndarray,
+               next_edge: np.ndarray, rng: np.random.Generator, returning: np.ndarray, returning_n: np.ndarray,
+               returning_days: np.ndarray, next_hop: np.ndarray, battle: np.ndarray, tail: np.ndarray,
+               edge_id: np.ndarray, cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray,
+               returned: np.ndarray) -> int:
     """A day of travel in ``substeps`` quarter-days from quarter-day ``clock``; returns the new clock.
 
-    Fleeing people move only if ``weights`` has columns (origins on the road at the start of the day's
-    travel); people go home only if ``next_hop`` is not empty."""
+    Fleeing people choose by the hop matrix (``ptr``, ``to``, ``kernel``: see
+    :class:`simulation.displacement._Hops`) and ``X[d, col]``, the weight of destination ``d`` for the
+    ``col``-th origin with people on the road (``column_of[o]``); they move only if ``X`` has columns. People go
+    home only if ``next_hop`` is not empty."""
     n = fleeing_n.size
     E = head.size
+    J = (ptr.size - 1) // n - 1 if n else 0
     edge = np.empty(E * n, dtype=np.int64)  # the groups arriving in a quarter-day: at most one per edge and origin
     origin = np.empty(E * n, dtype=np.int64)
     count = np.empty(E * n, dtype=np.int64)
@@ -222,10 +258,12 @@ def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
     off = np.zeros(n, dtype=np.int64)
     mean = np.zeros(n)
     left = np.zeros(n, dtype=np.bool_)
+    a = X.shape[1]
+    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros(n, dtype=np.bool_))
     for _ in range(substeps):
         here = first + clock % length
-        if weights.shape[1] and fleeing_n.any():
-            _travel_fleeing(here, fleeing, fleeing_n, fleeing_days, weights, total, column_of, head, degree, uturn,
+        if a and fleeing_n.any():
+            _travel_fleeing(here, fleeing, fleeing_n, fleeing_days, choices, column_of, head, degree, uturn,
                             open_end, settle_at, next_edge, cohort, cohort_days, residents, returned, rng, edge,
                             origin, count, where, off, left, mean)
         if next_hop.size and returning_n.any():
