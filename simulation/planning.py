@@ -1,11 +1,17 @@
-"""The commands' choice of targets, compiled with Numba.
+"""The commands' daily choices and the units' bookkeeping, compiled with Numba.
 
-Each unit a command may send scores every place (see :class:`simulation.agents.FactionCommand`) and goes to
-the best-scoring one if its score is positive. The scores of a unit's row are a few operations per place, but
-done with NumPy they were some fifteen array operations a call on arrays of a few thousand numbers, whose fixed
-cost was most of the time. The arithmetic is NumPy's, operation for operation and in the same order (no
-``fastmath``); the parts that are not elementwise (the matrix product of strengths and reach, the exponential)
-stay with NumPy, so the numbers are the same.
+- :func:`best_targets`, :func:`needs`, :func:`hold_targets`: each unit a command may send scores every place
+  (see :class:`simulation.agents.FactionCommand`) and goes to the best-scoring one if its score is positive;
+- :func:`within_a_day`: the units that threaten a coalition and the places each can reach within a day
+  (``ConflictModel.threat_to``);
+- :func:`detachments`: next hops, garrisons left behind and budgets per target (``ConflictModel.dispatch``);
+- :func:`daily_morale`: the day's morale of every unit (``ConflictModel._morale``).
+
+Done with NumPy these were some fifteen array operations each, on arrays of a few thousand numbers, whose
+fixed cost was most of the time. The arithmetic is NumPy's, operation for operation and in the same order (no
+``fastmath``); the parts that are not elementwise (the matrix products of strengths and reach, the
+exponential) stay with NumPy, so the numbers are the same. ``tests/test_planning.py`` checks each against the
+NumPy code it replaced.
 """
 
 from __future__ import annotations
