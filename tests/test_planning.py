@@ -17,6 +17,13 @@ def _same(a: np.ndarray, b: np.ndarray) -> None:
     assert a.tobytes() == b.tobytes()  # bit for bit, not approximately
 
 
+def _same_choice(best: np.ndarray, go: np.ndarray, score: np.ndarray) -> None:
+    """The units' targets and whether they go are those of the reference scores [unit, place] (argmax, > 0)."""
+    ref_best = score.argmax(axis=1)
+    _same(best, ref_best)
+    _same(go, score[np.arange(score.shape[0]), ref_best] > 0)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hold_targets_match_numpy(seed):
     rng = np.random.default_rng(seed)
@@ -56,10 +63,7 @@ def test_hold_targets_match_numpy(seed):
     counter = lost & (potential >= 1.3 * defence)
     cscore = value * potential / (potential + defence + 1e-9)
     score = np.maximum(np.where(reinforce, rscore[None, :], 0.0), np.where(counter[None, :], cscore[None, :], 0.0))
-    score = np.where(in_reach, score * decay, 0.0)
-    ref_best = score.argmax(axis=1)
-    _same(best, ref_best)
-    _same(go, score[np.arange(units), ref_best] > 0)
+    _same_choice(best, go, np.where(in_reach, score * decay, 0.0))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -76,10 +80,7 @@ def test_attack_targets_match_numpy(seed):
     decay = np.exp(-days / 3.0)
     best_targets(loc, value, np.zeros(n, dtype=bool), np.zeros(n), np.where(feasible, appeal, 0.0), in_reach,
                  decay, best, go)
-    score = np.where(in_reach & feasible[None, :], appeal[None, :] * decay, 0.0)  # FactionCommand._attack
-    ref_best = score.argmax(axis=1)
-    _same(best, ref_best)
-    _same(go, score[np.arange(units), ref_best] > 0)
+    _same_choice(best, go, np.where(in_reach & feasible[None, :], appeal[None, :] * decay, 0.0))  # _attack
 
 
 @pytest.mark.parametrize("seed", SEEDS)
