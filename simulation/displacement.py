@@ -52,14 +52,12 @@ equal the initial population.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
 
-from simulation.routing import shortest_paths
-from simulation.travel import depart_and_return, travel_day
+from simulation.routing import routes_into
+from simulation.travel import depart_and_return, hop_entries, hop_rows, travel_day
 from simulation.world import BoundedCache, World
 
 SUBSTEPS = 4
@@ -204,14 +202,16 @@ class Routes:
 @dataclass(frozen=True)
 class _Hops:
     """Destination weights [d, o] to weights per road out of each place, [j * n + c, o] (``j == J``: staying at
-    ``c``), discounted by road distance: ``to_hop @ weight``, a sparse matrix by rows (CSR). Row ``j * n + c``
-    has an entry for each destination ``d`` whose route from ``c`` starts with ``c``'s ``j``-th road, in
-    increasing ``d``, with the kernel ``exp(-road km / destination_distance_km)``. The compiled departures
-    (:func:`simulation.travel.depart_and_return`) read its arrays and compute only the weights they use, each
-    summed in increasing ``d`` as ``scipy.sparse``'s product does.
+    ``c``), discounted by road distance: a sparse matrix by rows, as the arrays of SciPy's CSR format (``indptr``,
+    ``indices``, ``data``). Row ``j * n + c`` has an entry for each destination ``d`` whose route from ``c``
+    starts with ``c``'s ``j``-th road, in increasing ``d``, with the kernel ``exp(-road km /
+    destination_distance_km)``. The compiled departures and travel (:mod:`simulation.travel`) read the arrays
+    and compute only the weights they use, each summed in increasing ``d`` as ``scipy.sparse``'s product would.
     """
 
-    to_hop: csr_matrix
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
 
 
 # Civilian routes and hop matrices are shared by every :class:`Civilians` of the process: sweeps and
@@ -223,8 +223,7 @@ class _Hops:
 def _arrays_of(value: object) -> list[np.ndarray]:
     if isinstance(value, Routes):
         return [value.distance_km, value.next_hop]
-    m = value.to_hop
-    return [m.data, m.indices, m.indptr]
+    return [value.data, value.indices, value.indptr]
 
 
 _NO_ROUTES = np.zeros((0, 0), dtype=np.int64)  # no routes home today: nobody goes home
@@ -244,15 +243,9 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     passable : (n,) bool, places people may enter.
     """
     n = road_km.shape[0]
-    # Dijkstra on the reversed graph from every d gives, for each c, the node after c on its way to d. The
-    # reversed graph has an edge b -> a for every open road a -> b into a passable b.
-    to, fro = np.nonzero((open_road & (road_km > 0)).T & passable[:, None])
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(to, minlength=n), out=indptr[1:])
-    dist_rev, pred = shortest_paths(indptr, fro, road_km[fro, to])
-    nxt = np.array(pred.T, order="C")
-    np.fill_diagonal(nxt, np.arange(n))
-    return Routes(np.array(dist_rev.T, order="C"), nxt)
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    routes_into(road_km, road_km, open_road, np.zeros(n, dtype=bool), ~passable, dist, nxt)
+    return Routes(dist, nxt)
 
 
 def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float) -> _Hops:
@@ -260,16 +253,10 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
     [j * n + c, o]: entry ``(j * n + c, d)`` is ``exp(-road km from c to d / destination_distance_km)`` where
     ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
     n, J = routes.next_hop.shape[0], roads.out_edge.shape[1]
-    d_of, c_of = np.nonzero(routes.next_hop.T >= 0)  # by destination d, the places c that reach it
-    at = c_of * n + d_of
-    hop = roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
-    hop[c_of == d_of] = J  # staying where one is
-    kernel = np.exp(-routes.distance_km.reshape(-1)[at] / destination_distance_km)
-    row = hop * n + c_of
-    order = np.argsort(row, kind="stable")  # by row, and within a row by destination (entries come by d)
-    indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32 indices: scipy.sparse's own, so no conversion
-    np.cumsum(np.bincount(row, minlength=n * (J + 1)), out=indptr[1:])
-    return _Hops(csr_matrix((kernel[order], d_of[order].astype(np.int32), indptr), shape=(n * (J + 1), n)))
+    indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
+    indices, km = np.empty(hop_rows(routes.next_hop, roads.slot_of, J, indptr), dtype=np.int32), np.empty(indptr[-1])
+    hop_entries(routes.next_hop, roads.slot_of, J, routes.distance_km, indptr, indices, km)
+    return _Hops(indptr, indices, np.exp(-km / destination_distance_km))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -335,8 +322,6 @@ class Civilians:
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
         self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
-        # What routes depend on besides the mask: the roads (km) and which are open (a digest, see _route_key).
-        self._road_digest = hashlib.blake2b(world.road_km.tobytes(), digest_size=16).digest()
         # _next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
         self._next_edge = np.ascontiguousarray(self.roads.out_edge[self.roads.head].T)
 
@@ -467,7 +452,7 @@ class Civilians:
         dest = self.attraction * crowd * np.exp(-self.hazard) * open_to_idps
         weight = dest * (1.0 - self.hostility[:, controller])  # [o, d]
         np.fill_diagonal(weight, 0.0)
-        hops = self._hops(open_to_idps)
+        m = self._hops(open_to_idps)  # the hop matrix's arrays
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
         # toward a safer destination. 4. Returns home once the origin has been quiet long enough. (Compiled:
@@ -477,7 +462,6 @@ class Civilians:
         rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
         home_routes = self._routes(~battle) if rate.any() or self._returning_n.any() else None
         r = self.roads
-        m = hops.to_hop
         depart_and_return(m.indptr, m.indices, m.data, weight, self.hazard, dest, share, rate,
                           home_routes.next_hop if rate.any() else _NO_ROUTES,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
@@ -511,11 +495,10 @@ class Civilians:
     # Bookkeeping
 
     def _route_key(self, passable: np.ndarray) -> bytes:
-        """What routes through ``passable`` places depend on: the roads, which are open, and the mask."""
-        digest = hashlib.blake2b(self._road_digest, digest_size=16)
-        digest.update(self.world.open_road.tobytes())
-        digest.update(passable.tobytes())
-        return digest.digest()
+        """What routes through ``passable`` places depend on: the roads and which are open (the world's
+        :attr:`~simulation.world.World.network_key`, a digest renewed whenever a road opens or closes), and the
+        mask."""
+        return self.world.network_key + passable.tobytes()
 
     def _routes(self, passable: np.ndarray) -> Routes:
         """Routes through ``passable`` places (cached, see :data:`ROUTE_CACHE`: they change only with battles,

@@ -104,6 +104,58 @@ def _shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
                     size = _push(heap_d, heap_v, size, alt, v)
 
 
+def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
+                no_entry: np.ndarray, dist: np.ndarray, next_hop: np.ndarray) -> None:
+    """Shortest routes between all places over the open roads that neither leave a ``no_exit`` place nor enter a
+    ``no_entry`` one (a trip may end at a ``no_exit`` place, or start at a ``no_entry`` one).
+
+    Parameters
+    ----------
+    road_km : (n, n), the roads (> 0 where there is one).
+    length : (n, n), each road's length for the route (km, or days).
+    open_road : (n, n) bool, the roads open to traffic.
+    no_exit, no_entry : (n,) bool.
+    dist, next_hop : (n, n) outputs: ``dist[c, d]`` the length of the shortest route from ``c`` to ``d`` (inf if
+        none) and ``next_hop[c, d]`` the place after ``c`` on it (``c`` for ``d == c``; -1 if none).
+
+    Dijkstra runs from every destination over the reversed graph (an edge ``b -> a`` for each road ``a -> b``),
+    whose edges are taken in increasing ``b``, then ``a``: the order of ``np.nonzero`` on the transposed road
+    matrix, which the routes' ties depend on (see the module's docstring).
+    """
+    _routes_into(road_km, length, open_road, no_exit, no_entry, dist, next_hop)
+
+
+@njit(cache=True)
+def _routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
+                 no_entry: np.ndarray, dist: np.ndarray, next_hop: np.ndarray) -> None:
+    n = road_km.shape[0]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for b in range(n):
+        kept = 0
+        for a in range(n):
+            if open_road[a, b] and road_km[a, b] > 0 and not no_exit[a] and not no_entry[b]:
+                kept += 1
+        indptr[b + 1] = indptr[b] + kept
+    indices = np.empty(indptr[n], dtype=np.int64)
+    weights = np.empty(indptr[n])
+    k = 0
+    for b in range(n):
+        for a in range(n):
+            if open_road[a, b] and road_km[a, b] > 0 and not no_exit[a] and not no_entry[b]:
+                indices[k] = a
+                weights[k] = length[a, b]
+                k += 1
+    dist_rev = np.full((n, n), np.inf)
+    pred = np.full((n, n), -1, dtype=np.int64)
+    _shortest_paths(indptr, indices, weights, dist_rev, pred)
+    # The predecessor of c on the reversed path from d is the next hop from c toward d.
+    for c in range(n):
+        for d in range(n):
+            dist[c, d] = dist_rev[d, c]
+            next_hop[c, d] = pred[d, c]
+        next_hop[c, c] = c
+
+
 def component_labels(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Connected components of the undirected graph whose edges are those of the CSR arrays, either way round:
     ``labels[v]`` is the smallest place of ``v``'s component."""

@@ -275,6 +275,40 @@ def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
 
 
 @njit(cache=True)
+def hop_rows(next_hop: np.ndarray, slot_of: np.ndarray, J: int, indptr: np.ndarray) -> int:
+    """The row pointers of the hop matrix (:func:`simulation.displacement.hop_matrix`) into ``indptr`` (zeros,
+    ``n * (J + 1) + 1``): row ``j * n + c`` has an entry for each ``d`` whose route from ``c`` starts with
+    ``c``'s ``j``-th road (``j == J``: ``d == c``). Returns the number of entries."""
+    n = next_hop.shape[0]
+    for d in range(n):
+        for c in range(n):
+            h = next_hop[c, d]
+            if h >= 0:
+                j = J if c == d else slot_of[c, h]
+                indptr[j * n + c + 1] += 1
+    for r in range(n * (J + 1)):
+        indptr[r + 1] += indptr[r]
+    return indptr[n * (J + 1)]
+
+
+@njit(cache=True)
+def hop_entries(next_hop: np.ndarray, slot_of: np.ndarray, J: int, distance_km: np.ndarray, indptr: np.ndarray,
+                indices: np.ndarray, km: np.ndarray) -> None:
+    """The hop matrix's destinations (``indices``) and their road km from the row's place (``km``), in row order
+    and, within a row, in increasing destination; ``indptr`` from :func:`hop_rows`."""
+    n = next_hop.shape[0]
+    at = indptr[:-1].copy()
+    for d in range(n):
+        for c in range(n):
+            h = next_hop[c, d]
+            if h >= 0:
+                row = (J if c == d else slot_of[c, h]) * n + c
+                indices[at[row]] = d
+                km[at[row]] = distance_km[c, d]
+                at[row] += 1
+
+
+@njit(cache=True)
 def _round_share(count: int, share: float, u: float) -> int:
     """Whole people out of ``count`` for a ``share``, without bias (``displacement.round_share``)."""
     k = np.int64(np.floor(count * share + u))

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from simulation.routing import component_labels, shortest_paths
+from simulation.routing import component_labels, routes_into
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -142,8 +142,8 @@ class World:
         # Open roads as a list of directed edges, row-major in (to, from): masking it gives the CSR arrays of
         # the reversed graph (see _graph) without a dense-to-sparse conversion.
         self._edge_to, self._edge_from = np.nonzero(self.open_road.T)
-        hours = self.road_km / np.where(self.road_speed > 0, self.road_speed, 1)
-        self._edge_days = hours[self._edge_from, self._edge_to]
+        self._road_days = self.road_km / np.where(self.road_speed > 0, self.road_speed, 1)  # days at mobility 1
+        self._nowhere = np.zeros(self.n, dtype=bool)
         self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
                                                                             self._all_routes)
 
@@ -169,19 +169,16 @@ class World:
 
     def _graph(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The reversed graph (an edge ``b -> a`` for every open road ``a -> b``) of the edges ``keep``, as CSR
-        ``(indptr, indices)``; the edges' lengths are ``self._edge_days[keep]``."""
+        ``(indptr, indices)``."""
         indptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(self._edge_to[keep], minlength=self.n), out=indptr[1:])
         return indptr, self._edge_from[keep]
 
     def _routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # No road leads on out of a hostile place. Dijkstra from every destination over the reversed graph:
-        # the predecessor of i on the path from j there is the next hop from i toward j here.
-        keep = ~hostile[self._edge_from]
-        dist, pred = shortest_paths(*self._graph(keep), self._edge_days[keep])
-        nxt = pred.T.copy()
-        np.fill_diagonal(nxt, np.arange(self.n))
-        return dist.T.copy(), nxt
+        # No road leads on out of a hostile place (compiled: see simulation.routing.routes_into).
+        days, nxt = np.empty((self.n, self.n)), np.empty((self.n, self.n), dtype=np.int64)
+        routes_into(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days, nxt)
+        return days, nxt
 
     def set_road(self, a: str, b: str, is_open: bool) -> None:
         """Close or open the road between places ``a`` and ``b`` and recompute routes."""

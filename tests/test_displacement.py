@@ -19,6 +19,7 @@ from simulation.displacement import (
     SUBSTEPS,
     Civilians,
     civilian_routes,
+    hop_matrix,
     hostility,
     road_slots,
 )
@@ -137,6 +138,39 @@ def test_routes_never_enter_an_impassable_place():
     assert blocked.next_hop[0, 3] == 2 and blocked.distance_km[0, 3] == 100
     assert blocked.next_hop[1, 3] == 3  # one may leave an impassable place
     assert np.isinf(blocked.distance_km[0, 1])
+
+
+def reference_hop_matrix(routes, roads, scale):
+    """The NumPy and SciPy construction that ``hop_matrix`` replaced (commit 7f5c904)."""
+    from scipy.sparse import csr_matrix
+
+    n, J = routes.next_hop.shape[0], roads.out_edge.shape[1]
+    d_of, c_of = np.nonzero(routes.next_hop.T >= 0)
+    at = c_of * n + d_of
+    hop = roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
+    hop[c_of == d_of] = J
+    kernel = np.exp(-routes.distance_km.reshape(-1)[at] / scale)
+    row = hop * n + c_of
+    order = np.argsort(row, kind="stable")
+    indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(row, minlength=n * (J + 1)), out=indptr[1:])
+    return csr_matrix((kernel[order], d_of[order].astype(np.int32), indptr), shape=(n * (J + 1), n))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_hop_matrix_gives_the_reference_arrays(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30))
+    km = np.where(rng.random((n, n)) < rng.uniform(0.05, 0.4), rng.uniform(1.0, 200.0, (n, n)).round(), 0.0)
+    km = np.maximum(km, km.T)
+    np.fill_diagonal(km, 0.0)
+    roads = road_slots(km, 10.0)
+    routes = civilian_routes(km, km > 0, rng.random(n) < 0.8)
+    scale = float(rng.uniform(20.0, 400.0))
+    got, want = hop_matrix(routes, roads, scale), reference_hop_matrix(routes, roads, scale)
+    for a, b in ((got.indptr, want.indptr), (got.indices, want.indices), (got.data, want.data)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)  # bit for bit
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -361,7 +395,7 @@ def test_route_cache_warm_or_cold_gives_the_same_numbers(tmp_path):
     assert len(ROUTE_CACHE) > 0
     for value, _ in ROUTE_CACHE._data.values():  # shared between models: nobody may write into them
         arrays = [value.distance_km, value.next_hop] if hasattr(value, "next_hop") else \
-            [value.to_hop.data, value.to_hop.indices, value.to_hop.indptr]
+            [value.data, value.indices, value.indptr]
         assert not any(a.flags.writeable for a in arrays)
     for x, y in zip(cold, run("warm")):
         np.testing.assert_array_equal(x, y)

@@ -8,7 +8,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from simulation.routing import component_labels, shortest_paths
+from simulation.routing import component_labels, routes_into, shortest_paths
 
 
 def random_graph(rng: np.random.Generator, n: int, p: float) -> csr_matrix:
@@ -47,3 +47,46 @@ def test_components_match_scipy(seed):
     same = labels[:, None] == labels[None, :]
     np.testing.assert_array_equal(same, want[:, None] == want[None, :])
     assert (labels <= np.arange(labels.size)).all()  # each component is named by its smallest place
+
+
+def reference_routes(road_km, length, open_road, no_exit, no_entry):
+    """The NumPy construction that ``routes_into`` replaced (commit 7f5c904): the reversed graph's CSR arrays
+    from ``np.nonzero`` on the transposed roads, Dijkstra, then transposed results."""
+    n = road_km.shape[0]
+    to, fro = np.nonzero((open_road & (road_km > 0)).T & ~no_entry[:, None] & ~no_exit[None, :])
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(to, minlength=n), out=indptr[1:])
+    dist_rev, pred = shortest_paths(indptr, fro, length[fro, to])
+    nxt = np.array(pred.T, order="C")
+    np.fill_diagonal(nxt, np.arange(n))
+    return np.array(dist_rev.T, order="C"), nxt
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_routes_into_gives_the_reference_routes(seed):
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(1, 40))
+    road_km = random_graph(rng, n, float(rng.uniform(0.02, 0.3))).toarray()
+    road_km = np.maximum(road_km, road_km.T)  # roads go both ways
+    length = road_km / rng.choice([1.0, 40.0, 55.0], size=(n, n))  # km, or days at a speed per road
+    open_road = (road_km > 0) & (rng.random((n, n)) < 0.9)
+    no_exit, no_entry = rng.random(n) < 0.2, rng.random(n) < 0.2
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    routes_into(road_km, length, open_road, no_exit, no_entry, dist, nxt)
+    want_dist, want_next = reference_routes(road_km, length, open_road, no_exit, no_entry)
+    np.testing.assert_array_equal(dist, want_dist)  # bit for bit, ties broken alike
+    np.testing.assert_array_equal(nxt, want_next)
+
+
+def test_routes_into_may_end_at_but_not_pass_a_no_exit_place():
+    # A line 0 - 1 - 2: with 1 closed to exit, 0 reaches 1 but not 2, and nothing leaves 1; with 1 closed to
+    # entry, 0 reaches neither, but 1 itself may leave.
+    road_km = np.zeros((3, 3))
+    road_km[0, 1] = road_km[1, 0] = road_km[1, 2] = road_km[2, 1] = 10.0
+    dist, nxt = np.empty((3, 3)), np.empty((3, 3), dtype=np.int64)
+    no, one = np.zeros(3, dtype=bool), np.array([False, True, False])
+    routes_into(road_km, road_km, road_km > 0, one, no, dist, nxt)
+    assert dist[0, 1] == 10.0 and nxt[0, 1] == 1 and np.isinf(dist[0, 2]) and nxt[0, 2] == -1
+    assert np.isinf(dist[1, 2]) and nxt[1, 0] == -1 and nxt[2, 2] == 2 and dist[2, 1] == 10.0
+    routes_into(road_km, road_km, road_km > 0, no, one, dist, nxt)
+    assert nxt[0, 1] == -1 and nxt[0, 2] == -1 and dist[1, 2] == 10.0 and nxt[1, 0] == 0
