@@ -188,8 +188,9 @@ def _travel_fleeing(here: np.ndarray, fleeing: np.ndarray, on_road: np.ndarray, 
         left[o] = True
     _mean_and_leave(days, on_road, off, left, mean)
     for i in range(pairs):
-        o = origin[i]
-        _settle(cohort, cohort_days, residents, returned, o, settle_at[edge[i]], stop[i], stop[i] * mean[o])
+        if stop[i] != 0:  # (settling nobody changes nothing: cohort_days never holds -0.0)
+            o = origin[i]
+            _settle(cohort, cohort_days, residents, returned, o, settle_at[edge[i]], stop[i], stop[i] * mean[o])
 
 
 @njit(cache=True)
