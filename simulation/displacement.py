@@ -57,7 +57,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.routing import routes_into
-from simulation.travel import depart_and_return, hop_entries, hop_rows, travel_day
+from simulation.travel import (
+    depart_and_return,
+    destination_weights,
+    fear_and_hazard,
+    hop_entries,
+    hop_rows,
+    travel_day,
+)
 from simulation.world import BoundedCache, World
 
 SUBSTEPS = 4
@@ -431,65 +438,41 @@ class Civilians:
         if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
             self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
         felt = self._near[2] @ violence  # felt_violence, with the kernel kept
-        self.fear_violence = self.fear_violence * decay + felt
-        taken = taken_by >= 0
-        shock = np.zeros(n)
-        any_share = p["flight_takeover_any"]
-        shock[taken] = p["flight_takeover"] * (any_share + (1 - any_share)
-                                               * self.hostility[taken, taken_by[taken]])
-        self.fear_takeover = self.fear_takeover * decay + shock
-        present = self.present
-        exposed = np.maximum(self.exposure, present)
-        self.hazard = p["flight_per_casualty"] * self.fear_violence / exposed + self.fear_takeover
+        idps = np.empty(n, dtype=np.int64)
+        fear_and_hazard(felt, decay, taken_by, self.hostility, p["flight_takeover"], p["flight_takeover_any"],
+                        p["flight_per_casualty"], self.residents, self.cohort, self.exposure, battle,
+                        self.fear_violence, self.fear_takeover, self.hazard, self.quiet_days, idps)
         share = flight_share(self.hazard, p["flight_max_share"])
         self.share_today = share
-        quiet = (felt < 1.0) & ~battle & ~taken
-        self.quiet_days = np.where(quiet, self.quiet_days + 1, 0)
 
-        # 2. Where people would go: weight of each destination d for people from origin o.
-        crowd = 1.0 / (1.0 + self.idps / self.capacity)
-        open_to_idps = ~battle & self.checkpoint_open
-        dest = self.attraction * crowd * np.exp(-self.hazard) * open_to_idps
-        weight = dest * (1.0 - self.hostility[:, controller])  # [o, d]
-        np.fill_diagonal(weight, 0.0)
+        # 2. Where people would go: weight of each destination d for people from origin o (and 4: the share of
+        # each origin's displaced people heading home today).
+        open_to_idps, dest, weight, rate = np.empty(n, dtype=bool), np.empty(n), np.empty((n, n)), np.empty(n)
+        homeward = destination_weights(idps, self.capacity, battle, self.checkpoint_open, self.attraction,
+                                       np.exp(-self.hazard), self.hostility, controller, self.quiet_days,
+                                       p["return_quiet_days"], p["return_rate"], open_to_idps, dest, weight, rate)
         m = self._hops(open_to_idps)  # the hop matrix's arrays
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
         # toward a safer destination. 4. Returns home once the origin has been quiet long enough. (Compiled:
         # see :func:`simulation.travel.depart_and_return`.)
-        diag = np.arange(n)
-        home_ok = (self.quiet_days >= p["return_quiet_days"]) & ~battle
-        rate = p["return_rate"] * (1.0 - self.hostility[diag, controller]) * home_ok
-        home_routes = self._routes(~battle) if rate.any() or self._returning_n.any() else None
+        home_routes = self._routes(~battle) if homeward or self._returning_n.any() else None
         r = self.roads
         depart_and_return(m.indptr, m.indices, m.data, weight, self.hazard, dest, share, rate,
-                          home_routes.next_hop if rate.any() else _NO_ROUTES,
+                          home_routes.next_hop if homeward else _NO_ROUTES,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           r.out_edge, r.degree, r.edge_id, self.residents, self.displaced_from, self.cohort,
                           self.cohort_days, self._fleeing, self._fleeing_n, self.fleeing_days, self._returning,
                           self._returning_n, self.returning_days, self.rng)
 
-        # 5. Travel, a quarter of a day at a time (compiled: see :mod:`simulation.travel`).
-        fleeing, returning = self._fleeing_n, self._returning_n  # people per origin on the road
-        # The day's weights of each destination d for the a origins with people fleeing on the road: X[d, k] for
-        # the k-th such origin (the choices at each place are weighed from them as people get there).
-        on_road = np.flatnonzero(fleeing)
-        column = np.full(n, -1, dtype=np.int64)
-        column[on_road] = np.arange(on_road.size)
-        X = np.ascontiguousarray(weight[on_road].T)
-        open_end = open_to_idps[r.head]  # roads whose end admits people today
-        settle_at = np.where(open_end, r.head, r.tail)  # where people who stop settle
-        next_hop = home_routes.next_hop if home_routes is not None else _NO_ROUTES
-        self.clock = travel_day(SUBSTEPS, self.clock, r.first, r.length, self._fleeing, fleeing, self.fleeing_days,
-                                m.indptr, m.indices, m.data, X, column, r.head, r.degree, r.uturn, open_end,
-                                settle_at, self._next_edge, self.rng, self._returning, returning,
-                                self.returning_days, next_hop, battle, r.tail, r.edge_id, self.cohort,
-                                self.cohort_days, self.residents, self.returned)
-
-        # 6. One more day displaced for everyone away from home.
-        self.cohort_days += self.cohort
-        self.fleeing_days += fleeing
-        self.returning_days += returning
+        # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
+        # (compiled: see :mod:`simulation.travel`).
+        self.clock = travel_day(SUBSTEPS, self.clock, r.first, r.length, self._fleeing, self._fleeing_n,
+                                self.fleeing_days, m.indptr, m.indices, m.data, weight, open_to_idps, r.head,
+                                r.degree, r.uturn, self._next_edge, self.rng, self._returning, self._returning_n,
+                                self.returning_days,
+                                home_routes.next_hop if home_routes is not None else _NO_ROUTES, battle, r.tail,
+                                r.edge_id, self.cohort, self.cohort_days, self.residents, self.returned)
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping

@@ -237,21 +237,41 @@ def _travel_returning(here: np.ndarray, returning: np.ndarray, on_road: np.ndarr
 @njit(cache=True)
 def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
                fleeing: np.ndarray, fleeing_n: np.ndarray, fleeing_days: np.ndarray, ptr: np.ndarray,
-               to: np.ndarray, kernel: np.ndarray, X: np.ndarray, column_of: np.ndarray, head: np.ndarray,
-               degree: np.ndarray, uturn: np.ndarray, open_end: np.ndarray, settle_at: np.ndarray,
-               next_edge: np.ndarray, rng: np.random.Generator, returning: np.ndarray, returning_n: np.ndarray,
-               returning_days: np.ndarray, next_hop: np.ndarray, battle: np.ndarray, tail: np.ndarray,
-               edge_id: np.ndarray, cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray,
-               returned: np.ndarray) -> int:
-    """A day of travel in ``substeps`` quarter-days from quarter-day ``clock``; returns the new clock.
+               to: np.ndarray, kernel: np.ndarray, weight: np.ndarray, open_to_idps: np.ndarray, head: np.ndarray,
+               degree: np.ndarray, uturn: np.ndarray, next_edge: np.ndarray, rng: np.random.Generator,
+               returning: np.ndarray, returning_n: np.ndarray, returning_days: np.ndarray, next_hop: np.ndarray,
+               battle: np.ndarray, tail: np.ndarray, edge_id: np.ndarray, cohort: np.ndarray,
+               cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray) -> int:
+    """A day of travel in ``substeps`` quarter-days from quarter-day ``clock``, then one more day displaced for
+    everyone away from home (:meth:`simulation.displacement.Civilians.step`, 5 and 6); returns the new clock.
 
     Fleeing people choose by the hop matrix (``ptr``, ``to``, ``kernel``: see
-    :class:`simulation.displacement._Hops`) and ``X[d, col]``, the weight of destination ``d`` for the
-    ``col``-th origin with people on the road (``column_of[o]``); they move only if ``X`` has columns. People go
+    :class:`simulation.displacement._Hops`) and ``weight[o, d]``, the weight of destination ``d`` for people
+    from ``o``; people reaching the end of a road whose end is not ``open_to_idps`` wait at its start. People go
     home only if ``next_hop`` is not empty."""
     n = fleeing_n.size
     E = head.size
     J = (ptr.size - 1) // n - 1 if n else 0
+    # The weights of each destination d for the a origins with people fleeing on the road now: X[d, k] for the
+    # k-th such origin (column_of[o] = k; the choices at each place are weighed from them as people get there).
+    a = 0
+    for o in range(n):
+        if fleeing_n[o] != 0:
+            a += 1
+    X = np.empty((n, a))
+    column_of = np.full(n, -1, dtype=np.int64)
+    k = 0
+    for o in range(n):
+        if fleeing_n[o] != 0:
+            column_of[o] = k
+            for d in range(n):
+                X[d, k] = weight[o, d]
+            k += 1
+    open_end = np.empty(E, dtype=np.bool_)  # roads whose end admits people today
+    settle_at = np.empty(E, dtype=np.int64)  # where people who stop settle: the road's end if open, else start
+    for e in range(E):
+        open_end[e] = open_to_idps[head[e]]
+        settle_at[e] = head[e] if open_end[e] else tail[e]
     edge = np.empty(E * n, dtype=np.int64)  # the groups arriving in a quarter-day: at most one per edge and origin
     origin = np.empty(E * n, dtype=np.int64)
     count = np.empty(E * n, dtype=np.int64)
@@ -259,7 +279,6 @@ def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
     off = np.zeros(n, dtype=np.int64)
     mean = np.zeros(n)
     left = np.zeros(n, dtype=np.bool_)
-    a = X.shape[1]
     choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros(n, dtype=np.bool_))
     for _ in range(substeps):
         here = first + clock % length
@@ -272,7 +291,73 @@ def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
                               edge_id, cohort, cohort_days, residents, returned, edge, origin, count, where, off,
                               left, mean)
         clock += 1
+    # 6. One more day displaced for everyone away from home.
+    for o in range(n):
+        for c in range(n):
+            cohort_days[o, c] += cohort[o, c]
+        fleeing_days[o] += fleeing_n[o]
+        returning_days[o] += returning_n[o]
     return clock
+
+
+@njit(cache=True)
+def fear_and_hazard(felt: np.ndarray, decay: float, taken_by: np.ndarray, hostility: np.ndarray,
+                    flight_takeover: float, takeover_any: float, flight_per_casualty: float, residents: np.ndarray,
+                    cohort: np.ndarray, exposure: np.ndarray, battle: np.ndarray, fear_violence: np.ndarray,
+                    fear_takeover: np.ndarray, hazard: np.ndarray, quiet_days: np.ndarray,
+                    idps: np.ndarray) -> None:
+    """The day's fear (:meth:`simulation.displacement.Civilians.step`, 1), in place: fear of violence and of the
+    takers decay by ``decay`` and grow by the violence ``felt`` and the shock of a takeover (``taken_by[c] >= 0``:
+    the faction that took ``c``); the hazard is the fear of violence per person exposed (at least ``exposure``)
+    plus the fear of the takers; a place is quiet one more day if nothing is felt, fought or taken there. Writes
+    the displaced people sheltering at each place in ``idps``. The arithmetic is the NumPy code's, element by
+    element."""
+    n = felt.size
+    for c in range(n):
+        idps[c] = 0
+    for o in range(n):
+        for c in range(n):
+            idps[c] += cohort[o, c]
+    for c in range(n):
+        fear_violence[c] = fear_violence[c] * decay + felt[c]
+        shock = 0.0
+        if taken_by[c] >= 0:
+            shock = flight_takeover * (takeover_any + (1 - takeover_any) * hostility[c, taken_by[c]])
+        fear_takeover[c] = fear_takeover[c] * decay + shock
+        exposed = max(exposure[c], float(residents[c] + idps[c]))
+        hazard[c] = flight_per_casualty * fear_violence[c] / exposed + fear_takeover[c]
+        quiet = felt[c] < 1.0 and not battle[c] and taken_by[c] < 0
+        quiet_days[c] = quiet_days[c] + 1 if quiet else 0
+
+
+@njit(cache=True)
+def destination_weights(idps: np.ndarray, capacity: np.ndarray, battle: np.ndarray, checkpoint_open: np.ndarray,
+                        attraction: np.ndarray, calm: np.ndarray, hostility: np.ndarray, controller: np.ndarray,
+                        quiet_days: np.ndarray, return_quiet_days: float, return_rate: float,
+                        open_to_idps: np.ndarray, dest: np.ndarray, weight: np.ndarray, rate: np.ndarray) -> bool:
+    """Where people would go and who heads home (:meth:`simulation.displacement.Civilians.step`, 2 and 4).
+
+    Writes ``open_to_idps`` (no battle and the checkpoint open), ``dest``, each place's appeal as a destination
+    (its ``attraction``, less as it fills up to its ``capacity``, times ``calm``, ``exp(-hazard)``, and zero if
+    not open), ``weight[o, d]``, the weight of ``d`` for people from ``o`` (``dest[d]`` times their acceptance of
+    ``d``'s controller; zero for ``d == o``), and ``rate[o]``, the share of ``o``'s displaced people heading home
+    today (zero unless ``o`` has been quiet ``return_quiet_days`` and has no battle). Returns whether any rate
+    is non-zero. The arithmetic is the NumPy code's, element by element."""
+    n = idps.size
+    for d in range(n):
+        crowd = 1.0 / (1.0 + idps[d] / capacity[d])
+        open_to_idps[d] = not battle[d] and checkpoint_open[d]
+        dest[d] = attraction[d] * crowd * calm[d] * (1.0 if open_to_idps[d] else 0.0)
+    any_rate = False
+    for o in range(n):
+        for d in range(n):
+            weight[o, d] = dest[d] * (1.0 - hostility[o, controller[d]])
+        weight[o, o] = 0.0
+        home_ok = quiet_days[o] >= return_quiet_days and not battle[o]
+        rate[o] = return_rate * (1.0 - hostility[o, controller[o]]) * (1.0 if home_ok else 0.0)
+        if rate[o] != 0:
+            any_rate = True
+    return any_rate
 
 
 @njit(cache=True)
