@@ -56,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.combat import kill_displaced, kill_residents, kill_split
 from simulation.routing import routes_into
 from simulation.travel import (
     depart_and_return,
@@ -394,23 +395,17 @@ class Civilians:
         exposed to fighting in places.
         """
         counts = np.asarray(counts).astype(np.int64)
-        if not counts.any():
+        n = counts.size
+        idx, good, bad, sample = (np.empty(n, dtype=np.int64) for _ in range(4))
+        m = kill_split(counts, self.residents, self.cohort, idx, good, bad, sample)  # caps counts at those present
+        if m < 0:  # nobody harmed
             return counts
-        idps = self.idps
-        counts = np.minimum(counts, self.residents + idps)
-        from_residents = counts.copy()
-        mixed = (counts > 0) & (idps > 0)
-        if mixed.any():
-            from_residents[mixed] = self.rng.hypergeometric(self.residents[mixed], idps[mixed], counts[mixed])
-        self.residents -= from_residents
-        for c in np.flatnonzero(counts > from_residents).tolist():
-            k = int(counts[c] - from_residents[c])
+        from_residents = self.rng.hypergeometric(good[:m], bad[:m], sample[:m]) if m else idx[:0]
+        places, displaced = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+        nd = kill_residents(counts, self.residents, self.killed, idx, m, from_residents, places, displaced)
+        for c, k in zip(places[:nd].tolist(), displaced[:nd].tolist()):
             take = self.rng.multivariate_hypergeometric(self.cohort[:, c], k, method="marginals")
-            mean = np.divide(self.cohort_days[:, c], self.cohort[:, c], out=np.zeros(self.world.n),
-                             where=self.cohort[:, c] > 0)
-            self.cohort[:, c] -= take
-            self.cohort_days[:, c] = np.where(self.cohort[:, c] > 0, self.cohort_days[:, c] - take * mean, 0.0)
-        self.killed += counts
+            kill_displaced(self.cohort, self.cohort_days, c, take)
         return counts
 
     def set_checkpoint(self, place: int, is_open: bool) -> None:
