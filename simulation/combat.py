@@ -9,9 +9,10 @@ strength ``F`` the expected casualties in a day are
 follow one's own numbers (area fire against a dense target). Each person is hit with probability
 ``min(1, lambda / N)``, so unit losses are binomial draws and never exceed the unit's strength.
 
-The removal of civilian casualties from the population (``Civilians.kill``) is compiled with Numba: each function
-at the end of this module fills arrays passed in, with the same operations in the same order as the NumPy code it
-replaced (kept as the reference in ``tests/test_combat.py``); the random draws between them stay in NumPy.
+The arithmetic between the model's random draws (battles, air strikes, civilian casualties) is compiled with
+Numba: each function below fills arrays passed in, with the same operations in the same order as the NumPy code
+it replaced (kept as the reference in ``tests/test_combat.py``), so it gives the same numbers bit for bit. The
+draws themselves, matrix products and ``np.power``/``np.log`` stay in NumPy, in the model.
 
 References
 ----------
@@ -30,49 +31,6 @@ def effective_strength(personnel: np.ndarray, quality: np.ndarray, morale: np.nd
     return personnel * quality * morale
 
 
-def fire_received(effective: np.ndarray, personnel: np.ndarray, hostile: np.ndarray) -> np.ndarray:
-    """Enemy fire received by each coalition at each place.
-
-    Each coalition splits its fire over the coalitions hostile to it that are present, in proportion to their
-    personnel.
-
-    Parameters
-    ----------
-    effective : (places, coalitions) effective strength present.
-    personnel : (places, coalitions) personnel present.
-    hostile : (coalitions, coalitions) bool, symmetric.
-
-    Returns
-    -------
-    (places, coalitions) effective enemy strength firing on each coalition.
-    """
-    h = hostile.astype(float)
-    targets = personnel @ h  # [p, d]: personnel hostile to d present at p
-    share = np.divide(effective, targets, out=np.zeros_like(effective), where=targets > 0)  # fire per target person
-    return personnel * (share @ h)
-
-
-def expected_casualties(fire: np.ndarray, personnel: np.ndarray, rate: float, alpha: float,
-                        intensity: np.ndarray | float = 1.0) -> np.ndarray:
-    """Expected casualties of each side (same shape as ``fire``), at most its personnel."""
-    lam = rate * intensity * np.power(fire, alpha) * np.power(personnel, 1.0 - alpha)
-    lam = np.where((fire > 0) & (personnel > 0), lam, 0.0)
-    return np.minimum(lam, personnel)
-
-
-def hit_probability(expected: np.ndarray, personnel: np.ndarray) -> np.ndarray:
-    """Per-person probability of becoming a casualty, given a side's expected casualties."""
-    return np.divide(expected, personnel, out=np.zeros_like(expected, dtype=float), where=personnel > 0).clip(0, 1)
-
-
-def split_killed(
-    rng: np.random.Generator, casualties: np.ndarray, killed_share: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split casualties into (killed, wounded) by binomial draws."""
-    killed = rng.binomial(casualties, killed_share)
-    return killed, casualties - killed
-
-
 def share_out(rng: np.random.Generator, total: int, weights: np.ndarray) -> np.ndarray:
     """Distribute ``total`` whole items over ``weights`` by a multinomial draw, never more than each weight.
 
@@ -87,12 +45,268 @@ def share_out(rng: np.random.Generator, total: int, weights: np.ndarray) -> np.n
     return rng.multivariate_hypergeometric(weights.astype(np.int64), total)
 
 
-def allocate_sorties(rng: np.random.Generator, sorties: int, weights: np.ndarray) -> np.ndarray:
-    """Sorties flown at each target place: a multinomial draw proportional to ``weights``."""
-    w = np.asarray(weights, dtype=float)
-    if sorties <= 0 or w.sum() <= 0:
-        return np.zeros(len(w), dtype=np.int64)
-    return rng.multinomial(sorties, w / w.sum())
+# ---------------------------------------------------------------------------------------------------------
+# Battles
+
+
+@njit(cache=True)
+def battle_strengths(here: np.ndarray, battle: np.ndarray, loc: np.ndarray, faction: np.ndarray,
+                     personnel: np.ndarray, quality: np.ndarray, morale: np.ndarray, routing: np.ndarray,
+                     coalition_of: np.ndarray, controller: np.ndarray, fortification: np.ndarray,
+                     defender_advantage: float, hostile_c: np.ndarray, rows: np.ndarray, N: np.ndarray,
+                     E: np.ndarray, share: np.ndarray) -> int:
+    """The units in battle and the strengths that meet at each place.
+
+    Fills ``rows[:k]`` with the units here (``here``, one per unit row) at battle places, in row order, and
+    returns ``k``; fills ``N`` and ``E`` (places, coalitions; zero on entry) with their personnel and effective
+    strength, each summed in row order from 0.0 as ``np.bincount`` does. A unit's effective strength is
+    ``personnel * quality * morale``, times ``defender_advantage * fortification`` at a place its side holds,
+    and 0 while it routs. ``share`` (zero on entry) gets each coalition's effective strength per hostile person
+    present, the fire each of them receives from it (0 where no hostile person is present).
+    """
+    k = 0
+    for r in range(here.size):
+        if here[r] and battle[loc[r]]:
+            rows[k] = r
+            k += 1
+            pl = loc[r]
+            c = coalition_of[faction[r]]
+            mult = defender_advantage * fortification[pl] if coalition_of[controller[pl]] == c else 1.0
+            eff = personnel[r] * quality[r] * morale[r] * mult
+            if routing[r]:
+                eff = 0.0
+            N[pl, c] += personnel[r]
+            E[pl, c] += eff
+    nc = hostile_c.shape[0]
+    for pl in range(battle.size):
+        if not battle[pl]:
+            continue
+        for d in range(nc):
+            targets = 0.0  # personnel hostile to d: whole numbers, exact in any order
+            for c in range(nc):
+                if hostile_c[c, d]:
+                    targets += N[pl, c]
+            if targets > 0:
+                share[pl, d] = E[pl, d] / targets
+    return k
+
+
+@njit(cache=True)
+def battle_hit_probability(rows: np.ndarray, k: int, loc: np.ndarray, faction: np.ndarray,
+                           coalition_of: np.ndarray, personnel: np.ndarray, places: np.ndarray,
+                           intensity: np.ndarray, rate: float, fire: np.ndarray, N: np.ndarray,
+                           fire_alpha: np.ndarray, N_beta: np.ndarray, before: np.ndarray,
+                           prob: np.ndarray) -> None:
+    """Each unit's chance per person of becoming a casualty in today's battles.
+
+    For the units ``rows[:k]`` fills ``before`` with their personnel and ``prob`` with
+    ``clip(lambda / N, 0, 1)`` of their side at their place (0 where ``N`` is 0), where
+    ``lambda = min(rate * intensity * fire**alpha * N**(1 - alpha), N)`` if ``fire > 0`` and ``N > 0``, else 0.
+    ``intensity`` is the day's draw at each of ``places`` (1 elsewhere); ``fire_alpha`` and ``N_beta`` are the
+    powers, computed by NumPy.
+    """
+    level = np.ones(N.shape[0])
+    for i in range(places.size):
+        level[places[i]] = intensity[i]
+    for j in range(k):
+        r = rows[j]
+        pl = loc[r]
+        c = coalition_of[faction[r]]
+        n = N[pl, c]
+        lam = rate * level[pl] * fire_alpha[pl, c] * N_beta[pl, c]
+        if not (fire[pl, c] > 0 and n > 0):
+            lam = 0.0
+        if lam > n:
+            lam = n
+        p = lam / n if n > 0 else 0.0
+        if p < 0.0:
+            p = 0.0
+        elif p > 1.0:
+            p = 1.0
+        before[j] = personnel[r]
+        prob[j] = p
+
+
+@njit(cache=True)
+def battle_losses(rows: np.ndarray, k: int, loc: np.ndarray, faction: np.ndarray, coalition_of: np.ndarray,
+                  personnel: np.ndarray, before: np.ndarray, cas: np.ndarray, killed: np.ndarray,
+                  fire: np.ndarray, E: np.ndarray, ledger_killed: np.ndarray, ledger_wounded: np.ndarray,
+                  today_killed: np.ndarray, today_wounded: np.ndarray, lost: np.ndarray, ratio: np.ndarray,
+                  total_cas: np.ndarray) -> None:
+    """Book the casualties ``cas`` (of which ``killed``) of the units ``rows[:k]``.
+
+    Takes them from ``personnel``; adds the killed and wounded (``cas - killed``) to the ledgers by faction and
+    to today's counts by place and faction, unit by unit in order (as ``np.add.at``); adds ``cas`` to
+    ``total_cas`` by place. Fills ``lost`` with the share of its personnel each unit lost (0 if it had none) and
+    ``ratio`` with ``max(fire / E, 1)`` of its side at its place (10 where ``E`` is 0), for the morale drop.
+    """
+    for j in range(k):
+        r = rows[j]
+        pl = loc[r]
+        f = faction[r]
+        c = coalition_of[f]
+        personnel[r] -= cas[j]
+        wounded = cas[j] - killed[j]
+        ledger_killed[f] += killed[j]
+        ledger_wounded[f] += wounded
+        today_killed[pl, f] += killed[j]
+        today_wounded[pl, f] += wounded
+        total_cas[pl] += cas[j]
+        lost[j] = cas[j] / before[j] if before[j] > 0 else 0.0
+        x = fire[pl, c] / E[pl, c] if E[pl, c] > 0 else 10.0
+        if x < 1.0:
+            x = 1.0
+        ratio[j] = x
+
+
+@njit(cache=True)
+def battle_morale(rows: np.ndarray, k: int, morale: np.ndarray, lost: np.ndarray, log_ratio: np.ndarray,
+                  per_casualty: float, outnumbered: float) -> None:
+    """Morale of the units ``rows[:k]`` falls by ``per_casualty * lost + outnumbered * log_ratio``, within
+    [0, 1] (as ``np.clip``: NaN and -0.0 kept)."""
+    for j in range(k):
+        r = rows[j]
+        m = morale[r] - (per_casualty * lost[j] + outnumbered * log_ratio[j])
+        if m < 0.0:
+            m = 0.0
+        elif m > 1.0:
+            m = 1.0
+        morale[r] = m
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Civilians caught in the fighting
+
+
+@njit(cache=True)
+def _present(residents: np.ndarray, cohort: np.ndarray, pl: int) -> int:
+    """People present at place ``pl``: its residents and the displaced people sheltering there."""
+    people = residents[pl]
+    for o in range(cohort.shape[0]):
+        people += cohort[o, pl]
+    return people
+
+
+@njit(cache=True)
+def exposed_harm(weight: np.ndarray, scale: float, residents: np.ndarray, cohort: np.ndarray,
+                 expected: np.ndarray) -> bool:
+    """Expected civilian casualties at each place, ``scale * weight * d``, where ``d = people / (people + 20000)``
+    is how crowded the place is; ``expected`` is filled (0 where ``weight`` is 0). Returns whether any is
+    non-zero."""
+    anything = False
+    for pl in range(weight.size):
+        if weight[pl] == 0:
+            expected[pl] = 0.0
+            continue
+        people = float(_present(residents, cohort, pl))
+        expected[pl] = scale * weight[pl] * (people / (people + 20_000.0))
+        anything = anything or expected[pl] != 0
+    return anything
+
+
+@njit(cache=True)
+def collateral_harm(flown: np.ndarray, scale: float, residents: np.ndarray, cohort: np.ndarray,
+                    expected: np.ndarray) -> None:
+    """Expected civilian casualties of air strikes at each place, ``scale * flown * people / (people + 20000)``
+    with ``people`` those present; ``expected`` is filled (0 where no sortie flew)."""
+    for pl in range(flown.size):
+        if flown[pl] == 0:
+            expected[pl] = 0.0
+            continue
+        people = float(_present(residents, cohort, pl))
+        expected[pl] = scale * flown[pl] * people / (people + 20_000.0)
+
+
+@njit(cache=True)
+def at_most_present(drawn: np.ndarray, residents: np.ndarray, cohort: np.ndarray, cas: np.ndarray) -> bool:
+    """``cas = min(drawn, people present)`` at each place (``drawn >= 0``); returns whether any is non-zero."""
+    anything = False
+    for pl in range(drawn.size):
+        if drawn[pl] == 0:
+            cas[pl] = 0
+            continue
+        cas[pl] = min(drawn[pl], _present(residents, cohort, pl))
+        anything = anything or cas[pl] != 0
+    return anything
+
+
+@njit(cache=True)
+def civilian_toll(cas: np.ndarray, killed: np.ndarray, today_killed: np.ndarray,
+                  today_wounded: np.ndarray) -> None:
+    """Add the civilians killed and wounded (``cas - killed``) at each place to today's counts (last column)."""
+    last = today_killed.shape[1] - 1
+    for pl in range(cas.size):
+        today_killed[pl, last] += killed[pl]
+        today_wounded[pl, last] += cas[pl] - killed[pl]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Air strikes
+
+
+@njit(cache=True)
+def sortie_weights(personnel_c: np.ndarray, hostile: np.ndarray, targets: np.ndarray, pvals: np.ndarray) -> float:
+    """Targets of an air force: ``targets`` gets the personnel of the coalitions ``hostile`` to it at each place
+    (``personnel_c``: places x coalitions, whole numbers, so exact in any order), ``pvals`` their shares of the
+    total, which is returned (``pvals`` is left untouched if it is not positive)."""
+    total = 0.0
+    for pl in range(targets.size):
+        t = 0.0
+        for c in range(hostile.size):
+            if hostile[c]:
+                t += personnel_c[pl, c]
+        targets[pl] = t
+        total += t
+    if total > 0:
+        for pl in range(targets.size):
+            pvals[pl] = targets[pl] / total
+    return total
+
+
+@njit(cache=True)
+def sortie_hit_probability(flown: np.ndarray, here: np.ndarray, loc: np.ndarray, faction: np.ndarray,
+                           coalition_of: np.ndarray, hostile: np.ndarray, personnel: np.ndarray,
+                           targets: np.ndarray, kill_rate: float, today_sorties: np.ndarray, rows: np.ndarray,
+                           before: np.ndarray, prob: np.ndarray) -> int:
+    """Adds ``flown`` to ``today_sorties``; fills ``rows[:k]`` with the units here (``here``, one per unit row)
+    of coalitions ``hostile`` to the air force at places it struck, in row order, ``before`` with their
+    personnel and ``prob`` with ``clip(kill_rate * flown / targets, 0, 1)`` at their place (0 where ``targets``
+    is 0); returns ``k``."""
+    for pl in range(flown.size):
+        today_sorties[pl] += flown[pl]
+    k = 0
+    for r in range(here.size):
+        pl = loc[r]
+        if here[r] and flown[pl] > 0 and hostile[coalition_of[faction[r]]]:
+            p = kill_rate * flown[pl] / targets[pl] if targets[pl] > 0 else 0.0
+            if p < 0.0:
+                p = 0.0
+            elif p > 1.0:
+                p = 1.0
+            rows[k] = r
+            before[k] = personnel[r]
+            prob[k] = p
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def sortie_losses(rows: np.ndarray, k: int, loc: np.ndarray, faction: np.ndarray, personnel: np.ndarray,
+                  lost: np.ndarray, killed: np.ndarray, ledger_killed: np.ndarray, ledger_wounded: np.ndarray,
+                  today_killed: np.ndarray, today_wounded: np.ndarray, hit: np.ndarray) -> None:
+    """Book the losses ``lost`` (of which ``killed``) of the units ``rows[:k]`` as :func:`battle_losses` does,
+    and add them to ``hit`` by place."""
+    for j in range(k):
+        r = rows[j]
+        pl = loc[r]
+        f = faction[r]
+        personnel[r] -= lost[j]
+        wounded = lost[j] - killed[j]
+        ledger_killed[f] += killed[j]
+        ledger_wounded[f] += wounded
+        today_killed[pl, f] += killed[j]
+        today_wounded[pl, f] += wounded
+        hit[pl] += lost[j]
 
 
 # ---------------------------------------------------------------------------------------------------------

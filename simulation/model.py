@@ -530,57 +530,58 @@ class ConflictModel(mesa.Model):
         if not self.battle_at.any():
             return
         u, w, p = self.units, self.world, self.p
-        n = u.n
+        nc = self.n_coalitions
         places = np.flatnonzero(self.battle_at)
-        rows = np.flatnonzero(self._here[:n] & self.battle_at[u.loc[:n]])
-        coal = self.coalition_of[u.faction[rows]]
-        loc = u.loc[rows]
-        holds = self.coalition_of[self.controller[loc]] == coal
-        mult = np.where(holds, p["defender_advantage"] * w.fortification[loc], 1.0)
-        eff = combat.effective_strength(u.personnel[rows], u.quality[rows], u.morale[rows]) * mult
-        eff = np.where(u.routing[rows], 0.0, eff)
-        key = loc * self.n_coalitions + coal
-        size, shape = w.n * self.n_coalitions, (w.n, self.n_coalitions)
-        N = np.bincount(key, u.personnel[rows], size).reshape(shape)
-        E = np.bincount(key, eff, size).reshape(shape)
-        fire = combat.fire_received(E, N, self.hostile_c)
-        intensity = np.ones(w.n)
-        intensity[places] = self.rng.gamma(4.0, 0.25, places.size)
-        expected = combat.expected_casualties(fire, N, p["attrition_rate"], p["lanchester_exponent"],
-                                              intensity[:, None])
-        prob = combat.hit_probability(expected, N)
-        before = u.personnel[rows].copy()
-        cas = self.rng.binomial(before, prob[loc, coal])
-        killed, wounded = combat.split_killed(self.rng, cas, p["killed_share"])
-        u.personnel[rows] -= cas
-        fac = u.faction[rows]
-        np.add.at(self.ledger["killed"], fac, killed)
-        np.add.at(self.ledger["wounded"], fac, wounded)
-        np.add.at(self._today_killed, (loc, fac), killed)
-        np.add.at(self._today_wounded, (loc, fac), wounded)
+        rows = np.empty(self._here.size, dtype=np.int64)
+        N, E, share = np.zeros((w.n, nc)), np.zeros((w.n, nc)), np.zeros((w.n, nc))
+        # N, E: personnel and effective strength (with the defenders' advantage; none while routing) of the
+        # coalitions at each place; share: each coalition's fire per hostile person present.
+        k = combat.battle_strengths(self._here, self.battle_at, u.loc, u.faction, u.personnel, u.quality, u.morale,
+                                    u.routing, self.coalition_of, self.controller, w.fortification,
+                                    float(p["defender_advantage"]), self.hostile_c, rows, N, E, share)
+        rows = rows[:k]
+        fire = N * (share @ self.hostile_c.astype(float))  # effective enemy strength firing on each coalition
+        intensity = self.rng.gamma(4.0, 0.25, places.size)
+        alpha = p["lanchester_exponent"]
+        before, prob = np.empty(k, dtype=np.int64), np.empty(k)
+        combat.battle_hit_probability(rows, k, u.loc, u.faction, self.coalition_of, u.personnel, places, intensity,
+                                      float(p["attrition_rate"]), fire, N, np.power(fire, alpha),
+                                      np.power(N, 1.0 - alpha), before, prob)
+        cas = self.rng.binomial(before, prob)
+        killed = self.rng.binomial(cas, p["killed_share"])
+        lost, ratio, total_cas = np.empty(k), np.empty(k), np.zeros(w.n)
+        combat.battle_losses(rows, k, u.loc, u.faction, self.coalition_of, u.personnel, before, cas, killed, fire, E,
+                             self.ledger["killed"], self.ledger["wounded"], self._today_killed, self._today_wounded,
+                             lost, ratio, total_cas)
         # Morale: losses, and being outnumbered by the fire one receives.
-        lost = np.divide(cas, before, out=np.zeros(rows.size), where=before > 0)
-        ratio = np.divide(fire[loc, coal], E[loc, coal], out=np.full(rows.size, 10.0), where=E[loc, coal] > 0)
-        drop = p["morale_loss_per_casualty"] * lost + p["morale_outnumbered"] * np.log(np.maximum(ratio, 1.0))
-        u.morale[rows] = np.clip(u.morale[rows] - drop, 0.0, 1.0)
+        combat.battle_morale(rows, k, u.morale, lost, np.log(ratio), float(p["morale_loss_per_casualty"]),
+                             float(p["morale_outnumbered"]))
         # Civilians caught in the fighting.
-        total_cas = np.bincount(loc, cas, w.n)
-        residents = self.civilians.present.astype(float)
-        density = residents / (residents + 20_000.0)
-        civ = self._harm_civilians(p["civilian_battle_harm"] * total_cas * density)
-        for pl in places.tolist():
-            sides = ", ".join(f"{self._coalition_name(c)} {int(N[pl, c])}" for c in range(self.n_coalitions)
-                              if N[pl, c] > 0)
-            self._log("battle", pl, f"{sides}; casualties {int(total_cas[pl])}, civilians {int(civ[pl])}")
+        civ = self._harm_civilians(total_cas, p["civilian_battle_harm"])
+        names = self._coalition_names
+        for pl, sizes, tc, ci in zip(places.tolist(), N[places].tolist(), total_cas[places].tolist(),
+                                     civ[places].tolist()):
+            sides = ", ".join(f"{names[c]} {int(x)}" for c, x in enumerate(sizes) if x > 0)
+            self._log("battle", pl, f"{sides}; casualties {int(tc)}, civilians {int(ci)}")
 
-    def _harm_civilians(self, expected: np.ndarray) -> np.ndarray:
+    def _harm_civilians(self, weight: np.ndarray, scale: float, air: bool = False) -> np.ndarray:
         """Civilian casualties at each place (Poisson, at most the people present), split into killed and
-        wounded; only the killed leave the population. Returns the casualties."""
-        cas = np.minimum(self.rng.poisson(expected), self.civilians.present)
-        killed, wounded = combat.split_killed(self.rng, cas, self.p["killed_share"])
-        self.civilians.kill(killed)
-        self._today_killed[:, -1] += killed
-        self._today_wounded[:, -1] += wounded
+        wounded; only the killed leave the population. Returns the casualties.
+
+        Their expected number is ``scale * weight * people / (people + 20000)`` with ``people`` those present
+        (``weight``: casualties among the fighters there or, with ``air``, sorties flown there)."""
+        civ, w = self.civilians, self.world
+        expected = np.empty(w.n)
+        if air:
+            combat.collateral_harm(weight, float(scale), civ.residents, civ.cohort, expected)
+        elif not combat.exposed_harm(weight, float(scale), civ.residents, civ.cohort, expected):
+            return np.zeros(w.n, dtype=np.int64)  # Poisson draws of mean 0 are 0 and use no random numbers
+        cas = np.empty(w.n, dtype=np.int64)
+        if not combat.at_most_present(self.rng.poisson(expected), civ.residents, civ.cohort, cas):
+            return cas  # nobody harmed: the binomial draw of none would use no random numbers
+        killed = self.rng.binomial(cas, self.p["killed_share"])
+        civ.kill(killed)
+        combat.civilian_toll(cas, killed, self._today_killed, self._today_wounded)
         return cas
 
     def _execute(self, place: int) -> None:
@@ -595,9 +596,6 @@ class ConflictModel(mesa.Model):
         self.civilians.kill(killed)
         self._today_killed[place, -1] += k
         self._log("executions", place, f"{k} people killed by {self.faction_ids[self.controller[place]]}")
-
-    def _coalition_name(self, c: int) -> str:
-        return self._coalition_names[c]
 
     # 5 ---------------------------------------------------------------------------------------------------
     def _morale(self) -> None:
@@ -670,32 +668,31 @@ class ConflictModel(mesa.Model):
         """Each air force's sorties go to places in proportion to the enemies there. A sortie hits
         ``sortie_kill_rate`` fighters on average (each enemy at the place equally likely to be hit) and, in a
         populated place, ``collateral_rate`` civilians scaled by how crowded it is."""
-        u, p = self.units, self.p
-        n = self._here.size
-        for f in np.flatnonzero(self.sorties > 0).tolist():
-            c = self.coalition_of[f]
-            targets = self.present_personnel_c @ self.hostile_c[c]
-            flown = combat.allocate_sorties(self.rng, int(self.sorties[f]), targets)
-            if flown.sum() == 0:
+        u, p, w = self.units, self.p, self.world
+        for f, sorties in enumerate(self.sorties.tolist()):
+            if sorties <= 0:
                 continue
-            self._today_sorties += flown
-            rows = np.flatnonzero(self._here & (flown[u.loc[:n]] > 0)
-                                  & self.hostile_c[c, self.coalition_of[u.faction[:n]]])
-            loc, fac = u.loc[rows], u.faction[rows]
-            expected = p["sortie_kill_rate"] * flown
-            lost = self.rng.binomial(u.personnel[rows], combat.hit_probability(expected, targets)[loc])
-            killed, wounded = combat.split_killed(self.rng, lost, p["killed_share"])
-            u.personnel[rows] -= lost
-            np.add.at(self.ledger["killed"], fac, killed)
-            np.add.at(self.ledger["wounded"], fac, wounded)
-            np.add.at(self._today_killed, (loc, fac), killed)
-            np.add.at(self._today_wounded, (loc, fac), wounded)
-            residents = self.civilians.present.astype(float)
-            civ = self._harm_civilians(p["collateral_rate"] * flown * residents / (residents + 20_000.0))
-            hit = np.bincount(loc, lost, self.world.n)
-            for pl in np.flatnonzero(flown).tolist():
-                self._log("air_strike", pl, f"{int(flown[pl])} {self.faction_ids[f]} sorties: "
-                          f"{int(hit[pl])} fighters and {int(civ[pl])} civilians hit")
+            hostile = self.hostile_c[self.coalition_of[f]]
+            targets, pvals = np.empty(w.n), np.empty(w.n)
+            if combat.sortie_weights(self.present_personnel_c, hostile, targets, pvals) <= 0:
+                continue  # no enemy anywhere: no sortie flies
+            flown = self.rng.multinomial(sorties, pvals)  # sorties flown at each place (they add up to sorties)
+            n = self._here.size
+            rows, before, prob = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n)
+            k = combat.sortie_hit_probability(flown, self._here, u.loc, u.faction, self.coalition_of, hostile,
+                                              u.personnel, targets, float(p["sortie_kill_rate"]),
+                                              self._today_sorties, rows, before, prob)
+            hit = np.zeros(w.n, dtype=np.int64)
+            if k:  # binomial draws over no units would use no random numbers
+                lost = self.rng.binomial(before[:k], prob[:k])
+                killed = self.rng.binomial(lost, p["killed_share"])
+                combat.sortie_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, self.ledger["killed"],
+                                     self.ledger["wounded"], self._today_killed, self._today_wounded, hit)
+            civ = self._harm_civilians(flown, p["collateral_rate"], air=True)
+            struck = np.flatnonzero(flown)
+            for pl, fl, h, ci in zip(struck.tolist(), flown[struck].tolist(), hit[struck].tolist(),
+                                     civ[struck].tolist()):
+                self._log("air_strike", pl, f"{fl} {self.faction_ids[f]} sorties: {h} fighters and {ci} civilians hit")
 
     # 7 ---------------------------------------------------------------------------------------------------
     def _control(self) -> np.ndarray:
