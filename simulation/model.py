@@ -35,7 +35,7 @@ from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.displacement import Civilians
 from simulation.movement import merge_idle, move_units, presence
-from simulation.planning import daily_morale, defence, send_units, within_a_day
+from simulation.planning import daily_morale, defence, retreats, send_units, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
@@ -328,16 +328,14 @@ class ConflictModel(mesa.Model):
         coal = self.coalition_of[u.faction[rows]]
         for c in distinct(coal):
             sel = rows[coal == c]
-            safe = (self.coalition_of[self.controller] == c) & (self.threat_to(c) == 0)
-            loc = u.loc[sel]
-            days = np.where(safe[None, :], self.routes_for(c)[0][loc], np.inf)
-            days[np.arange(sel.size), loc] = np.inf
-            q = days.argmin(axis=1)
-            ok = np.isfinite(days[np.arange(sel.size), q])
-            for r, dest in zip(sel[ok].tolist(), q[ok].tolist()):
-                self._log("withdrawal", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit of "
-                          f"{int(u.personnel[r])} withdraws to {self.world.place_ids[dest]}")
-            self._set_courses(sel[ok], q[ok])
+            days, hops = self.routes_for(c)
+            dest = np.empty(sel.size, dtype=np.int64)
+            retreats(sel, c, self.holder_coalition(), self.threat_to(c), days, hops, self.world.next_hop,
+                     self.world.road_km, u.loc, u.target, u.next, u.km_left, dest)
+            for r, q in zip(sel.tolist(), dest.tolist()):
+                if q >= 0:
+                    self._log("withdrawal", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit of "
+                              f"{int(u.personnel[r])} withdraws to {self.world.place_ids[q]}")
 
     def _next_hops(self, coalition: np.ndarray, loc: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Next place from ``loc`` toward ``target`` for units of each ``coalition``, avoiding enemy-held places

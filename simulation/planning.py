@@ -7,6 +7,7 @@
   :func:`hold_orders`, :func:`attack_appeal` and :func:`attack_orders`, :func:`vacuum_candidates`,
   :func:`vacuums` and :func:`vacuum_orders`: the orders of each doctrine, from the scores to the units sent;
 - :func:`defence`: the defence a coalition faces at each place (``ConflictModel.defence_against``);
+- :func:`retreats`: where units withdraw to, and their way there (``ConflictModel.withdraw``);
 - :func:`within_a_day`: the units that threaten a coalition and the places each can reach within a day
   (``ConflictModel.threat_to``);
 - :func:`detachments`: next hops, garrisons left behind and budgets per target; :func:`send_units`: with them,
@@ -498,6 +499,39 @@ def vacuum_orders(loc: np.ndarray, rows: np.ndarray, vacuum: np.ndarray, value: 
             send_to[k] = q
             k += 1
     return k
+
+
+@njit(cache=True)
+def retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, days: np.ndarray,
+             next_hop: np.ndarray, any_next: np.ndarray, road_km: np.ndarray, loc: np.ndarray, target: np.ndarray,
+             next_: np.ndarray, km_left: np.ndarray, dest: np.ndarray) -> None:
+    """Orderly withdrawals (``ConflictModel.withdraw``) of the units ``rows`` of coalition ``side``: each one's
+    destination (``dest``; -1 if none) is the nearest place by ``days`` (the first on a tie), other than its
+    own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0). A unit with a
+    destination gets it as its objective and, unless its next place (by ``next_hop``, or by any road if it
+    must: ``any_next``) is none or where it is, that place (``next_``) and the road's length (``km_left``)."""
+    n = holder.size
+    for i in range(rows.size):
+        r = rows[i]
+        here = loc[r]
+        best = np.inf
+        arg = 0
+        for q in range(n):
+            t = days[here, q] if holder[q] == side and threat[q] == 0 and q != here else np.inf
+            if t < best:
+                best = t
+                arg = q
+        if not np.isfinite(best):
+            dest[i] = -1
+            continue
+        dest[i] = arg
+        target[r] = arg
+        h = next_hop[here, arg]
+        if h < 0:
+            h = any_next[here, arg]
+        if h >= 0 and h != here:
+            next_[r] = h
+            km_left[r] = road_km[here, h]
 
 
 @njit(cache=True)

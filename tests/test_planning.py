@@ -22,6 +22,7 @@ from simulation.planning import (
     hold_targets,
     needs,
     reach,
+    retreats,
     send_units,
     stay_or_leave,
     vacuum_candidates,
@@ -474,6 +475,39 @@ def test_defence_and_withdrawal_match_numpy(seed):
     _same(leaving[: rows.size - k], rows[leave])
     _same(stay[:k], rows[~leave])
     _same(at[:k], loc[~leave])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_retreats_match_numpy(seed):
+    rng = np.random.default_rng(1200 + seed)
+    places, side = 15, 0
+    u = _unit_table(rng, int(rng.integers(1, 50)), places)
+    rows = rng.permutation(u.n)[: int(rng.integers(0, u.n + 1))].astype(np.int64)
+    holder = rng.integers(0, 3, places)
+    threat = np.where(rng.random(places) < 0.5, 0.0, rng.random(places) * 100)
+    days, next_hop = _routes(rng, places), rng.integers(-1, places, (places, places))
+    any_next, road_km = rng.integers(-1, places, (places, places)), rng.random((places, places)) * 100
+    ref = copy.deepcopy(u)
+    dest = np.empty(rows.size, dtype=np.int64)
+    retreats(rows, side, holder, threat, days, next_hop, any_next, road_km, u.loc, u.target, u.next, u.km_left,
+             dest)
+    # The NumPy code of ConflictModel.withdraw and _set_courses (commit 7f5c904), for one coalition.
+    safe = (holder == side) & (threat == 0)
+    loc = ref.loc[rows]
+    d = np.where(safe[None, :], days[loc], np.inf)
+    d[np.arange(rows.size), loc] = np.inf
+    q = d.argmin(axis=1)
+    ok = np.isfinite(d[np.arange(rows.size), q])
+    moving, to, here = rows[ok], q[ok], loc[ok]
+    own = next_hop[here, to]
+    hops = np.where(own >= 0, own, any_next[here, to])
+    ref.target[moving] = to
+    go = (hops >= 0) & (hops != here)
+    ref.next[moving[go]] = hops[go]
+    ref.km_left[moving[go]] = road_km[here[go], hops[go]]
+    _same(dest, np.where(ok, q, -1))
+    for a, b in zip(_columns(u), _columns(ref)):
+        _same(a, b)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
