@@ -350,13 +350,13 @@ class ConflictModel(mesa.Model):
                 own[sel] = self.routes_for(c)[1][loc[sel], target[sel]]
         return np.where(own >= 0, own, self.world.next_hop[loc, target])
 
-    def _routes_by_coalition(self) -> tuple[np.ndarray, np.ndarray]:
-        """(coalitions, n, n) travel days and next hops of every coalition (see :meth:`routes_for`), kept until
-        control or the roads change."""
+    def _routes_by_coalition(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """The travel days of every coalition (a tuple of (n, n) arrays, as :meth:`routes_for` gives them) and
+        their next hops (stacked: (coalitions, n, n)), kept until control or the roads change."""
         key = (self.world.roads_version, self._control_version)
         if self._routes_all_key != key:
             routes = [self.routes_for(c) for c in range(self.n_coalitions)]
-            self._routes_all = (np.stack([r[0] for r in routes]), np.stack([r[1] for r in routes]))
+            self._routes_all = (tuple(r[0] for r in routes), np.stack([r[1] for r in routes]))
             self._routes_all_key = key
         return self._routes_all
 

@@ -107,15 +107,17 @@ def hold_targets(loc: np.ndarray, value: np.ndarray, need: np.ndarray, hopeless:
 @njit(cache=True)
 def within_a_day(here: np.ndarray, routing: np.ndarray, faction: np.ndarray, coalition_of: np.ndarray,
                  hostile: np.ndarray, loc: np.ndarray, personnel: np.ndarray, quality: np.ndarray,
-                 morale: np.ndarray, mobility: np.ndarray, days_by_coalition: np.ndarray, effective: np.ndarray,
+                 morale: np.ndarray, mobility: np.ndarray, days_by_coalition: tuple[np.ndarray, ...] | np.ndarray,
+                 effective: np.ndarray,
                  reach: np.ndarray) -> int:
     """The units that threaten a coalition (those ``here`` — present, not on the road — not ``routing``, and of
     a coalition ``hostile`` to it), for ``ConflictModel._threat_to``: their effective strength into
     ``effective`` and, into ``reach`` (1.0 or 0.0), whether each place is within a day of travel of them by
-    their own coalition's routes (``days_by_coalition[coalition, from, to] / mobility <= 1``). Returns how many
-    units, in the order of their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
+    their own coalition's routes (``days_by_coalition[coalition][from, to] / mobility <= 1``; a tuple of
+    (n, n) arrays, one per coalition, or one (coalitions, n, n) array). Returns how many units, in the order of
+    their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
     k = 0
-    n = days_by_coalition.shape[2]
+    n = reach.shape[1]
     for r in range(here.size):
         if not here[r] or routing[r]:
             continue
@@ -123,7 +125,7 @@ def within_a_day(here: np.ndarray, routing: np.ndarray, faction: np.ndarray, coa
         if not hostile[c]:
             continue
         effective[k] = personnel[r] * quality[r] * morale[r]
-        days = days_by_coalition[c, loc[r]]
+        days = days_by_coalition[c][loc[r]]
         speed = mobility[faction[r]]
         for q in range(n):
             reach[k, q] = 1.0 if days[q] / speed <= 1.0 else 0.0

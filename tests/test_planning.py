@@ -123,6 +123,15 @@ def test_threat_matches_numpy(seed):
         k = within_a_day(here, routing, faction, coalition_of, hostile[c], loc, personnel, quality, morale, mobility,
                          days, effective, reach)
         threat = effective[:k] @ reach[:k] if k else np.zeros(n)
+        # The routes as the model gives them: one read-only array per coalition.
+        by_coalition = tuple(days[i].copy() for i in range(coalitions))
+        for a in by_coalition:
+            a.setflags(write=False)
+        effective2, reach2 = np.empty(units), np.empty((units, n))
+        assert within_a_day(here, routing, faction, coalition_of, hostile[c], loc, personnel, quality, morale,
+                            mobility, by_coalition, effective2, reach2) == k
+        _same(effective2[:k], effective[:k])
+        _same(reach2[:k], reach[:k])
         # The NumPy code of ConflictModel._threat_to (commit 8e75909).
         rows = np.flatnonzero(here & ~routing & hostile[c, coalition_of[faction]])
         ref = np.zeros(n)
