@@ -290,7 +290,7 @@ class ConflictModel(mesa.Model):
         hit = self._routes.get(key)
         if hit is None:
             hit = self._routes[key] = self.world.routes_avoiding(
-                self.hostile_c[coalition, self.coalition_of[self.controller]])
+                self.hostile_c[coalition, self.holder_coalition()])
         return hit
 
     def dispatch(self, rows: np.ndarray, targets: np.ndarray, keep_share: float,
