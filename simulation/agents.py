@@ -27,16 +27,29 @@ the offensive reaches them (see ``ConflictModel._wake_sleepers``).
 from __future__ import annotations
 
 import itertools
-import weakref
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from simulation.planning import best_targets, hold_targets, needs
+from simulation.planning import (
+    attack_appeal,
+    attack_orders,
+    free_units,
+    hold_orders,
+    needs,
+    reach,
+    stay_or_leave,
+    vacuum_candidates,
+    vacuum_orders,
+    vacuums,
+)
 
 if TYPE_CHECKING:
     from simulation.model import ConflictModel
+
+_NO_HOMES = np.zeros(0, dtype=np.int32)  # reach without a home radius
+_NO_PLACES = np.zeros(0, dtype=bool)  # no claims
 
 
 def distinct(ids: np.ndarray) -> list[int]:
@@ -74,30 +87,40 @@ class UnitTable:
         self.n += 1
         return i
 
+    def reserve(self, k: int) -> None:
+        """Make room for ``k`` more rows (a row added beyond ``n`` is written, then counted in ``n``)."""
+        if self.n + k > len(self.faction):
+            size = max(2 * len(self.faction), self.n + k)
+            for name in self.FIELDS:
+                old = getattr(self, name)
+                new = np.zeros(size, dtype=old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+
     def view(self, name: str) -> np.ndarray:
         """The live part of a field (rows ``0..n-1``)."""
         return getattr(self, name)[: self.n]
 
 
-class _WeakIdCounters(weakref.WeakKeyDictionary):
-    """Per-model counters of agent ids, keyed weakly.
+class _IdCounters:
+    """Per-model counters of agent ids, each kept on its model (``model._agent_ids``).
 
     Mesa 3.3's ``Agent._ids`` is a class-level ``defaultdict`` keyed by the model, so every model ever created
-    stays alive (about 9 MB per run of the Iraq scenario: a sweep of thousands of runs exhausts memory). Keying
-    the counters weakly lets a finished model be collected.
+    stays alive (about 9 MB per run of the Iraq scenario: a sweep of thousands of runs exhausts memory). A
+    counter kept on the model goes with it, and is found faster than by a weakly keyed mapping (an agent is
+    created for every detachment).
     """
 
     def __getitem__(self, model: mesa.Model) -> itertools.count:
         try:
-            return super().__getitem__(model)
-        except KeyError:
-            counter = itertools.count(1)
-            self[model] = counter
+            return model._agent_ids
+        except AttributeError:
+            counter = model._agent_ids = itertools.count(1)
             return counter
 
 
 class _Agent(mesa.Agent):
-    _ids = _WeakIdCounters()
+    _ids = _IdCounters()
 
 
 class ForceUnit(_Agent):
@@ -160,140 +183,110 @@ class FactionCommand(_Agent):
     def plan(self) -> None:
         m = self.model
         u = m.units
-        n = u.n
-        mine = (u.faction[:n] == self.faction) & u.alive[:n] & (u.next[:n] < 0) & ~u.routing[:n] & ~u.hidden[:n]
-        rows = np.flatnonzero(mine)
-        if rows.size == 0:
+        rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
+        # Units at a place where enemies are present are fighting: they stay. The others stay unless sent; of an
+        # insurgent faction's, only units in a governorate where its offensive has begun attack.
+        insurgent = self.doctrine == "insurgent"
+        k = free_units(self.faction, u.n, u.faction, u.alive, u.next, u.routing, u.hidden, u.loc, m.battle_at,
+                       u.target, insurgent, m.offensive_in[self.faction], m.governorate_of, rows, loc)
+        if k == 0:
             return
-        loc = u.loc[rows]
-        # Units at a place where enemies are present are fighting: they stay.
-        free = ~m.battle_at[loc]
-        rows, loc = rows[free], loc[free]
-        if rows.size == 0:
-            return
-        u.target[rows] = loc
+        rows, loc = rows[:k], loc[:k]
         if self.doctrine in ("government", "tribal"):
             self._hold_and_reinforce(rows, loc)
-        elif self.doctrine == "insurgent":
-            # Only units in a governorate where the faction's offensive has begun attack.
-            active = m.offensive_in[self.faction, m.governorate_of[loc]]
-            if active.any():
-                self._attack(rows[active], loc[active])
+        elif insurgent:
+            self._attack(rows, loc)
         else:
             self._fill_vacuums(rows, loc)
 
     # ----------------------------------------------------------------------------------------------------
 
-    def _reach(self, loc: np.ndarray) -> np.ndarray:
-        """Travel days from each unit's place to every place, for this faction's mobility, on roads that do not
-        pass through enemy-held places."""
-        days = self.model.routes_for(self.model.coalition_of[self.faction])[0]
-        return days[loc] / self.mobility
+    def _reach(self, rows: np.ndarray, loc: np.ndarray,
+               tribal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For the units ``rows`` at ``loc``, on roads that do not pass through enemy-held places, at this
+        faction's mobility: whether each place is within ``reach_days`` of travel (1.0 or 0.0; for ``tribal``
+        units, only places within ``tribal_home_radius_km`` of their home), the discount of a target's score by
+        the travel days there (``exp(-days / reach_days)``), each unit's effective strength, and the
+        coalition's travel days between places (before the faction's mobility)."""
+        m, p = self.model, self.model.p
+        u = m.units
+        days = m.routes_for(m.coalition_of[self.faction])[0]
+        in_reach, decay, eff = np.empty((loc.size, days.shape[1])), np.empty((loc.size, days.shape[1])), \
+            np.empty(loc.size)
+        reach(days, loc, self.mobility, p["reach_days"], u.home if tribal else _NO_HOMES, m.world.distance_km,
+              p["tribal_home_radius_km"], rows, u.personnel, u.quality, u.morale, in_reach, decay, eff)
+        np.exp(decay, out=decay)  # the exponential stays NumPy's
+        return in_reach, decay, eff, days
 
     def _attack(self, rows: np.ndarray, loc: np.ndarray) -> None:
         m, w, p = self.model, self.model.world, self.model.p
         c = m.coalition_of[self.faction]
-        days = self._reach(loc)
-        in_reach = days <= p["reach_days"]
-        eff = m.unit_effective(rows)
-        # Targets: enemy-held places in governorates where the offensive has begun.
-        enemy_held = m.hostile_c[c, m.coalition_of[m.controller]] & m.offensive_in[self.faction, m.governorate_of]
+        in_reach, decay, eff, _ = self._reach(rows, loc)
+        # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
+        # them can overwhelm.
         potential = eff @ in_reach + m.own_effective_at(c)
-        defence = m.defence_against(c)
-        feasible = enemy_held & (potential >= p["attack_ratio"] * defence)
-        if not feasible.any():
+        appeal = np.empty(w.n)
+        if not attack_appeal(c, m.hostile_c[c], m.holder_coalition(), m.offensive_in[self.faction], m.governorate_of,
+                             potential, m.defence_against(c), p["attack_ratio"], w.value, w.sympathy, appeal):
             return
-        appeal = w.value * (0.5 + w.sympathy) * potential / (potential + p["attack_ratio"] * defence + 1e-9)
-        best, go = self._best(loc, np.zeros(w.n, dtype=bool), np.zeros(w.n), np.where(feasible, appeal, 0.0),
-                              in_reach, days)
-        m.dispatch(rows[go], best[go], keep_share=p["garrison_share"])
-
-    def _best(self, loc: np.ndarray, safe: np.ndarray, reinforce: np.ndarray, other: np.ndarray,
-              in_reach: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each unit's best target and whether to go there (see :func:`simulation.planning.best_targets`), the
-        scores discounted by ``exp(-days / reach_days)``."""
-        m = self.model
-        best = np.empty(loc.size, dtype=np.int64)
-        go = np.empty(loc.size, dtype=bool)
-        best_targets(loc, m.world.value, safe, reinforce, other, in_reach, np.exp(-days / m.p["reach_days"]),
-                     best, go)
-        return best, go
+        send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
+        k = attack_orders(loc, rows, w.value, appeal, in_reach, decay, send_rows, send_to)
+        m.dispatch(send_rows[:k], send_to[:k], keep_share=p["garrison_share"])
 
     def _hold_and_reinforce(self, rows: np.ndarray, loc: np.ndarray) -> None:
         m, w, p = self.model, self.model.world, self.model.p
         c = m.coalition_of[self.faction]
-        days = self._reach(loc)
-        in_reach = days <= p["reach_days"]
-        if self.doctrine == "tribal":
-            home = m.units.home[rows]
-            in_reach &= w.distance_km[home] <= p["tribal_home_radius_km"]
+        holder = m.holder_coalition()
+        government = self.doctrine == "government"
         own_def, need, hopeless = np.empty(w.n), np.empty(w.n), np.empty(w.n, dtype=bool)
         # The government gives up, in order, places not worth a stand where the enemy (helped by a sympathetic
         # population) clearly outweighs the defence: towns that change hands without a fight.
-        needs(m.own_effective_at(c), p["defender_advantage"], w.fortification, m.threat_to(c),
-              m.coalition_of[m.controller] == c, self.doctrine == "government", w.sympathy, p["withdraw_ratio"],
-              w.value, p["hold_value"], own_def, need, hopeless)
-        if self.doctrine == "government":
-            leave = hopeless[loc]
-            if leave.any():
-                m.withdraw(rows[leave])
-                rows, loc, days, in_reach = rows[~leave], loc[~leave], days[~leave], in_reach[~leave]
-                if rows.size == 0:
+        needs(m.own_effective_at(c), p["defender_advantage"], w.fortification, m.threat_to(c), holder, c,
+              government, w.sympathy, p["withdraw_ratio"], w.value, p["hold_value"], own_def, need, hopeless)
+        if government:
+            leaving = np.empty(rows.size, dtype=np.int64)
+            k = stay_or_leave(rows, loc, hopeless, leaving)
+            if k < rows.size:
+                m.withdraw(leaving[: rows.size - k])
+                if k == 0:
                     return
+                rows, loc = rows[:k], loc[:k]
+        in_reach, decay, eff, days = self._reach(rows, loc, tribal=self.doctrine == "tribal")
         # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
-        # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm.
-        potential = m.unit_effective(rows) @ in_reach + m.own_effective_at(c)
-        # Counter-attacks retake what the side held at the start; established enemy strongholds are not targets.
-        lost = m.hostile_c[c, m.coalition_of[m.controller]] & (m.coalition_of[m.initial_controller] == c) & \
-            m.offensive_in[self.faction, m.governorate_of]
-        defence = m.defence_against(c)
-        best, go = np.empty(loc.size, dtype=np.int64), np.empty(loc.size, dtype=bool)
-        hold_targets(loc, w.value, need, hopeless, own_def, lost, potential, defence, p["counterattack_ratio"],
-                     in_reach, np.exp(-days / p["reach_days"]), best, go)
-        if go.any():
-            # Send what the threatened place needs (or all but a garrison where it is), not the whole unit.
-            q = best[go]
-            per_person = np.maximum(m.units.quality[rows[go]] * m.units.morale[rows[go]], 1e-6)
-            defending = per_person * p["defender_advantage"] * w.fortification[q]
-            # Send what the threatened place needs, or what the counter-attack needs: a budget per target,
-            # filled by the nearest units first.
-            wanted = np.where(need[q] > 0, 1.5 * need[q] / defending,
-                              1.2 * p["counterattack_ratio"] * np.maximum(defence[q], 1.0) / per_person)
-            order = np.argsort(days[np.flatnonzero(go), q], kind="stable")
-            m.dispatch(rows[go][order], q[order], keep_share=p["garrison_share"], at_most=np.ceil(wanted[order]))
+        # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm; they
+        # retake what the side held at the start, established enemy strongholds are not targets. Send what the
+        # threatened place needs or what the counter-attack needs (or all but a garrison where it is), not the
+        # whole unit: a budget per target, filled by the nearest units first.
+        potential = eff @ in_reach + m.own_effective_at(c)
+        send_rows, send_to, at_most = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64), \
+            np.empty(rows.size)
+        k = hold_orders(rows, loc, c, m.hostile_c[c], holder, m.initial_holder_c, m.offensive_in[self.faction],
+                        m.governorate_of, w.value, need, hopeless, own_def, potential, m.defence_against(c),
+                        p["counterattack_ratio"], in_reach, decay, days, self.mobility, m.units.quality,
+                        m.units.morale, p["defender_advantage"], w.fortification, send_rows, send_to, at_most)
+        if k:
+            m.dispatch(send_rows[:k], send_to[:k], keep_share=p["garrison_share"], at_most=at_most[:k])
 
     def _fill_vacuums(self, rows: np.ndarray, loc: np.ndarray) -> None:
         m, w, p = self.model, self.model.world, self.model.p
         c = m.coalition_of[self.faction]
-        days = self._reach(loc)
-        in_reach = days <= p["reach_days"]
-        ctrl_c = m.coalition_of[m.controller]
-        own_held = ctrl_c == c
-        neutral_held = m.neutral_c[c, ctrl_c]
-        # A vacuum is a place its holder has abandoned in the face of its enemies: empty now, garrisoned by the
-        # holder earlier in the run, and within a day's reach of forces hostile to the holder.
-        empty = (m.present_personnel_c.sum(axis=1) == 0) & m.was_garrisoned
-        threatened = np.zeros(w.n, dtype=bool)
-        for holder in distinct(ctrl_c[empty & neutral_held]):
-            threatened |= (ctrl_c == holder) & (m.threat_to(holder) > 0)
-        empty &= threatened
-        near_own = (w.distance_km[:, own_held].min(axis=1) <= p["opportunist_radius_km"]) if own_held.any() else \
-            np.zeros(w.n, dtype=bool)
-        vacuum = neutral_held & empty & near_own
-        if m.claimed[self.faction] is not None:  # only the places the faction claims
-            vacuum &= m.claimed[self.faction]
-        if not vacuum.any():
+        holder = m.holder_coalition()
+        # A vacuum is a place its holder, neutral to this faction, has abandoned in the face of its enemies: empty
+        # now, garrisoned by the holder earlier in the run, and within a day's reach of forces hostile to the
+        # holder; near the faction's own places, and claimed by it (if it claims places).
+        vacuum, holders = np.empty(w.n, dtype=bool), np.zeros(m.n_coalitions, dtype=bool)
+        if not vacuum_candidates(holder, m.neutral_c[c], m.present_personnel_c, m.was_garrisoned, vacuum, holders):
             return
-        score = np.where(in_reach & vacuum[None, :], (w.value[None, :] + 0.1) * np.exp(-days / p["reach_days"]), 0.0)
-        best = score.argmax(axis=1)
-        go = score[np.arange(rows.size), best] > 0
-        # Each vacuum needs one detachment: the nearest unit goes.
-        chosen, taken = [], set()
-        order = np.argsort(days[np.arange(rows.size), best], kind="stable")
-        for i in order:
-            if go[i] and best[i] not in taken:
-                taken.add(best[i])
-                chosen.append(i)
-        if chosen:
-            ch = np.array(chosen)
-            m.dispatch(rows[ch], best[ch], keep_share=1.0 - p["detachment_share"])
+        threat = np.zeros((m.n_coalitions, w.n))
+        for h in np.flatnonzero(holders).tolist():
+            threat[h] = m.threat_to(h)
+        claimed = m.claimed[self.faction]
+        if not vacuums(vacuum, holder, threat, c, w.distance_km, p["opportunist_radius_km"],
+                       _NO_PLACES if claimed is None else claimed):
+            return
+        # Each vacuum needs one detachment: the nearest unit that has it as its best target goes.
+        in_reach, decay, _, days = self._reach(rows, loc)
+        send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
+        k = vacuum_orders(loc, rows, vacuum, w.value, in_reach, decay, days, self.mobility, send_rows, send_to)
+        if k:
+            m.dispatch(send_rows[:k], send_to[:k], keep_share=1.0 - p["detachment_share"])

@@ -35,7 +35,7 @@ from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.displacement import Civilians
 from simulation.movement import merge_idle, move_units, presence
-from simulation.planning import daily_morale, detachments, within_a_day
+from simulation.planning import daily_morale, defence, retreats, send_units, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
@@ -87,6 +87,8 @@ class ConflictModel(mesa.Model):
 
         self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
         self.initial_controller = self.controller.copy()
+        self.initial_holder_c = self.coalition_of[self.initial_controller]  # the coalition holding each at the start
+        self._holder_c = (-1, self.initial_holder_c)  # see holder_coalition
         self._control_version = 0  # bumped whenever a place changes hands (keys the route cache)
         self._routes_all_key: tuple[int, int] | None = None  # see _routes_by_coalition
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -184,6 +186,7 @@ class ConflictModel(mesa.Model):
                 elif rel == "neutral":
                     self.neutral_c[ci, cj] = True
         self.neutral_c &= ~self.hostile_c
+        self._hostile_to = [np.flatnonzero(row).tolist() for row in self.hostile_c]  # by coalition
         self.n_coalitions = nc
         self._coalition_names = ["+".join(f for i, f in enumerate(ids) if self.coalition_of[i] == c) for c in range(nc)]
         self._is_government = np.array([f.doctrine == "government" for f in s.factions])
@@ -231,6 +234,16 @@ class ConflictModel(mesa.Model):
         holder = self.coalition_of[self.controller]
         self.was_garrisoned |= self.present_personnel_c[np.arange(self.world.n), holder] > 0
 
+    def holder_coalition(self) -> np.ndarray:
+        """The coalition holding each place (``coalition_of[controller]``), kept until a place changes hands
+        (read-only)."""
+        version, holder = self._holder_c
+        if version != self._control_version:
+            holder = self.coalition_of[self.controller]
+            holder.setflags(write=False)
+            self._holder_c = (self._control_version, holder)
+        return holder
+
     def own_effective_at(self, coalition: int) -> np.ndarray:
         return self.present_effective_c[:, coalition]
 
@@ -243,6 +256,11 @@ class ConflictModel(mesa.Model):
 
     def _defence_against(self, coalition: int) -> np.ndarray:
         hostile = self.hostile_c[coalition]
+        out = np.empty(self.world.n)
+        if len(self._hostile_to[coalition]) < 8:  # NumPy sums fewer than 8 terms in order, as the loop does
+            defence(self.present_effective_c, hostile, self.holder_coalition(), self.p["defender_advantage"],
+                    self.world.fortification, out)
+            return out
         eff = self.present_effective_c[:, hostile]
         holds = self.coalition_of[self.controller][:, None] == np.flatnonzero(hostile)[None, :]
         mult = np.where(holds, self.p["defender_advantage"] * self.world.fortification[:, None], 1.0)
@@ -272,7 +290,7 @@ class ConflictModel(mesa.Model):
         hit = self._routes.get(key)
         if hit is None:
             hit = self._routes[key] = self.world.routes_avoiding(
-                self.hostile_c[coalition, self.coalition_of[self.controller]])
+                self.hostile_c[coalition, self.holder_coalition()])
         return hit
 
     def dispatch(self, rows: np.ndarray, targets: np.ndarray, keep_share: float,
@@ -285,31 +303,22 @@ class ConflictModel(mesa.Model):
         rows, targets = np.asarray(rows, dtype=np.int64), np.asarray(targets, dtype=np.int64)
         if rows.size == 0:
             return
-        loc = u.loc[rows].astype(np.int64)
-        coal = self.coalition_of[u.faction[rows]]
-        pers = u.personnel[rows]
-        own_place = self.coalition_of[self.controller[loc]] == coal
-        hop, send, go = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64), \
-            np.empty(rows.size, dtype=bool)
-        detachments(targets, loc, coal, own_place, pers, keep_share,
-                    _NO_CAPS if at_most is None else np.asarray(at_most, dtype=float),
-                    self._next_hop_by_coalition(), self.world.next_hop, hop, send, go)
-        movers = np.flatnonzero(go)
-        if movers.size == 0:
-            return
-        moving = rows[movers]
-        split = np.flatnonzero(send[movers] < pers[movers])
-        if split.size:  # the strength left at the units' places changes: so does the threat they pose
-            self._threat = {c: t for c, t in self._threat.items() if not self.hostile_c[c, coal[movers[split]]].any()}
-        for i in split.tolist():
-            r, k = int(moving[i]), int(movers[i])
-            new = self._new_unit(int(u.faction[r]), int(loc[k]), int(send[k]), float(u.quality[r]),
-                                 float(u.morale[r]), name=self.unit_agents[r].name)
-            u.home[new] = u.home[r]
-            u.base_morale[new] = u.base_morale[r]
-            u.personnel[r] -= send[k]
-            moving[i] = new
-        self._set_courses(moving, targets[movers], hop[movers])
+        u.reserve(rows.size)  # room for every unit to split
+        parent, split_by = np.empty(rows.size, dtype=np.int64), np.zeros(self.n_coalitions, dtype=bool)
+        added = send_units(
+            rows, targets, keep_share, _NO_CAPS if at_most is None else np.asarray(at_most, dtype=float), u.n,
+            u.faction, u.loc, u.personnel, u.quality, u.morale, u.base_morale, u.target, u.next, u.km_left, u.home,
+            u.routing, u.alive, u.hidden, self.coalition_of, self.controller, self._next_hop_by_coalition(),
+            self.world.next_hop, self.world.road_km, parent, split_by)
+        if added:
+            # The strength left at the units' places changes: so does the threat they pose.
+            split = split_by.tolist()
+            self._threat = {c: t for c, t in self._threat.items() if not any(split[j] for j in self._hostile_to[c])}
+            # The detachments are new units (their rows are written): new agents, named as their parents.
+            agents, first = self.unit_agents, u.n
+            u.n += added
+            for i, r in enumerate(parent[:added].tolist()):
+                agents.append(ForceUnit(self, first + i, agents[r].name))
 
     def withdraw(self, rows: np.ndarray) -> None:
         """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
@@ -319,16 +328,14 @@ class ConflictModel(mesa.Model):
         coal = self.coalition_of[u.faction[rows]]
         for c in distinct(coal):
             sel = rows[coal == c]
-            safe = (self.coalition_of[self.controller] == c) & (self.threat_to(c) == 0)
-            loc = u.loc[sel]
-            days = np.where(safe[None, :], self.routes_for(c)[0][loc], np.inf)
-            days[np.arange(sel.size), loc] = np.inf
-            q = days.argmin(axis=1)
-            ok = np.isfinite(days[np.arange(sel.size), q])
-            for r, dest in zip(sel[ok].tolist(), q[ok].tolist()):
-                self._log("withdrawal", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit of "
-                          f"{int(u.personnel[r])} withdraws to {self.world.place_ids[dest]}")
-            self._set_courses(sel[ok], q[ok])
+            days, hops = self.routes_for(c)
+            dest = np.empty(sel.size, dtype=np.int64)
+            retreats(sel, c, self.holder_coalition(), self.threat_to(c), days, hops, self.world.next_hop,
+                     self.world.road_km, u.loc, u.target, u.next, u.km_left, dest)
+            for r, q in zip(sel.tolist(), dest.tolist()):
+                if q >= 0:
+                    self._log("withdrawal", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit of "
+                              f"{int(u.personnel[r])} withdraws to {self.world.place_ids[q]}")
 
     def _next_hops(self, coalition: np.ndarray, loc: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Next place from ``loc`` toward ``target`` for units of each ``coalition``, avoiding enemy-held places
@@ -343,13 +350,13 @@ class ConflictModel(mesa.Model):
                 own[sel] = self.routes_for(c)[1][loc[sel], target[sel]]
         return np.where(own >= 0, own, self.world.next_hop[loc, target])
 
-    def _routes_by_coalition(self) -> tuple[np.ndarray, np.ndarray]:
-        """(coalitions, n, n) travel days and next hops of every coalition (see :meth:`routes_for`), kept until
-        control or the roads change."""
+    def _routes_by_coalition(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """The travel days of every coalition (a tuple of (n, n) arrays, as :meth:`routes_for` gives them) and
+        their next hops (stacked: (coalitions, n, n)), kept until control or the roads change."""
         key = (self.world.roads_version, self._control_version)
         if self._routes_all_key != key:
             routes = [self.routes_for(c) for c in range(self.n_coalitions)]
-            self._routes_all = (np.stack([r[0] for r in routes]), np.stack([r[1] for r in routes]))
+            self._routes_all = (tuple(r[0] for r in routes), np.stack([r[1] for r in routes]))
             self._routes_all_key = key
         return self._routes_all
 
