@@ -33,9 +33,10 @@ import numpy as np
 
 from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
+from simulation.daily import cut_off_places, morale_inputs, rout_destinations, settle_routs, unit_morale
 from simulation.displacement import Civilians
 from simulation.movement import merge_idle, move_units, presence
-from simulation.planning import daily_morale, detachments, within_a_day
+from simulation.planning import detachments, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
@@ -602,68 +603,43 @@ class ConflictModel(mesa.Model):
     # 5 ---------------------------------------------------------------------------------------------------
     def _morale(self) -> None:
         u, w, p = self.units, self.world, self.p
-        n = u.n
-        alive = u.alive[:n] & (u.personnel[:n] > 0)
-        fac = u.faction[:n]
-        gov = self._is_government[fac]
+        n, nf = u.n, len(self.faction_ids)
         # Cut off from the rear: no road to it through places not held or occupied by enemies.
-        cutoff = np.zeros(n, dtype=bool)
         ctrl_c = self.coalition_of[self.controller]
-        enemy_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
-        for f in distinct(fac[alive & gov]):
-            c = self.coalition_of[f]
-            passable = ~self.hostile_c[c, ctrl_c] & ~enemy_here[:, c]
-            rear = self.rear[f]
-            labels = w.components(passable)
-            if rear < 0 or labels[rear] < 0:
-                reachable = np.zeros(w.n, dtype=bool)
-            else:
-                reachable = labels == labels[rear]
-            cut_places = ~reachable
-            if self._airlift[f]:
-                # Airlift: the most valuable cut-off places held by the side are resupplied by air.
-                held_cut = np.flatnonzero(cut_places & (ctrl_c == c))
-                top = held_cut[np.argsort(-w.value[held_cut], kind="stable")][: int(p["airlift_places"])]
-                cut_places[top] = False
-            cutoff |= alive & (fac == f) & cut_places[u.loc[:n]]
-        m = u.morale[:n]
-        daily_morale(m, u.base_morale[:n], cutoff, w.sympathy[u.loc[:n]], gov, ~self.battle_at[u.loc[:n]] & ~cutoff,
-                     p["morale_cutoff"], p["hostile_population_morale"], p["morale_recovery"])
+        enemy_here = np.empty((w.n, self.n_coalitions), dtype=bool)  # [p, c]: enemies of c present at p
+        live, gov_live = np.empty(n, dtype=bool), np.empty(nf, dtype=bool)
+        passable, cut = np.empty((nf, w.n), dtype=bool), np.empty((nf, w.n), dtype=bool)
+        morale_inputs(n, u.alive, u.personnel, u.faction, self._is_government, self.coalition_of, self.hostile_c,
+                      ctrl_c, self.present_personnel_c, enemy_here, live, gov_live, passable)
+        for f in np.flatnonzero(gov_live).tolist():
+            # Airlift: the most valuable cut-off places held by the side are resupplied by air.
+            cut_off_places(w.components(passable[f]), int(self.rear[f]), bool(self._airlift[f]),
+                           int(p["airlift_places"]), ctrl_c, int(self.coalition_of[f]), w.value, cut[f])
         # Rout.
-        rout = np.flatnonzero(alive & self._here[:n] & ~u.routing[:n] & (m < p["rout_threshold"]))
-        if rout.size == 0:
+        rout, coalitions = np.empty(n, dtype=np.int64), np.empty(self.n_coalitions, dtype=bool)
+        k = unit_morale(n, u.morale, u.base_morale, live, u.faction, self._is_government, cut, u.loc, w.sympathy,
+                        self.battle_at, self._here, u.routing, self.coalition_of, p["morale_cutoff"],
+                        p["hostile_population_morale"], p["morale_recovery"], p["rout_threshold"], rout, coalitions)
+        if k == 0:
             return
+        rout = rout[:k]
         deserters = self.rng.binomial(u.personnel[rout], p["desertion_share"])
-        u.personnel[rout] -= deserters
-        np.add.at(self.ledger["deserted"], u.faction[rout], deserters)
-        threatened = enemy_here  # [p, c]: enemies of c present at p (personnel have not moved since)
-        # Each routing unit makes for the nearest place its side holds where no enemy is present.
-        coal = self.coalition_of[u.faction[rout]]
-        loc = u.loc[rout]
-        dest = np.zeros(rout.size, dtype=np.int64)
-        reached = np.zeros(rout.size, dtype=bool)
-        k = np.arange(rout.size)
-        for c in distinct(coal):
-            sel = coal == c
-            safe = (ctrl_c == c) & ~threatened[:, c]
-            days = np.where(safe[None, :], self.routes_for(c)[0][loc[sel]], np.inf)
-            days[np.arange(days.shape[0]), loc[sel]] = np.inf
-            dest[sel] = days.argmin(axis=1)
-            reached[sel] = np.isfinite(days[np.arange(days.shape[0]), dest[sel]])
+        # Each routing unit makes for the nearest place its side holds where no enemy is present (personnel have
+        # not moved since).
+        dest, reached = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool)
+        for c in np.flatnonzero(coalitions).tolist():
+            rout_destinations(c, rout, u.loc, u.faction, self.coalition_of, ctrl_c, enemy_here, self.routes_for(c)[0],
+                              dest, reached)
         # Nowhere to go: the unit dissolves.
-        gone = rout[~reached]
-        np.add.at(self.ledger["deserted"], u.faction[gone], u.personnel[gone])
-        deserters[~reached] += u.personnel[gone]
-        u.personnel[gone] = 0
-        u.routing[rout[reached]] = True
+        settle_routs(rout, deserters, reached, u.personnel, u.faction, u.routing, self.ledger["deserted"])
         self._set_courses(rout[reached], dest[reached])
-        for i, r in zip(k.tolist(), rout.tolist()):
+        for i, r in enumerate(rout.tolist()):
             who = self.faction_ids[u.faction[r]]
             if reached[i]:
-                self._log("rout", int(loc[i]), f"{who} unit routs toward {w.place_ids[dest[i]]}: "
+                self._log("rout", int(u.loc[r]), f"{who} unit routs toward {w.place_ids[dest[i]]}: "
                           f"{int(deserters[i])} desert, {int(u.personnel[r])} retreat")
             else:
-                self._log("rout", int(loc[i]), f"{who} unit dissolves, {int(deserters[i])} desert")
+                self._log("rout", int(u.loc[r]), f"{who} unit dissolves, {int(deserters[i])} desert")
 
     # 6 ---------------------------------------------------------------------------------------------------
     def _air_strikes(self) -> None:

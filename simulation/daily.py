@@ -1,0 +1,199 @@
+"""The model's daily bookkeeping, compiled with Numba: morale and routs, changes of control, recruitment,
+sleeper cells, the burial of spent units and the day's records (``ConflictModel._morale``, ``_control``,
+``_recruit``, ``_wake_sleepers``, ``_bury_dead_units``, ``_record``).
+
+Done with NumPy each of these was a dozen or more array operations a day on arrays of a few hundred numbers,
+whose fixed cost was most of the time. The random draws stay with NumPy, in the model, with the same
+arguments in the same order; these functions do the arithmetic between them. It is NumPy's, operation for
+operation and in the same order (no ``fastmath``): float sums that ``np.bincount`` did run in row order, and
+``np.clip``, ``np.minimum`` and ``np.maximum`` are written as NumPy computes them (NaN and signed zeros
+included). Sums of personnel are integer sums (the ``np.bincount`` they replace summed them as floats, exactly).
+``tests/test_daily.py`` checks each against the NumPy code it replaced.
+
+Following the rule of :mod:`simulation.movement`, the functions fill arrays passed in and return numbers, never
+arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulation.planning import daily_morale
+
+
+@njit(cache=True)
+def np_clip(x: float, lo: float, hi: float) -> float:
+    """``np.clip`` of one number as NumPy computes it: NaN stays NaN, ``x`` is kept unless below ``lo`` or above
+    ``hi`` (so ``-0.0`` clipped at ``0`` stays ``-0.0``)."""
+    if x != x:
+        return x
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+@njit(cache=True)
+def np_maximum(a: float, b: float) -> float:
+    """``np.maximum(a, b)``: NaN if either is NaN (the first one), else ``a`` if greater, else ``b``."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a > b else b
+
+
+@njit(cache=True)
+def np_minimum(a: float, b: float) -> float:
+    """``np.minimum(a, b)``: NaN if either is NaN (the first one), else ``a`` if less, else ``b``."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+# 5. Morale --------------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def morale_inputs(n: int, alive: np.ndarray, personnel: np.ndarray, faction: np.ndarray, government: np.ndarray,
+                  coalition_of: np.ndarray, hostile_c: np.ndarray, ctrl_c: np.ndarray, personnel_c: np.ndarray,
+                  enemy_here: np.ndarray, live: np.ndarray, gov_live: np.ndarray, passable: np.ndarray) -> None:
+    """What ``ConflictModel._morale`` needs before the cut-off places are known, for units ``0 .. n-1``.
+
+    Fills ``enemy_here`` ((places, coalitions) bool: personnel of a coalition hostile to the column's present at
+    the place), ``live`` (per unit: alive with personnel), ``gov_live`` (per faction: a ``government`` faction
+    with a live unit) and, for those factions, ``passable[f]``: places neither held by an enemy of the faction's
+    coalition (``ctrl_c``: each place's holder's coalition) nor occupied by one.
+    """
+    places, nc = personnel_c.shape
+    for p in range(places):
+        for c in range(nc):
+            e = False
+            for d in range(nc):
+                if hostile_c[c, d] and personnel_c[p, d] > 0:
+                    e = True
+            enemy_here[p, c] = e
+    gov_live[:] = False
+    for r in range(n):
+        live[r] = alive[r] and personnel[r] > 0
+        if live[r] and government[faction[r]]:
+            gov_live[faction[r]] = True
+    for f in range(gov_live.size):
+        if gov_live[f]:
+            c = coalition_of[f]
+            for p in range(places):
+                passable[f, p] = not hostile_c[c, ctrl_c[p]] and not enemy_here[p, c]
+
+
+@njit(cache=True)
+def cut_off_places(labels: np.ndarray, rear: int, airlift: bool, airlift_places: int, ctrl_c: np.ndarray,
+                   coalition: int, value: np.ndarray, cut: np.ndarray) -> None:
+    """The places a government faction is cut off at (``cut``): those outside the component (``labels``) of its
+    ``rear`` (all of them if it has none, or it is impassable). With an ``airlift``, the ``airlift_places`` most
+    valuable of the places its ``coalition`` holds among them (the first, on a tie) are not cut off: Python's
+    ``[:airlift_places]`` of the stable sort by decreasing value."""
+    n = labels.size
+    whole = rear < 0 or labels[rear] < 0
+    held = 0
+    for q in range(n):
+        cut[q] = True if whole else labels[q] != labels[rear]
+        if cut[q] and ctrl_c[q] == coalition:
+            held += 1
+    if not airlift:
+        return
+    k = airlift_places if airlift_places >= 0 else max(held + airlift_places, 0)
+    taken = np.zeros(n, dtype=np.bool_)
+    for _ in range(min(k, held)):
+        best = -1
+        for q in range(n):
+            if not cut[q] or ctrl_c[q] != coalition or taken[q]:
+                continue
+            # Sorted by -value (stable): a larger value first, NaN last, the lower index on a tie.
+            if best < 0 or value[q] > value[best] or (value[best] != value[best] and value[q] == value[q]):
+                best = q
+        taken[best] = True
+    for q in range(n):
+        if taken[q]:
+            cut[q] = False
+
+
+@njit(cache=True)
+def unit_morale(n: int, morale: np.ndarray, base_morale: np.ndarray, live: np.ndarray, faction: np.ndarray,
+                government: np.ndarray, cut: np.ndarray, loc: np.ndarray, sympathy: np.ndarray, battle_at: np.ndarray,
+                here: np.ndarray, routing: np.ndarray, coalition_of: np.ndarray, morale_cutoff: float,
+                hostile_population_morale: float, morale_recovery: float, rout_threshold: float,
+                rout: np.ndarray, rout_coalitions: np.ndarray) -> int:
+    """The day's morale of units ``0 .. n-1`` (by :func:`simulation.planning.daily_morale`), and who routs.
+
+    A live government unit is cut off where its faction's row of ``cut`` says so (rows of other factions are not
+    read); a unit not cut off and not at a battle (``battle_at``) is calm. Units that rout (live, ``here``, not
+    ``routing``, morale below ``rout_threshold``) go into ``rout`` in row order, and their coalitions are marked
+    in ``rout_coalitions``. Returns how many rout.
+    """
+    cutoff = np.zeros(n, dtype=np.bool_)
+    sympathy_here = np.empty(n)
+    gov = np.empty(n, dtype=np.bool_)
+    calm = np.empty(n, dtype=np.bool_)
+    for r in range(n):
+        gov[r] = government[faction[r]]
+        cutoff[r] = live[r] and gov[r] and cut[faction[r], loc[r]]
+        sympathy_here[r] = sympathy[loc[r]]
+        calm[r] = not battle_at[loc[r]] and not cutoff[r]
+    daily_morale(morale[:n], base_morale[:n], cutoff, sympathy_here, gov, calm, morale_cutoff,
+                 hostile_population_morale, morale_recovery)
+    rout_coalitions[:] = False
+    k = 0
+    for r in range(n):
+        if live[r] and r < here.size and here[r] and not routing[r] and morale[r] < rout_threshold:
+            rout[k] = r
+            rout_coalitions[coalition_of[faction[r]]] = True
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def rout_destinations(coalition: int, rout: np.ndarray, loc: np.ndarray, faction: np.ndarray,
+                      coalition_of: np.ndarray, ctrl_c: np.ndarray, enemy_here: np.ndarray, days: np.ndarray,
+                      dest: np.ndarray, reached: np.ndarray) -> None:
+    """For the routing units (rows ``rout``) of ``coalition``: the nearest place by ``days`` (its coalition's
+    travel days) that it holds and no enemy occupies, other than where the unit is (``dest``: the ``argmin``,
+    the first NaN or the first least), and whether there is one (``reached``: finite days)."""
+    n = ctrl_c.size
+    for i in range(rout.size):
+        r = rout[i]
+        if coalition_of[faction[r]] != coalition:
+            continue
+        here = loc[r]
+        best = 0
+        top = np.inf
+        for q in range(n):
+            v = days[here, q] if ctrl_c[q] == coalition and not enemy_here[q, coalition] and q != here \
+                else np.inf
+            if q == 0 or v < top or v != v:
+                best, top = q, v
+                if v != v:
+                    break
+        dest[i] = best
+        reached[i] = np.isfinite(top)
+
+
+@njit(cache=True)
+def settle_routs(rout: np.ndarray, deserters: np.ndarray, reached: np.ndarray, personnel: np.ndarray,
+                 faction: np.ndarray, routing: np.ndarray, deserted: np.ndarray) -> None:
+    """Routing units lose their ``deserters`` (to the ledger's ``deserted``); those with nowhere to go
+    (not ``reached``) dissolve, all of them deserting (added to ``deserters``), the others start routing."""
+    for i in range(rout.size):
+        r = rout[i]
+        personnel[r] -= deserters[i]
+        deserted[faction[r]] += deserters[i]
+    for i in range(rout.size):
+        r = rout[i]
+        if reached[i]:
+            routing[r] = True
+        else:
+            deserted[faction[r]] += personnel[r]
+            deserters[i] += personnel[r]
+            personnel[r] = 0

@@ -1,0 +1,195 @@
+"""The compiled daily bookkeeping (simulation/daily.py) gives exactly the numbers of the NumPy code it replaced,
+which is kept here as the reference, on random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulation.daily import (
+    cut_off_places,
+    morale_inputs,
+    np_clip,
+    np_maximum,
+    np_minimum,
+    rout_destinations,
+    settle_routs,
+    unit_morale,
+)
+from simulation.planning import daily_morale
+
+SEEDS = range(12)
+SPECIAL = [np.nan, -np.inf, np.inf, -0.0, 0.0, 1.0, -1.0, 0.5, 1e-9]
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> None:
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert a.tobytes() == b.tobytes()  # bit for bit, not approximately
+
+
+def test_scalar_helpers_are_numpys():
+    for x in SPECIAL:
+        for y in SPECIAL:
+            _same(np.float64(np_maximum(x, y)), np.maximum(np.float64(x), np.float64(y)))
+            _same(np.float64(np_minimum(x, y)), np.minimum(np.float64(x), np.float64(y)))
+            for z in SPECIAL:
+                if not y <= z:
+                    continue
+                _same(np.float64(np_clip(x, y, z)), np.clip(np.array([x]), y, z)[0])
+
+
+def _units(rng: np.random.Generator, units: int, n: int, nf: int) -> dict[str, np.ndarray]:
+    return {
+        "alive": rng.random(units) < 0.8,
+        "personnel": np.where(rng.random(units) < 0.15, 0, rng.integers(1, 3000, units)).astype(np.int64),
+        "faction": rng.integers(0, nf, units).astype(np.int32),
+        "loc": rng.integers(0, n, units).astype(np.int32),
+        "morale": np.where(rng.random(units) < 0.1, 0.0, rng.random(units)),
+        "base_morale": rng.random(units),
+        "routing": rng.random(units) < 0.2,
+        "here": rng.random(units) < 0.7,
+    }
+
+
+def _world(rng: np.random.Generator, n: int, nf: int) -> dict[str, np.ndarray]:
+    coalition_of = np.array([0, 0, 1, 2, 1][:nf], dtype=np.int64)
+    nc = int(coalition_of.max()) + 1
+    hostile = rng.random((nc, nc)) < 0.6
+    hostile = (hostile | hostile.T) & ~np.eye(nc, dtype=bool)
+    pc = np.where(rng.random((n, nc)) < 0.5, 0.0, rng.integers(1, 5000, (n, nc)).astype(float))
+    return {"coalition_of": coalition_of, "hostile_c": hostile, "personnel_c": pc,
+            "ctrl_c": rng.integers(0, nc, n).astype(np.int64),
+            "government": rng.random(nf) < 0.6, "value": np.round(rng.random(n) * 4, 1)}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_morale_inputs_match_numpy(seed):
+    rng = np.random.default_rng(seed)
+    n, nf, units = 25, 4, int(rng.integers(0, 40))
+    u, w = _units(rng, units + 5, n, nf), _world(rng, n, nf)
+    nc = w["hostile_c"].shape[0]
+    enemy_here, live, gov_live = np.empty((n, nc), dtype=bool), np.empty(units, dtype=bool), np.empty(nf, dtype=bool)
+    passable = np.empty((nf, n), dtype=bool)
+    morale_inputs(units, u["alive"], u["personnel"], u["faction"], w["government"], w["coalition_of"],
+                  w["hostile_c"], w["ctrl_c"], w["personnel_c"], enemy_here, live, gov_live, passable)
+
+    # The NumPy code of ConflictModel._morale (commit 7f5c904).
+    alive = u["alive"][:units] & (u["personnel"][:units] > 0)
+    fac = u["faction"][:units]
+    ref_enemy = w["personnel_c"] @ w["hostile_c"].T > 0
+    _same(enemy_here, ref_enemy)
+    _same(live, alive)
+    assert np.flatnonzero(gov_live).tolist() == np.unique(fac[alive & w["government"][fac]]).tolist()
+    for f in np.flatnonzero(gov_live):
+        c = w["coalition_of"][f]
+        _same(passable[f], ~w["hostile_c"][c, w["ctrl_c"]] & ~ref_enemy[:, c])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cut_off_places_match_numpy(seed):
+    rng = np.random.default_rng(50 + seed)
+    n = 30
+    labels = rng.integers(-1, 3, n).astype(np.int64)
+    rear = int(rng.integers(-1, n))
+    ctrl_c = rng.integers(0, 2, n).astype(np.int64)
+    value = np.round(rng.random(n) * 3, 0)  # many ties
+    if seed % 3 == 0:
+        value[rng.random(n) < 0.2] = np.nan
+    if seed % 4 == 1:
+        value[rng.random(n) < 0.3] = -0.0
+    for airlift in (False, True):
+        for places in (0, 1, 2, 5, 100, -1, -3):
+            cut = np.empty(n, dtype=bool)
+            cut_off_places(labels, rear, airlift, places, ctrl_c, 1, value, cut)
+            # The NumPy code of ConflictModel._morale (commit 7f5c904).
+            if rear < 0 or labels[rear] < 0:
+                reachable = np.zeros(n, dtype=bool)
+            else:
+                reachable = labels == labels[rear]
+            ref = ~reachable
+            if airlift:
+                held_cut = np.flatnonzero(ref & (ctrl_c == 1))
+                top = held_cut[np.argsort(-value[held_cut], kind="stable")][:places]
+                ref[top] = False
+            _same(cut, ref)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_unit_morale_matches_numpy(seed):
+    rng = np.random.default_rng(100 + seed)
+    n, nf, units = 25, 4, int(rng.integers(0, 40))
+    u, w = _units(rng, units + 5, n, nf), _world(rng, n, nf)
+    nc = w["hostile_c"].shape[0]
+    live = u["alive"][:units] & (u["personnel"][:units] > 0)
+    cut = rng.random((nf, n)) < 0.3
+    sympathy = rng.random(n)
+    battle = rng.random(n) < 0.3
+    morale, rout, coalitions = u["morale"].copy(), np.empty(units, dtype=np.int64), np.empty(nc, dtype=bool)
+    k = unit_morale(units, morale, u["base_morale"], live, u["faction"], w["government"], cut, u["loc"], sympathy,
+                    battle, u["here"][:units], u["routing"], w["coalition_of"], 0.1, 0.05, 0.2, 0.3, rout,
+                    coalitions)
+
+    # The NumPy code of ConflictModel._morale (commit 7f5c904), with the compiled daily_morale it called.
+    fac, loc = u["faction"][:units], u["loc"][:units]
+    gov = w["government"][fac]
+    cutoff = np.zeros(units, dtype=bool)
+    for f in np.unique(fac[live & gov]):
+        cutoff |= live & (fac == f) & cut[f][loc]
+    m = u["morale"].copy()
+    daily_morale(m[:units], u["base_morale"][:units], cutoff, sympathy[loc], gov, ~battle[loc] & ~cutoff,
+                 0.1, 0.05, 0.2)
+    _same(morale, m)
+    ref_rout = np.flatnonzero(live & u["here"][:units] & ~u["routing"][:units] & (m[:units] < 0.3))
+    _same(rout[:k], ref_rout)
+    assert np.flatnonzero(coalitions).tolist() == np.unique(w["coalition_of"][fac[ref_rout]]).tolist()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_routs_match_numpy(seed):
+    rng = np.random.default_rng(200 + seed)
+    n, nf, units = 25, 4, 40
+    u, w = _units(rng, units, n, nf), _world(rng, n, nf)
+    nc = w["hostile_c"].shape[0]
+    rout = np.flatnonzero(rng.random(units) < 0.4)
+    enemy_here = rng.random((n, nc)) < 0.3
+    days = {c: np.where(rng.random((n, n)) < 0.3, np.inf, np.round(rng.random((n, n)) * 3, 1)) for c in range(nc)}
+    if seed % 3 == 0:
+        days[0][rng.random((n, n)) < 0.1] = np.nan
+    deserters = rng.integers(0, 50, rout.size).astype(np.int64)
+    deserters = np.minimum(deserters, u["personnel"][rout])
+    dest, reached = np.empty(rout.size, dtype=np.int64), np.empty(rout.size, dtype=bool)
+    coal = w["coalition_of"][u["faction"][rout]]
+    for c in np.unique(coal):
+        rout_destinations(int(c), rout, u["loc"], u["faction"], w["coalition_of"], w["ctrl_c"], enemy_here, days[c],
+                          dest, reached)
+    personnel, routing, deserted = u["personnel"].copy(), u["routing"].copy(), np.arange(nf, dtype=np.int64)
+    got_deserters = deserters.copy()
+    settle_routs(rout, got_deserters, reached, personnel, u["faction"], routing, deserted)
+
+    # The NumPy code of ConflictModel._morale (commit 7f5c904).
+    ref_personnel, ref_routing, ref_deserted = u["personnel"].copy(), u["routing"].copy(), np.arange(nf)
+    ref_personnel[rout] -= deserters
+    np.add.at(ref_deserted, u["faction"][rout], deserters)
+    loc = u["loc"][rout]
+    ref_dest = np.zeros(rout.size, dtype=np.int64)
+    ref_reached = np.zeros(rout.size, dtype=bool)
+    for c in np.unique(coal):
+        sel = coal == c
+        safe = (w["ctrl_c"] == c) & ~enemy_here[:, c]
+        d = np.where(safe[None, :], days[c][loc[sel]], np.inf)
+        d[np.arange(d.shape[0]), loc[sel]] = np.inf
+        ref_dest[sel] = d.argmin(axis=1)
+        ref_reached[sel] = np.isfinite(d[np.arange(d.shape[0]), ref_dest[sel]])
+    gone = rout[~ref_reached]
+    np.add.at(ref_deserted, u["faction"][gone], ref_personnel[gone])
+    ref_deserters = deserters.copy()
+    ref_deserters[~ref_reached] += ref_personnel[gone]
+    ref_personnel[gone] = 0
+    ref_routing[rout[ref_reached]] = True
+    _same(dest, ref_dest)
+    _same(reached, ref_reached)
+    _same(got_deserters, ref_deserters)
+    _same(personnel, ref_personnel)
+    _same(routing, ref_routing)
+    _same(deserted, ref_deserted)
