@@ -197,3 +197,62 @@ def settle_routs(rout: np.ndarray, deserters: np.ndarray, reached: np.ndarray, p
             deserted[faction[r]] += personnel[r]
             deserters[i] += personnel[r]
             personnel[r] = 0
+
+
+# 7. Control ---------------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def control_changes(personnel_c: np.ndarray, controller: np.ndarray, coalition_of: np.ndarray, n: int,
+                    here: np.ndarray, routing: np.ndarray, loc: np.ndarray, faction: np.ndarray,
+                    personnel: np.ndarray, changed: np.ndarray, new: np.ndarray) -> int:
+    """The places that change hands (``changed``, in increasing order: only one coalition has personnel there,
+    not the holder's) and their new holders (``new``: the faction of that coalition with the most personnel
+    ``here`` and not ``routing`` among units ``0 .. n-1``, the first on a tie). Returns how many."""
+    places, nc = personnel_c.shape
+    k = 0
+    for p in range(places):
+        count = 0
+        winner = 0
+        for c in range(nc):
+            if personnel_c[p, c] > 0:
+                if count == 0:
+                    winner = c
+                count += 1
+        if count == 1 and winner != coalition_of[controller[p]]:
+            changed[k] = p
+            new[k] = winner  # the coalition, for now
+            k += 1
+    if k == 0:
+        return 0
+    nf = coalition_of.size
+    held = np.zeros((places, nf), dtype=np.int64)
+    for r in range(n):
+        if r < here.size and here[r] and not routing[r]:
+            held[loc[r], faction[r]] += personnel[r]
+    for i in range(k):
+        p = changed[i]
+        best = -1
+        for f in range(nf):
+            if coalition_of[f] == new[i] and (best < 0 or held[p, f] > held[p, best]):
+                best = f
+        new[i] = best
+    return k
+
+
+@njit(cache=True)
+def fall_shock(place: int, losing_coalition: int, n: int, alive: np.ndarray, faction: np.ndarray,
+               coalition_of: np.ndarray, loc: np.ndarray, distance_km: np.ndarray, value: np.ndarray, radius: float,
+               radius_floor: float, shock: float, morale: np.ndarray) -> None:
+    """The fall of ``place`` shakes the morale of the losing coalition's live units within ``radius`` km, by
+    ``shock * v / (1 + v) * min(1, v / max(value there, 1e-9)) * (1 - d / radius_floor)`` (``v``: the value of
+    ``place``; ``d``: the distance; ``radius_floor``: ``max(radius, 1e-9)``), clipped to 0-1."""
+    v = value[place]
+    weight = v / (1.0 + v)
+    for r in range(n):
+        if not alive[r] or coalition_of[faction[r]] != losing_coalition:
+            continue
+        d = distance_km[place, loc[r]]
+        if not d <= radius:
+            continue
+        relative = np_minimum(1.0, v / np_maximum(value[loc[r]], 1e-9))
+        morale[r] = np_clip(morale[r] - shock * weight * relative * (1.0 - d / radius_floor), 0.0, 1.0)

@@ -33,7 +33,15 @@ import numpy as np
 
 from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
-from simulation.daily import cut_off_places, morale_inputs, rout_destinations, settle_routs, unit_morale
+from simulation.daily import (
+    control_changes,
+    cut_off_places,
+    fall_shock,
+    morale_inputs,
+    rout_destinations,
+    settle_routs,
+    unit_morale,
+)
 from simulation.displacement import Civilians
 from simulation.movement import merge_idle, move_units, presence
 from simulation.planning import detachments, within_a_day
@@ -677,20 +685,11 @@ class ConflictModel(mesa.Model):
     def _control(self) -> np.ndarray:
         u, w, p = self.units, self.world, self.p
         taken_by = np.full(w.n, -1, dtype=np.int64)
-        present = self.present_personnel_c > 0
-        sole = present.sum(axis=1) == 1
-        winner_c = present.argmax(axis=1)
-        changed = np.flatnonzero(sole & (winner_c != self.coalition_of[self.controller]))
-        if changed.size == 0:
-            return taken_by
-        n = u.n
-        here = self._here[:n] & ~u.routing[:n]
-        pers_pf = np.bincount(u.loc[:n][here] * len(self.faction_ids) + u.faction[:n][here],
-                              u.personnel[:n][here], w.n * len(self.faction_ids)).reshape(w.n, -1)
-        for pl in changed.tolist():
-            c_new = winner_c[pl]
-            members = self.coalition_of == c_new
-            new = int(np.argmax(np.where(members, pers_pf[pl], -1)))
+        changed, holders = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
+        k = control_changes(self.present_personnel_c, self.controller, self.coalition_of, u.n, self._here,
+                            u.routing, u.loc, u.faction, u.personnel, changed, holders)
+        radius = p["morale_shock_radius_km"]
+        for pl, new in zip(changed[:k].tolist(), holders[:k].tolist()):
             old = int(self.controller[pl])
             self.controller[pl] = new
             self._control_version += 1
@@ -701,14 +700,8 @@ class ConflictModel(mesa.Model):
                 self._execute(pl)
             # The news shakes the losing side's units nearby, more for a valuable place, and less in places worth
             # more than it (the fall of a town shakes a city's garrison by the ratio of their values).
-            losers = u.alive[:n] & (self.coalition_of[u.faction[:n]] == self.coalition_of[old])
-            d = w.distance_km[pl, u.loc[:n]]
-            radius = p["morale_shock_radius_km"]
-            near = losers & (d <= radius)
-            weight = w.value[pl] / (1.0 + w.value[pl])
-            relative = np.minimum(1.0, w.value[pl] / np.maximum(w.value[u.loc[:n]], 1e-9))
-            shock = p["morale_fall_shock"] * weight * relative * (1.0 - d / max(radius, 1e-9))
-            u.morale[:n] = np.where(near, np.clip(u.morale[:n] - shock, 0, 1), u.morale[:n])
+            fall_shock(pl, int(self.coalition_of[old]), u.n, u.alive, u.faction, self.coalition_of, u.loc,
+                       w.distance_km, w.value, radius, max(radius, 1e-9), p["morale_fall_shock"], u.morale)
         return taken_by
 
     # 8 ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from simulation.daily import (
+    control_changes,
     cut_off_places,
+    fall_shock,
     morale_inputs,
     np_clip,
     np_maximum,
@@ -193,3 +195,57 @@ def test_routs_match_numpy(seed):
     _same(personnel, ref_personnel)
     _same(routing, ref_routing)
     _same(deserted, ref_deserted)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_control_changes_match_numpy(seed):
+    rng = np.random.default_rng(300 + seed)
+    n, nf, units = 25, 5, int(rng.integers(0, 60))
+    u, w = _units(rng, units + 3, n, nf), _world(rng, n, nf)
+    if seed % 4 == 0:
+        u["personnel"][:] = np.where(rng.random(units + 3) < 0.5, 0, 100)  # ties
+    controller = rng.integers(0, nf, n).astype(np.int64)
+    changed, new = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    here = u["here"][:units]
+    k = control_changes(w["personnel_c"], controller, w["coalition_of"], units, here, u["routing"], u["loc"],
+                        u["faction"], u["personnel"], changed, new)
+
+    # The NumPy code of ConflictModel._control (commit 7f5c904).
+    present = w["personnel_c"] > 0
+    sole = present.sum(axis=1) == 1
+    winner_c = present.argmax(axis=1)
+    ref_changed = np.flatnonzero(sole & (winner_c != w["coalition_of"][controller]))
+    _same(changed[:k], ref_changed)
+    h = here & ~u["routing"][:units]
+    pers_pf = np.bincount(u["loc"][:units][h] * nf + u["faction"][:units][h], u["personnel"][:units][h],
+                          n * nf).reshape(n, -1)
+    ref_new = [int(np.argmax(np.where(w["coalition_of"] == winner_c[pl], pers_pf[pl], -1))) for pl in ref_changed]
+    assert new[:k].tolist() == ref_new
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fall_shock_matches_numpy(seed):
+    rng = np.random.default_rng(400 + seed)
+    n, nf, units = 25, 4, int(rng.integers(0, 300))
+    u, w = _units(rng, units + 3, n, nf), _world(rng, n, nf)
+    value = np.where(rng.random(n) < 0.2, 0.0, rng.random(n) * 3)
+    value[:3] = [0.2, 0.7, 1.3]
+    distance = np.round(rng.random((n, n)) * 300, 0)
+    place, old = int(rng.integers(0, 3)), int(rng.integers(0, nf))
+    radius = [150.0, 0.0, 1e-12, 300.0][seed % 4]
+    morale = np.where(rng.random(units + 3) < 0.1, -0.0, u["morale"])
+    got = morale.copy()
+    fall_shock(place, int(w["coalition_of"][old]), units, u["alive"], u["faction"], w["coalition_of"], u["loc"],
+               distance, value, radius, max(radius, 1e-9), 0.3, got)
+
+    # The NumPy code of ConflictModel._control (commit 7f5c904).
+    ref = morale.copy()
+    fac, loc = u["faction"][:units], u["loc"][:units]
+    losers = u["alive"][:units] & (w["coalition_of"][fac] == w["coalition_of"][old])
+    d = distance[place, loc]
+    near = losers & (d <= radius)
+    weight = value[place] / (1.0 + value[place])
+    relative = np.minimum(1.0, value[place] / np.maximum(value[loc], 1e-9))
+    shock = 0.3 * weight * relative * (1.0 - d / max(radius, 1e-9))
+    ref[:units] = np.where(near, np.clip(ref[:units] - shock, 0, 1), ref[:units])
+    _same(got, ref)
