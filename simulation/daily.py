@@ -256,3 +256,54 @@ def fall_shock(place: int, losing_coalition: int, n: int, alive: np.ndarray, fac
             continue
         relative = np_minimum(1.0, v / np_maximum(value[loc[r]], 1e-9))
         morale[r] = np_clip(morale[r] - shock * weight * relative * (1.0 - d / radius_floor), 0.0, 1.0)
+
+
+# 8. Recruitment ---------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def recruit_rates(controller: np.ndarray, faction: int, rate: float, residents: np.ndarray, sympathy: np.ndarray,
+                  held: np.ndarray, lam: np.ndarray) -> int:
+    """The places ``faction`` holds (``held``, in increasing order) and the expected recruits at each (``lam``:
+    ``rate * residents * sympathy``). Returns how many places."""
+    m = 0
+    for q in range(controller.size):
+        if controller[q] == faction:
+            held[m] = q
+            lam[m] = rate * residents[q] * sympathy[q]
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def join_recruits(faction: int, held: np.ndarray, recruits: np.ndarray, n: int, alive: np.ndarray,
+                  unit_faction: np.ndarray, nxt: np.ndarray, routing: np.ndarray, loc: np.ndarray,
+                  personnel: np.ndarray, quality: np.ndarray, recruit_quality: float, n_places: int,
+                  new_places: np.ndarray, new_recruits: np.ndarray) -> tuple[int, int]:
+    """Recruits (``recruits`` at each of the ``held`` places) join the largest unit of ``faction`` at the place
+    (alive, not on the road, not routing; the first row on a tie), whose quality becomes the personnel-weighted
+    mean with ``recruit_quality``. The places with no such unit and their recruits, in the order of ``held``, go
+    to ``new_places`` and ``new_recruits`` (new units, for the model to create). Returns (how many of those,
+    all the recruits)."""
+    largest = np.full(n_places, -1, dtype=np.int64)
+    for r in range(n):
+        if alive[r] and unit_faction[r] == faction and nxt[r] < 0 and not routing[r]:
+            here = loc[r]
+            if largest[here] < 0 or personnel[r] > personnel[largest[here]]:
+                largest[here] = r
+    m = 0
+    total = 0
+    for i in range(held.size):
+        k = recruits[i]
+        if k <= 0:
+            continue
+        total += k
+        r = largest[held[i]]
+        if r >= 0:
+            joined = personnel[r] + k
+            quality[r] = (quality[r] * personnel[r] + recruit_quality * k) / joined
+            personnel[r] = joined
+        else:
+            new_places[m] = held[i]
+            new_recruits[m] = k
+            m += 1
+    return m, total

@@ -37,7 +37,9 @@ from simulation.daily import (
     control_changes,
     cut_off_places,
     fall_shock,
+    join_recruits,
     morale_inputs,
+    recruit_rates,
     rout_destinations,
     settle_routs,
     unit_morale,
@@ -707,35 +709,21 @@ class ConflictModel(mesa.Model):
     # 8 ---------------------------------------------------------------------------------------------------
     def _recruit(self) -> None:
         u, w, p = self.units, self.world, self.p
+        held, lam = np.empty(w.n, dtype=np.int64), np.empty(w.n)
+        new_places, new_recruits = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
         for f, command in enumerate(self.commands):
             if command.doctrine != "insurgent":
                 continue
-            held = np.flatnonzero(self.controller == f)
-            if held.size == 0:
+            m = recruit_rates(self.controller, f, p["recruit_rate"], self.civilians.residents, w.sympathy, held, lam)
+            if m == 0:
                 continue
-            lam = p["recruit_rate"] * self.civilians.residents[held] * w.sympathy[held]
-            recruits = self.rng.poisson(lam)
-            places, k = held[recruits > 0], recruits[recruits > 0]
-            if places.size == 0:
-                continue
+            recruits = self.rng.poisson(lam[:m])
             # Recruits join the largest unit of the faction at the place (the first, on a tie), or form one.
-            n = u.n
-            cand = np.flatnonzero(u.alive[:n] & (u.faction[:n] == f) & (u.next[:n] < 0) & ~u.routing[:n])
-            order = np.lexsort((cand, -u.personnel[cand], u.loc[cand]))
-            cand = cand[order]
-            largest = np.full(w.n, -1, dtype=np.int64)
-            if cand.size:
-                lead = cand[np.r_[True, u.loc[cand][1:] != u.loc[cand][:-1]]]
-                largest[u.loc[lead]] = lead
-            r = largest[places]
-            has = r >= 0
-            rj, kj = r[has], k[has]
-            total = u.personnel[rj] + kj
-            u.quality[rj] = (u.quality[rj] * u.personnel[rj] + p["recruit_quality"] * kj) / total
-            u.personnel[rj] = total
-            for pl, kk in zip(places[~has].tolist(), k[~has].tolist()):
+            k, total = join_recruits(f, held[:m], recruits, u.n, u.alive, u.faction, u.next, u.routing, u.loc,
+                                     u.personnel, u.quality, p["recruit_quality"], w.n, new_places, new_recruits)
+            for pl, kk in zip(new_places[:k].tolist(), new_recruits[:k].tolist()):
                 self._new_unit(f, pl, kk, p["recruit_quality"], p["initial_morale"], name="recruits")
-            self.ledger["recruited"][f] += int(k.sum())
+            self.ledger["recruited"][f] += total
 
     # 9 ---------------------------------------------------------------------------------------------------
     def _bury_dead_units(self) -> None:

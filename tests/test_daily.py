@@ -10,10 +10,12 @@ from simulation.daily import (
     control_changes,
     cut_off_places,
     fall_shock,
+    join_recruits,
     morale_inputs,
     np_clip,
     np_maximum,
     np_minimum,
+    recruit_rates,
     rout_destinations,
     settle_routs,
     unit_morale,
@@ -249,3 +251,52 @@ def test_fall_shock_matches_numpy(seed):
     shock = 0.3 * weight * relative * (1.0 - d / max(radius, 1e-9))
     ref[:units] = np.where(near, np.clip(ref[:units] - shock, 0, 1), ref[:units])
     _same(got, ref)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_recruitment_matches_numpy(seed):
+    rng = np.random.default_rng(500 + seed)
+    n, nf, units = 25, 4, int(rng.integers(0, 120))
+    u = _units(rng, units + 3, n, nf)
+    if seed % 3 == 0:
+        u["personnel"][:] = rng.integers(0, 3, units + 3) * 100  # ties
+        u["loc"][:] = rng.integers(0, 4, units + 3)
+    nxt = np.where(rng.random(units + 3) < 0.3, rng.integers(0, n, units + 3), -1).astype(np.int32)
+    controller = rng.integers(0, nf, n).astype(np.int64)
+    controller[:4] = 2
+    residents = np.where(rng.random(n) < 0.2, 0, rng.integers(0, 500_000, n)).astype(np.int64)
+    sympathy = rng.random(n)
+    f = 2
+    held, lam = np.empty(n, dtype=np.int64), np.empty(n)
+    m = recruit_rates(controller, f, 1e-4, residents, sympathy, held, lam)
+    recruits = np.where(rng.random(m) < 0.3, 0, rng.poisson(lam[:m]))
+    personnel, quality = u["personnel"].copy(), rng.random(units + 3)
+    ref_personnel, ref_quality = personnel.copy(), quality.copy()
+    new_places, new_recruits = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    k, total = join_recruits(f, held[:m], recruits, units, u["alive"], u["faction"], nxt, u["routing"], u["loc"],
+                             personnel, quality, 0.45, n, new_places, new_recruits)
+
+    # The NumPy code of ConflictModel._recruit (commit 7f5c904).
+    ref_held = np.flatnonzero(controller == f)
+    _same(held[:m], ref_held)
+    _same(lam[:m], 1e-4 * residents[ref_held] * sympathy[ref_held])
+    places, kk = ref_held[recruits > 0], recruits[recruits > 0]
+    cand = np.flatnonzero(u["alive"][:units] & (u["faction"][:units] == f) & (nxt[:units] < 0)
+                          & ~u["routing"][:units])
+    order = np.lexsort((cand, -ref_personnel[cand], u["loc"][cand]))
+    cand = cand[order]
+    largest = np.full(n, -1, dtype=np.int64)
+    if cand.size:
+        lead = cand[np.r_[True, u["loc"][cand][1:] != u["loc"][cand][:-1]]]
+        largest[u["loc"][lead]] = lead
+    r = largest[places]
+    has = r >= 0
+    rj, kj = r[has], kk[has]
+    joined = ref_personnel[rj] + kj
+    ref_quality[rj] = (ref_quality[rj] * ref_personnel[rj] + 0.45 * kj) / joined
+    ref_personnel[rj] = joined
+    _same(personnel, ref_personnel)
+    _same(quality, ref_quality)
+    _same(new_places[:k], places[~has])
+    _same(new_recruits[:k], kk[~has])
+    assert total == int(kk.sum())
