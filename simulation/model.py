@@ -39,6 +39,7 @@ from simulation.daily import (
     fall_shock,
     join_recruits,
     morale_inputs,
+    record_day,
     recruit_rates,
     rout_destinations,
     settle_routs,
@@ -110,7 +111,8 @@ class ConflictModel(mesa.Model):
         self.offensive_in = np.array([[f not in starts] * len(self.governorates) for f in self.faction_ids])
         self.battle_at = np.zeros(w.n, dtype=bool)
         self.sorties = np.zeros(nf, dtype=np.int64)
-        self.ledger = {k: np.zeros(nf, dtype=np.int64) for k in LEDGER}
+        self._ledger = np.zeros((len(LEDGER), nf), dtype=np.int64)  # by LEDGER entry and faction
+        self.ledger = {k: self._ledger[i] for i, k in enumerate(LEDGER)}  # its rows (views), by name
         self.nominal = np.zeros(nf, dtype=np.int64)
         self.units = UnitTable()
         self.unit_agents: list[ForceUnit | None] = []
@@ -164,6 +166,8 @@ class ConflictModel(mesa.Model):
         self._reported: dict[str, int] = {}
         names = [f"personnel_{f}" for f in self.faction_ids] + [f"places_{f}" for f in self.faction_ids] + [
             "killed", "civilians_killed", "displaced"]
+        self._report_names = names
+        self._report = np.zeros(len(names), dtype=np.int64)  # filled by record_day (displaced: sheltering only)
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m._reported[k]) for k in names})
         self.running = True
@@ -737,36 +741,15 @@ class ConflictModel(mesa.Model):
                 self.unit_agents[r] = None
 
     def _record(self) -> None:
-        u, w, d = self.units, self.world, self.day
-        n, nf = u.n, len(self.faction_ids)
-        self.rec_control[d] = self.controller
-        alive = u.alive[:n]
-        here = alive & (u.next[:n] < 0)
-        moving = alive & (u.next[:n] >= 0)
-        size = w.n * nf
-        self.rec_present[d] = np.bincount(u.loc[:n][here] * nf + u.faction[:n][here],
-                                          u.personnel[:n][here], size).reshape(w.n, nf)
-        self.rec_arriving[d] = np.bincount(u.next[:n][moving] * nf + u.faction[:n][moving],
-                                           u.personnel[:n][moving], size).reshape(w.n, nf)
-        self.rec_killed[d] = self._today_killed
-        self.rec_wounded[d] = self._today_wounded
-        civ = self.civilians
-        idps = civ.idps
-        self.rec_population[d] = civ.residents + idps
-        self.rec_idps[d] = idps
-        self.rec_displaced_from[d] = civ.displaced_from
-        self.rec_in_transit[d] = civ.in_transit
-        for i, k in enumerate(LEDGER):
-            self.rec_ledger[d, i] = self.ledger[k]
-        self.rec_ledger[d, -1] = np.bincount(u.faction[:n][alive], u.personnel[:n][alive], nf)
-        held = np.bincount(self.controller, minlength=nf)
-        self._killed_so_far += self._today_killed.sum(axis=0)
-        killed = self._killed_so_far
-        self._reported = {
-            **{f"personnel_{f}": int(self.rec_ledger[d, -1, i]) for i, f in enumerate(self.faction_ids)},
-            **{f"places_{f}": int(held[i]) for i, f in enumerate(self.faction_ids)},
-            "killed": int(killed.sum()), "civilians_killed": int(killed[-1]),
-            "displaced": int(idps.sum()) + int(self.rec_in_transit[d])}
+        u, civ, d = self.units, self.civilians, self.day
+        record_day(d, u.n, u.alive, u.next, u.loc, u.faction, u.personnel, self.controller, self._today_killed,
+                   self._today_wounded, self._ledger, self._killed_so_far, civ.residents, civ.idps,
+                   civ.displaced_from, self.rec_control, self.rec_present, self.rec_arriving, self.rec_killed,
+                   self.rec_wounded, self.rec_ledger, self.rec_population, self.rec_idps, self.rec_displaced_from,
+                   self._report)
+        self.rec_in_transit[d] = in_transit = civ.in_transit
+        self._reported = dict(zip(self._report_names, self._report.tolist()))
+        self._reported["displaced"] += in_transit
 
     # ---------------------------------------------------------------------------------------------------
     # Results

@@ -15,6 +15,7 @@ from simulation.daily import (
     np_clip,
     np_maximum,
     np_minimum,
+    record_day,
     recruit_rates,
     rout_destinations,
     settle_routs,
@@ -300,3 +301,53 @@ def test_recruitment_matches_numpy(seed):
     _same(new_places[:k], places[~has])
     _same(new_recruits[:k], kk[~has])
     assert total == int(kk.sum())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_records_match_numpy(seed):
+    rng = np.random.default_rng(600 + seed)
+    n, nf, units, days = 25, 4, int(rng.integers(0, 80)), 3
+    u = _units(rng, units + 3, n, nf)
+    u["personnel"] = np.where(rng.random(units + 3) < 0.1, 0, rng.integers(0, 10**12, units + 3)).astype(np.int64)
+    nxt = np.where(rng.random(units + 3) < 0.3, rng.integers(0, n, units + 3), -1).astype(np.int32)
+    controller = rng.integers(0, nf, n).astype(np.int64)
+    ledger = rng.integers(0, 10**6, (6, nf)).astype(np.int64)
+    residents, idps, displaced = (rng.integers(0, 10**6, n).astype(np.int64) for _ in range(3))
+    shapes = {"control": (days, n), "present": (days, n, nf), "arriving": (days, n, nf), "killed": (days, n, nf + 1),
+              "wounded": (days, n, nf + 1), "ledger": (days, 7, nf), "population": (days, n), "idps": (days, n),
+              "displaced_from": (days, n)}
+    rec = {k: rng.integers(-5, 5, s).astype(np.int64) for k, s in shapes.items()}  # garbage to overwrite
+    ref = {k: a.copy() for k, a in rec.items()}
+    killed_so_far = rng.integers(0, 1000, nf + 1).astype(np.int64)
+    ref_killed_so_far = killed_so_far.copy()
+    report = np.empty(2 * nf + 3, dtype=np.int64)
+    d = int(rng.integers(0, days))
+    today_killed, today_wounded = (rng.integers(0, 50, (n, nf + 1)).astype(np.int64) for _ in range(2))
+    record_day(d, units, u["alive"], nxt, u["loc"], u["faction"], u["personnel"], controller, today_killed,
+               today_wounded, ledger, killed_so_far, residents, idps, displaced, rec["control"], rec["present"],
+               rec["arriving"], rec["killed"], rec["wounded"], rec["ledger"], rec["population"], rec["idps"],
+               rec["displaced_from"], report)
+
+    # The NumPy code of ConflictModel._record (commit 7f5c904).
+    alive = u["alive"][:units]
+    here = alive & (nxt[:units] < 0)
+    moving = alive & (nxt[:units] >= 0)
+    loc, fac, pers = u["loc"][:units], u["faction"][:units], u["personnel"][:units]
+    ref["control"][d] = controller
+    ref["present"][d] = np.bincount(loc[here] * nf + fac[here], pers[here], n * nf).reshape(n, nf)
+    ref["arriving"][d] = np.bincount(nxt[:units][moving] * nf + fac[moving], pers[moving], n * nf).reshape(n, nf)
+    ref["killed"][d] = today_killed
+    ref["wounded"][d] = today_wounded
+    ref["population"][d] = residents + idps
+    ref["idps"][d] = idps
+    ref["displaced_from"][d] = displaced
+    ref["ledger"][d, :6] = ledger
+    ref["ledger"][d, -1] = np.bincount(fac[alive], pers[alive], nf)
+    ref_killed_so_far += today_killed.sum(axis=0)
+    for k in rec:
+        _same(rec[k], ref[k])
+    _same(killed_so_far, ref_killed_so_far)
+    held = np.bincount(controller, minlength=nf)
+    expected = [*ref["ledger"][d, -1].tolist(), *held.tolist(), int(ref_killed_so_far.sum()),
+                int(ref_killed_so_far[-1]), int(idps.sum())]
+    assert report.tolist() == expected
