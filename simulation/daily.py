@@ -357,3 +357,86 @@ def record_day(d: int, n: int, alive: np.ndarray, nxt: np.ndarray, loc: np.ndarr
     for j in range(killed_so_far.size):
         report[2 * nf] += killed_so_far[j]
     report[2 * nf + 1] = killed_so_far[killed_so_far.size - 1]
+
+
+# Sleeper cells and spent units --------------------------------------------------------------------------------
+
+@njit(cache=True)
+def sleeper_cells(n: int, hidden: np.ndarray, alive: np.ndarray, personnel: np.ndarray, faction: np.ndarray,
+                  loc: np.ndarray, quality: np.ndarray, morale: np.ndarray, offensive_in: np.ndarray,
+                  governorate_of: np.ndarray, coalition_of: np.ndarray, personnel_c: np.ndarray,
+                  hostile_c: np.ndarray, hid: np.ndarray, state: np.ndarray, cells: np.ndarray,
+                  need: np.ndarray) -> int:
+    """The sleeper cells among units ``0 .. n-1`` (hidden, alive, with personnel: ``hid``) and, for each, whether
+    it rises (``state``: 0 no, its side's offensive has not begun in its governorate; 1 yes, its side's forces
+    are present or no enemy is; 2 if strong enough), with the cells' effective strength at each place by
+    coalition (``cells``, summed in row order) and the coalitions whose defence decides (``need``).
+
+    Returns how many cells, or 0 if there are none or none whose offensive has begun (then nothing else is
+    filled)."""
+    k = 0
+    active = False
+    for r in range(n):
+        if hidden[r] and alive[r] and personnel[r] > 0:
+            hid[k] = r
+            k += 1
+            if offensive_in[faction[r], governorate_of[loc[r]]]:
+                active = True
+    if not active:
+        return 0
+    cells[:] = 0.0
+    need[:] = False
+    nc = hostile_c.shape[0]
+    for i in range(k):
+        r = hid[i]
+        c = coalition_of[faction[r]]
+        here = loc[r]
+        cells[here, c] += personnel[r] * quality[r] * morale[r]
+        if not offensive_in[faction[r], governorate_of[here]]:
+            state[i] = 0
+            continue
+        enemies = False
+        for e in range(nc):
+            if hostile_c[c, e] and personnel_c[here, e] > 0:
+                enemies = True
+        if personnel_c[here, c] > 0 or not enemies:
+            state[i] = 1
+        else:
+            state[i] = 2
+            need[c] = True
+    return k
+
+
+@njit(cache=True)
+def sleepers_rise(hid: np.ndarray, state: np.ndarray, loc: np.ndarray, faction: np.ndarray,
+                  coalition_of: np.ndarray, cells: np.ndarray, defence: np.ndarray, attack_ratio: float,
+                  hidden: np.ndarray, rise: np.ndarray) -> int:
+    """The cells ``hid`` that rise (``state`` 1, or 2 with the cells of their coalition at their place at least
+    ``attack_ratio`` times the ``defence`` against it there, [coalition, place]) are no longer ``hidden``; they
+    go into ``rise`` in order. Returns how many."""
+    m = 0
+    for i in range(hid.size):
+        r = hid[i]
+        if state[i] == 2:
+            c = coalition_of[faction[r]]
+            up = cells[loc[r], c] >= attack_ratio * defence[c, loc[r]]
+        else:
+            up = state[i] == 1
+        if up:
+            hidden[r] = False
+            rise[m] = r
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def spent_units(n: int, alive: np.ndarray, personnel: np.ndarray, dead: np.ndarray) -> int:
+    """Units among ``0 .. n-1`` alive with no personnel left are no longer ``alive``; they go into ``dead`` in
+    order. Returns how many."""
+    k = 0
+    for r in range(n):
+        if alive[r] and personnel[r] <= 0:
+            alive[r] = False
+            dead[k] = r
+            k += 1
+    return k

@@ -43,6 +43,9 @@ from simulation.daily import (
     recruit_rates,
     rout_destinations,
     settle_routs,
+    sleeper_cells,
+    sleepers_rise,
+    spent_units,
     unit_morale,
 )
 from simulation.displacement import Civilians
@@ -486,27 +489,23 @@ class ConflictModel(mesa.Model):
         """Sleeper cells rise once their side's offensive has begun in their governorate and it reaches their
         place: their side's forces arrive, the enemy's have left, or they are strong enough on their own (their
         strength at least ``attack_ratio`` times the defence, as for an attack)."""
-        u, n = self.units, self.units.n
-        hid = np.flatnonzero(u.hidden[:n] & u.alive[:n] & (u.personnel[:n] > 0))
-        if hid.size == 0:
+        u, n, w = self.units, self.units.n, self.world
+        hid, state = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8)
+        cells, need = np.empty((w.n, self.n_coalitions)), np.empty(self.n_coalitions, dtype=bool)
+        k = sleeper_cells(n, u.hidden, u.alive, u.personnel, u.faction, u.loc, u.quality, u.morale, self.offensive_in,
+                          self.governorate_of, self.coalition_of, self.present_personnel_c, self.hostile_c, hid,
+                          state, cells, need)
+        if k == 0:
             return
-        fac, loc = u.faction[hid], u.loc[hid]
-        active = self.offensive_in[fac, self.governorate_of[loc]]
-        if not active.any():
+        defence = np.empty((self.n_coalitions, w.n))
+        for c in np.flatnonzero(need).tolist():
+            defence[c] = self.defence_against(c)
+        rise = np.empty(k, dtype=np.int64)
+        m = sleepers_rise(hid[:k], state, u.loc, u.faction, self.coalition_of, cells, defence, self.p["attack_ratio"],
+                          u.hidden, rise)
+        if m == 0:
             return
-        coal = self.coalition_of[fac]
-        friends = self.present_personnel_c[loc, coal] > 0
-        enemies = (self.present_personnel_c[loc] * self.hostile_c[coal]).sum(axis=1) > 0
-        cells = np.bincount(loc * self.n_coalitions + coal, self.unit_effective(hid),
-                            self.world.n * self.n_coalitions).reshape(self.world.n, self.n_coalitions)
-        defence = np.zeros(hid.size)
-        for c in distinct(coal):
-            defence[coal == c] = self.defence_against(c)[loc[coal == c]]
-        strong = cells[loc, coal] >= self.p["attack_ratio"] * defence
-        rise = hid[active & (friends | ~enemies | strong)]
-        if rise.size == 0:
-            return
-        u.hidden[rise] = False
+        rise = rise[:m]
         self._presence()  # the cells now fight
         for pl in distinct(u.loc[rise]):
             k = rise[u.loc[rise] == pl]
@@ -731,10 +730,9 @@ class ConflictModel(mesa.Model):
 
     # 9 ---------------------------------------------------------------------------------------------------
     def _bury_dead_units(self) -> None:
-        u, n = self.units, self.units.n
-        dead = np.flatnonzero(u.alive[:n] & (u.personnel[:n] <= 0))
-        for r in dead.tolist():
-            u.alive[r] = False
+        u = self.units
+        dead = np.empty(u.n, dtype=np.int64)
+        for r in dead[:spent_units(u.n, u.alive, u.personnel, dead)].tolist():
             agent = self.unit_agents[r]
             if agent is not None:
                 agent.remove()

@@ -19,6 +19,9 @@ from simulation.daily import (
     recruit_rates,
     rout_destinations,
     settle_routs,
+    sleeper_cells,
+    sleepers_rise,
+    spent_units,
     unit_morale,
 )
 from simulation.planning import daily_morale
@@ -351,3 +354,73 @@ def test_records_match_numpy(seed):
     expected = [*ref["ledger"][d, -1].tolist(), *held.tolist(), int(ref_killed_so_far.sum()),
                 int(ref_killed_so_far[-1]), int(idps.sum())]
     assert report.tolist() == expected
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sleepers_match_numpy(seed):
+    rng = np.random.default_rng(700 + seed)
+    n, nf, units = 20, 4, int(rng.integers(0, 80))
+    u, w = _units(rng, units + 3, n, nf), _world(rng, n, nf)
+    nc = w["hostile_c"].shape[0]
+    hidden = rng.random(units + 3) < [0.0, 0.5, 0.9][seed % 3]
+    quality = rng.random(units + 3)
+    if seed % 4 == 0:
+        u["morale"][:] = 0.0  # no strength: ties with no defence
+    governorate_of = rng.integers(0, 3, n).astype(np.int64)
+    offensive_in = rng.random((nf, 3)) < [0.0, 0.5, 1.0][seed % 3]
+    defence_by_c = np.where(rng.random((nc, n)) < 0.3, 0.0, rng.random((nc, n)) * 2000)
+    hid, state = np.empty(units, dtype=np.int64), np.empty(units, dtype=np.int8)
+    cells, need = np.empty((n, nc)), np.empty(nc, dtype=bool)
+    got_hidden = hidden.copy()
+    k = sleeper_cells(units, got_hidden, u["alive"], u["personnel"], u["faction"], u["loc"], quality, u["morale"],
+                      offensive_in, governorate_of, w["coalition_of"], w["personnel_c"], w["hostile_c"], hid, state,
+                      cells, need)
+    rise = np.empty(k, dtype=np.int64)
+    defence = np.full((nc, n), np.nan)  # only the rows asked for are read
+    for c in np.flatnonzero(need):
+        defence[c] = defence_by_c[c]
+    m = sleepers_rise(hid[:k], state, u["loc"], u["faction"], w["coalition_of"], cells, defence, 1.5, got_hidden,
+                      rise) if k else 0
+
+    # The NumPy code of ConflictModel._wake_sleepers (commit 7f5c904).
+    ref_hidden = hidden.copy()
+    ref_hid = np.flatnonzero(hidden[:units] & u["alive"][:units] & (u["personnel"][:units] > 0))
+    fac, loc = u["faction"][ref_hid], u["loc"][ref_hid]
+    active = offensive_in[fac, governorate_of[loc]]
+    if ref_hid.size == 0 or not active.any():
+        assert k == 0
+        _same(got_hidden, ref_hidden)
+        return
+    _same(hid[:k], ref_hid)
+    coal = w["coalition_of"][fac]
+    pc = w["personnel_c"]
+    friends = pc[loc, coal] > 0
+    enemies = (pc[loc] * w["hostile_c"][coal]).sum(axis=1) > 0
+    ref_cells = np.bincount(loc * nc + coal, u["personnel"][ref_hid] * quality[ref_hid] * u["morale"][ref_hid],
+                            n * nc).reshape(n, nc)
+    _same(cells, ref_cells)
+    defence_rows = np.zeros(ref_hid.size)
+    for c in np.unique(coal):
+        defence_rows[coal == c] = defence_by_c[c][loc[coal == c]]
+    strong = ref_cells[loc, coal] >= 1.5 * defence_rows
+    ref_rise = ref_hid[active & (friends | ~enemies | strong)]
+    ref_hidden[ref_rise] = False
+    _same(rise[:m], ref_rise)
+    _same(got_hidden, ref_hidden)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_spent_units_match_numpy(seed):
+    rng = np.random.default_rng(800 + seed)
+    units = int(rng.integers(0, 50))
+    u = _units(rng, units + 3, 10, 3)
+    u["personnel"][rng.random(units + 3) < 0.2] = -1
+    alive, dead = u["alive"].copy(), np.empty(units, dtype=np.int64)
+    k = spent_units(units, alive, u["personnel"], dead)
+
+    # The NumPy code of ConflictModel._bury_dead_units (commit 7f5c904).
+    ref_dead = np.flatnonzero(u["alive"][:units] & (u["personnel"][:units] <= 0))
+    ref_alive = u["alive"].copy()
+    ref_alive[ref_dead] = False
+    _same(dead[:k], ref_dead)
+    _same(alive, ref_alive)
