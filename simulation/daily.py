@@ -440,3 +440,17 @@ def spent_units(n: int, alive: np.ndarray, personnel: np.ndarray, dead: np.ndarr
             dead[k] = r
             k += 1
     return k
+
+
+@njit(cache=True)
+def day_violence(today_killed: np.ndarray, today_wounded: np.ndarray, today_sorties: np.ndarray,
+                 violence: np.ndarray) -> None:
+    """The day's violence at each place, for the civilians: killed and wounded of every party, and air
+    sorties."""
+    for p in range(violence.size):
+        v = 0
+        for j in range(today_killed.shape[1]):
+            v += today_killed[p, j]
+        for j in range(today_wounded.shape[1]):
+            v += today_wounded[p, j]
+        violence[p] = v + today_sorties[p]

@@ -36,6 +36,7 @@ from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.daily import (
     control_changes,
     cut_off_places,
+    day_violence,
     fall_shock,
     join_recruits,
     morale_inputs,
@@ -49,7 +50,7 @@ from simulation.daily import (
     unit_morale,
 )
 from simulation.displacement import Civilians
-from simulation.movement import merge_idle, move_units, presence
+from simulation.movement import merge_idle, move_units, presence_at
 from simulation.planning import detachments, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
@@ -239,15 +240,16 @@ class ConflictModel(mesa.Model):
 
     def _presence(self) -> None:
         """Personnel and effective strength present at each place by coalition (units not on the road)."""
-        u, n = self.units, self.units.n
-        here, self.present_personnel_c, self.present_effective_c, self.battle_at = presence(
-            self.world.n, u.alive[:n], u.next[:n], u.personnel[:n], u.hidden[:n], u.routing[:n], u.loc[:n],
-            u.faction[:n], u.quality[:n], u.morale[:n], self.coalition_of, self.hostile_c)
-        self._here = here
+        u, n, nc = self.units, self.world.n, self.n_coalitions
+        here, personnel_c, effective_c = np.zeros(u.n, dtype=bool), np.zeros((n, nc)), np.zeros((n, nc))
+        battle = np.zeros(n, dtype=bool)
+        presence_at(u.n, u.alive, u.next, u.personnel, u.hidden, u.routing, u.loc, u.faction, u.quality, u.morale,
+                    self.coalition_of, self.hostile_c, self.controller, self.was_garrisoned, here, personnel_c,
+                    effective_c, battle)
+        self._here, self.present_personnel_c, self.present_effective_c, self.battle_at = \
+            here, personnel_c, effective_c, battle
         self._threat: dict[int, np.ndarray] = {}  # threat_to by coalition, until the strengths change
         self._defence: dict[int, np.ndarray] = {}  # defence_against by coalition, until the next _presence
-        holder = self.coalition_of[self.controller]
-        self.was_garrisoned |= self.present_personnel_c[np.arange(self.world.n), holder] > 0
 
     def own_effective_at(self, coalition: int) -> np.ndarray:
         return self.present_effective_c[:, coalition]
@@ -416,7 +418,8 @@ class ConflictModel(mesa.Model):
         self._presence()
         taken_by = self._control()              # 7
         self._recruit()                         # 8
-        violence = (self._today_killed.sum(axis=1) + self._today_wounded.sum(axis=1) + self._today_sorties)
+        violence = np.empty(self.world.n, dtype=np.int64)
+        day_violence(self._today_killed, self._today_wounded, self._today_sorties, violence)
         self.civilians.step(violence, taken_by, self.controller, self.battle_at)
         self._bury_dead_units()
         self._record()                          # 9

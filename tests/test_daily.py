@@ -9,6 +9,7 @@ import pytest
 from simulation.daily import (
     control_changes,
     cut_off_places,
+    day_violence,
     fall_shock,
     join_recruits,
     morale_inputs,
@@ -24,6 +25,7 @@ from simulation.daily import (
     spent_units,
     unit_morale,
 )
+from simulation.movement import presence, presence_at
 from simulation.planning import daily_morale
 
 SEEDS = range(12)
@@ -424,3 +426,37 @@ def test_spent_units_match_numpy(seed):
     ref_alive[ref_dead] = False
     _same(dead[:k], ref_dead)
     _same(alive, ref_alive)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_presence_at_matches_presence(seed):
+    """movement.presence_at (the model's) gives movement.presence's arrays and the garrisons of the NumPy code
+    of ConflictModel._presence (commit 7f5c904)."""
+    rng = np.random.default_rng(900 + seed)
+    n, nf, units = 25, 4, int(rng.integers(0, 80))
+    u, w = _units(rng, units + 3, n, nf), _world(rng, n, nf)
+    nc = w["hostile_c"].shape[0]
+    nxt = np.where(rng.random(units + 3) < 0.3, rng.integers(0, n, units + 3), -1).astype(np.int32)
+    hidden, quality = rng.random(units + 3) < 0.1, rng.random(units + 3)
+    controller = rng.integers(0, nf, n).astype(np.int64)
+    garrisoned = rng.random(n) < 0.2
+    cols = (u["alive"], nxt, u["personnel"], hidden, u["routing"], u["loc"], u["faction"], quality, u["morale"])
+    here, pc, ec, battle = np.zeros(units, dtype=bool), np.zeros((n, nc)), np.zeros((n, nc)), np.zeros(n, dtype=bool)
+    got_garrisoned = garrisoned.copy()
+    presence_at(units, *cols, w["coalition_of"], w["hostile_c"], controller, got_garrisoned, here, pc, ec, battle)
+    ref = presence(n, *(a[:units] for a in cols), w["coalition_of"], w["hostile_c"])
+    for a, b in zip((here, pc, ec, battle), ref):
+        _same(a, b)
+    ref_garrisoned = garrisoned | (ref[1][np.arange(n), w["coalition_of"][controller]] > 0)
+    _same(got_garrisoned, ref_garrisoned)
+
+
+def test_day_violence_matches_numpy():
+    rng = np.random.default_rng(1000)
+    for n in (0, 1, 30):
+        killed, wounded = rng.integers(0, 100, (n, 5)), rng.integers(0, 100, (n, 5))
+        sorties = rng.integers(0, 10, n)
+        violence = np.empty(n, dtype=np.int64)
+        day_violence(killed, wounded, sorties, violence)
+        # The NumPy code of ConflictModel._step (commit 7f5c904).
+        _same(violence, killed.sum(axis=1) + wounded.sum(axis=1) + sorties)
