@@ -59,17 +59,19 @@ def np_minimum(a: float, b: float) -> float:
 
 @njit(cache=True)
 def morale_inputs(n: int, alive: np.ndarray, personnel: np.ndarray, faction: np.ndarray, government: np.ndarray,
-                  coalition_of: np.ndarray, hostile_c: np.ndarray, ctrl_c: np.ndarray, personnel_c: np.ndarray,
-                  enemy_here: np.ndarray, live: np.ndarray, gov_live: np.ndarray, passable: np.ndarray) -> None:
+                  coalition_of: np.ndarray, hostile_c: np.ndarray, controller: np.ndarray, personnel_c: np.ndarray,
+                  ctrl_c: np.ndarray, enemy_here: np.ndarray, live: np.ndarray, gov_live: np.ndarray,
+                  passable: np.ndarray) -> None:
     """What ``ConflictModel._morale`` needs before the cut-off places are known, for units ``0 .. n-1``.
 
-    Fills ``enemy_here`` ((places, coalitions) bool: personnel of a coalition hostile to the column's present at
-    the place), ``live`` (per unit: alive with personnel), ``gov_live`` (per faction: a ``government`` faction
-    with a live unit) and, for those factions, ``passable[f]``: places neither held by an enemy of the faction's
-    coalition (``ctrl_c``: each place's holder's coalition) nor occupied by one.
+    Fills ``ctrl_c`` (the coalition of each place's ``controller``), ``enemy_here`` ((places, coalitions) bool:
+    personnel of a coalition hostile to the column's present at the place), ``live`` (per unit: alive with
+    personnel), ``gov_live`` (per faction: a ``government`` faction with a live unit) and, for those factions,
+    ``passable[f]``: places neither held by an enemy of the faction's coalition nor occupied by one.
     """
     places, nc = personnel_c.shape
     for p in range(places):
+        ctrl_c[p] = coalition_of[controller[p]]
         for c in range(nc):
             e = False
             for d in range(nc):

@@ -603,8 +603,9 @@ class ConflictModel(mesa.Model):
     def _execute(self, place: int) -> None:
         """Killings when an insurgent faction takes ``place``: Poisson with mean ``execution_rate`` times the
         people there hostile to it (``1 - sympathy`` of those present), counted as civilians killed."""
-        hostile = self.civilians.present[place] * (1.0 - self.world.sympathy[place])
-        k = min(int(self.rng.poisson(self.p["execution_rate"] * hostile)), int(self.civilians.present[place]))
+        present = self.civilians.present[place]
+        hostile = present * (1.0 - self.world.sympathy[place])
+        k = min(int(self.rng.poisson(self.p["execution_rate"] * hostile)), int(present))
         if k <= 0:
             return
         killed = np.zeros(self.world.n, dtype=np.int64)
@@ -621,12 +622,12 @@ class ConflictModel(mesa.Model):
         u, w, p = self.units, self.world, self.p
         n, nf = u.n, len(self.faction_ids)
         # Cut off from the rear: no road to it through places not held or occupied by enemies.
-        ctrl_c = self.coalition_of[self.controller]
+        ctrl_c = np.empty(w.n, dtype=np.int64)  # the coalition holding each place
         enemy_here = np.empty((w.n, self.n_coalitions), dtype=bool)  # [p, c]: enemies of c present at p
         live, gov_live = np.empty(n, dtype=bool), np.empty(nf, dtype=bool)
         passable, cut = np.empty((nf, w.n), dtype=bool), np.empty((nf, w.n), dtype=bool)
         morale_inputs(n, u.alive, u.personnel, u.faction, self._is_government, self.coalition_of, self.hostile_c,
-                      ctrl_c, self.present_personnel_c, enemy_here, live, gov_live, passable)
+                      self.controller, self.present_personnel_c, ctrl_c, enemy_here, live, gov_live, passable)
         for f in np.flatnonzero(gov_live).tolist():
             # Airlift: the most valuable cut-off places held by the side are resupplied by air.
             cut_off_places(w.components(passable[f]), int(self.rear[f]), bool(self._airlift[f]),

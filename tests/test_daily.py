@@ -80,9 +80,12 @@ def test_morale_inputs_match_numpy(seed):
     u, w = _units(rng, units + 5, n, nf), _world(rng, n, nf)
     nc = w["hostile_c"].shape[0]
     enemy_here, live, gov_live = np.empty((n, nc), dtype=bool), np.empty(units, dtype=bool), np.empty(nf, dtype=bool)
-    passable = np.empty((nf, n), dtype=bool)
+    passable, ctrl_c = np.empty((nf, n), dtype=bool), np.empty(n, dtype=np.int64)
+    controller = rng.integers(0, nf, n).astype(np.int64)
+    w["ctrl_c"] = w["coalition_of"][controller]
     morale_inputs(units, u["alive"], u["personnel"], u["faction"], w["government"], w["coalition_of"],
-                  w["hostile_c"], w["ctrl_c"], w["personnel_c"], enemy_here, live, gov_live, passable)
+                  w["hostile_c"], controller, w["personnel_c"], ctrl_c, enemy_here, live, gov_live, passable)
+    _same(ctrl_c, w["ctrl_c"])
 
     # The NumPy code of ConflictModel._morale (commit 7f5c904).
     alive = u["alive"][:units] & (u["personnel"][:units] > 0)
