@@ -91,21 +91,35 @@ def morale_inputs(n: int, alive: np.ndarray, personnel: np.ndarray, faction: np.
 
 
 @njit(cache=True)
-def cut_off_places(labels: np.ndarray, rear: int, airlift: bool, airlift_places: int, ctrl_c: np.ndarray,
-                   coalition: int, value: np.ndarray, cut: np.ndarray) -> None:
-    """The places a government faction is cut off at (``cut``): those outside the component (``labels``) of its
-    ``rear`` (all of them if it has none, or it is impassable). With an ``airlift``, the ``airlift_places`` most
-    valuable of the places its ``coalition`` holds among them (the first, on a tie) are not cut off: Python's
-    ``[:airlift_places]`` of the stable sort by decreasing value."""
-    n = labels.size
-    whole = rear < 0 or labels[rear] < 0
-    held = 0
-    for q in range(n):
-        cut[q] = True if whole else labels[q] != labels[rear]
-        if cut[q] and ctrl_c[q] == coalition:
-            held += 1
+def cut_off_places(open_road: np.ndarray, passable: np.ndarray, rear: int, airlift: bool, airlift_places: int,
+                   ctrl_c: np.ndarray, coalition: int, value: np.ndarray, cut: np.ndarray) -> None:
+    """The places a government faction is cut off at (``cut``): all but those its ``rear`` reaches by open roads
+    (``open_road``, either way round) through ``passable`` places (all of them if it has no rear, or its rear
+    is not passable): the places outside the rear's connected component, as ``World.components`` labels them.
+    With an ``airlift``, the ``airlift_places`` most valuable of the places its ``coalition`` holds among them
+    (the first, on a tie) are not cut off: Python's ``[:airlift_places]`` of the stable sort by decreasing
+    value."""
+    n = passable.size
+    cut[:] = True
+    if rear >= 0 and passable[rear]:
+        queue = np.empty(n, dtype=np.int64)
+        queue[0] = rear
+        cut[rear] = False
+        head, tail = 0, 1
+        while head < tail:
+            a = queue[head]
+            head += 1
+            for b in range(n):
+                if cut[b] and passable[b] and (open_road[a, b] or open_road[b, a]):
+                    cut[b] = False
+                    queue[tail] = b
+                    tail += 1
     if not airlift:
         return
+    held = 0
+    for q in range(n):
+        if cut[q] and ctrl_c[q] == coalition:
+            held += 1
     k = airlift_places if airlift_places >= 0 else max(held + airlift_places, 0)
     taken = np.zeros(n, dtype=np.bool_)
     for _ in range(min(k, held)):
@@ -154,6 +168,33 @@ def unit_morale(n: int, morale: np.ndarray, base_morale: np.ndarray, live: np.nd
             rout_coalitions[coalition_of[faction[r]]] = True
             k += 1
     return k
+
+
+@njit(cache=True)
+def day_morale(n: int, alive: np.ndarray, personnel: np.ndarray, faction: np.ndarray, loc: np.ndarray,
+               morale: np.ndarray, base_morale: np.ndarray, here: np.ndarray, routing: np.ndarray,
+               government: np.ndarray, airlift: np.ndarray, rear: np.ndarray, coalition_of: np.ndarray,
+               hostile_c: np.ndarray, controller: np.ndarray, personnel_c: np.ndarray, open_road: np.ndarray,
+               value: np.ndarray, sympathy: np.ndarray, battle_at: np.ndarray, airlift_places: int,
+               morale_cutoff: float, hostile_population_morale: float, morale_recovery: float,
+               rout_threshold: float, ctrl_c: np.ndarray, enemy_here: np.ndarray, rout: np.ndarray,
+               rout_coalitions: np.ndarray) -> int:
+    """``ConflictModel._morale`` up to the routs: :func:`morale_inputs`, the places each government faction
+    with live units is cut off at (:func:`cut_off_places`, by its ``rear`` and ``airlift``), then
+    :func:`unit_morale`. Fills ``ctrl_c`` and ``enemy_here`` (for the routs), ``rout`` and
+    ``rout_coalitions``; returns how many rout."""
+    nf, places = coalition_of.size, controller.size
+    live, gov_live = np.empty(n, dtype=np.bool_), np.empty(nf, dtype=np.bool_)
+    passable, cut = np.empty((nf, places), dtype=np.bool_), np.empty((nf, places), dtype=np.bool_)
+    morale_inputs(n, alive, personnel, faction, government, coalition_of, hostile_c, controller, personnel_c, ctrl_c,
+                  enemy_here, live, gov_live, passable)
+    for f in range(nf):
+        if gov_live[f]:
+            cut_off_places(open_road, passable[f], rear[f], airlift[f], airlift_places, ctrl_c, coalition_of[f],
+                           value, cut[f])
+    return unit_morale(n, morale, base_morale, live, faction, government, cut, loc, sympathy, battle_at, here,
+                       routing, coalition_of, morale_cutoff, hostile_population_morale, morale_recovery,
+                       rout_threshold, rout, rout_coalitions)
 
 
 @njit(cache=True)

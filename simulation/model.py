@@ -35,11 +35,10 @@ from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.daily import (
     control_changes,
-    cut_off_places,
+    day_morale,
     day_violence,
     fall_shock,
     join_recruits,
-    morale_inputs,
     record_day,
     recruit_rates,
     rout_destinations,
@@ -47,7 +46,6 @@ from simulation.daily import (
     sleeper_cells,
     sleepers_rise,
     spent_units,
-    unit_morale,
 )
 from simulation.displacement import Civilians
 from simulation.movement import merge_idle, move_units, presence_at
@@ -620,23 +618,17 @@ class ConflictModel(mesa.Model):
     # 5 ---------------------------------------------------------------------------------------------------
     def _morale(self) -> None:
         u, w, p = self.units, self.world, self.p
-        n, nf = u.n, len(self.faction_ids)
-        # Cut off from the rear: no road to it through places not held or occupied by enemies.
+        n = u.n
+        # Cut off from the rear (no road to it through places not held or occupied by enemies) and not airlifted
+        # (the most valuable cut-off places held by a side with an air force are resupplied by air); then rout.
         ctrl_c = np.empty(w.n, dtype=np.int64)  # the coalition holding each place
         enemy_here = np.empty((w.n, self.n_coalitions), dtype=bool)  # [p, c]: enemies of c present at p
-        live, gov_live = np.empty(n, dtype=bool), np.empty(nf, dtype=bool)
-        passable, cut = np.empty((nf, w.n), dtype=bool), np.empty((nf, w.n), dtype=bool)
-        morale_inputs(n, u.alive, u.personnel, u.faction, self._is_government, self.coalition_of, self.hostile_c,
-                      self.controller, self.present_personnel_c, ctrl_c, enemy_here, live, gov_live, passable)
-        for f in np.flatnonzero(gov_live).tolist():
-            # Airlift: the most valuable cut-off places held by the side are resupplied by air.
-            cut_off_places(w.components(passable[f]), int(self.rear[f]), bool(self._airlift[f]),
-                           int(p["airlift_places"]), ctrl_c, int(self.coalition_of[f]), w.value, cut[f])
-        # Rout.
         rout, coalitions = np.empty(n, dtype=np.int64), np.empty(self.n_coalitions, dtype=bool)
-        k = unit_morale(n, u.morale, u.base_morale, live, u.faction, self._is_government, cut, u.loc, w.sympathy,
-                        self.battle_at, self._here, u.routing, self.coalition_of, p["morale_cutoff"],
-                        p["hostile_population_morale"], p["morale_recovery"], p["rout_threshold"], rout, coalitions)
+        k = day_morale(n, u.alive, u.personnel, u.faction, u.loc, u.morale, u.base_morale, self._here, u.routing,
+                       self._is_government, self._airlift, self.rear, self.coalition_of, self.hostile_c,
+                       self.controller, self.present_personnel_c, w.open_road, w.value, w.sympathy, self.battle_at,
+                       int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"],
+                       p["morale_recovery"], p["rout_threshold"], ctrl_c, enemy_here, rout, coalitions)
         if k == 0:
             return
         rout = rout[:k]

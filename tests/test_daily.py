@@ -9,6 +9,7 @@ import pytest
 from simulation.daily import (
     control_changes,
     cut_off_places,
+    day_morale,
     day_violence,
     fall_shock,
     join_recruits,
@@ -27,6 +28,7 @@ from simulation.daily import (
 )
 from simulation.movement import presence, presence_at
 from simulation.planning import daily_morale
+from simulation.routing import component_labels
 
 SEEDS = range(12)
 SPECIAL = [np.nan, -np.inf, np.inf, -0.0, 0.0, 1.0, -1.0, 0.5, 1e-9]
@@ -99,11 +101,28 @@ def test_morale_inputs_match_numpy(seed):
         _same(passable[f], ~w["hostile_c"][c, w["ctrl_c"]] & ~ref_enemy[:, c])
 
 
+def _roads(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random symmetric road network of ``n`` places, as ``World.open_road``."""
+    roads = np.triu(rng.random((n, n)) < 2.5 / n, 1)
+    return roads | roads.T
+
+
+def _labels(open_road: np.ndarray, passable: np.ndarray) -> np.ndarray:
+    """``World.components(passable)`` (commit 7f5c904) for a world with these open roads."""
+    n = passable.size
+    edge_to, edge_from = np.nonzero(open_road.T)
+    keep = passable[edge_from] & passable[edge_to]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(edge_to[keep], minlength=n), out=indptr[1:])
+    return np.where(passable, component_labels(indptr, edge_from[keep]), -1)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cut_off_places_match_numpy(seed):
     rng = np.random.default_rng(50 + seed)
     n = 30
-    labels = rng.integers(-1, 3, n).astype(np.int64)
+    open_road = _roads(rng, n)
+    passable = rng.random(n) < [1.0, 0.8, 0.5][seed % 3]
     rear = int(rng.integers(-1, n))
     ctrl_c = rng.integers(0, 2, n).astype(np.int64)
     value = np.round(rng.random(n) * 3, 0)  # many ties
@@ -111,10 +130,11 @@ def test_cut_off_places_match_numpy(seed):
         value[rng.random(n) < 0.2] = np.nan
     if seed % 4 == 1:
         value[rng.random(n) < 0.3] = -0.0
+    labels = _labels(open_road, passable)
     for airlift in (False, True):
         for places in (0, 1, 2, 5, 100, -1, -3):
             cut = np.empty(n, dtype=bool)
-            cut_off_places(labels, rear, airlift, places, ctrl_c, 1, value, cut)
+            cut_off_places(open_road, passable, rear, airlift, places, ctrl_c, 1, value, cut)
             # The NumPy code of ConflictModel._morale (commit 7f5c904).
             if rear < 0 or labels[rear] < 0:
                 reachable = np.zeros(n, dtype=bool)
@@ -463,3 +483,47 @@ def test_day_violence_matches_numpy():
         day_violence(killed, wounded, sorties, violence)
         # The NumPy code of ConflictModel._step (commit 7f5c904).
         _same(violence, killed.sum(axis=1) + wounded.sum(axis=1) + sorties)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_day_morale_matches_numpy(seed):
+    rng = np.random.default_rng(1100 + seed)
+    n, nf, units = 25, 4, int(rng.integers(0, 80))
+    u, w = _units(rng, units + 3, n, nf), _world(rng, n, nf)
+    nc = w["hostile_c"].shape[0]
+    open_road = _roads(rng, n)
+    controller = rng.integers(0, nf, n).astype(np.int64)
+    ctrl_c = w["coalition_of"][controller]
+    airlift = w["government"] & (rng.random(nf) < 0.5)
+    rear = np.where(rng.random(nf) < 0.2, -1, rng.integers(0, n, nf)).astype(np.int64)
+    sympathy, battle = rng.random(n), rng.random(n) < 0.3
+    here = u["here"][:units]
+    got_ctrl_c, enemy_here = np.empty(n, dtype=np.int64), np.empty((n, nc), dtype=bool)
+    morale, rout, coalitions = u["morale"].copy(), np.empty(units, dtype=np.int64), np.empty(nc, dtype=bool)
+    k = day_morale(units, u["alive"], u["personnel"], u["faction"], u["loc"], morale, u["base_morale"], here,
+                   u["routing"], w["government"], airlift, rear, w["coalition_of"], w["hostile_c"], controller,
+                   w["personnel_c"], open_road, w["value"], sympathy, battle, 2, 0.1, 0.05, 0.2, 0.3, got_ctrl_c,
+                   enemy_here, rout, coalitions)
+
+    # The NumPy code of ConflictModel._morale (commit 7f5c904), with the compiled daily_morale it called.
+    _same(got_ctrl_c, ctrl_c)
+    alive = u["alive"][:units] & (u["personnel"][:units] > 0)
+    fac, loc = u["faction"][:units], u["loc"][:units]
+    gov = w["government"][fac]
+    cutoff = np.zeros(units, dtype=bool)
+    ref_enemy = w["personnel_c"] @ w["hostile_c"].T > 0
+    _same(enemy_here, ref_enemy)
+    for f in np.unique(fac[alive & gov]):
+        c = w["coalition_of"][f]
+        labels = _labels(open_road, ~w["hostile_c"][c, ctrl_c] & ~ref_enemy[:, c])
+        reachable = np.zeros(n, dtype=bool) if rear[f] < 0 or labels[rear[f]] < 0 else labels == labels[rear[f]]
+        cut_places = ~reachable
+        if airlift[f]:
+            held_cut = np.flatnonzero(cut_places & (ctrl_c == c))
+            cut_places[held_cut[np.argsort(-w["value"][held_cut], kind="stable")][:2]] = False
+        cutoff |= alive & (fac == f) & cut_places[loc]
+    m = u["morale"].copy()
+    daily_morale(m[:units], u["base_morale"][:units], cutoff, sympathy[loc], gov, ~battle[loc] & ~cutoff,
+                 0.1, 0.05, 0.2)
+    _same(morale, m)
+    _same(rout[:k], np.flatnonzero(alive & here & ~u["routing"][:units] & (m[:units] < 0.3)))
