@@ -642,13 +642,13 @@ class ConflictModel(mesa.Model):
         # Nowhere to go: the unit dissolves.
         settle_routs(rout, deserters, reached, u.personnel, u.faction, u.routing, self.ledger["deserted"])
         self._set_courses(rout[reached], dest[reached])
-        for i, r in enumerate(rout.tolist()):
-            who = self.faction_ids[u.faction[r]]
-            if reached[i]:
-                self._log("rout", int(u.loc[r]), f"{who} unit routs toward {w.place_ids[dest[i]]}: "
-                          f"{int(deserters[i])} desert, {int(u.personnel[r])} retreat")
+        for f, pl, ok, to, gone, left in zip(u.faction[rout].tolist(), u.loc[rout].tolist(), reached.tolist(),
+                                             dest.tolist(), deserters.tolist(), u.personnel[rout].tolist()):
+            if ok:
+                self._log("rout", pl, f"{self.faction_ids[f]} unit routs toward {w.place_ids[to]}: {gone} desert, "
+                          f"{left} retreat")
             else:
-                self._log("rout", int(u.loc[r]), f"{who} unit dissolves, {int(deserters[i])} desert")
+                self._log("rout", pl, f"{self.faction_ids[f]} unit dissolves, {gone} desert")
 
     # 6 ---------------------------------------------------------------------------------------------------
     def _air_strikes(self) -> None:
