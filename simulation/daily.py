@@ -1,6 +1,6 @@
 """The model's daily bookkeeping, compiled with Numba: morale and routs, changes of control, recruitment,
-sleeper cells, the burial of spent units and the day's records (``ConflictModel._morale``, ``_control``,
-``_recruit``, ``_wake_sleepers``, ``_bury_dead_units``, ``_record``).
+sleeper cells, the burial of spent units, the day's violence and its records (``ConflictModel._morale``,
+``_control``, ``_recruit``, ``_wake_sleepers``, ``_bury_dead_units``, ``_step``, ``_record``).
 
 Done with NumPy each of these was a dozen or more array operations a day on arrays of a few hundred numbers,
 whose fixed cost was most of the time. The random draws stay with NumPy, in the model, with the same
@@ -8,6 +8,8 @@ arguments in the same order; these functions do the arithmetic between them. It 
 operation and in the same order (no ``fastmath``): float sums that ``np.bincount`` did run in row order, and
 ``np.clip``, ``np.minimum`` and ``np.maximum`` are written as NumPy computes them (NaN and signed zeros
 included). Sums of personnel are integer sums (the ``np.bincount`` they replace summed them as floats, exactly).
+The places a government faction's rear still reaches are found by a search over the open roads
+(:func:`cut_off_places`): the rear's connected component, which ``World.components`` labelled among all others.
 ``tests/test_daily.py`` checks each against the NumPy code it replaced.
 
 Following the rule of :mod:`simulation.movement`, the functions fill arrays passed in and return numbers, never
