@@ -33,9 +33,23 @@ import numpy as np
 
 from simulation import combat
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
+from simulation.daily import (
+    control_changes,
+    day_morale,
+    day_violence,
+    fall_shock,
+    join_recruits,
+    record_day,
+    recruit_rates,
+    rout_destinations,
+    settle_routs,
+    sleeper_cells,
+    sleepers_rise,
+    spent_units,
+)
 from simulation.displacement import Civilians
-from simulation.movement import merge_idle, move_units, presence
-from simulation.planning import daily_morale, defence, retreats, send_units, within_a_day
+from simulation.movement import merge_idle, move_units, presence_at
+from simulation.planning import defence, retreats, send_units, within_a_day
 from simulation.scenario import Scenario, load_scenario
 from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
@@ -101,7 +115,8 @@ class ConflictModel(mesa.Model):
         self.offensive_in = np.array([[f not in starts] * len(self.governorates) for f in self.faction_ids])
         self.battle_at = np.zeros(w.n, dtype=bool)
         self.sorties = np.zeros(nf, dtype=np.int64)
-        self.ledger = {k: np.zeros(nf, dtype=np.int64) for k in LEDGER}
+        self._ledger = np.zeros((len(LEDGER), nf), dtype=np.int64)  # by LEDGER entry and faction
+        self.ledger = {k: self._ledger[i] for i, k in enumerate(LEDGER)}  # its rows (views), by name
         self.nominal = np.zeros(nf, dtype=np.int64)
         self.units = UnitTable()
         self.unit_agents: list[ForceUnit | None] = []
@@ -155,6 +170,8 @@ class ConflictModel(mesa.Model):
         self._reported: dict[str, int] = {}
         names = [f"personnel_{f}" for f in self.faction_ids] + [f"places_{f}" for f in self.faction_ids] + [
             "killed", "civilians_killed", "displaced"]
+        self._report_names = names
+        self._report = np.zeros(len(names), dtype=np.int64)  # filled by record_day (displaced: sheltering only)
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m._reported[k]) for k in names})
         self.running = True
@@ -224,15 +241,16 @@ class ConflictModel(mesa.Model):
 
     def _presence(self) -> None:
         """Personnel and effective strength present at each place by coalition (units not on the road)."""
-        u, n = self.units, self.units.n
-        here, self.present_personnel_c, self.present_effective_c, self.battle_at = presence(
-            self.world.n, u.alive[:n], u.next[:n], u.personnel[:n], u.hidden[:n], u.routing[:n], u.loc[:n],
-            u.faction[:n], u.quality[:n], u.morale[:n], self.coalition_of, self.hostile_c)
-        self._here = here
+        u, n, nc = self.units, self.world.n, self.n_coalitions
+        here, personnel_c, effective_c = np.zeros(u.n, dtype=bool), np.zeros((n, nc)), np.zeros((n, nc))
+        battle = np.zeros(n, dtype=bool)
+        presence_at(u.n, u.alive, u.next, u.personnel, u.hidden, u.routing, u.loc, u.faction, u.quality, u.morale,
+                    self.coalition_of, self.hostile_c, self.controller, self.was_garrisoned, here, personnel_c,
+                    effective_c, battle)
+        self._here, self.present_personnel_c, self.present_effective_c, self.battle_at = \
+            here, personnel_c, effective_c, battle
         self._threat: dict[int, np.ndarray] = {}  # threat_to by coalition, until the strengths change
         self._defence: dict[int, np.ndarray] = {}  # defence_against by coalition, until the next _presence
-        holder = self.coalition_of[self.controller]
-        self.was_garrisoned |= self.present_personnel_c[np.arange(self.world.n), holder] > 0
 
     def holder_coalition(self) -> np.ndarray:
         """The coalition holding each place (``coalition_of[controller]``), kept until a place changes hands
@@ -405,7 +423,8 @@ class ConflictModel(mesa.Model):
         self._presence()
         taken_by = self._control()              # 7
         self._recruit()                         # 8
-        violence = (self._today_killed.sum(axis=1) + self._today_wounded.sum(axis=1) + self._today_sorties)
+        violence = np.empty(self.world.n, dtype=np.int64)
+        day_violence(self._today_killed, self._today_wounded, self._today_sorties, violence)
         self.civilians.step(violence, taken_by, self.controller, self.battle_at)
         self._bury_dead_units()
         self._record()                          # 9
@@ -478,27 +497,23 @@ class ConflictModel(mesa.Model):
         """Sleeper cells rise once their side's offensive has begun in their governorate and it reaches their
         place: their side's forces arrive, the enemy's have left, or they are strong enough on their own (their
         strength at least ``attack_ratio`` times the defence, as for an attack)."""
-        u, n = self.units, self.units.n
-        hid = np.flatnonzero(u.hidden[:n] & u.alive[:n] & (u.personnel[:n] > 0))
-        if hid.size == 0:
+        u, n, w = self.units, self.units.n, self.world
+        hid, state = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8)
+        cells, need = np.empty((w.n, self.n_coalitions)), np.empty(self.n_coalitions, dtype=bool)
+        k = sleeper_cells(n, u.hidden, u.alive, u.personnel, u.faction, u.loc, u.quality, u.morale, self.offensive_in,
+                          self.governorate_of, self.coalition_of, self.present_personnel_c, self.hostile_c, hid,
+                          state, cells, need)
+        if k == 0:
             return
-        fac, loc = u.faction[hid], u.loc[hid]
-        active = self.offensive_in[fac, self.governorate_of[loc]]
-        if not active.any():
+        defence = np.empty((self.n_coalitions, w.n))
+        for c in np.flatnonzero(need).tolist():
+            defence[c] = self.defence_against(c)
+        rise = np.empty(k, dtype=np.int64)
+        m = sleepers_rise(hid[:k], state, u.loc, u.faction, self.coalition_of, cells, defence, self.p["attack_ratio"],
+                          u.hidden, rise)
+        if m == 0:
             return
-        coal = self.coalition_of[fac]
-        friends = self.present_personnel_c[loc, coal] > 0
-        enemies = (self.present_personnel_c[loc] * self.hostile_c[coal]).sum(axis=1) > 0
-        cells = np.bincount(loc * self.n_coalitions + coal, self.unit_effective(hid),
-                            self.world.n * self.n_coalitions).reshape(self.world.n, self.n_coalitions)
-        defence = np.zeros(hid.size)
-        for c in distinct(coal):
-            defence[coal == c] = self.defence_against(c)[loc[coal == c]]
-        strong = cells[loc, coal] >= self.p["attack_ratio"] * defence
-        rise = hid[active & (friends | ~enemies | strong)]
-        if rise.size == 0:
-            return
-        u.hidden[rise] = False
+        rise = rise[:m]
         self._presence()  # the cells now fight
         for pl in distinct(u.loc[rise]):
             k = rise[u.loc[rise] == pl]
@@ -594,8 +609,9 @@ class ConflictModel(mesa.Model):
     def _execute(self, place: int) -> None:
         """Killings when an insurgent faction takes ``place``: Poisson with mean ``execution_rate`` times the
         people there hostile to it (``1 - sympathy`` of those present), counted as civilians killed."""
-        hostile = self.civilians.present[place] * (1.0 - self.world.sympathy[place])
-        k = min(int(self.rng.poisson(self.p["execution_rate"] * hostile)), int(self.civilians.present[place]))
+        present = self.civilians.present[place]
+        hostile = present * (1.0 - self.world.sympathy[place])
+        k = min(int(self.rng.poisson(self.p["execution_rate"] * hostile)), int(present))
         if k <= 0:
             return
         killed = np.zeros(self.world.n, dtype=np.int64)
@@ -608,67 +624,36 @@ class ConflictModel(mesa.Model):
     def _morale(self) -> None:
         u, w, p = self.units, self.world, self.p
         n = u.n
-        alive = u.alive[:n] & (u.personnel[:n] > 0)
-        fac = u.faction[:n]
-        gov = self._is_government[fac]
-        # Cut off from the rear: no road to it through places not held or occupied by enemies.
-        cutoff = np.zeros(n, dtype=bool)
-        ctrl_c = self.coalition_of[self.controller]
-        enemy_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
-        for f in distinct(fac[alive & gov]):
-            c = self.coalition_of[f]
-            passable = ~self.hostile_c[c, ctrl_c] & ~enemy_here[:, c]
-            rear = self.rear[f]
-            labels = w.components(passable)
-            if rear < 0 or labels[rear] < 0:
-                reachable = np.zeros(w.n, dtype=bool)
-            else:
-                reachable = labels == labels[rear]
-            cut_places = ~reachable
-            if self._airlift[f]:
-                # Airlift: the most valuable cut-off places held by the side are resupplied by air.
-                held_cut = np.flatnonzero(cut_places & (ctrl_c == c))
-                top = held_cut[np.argsort(-w.value[held_cut], kind="stable")][: int(p["airlift_places"])]
-                cut_places[top] = False
-            cutoff |= alive & (fac == f) & cut_places[u.loc[:n]]
-        m = u.morale[:n]
-        daily_morale(m, u.base_morale[:n], cutoff, w.sympathy[u.loc[:n]], gov, ~self.battle_at[u.loc[:n]] & ~cutoff,
-                     p["morale_cutoff"], p["hostile_population_morale"], p["morale_recovery"])
-        # Rout.
-        rout = np.flatnonzero(alive & self._here[:n] & ~u.routing[:n] & (m < p["rout_threshold"]))
-        if rout.size == 0:
+        # Cut off from the rear (no road to it through places not held or occupied by enemies) and not airlifted
+        # (the most valuable cut-off places held by a side with an air force are resupplied by air); then rout.
+        ctrl_c = np.empty(w.n, dtype=np.int64)  # the coalition holding each place
+        enemy_here = np.empty((w.n, self.n_coalitions), dtype=bool)  # [p, c]: enemies of c present at p
+        rout, coalitions = np.empty(n, dtype=np.int64), np.empty(self.n_coalitions, dtype=bool)
+        k = day_morale(n, u.alive, u.personnel, u.faction, u.loc, u.morale, u.base_morale, self._here, u.routing,
+                       self._is_government, self._airlift, self.rear, self.coalition_of, self.hostile_c,
+                       self.controller, self.present_personnel_c, w.open_road, w.value, w.sympathy, self.battle_at,
+                       int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"],
+                       p["morale_recovery"], p["rout_threshold"], ctrl_c, enemy_here, rout, coalitions)
+        if k == 0:
             return
+        rout = rout[:k]
         deserters = self.rng.binomial(u.personnel[rout], p["desertion_share"])
-        u.personnel[rout] -= deserters
-        np.add.at(self.ledger["deserted"], u.faction[rout], deserters)
-        threatened = enemy_here  # [p, c]: enemies of c present at p (personnel have not moved since)
-        # Each routing unit makes for the nearest place its side holds where no enemy is present.
-        coal = self.coalition_of[u.faction[rout]]
-        loc = u.loc[rout]
-        dest = np.zeros(rout.size, dtype=np.int64)
-        reached = np.zeros(rout.size, dtype=bool)
-        k = np.arange(rout.size)
-        for c in distinct(coal):
-            sel = coal == c
-            safe = (ctrl_c == c) & ~threatened[:, c]
-            days = np.where(safe[None, :], self.routes_for(c)[0][loc[sel]], np.inf)
-            days[np.arange(days.shape[0]), loc[sel]] = np.inf
-            dest[sel] = days.argmin(axis=1)
-            reached[sel] = np.isfinite(days[np.arange(days.shape[0]), dest[sel]])
+        # Each routing unit makes for the nearest place its side holds where no enemy is present (personnel have
+        # not moved since).
+        dest, reached = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool)
+        for c in np.flatnonzero(coalitions).tolist():
+            rout_destinations(c, rout, u.loc, u.faction, self.coalition_of, ctrl_c, enemy_here, self.routes_for(c)[0],
+                              dest, reached)
         # Nowhere to go: the unit dissolves.
-        gone = rout[~reached]
-        np.add.at(self.ledger["deserted"], u.faction[gone], u.personnel[gone])
-        deserters[~reached] += u.personnel[gone]
-        u.personnel[gone] = 0
-        u.routing[rout[reached]] = True
+        settle_routs(rout, deserters, reached, u.personnel, u.faction, u.routing, self.ledger["deserted"])
         self._set_courses(rout[reached], dest[reached])
-        for i, r in zip(k.tolist(), rout.tolist()):
-            who = self.faction_ids[u.faction[r]]
-            if reached[i]:
-                self._log("rout", int(loc[i]), f"{who} unit routs toward {w.place_ids[dest[i]]}: "
-                          f"{int(deserters[i])} desert, {int(u.personnel[r])} retreat")
+        for f, pl, ok, to, gone, left in zip(u.faction[rout].tolist(), u.loc[rout].tolist(), reached.tolist(),
+                                             dest.tolist(), deserters.tolist(), u.personnel[rout].tolist()):
+            if ok:
+                self._log("rout", pl, f"{self.faction_ids[f]} unit routs toward {w.place_ids[to]}: {gone} desert, "
+                          f"{left} retreat")
             else:
-                self._log("rout", int(loc[i]), f"{who} unit dissolves, {int(deserters[i])} desert")
+                self._log("rout", pl, f"{self.faction_ids[f]} unit dissolves, {gone} desert")
 
     # 6 ---------------------------------------------------------------------------------------------------
     def _air_strikes(self) -> None:
@@ -705,20 +690,11 @@ class ConflictModel(mesa.Model):
     def _control(self) -> np.ndarray:
         u, w, p = self.units, self.world, self.p
         taken_by = np.full(w.n, -1, dtype=np.int64)
-        present = self.present_personnel_c > 0
-        sole = present.sum(axis=1) == 1
-        winner_c = present.argmax(axis=1)
-        changed = np.flatnonzero(sole & (winner_c != self.coalition_of[self.controller]))
-        if changed.size == 0:
-            return taken_by
-        n = u.n
-        here = self._here[:n] & ~u.routing[:n]
-        pers_pf = np.bincount(u.loc[:n][here] * len(self.faction_ids) + u.faction[:n][here],
-                              u.personnel[:n][here], w.n * len(self.faction_ids)).reshape(w.n, -1)
-        for pl in changed.tolist():
-            c_new = winner_c[pl]
-            members = self.coalition_of == c_new
-            new = int(np.argmax(np.where(members, pers_pf[pl], -1)))
+        changed, holders = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
+        k = control_changes(self.present_personnel_c, self.controller, self.coalition_of, u.n, self._here,
+                            u.routing, u.loc, u.faction, u.personnel, changed, holders)
+        radius = p["morale_shock_radius_km"]
+        for pl, new in zip(changed[:k].tolist(), holders[:k].tolist()):
             old = int(self.controller[pl])
             self.controller[pl] = new
             self._control_version += 1
@@ -729,91 +705,49 @@ class ConflictModel(mesa.Model):
                 self._execute(pl)
             # The news shakes the losing side's units nearby, more for a valuable place, and less in places worth
             # more than it (the fall of a town shakes a city's garrison by the ratio of their values).
-            losers = u.alive[:n] & (self.coalition_of[u.faction[:n]] == self.coalition_of[old])
-            d = w.distance_km[pl, u.loc[:n]]
-            radius = p["morale_shock_radius_km"]
-            near = losers & (d <= radius)
-            weight = w.value[pl] / (1.0 + w.value[pl])
-            relative = np.minimum(1.0, w.value[pl] / np.maximum(w.value[u.loc[:n]], 1e-9))
-            shock = p["morale_fall_shock"] * weight * relative * (1.0 - d / max(radius, 1e-9))
-            u.morale[:n] = np.where(near, np.clip(u.morale[:n] - shock, 0, 1), u.morale[:n])
+            fall_shock(pl, int(self.coalition_of[old]), u.n, u.alive, u.faction, self.coalition_of, u.loc,
+                       w.distance_km, w.value, radius, max(radius, 1e-9), p["morale_fall_shock"], u.morale)
         return taken_by
 
     # 8 ---------------------------------------------------------------------------------------------------
     def _recruit(self) -> None:
         u, w, p = self.units, self.world, self.p
+        held, lam = np.empty(w.n, dtype=np.int64), np.empty(w.n)
+        new_places, new_recruits = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
         for f, command in enumerate(self.commands):
             if command.doctrine != "insurgent":
                 continue
-            held = np.flatnonzero(self.controller == f)
-            if held.size == 0:
+            m = recruit_rates(self.controller, f, p["recruit_rate"], self.civilians.residents, w.sympathy, held, lam)
+            if m == 0:
                 continue
-            lam = p["recruit_rate"] * self.civilians.residents[held] * w.sympathy[held]
-            recruits = self.rng.poisson(lam)
-            places, k = held[recruits > 0], recruits[recruits > 0]
-            if places.size == 0:
-                continue
+            recruits = self.rng.poisson(lam[:m])
             # Recruits join the largest unit of the faction at the place (the first, on a tie), or form one.
-            n = u.n
-            cand = np.flatnonzero(u.alive[:n] & (u.faction[:n] == f) & (u.next[:n] < 0) & ~u.routing[:n])
-            order = np.lexsort((cand, -u.personnel[cand], u.loc[cand]))
-            cand = cand[order]
-            largest = np.full(w.n, -1, dtype=np.int64)
-            if cand.size:
-                lead = cand[np.r_[True, u.loc[cand][1:] != u.loc[cand][:-1]]]
-                largest[u.loc[lead]] = lead
-            r = largest[places]
-            has = r >= 0
-            rj, kj = r[has], k[has]
-            total = u.personnel[rj] + kj
-            u.quality[rj] = (u.quality[rj] * u.personnel[rj] + p["recruit_quality"] * kj) / total
-            u.personnel[rj] = total
-            for pl, kk in zip(places[~has].tolist(), k[~has].tolist()):
+            k, total = join_recruits(f, held[:m], recruits, u.n, u.alive, u.faction, u.next, u.routing, u.loc,
+                                     u.personnel, u.quality, p["recruit_quality"], w.n, new_places, new_recruits)
+            for pl, kk in zip(new_places[:k].tolist(), new_recruits[:k].tolist()):
                 self._new_unit(f, pl, kk, p["recruit_quality"], p["initial_morale"], name="recruits")
-            self.ledger["recruited"][f] += int(k.sum())
+            self.ledger["recruited"][f] += total
 
     # 9 ---------------------------------------------------------------------------------------------------
     def _bury_dead_units(self) -> None:
-        u, n = self.units, self.units.n
-        dead = np.flatnonzero(u.alive[:n] & (u.personnel[:n] <= 0))
-        for r in dead.tolist():
-            u.alive[r] = False
+        u = self.units
+        dead = np.empty(u.n, dtype=np.int64)
+        for r in dead[:spent_units(u.n, u.alive, u.personnel, dead)].tolist():
             agent = self.unit_agents[r]
             if agent is not None:
                 agent.remove()
                 self.unit_agents[r] = None
 
     def _record(self) -> None:
-        u, w, d = self.units, self.world, self.day
-        n, nf = u.n, len(self.faction_ids)
-        self.rec_control[d] = self.controller
-        alive = u.alive[:n]
-        here = alive & (u.next[:n] < 0)
-        moving = alive & (u.next[:n] >= 0)
-        size = w.n * nf
-        self.rec_present[d] = np.bincount(u.loc[:n][here] * nf + u.faction[:n][here],
-                                          u.personnel[:n][here], size).reshape(w.n, nf)
-        self.rec_arriving[d] = np.bincount(u.next[:n][moving] * nf + u.faction[:n][moving],
-                                           u.personnel[:n][moving], size).reshape(w.n, nf)
-        self.rec_killed[d] = self._today_killed
-        self.rec_wounded[d] = self._today_wounded
-        civ = self.civilians
-        idps = civ.idps
-        self.rec_population[d] = civ.residents + idps
-        self.rec_idps[d] = idps
-        self.rec_displaced_from[d] = civ.displaced_from
-        self.rec_in_transit[d] = civ.in_transit
-        for i, k in enumerate(LEDGER):
-            self.rec_ledger[d, i] = self.ledger[k]
-        self.rec_ledger[d, -1] = np.bincount(u.faction[:n][alive], u.personnel[:n][alive], nf)
-        held = np.bincount(self.controller, minlength=nf)
-        self._killed_so_far += self._today_killed.sum(axis=0)
-        killed = self._killed_so_far
-        self._reported = {
-            **{f"personnel_{f}": int(self.rec_ledger[d, -1, i]) for i, f in enumerate(self.faction_ids)},
-            **{f"places_{f}": int(held[i]) for i, f in enumerate(self.faction_ids)},
-            "killed": int(killed.sum()), "civilians_killed": int(killed[-1]),
-            "displaced": int(idps.sum()) + int(self.rec_in_transit[d])}
+        u, civ, d = self.units, self.civilians, self.day
+        record_day(d, u.n, u.alive, u.next, u.loc, u.faction, u.personnel, self.controller, self._today_killed,
+                   self._today_wounded, self._ledger, self._killed_so_far, civ.residents, civ.idps,
+                   civ.displaced_from, self.rec_control, self.rec_present, self.rec_arriving, self.rec_killed,
+                   self.rec_wounded, self.rec_ledger, self.rec_population, self.rec_idps, self.rec_displaced_from,
+                   self._report)
+        self.rec_in_transit[d] = in_transit = civ.in_transit
+        self._reported = dict(zip(self._report_names, self._report.tolist()))
+        self._reported["displaced"] += in_transit
 
     # ---------------------------------------------------------------------------------------------------
     # Results

@@ -107,6 +107,21 @@ def _presence(alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden:
 
 
 @njit(cache=True)
+def presence_at(n: int, alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden: np.ndarray,
+                routing: np.ndarray, loc: np.ndarray, faction: np.ndarray, quality: np.ndarray, morale: np.ndarray,
+                coalition_of: np.ndarray, hostile_c: np.ndarray, controller: np.ndarray, garrisoned: np.ndarray,
+                here: np.ndarray, personnel_c: np.ndarray, effective_c: np.ndarray, battle: np.ndarray) -> None:
+    """:func:`presence` for the units' rows ``0 .. n-1`` of whole columns, into zeroed arrays (``here``: at
+    least ``n`` long), and the places whose holder's coalition has personnel there are marked ``garrisoned``
+    (the holder by ``controller``)."""
+    _presence(alive[:n], nxt[:n], personnel[:n], hidden[:n], routing[:n], loc[:n], faction[:n], quality[:n],
+              morale[:n], coalition_of, hostile_c, here, personnel_c, effective_c, battle)
+    for p in range(battle.size):
+        if personnel_c[p, coalition_of[controller[p]]] > 0:
+            garrisoned[p] = True
+
+
+@njit(cache=True)
 def merge_idle(alive: np.ndarray, nxt: np.ndarray, routing: np.ndarray, personnel: np.ndarray,
                faction: np.ndarray, loc: np.ndarray, home: np.ndarray, n_places: int, quality: np.ndarray,
                morale: np.ndarray, base_morale: np.ndarray) -> None:
