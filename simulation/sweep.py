@@ -60,7 +60,8 @@ BACKENDS = ("serial", "processes", "dask")
 #: Modules whose source decides what a run computes; their hash is part of every run's key.
 MODEL_MODULES = ("simulation.model", "simulation.agents", "simulation.combat", "simulation.displacement",
                  "simulation.world", "simulation.scenario", "simulation.parameters", "simulation.outcomes",
-                 "simulation.travel", "simulation.routing", "simulation.movement", "simulation.planning")
+                 "simulation.travel", "simulation.routing", "simulation.movement", "simulation.planning",
+                 "simulation.draws")
 
 
 class SweepError(RuntimeError):
