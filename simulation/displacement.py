@@ -56,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation import draws
 from simulation.combat import kill_displaced, kill_residents, kill_split
 from simulation.routing import routes_into
 from simulation.travel import (
@@ -400,7 +401,8 @@ class Civilians:
         m = kill_split(counts, self.residents, self.cohort, idx, good, bad, sample)  # caps counts at those present
         if m < 0:  # nobody harmed
             return counts
-        from_residents = self.rng.hypergeometric(good[:m], bad[:m], sample[:m]) if m else idx[:0]
+        # draws.hypergeometric: rng.hypergeometric's numbers, without the cost of the call on arrays
+        from_residents = draws.hypergeometric(self.rng, good[:m], bad[:m], sample[:m])
         places, displaced = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
         nd = kill_residents(counts, self.residents, self.killed, idx, m, from_residents, places, displaced)
         for c, k in zip(places[:nd].tolist(), displaced[:nd].tolist()):

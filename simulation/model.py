@@ -31,7 +31,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from simulation import combat
+from simulation import combat, draws
 from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
 from simulation.daily import (
     control_changes,
@@ -599,9 +599,10 @@ class ConflictModel(mesa.Model):
         elif not combat.exposed_harm(weight, float(scale), civ.residents, civ.cohort, expected):
             return np.zeros(w.n, dtype=np.int64)  # Poisson draws of mean 0 are 0 and use no random numbers
         cas = np.empty(w.n, dtype=np.int64)
-        if not combat.at_most_present(self.rng.poisson(expected), civ.residents, civ.cohort, cas):
+        # draws.poisson/binomial: rng.poisson/binomial's numbers, drawn only where the mean/count is not 0
+        if not combat.at_most_present(draws.poisson(self.rng, expected), civ.residents, civ.cohort, cas):
             return cas  # nobody harmed: the binomial draw of none would use no random numbers
-        killed = self.rng.binomial(cas, self.p["killed_share"])
+        killed = draws.binomial(self.rng, cas, self.p["killed_share"])
         civ.kill(killed)
         combat.civilian_toll(cas, killed, self._today_killed, self._today_wounded)
         return cas
@@ -637,7 +638,7 @@ class ConflictModel(mesa.Model):
         if k == 0:
             return
         rout = rout[:k]
-        deserters = self.rng.binomial(u.personnel[rout], p["desertion_share"])
+        deserters = draws.binomial(self.rng, u.personnel[rout], p["desertion_share"])  # = rng.binomial's numbers
         # Each routing unit makes for the nearest place its side holds where no enemy is present (personnel have
         # not moved since).
         dest, reached = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool)
@@ -677,7 +678,7 @@ class ConflictModel(mesa.Model):
             hit = np.zeros(w.n, dtype=np.int64)
             if k:  # binomial draws over no units would use no random numbers
                 lost = self.rng.binomial(before[:k], prob[:k])
-                killed = self.rng.binomial(lost, p["killed_share"])
+                killed = draws.binomial(self.rng, lost, p["killed_share"])  # rng.binomial's numbers, cheaper
                 combat.sortie_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, self.ledger["killed"],
                                      self.ledger["wounded"], self._today_killed, self._today_wounded, hit)
             civ = self._harm_civilians(flown, p["collateral_rate"], air=True)

@@ -61,7 +61,7 @@ BACKENDS = ("serial", "processes", "dask")
 MODEL_MODULES = ("simulation.model", "simulation.agents", "simulation.combat", "simulation.displacement",
                  "simulation.world", "simulation.scenario", "simulation.parameters", "simulation.outcomes",
                  "simulation.travel", "simulation.routing", "simulation.movement", "simulation.planning",
-                 "simulation.daily")
+                 "simulation.daily", "simulation.draws")
 
 
 class SweepError(RuntimeError):
