@@ -2,8 +2,9 @@
 
 Routing is precomputed once (and again when a road closes or opens) with SciPy's Dijkstra over the whole
 graph, so that a unit's next hop toward any objective is an array look-up, not a path search. Routes that avoid
-some places, and connected components, are computed far more often, by the compiled routines of
-:mod:`simulation.routing`.
+some places are computed far more often, by the compiled routines of :mod:`simulation.routing` (which also
+label connected components; the model's daily morale finds the places a side can still reach with its own
+compiled search, see :mod:`simulation.daily`).
 
 Routes that avoid enemy-held places, and the connected components a side can still move through, depend only on
 the road network and a mask of places. The same masks come back again and again, within a run and across the
