@@ -133,25 +133,17 @@ def battle_losses(rows: np.ndarray, k: int, loc: np.ndarray, faction: np.ndarray
                   fire: np.ndarray, E: np.ndarray, ledger_killed: np.ndarray, ledger_wounded: np.ndarray,
                   today_killed: np.ndarray, today_wounded: np.ndarray, lost: np.ndarray, ratio: np.ndarray,
                   total_cas: np.ndarray) -> None:
-    """Book the casualties ``cas`` (of which ``killed``) of the units ``rows[:k]``.
-
-    Takes them from ``personnel``; adds the killed and wounded (``cas - killed``) to the ledgers by faction and
-    to today's counts by place and faction, unit by unit in order (as ``np.add.at``); adds ``cas`` to
-    ``total_cas`` by place. Fills ``lost`` with the share of its personnel each unit lost (0 if it had none) and
-    ``ratio`` with ``max(fire / E, 1)`` of its side at its place (10 where ``E`` is 0), for the morale drop.
+    """Book the casualties ``cas`` (of which ``killed``) of the units ``rows[:k]`` (see :func:`book_losses`;
+    they are added to ``total_cas`` by place). Fills ``lost`` with the share of its personnel each unit lost (0
+    if it had none) and ``ratio`` with ``max(fire / E, 1)`` of its side at its place (10 where ``E`` is 0), for
+    the morale drop.
     """
+    book_losses(rows, k, loc, faction, personnel, cas, killed, ledger_killed, ledger_wounded, today_killed,
+                today_wounded, total_cas)
     for j in range(k):
         r = rows[j]
         pl = loc[r]
-        f = faction[r]
-        c = coalition_of[f]
-        personnel[r] -= cas[j]
-        wounded = cas[j] - killed[j]
-        ledger_killed[f] += killed[j]
-        ledger_wounded[f] += wounded
-        today_killed[pl, f] += killed[j]
-        today_wounded[pl, f] += wounded
-        total_cas[pl] += cas[j]
+        c = coalition_of[faction[r]]
         lost[j] = cas[j] / before[j] if before[j] > 0 else 0.0
         x = fire[pl, c] / E[pl, c] if E[pl, c] > 0 else 10.0
         if x < 1.0:
@@ -291,11 +283,13 @@ def sortie_hit_probability(flown: np.ndarray, here: np.ndarray, loc: np.ndarray,
 
 
 @njit(cache=True)
-def sortie_losses(rows: np.ndarray, k: int, loc: np.ndarray, faction: np.ndarray, personnel: np.ndarray,
-                  lost: np.ndarray, killed: np.ndarray, ledger_killed: np.ndarray, ledger_wounded: np.ndarray,
-                  today_killed: np.ndarray, today_wounded: np.ndarray, hit: np.ndarray) -> None:
-    """Book the losses ``lost`` (of which ``killed``) of the units ``rows[:k]`` as :func:`battle_losses` does,
-    and add them to ``hit`` by place."""
+def book_losses(rows: np.ndarray, k: int, loc: np.ndarray, faction: np.ndarray, personnel: np.ndarray,
+                lost: np.ndarray, killed: np.ndarray, ledger_killed: np.ndarray, ledger_wounded: np.ndarray,
+                today_killed: np.ndarray, today_wounded: np.ndarray, hit: np.ndarray) -> None:
+    """Book the losses ``lost`` (of which ``killed``) of the units ``rows[:k]``, in battle or to air strikes:
+    take them from ``personnel``, add the killed and wounded (``lost - killed``) to the ledgers by faction and
+    to today's counts by place and faction, unit by unit in order (as ``np.add.at``), and add ``lost`` to
+    ``hit`` by place."""
     for j in range(k):
         r = rows[j]
         pl = loc[r]

@@ -679,8 +679,8 @@ class ConflictModel(mesa.Model):
             if k:  # binomial draws over no units would use no random numbers
                 lost = self.rng.binomial(before[:k], prob[:k])
                 killed = draws.binomial(self.rng, lost, p["killed_share"])  # rng.binomial's numbers, cheaper
-                combat.sortie_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, self.ledger["killed"],
-                                     self.ledger["wounded"], self._today_killed, self._today_wounded, hit)
+                combat.book_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, self.ledger["killed"],
+                                   self.ledger["wounded"], self._today_killed, self._today_wounded, hit)
             civ = self._harm_civilians(flown, p["collateral_rate"], air=True)
             struck = np.flatnonzero(flown)
             for pl, fl, h, ci in zip(struck.tolist(), flown[struck].tolist(), hit[struck].tolist(),

@@ -299,8 +299,8 @@ def test_air_strikes_match_numpy(seed):
     lost = draws.binomial(before[:k], prob[:k])
     killed = draws.binomial(lost, ks)
     hit = np.zeros(w.n, dtype=np.int64)
-    combat.sortie_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, ledger["killed"], ledger["wounded"],
-                         today["killed"], today["wounded"], hit)
+    combat.book_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, ledger["killed"], ledger["wounded"],
+                       today["killed"], today["wounded"], hit)
     ref_personnel[ref_rows] -= lost
     wounded = lost - killed
     np.add.at(ref_ledger["killed"], fac, killed)
