@@ -323,6 +323,33 @@ def check_reader_against_flee(case_dir: Path, settings: Path, flee_python: Path 
     }
 
 
+def flee_own_report(run_dir: Path, flee_python: Path = FLEE_PYTHON, flee_src: Path = FLEE_SRC) -> dict[str, float]:
+    """FLEE's own validation figures of a finished run: its extract-validation-results.py on ``out.csv``.
+
+    That is the script FabFlee's ``validate_results`` task runs; its ``totals`` block is returned as
+    ``{"error": ..., "rescaled": ..., "mase7": ..., "mase30": ...}``, to check :func:`score` against it.
+    """
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(PYTHONPATH=str(flee_src), FLEE_TYPE_CHECK="False", MPLBACKEND="Agg")
+    script = flee_src / "flee" / "postprocessing" / "extract-validation-results.py"
+    with tempfile.TemporaryDirectory() as tmp:  # the script saves nothing, but keep any stray file out of run_dir
+        proc = subprocess.run([str(flee_python), str(script), str(Path(run_dir).resolve())], cwd=tmp,
+                              capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise FleeRunError(f"FLEE's extract-validation-results.py failed on {run_dir}: "
+                           f"{proc.stderr.strip().splitlines()[-1:]}")
+    keys = {"Error (normal)": "error", "Error (rescaled)": "rescaled", "mase7": "mase7", "mase30": "mase30"}
+    out: dict[str, float] = {}
+    totals = proc.stdout.split("totals:")[-1]
+    for line in totals.splitlines():
+        name, _, value = line.strip().partition(": ")
+        if name in keys:
+            out[keys[name]] = float(value)
+    return out
+
+
 # --------------------------------------------------------------------------------------------------------
 # the suite
 
@@ -348,9 +375,14 @@ class Row:
     note: str = ""
 
 
-def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, settings: Path, reuse: bool,
+def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, settings: Path, reuse: bool | str,
                  niceness: int) -> Row:
-    if reuse and (run_dir / "run.json").is_file():
+    """FLEE 3.1 on ``case`` with ``seed``: rerun, or (``reuse``) re-read a finished run, or (``reuse="only"``)
+    re-read it and report a missing run as ``missing`` instead of starting one."""
+    finished = (run_dir / "run.json").is_file()
+    if reuse == "only" and not finished:
+        return Row(case.name, "flee-3.1", str(seed), "missing", note=f"no finished run in {run_dir}")
+    if reuse and finished:
         run = load_run(run_dir)
     else:
         run = run_flee(case_dir, seed, run_dir, settings, niceness=niceness)
@@ -392,8 +424,10 @@ def baseline_rows(case: FleeCase) -> list[Row]:
     return rows
 
 
-def _mean_row(rows: list[Row]) -> Row:
+def _mean_row(rows: list[Row]) -> Row | None:
     ok = [r for r in rows if r.scores is not None]
+    if not ok:
+        return None
     s = [r.scores for r in ok]
     mean = Scores(*(statistics.fmean(getattr(x, f) for x in s) for f in ("error", "rescaled", "mase7", "mase30")))
     return Row(ok[0].case, ok[0].model, "mean", "ok", mean, statistics.fmean(r.wall_s for r in ok),
@@ -432,7 +466,7 @@ def _print_case(rows: list[Row]) -> None:
 
 
 def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int, runs_dir: Path, settings: Path,
-              overrides: dict[str, Path], reuse: bool, niceness: int) -> list[Row]:
+              overrides: dict[str, Path], reuse: bool | str, niceness: int) -> list[Row]:
     """Every engine × seed and the baselines on every case; prints each case's table as it completes."""
     out: list[Row] = []
     for name in cases:
@@ -446,7 +480,8 @@ def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int,
                 continue
             per_seed = [runner(case_dir, case, seed, runs_dir / name / f"seed{seed}", overrides.get(name, settings),
                                reuse, niceness) for seed in range(1, seeds + 1)]
-            rows += per_seed + ([_mean_row(per_seed)] if len(per_seed) > 1 else [])
+            mean = _mean_row(per_seed) if len(per_seed) > 1 else None
+            rows += per_seed + ([mean] if mean else [])
         rows += baseline_rows(case)
         _print_case(rows)
         out += rows
@@ -468,7 +503,7 @@ def write_results(rows: list[Row], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cases", type=Path, required=True, help="directory holding the FLEE cases (one folder each)")
-    p.add_argument("--case", action="append", choices=CASES, help="only these cases (default: all five)")
+    p.add_argument("--case", action="append", help="only these case folders (default: the five of CASES)")
     p.add_argument("--engines", default="flee", help=f"comma-separated, of: {', '.join(ENGINES)}")
     p.add_argument("--seeds", type=int, default=1, help="seeds 1..N per engine and case")
     p.add_argument("--runs-dir", type=Path, default=Path("/work/flee-runs"), help="where FLEE's run folders go")
@@ -476,10 +511,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settings-for", action="append", default=[], metavar="CASE=YML",
                    help="another simsetting.yml for one case (e.g. syria2013=simsetting_hasten10.yml)")
     p.add_argument("--reuse", action="store_true", help="re-read finished runs (run.json present) instead of rerunning")
+    p.add_argument("--stored-only", action="store_true",
+                   help="never start FLEE: re-read finished runs and report the others as missing")
     p.add_argument("--nice", type=int, default=19, help="niceness of FLEE's processes")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--check-reader", action="store_true",
                    help="compare our reader of each case with FLEE's own readers, then stop")
+    p.add_argument("--check-scorer", action="store_true",
+                   help="compare our scores of each finished FLEE run with FLEE's own report, then stop")
     a = p.parse_args(argv)
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
@@ -496,9 +535,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.check_reader:
             for name in cases:
-                print(name, check_reader_against_flee(a.cases / name, overrides.get(name, settings)))
+                print(name, check_reader_against_flee(a.cases / name, overrides.get(name, settings)), flush=True)
             return 0
-        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, settings, overrides, a.reuse, a.nice)
+        if a.check_scorer:
+            for name in cases:
+                for run_dir in sorted((a.runs_dir / name).glob("seed*")):
+                    if not (run_dir / "run.json").is_file():
+                        continue
+                    run = load_run(run_dir)
+                    ours = score(run.sim, read_flee_case(a.cases / name, hasten=_hasten(run_dir / "simsetting.yml"))
+                                 .data.camps)
+                    theirs = flee_own_report(run_dir)
+                    diff = max(abs(getattr(ours, k) - v) for k, v in theirs.items())
+                    print(f"{name} {run_dir.name}: ours {ours}, FLEE's {theirs}, largest difference {diff:.2e}",
+                          flush=True)
+            return 0
+        reuse: bool | str = "only" if a.stored_only else a.reuse
+        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, settings, overrides, reuse, a.nice)
     except (ScenarioError, FleeRunError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

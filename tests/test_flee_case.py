@@ -376,3 +376,51 @@ def test_suite_bad_case_exits_2_without_output(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: input_csv/routes.csv, row 3, field 'name2'") and "\n" not in err
     assert not out.exists()
+
+
+def write_flee_run(run_dir: Path, case, sim_factor: int, seed: int = 1) -> None:
+    """A finished FLEE run directory as benchmarks/flee_runner.py leaves it (out.csv in runscripts/run.py's
+    format, run.json, simsetting.yml), without FLEE."""
+    run_dir.mkdir(parents=True)
+    head = ("Day,Date,Camp1 sim,Camp1 data,Camp1 error,Total error,refugees in camps (UNHCR),"
+            "total refugees (simulation),raw UNHCR refugee count,refugees in camps (simulation),refugee_debt")
+    lines = [head]
+    for t in range(case.length):
+        d = int(case.data.camps[t, 0])
+        lines.append(f"{t},{case.start_date + dt.timedelta(days=t)},{sim_factor * d},{d},0.1,0.1,{d},{2 * d},"
+                     f"{case.data.total[t]},{sim_factor * d},0")
+    (run_dir / "out.csv").write_text("\n".join(lines) + "\n", encoding="latin1")
+    (run_dir / "run.json").write_text(f'{{"case": "mali2012", "seed": {seed}, "wall_s": 12.5, "cpu_s": 10.0, '
+                                      '"peak_rss_mib": 99.0}', encoding="utf-8")
+    (run_dir / "simsetting.yml").write_text("optimisations:\n  hasten: 1\n", encoding="utf-8")
+
+
+def test_suite_scores_stored_flee_runs(tmp_path, capsys):
+    cases, runs = tmp_path / "cases", tmp_path / "runs"
+    case = read_flee_case(write_case(cases / "mali2012"))
+    write_flee_run(runs / "mali2012" / "seed1", case, sim_factor=2)
+    write_flee_run(runs / "mali2012" / "seed2", case, sim_factor=1, seed=2)
+    out = tmp_path / "res.csv"
+    assert fs.main(["--cases", str(cases), "--case", "mali2012", "--engines", "flee", "--seeds", "3",
+                    "--runs-dir", str(runs), "--stored-only", "--out", str(out)]) == 0
+    rows = {(r.split(",")[1], r.split(",")[2]): r.split(",") for r in out.read_text().splitlines()[1:]}
+    # twice the data in the one camp: |2d - d| / d = 1 every day; rescaled to the data's total: 0
+    assert rows[("flee-3.1", "1")][3:8] == ["ok", "1.0000", "0.0000", "0.0000", "nan"]  # flat after day 30
+    assert rows[("flee-3.1", "2")][4] == "0.0000"
+    assert rows[("flee-3.1", "3")][3] == "missing"
+    mean = rows[("flee-3.1", "mean")]
+    assert mean[4] == "0.5000" and mean[8:11] == ["12.5", "10.0", "99"] and mean[-1] == "2 seeds"
+
+
+def test_suite_flags_flee_data_that_differ_from_ours(tmp_path):
+    cases, runs = tmp_path / "cases", tmp_path / "runs"
+    case = read_flee_case(write_case(cases / "mali2012"))
+    write_flee_run(runs / "mali2012" / "seed1", case, sim_factor=1)
+    out_csv = runs / "mali2012" / "seed1" / "out.csv"
+    text = out_csv.read_text(encoding="latin1").splitlines()
+    cells = text[3].split(",")
+    cells[3] = str(int(cells[3]) + 1)
+    text[3] = ",".join(cells)
+    out_csv.write_text("\n".join(text) + "\n", encoding="latin1")
+    row = fs._flee_engine(cases / "mali2012", case, 1, runs / "mali2012" / "seed1", Path("unused.yml"), "only", 19)
+    assert row.note == "FLEE's data column differs from ours on 1 camp-days"
