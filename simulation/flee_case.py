@@ -726,3 +726,32 @@ def read_flee_case(path: str | Path, hasten: int = 1) -> FleeCase:
     _, corrections, data = _read_data(root, start, length, camps, hasten)
     return FleeCase(root.name, start, length, home, tuple(locations), tuple(routes), conflicts, conflict_names,
                     tuple(closures), tuple(corrections), data, hasten)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m simulation.flee_case CASE_DIR...``: read each case and print what it holds (exit 2 if bad)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print("usage: python -m simulation.flee_case CASE_DIR [CASE_DIR ...]", file=sys.stderr)
+        return 2
+    for path in args:
+        try:
+            k = read_flee_case(path)
+        except ScenarioError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        kinds: dict[str, int] = {}
+        for loc in k.locations:
+            kinds[loc.kind] = kinds.get(loc.kind, 0) + 1
+        print(f"{k.name}: {k.start_date} + {k.length} days, home {k.home_country}; "
+              + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+              + f"; {len(k.routes)} routes; {len(k.closures)} closures; {len(k.corrections)} corrections; "
+              f"camps on day 0: {int(k.data.camp_total[0])}, last day: {int(k.data.camp_total[-1])}; "
+              f"people injected: {int(k.data.injections().sum())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

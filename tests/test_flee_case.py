@@ -424,3 +424,16 @@ def test_suite_flags_flee_data_that_differ_from_ours(tmp_path):
     out_csv.write_text("\n".join(text) + "\n", encoding="latin1")
     row = fs._flee_engine(cases / "mali2012", case, 1, runs / "mali2012" / "seed1", Path("unused.yml"), "only", 19)
     assert row.note == "FLEE's data column differs from ours on 1 camp-days"
+
+
+def test_module_cli_summarises_and_exits_2_on_bad(tmp_path, capsys):
+    from simulation.flee_case import main
+
+    assert main([str(write_case(tmp_path / "ok"))]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: 2020-01-01 + 40 days, home Home; 1 camp, 2 conflict_zone, 1 town; 3 routes")
+    assert "camps on day 0: 330, last day: 550; people injected: 600" in out
+    bad = change(tmp_path / "bad", "input_csv/routes.csv", ROUTES.replace("A,C", "A,Q"))
+    assert main([str(bad)]) == 2
+    assert capsys.readouterr().err.strip() == ("error: input_csv/routes.csv, row 2, field 'name2': 'Q' is not a "
+                                               "location of locations.csv")
