@@ -465,9 +465,19 @@ def _print_case(rows: list[Row]) -> None:
               + (f"  {r.note}" if r.note else ""))
 
 
-def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int, runs_dir: Path, settings: Path,
-              overrides: dict[str, Path], reuse: bool | str, niceness: int) -> list[Row]:
-    """Every engine × seed and the baselines on every case; prints each case's table as it completes."""
+def run_dir_for(runs_dir: Path, case: str, settings: Path, seed: int) -> Path:
+    """``RUNS/<case>/seed<k>`` with FabFlee's ``simsetting.yml``, ``RUNS/<case>__<settings stem>/seed<k>`` else."""
+    folder = case if settings.stem == "simsetting" else f"{case}__{settings.stem}"
+    return runs_dir / folder / f"seed{seed}"
+
+
+def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int, runs_dir: Path,
+              configs: dict[str, list[Path]], reuse: bool | str, niceness: int) -> list[Row]:
+    """Every engine × FLEE settings × seed and the baselines on every case; prints each case's table.
+
+    ``configs[case]`` lists the simsetting.yml files FLEE runs the case with (each its own rows: a scaled-down
+    run, ``hasten`` > 1, is reported beside the full-scale one, never instead of it).
+    """
     out: list[Row] = []
     for name in cases:
         case_dir = cases_dir / name
@@ -478,10 +488,11 @@ def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int,
             if runner is None:
                 rows.append(Row(name, engine, "-", "not run", note="no FLEE-case runner for this engine yet"))
                 continue
-            per_seed = [runner(case_dir, case, seed, runs_dir / name / f"seed{seed}", overrides.get(name, settings),
-                               reuse, niceness) for seed in range(1, seeds + 1)]
-            mean = _mean_row(per_seed) if len(per_seed) > 1 else None
-            rows += per_seed + ([mean] if mean else [])
+            for settings in configs[name]:
+                per_seed = [runner(case_dir, case, seed, run_dir_for(runs_dir, name, settings, seed), settings, reuse,
+                                   niceness) for seed in range(1, seeds + 1)]
+                mean = _mean_row(per_seed) if len(per_seed) > 1 else None
+                rows += per_seed + ([mean] if mean else [])
         rows += baseline_rows(case)
         _print_case(rows)
         out += rows
@@ -509,7 +520,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-dir", type=Path, default=Path("/work/flee-runs"), help="where FLEE's run folders go")
     p.add_argument("--settings", type=Path, help="FLEE simsetting.yml (default: CASES/simsetting.yml)")
     p.add_argument("--settings-for", action="append", default=[], metavar="CASE=YML",
-                   help="another simsetting.yml for one case (e.g. syria2013=simsetting_hasten10.yml)")
+                   help="simsetting.yml for one case instead of --settings; repeat to run the case with several "
+                   "(e.g. car2013=simsetting.yml --settings-for car2013=simsetting_hasten10.yml)")
     p.add_argument("--reuse", action="store_true", help="re-read finished runs (run.json present) instead of rerunning")
     p.add_argument("--stored-only", action="store_true",
                    help="never start FLEE: re-read finished runs and report the others as missing")
@@ -527,19 +539,21 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     settings = a.settings or a.cases / "simsetting.yml"
-    overrides: dict[str, Path] = {}
+    cases = a.case or list(CASES)
+    configs: dict[str, list[Path]] = {}
     for item in a.settings_for:
         name, _, yml = item.partition("=")
-        overrides[name] = Path(yml) if Path(yml).is_absolute() else a.cases / yml
-    cases = a.case or list(CASES)
+        configs.setdefault(name, []).append(Path(yml) if Path(yml).is_absolute() else a.cases / yml)
+    for name in cases:
+        configs.setdefault(name, [settings])
     try:
         if a.check_reader:
             for name in cases:
-                print(name, check_reader_against_flee(a.cases / name, overrides.get(name, settings)), flush=True)
+                print(name, check_reader_against_flee(a.cases / name, configs[name][0]), flush=True)
             return 0
         if a.check_scorer:
             for name in cases:
-                for run_dir in sorted((a.runs_dir / name).glob("seed*")):
+                for run_dir in sorted([*(a.runs_dir / name).glob("seed*"), *a.runs_dir.glob(f"{name}__*/seed*")]):
                     if not (run_dir / "run.json").is_file():
                         continue
                     run = load_run(run_dir)
@@ -547,11 +561,11 @@ def main(argv: list[str] | None = None) -> int:
                                  .data.camps)
                     theirs = flee_own_report(run_dir)
                     diff = max(abs(getattr(ours, k) - v) for k, v in theirs.items())
-                    print(f"{name} {run_dir.name}: ours {ours}, FLEE's {theirs}, largest difference {diff:.2e}",
-                          flush=True)
+                    print(f"{run_dir.parent.name} {run_dir.name}: ours {ours}, FLEE's {theirs}, "
+                          f"largest difference {diff:.2e}", flush=True)
             return 0
         reuse: bool | str = "only" if a.stored_only else a.reuse
-        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, settings, overrides, reuse, a.nice)
+        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, configs, reuse, a.nice)
     except (ScenarioError, FleeRunError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -437,3 +437,10 @@ def test_module_cli_summarises_and_exits_2_on_bad(tmp_path, capsys):
     assert main([str(bad)]) == 2
     assert capsys.readouterr().err.strip() == ("error: input_csv/routes.csv, row 2, field 'name2': 'Q' is not a "
                                                "location of locations.csv")
+
+
+def test_run_folders_keep_scaled_down_runs_apart():
+    runs = Path("/runs")
+    assert fs.run_dir_for(runs, "car2013", Path("/c/simsetting.yml"), 2) == Path("/runs/car2013/seed2")
+    assert fs.run_dir_for(runs, "car2013", Path("/c/simsetting_hasten10.yml"), 1) == Path(
+        "/runs/car2013__simsetting_hasten10/seed1")
