@@ -163,7 +163,9 @@ class RegistrationCorrection:
 
     Applied as handle_refugee_data.py ``correctLevel1Registrations`` does: every observation of the camp before
     the one dated ``date`` is multiplied by (count on ``date``) ÷ (count of the observation just before), so
-    that the series does not jump at the re-registration. ``factor`` is that ratio.
+    that the series does not jump at the re-registration. ``factor`` is that ratio. Corrections apply in file
+    order, each to the series as the earlier ones left it; a third column (``normalize`` in FabFlee's cases) is
+    ignored, as FLEE ignores it.
     """
 
     camp: str
