@@ -373,6 +373,7 @@ class Row:
     agents: int | None = None
     hasten: int = 1
     note: str = ""
+    settings: str = ""
 
 
 def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, settings: Path, reuse: bool | str,
@@ -381,13 +382,16 @@ def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, setti
     re-read it and report a missing run as ``missing`` instead of starting one."""
     finished = (run_dir / "run.json").is_file()
     if reuse == "only" and not finished:
-        return Row(case.name, "flee-3.1", str(seed), "missing", note=f"no finished run in {run_dir}")
+        return Row(case.name, "flee-3.1", str(seed), "missing", note=f"no finished run in {run_dir}",
+                   hasten=_hasten(settings) if settings.is_file() else 1, settings=settings.name)
     if reuse and finished:
         run = load_run(run_dir)
     else:
         run = run_flee(case_dir, seed, run_dir, settings, niceness=niceness)
-    settings_used = run_dir / "simsetting.yml"
-    hasten = _hasten(settings_used)
+    used = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("settings", settings.name)
+    if used != settings.name:
+        raise FleeRunError(f"{run_dir}: the stored run used {used}, not {settings.name}")
+    hasten = _hasten(run_dir / "simsetting.yml")
     if hasten != case.hasten:
         case = read_flee_case(case_dir, hasten=hasten)
     if run.camps != case.camp_names:
@@ -399,7 +403,7 @@ def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, setti
     if hasten != 1:
         note = (note + "; " if note else "") + f"FLEE run at 1/{hasten} scale (hasten {hasten})"
     return Row(case.name, "flee-3.1", str(seed), "ok", score(run.sim, case.data.camps), run.wall_s, run.cpu_s,
-               run.peak_rss_mib, int(run.agents[-1]), hasten, note)
+               run.peak_rss_mib, int(run.agents[-1]), hasten, note, used)
 
 
 # name → runner(case_dir, case, seed, run_dir, settings, reuse, niceness) -> Row, or None while it does not exist.
@@ -432,11 +436,23 @@ def _mean_row(rows: list[Row]) -> Row | None:
     mean = Scores(*(statistics.fmean(getattr(x, f) for x in s) for f in ("error", "rescaled", "mase7", "mase30")))
     return Row(ok[0].case, ok[0].model, "mean", "ok", mean, statistics.fmean(r.wall_s for r in ok),
                statistics.fmean(r.cpu_s for r in ok), max(r.peak_rss_mib for r in ok),
-               round(statistics.fmean(r.agents for r in ok)), ok[0].hasten, f"{len(ok)} seeds")
+               round(statistics.fmean(r.agents for r in ok)), ok[0].hasten, f"{len(ok)} seeds", ok[0].settings)
+
+
+def _collapse_missing(rows: list[Row]) -> list[Row]:
+    """One ``missing`` row naming every seed without a finished run, instead of one row per seed."""
+    missing = [r for r in rows if r.status == "missing"]
+    if len(missing) < 2:
+        return rows
+    seeds = "+".join(r.seed for r in missing)
+    first = missing[0]
+    merged = Row(first.case, first.model, seeds, "missing", hasten=first.hasten, settings=first.settings,
+                 note=f"no finished run for seed(s) {seeds.replace('+', ', ')}")
+    return [r for r in rows if r.status != "missing"] + [merged]
 
 
 FIELDS = ["case", "model", "seed", "status", "error", "rescaled_error", "mase7", "mase30", "wall_s", "cpu_s",
-          "peak_rss_mib", "agents_final", "hasten", "note"]
+          "peak_rss_mib", "agents_final", "hasten", "settings", "note"]
 
 
 def _csv_row(r: Row) -> dict[str, str]:
@@ -448,7 +464,7 @@ def _csv_row(r: Row) -> dict[str, str]:
             "error": f(s and s.error), "rescaled_error": f(s and s.rescaled), "mase7": f(s and s.mase7),
             "mase30": f(s and s.mase30), "wall_s": f(r.wall_s, 1), "cpu_s": f(r.cpu_s, 1),
             "peak_rss_mib": f(r.peak_rss_mib, 0), "agents_final": "" if r.agents is None else str(r.agents),
-            "hasten": str(r.hasten), "note": r.note}
+            "hasten": str(r.hasten), "settings": r.settings, "note": r.note}
 
 
 def _print_case(rows: list[Row]) -> None:
@@ -492,7 +508,7 @@ def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int,
                 per_seed = [runner(case_dir, case, seed, run_dir_for(runs_dir, name, settings, seed), settings, reuse,
                                    niceness) for seed in range(1, seeds + 1)]
                 mean = _mean_row(per_seed) if len(per_seed) > 1 else None
-                rows += per_seed + ([mean] if mean else [])
+                rows += _collapse_missing(per_seed) + ([mean] if mean else [])
         rows += baseline_rows(case)
         _print_case(rows)
         out += rows

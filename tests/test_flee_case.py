@@ -401,15 +401,16 @@ def test_suite_scores_stored_flee_runs(tmp_path, capsys):
     write_flee_run(runs / "mali2012" / "seed1", case, sim_factor=2)
     write_flee_run(runs / "mali2012" / "seed2", case, sim_factor=1, seed=2)
     out = tmp_path / "res.csv"
-    assert fs.main(["--cases", str(cases), "--case", "mali2012", "--engines", "flee", "--seeds", "3",
+    assert fs.main(["--cases", str(cases), "--case", "mali2012", "--engines", "flee", "--seeds", "4",
                     "--runs-dir", str(runs), "--stored-only", "--out", str(out)]) == 0
     rows = {(r.split(",")[1], r.split(",")[2]): r.split(",") for r in out.read_text().splitlines()[1:]}
     # twice the data in the one camp: |2d - d| / d = 1 every day; rescaled to the data's total: 0
     assert rows[("flee-3.1", "1")][3:8] == ["ok", "1.0000", "0.0000", "0.0000", "nan"]  # flat after day 30
     assert rows[("flee-3.1", "2")][4] == "0.0000"
-    assert rows[("flee-3.1", "3")][3] == "missing"
+    assert rows[("flee-3.1", "3+4")][3] == "missing"  # the seeds without a run, in one row
     mean = rows[("flee-3.1", "mean")]
     assert mean[4] == "0.5000" and mean[8:11] == ["12.5", "10.0", "99"] and mean[-1] == "2 seeds"
+    assert mean[-2] == "simsetting.yml"
 
 
 def test_suite_flags_flee_data_that_differ_from_ours(tmp_path):
