@@ -430,7 +430,7 @@ def baseline_rows(case: FleeCase) -> list[Row]:
 
 def _mean_row(rows: list[Row]) -> Row | None:
     ok = [r for r in rows if r.scores is not None]
-    if not ok:
+    if len(ok) < 2:
         return None
     s = [r.scores for r in ok]
     mean = Scores(*(statistics.fmean(getattr(x, f) for x in s) for f in ("error", "rescaled", "mase7", "mase30")))
