@@ -382,8 +382,10 @@ def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, setti
     re-read it and report a missing run as ``missing`` instead of starting one."""
     finished = (run_dir / "run.json").is_file()
     if reuse == "only" and not finished:
-        return Row(case.name, "flee-3.1", str(seed), "missing", note=f"no finished run in {run_dir}",
-                   hasten=_hasten(settings) if settings.is_file() else 1, settings=settings.name)
+        hasten = _hasten(settings) if settings.is_file() else 1
+        scale = f", 1/{hasten} scale" if hasten > 1 else ""
+        return Row(case.name, "flee-3.1", str(seed), "missing", note=f"no finished run in {run_dir}{scale}",
+                   hasten=hasten, settings=settings.name)
     if reuse and finished:
         run = load_run(run_dir)
     else:
@@ -447,7 +449,8 @@ def _collapse_missing(rows: list[Row]) -> list[Row]:
     seeds = "+".join(r.seed for r in missing)
     first = missing[0]
     merged = Row(first.case, first.model, seeds, "missing", hasten=first.hasten, settings=first.settings,
-                 note=f"no finished run for seed(s) {seeds.replace('+', ', ')}")
+                 note=f"no finished run for seed(s) {seeds.replace('+', ', ')}"
+                 + (f", 1/{first.hasten} scale" if first.hasten > 1 else ""))
     return [r for r in rows if r.status != "missing"] + [merged]
 
 
