@@ -384,7 +384,7 @@ def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, setti
     if reuse == "only" and not finished:
         hasten = _hasten(settings) if settings.is_file() else 1
         scale = f", 1/{hasten} scale" if hasten > 1 else ""
-        return Row(case.name, "flee-3.1", str(seed), "missing", note=f"no finished run in {run_dir}{scale}",
+        return Row(case.name, "flee-3.1", str(seed), "missing", note=f"no finished run for seed {seed}{scale}",
                    hasten=hasten, settings=settings.name)
     if reuse and finished:
         run = load_run(run_dir)
