@@ -38,7 +38,7 @@ from simulation.calibration.observations import (
 from simulation.calibration.record import RunRecord
 from simulation.calibration.sensitivity import run_outputs
 from simulation.cli import main
-from simulation.model import ConflictModel
+from simulation.engine.model import ConflictModel
 from simulation.scenario import ScenarioError, load_fitted_parameters, load_scenario
 from tests.conftest import ROOT, TOY, write_scenario
 

@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from simulation.cli import main
-from simulation.counterfactuals import (
+from simulation.engine.model import ConflictModel
+from simulation.runs.counterfactuals import (
     COUNTERFACTUALS,
     apply_counterfactuals,
     close_checkpoints,
@@ -25,9 +26,8 @@ from simulation.counterfactuals import (
     full_strength_garrison,
     no_air_strikes,
 )
-from simulation.model import ConflictModel
-from simulation.outcomes import fall_days, key_places, run_outcomes
-from simulation.output import summary
+from simulation.runs.outcomes import fall_days, key_places, run_outcomes
+from simulation.runs.output import summary
 from simulation.scenario import ScenarioError, load_scenario
 from simulation.sweep import (
     ResultStore,

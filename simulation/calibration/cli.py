@@ -12,7 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from simulation.cli import UsageError, _parse_sets
+from simulation.errors import UsageError
+from simulation.errors import parse_sets as _parse_sets
 
 
 def observations_dir(scenario_dir: Path, given: Path | None) -> Path:
@@ -42,7 +43,8 @@ def source_state() -> dict[str, Any]:
     """The git commit of the model's source and whether its files differ from it (for the fitted file)."""
     import subprocess
 
-    from simulation.calibration.fit import fingerprint, model_sources
+    from simulation.calibration.fit import fingerprint
+    from simulation.fingerprint import model_sources
 
     files = model_sources()
     root = files[0].parents[1]
@@ -76,11 +78,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         calibrate,
         fingerprint,
         fitted_file_text,
-        model_sources,
         rounded,
     )
     from simulation.calibration.loss import LossSettings
     from simulation.calibration.observations import compile_observations, load_observations, split_window
+    from simulation.fingerprint import model_sources
     from simulation.scenario import load_scenario
 
     _positive("--budget", args.budget, 10)
@@ -212,7 +214,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         table_text,
         write_validation,
     )
-    from simulation.output import OutputError
+    from simulation.runs.output import OutputError
     from simulation.scenario import load_scenario
 
     _positive("--seeds", args.seeds)
@@ -280,7 +282,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import numpy as np
 
     from simulation.calibration.sensitivity import sobol_sensitivity
-    from simulation.output import atomic_directory
+    from simulation.runs.output import atomic_directory
     from simulation.scenario import load_scenario
 
     _positive("--samples", args.samples, 2)

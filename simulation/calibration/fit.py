@@ -74,7 +74,7 @@ class Objective:
 
     def run(self, x: Sequence[float], seed: int) -> dict[str, float]:
         """The loss terms of one run with parameters ``x`` and ``seed``."""
-        from simulation.model import ConflictModel
+        from simulation.engine.model import ConflictModel
 
         model = ConflictModel(self.scenario, seed=int(seed), days=self.days, **self.parameters(x)).run()
         return run_loss(RunRecord.from_model(model), self.observations, self.settings)
@@ -299,29 +299,6 @@ def fingerprint(paths: Iterable[Path]) -> str:
         h.update(str(p.name).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
-
-
-def model_sources() -> list[Path]:
-    """The files whose change can change what a simulation scores: ``simulation/model.py`` and every module of
-    the package it imports, directly or not (found by reading their ``from simulation... import`` lines), and
-    the calibration modules that score a run. Other modules (the app, the report) do not count."""
-    import re
-
-    pkg = Path(__file__).resolve().parents[1]
-    pattern = re.compile(r"^\s*(?:from simulation\.(\w+) import|from simulation import ([\w, ]+)|"
-                         r"import simulation\.(\w+))", re.M)
-    seen: set[str] = set()
-    todo = ["model"]
-    while todo:
-        name = todo.pop()
-        path = pkg / f"{name}.py"
-        if name in seen or not path.is_file():
-            continue
-        seen.add(name)
-        for a, b, c in pattern.findall(path.read_text(encoding="utf-8")):
-            todo += [x.strip() for x in (a or b or c).split(",") if x.strip()]
-    here = Path(__file__).resolve().parent
-    return sorted(pkg / f"{n}.py" for n in seen) + [here / f for f in ("loss.py", "observations.py", "record.py")]
 
 
 def _write_json(path: Path, data: Any) -> None:

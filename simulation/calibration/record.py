@@ -17,7 +17,7 @@ import numpy as np
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
-    from simulation.model import ConflictModel
+    from simulation.engine.model import ConflictModel
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class RunRecord:
     def from_model(cls, model: ConflictModel) -> RunRecord:
         """The records of a model that has run (only the days it simulated)."""
         d = model.day
-        s = model.scenario
+        s = model.scenario_data
         fi = {f: i for i, f in enumerate(model.faction_ids)}
         return cls(start_date=s.start_date,
                    initial_control=np.array([fi[p.controller] for p in s.places], dtype=np.int64),

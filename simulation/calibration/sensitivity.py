@@ -55,7 +55,7 @@ class _OutputsRun:
     held: int
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from simulation.model import ConflictModel
+        from simulation.engine.model import ConflictModel
 
         coal = coalition_labels(self.scenario)
         params = {n: float(v) for n, v in zip(self.names, x)}

@@ -77,7 +77,7 @@ class _SeedRun:
     settings: LossSettings
 
     def __call__(self, seed: int) -> dict[str, Any]:
-        from simulation.model import ConflictModel
+        from simulation.engine.model import ConflictModel
 
         model = ConflictModel(self.scenario, seed=int(seed)).run()
         return record_values(RunRecord.from_model(model), self.splits, self.settings)
@@ -302,7 +302,7 @@ def report_markdown(summary: dict[str, Any], plots: list[str]) -> str:
 def write_validation(summary: dict[str, Any], runs: list[dict[str, Any]], splits: dict[str, CompiledObservations],
                      start: dt.date, cutoff: dt.date, out: Path, overwrite: bool = False, plots: bool = True) -> Path:
     """Write ``validation.json``, ``validation.md`` and the plots into directory ``out`` (atomically)."""
-    from simulation.output import atomic_directory
+    from simulation.runs.output import atomic_directory
 
     with atomic_directory(out, overwrite=overwrite) as tmp:
         (tmp / "validation.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

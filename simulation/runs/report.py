@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from simulation.model import ConflictModel  # noqa: E402
+from simulation.engine.model import ConflictModel  # noqa: E402
 
 PNG_META = {"Software": None}  # no version string, so that identical runs give identical files
 
@@ -23,7 +23,7 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str) -> None:
     """The road graph at lat/lon, places coloured by controller and sized by population."""
-    w, s = model.world, model.scenario
+    w, s = model.world, model.scenario_data
     colours = [f.colour for f in s.factions]
     for r in s.roads:
         i, j = w.index[r.a], w.index[r.b]
@@ -49,7 +49,7 @@ def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str) -> None:
 
 def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
     """Write the PNG plots and ``report.md`` into ``out``."""
-    s = model.scenario
+    s = model.scenario_data
     dates = model.dates()
     days = np.arange(model.day)
     colours = [f.colour for f in s.factions]

@@ -56,10 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation import draws
-from simulation.combat import kill_displaced, kill_residents, kill_split
-from simulation.routing import routes_into
-from simulation.travel import (
+from simulation.civilians.harm import kill_displaced, kill_residents, kill_split
+from simulation.civilians.travel import (
     depart_and_return,
     destination_weights,
     fear_and_hazard,
@@ -67,6 +65,8 @@ from simulation.travel import (
     hop_rows,
     travel_day,
 )
+from simulation.rules import draws
+from simulation.rules.routing import routes_into
 from simulation.world import BoundedCache, World
 
 SUBSTEPS = 4

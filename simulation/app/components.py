@@ -16,9 +16,9 @@ import solara
 import traitlets
 from matplotlib.axes import Axes
 
-from simulation.app_charts import Chart as ChartSpec
-from simulation.app_charts import layout
-from simulation.app_model import (
+from simulation.app.charts import Chart as ChartSpec
+from simulation.app.charts import layout
+from simulation.app.state import (
     AppModel,
     casualty_comparison,
     control_comparison,
@@ -346,7 +346,7 @@ def LineChart(model: AppModel, make: Callable[[AppModel], ChartSpec], testid: st
 
 
 def _places_held_post_process(model: AppModel) -> Callable[[Axes], None]:
-    names = {f"places_{f.id}": short_name(f.name) for f in model.scenario.factions}
+    names = {f"places_{f.id}": short_name(f.name) for f in model.scenario_data.factions}
 
     def post(ax: Axes) -> None:
         ax.figure.set_size_inches(5.6, 3.4)
@@ -363,7 +363,7 @@ def _places_held_post_process(model: AppModel) -> Callable[[Axes], None]:
 @solara.component
 def PlacesHeldChart(model: AppModel) -> None:
     """Mesa's own plot component on the data collector's ``places_<faction>`` reporters (x axis: days run)."""
-    measure = {f"places_{f.id}": f.colour for f in model.scenario.factions}
+    measure = {f"places_{f.id}": f.colour for f in model.scenario_data.factions}
     PlotMatplotlib(model, measure, post_process=_places_held_post_process(model))
 
 
@@ -384,7 +384,7 @@ def ControlTable(model: AppModel, obs: CompiledObservations | None) -> None:
             solara.Text("No observations for this scenario.")
             return
         rows = control_comparison(model, obs)
-        names = {p.id: p.name for p in model.scenario.places}
+        names = {p.id: p.name for p in model.scenario_data.places}
         agree = sum(r["agree"] for r in rows)
         head = (f"<div style='margin-bottom:6px' data-testid='control-score'>{agree} of {len(rows)} reports so far "
                 f"match the side holding the place in the model on the reported day ({len(obs.control)} reports "

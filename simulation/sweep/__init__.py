@@ -30,9 +30,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
-import importlib.util
 import itertools
 import json
 import math
@@ -50,19 +48,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.outcomes import key_places as choose_key_places
-from simulation.outcomes import outcome_dtypes, run_outcomes
+from simulation.fingerprint import model_fingerprint
 from simulation.parameters import PARAMETERS, check_value
+from simulation.runs.outcomes import key_places as choose_key_places
+from simulation.runs.outcomes import outcome_dtypes, run_outcomes
 from simulation.scenario import MAX_DAYS, Scenario, ScenarioError, load_scenario
 
 BACKENDS = ("serial", "processes", "dask")
-
-#: Modules whose source decides what a run computes; their hash is part of every run's key.
-MODEL_MODULES = ("simulation.model", "simulation.agents", "simulation.combat", "simulation.displacement",
-                 "simulation.world", "simulation.scenario", "simulation.parameters", "simulation.outcomes",
-                 "simulation.travel", "simulation.routing", "simulation.movement", "simulation.planning",
-                 "simulation.daily", "simulation.draws")
-
 
 class SweepError(RuntimeError):
     """A sweep could not finish (a worker died, a batch failed, the cluster is unreachable).
@@ -379,23 +371,6 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@functools.cache
-def model_fingerprint() -> str:
-    """A hash of the source of the modules that decide what a run computes (:data:`MODEL_MODULES`).
-
-    It is part of every run's key, so a store never serves results of an older version of the model.
-    """
-    from simulation import __version__
-
-    h = hashlib.sha256(__version__.encode())
-    for module in MODEL_MODULES:
-        spec = importlib.util.find_spec(module)
-        if spec is None or spec.origin is None:
-            raise SweepError(f"cannot find the source of {module}")
-        h.update(Path(spec.origin).read_bytes())
-    return h.hexdigest()[:32]
-
-
 def scenario_fingerprint(scenario: Scenario) -> str:
     """A hash of everything in a scenario that can change a run, except its parameter values.
 
@@ -464,7 +439,7 @@ def run_batch(scenario: Scenario, tasks: Sequence[RunTask], spec: RunSpec) -> li
     SweepError
         This worker's model code differs from the code that planned the sweep.
     """
-    from simulation.model import ConflictModel
+    from simulation.engine.model import ConflictModel
 
     if model_fingerprint() != spec.model:
         import socket
@@ -890,7 +865,7 @@ def sobol_indices(design: Design, results: pd.DataFrame, output: str, num_resamp
 
 def register_cli(subparsers: Any, commands: dict[str, Any]) -> None:
     """Add ``conflict-sim sweep`` to the command line."""
-    from simulation.counterfactuals import COUNTERFACTUALS
+    from simulation.runs.counterfactuals import COUNTERFACTUALS
 
     p = subparsers.add_parser(
         "sweep", help="run a parameter sweep (grid, list, Latin hypercube or Sobol sample) over seeds",
@@ -957,8 +932,8 @@ def _outcome_lines(df: pd.DataFrame, places: Sequence[str], limit: int = 12) -> 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Handler of ``conflict-sim sweep``."""
-    from simulation.cli import UsageError
-    from simulation.counterfactuals import apply_counterfactuals
+    from simulation.errors import UsageError
+    from simulation.runs.counterfactuals import apply_counterfactuals
 
     for opt in ("seeds", "workers", "days"):
         v = getattr(args, opt)
@@ -989,7 +964,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a directory")
 
-    from simulation.output import OutputError
+    from simulation.runs.output import OutputError
 
     try:
         (out / "store").mkdir(parents=True, exist_ok=True)

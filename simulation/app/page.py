@@ -19,8 +19,8 @@ from typing import Any
 
 import solara
 
-from simulation.app_charts import casualties_chart, displacement_charts, population_chart
-from simulation.app_components import (
+from simulation.app.charts import casualties_chart, displacement_charts, population_chart
+from simulation.app.components import (
     CasualtyTable,
     ConflictMap,
     ControlTable,
@@ -33,7 +33,7 @@ from simulation.app_components import (
     TodayCard,
     UserInputs,
 )
-from simulation.app_model import (
+from simulation.app.state import (
     DEFAULT_PLACE,
     DEFAULT_SCENARIO,
     MAIN_PARAMETERS,
@@ -99,11 +99,11 @@ def Page() -> None:
         settings.value = {**settings.value, name: value}
 
     m = model.value
-    solara.Title(f"conflict-sim · {m.scenario.name}")
+    solara.Title(f"conflict-sim · {m.scenario_data.name}")
     solara.Style(CSS)
     with solara.AppBar():
-        solara.AppBarTitle(f"conflict-sim · {m.scenario.name} · {m.scenario.start_date:%d %b} – "
-                           f"{m.scenario.end_date:%d %b %Y}")
+        solara.AppBarTitle(f"conflict-sim · {m.scenario_data.name} · {m.scenario_data.start_date:%d %b} – "
+                           f"{m.scenario_data.end_date:%d %b %Y}")
 
     with solara.Sidebar():
         with solara.Card("Run", margin=0, style={"margin-bottom": "10px"}):
@@ -155,7 +155,7 @@ def _grid(columns: str) -> Any:
 
 def _default_place(model: AppModel) -> str:
     """The place selected when the page opens: Mosul, or else the most populous place."""
-    s = model.scenario
+    s = model.scenario_data
     if DEFAULT_PLACE in s.place_ids:
         return DEFAULT_PLACE
     return max(s.places, key=lambda p: p.population).id

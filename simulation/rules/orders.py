@@ -18,8 +18,7 @@ Done with NumPy these were some fifteen array operations each, on arrays of a fe
 fixed cost was most of the time. The arithmetic is NumPy's, operation for operation and in the same order (no
 ``fastmath``); the parts that are not elementwise (the matrix products of strengths and reach, the
 exponential) stay with NumPy, so the numbers are the same. ``tests/test_planning.py`` checks each against the
-NumPy code it replaced.
-"""
+NumPy code it replaced."""
 
 from __future__ import annotations
 
@@ -534,28 +533,3 @@ def retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray
         if h >= 0 and h != here:
             next_[r] = h
             km_left[r] = road_km[here, h]
-
-
-@njit(cache=True)
-def _clip(x: float, lo: float, hi: float) -> float:
-    """``np.clip`` of one number: ``min(max(x, lo), hi)`` as NumPy writes them (a NaN stays NaN)."""
-    if x != x:
-        return x
-    y = x if x > lo else lo
-    return y if y < hi else hi
-
-
-@njit(cache=True)
-def daily_morale(morale: np.ndarray, base_morale: np.ndarray, cutoff: np.ndarray, sympathy_here: np.ndarray,
-                 government: np.ndarray, calm: np.ndarray, morale_cutoff: float, hostile_population_morale: float,
-                 morale_recovery: float) -> None:
-    """A day's morale of every unit, in place (``ConflictModel._morale``): minus ``morale_cutoff`` if cut off,
-    minus ``hostile_population_morale`` times how hostile the population is (``2 * (sympathy - 0.5)``, clipped
-    to 0-1) for government units, and a ``morale_recovery`` share of the way back to its base if calm; clipped
-    to 0-1. The operations are NumPy's, in its order, on floats (booleans as 1.0 and 0.0)."""
-    for r in range(morale.size):
-        m = morale[r] - morale_cutoff * (1.0 if cutoff[r] else 0.0)
-        hostile = _clip(2 * (sympathy_here[r] - 0.5), 0.0, 1.0)
-        m = m - hostile_population_morale * hostile * (1.0 if government[r] else 0.0)
-        m = m + (morale_recovery * (base_morale[r] - m) if calm[r] else 0.0)
-        morale[r] = _clip(m, 0.0, 1.0)

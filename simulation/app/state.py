@@ -21,12 +21,12 @@ import pandas as pd
 from simulation.calibration.cli import observations_dir
 from simulation.calibration.observations import KURDISTAN_REGION, CompiledObservations, compile_observations
 from simulation.calibration.observations import load_observations as load_observation_tables
-from simulation.cli import UsageError
-from simulation.counterfactuals import COUNTERFACTUALS, apply_counterfactuals
-from simulation.model import ConflictModel
+from simulation.engine.model import ConflictModel
+from simulation.errors import UsageError
+from simulation.runs.counterfactuals import COUNTERFACTUALS, apply_counterfactuals
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "iraq_june_2014"
 DEFAULT_OBSERVATIONS = ROOT / "calibration" / "observations"
 
@@ -110,13 +110,13 @@ def last_simulated_date(model: ConflictModel) -> dt.date | None:
     """The date of the day most recently simulated, or None before the first step."""
     if model.day == 0:
         return None
-    return model.scenario.start_date + dt.timedelta(days=model.day - 1)
+    return model.scenario_data.start_date + dt.timedelta(days=model.day - 1)
 
 
 def day_label(model: ConflictModel) -> str:
     """``'Day 15 of 30 · Sun 15 Jun 2014'``: the days simulated and the date the page shows the end of."""
     date = last_simulated_date(model)
-    when = (f"start, {model.scenario.start_date:%a %d %b %Y}" if date is None else f"{date:%a %d %b %Y}")
+    when = (f"start, {model.scenario_data.start_date:%a %d %b %Y}" if date is None else f"{date:%a %d %b %Y}")
     return f"Day {model.day} of {model.days} · {when}"
 
 
@@ -180,7 +180,7 @@ def map_state(model: ConflictModel, selected: str | None = None, width: float = 
     -------
     dict with ``width``, ``height``, ``day``, ``roads``, ``places``, ``forces``, ``moving`` and ``legend``.
     """
-    w, s = model.world, model.scenario
+    w, s = model.world, model.scenario_data
     margin = 46.0
     X, Y, height = _projection(model, width, margin)
     factions = s.factions
@@ -285,7 +285,7 @@ def place_details(model: ConflictModel, place: str) -> dict[str, Any]:
     KeyError
         ``place`` is not a place of the model's scenario.
     """
-    w, s = model.world, model.scenario
+    w, s = model.world, model.scenario_data
     i = w.index[place]
     p = s.places[i]
     present, arriving = _forces_present(model)[i], _forces_arriving(model)[i]
@@ -307,7 +307,7 @@ def place_details(model: ConflictModel, place: str) -> dict[str, Any]:
 
 def today_events(model: ConflictModel) -> dict[str, list[str]]:
     """What happened on the day last simulated, grouped by kind (battles, air strikes, control changes, ...)."""
-    names = {p.id: p.name for p in model.scenario.places}
+    names = {p.id: p.name for p in model.scenario_data.places}
     out: dict[str, list[str]] = {}
     for _, kind, place, detail in _log_today(model):
         out.setdefault(kind, []).append(f"{names.get(place, place)}: {detail}" if place else detail)
@@ -319,14 +319,14 @@ def today_events(model: ConflictModel) -> dict[str, list[str]]:
 
 
 def _dates(model: ConflictModel) -> pd.DatetimeIndex:
-    return pd.date_range(model.scenario.start_date, periods=model.day, freq="D")
+    return pd.date_range(model.scenario_data.start_date, periods=model.day, freq="D")
 
 
 def casualties_by_party(model: ConflictModel) -> pd.DataFrame:
     """Cumulative killed plus wounded by party (each faction, then civilians), one row per simulated day."""
     d = model.day
     total = (model.rec_killed[:d] + model.rec_wounded[:d]).sum(axis=1).cumsum(axis=0)
-    parties = [short_name(f.name) for f in model.scenario.factions] + ["Civilians"]
+    parties = [short_name(f.name) for f in model.scenario_data.factions] + ["Civilians"]
     return pd.DataFrame(total, index=_dates(model), columns=parties)
 
 
@@ -335,7 +335,7 @@ def killed_wounded_totals(model: ConflictModel) -> dict[str, tuple[int, int]]:
     d = model.day
     k = model.rec_killed[:d].sum(axis=(0, 1))
     wd = model.rec_wounded[:d].sum(axis=(0, 1))
-    parties = [short_name(f.name) for f in model.scenario.factions] + ["Civilians"]
+    parties = [short_name(f.name) for f in model.scenario_data.factions] + ["Civilians"]
     return {name: (int(k[i]), int(wd[i])) for i, name in enumerate(parties)}
 
 
@@ -347,7 +347,7 @@ def control_by_faction(model: ConflictModel) -> tuple[pd.DataFrame, pd.DataFrame
     places = np.stack([(ctrl == f).sum(axis=1) for f in range(nf)], axis=1) if d else np.zeros((0, nf))
     people = np.stack([np.where(ctrl == f, pop, 0).sum(axis=1) for f in range(nf)], axis=1) if d else \
         np.zeros((0, nf))
-    names = [short_name(f.name) for f in model.scenario.factions]
+    names = [short_name(f.name) for f in model.scenario_data.factions]
     index = _dates(model)
     return pd.DataFrame(places, index=index, columns=names), pd.DataFrame(people, index=index, columns=names)
 

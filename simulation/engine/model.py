@@ -31,27 +31,19 @@ from typing import Any
 import mesa
 import numpy as np
 
-from simulation import combat, draws
-from simulation.agents import FactionCommand, ForceUnit, UnitTable, distinct
-from simulation.daily import (
-    control_changes,
-    day_morale,
-    day_violence,
-    fall_shock,
-    join_recruits,
-    record_day,
-    recruit_rates,
-    rout_destinations,
-    settle_routs,
-    sleeper_cells,
-    sleepers_rise,
-    spent_units,
-)
-from simulation.displacement import Civilians
-from simulation.movement import merge_idle, move_units, presence_at
-from simulation.planning import defence, retreats, send_units, within_a_day
+from simulation.civilians import harm
+from simulation.civilians.displacement import Civilians
+from simulation.engine.commands import FactionCommand
+from simulation.engine.signals import raise_pending, signals_deferred
+from simulation.engine.units import ForceUnit, UnitTable, distinct
+from simulation.rules import combat, draws
+from simulation.rules.control import control_changes
+from simulation.rules.insurgency import join_recruits, recruit_rates, sleeper_cells, sleepers_rise
+from simulation.rules.morale import day_morale, fall_shock, rout_destinations, settle_routs
+from simulation.rules.movement import merge_idle, move_units, presence_at
+from simulation.rules.orders import defence, retreats, send_units, within_a_day
+from simulation.rules.records import day_violence, record_day, spent_units
 from simulation.scenario import Scenario, load_scenario
-from simulation.signals import raise_pending, signals_deferred
 from simulation.world import World
 
 _NO_CAPS = np.zeros(0)  # dispatch without caps
@@ -72,12 +64,12 @@ class ConflictModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | str | Path = "scenarios/toy", seed: int | None = None,
                  days: int | None = None, **parameters: Any):
-        super().__init__(seed=seed)
+        super().__init__(rng=seed)  # rng=: Mesa 3.5 deprecates seed= (the same NumPy stream)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         if parameters:
             scenario = scenario.with_parameters(parameters, origin="model parameters")
-        self.scenario = scenario
+        self.scenario_data = scenario
         self.p = dict(scenario.parameters)
         self.days = scenario.days if days is None else int(days)
         self.day = 0
@@ -220,7 +212,7 @@ class ConflictModel(mesa.Model):
     @property
     def date(self) -> dt.date:
         """The calendar date of the day about to be simulated (or just simulated, after the last)."""
-        return self.scenario.start_date + dt.timedelta(days=self.day)
+        return self.scenario_data.start_date + dt.timedelta(days=self.day)
 
     def personnel_of(self, faction: int) -> int:
         u = self.units
@@ -595,16 +587,16 @@ class ConflictModel(mesa.Model):
         civ, w = self.civilians, self.world
         expected = np.empty(w.n)
         if air:
-            combat.collateral_harm(weight, float(scale), civ.residents, civ.cohort, expected)
-        elif not combat.exposed_harm(weight, float(scale), civ.residents, civ.cohort, expected):
+            harm.collateral_harm(weight, float(scale), civ.residents, civ.cohort, expected)
+        elif not harm.exposed_harm(weight, float(scale), civ.residents, civ.cohort, expected):
             return np.zeros(w.n, dtype=np.int64)  # Poisson draws of mean 0 are 0 and use no random numbers
         cas = np.empty(w.n, dtype=np.int64)
         # draws.poisson/binomial: rng.poisson/binomial's numbers, drawn only where the mean/count is not 0
-        if not combat.at_most_present(draws.poisson(self.rng, expected), civ.residents, civ.cohort, cas):
+        if not harm.at_most_present(draws.poisson(self.rng, expected), civ.residents, civ.cohort, cas):
             return cas  # nobody harmed: the binomial draw of none would use no random numbers
         killed = draws.binomial(self.rng, cas, self.p["killed_share"])
         civ.kill(killed)
-        combat.civilian_toll(cas, killed, self._today_killed, self._today_wounded)
+        harm.civilian_toll(cas, killed, self._today_killed, self._today_wounded)
         return cas
 
     def _execute(self, place: int) -> None:
@@ -754,7 +746,7 @@ class ConflictModel(mesa.Model):
     # Results
 
     def dates(self) -> list[str]:
-        return [(self.scenario.start_date + dt.timedelta(days=i)).isoformat() for i in range(self.day)]
+        return [(self.scenario_data.start_date + dt.timedelta(days=i)).isoformat() for i in range(self.day)]
 
     def personnel_balance(self, day: int | None = None) -> dict[str, dict[str, int]]:
         """The personnel ledger by faction after ``day`` (default: the last simulated day)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.app_model import (
+from simulation.app.state import (
     casualties_by_party,
     control_by_faction,
     displaced_by_destination,
@@ -23,7 +23,7 @@ from simulation.app_model import (
     killed_wounded_totals,
 )
 from simulation.calibration.observations import CompiledObservations
-from simulation.model import ConflictModel
+from simulation.engine.model import ConflictModel
 
 CIVILIAN_COLOUR = "#8c564b"
 PALETTE = ("#6a3d9a", "#e6550d", "#1b9e77", "#e7298a", "#66a61e", "#a6761d", "#1f78b4", "#666666")
@@ -135,17 +135,19 @@ def casualties_chart(model: ConflictModel) -> Chart:
     """Cumulative killed plus wounded by party; the legend gives killed and wounded apart."""
     frame = casualties_by_party(model)
     totals = killed_wounded_totals(model)
-    colours = [f.colour for f in model.scenario.factions] + [CIVILIAN_COLOUR]
+    colours = [f.colour for f in model.scenario_data.factions] + [CIVILIAN_COLOUR]
     series = [Series(f"{name} ({totals[name][0]:,} killed, {totals[name][1]:,} wounded)", colour,
                      frame[name].tolist()) for name, colour in zip(frame.columns, colours)]
-    return Chart("Casualties by party: killed + wounded, cumulative", model.scenario.start_date, model.days, series)
+    return Chart("Casualties by party: killed + wounded, cumulative", model.scenario_data.start_date, model.days,
+                 series)
 
 
 def population_chart(model: ConflictModel) -> Chart:
     """People present in the places each faction holds."""
     _, people = control_by_faction(model)
-    series = [Series(name, f.colour, people[name].tolist()) for f, name in zip(model.scenario.factions, people.columns)]
-    return Chart("Population under each faction's control", model.scenario.start_date, model.days, series)
+    factions = model.scenario_data.factions
+    series = [Series(name, f.colour, people[name].tolist()) for f, name in zip(factions, people.columns)]
+    return Chart("Population under each faction's control", model.scenario_data.start_date, model.days, series)
 
 
 def _area_label(area: str) -> str:
@@ -175,7 +177,7 @@ def displacement_charts(model: ConflictModel, obs: CompiledObservations | None) 
         if measure == "present":
             others = {name: groups[name].to_numpy() for name in groups.columns}
         else:
-            others = {p.name: model.rec_displaced_from[:d, i] for i, p in enumerate(model.scenario.places)}
+            others = {p.name: model.rec_displaced_from[:d, i] for i, p in enumerate(model.scenario_data.places)}
         ranked = sorted(((v[-1], name) for name, v in others.items() if len(v) and v[-1] > 0 and name not in lines),
                         reverse=True)
         for _, name in ranked[: max(0, 5 - len(lines))]:
@@ -190,5 +192,5 @@ def displacement_charts(model: ConflictModel, obs: CompiledObservations | None) 
                        low=p["low"], high=p["high"], hollow=p["split"] != "calibration")
                  for p in points if p["measure"] == measure]
         note = "◆ reported (filled: used for calibration; hollow: kept for validation)" if marks else ""
-        charts.append(Chart(title, model.scenario.start_date, model.days, series, marks, note))
+        charts.append(Chart(title, model.scenario_data.start_date, model.days, series, marks, note))
     return charts[0], charts[1]

@@ -136,7 +136,7 @@ def run_outcomes(model: Any, places: tuple[str, ...], daily: bool = False) -> di
     -------
     dict from column name (see :func:`outcome_dtypes`) to a plain Python value.
     """
-    s = model.scenario
+    s = model.scenario_data
     days = model.day
     if days < 1:
         raise ValueError("the model has not run: no day is recorded")

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from simulation import __version__
-from simulation.model import LEDGER, ConflictModel
-from simulation.signals import signals_deferred
+from simulation.engine.model import LEDGER, ConflictModel
+from simulation.engine.signals import signals_deferred
 
 
 class OutputError(OSError):

@@ -20,7 +20,7 @@ DEFAULT_PORT = 8765
 
 def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
     """Add the ``viz`` sub-command."""
-    from simulation.app_model import DEFAULT_SCENARIO
+    from simulation.app.state import DEFAULT_SCENARIO
 
     p = subparsers.add_parser(
         "viz", help="serve the interactive app: map, controls, parameters, counterfactuals and charts",
@@ -46,7 +46,7 @@ def bind(host: str, port: int) -> socket.socket:
     simulation.cli.UsageError
         The port is out of range or taken, or the address cannot be bound (one line saying which).
     """
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     if not 0 < port < 65536:
         raise UsageError(f"--port {port}: must be between 1 and 65535")
@@ -72,31 +72,31 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
-    from simulation.app_model import cached_scenario, observations_for
+    from simulation.app.state import cached_scenario, observations_for
 
     scenario = cached_scenario(str(args.scenario))  # a bad scenario fails here: one line, exit 2
     if args.observations is not None:
         observations_for(scenario, args.observations)  # and so do bad observations given explicitly
     sock = bind(args.host, args.port)
 
-    from simulation.app import OBSERVATIONS_ENV, SCENARIO_ENV, SEED_ENV
+    from simulation.app.page import OBSERVATIONS_ENV, SCENARIO_ENV, SEED_ENV
 
     # Solara reads its settings from the environment when it is imported, so set them first.
     os.environ[SCENARIO_ENV] = str(Path(args.scenario).resolve())
     os.environ[SEED_ENV] = str(args.seed)
     os.environ[OBSERVATIONS_ENV] = str(args.observations.resolve()) if args.observations else ""
-    os.environ["SOLARA_APP"] = "simulation.app:Page"
+    os.environ["SOLARA_APP"] = "simulation.app.page:Page"
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
     os.environ.setdefault("SOLARA_MODE", "production")
 
     import uvicorn
 
-    from simulation.app_assets import cache_directory, missing_packages
+    from simulation.app.assets import cache_directory, missing_packages
 
     missing = missing_packages()
     if missing:
         print(f"note: the app's front-end files ({', '.join(missing)}) are not in {cache_directory()}; the browser "
-              "will need internet access to load the page (install them with `python -m simulation.app_assets`)",
+              "will need internet access to load the page (install them with `python -m simulation.app.assets`)",
               file=sys.stderr)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"conflict-sim viz: {scenario.name} at http://{host}:{args.port}/ (Ctrl-C to stop)", flush=True)

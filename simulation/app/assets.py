@@ -5,8 +5,8 @@ server at ``/_solara/cdn/...``; the server answers from a cache directory (``<ve
 file that is not there, fetches it from a public CDN. On a machine without internet access the page stays blank.
 The files are npm packages, so set-up (``make setup``) installs them into the cache with npm:
 
-    python -m simulation.app_assets          # install the missing packages (needs npm)
-    python -m simulation.app_assets --check  # exit 1 and list them if any is missing
+    python -m simulation.app.assets          # install the missing packages (needs npm)
+    python -m simulation.app.assets --check  # exit 1 and list them if any is missing
 
 Which packages and versions are read from the installed Solara itself (its page template), so that an upgrade of
 Solara asks for the files it needs.
@@ -101,7 +101,7 @@ def install(specs: Sequence[str], directory: Path, npm: str = "npm") -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Install (or, with ``--check``, only list) the missing front-end packages; return the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m simulation.app_assets",
+    parser = argparse.ArgumentParser(prog="python -m simulation.app.assets",
                                      description="Install the Solara app's browser-side files for offline use.")
     parser.add_argument("--check", action="store_true", help="only report missing packages (exit 1 if any)")
     parser.add_argument("--npm", default="npm", help="the npm executable (default: npm on PATH)")
