@@ -72,7 +72,8 @@ def check_run_target(out: str | Path, overwrite: bool = False, protect: Sequence
     if not existing.is_dir():
         raise OutputError(f"{out}: cannot create the output directory ({existing} is not a directory)")
     try:
-        Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=existing)).rmdir()
+        with signals_deferred():  # a signal between the two calls would leave the probe behind
+            Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=existing)).rmdir()
     except OSError as e:
         raise OutputError(f"{out}: cannot create the output directory in {existing} ({e.strerror})") from None
 
@@ -89,14 +90,17 @@ def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
         raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
     parent = out.parent if str(out.parent) else Path(".")
     created = _missing_ancestors(out)
+    tmp: Path | None = None
+    old: Path | None = None
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
-    except OSError as e:
-        _remove_empty(created)
-        raise OutputError(f"{out}: cannot create the output directory ({e.strerror})") from None
-    old = tmp.with_name(tmp.name.removesuffix(".partial") + ".replaced")
-    try:
+        # A signal that arrives while the directory is made is raised once it exists: the cleanup below sees it.
+        with signals_deferred():
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
+            except OSError as e:
+                raise OutputError(f"{out}: cannot create the output directory ({e.strerror})") from None
+        old = tmp.with_name(tmp.name.removesuffix(".partial") + ".replaced")
         yield tmp
         with signals_deferred():
             if out.exists():
@@ -108,9 +112,10 @@ def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
                 os.replace(tmp, out)
     except BaseException as e:
         with signals_deferred():
-            if old.exists() and not out.exists():
+            if old is not None and old.exists() and not out.exists():
                 os.replace(old, out)
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             _remove_empty(created)
         if isinstance(e, OSError) and not isinstance(e, OutputError):
             where = f" ({e.filename})" if e.filename else ""
@@ -135,7 +140,7 @@ def _write_csv(path: Path, header: list[str], rows: Any) -> None:
 
 def summary(model: ConflictModel, run_time_s: float | None = None) -> dict[str, Any]:
     """The run's summary as plain data (what ``summary.json`` holds)."""
-    s = model.scenario
+    s = model.scenario_data
     nf = len(model.faction_ids)
     parties = [*model.faction_ids, "civilian"]
     killed = model.rec_killed[: model.day].sum(axis=(0, 1))
@@ -225,7 +230,7 @@ def write_run_directory(model: ConflictModel, out: str | Path, run_time_s: float
         if plots:
             if progress:
                 progress("plotting")
-            from simulation.report import write_report
+            from simulation.runs.report import write_report
 
             write_report(model, data, tmp)
     return out
