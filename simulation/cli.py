@@ -131,7 +131,7 @@ COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check}
 # Modules that add sub-commands: each has ``register_cli(subparsers, commands)``, which adds its parser(s) and
 # puts its handler(s) in ``commands``. Handlers raise UsageError / ScenarioError / OutputError for bad input.
 EXTENSIONS: list[str] = [
-    "simulation.sweep",
+    "simulation.sweep.cli",
     "simulation.calibration",
     "simulation.app.cli",
 ]
