@@ -22,9 +22,16 @@ Backends
     machine) and ``"dask"`` (:mod:`dask.distributed`: a ``LocalCluster``, a running cluster given by its
     scheduler address, or an existing ``Client``). Workers load the scenario once and run batches of runs.
 
-Modules, one job each: :mod:`~simulation.sweep.designs`, :mod:`~simulation.sweep.store`,
-:mod:`~simulation.sweep.backends`, :mod:`~simulation.sweep.run` (``run_sweep``), :mod:`~simulation.sweep.sobol`,
-:mod:`~simulation.sweep.cli` (``conflict-sim sweep SCENARIO_DIR --design design.toml``, see ``docs/sweeps.md``).
+Modules, one job each:
+
+- :mod:`~simulation.sweep.designs`: grids, lists, Latin-hypercube and Sobol samples, design files;
+- :mod:`~simulation.sweep.ensemble`: the one ensemble layer (runs of a scenario, each computed once) that
+  sweeps, the calibration, validation and sensitivity share;
+- :mod:`~simulation.sweep.backends`: serial, a process pool, Dask;
+- :mod:`~simulation.sweep.store`: run keys and the Parquet store (resume; refuses another model's runs);
+- :mod:`~simulation.sweep.run`: ``run_sweep`` and the sweep's seeds and outcomes;
+- :mod:`~simulation.sweep.sobol`: Sobol indices of an outcome (the one Sobol pipeline);
+- :mod:`~simulation.sweep.cli`: ``conflict-sim sweep SCENARIO_DIR --design design.toml`` (see ``docs/sweeps.md``).
 
 Importing this package is cheap (the command line imports it on start-up); the names below load on use.
 """
@@ -37,10 +44,10 @@ from typing import Any
 _PUBLIC = {
     "Design": "designs", "DesignFile": "designs", "grid": "designs", "parameter_sets": "designs",
     "latin_hypercube": "designs", "sobol_sample": "designs", "as_design": "designs", "load_design": "designs",
-    "ResultStore": "store", "run_seed": "store", "run_key": "store", "scenario_fingerprint": "store",
-    "RunSpec": "store", "RunTask": "store",
-    "BACKENDS": "backends", "default_workers": "backends", "run_batch": "backends",
-    "run_sweep": "run",
+    "ResultStore": "store", "ForeignStore": "store", "run_key": "store", "scenario_fingerprint": "store",
+    "BACKENDS": "backends", "default_workers": "backends", "open_backend": "backends",
+    "Ensemble": "ensemble", "Job": "ensemble", "RunTask": "ensemble", "Measure": "ensemble",
+    "run_sweep": "run", "run_seed": "run", "Outcomes": "run",
     "sobol_indices": "sobol",
 }
 __all__ = [*_PUBLIC, "SweepError"]

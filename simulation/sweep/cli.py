@@ -85,7 +85,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.scenario import MAX_DAYS, ScenarioError, load_scenario
     from simulation.sweep.designs import load_design
     from simulation.sweep.run import run_sweep
-    from simulation.sweep.store import ResultStore, scenario_fingerprint
+    from simulation.sweep.store import ForeignStore, ResultStore, scenario_fingerprint
 
     for opt in ("seeds", "workers", "days"):
         v = getattr(args, opt)
@@ -132,6 +132,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"interrupted: {stored} runs are stored in {out / 'store'}; run the same command again to "
               f"compute the other {max(total - stored, 0)}", file=sys.stderr)
         return 130
+    except ForeignStore as e:  # the output directory is the user's choice: bad input
+        raise UsageError(str(e)) from None
     except SweepError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,4 +1,9 @@
-"""``run_sweep``: every parameter set of a design with every replicate seed, one row of outcomes per run."""
+"""``run_sweep``: every parameter set of a design with every replicate seed, one row of outcomes per run.
+
+Replicate ``r`` runs with the seed :func:`run_seed` derives from the sweep seed, the same for every parameter set
+(common random numbers). The runs go through the ensemble layer (:class:`~simulation.sweep.ensemble.Ensemble`);
+what a sweep keeps of each run is :class:`Outcomes` (:mod:`simulation.runs.outcomes`).
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,52 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from simulation.errors import SweepError
-from simulation.fingerprint import model_fingerprint
 from simulation.runs.outcomes import key_places as choose_key_places
-from simulation.runs.outcomes import outcome_dtypes
-from simulation.scenario import MAX_DAYS, Scenario, load_scenario
-from simulation.sweep.backends import BACKENDS, _batches, _dask, _processes, _serial, default_workers
+from simulation.runs.outcomes import outcome_dtypes, run_outcomes
+from simulation.scenario import Scenario, load_scenario
 from simulation.sweep.designs import Design, as_design
-from simulation.sweep.store import (
-    ResultStore,
-    RunSpec,
-    RunTask,
-    _outcome_frame,
-    run_key,
-    run_seed,
-    scenario_fingerprint,
-)
+from simulation.sweep.ensemble import Ensemble
+
+if TYPE_CHECKING:
+    from simulation.engine.model import ConflictModel
+
+
+def run_seed(sweep_seed: int, replicate: int) -> int:
+    """The model seed of replicate ``replicate``: from the ``replicate``-th child of ``SeedSequence(sweep_seed)``.
+
+    Examples
+    --------
+    >>> run_seed(0, 3) == run_seed(0, 3) != run_seed(0, 4)
+    True
+    """
+    child = np.random.SeedSequence(int(sweep_seed), spawn_key=(int(replicate),))
+    hi, lo = child.generate_state(2, dtype=np.uint32)
+    return ((int(hi) << 32) | int(lo)) & (2**63 - 1)  # fits Parquet's int64
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What a sweep keeps of a run: :func:`~simulation.runs.outcomes.run_outcomes` for the key places."""
+
+    places: tuple[str, ...]
+    daily: bool = False
+
+    def columns(self, scenario: Scenario) -> dict[str, str]:
+        return outcome_dtypes(scenario, self.places, self.daily)
+
+    def spec(self) -> dict[str, Any]:
+        return {"places": list(self.places), "daily": self.daily}
+
+    def __call__(self, model: ConflictModel) -> dict[str, Any]:
+        return run_outcomes(model, self.places, self.daily)
 
 
 def _replicates(seeds: int | Iterable[int]) -> list[int]:
@@ -86,6 +115,8 @@ def run_sweep(scenario: Scenario | str | Path,
         Bad arguments (backend, seeds, workers, days, batch size).
     SweepError
         The sweep could not finish; finished runs are stored, and running it again computes the rest.
+    ForeignStore
+        ``store`` holds runs of another version of the model (see :class:`~simulation.sweep.store.ResultStore`).
 
     Examples
     --------
@@ -93,82 +124,38 @@ def run_sweep(scenario: Scenario | str | Path,
     >>> df.groupby("attack_ratio")["refinery_held"].mean()  # doctest: +SKIP
     """
     started = time.perf_counter()
-    if scheduler is not None or client is not None:
-        if backend not in ("dask", "processes"):
-            raise ValueError(f"backend={backend!r}: a Dask scheduler or client needs backend='dask'")
-        backend = "dask"
-    if backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r}: choose one of {', '.join(BACKENDS)}")
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise ValueError(f"workers={workers}: need at least one")
-    if days is not None and not 1 <= int(days) <= MAX_DAYS:
-        raise ValueError(f"days={days}: must be between 1 and {MAX_DAYS}")
-    if batch_size is not None and int(batch_size) < 1:
-        raise ValueError(f"batch_size={batch_size}: need at least one run per batch")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     design = as_design(design)
     replicates = _replicates(seeds)
-    spec = RunSpec(days=scenario.days if days is None else int(days),
-                   places=choose_key_places(scenario, key_places), daily=bool(daily), model=model_fingerprint())
-    dtypes = outcome_dtypes(scenario, spec.places, spec.daily)
+    measure = Outcomes(choose_key_places(scenario, key_places), bool(daily))
+    with Ensemble(scenario, measure, days=days, backend=backend, workers=workers, scheduler=scheduler,
+                  client=client, store=store, batch_size=batch_size) as ensemble:
+        # Plan every run (this validates every parameter set before anything is computed or written).
+        names = design.names
+        rows, tasks = [], {}
+        for i, overrides in enumerate(design.sets):
+            for r in replicates:
+                task, resolved = ensemble.plan(overrides, run_seed(sweep_seed, r))
+                rows.append({"run": len(rows), "set": i, "replicate": r, "seed": task.seed, "key": task.key,
+                             **{n: float(resolved[n]) for n in names}})
+                tasks.setdefault(task.key, task)
+        plan = pd.DataFrame(rows, columns=["run", "set", "replicate", "seed", "key", *names])
+        plan = plan.astype({"run": "int64", "set": "int64", "replicate": "int64", "seed": "int64", "key": "str",
+                            **{n: "float64" for n in names}})
+        reused = sum(ensemble.known(k) for k in tasks)
 
-    # Plan every run (this validates every parameter set before anything is computed or written).
-    scen_hash = scenario_fingerprint(scenario)
-    names = design.names
-    rows, tasks = [], {}
-    for i, overrides in enumerate(design.sets):
-        resolved = scenario.with_parameters(overrides, origin="design").parameters if overrides else \
-            scenario.parameters
-        for r in replicates:
-            seed = run_seed(sweep_seed, r)
-            key = run_key(scen_hash, resolved, seed, spec)
-            rows.append({"run": len(rows), "set": i, "replicate": r, "seed": seed, "key": key,
-                         **{n: float(resolved[n]) for n in names}})
-            tasks.setdefault(key, RunTask(key, seed, dict(overrides)))
-    plan = pd.DataFrame(rows, columns=["run", "set", "replicate", "seed", "key", *names])
-    plan = plan.astype({"run": "int64", "set": "int64", "replicate": "int64", "seed": "int64", "key": "str",
-                        **{n: "float64" for n in names}})
+        from tqdm import tqdm
 
-    result_store = ResultStore(store) if store is not None else None
-    if result_store:
-        result_store.remove_orphans()  # a killed sweep's half-written batch
-    done = result_store.done_keys() & set(tasks) if result_store else set()
-    todo = [t for k, t in tasks.items() if k not in done]
-    info: dict[str, Any] = {"workers": 1 if backend == "serial" else workers}  # the dask backend counts its own
-    if backend == "serial":
-        stream = _serial(scenario, _batches(todo, batch_size, 16, 1), spec)
-    elif backend == "processes":
-        stream = _processes(scenario, _batches(todo, batch_size, 16, workers), spec, workers)
-    else:
-        stream = _dask(scenario, todo, batch_size, spec, workers, scheduler, client, info)
-
-    memory: list[pd.DataFrame] = []
-    from tqdm import tqdm
-
-    with tqdm(total=len(tasks), initial=len(done), unit="run", desc="sweep", disable=not progress or None,
-              file=sys.stderr, dynamic_ncols=True) as bar:
-        if todo:
-            with closing(stream):
-                for records in stream:
-                    frame = _outcome_frame(records, dtypes)
-                    if result_store is not None:
-                        result_store.write(frame)
-                    else:
-                        memory.append(frame)
-                    bar.update(len(records))
-
-    if result_store is not None:
-        outcomes = result_store.load(tasks, dtypes)
-    elif memory:
-        outcomes = pd.concat(memory, ignore_index=True)
-    else:
-        outcomes = _outcome_frame([], dtypes)
+        with tqdm(total=len(tasks), initial=reused, unit="run", desc="sweep", disable=not progress or None,
+                  file=sys.stderr, dynamic_ncols=True) as bar, closing(ensemble.compute(tasks.values())) as stream:
+            for frame in stream:
+                bar.update(len(frame))
+        outcomes = ensemble.results(tasks)
+        backend_name, n_workers = ensemble.backend.name, ensemble.backend.workers
     if len(outcomes) != len(tasks):
         raise SweepError(f"{len(tasks) - len(outcomes)} runs are missing from the results")
     out = plan.merge(outcomes.drop(columns=["seed", "parameters"]), on="key", how="left", validate="many_to_one")
-    out.attrs.update(computed=len(todo), reused=len(done), elapsed_s=time.perf_counter() - started,
-                     backend=backend, workers=info["workers"])
+    out.attrs.update(computed=len(tasks) - reused, reused=reused, elapsed_s=time.perf_counter() - started,
+                     backend=backend_name, workers=n_workers)
     return out
-

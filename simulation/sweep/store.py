@@ -1,8 +1,10 @@
-"""The store of a sweep: each run's seed and key, and a directory of Parquet batches to resume from.
+"""The store of an ensemble: each run's key, and a directory of Parquet batches to resume from.
 
-Each row carries a key: a hash of the model code, the scenario's content, the parameter values, the seed, the
-number of days and the outcome columns asked for. A sweep first reads the keys already in the store and
-computes only the missing runs. A batch is written to a temporary file and renamed, so a file is whole or absent.
+Each row carries a key (:func:`run_key`): a hash of the model's fingerprint, the scenario's content
+(:func:`scenario_fingerprint`), the resolved parameter values, the seed, the number of days and what is kept of
+the run. An ensemble first reads the keys already in the store and computes only the missing runs. A batch is
+written to a temporary file and renamed, so a file is whole or absent; ``store.json`` names the model that
+computed the runs, and a store of another model is not resumed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +22,6 @@ import pandas as pd
 
 from simulation.errors import SweepError
 from simulation.scenario import Scenario
-
-
-def run_seed(sweep_seed: int, replicate: int) -> int:
-    """The model seed of replicate ``replicate``: from the ``replicate``-th child of ``SeedSequence(sweep_seed)``.
-
-    Examples
-    --------
-    >>> run_seed(0, 3) == run_seed(0, 3) != run_seed(0, 4)
-    True
-    """
-    child = np.random.SeedSequence(int(sweep_seed), spawn_key=(int(replicate),))
-    hi, lo = child.generate_state(2, dtype=np.uint32)
-    return ((int(hi) << 32) | int(lo)) & (2**63 - 1)  # fits Parquet's int64
 
 
 def _digest(obj: Any) -> str:
@@ -65,35 +53,23 @@ def scenario_fingerprint(scenario: Scenario) -> str:
     })[:32]
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """What every run of a sweep computes: days, key places, daily series; and the model version."""
-
-    days: int
-    places: tuple[str, ...]
-    daily: bool
-    model: str
-
-
-@dataclass(frozen=True)
-class RunTask:
-    key: str
-    seed: int
-    parameters: dict[str, float]
-
-
-def run_key(scenario_hash: str, parameters: Mapping[str, float], seed: int, spec: RunSpec) -> str:
-    """The store key of one run: a hash of model, scenario, resolved parameter values, seed and outputs."""
-    return _digest({"model": spec.model, "scenario": scenario_hash, "parameters": dict(parameters),
-                    "seed": int(seed), "days": spec.days, "places": list(spec.places), "daily": spec.daily})[:32]
+def run_key(scenario_hash: str, parameters: Mapping[str, float], seed: int, days: int, model: str,
+            measure: Mapping[str, Any]) -> str:
+    """The store key of one run: a hash of the model's fingerprint, the scenario, the resolved parameter values,
+    the seed, the days and what is kept of the run (``measure``: e.g. the key places and daily series of a sweep,
+    the loss settings and observations of a calibration)."""
+    return _digest({"model": model, "scenario": scenario_hash, "parameters": dict(parameters), "seed": int(seed),
+                    "days": int(days), **measure})[:32]
 
 
 # --------------------------------------------------------------------------------------------------------
 # The store
 
 
-def _outcome_frame(records: Sequence[Mapping[str, Any]] | pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
-    """Records as a frame with the store's columns and dtypes (the same whatever the records came from)."""
+def as_frame(records: Sequence[Mapping[str, Any]] | pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """Records as a frame with the store's columns (``key``, ``seed``, ``parameters``, then ``dtypes``) and dtypes,
+    the same whatever the records came from (a worker, a Parquet file). An ``object`` column holds lists of
+    integers (daily series, a run's records), which Parquet gives back as arrays."""
     cols = {"key": "str", "seed": "int64", "parameters": "str", **dtypes}
     df = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(list(records))
     missing = [c for c in cols if c not in df.columns]
@@ -101,8 +77,8 @@ def _outcome_frame(records: Sequence[Mapping[str, Any]] | pd.DataFrame, dtypes: 
         raise SweepError(f"stored runs lack the columns {', '.join(missing[:3])}")
     df = df[list(cols)].copy()
     for c, dtype in cols.items():
-        if dtype == "object":  # daily series: lists of ints (Parquet gives arrays back)
-            df[c] = [[int(x) for x in v] for v in df[c]]
+        if dtype == "object":
+            df[c] = [np.asarray(v, dtype=np.int64).tolist() for v in df[c]]
         else:
             df[c] = df[c].astype(dtype)
     return df.reset_index(drop=True)
@@ -119,16 +95,56 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class ForeignStore(SweepError):
+    """A store holds runs of another version of the model (or of an unknown one): it is not resumed."""
+
+
 class ResultStore:
     """A directory of Parquet files, one per finished batch, each row keyed by :func:`run_key`.
 
     Files are written to a temporary name and renamed, so a reader sees whole batches only; rows with the
     same key are the same run (the model is deterministic), and :meth:`load` returns each key once.
+
+    ``store.json`` records the fingerprint of the model that computed the runs
+    (:func:`simulation.fingerprint.model_fingerprint`) and the versions of the libraries behind it. Opened with
+    ``model=`` (to write or resume), a store whose runs come from another fingerprint is refused
+    (:class:`ForeignStore`): a resumed sweep or calibration never mixes results of two versions of the model.
+    Opened without, it is only read.
     """
 
-    def __init__(self, path: str | Path):
+    META = "store.json"
+
+    def __init__(self, path: str | Path, model: str | None = None):
         self.path = Path(path)
         self._keys: dict[Path, frozenset[str]] = {}
+        if model is not None:
+            self._claim(model)
+
+    def _claim(self, model: str) -> None:
+        """Check that the store's runs come from ``model``; record it in a new store."""
+        meta = self.path / self.META
+        if meta.is_file():
+            try:
+                recorded = json.loads(meta.read_text(encoding="utf-8")).get("model_fingerprint")
+            except (OSError, ValueError, AttributeError):
+                recorded = None
+            if recorded != model:
+                raise ForeignStore(f"{self.path}: its runs were computed by another version of the model "
+                                   f"(fingerprint {recorded}, this one {model}); delete it or choose another store")
+            return
+        if self.files():
+            raise ForeignStore(f"{self.path}: its runs do not record the model that computed them; delete it or "
+                               "choose another store")
+        from simulation.fingerprint import library_versions
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / f".{self.META}.{os.getpid()}.partial"
+        try:
+            tmp.write_text(json.dumps({"model_fingerprint": model, "libraries": library_versions()}, indent=2)
+                           + "\n", encoding="utf-8")
+            os.replace(tmp, meta)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def files(self) -> list[Path]:
         return sorted(self.path.glob("batch-*.parquet")) if self.path.is_dir() else []
@@ -177,13 +193,13 @@ class ResultStore:
         self._keys[final] = frozenset(frame["key"])
         return final
 
-    def load(self, keys: Iterable[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
-        """The stored rows of ``keys`` (each once), with the outcome columns ``dtypes``."""
+    def load(self, keys: Iterable[str] | None, dtypes: Mapping[str, str]) -> pd.DataFrame:
+        """The stored rows of ``keys`` (each once; ``None``: every row), with the outcome columns ``dtypes``."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        wanted = set(keys)
+        wanted = self.done_keys() if keys is None else set(keys)
         value_set = pa.array(sorted(wanted), type=pa.string())
         parts = []
         for f in self.files():
@@ -191,8 +207,8 @@ class ResultStore:
                 table = pq.read_table(f)
                 parts.append(table.filter(pc.is_in(table.column("key"), value_set=value_set)))
         if not parts:
-            return _outcome_frame(pd.DataFrame(columns=["key", "seed", "parameters", *dtypes]), dtypes)
+            return as_frame(pd.DataFrame(columns=["key", "seed", "parameters", *dtypes]), dtypes)
         # One conversion to pandas for all batches (much faster than one per file).
         df = pa.concat_tables(parts, promote_options="permissive").to_pandas()
-        return _outcome_frame(df.drop_duplicates("key"), dtypes)
+        return as_frame(df.drop_duplicates("key"), dtypes)
 
