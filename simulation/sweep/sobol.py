@@ -1,7 +1,12 @@
-"""Sobol sensitivity indices of a sweep's outcome (SALib) for a Sobol-sample design."""
+"""Sobol sensitivity indices of an outcome (SALib) for a Sobol-sample design: the one Sobol pipeline.
+
+Sample with :func:`simulation.sweep.designs.sobol_sample`, run the design (:func:`simulation.sweep.run_sweep`, or
+the calibration's :func:`~simulation.calibration.sensitivity.sobol_sensitivity`), then :func:`sobol_indices`.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from simulation.sweep.designs import Design
@@ -24,7 +29,8 @@ def sobol_indices(design: Design, results: pd.DataFrame, output: str, num_resamp
     Returns
     -------
     pandas.DataFrame
-        Indexed by parameter: ``S1``, ``S1_conf``, ``ST``, ``ST_conf``.
+        Indexed by parameter: ``S1``, ``S1_conf``, ``ST``, ``ST_conf``; all NaN when the output is the same for
+        every parameter set (no variance to apportion).
 
     Raises
     ------
@@ -41,6 +47,9 @@ def sobol_indices(design: Design, results: pd.DataFrame, output: str, num_resamp
     means = values.astype(float).groupby(results["set"]).mean().reindex(range(len(design)))
     if means.isna().any():
         raise ValueError(f"{int(means.isna().sum())} parameter sets of the design have no result")
+    if np.ptp(means.to_numpy()) == 0:
+        return pd.DataFrame(np.nan, index=pd.Index(design.problem["names"], name="parameter"),
+                            columns=["S1", "S1_conf", "ST", "ST_conf"])
     si = sobol.analyze(design.problem, means.to_numpy(), calc_second_order=design.second_order,
                        num_resamples=num_resamples, seed=seed)
     return pd.DataFrame({k: si[k] for k in ("S1", "S1_conf", "ST", "ST_conf")},
