@@ -15,6 +15,10 @@ class UsageError(Exception):
     """Bad command-line input; the message is one line."""
 
 
+class OutputError(OSError):
+    """The output directory cannot be written (it exists, or its parent is not writable)."""
+
+
 class SweepError(RuntimeError):
     """Runs of an ensemble could not finish (a worker died, a batch failed, the cluster is unreachable).
 
