@@ -286,8 +286,8 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
         "calibrate", help="fit the scenario's [fit] parameters to the calibration observations (DE + SMC-ABC)",
         description="Fit the parameters in the [fit] table of SCENARIO_DIR/scenario.toml to the observations "
         "of the calibration split (differential evolution over common seeds), then sample an SMC-ABC posterior. "
-        "Writes OUT/fitted.toml (and --fitted), posterior.csv, progress.json and every run in OUT/store. Interrupt with "
-        "Ctrl-C and continue with the same command plus --resume. See calibration/README.md.")
+        "Writes OUT/fitted.toml (and --fitted), posterior.csv, progress.json and every run in OUT/store. "
+        "Interrupt with Ctrl-C and continue with the same command plus --resume. See calibration/README.md.")
     c.add_argument("scenario", metavar="SCENARIO_DIR")
     c.add_argument("--budget", type=int, default=200,
                    help="parameter-set evaluations for differential evolution (each runs --seeds seeds; default 200)")

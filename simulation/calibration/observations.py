@@ -98,24 +98,6 @@ class Observations:
     def __len__(self) -> int:
         return len(self.control) + len(self.casualties) + len(self.displacement)
 
-    def digest(self) -> str:
-        """A hash of what the loss reads (every row, index array and the window; not where the tables came
-        from): a calibration's stored runs are reused only against the same observations."""
-        import hashlib
-
-        h = hashlib.sha256()
-        for f in fields(self):
-            if f.name == "source":
-                continue
-            v = getattr(self, f.name)
-            h.update(f.name.encode())
-            if isinstance(v, np.ndarray):
-                h.update(f"{v.dtype.str}{v.shape}".encode())
-                h.update(np.ascontiguousarray(v).tobytes())
-            else:
-                h.update(repr(v).encode())
-        return h.hexdigest()[:32]
-
 
 def _date(rows: _Rows, row: int, rec: dict[str, str], name: str) -> dt.date:
     v = rows.text(row, rec, name)
