@@ -371,12 +371,16 @@ def test_processes_give_the_same_numbers_as_serial(toy_fit, tmp_path):
     assert np.array_equal(serial.abc.distances, pooled.abc.distances)
 
 
-def test_validate_gives_the_same_numbers_serially_and_on_processes(toy_fit, toy_observations):
+def test_validate_gives_the_same_numbers_serially_on_processes_and_on_dask(toy_fit, toy_observations, tmp_path):
     s = load_scenario(TOY)
     serial = validate(s, toy_observations, seeds=3)
-    pooled = validate(s, toy_observations, seeds=3, workers=2)
+    pooled = validate(s, toy_observations, seeds=3, workers=2, store=tmp_path / "store")
     assert serial.summary == pooled.summary and serial.simulations == pooled.simulations == 3
     assert serial.scores["calibration"]["loss"] == pooled.scores["calibration"]["loss"]
+    dask = validate(s, toy_observations, seeds=3, workers=2, backend="dask")
+    assert dask.summary == serial.summary
+    again = validate(s, toy_observations, seeds=[3, 4], store=tmp_path / "store")  # seed 3 from the store
+    assert again.simulations == 1 and again.summary["scores"] != serial.summary["scores"]
 
 
 def test_a_bad_parameter_is_a_located_error_before_anything_runs(toy_fit):
