@@ -131,8 +131,8 @@ COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check}
 # Modules that add sub-commands: each has ``register_cli(subparsers, commands)``, which adds its parser(s) and
 # puts its handler(s) in ``commands``. Handlers raise UsageError / ScenarioError / OutputError for bad input.
 EXTENSIONS: list[str] = [
-    "simulation.sweep",
-    "simulation.calibration",
+    "simulation.sweep.cli",
+    "simulation.calibration.cli",
     "simulation.app.cli",
 ]
 
@@ -144,15 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from simulation.errors import OutputError
+    from simulation.scenario import ScenarioError
+
     try:
-        with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
-            from simulation.runs.output import OutputError  # (this imports the model and its libraries)
-            from simulation.scenario import ScenarioError
-    except KeyboardInterrupt:
-        print("interrupted (output is written only when complete)", file=sys.stderr)
-        return 130
-    try:
+        # Parsing first, on light modules only: --help, --version and a mistyped option answer at once.
         args = build_parser().parse_args(argv)
+        with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+            import simulation.runs.output  # noqa: F401 - the model and its libraries, which every command needs
         return COMMANDS[args.command](args)
     except (UsageError, ScenarioError, OutputError) as e:
         print("error: " + " ".join(str(e).splitlines()), file=sys.stderr)

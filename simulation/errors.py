@@ -15,6 +15,17 @@ class UsageError(Exception):
     """Bad command-line input; the message is one line."""
 
 
+class OutputError(OSError):
+    """The output directory cannot be written (it exists, or its parent is not writable)."""
+
+
+class SweepError(RuntimeError):
+    """Runs of an ensemble could not finish (a worker died, a batch failed, the cluster is unreachable).
+
+    Runs finished before the error are in the store; running the same sweep again computes only the rest.
+    """
+
+
 def parse_sets(items: Sequence[str]) -> dict[str, float]:
     from simulation.parameters import check_value
 

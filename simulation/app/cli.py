@@ -20,7 +20,7 @@ DEFAULT_PORT = 8765
 
 def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
     """Add the ``viz`` sub-command."""
-    from simulation.app.state import DEFAULT_SCENARIO
+    from simulation.app import DEFAULT_SCENARIO
 
     p = subparsers.add_parser(
         "viz", help="serve the interactive app: map, controls, parameters, counterfactuals and charts",

@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.calibration.cli import observations_dir
-from simulation.calibration.observations import KURDISTAN_REGION, CompiledObservations, compile_observations
+from simulation.app import DEFAULT_OBSERVATIONS, DEFAULT_SCENARIO
+from simulation.calibration.observations import (
+    KURDISTAN_REGION,
+    CompiledObservations,
+    compile_observations,
+    observations_dir,
+)
 from simulation.calibration.observations import load_observations as load_observation_tables
 from simulation.engine.model import ConflictModel
-from simulation.errors import UsageError
 from simulation.runs.counterfactuals import COUNTERFACTUALS, apply_counterfactuals
 from simulation.scenario import Scenario, ScenarioError, load_scenario
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SCENARIO = ROOT / "scenarios" / "iraq_june_2014"
-DEFAULT_OBSERVATIONS = ROOT / "calibration" / "observations"
 
 # The parameters the app offers as sliders: the ones that decide who wins, how fast and at what cost.
 MAIN_PARAMETERS = (
@@ -389,7 +389,7 @@ def observations_for(scenario: Scenario, directory: str | Path | None = None) ->
     candidates = [DEFAULT_OBSERVATIONS]
     try:
         candidates.insert(0, observations_dir(Path(scenario.path), None))
-    except UsageError:
+    except ScenarioError:
         pass
     for candidate in candidates:
         if (Path(candidate) / "control.csv").is_file():

@@ -22,10 +22,7 @@ import numpy as np
 from simulation import __version__
 from simulation.engine.model import LEDGER, ConflictModel
 from simulation.engine.signals import signals_deferred
-
-
-class OutputError(OSError):
-    """The output directory cannot be written (it exists, or its parent is not writable)."""
+from simulation.errors import OutputError  # noqa: F401 - raised here, and imported from here by callers
 
 
 def _missing_ancestors(path: Path) -> list[Path]:

@@ -11,13 +11,19 @@ one; for each split, the scores:
   median over seeds);
 - ``displacement_ard``: FLEE's averaged relative difference over the displacement rows (median over seeds);
 - ``loss``: the calibration loss of the split's rows (median over seeds).
+
+:func:`validate` is the library function (``conflict-sim validate`` calls it): the seeds run through the ensemble
+layer (the sweep's backends and, optionally, its store), each run's daily records come back, and the scores are
+computed here from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +34,12 @@ from simulation.calibration.observations import (
     CompiledObservations,
     Observations,
     compile_observations,
+    load_observations,
+    observations_dir,
     split_window,
 )
-from simulation.calibration.record import RunRecord
-from simulation.scenario import Scenario
+from simulation.calibration.record import DailyRecords, RunRecord
+from simulation.scenario import Scenario, load_scenario
 
 SPLIT_LABEL = {"calibration": "in-sample", "validation": "out-of-sample"}
 
@@ -66,29 +74,6 @@ def record_values(record: RunRecord, splits: dict[str, CompiledObservations],
         out[split] = {"values": v, "terms": loss_terms(v, obs, settings), "casualty_series": cas,
                       "displacement_series": dis}
     return out
-
-
-@dataclass(frozen=True)
-class _SeedRun:
-    """Run the scenario with one seed and read off the values (picklable, for the process pool)."""
-
-    scenario: Scenario
-    splits: dict[str, CompiledObservations]
-    settings: LossSettings
-
-    def __call__(self, seed: int) -> dict[str, Any]:
-        from simulation.engine.model import ConflictModel
-
-        model = ConflictModel(self.scenario, seed=int(seed)).run()
-        return record_values(RunRecord.from_model(model), self.splits, self.settings)
-
-
-def run_seeds(scenario: Scenario, splits: dict[str, CompiledObservations], seeds: list[int], workers: int = 1,
-              settings: LossSettings = DEFAULT_SETTINGS, progress: bool = True) -> list[dict[str, Any]]:
-    """:func:`record_values` of the scenario run with each seed."""
-    from simulation.calibration.parallel import pool_map
-
-    return pool_map(_SeedRun(scenario, splits, settings), seeds, workers, desc="validate", progress=progress)
 
 
 def _interval(a: np.ndarray) -> dict[str, float | None]:
@@ -309,3 +294,111 @@ def write_validation(summary: dict[str, Any], runs: list[dict[str, Any]], splits
         names = write_plots(runs, splits, start, cutoff, tmp) if plots else []
         (tmp / "validation.md").write_text(report_markdown(summary, names), encoding="utf-8")
     return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The library function
+
+
+@dataclass
+class ValidationResult:
+    """What :func:`validate` found.
+
+    Attributes
+    ----------
+    summary : per observation, the model against the reported value; per split, the scores (what
+        ``validation.json`` holds; the command line adds a header and the parameters).
+    runs : :func:`record_values` of each run, in the order of ``seeds``.
+    splits : the compiled observations of each split.
+    seeds : the model seeds.
+    start, cutoff : the scenario's start date and the last date of the calibration split.
+    """
+
+    summary: dict[str, Any]
+    runs: list[dict[str, Any]]
+    splits: dict[str, CompiledObservations]
+    seeds: list[int]
+    start: dt.date
+    cutoff: dt.date
+    simulations: int = 0
+    parameters: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def scores(self) -> dict[str, dict[str, Any]]:
+        """Per split (``calibration``: in-sample, ``validation``: out-of-sample), the scores."""
+        return self.summary["scores"]
+
+    def table(self) -> str:
+        """The terminal table: every observation, then the scores of each split."""
+        return table_text(self.summary)
+
+    def write(self, out: Path, overwrite: bool = False, plots: bool = True) -> Path:
+        """Write ``validation.json``, ``validation.md`` and the plots into directory ``out`` (atomically)."""
+        return write_validation(self.summary, self.runs, self.splits, self.start, self.cutoff, Path(out),
+                                overwrite=overwrite, plots=plots)
+
+
+def validate(scenario: Scenario | str | Path, observations: Observations | str | Path | None = None, *,
+             seeds: int | Iterable[int] = 20, workers: int = 1, backend: str | None = None,
+             scheduler: str | None = None, store: str | Path | None = None,
+             settings: LossSettings = DEFAULT_SETTINGS, progress: bool = False,
+             callback: Callable[[int], None] | None = None) -> ValidationResult:
+    """Score the model against every used observation, in and out of sample, over several seeds.
+
+    Parameters
+    ----------
+    scenario : a scenario directory (loaded with its fitted parameters) or a loaded scenario.
+    observations : the observation tables (or their directory); default: those ``scenario.toml`` names.
+    seeds : how many seeds (``1..n``), or the seeds themselves.
+    workers, backend, scheduler : where the runs are computed (serial for one worker, else a process pool; or
+        Dask; see :func:`simulation.sweep.backends.open_backend`). The result does not depend on them.
+    store : directory to keep the runs in and reuse them from (see :class:`~simulation.sweep.store.ResultStore`);
+        ``None``: in memory.
+    settings : constants of the loss.
+    progress : show a progress bar on stderr.
+    callback : called with the number of runs finished so far, after every batch.
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    ScenarioError
+        The scenario names no observations, or an observation names what it lacks.
+
+    Examples
+    --------
+    >>> from simulation import validate
+    >>> res = validate("scenarios/iraq_june_2014", seeds=20, workers=2)  # doctest: +SKIP
+    >>> res.scores["validation"]["loss"]  # doctest: +SKIP
+    """
+    from tqdm import tqdm
+
+    from simulation.sweep.ensemble import Ensemble
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if not isinstance(observations, Observations):
+        observations = load_observations(observations_dir(scenario.path, observations))
+    seeds = list(range(1, int(seeds) + 1)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    splits = compile_splits(observations, scenario)
+    backend = backend or ("serial" if int(workers) <= 1 and scheduler is None else "processes")
+    measure = DailyRecords()
+    with Ensemble(scenario, measure, backend=backend, workers=max(1, int(workers)), scheduler=scheduler,
+                  store=store) as ensemble:
+        tasks = [ensemble.plan({}, s)[0] for s in seeds]
+        done = len({t.key for t in tasks if ensemble.known(t.key)})
+        simulated = 0
+        with tqdm(total=len({t.key for t in tasks}), initial=done, desc="validate", unit="run", file=sys.stderr,
+                  disable=not progress, leave=False) as bar:
+            for frame in ensemble.compute(tasks):
+                simulated += len(frame)
+                bar.update(len(frame))
+                if callback is not None:
+                    callback(done + simulated)
+        rows = ensemble.results([t.key for t in tasks]).set_index("key")
+    runs = [record_values(measure.record(rows.loc[t.key], scenario), splits, settings) for t in tasks]
+    return ValidationResult(summarise(runs, splits), runs, splits, seeds, scenario.start_date,
+                            split_window(observations, scenario, "calibration")[1], simulated,
+                            dict(scenario.parameters))
