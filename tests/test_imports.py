@@ -121,14 +121,7 @@ BEING_FIXED = {
                                              "type hints (TYPE_CHECKING); arch-engine removes the circle")),
     ],
     "lower": [],
-    "cli": [
-        pytest.param(("simulation.app.state", "simulation.calibration.cli"), id="app.state->calibration.cli",
-                     marks=pytest.mark.xfail(strict=True, reason="the app takes observations_dir from the "
-                                             "calibration's command line; arch-ensemble moves it")),
-        pytest.param(("simulation.calibration", "simulation.calibration.cli"), id="calibration->calibration.cli",
-                     marks=pytest.mark.xfail(strict=True, reason="calibration/__init__ registers its sub-command "
-                                             "from its cli module; arch-ensemble reworks calibration")),
-    ],
+    "cli": [],
 }
 
 

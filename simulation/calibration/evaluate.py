@@ -78,7 +78,7 @@ class Objective:
     def run(self, x: Sequence[float], seed: int) -> dict[str, float]:
         """The loss terms of one run with parameters ``x`` and ``seed``, in this process."""
         from simulation.fingerprint import model_fingerprint
-        from simulation.sweep.ensemble import Job
+        from simulation.sweep.job import Job
 
         days = self.scenario.days if self.days is None else int(self.days)
         return Job(self.scenario, self.measure, days, model_fingerprint()).run_one(self.parameters(x), seed)

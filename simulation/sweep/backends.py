@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from simulation.errors import SweepError
 
 if TYPE_CHECKING:
-    from simulation.sweep.ensemble import Job, RunTask
+    from simulation.sweep.job import Job, RunTask
 
 BACKENDS = ("serial", "processes", "dask")
 
@@ -132,7 +132,7 @@ class ProcessBackend(Backend):
         try:
             if "forkserver" in mp.get_all_start_methods():
                 ctx = mp.get_context("forkserver")
-                ctx.set_forkserver_preload(["simulation.sweep.backends", "simulation.sweep.ensemble",
+                ctx.set_forkserver_preload(["simulation.sweep.backends", "simulation.sweep.job",
                                             "simulation.engine.model"])
             else:
                 ctx = mp.get_context("spawn")
