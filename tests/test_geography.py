@@ -125,3 +125,29 @@ def test_svg_basemap_projects_the_layers_into_the_picture():
     for lab in svg["labels"]:
         assert 0 <= lab["x"] <= 600 and 0 <= lab["y"] <= 500
     json.dumps(svg)
+
+
+def test_the_apps_map_has_the_base_map_and_names_that_do_not_collide(toy_model):
+    from simulation.app_model import basemap_state, map_state
+
+    state, base = map_state(toy_model, selected="refinery"), basemap_state(toy_model)
+    assert base["height"] == state["height"] and base["borders"] and base["rivers"]
+    assert base is basemap_state(toy_model)  # computed once: the browser is sent it once
+    assert {lab["text"] for lab in base["labels"] if lab["kind"] == "country"} >= {"IRAQ"}
+    places = {p["id"]: p for p in state["places"]}
+    assert places["refinery"]["label"] is not None  # the selected place is named first
+    assert sum(1 for p in state["places"] if p["label"]) >= len(places) // 2
+    placed = []
+    for p in state["places"]:
+        if p["label"]:
+            w, h = geography.text_size(p["name"], 13.0)
+            x0 = {"start": p["label"]["x"] - 1, "middle": p["label"]["x"] - w / 2, "end": p["label"]["x"] + 1 - w}[
+                p["label"]["anchor"]]
+            y0 = p["label"]["y"] - 0.35 * 13 - h / 2
+            placed.append((x0, y0, x0 + w, y0 + h))
+    placed += [tuple(lab["box"]) for lab in base["labels"]]
+    for i, a in enumerate(placed):
+        assert 0 <= a[0] and a[2] <= state["width"] and 0 <= a[1] and a[3] <= state["height"]
+        for b in placed[:i]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    json.dumps(base)

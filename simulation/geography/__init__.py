@@ -74,6 +74,17 @@ def load(path: str | None = None) -> dict[str, tuple[Feature, ...]]:
     return out
 
 
+@functools.cache
+def extent(path: str | None = None) -> tuple[float, float, float, float]:
+    """The box the base map covers, (lon min, lat min, lon max, lat max): outside it nothing is known."""
+    src = Path(path) if path else DATA
+    try:
+        x0, y0, x1, y1 = (float(v) for v in json.loads(src.read_text(encoding="utf-8"))["bbox"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{src}: not a base map file ({exc})") from exc
+    return x0, y0, x1, y1
+
+
 def feature(layer: str, name: str) -> Feature:
     """The feature of ``layer`` called ``name`` (or with that ISO code). Raises KeyError if there is none."""
     for f in load()[layer]:
@@ -143,11 +154,12 @@ def draw_basemap(ax: Any, bbox: Sequence[float], *, country_labels: bool = True,
     """
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch, Rectangle
 
     layers = load()
     x0, y0, x1, y1 = bbox
-    ax.set_facecolor(WATER)
+    e = extent()
+    ax.add_patch(Rectangle((e[0], e[1]), e[2] - e[0], e[3] - e[1], facecolor=WATER, edgecolor="none", zorder=0.05))
     countries = layers["countries"]
     fills = PolyCollection([r for c in countries for r in c.parts],
                            facecolors=[IRAQ_LAND if c.code == HOME else OTHER_LAND for c in countries
@@ -333,45 +345,131 @@ def _svg_path(parts: Sequence[np.ndarray], project: Callable[[np.ndarray, np.nda
     return " ".join(out)
 
 
-def svg_basemap(project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], width: float,
-                height: float) -> dict[str, Any]:
-    """The layers as SVG path strings in the picture's pixels, ``project(lon, lat) -> (x, y)`` (y downwards).
+CHAR_EM = 0.58  # mean width of a character of the app's sans-serif font, in ems (measured on DejaVu Sans/Roboto)
 
-    Only what falls near the picture is kept. Returns ``countries`` (``d``, ``fill``), ``governorates``,
-    ``lakes``, ``rivers`` and ``borders`` (``d``), and ``labels`` (country names: ``x``, ``y``, ``text``).
+
+def text_size(text: str, font_px: float) -> tuple[float, float]:
+    """Estimated (width, height) in pixels of ``text`` set at ``font_px``: CHAR_EM em a character, 1.2 em high."""
+    return len(text) * CHAR_EM * font_px + 2.0, 1.2 * font_px
+
+
+def svg_labels(xs: Sequence[float], ys: Sequence[float], rs: Sequence[float], texts: Sequence[str | None],
+               obstacles: Sequence[Box], width: float, height: float, font_px: float = 13.0,
+               gap: float = 3.0) -> list[dict[str, Any] | None]:
+    """Labels of marks at picture pixels (x, y), radius r, in the given order of importance (None: no label):
+    each gets the first of eight spots around its mark (right, left, above, below, diagonals) that lies in the
+    picture and overlaps no obstacle or label already placed, as ``{x, y, anchor}`` for an SVG ``<text>``
+    (``y`` is the baseline, 0.35 em below the box's middle), or None where there is no room."""
+    cands, sizes = [], []
+    for x, y, r, text in zip(xs, ys, rs, texts):
+        w, h = text_size(text or "", font_px)
+        sizes.append((w, h))
+        boxes = []
+        for dx, dy, ha, _ in AROUND:
+            # y grows downwards here: 'above' (dy > 0) is a smaller y
+            cx, cy = x + dx * (r + gap), y - dy * (r + gap)
+            left = cx - {"left": 0.0, "center": w / 2, "right": w}[ha]
+            top = cy - h / 2 if dy == 0 else (cy - h if dy > 0 else cy)
+            boxes.append((left, top, left + w, top + h))
+        cands.append(boxes if text else [])
+    chosen = greedy_boxes(cands, obstacles, (0.0, 0.0, width, height), pad=1.0)
+    out: list[dict[str, Any] | None] = []
+    for boxes, j in zip(cands, chosen):
+        if j is None:
+            out.append(None)
+            continue
+        a0, b0, a1, b1 = boxes[j]
+        ha = AROUND[j][2]
+        x = {"left": a0 + 1.0, "center": (a0 + a1) / 2, "right": a1 - 1.0}[ha]
+        out.append({"x": round(x, 1), "y": round((b0 + b1) / 2 + 0.35 * font_px, 1),
+                    "anchor": {"left": "start", "center": "middle", "right": "end"}[ha],
+                    "box": (round(a0, 1), round(b0, 1), round(a1, 1), round(b1, 1))})
+    return out
+
+
+def _svg_path(parts: Sequence[np.ndarray], project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+              closed: bool) -> str:
+    out = []
+    for p in parts:
+        x, y = project(p[:, 0], p[:, 1])
+        pts = [f"{a:.1f},{b:.1f}" for a, b in zip(x, y)]
+        out.append("M" + " L".join(pts) + (" Z" if closed else ""))
+    return " ".join(out)
+
+
+def svg_basemap(project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], width: float,
+                height: float, marks: Sequence[Box] = (), avoid: np.ndarray | None = None) -> dict[str, Any]:
+    """The layers as SVG paths in a picture's pixels, for ``project(lon, lat) -> (x, y)`` (equirectangular,
+    y downwards), keeping only what lies near the picture.
+
+    Country names go where the country's visible part is widest, away from the lon/lat points ``avoid``; river
+    names beside their river where they overlap neither the pixel boxes ``marks`` nor the country names.
+
+    Returns
+    -------
+    dict with ``water`` (a rect: the extent of the data), ``countries`` (``d``, ``fill``), ``lakes``,
+    ``governorates``, ``rivers`` and ``borders`` (``d``, ``name``), ``graticule`` (1-degree lines and their
+    ``label`` at the picture's left or bottom edge), ``labels`` (country and river names: ``x``, ``y``,
+    ``text``, ``kind``, ``anchor``, ``box``) and ``colours``.
     """
     layers = load()
-    # the picture's box in lon/lat, from the projection of its corners (inverse by a linear fit: equirectangular)
-    lon = np.array([0.0, 1.0])
-    lat = np.array([0.0, 1.0])
-    px, py = project(lon, lat)
-    sx, sy = (px[1] - px[0]), (py[1] - py[0])
-    lon0, lat0 = -px[0] / sx, -py[0] / sy
-    view = (lon0, lat0 + height / sy, lon0 + width / sx, lat0)  # sy < 0: y grows southwards
+    # the picture's extent in lon/lat: the projection is linear in each axis, so two points give its inverse
+    px, py = project(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+    sx, sy = float(px[1] - px[0]), float(py[1] - py[0])  # pixels per degree; sy < 0 (y grows southwards)
+    lon0, lat_top = -float(px[0]) / sx, -float(py[0]) / sy
+    view = (lon0, lat_top + height / sy, lon0 + width / sx, lat_top)
     pad = 0.5
 
     def near(parts: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [p for p in parts if p[:, 0].max() > view[0] - pad and p[:, 0].min() < view[2] + pad
                 and p[:, 1].max() > view[1] - pad and p[:, 1].min() < view[3] + pad]
 
-    out: dict[str, Any] = {"countries": [], "governorates": [], "lakes": [], "rivers": [], "borders": [],
-                           "labels": [], "water": WATER, "colours": {"border": BORDER, "governorate": GOVERNORATE,
-                                                                     "river": RIVER, "lake_edge": LAKE_EDGE,
-                                                                     "country_text": COUNTRY_TEXT}}
+    ext = extent()
+    bx, by = project(np.array([ext[0], ext[2]]), np.array([ext[3], ext[1]]))
+    out: dict[str, Any] = {
+        "water": {"x": round(float(bx[0]), 1), "y": round(float(by[0]), 1), "w": round(float(bx[1] - bx[0]), 1),
+                  "h": round(float(by[1] - by[0]), 1)},
+        "countries": [], "lakes": [], "governorates": [], "rivers": [], "borders": [], "graticule": [],
+        "labels": [],
+        "colours": {"water": WATER, "border": BORDER, "governorate": GOVERNORATE, "river": RIVER,
+                    "lake_edge": LAKE_EDGE, "country_text": COUNTRY_TEXT, "land": IRAQ_LAND},
+    }
+    boxes: list[Box] = list(marks)
     for c in layers["countries"]:
         parts = near(c.parts)
-        if parts:
-            out["countries"].append({"d": _svg_path(parts, project, True),
-                                     "fill": IRAQ_LAND if c.code == HOME else OTHER_LAND})
-            out["borders"].append({"d": _svg_path(parts, project, True)})
-            at = label_point(c, view, None, min_clearance=0.3)
-            if at is not None:
-                x, y = project(np.array([at[0]]), np.array([at[1]]))
-                out["labels"].append({"x": round(float(x[0]), 1), "y": round(float(y[0]), 1),
-                                      "text": c.name.upper()})
-    for layer, closed in (("governorates", True), ("lakes", True), ("rivers", False)):
+        if not parts:
+            continue
+        d = _svg_path(parts, project, True)
+        out["countries"].append({"d": d, "fill": IRAQ_LAND if c.code == HOME else OTHER_LAND})
+        out["borders"].append({"d": d, "name": c.name})
+        at = label_point(c, view, avoid, min_clearance=0.3)
+        if at is not None:
+            x, y = project(np.array([at[0]]), np.array([at[1]]))
+            w, h = text_size(c.name.upper(), 14.0)
+            box = (float(x[0]) - w / 2, float(y[0]) - h / 2, float(x[0]) + w / 2, float(y[0]) + h / 2)
+            boxes.append(box)
+            out["labels"].append({"x": round(float(x[0]), 1), "y": round(float(y[0]) + 5.0, 1), "anchor": "middle",
+                                  "text": c.name.upper(), "kind": "country", "box": [round(v, 1) for v in box]})
+    for layer, closed in (("lakes", True), ("governorates", True), ("rivers", False)):
         for f in layers[layer]:
             parts = near(f.parts)
             if parts:
                 out[layer].append({"d": _svg_path(parts, project, closed), "name": f.name})
+    # river names: candidates along each river in view, middle first, as zero-radius marks
+    for name, cands in river_label_candidates(view):
+        pts = [(c[0], c[1]) for c in cands[::2]]
+        x, y = project(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+        placed = [p for p in svg_labels(x, y, [2.0] * len(pts), [name] * len(pts), boxes, width, height,
+                                        font_px=13.0) if p]
+        if placed:
+            boxes.append(placed[0]["box"])
+            out["labels"].append({**placed[0], "text": name, "kind": "river"})
+    for lon in range(math.ceil(view[0]), math.floor(view[2]) + 1):
+        x, _ = project(np.array([float(lon)]), np.array([0.0]))
+        out["graticule"].append({"d": f"M{x[0]:.1f},0 L{x[0]:.1f},{height:.1f}", "label": f"{lon}°E",
+                                 "x": round(float(x[0]), 1), "y": round(height - 6.0, 1), "anchor": "middle"})
+    for lat in range(math.ceil(view[1]), math.floor(view[3]) + 1):
+        _, y = project(np.array([0.0]), np.array([float(lat)]))
+        out["graticule"].append({"d": f"M0,{y[0]:.1f} L{width:.1f},{y[0]:.1f}", "label": f"{lat}°N",
+                                 "x": 6.0, "y": round(float(y[0]) - 4.0, 1), "anchor": "start"})
     return out
