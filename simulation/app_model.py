@@ -287,7 +287,8 @@ def map_state(model: ConflictModel, selected: str | None = None, width: float = 
     # other name, mark, force or name of the base map; the others are left to the hover card.
     obstacles = [(p["x"] - p["r"], p["y"] - p["r"], p["x"] + p["r"], p["y"] + p["r"]) for p in places]
     obstacles += [(f["x"], f["y"], f["x"] + f["s"], f["y"] + f["s"]) for f in forces]
-    obstacles += [tuple(lab["box"]) for lab in basemap_state(model, width)["labels"]]
+    base = basemap_state(model, width)
+    obstacles += [tuple(lab["box"]) for lab in base["labels"] + base["graticule"]]
     order = sorted(range(len(places)), key=lambda i: (places[i]["id"] != selected,
                                                       -(w.value[i] + pop0[i] / 1e5), i))
     labels = geography.svg_labels([places[i]["x"] for i in order], [places[i]["y"] for i in order],

@@ -145,7 +145,7 @@ def test_the_apps_map_has_the_base_map_and_names_that_do_not_collide(toy_model):
                 p["label"]["anchor"]]
             y0 = p["label"]["y"] - 0.35 * 13 - h / 2
             placed.append((x0, y0, x0 + w, y0 + h))
-    placed += [tuple(lab["box"]) for lab in base["labels"]]
+    placed += [tuple(lab["box"]) for lab in base["labels"] + base["graticule"]]
     for i, a in enumerate(placed):
         assert 0 <= a[0] and a[2] <= state["width"] and 0 <= a[1] and a[3] <= state["height"]
         for b in placed[:i]:

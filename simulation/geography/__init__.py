@@ -200,7 +200,8 @@ def label_point(f: Feature, bbox: Sequence[float], avoid: np.ndarray | None = No
                 min_clearance: float = 0.35, grid: int = 48) -> tuple[float, float] | None:
     """Where to write the name of the polygon ``f`` inside ``bbox``: the point of a grid over the box, inside ``f``,
     farthest from ``f``'s edge, the box's edge and the points ``avoid`` (clearance in degrees, lon scaled by
-    cos(lat)); None when the best clearance is under ``min_clearance`` (only a sliver of ``f`` is in view)."""
+    cos(lat); a distance to ``avoid`` counts as distance / 0.6, so a name may come closer to a place than to a
+    border); None when the best clearance is under ``min_clearance`` (only a sliver of ``f`` is in view)."""
     x0, y0, x1, y1 = bbox
     k = 1.0 / aspect(bbox)
     gx, gy = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
@@ -409,8 +410,8 @@ def svg_basemap(project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np
     -------
     dict with ``water`` (a rect: the extent of the data), ``countries`` (``d``, ``fill``), ``lakes``,
     ``governorates``, ``rivers`` and ``borders`` (``d``, ``name``), ``graticule`` (1-degree lines and their
-    ``label`` at the picture's left or bottom edge), ``labels`` (country and river names: ``x``, ``y``,
-    ``text``, ``kind``, ``anchor``, ``box``) and ``colours``.
+    ``label`` at the picture's left or bottom edge, with its ``box``), ``labels`` (country and river names:
+    ``x``, ``y``, ``text``, ``kind``, ``anchor``, ``box``) and ``colours``.
     """
     layers = load()
     # the picture's extent in lon/lat: the projection is linear in each axis, so two points give its inverse
@@ -446,6 +447,7 @@ def svg_basemap(project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np
         if at is not None:
             x, y = project(np.array([at[0]]), np.array([at[1]]))
             w, h = text_size(c.name.upper(), 14.0)
+            w += 1.5 * len(c.name)  # bold, and 1 px letter-spacing
             box = (float(x[0]) - w / 2, float(y[0]) - h / 2, float(x[0]) + w / 2, float(y[0]) + h / 2)
             boxes.append(box)
             out["labels"].append({"x": round(float(x[0]), 1), "y": round(float(y[0]) + 5.0, 1), "anchor": "middle",
@@ -455,6 +457,22 @@ def svg_basemap(project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np
             parts = near(f.parts)
             if parts:
                 out[layer].append({"d": _svg_path(parts, project, closed), "name": f.name})
+    for lon in range(math.ceil(view[0]), math.floor(view[2]) + 1):
+        x, _ = project(np.array([float(lon)]), np.array([0.0]))
+        w, h = text_size(f"{lon}°E", 11.0)
+        xc, base = float(x[0]), height - 6.0
+        out["graticule"].append({"d": f"M{xc:.1f},0 L{xc:.1f},{height:.1f}", "label": f"{lon}°E",
+                                 "x": round(xc, 1), "y": round(base, 1), "anchor": "middle",
+                                 "box": [round(xc - w / 2, 1), round(base - 0.85 * h, 1), round(xc + w / 2, 1),
+                                         round(base + 0.15 * h, 1)]})
+    for lat in range(math.ceil(view[1]), math.floor(view[3]) + 1):
+        _, y = project(np.array([0.0]), np.array([float(lat)]))
+        w, h = text_size(f"{lat}°N", 11.0)
+        base = float(y[0]) - 4.0
+        out["graticule"].append({"d": f"M0,{y[0]:.1f} L{width:.1f},{y[0]:.1f}", "label": f"{lat}°N",
+                                 "x": 6.0, "y": round(base, 1), "anchor": "start",
+                                 "box": [6.0, round(base - 0.85 * h, 1), round(6.0 + w, 1), round(base + 0.15 * h, 1)]})
+    boxes += [tuple(g["box"]) for g in out["graticule"]]
     # river names: candidates along each river in view, middle first, as zero-radius marks
     for name, cands in river_label_candidates(view):
         pts = [(c[0], c[1]) for c in cands[::2]]
@@ -464,12 +482,4 @@ def svg_basemap(project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np
         if placed:
             boxes.append(placed[0]["box"])
             out["labels"].append({**placed[0], "text": name, "kind": "river"})
-    for lon in range(math.ceil(view[0]), math.floor(view[2]) + 1):
-        x, _ = project(np.array([float(lon)]), np.array([0.0]))
-        out["graticule"].append({"d": f"M{x[0]:.1f},0 L{x[0]:.1f},{height:.1f}", "label": f"{lon}°E",
-                                 "x": round(float(x[0]), 1), "y": round(height - 6.0, 1), "anchor": "middle"})
-    for lat in range(math.ceil(view[1]), math.floor(view[3]) + 1):
-        _, y = project(np.array([0.0]), np.array([float(lat)]))
-        out["graticule"].append({"d": f"M0,{y[0]:.1f} L{width:.1f},{y[0]:.1f}", "label": f"{lat}°N",
-                                 "x": 6.0, "y": round(float(y[0]) - 4.0, 1), "anchor": "start"})
     return out
