@@ -60,6 +60,7 @@ class Chart:
     series: list[Series] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
     note: str = ""
+    ylabel: str = "people"  # what the y axis counts: every chart of the app counts people
 
 
 def nice_step(span: float, ticks: int = 5) -> float:
@@ -118,7 +119,7 @@ def layout(chart: Chart, width: float = 560.0, height: float = 290.0) -> dict[st
                        "y1": y(p.low) if p.low is not None else None,
                        "y2": y(p.high) if p.high is not None else None})
     return {
-        "title": chart.title, "note": chart.note, "width": width, "height": height,
+        "title": chart.title, "note": chart.note, "ylabel": chart.ylabel, "width": width, "height": height,
         "plot": {"x": left, "y": top, "w": pw, "h": ph},
         "yticks": [{"y": y(v), "label": format_count(v)} for v in np.arange(0, ymax + step / 2, step).tolist()],
         "xticks": [{"x": x(d), "label": f"{dates[d]:%d %b}"} for d in range(0, chart.days, 5)],

@@ -16,10 +16,12 @@ import solara
 import traitlets
 from matplotlib.axes import Axes
 
+from simulation import geography
 from simulation.app.charts import Chart as ChartSpec
 from simulation.app.charts import layout
 from simulation.app.state import (
     AppModel,
+    basemap_state,
     casualty_comparison,
     control_comparison,
     day_label,
@@ -46,7 +48,32 @@ MAP_TEMPLATE = """
 <template>
   <div style="position: relative; width: 100%;">
     <svg :viewBox="'0 0 ' + state.width + ' ' + state.height" data-testid="map" :data-day="state.day"
-         style="width: 100%; height: auto; display: block; background: #f3efe6; border-radius: 4px;">
+         style="width: 100%; height: auto; display: block; background: #ffffff; border-radius: 4px;">
+      <!-- the base map (simulation.geography): drawn once, under everything, and never in the pointer's way -->
+      <g v-if="basemap.colours" data-testid="basemap" style="pointer-events: none;">
+        <rect :x="basemap.water.x" :y="basemap.water.y" :width="basemap.water.w" :height="basemap.water.h"
+              :fill="basemap.colours.water"></rect>
+        <path v-for="(c, i) in basemap.countries" :key="'land' + i" :d="c.d" :fill="c.fill"></path>
+        <path v-for="(c, i) in basemap.lakes" :key="'lake' + i" :d="c.d" :fill="basemap.colours.water"
+              :stroke="basemap.colours.lake_edge" stroke-width="0.7"></path>
+        <path v-for="(g, i) in basemap.graticule" :key="'grat' + i" :d="g.d" fill="none" stroke="#b8b8b8"
+              stroke-width="0.6" stroke-opacity="0.5"></path>
+        <path v-for="(c, i) in basemap.governorates" :key="'gov' + i" :d="c.d" fill="none"
+              :stroke="basemap.colours.governorate" stroke-width="0.9" stroke-dasharray="5 3"></path>
+        <path v-for="(c, i) in basemap.rivers" :key="'river' + i" :d="c.d" fill="none"
+              :stroke="basemap.colours.river" stroke-width="2.2" stroke-linejoin="round"
+              stroke-linecap="round" :data-river="c.name"></path>
+        <path v-for="(c, i) in basemap.borders" :key="'border' + i" :d="c.d" fill="none"
+              :stroke="basemap.colours.border" stroke-width="1.6"></path>
+        <text v-for="(g, i) in basemap.graticule" :key="'gratlabel' + i" :x="g.x" :y="g.y" :text-anchor="g.anchor"
+              font-size="11" fill="#6b6b6b">{{ g.label }}</text>
+        <text v-for="(l, i) in basemap.labels" :key="'name' + i" :x="l.x" :y="l.y" :text-anchor="l.anchor"
+              :font-size="l.kind === 'country' ? 14 : 13" :font-weight="l.kind === 'country' ? 700 : 400"
+              :font-style="l.kind === 'river' ? 'italic' : 'normal'" :letter-spacing="l.kind === 'country' ? 1 : 0"
+              :fill="l.kind === 'river' ? basemap.colours.river : basemap.colours.country_text"
+              :style="'paint-order: stroke; stroke: ' + basemap.colours.land + '; stroke-width: 3px;'"
+              :data-label="l.kind">{{ l.text }}</text>
+      </g>
       <line v-for="(r, i) in state.roads" :key="'road' + i" :x1="r.x1" :y1="r.y1" :x2="r.x2" :y2="r.y2"
             :stroke="!r.open ? '#d62728' : (r.kind === 'river crossing' ? '#5b8fc7' : '#a39a88')"
             :stroke-width="r.kind === 'highway' ? 2.6 : 1.5"
@@ -80,9 +107,9 @@ MAP_TEMPLATE = """
               :stroke-width="p.kind === 'refinery' || p.selected ? 3 : 1.2"></rect>
         <polygon v-if="p.points" class="place-shape" :points="p.points" :fill="p.fill"
                  :stroke="p.selected ? '#e6007e' : '#ffffff'" :stroke-width="p.selected ? 3 : 1.2"></polygon>
-        <text v-if="p.label" :x="p.label_left ? p.x - p.r - 3 : p.x + p.r + 3" :y="p.y + 4" font-size="13"
-              :text-anchor="p.label_left ? 'end' : 'start'" fill="#1a1a1a"
-              style="paint-order: stroke; stroke: #f3efe6; stroke-width: 3px; pointer-events: none;">{{ p.name }}</text>
+        <text v-if="p.label" :x="p.label.x" :y="p.label.y" font-size="13" :text-anchor="p.label.anchor"
+              fill="#1a1a1a" :font-weight="p.kind === 'city' ? 600 : 400"
+              style="paint-order: stroke; stroke: #fbf9f3; stroke-width: 3px; pointer-events: none;">{{ p.name }}</text>
       </g>
       <!-- forces at places: the place's hover card lists them, so they let the pointer through to it -->
       <rect v-for="(f, i) in state.forces" :key="'force' + i" :x="f.x" :y="f.y" :width="f.s" :height="f.s"
@@ -121,6 +148,7 @@ class MapWidget(ipyvue.VueTemplate):
 
     template = traitlets.Unicode(MAP_TEMPLATE).tag(sync=True)
     state = traitlets.Dict().tag(sync=True)
+    basemap = traitlets.Dict().tag(sync=True)  # basemap_state: the same each step, so traitlets sends it once
     selected = traitlets.Unicode("").tag(sync=True)
 
     def vue_select(self, place_id: str) -> None:
@@ -145,18 +173,32 @@ def ConflictMap(model: AppModel, selected: solara.Reactive[str]) -> None:
     update_counter.get()
     state = map_state(model, selected.value)
     with solara.Card(margin=0, style={"padding": "8px"}):
-        MapWidget.element(state=state, selected=selected.value, on_selected=selected.set)
+        MapWidget.element(state=state, basemap=basemap_state(model), selected=selected.value,
+                          on_selected=selected.set)
         swatches = "".join(
             f'<span style="margin-right:14px;white-space:nowrap"><span style="display:inline-block;width:12px;'
             f'height:12px;background:{html.escape(f["colour"])};border-radius:2px;margin-right:4px;'
             f'vertical-align:-1px"></span>{html.escape(f["name"])}</span>' for f in state["legend"])
         marks = "".join(f'<span style="margin-right:14px;white-space:nowrap">{sym} {html.escape(text)}</span>'
                         for sym, text in LEGEND)
-        rings = ('<span style="margin-right:14px;color:#e31a1c">◯ battle today</span>'
-                 '<span style="margin-right:14px;color:#ff9f1c">◌ air strikes today</span>'
-                 '<span style="margin-right:14px;color:#9b30d9">◯ changed hands today</span>'
-                 '<span style="color:#d62728">- - closed road</span>')
-        solara.HTML(tag="div", unsafe_innerHTML=f"<div>{swatches}</div><div>{marks}{rings}</div>",
+        rings = ('<span style="margin-right:14px;white-space:nowrap;color:#e31a1c">◯ battle today</span>'
+                 '<span style="margin-right:14px;white-space:nowrap;color:#ff9f1c">◌ air strikes today</span>'
+                 '<span style="margin-right:14px;white-space:nowrap;color:#9b30d9">◯ changed hands today</span>'
+                 '<span style="white-space:nowrap;color:#d62728">- - closed road</span>')
+
+        def item(colour: str, text: str) -> str:
+            return f'<span style="margin-right:14px;white-space:nowrap;color:{colour}">{text}</span>'
+
+        lake = (f'<span style="display:inline-block;width:12px;height:10px;background:{geography.WATER};'
+                f'border:1px solid {geography.LAKE_EDGE};vertical-align:-1px"></span> lake or sea')
+        roads = "".join(item(c, t) for c, t in (("#a39a88", "━ highway"), ("#a39a88", "─ road"),
+                                                 ("#a39a88", "╌ desert track"), ("#5b8fc7", "┄ river crossing")))
+        base = "".join(item(c, t) for c, t in ((geography.BORDER, "━ international border or coast"),
+                                                (geography.GOVERNORATE, "╌ governorate boundary (Iraq)"),
+                                                (geography.RIVER, "━ river"), ("inherit", lake),
+                                                ("#777", "borders: Natural Earth; rivers, lakes: GSHHG")))
+        solara.HTML(tag="div", unsafe_innerHTML=f"<div>{swatches}</div><div>{marks}{rings}</div>"
+                                                f"<div>{roads}{base}</div>",
                     style={"font-size": "12px", "margin-top": "6px", "line-height": "1.6", "width": "100%"})
 
 
@@ -252,6 +294,8 @@ CHART_TEMPLATE = """
       <svg ref="svg" :viewBox="'0 0 ' + spec.width + ' ' + spec.height" @mousemove="onMove" @mouseleave="day = null"
            style="width: 100%; height: auto; display: block;">
         <g font-size="10" fill="#555">
+          <text :transform="'translate(10,' + (spec.plot.y + spec.plot.h / 2) + ') rotate(-90)'"
+                text-anchor="middle" data-testid="chart-ylabel">{{ spec.ylabel }}</text>
           <g v-for="(t, i) in spec.yticks" :key="'y' + i">
             <line :x1="spec.plot.x" :x2="spec.plot.x + spec.plot.w" :y1="t.y" :y2="t.y" stroke="#e6e6e6"></line>
             <text :x="spec.plot.x - 5" :y="t.y + 3" text-anchor="end">{{ t.label }}</text>

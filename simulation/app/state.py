@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation import geography
 from simulation.app import DEFAULT_OBSERVATIONS, DEFAULT_SCENARIO
 from simulation.calibration.observations import (
     KURDISTAN_REGION,
@@ -155,12 +156,56 @@ def _forces_arriving(model: ConflictModel) -> np.ndarray:
 
 def _projection(model: ConflictModel, width: float, margin: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Equirectangular projection of the places into a ``width``-wide picture: x, y and its height."""
-    lat, lon = model.world.lat, model.world.lon
-    k = math.cos(math.radians(float(lat.mean())))
-    xs, ys = (lon - lon.min()) * k, lat.max() - lat
-    span = max(float(xs.max()), float(ys.max()) * 0.75, 1e-9)
-    scale = (width - 2 * margin) / span
-    return margin + xs * scale, margin + ys * scale, float(ys.max()) * scale + 2 * margin
+    project, height = _projector(tuple(model.world.lon.tolist()), tuple(model.world.lat.tolist()), width, margin)
+    x, y = project(model.world.lon, model.world.lat)
+    return x, y, height
+
+
+def _projector(lon: tuple[float, ...], lat: tuple[float, ...], width: float,
+               margin: float) -> tuple[Any, float]:
+    """``project(lon, lat) -> (x, y)`` fitting the places ``lon``, ``lat`` into the picture, and its height:
+    x = margin + (lon - lon_min) cos(mean lat) s, y = margin + (lat_max - lat) s."""
+    lo, la = np.asarray(lon), np.asarray(lat)
+    k = math.cos(math.radians(float(la.mean())))
+    x0, y0 = float(lo.min()), float(la.max())
+    xs_max, ys_max = (float(lo.max()) - x0) * k, y0 - float(la.min())
+    scale = (width - 2 * margin) / max(xs_max, ys_max * 0.75, 1e-9)
+
+    def project(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return margin + (np.asarray(lon) - x0) * k * scale, margin + (y0 - np.asarray(lat)) * scale
+
+    return project, ys_max * scale + 2 * margin
+
+
+MAP_MARGIN = 60.0  # pixels around the places: room for the neighbours' names and the degree labels
+
+
+def _radius(kind: str, pop0: float, pop_max: float) -> float:
+    """A place's mark: circles (towns, cities) by population, other kinds of a fixed size."""
+    if SHAPES.get(kind, "circle") == "circle":
+        return 3.0 + 13.0 * math.sqrt(pop0 / pop_max)
+    return 7.0 if kind == "refinery" else 5.5
+
+
+def basemap_state(model: ConflictModel, width: float = 1000.0) -> dict[str, Any]:
+    """The base map under :func:`map_state`'s places, in its pixels (:func:`simulation.geography.svg_basemap`):
+    borders, governorates, rivers, lakes, degree lines, country and river names. It depends only on the places'
+    positions and sizes, so it is computed once per scenario and sent to the browser once."""
+    w = model.world
+    return _basemap(tuple(w.lon.tolist()), tuple(w.lat.tolist()), tuple(w.population0.tolist()), tuple(w.kind),
+                    width)
+
+
+@functools.lru_cache(maxsize=8)
+def _basemap(lon: tuple[float, ...], lat: tuple[float, ...], pop0: tuple[int, ...], kind: tuple[str, ...],
+             width: float) -> dict[str, Any]:
+    project, height = _projector(lon, lat, width, MAP_MARGIN)
+    x, y = project(np.array(lon), np.array(lat))
+    pop_max = max(max(pop0), 1)
+    marks = [(a - r, b - r, a + r, b + r) for a, b, r in
+             zip(x.tolist(), y.tolist(), (_radius(k, p, pop_max) for k, p in zip(kind, pop0)))]
+    return {"height": round(height, 1),
+            **geography.svg_basemap(project, width, height, marks, np.column_stack([lon, lat]))}
 
 
 SHAPES = {"crossing": "triangle", "checkpoint": "triangle", "refinery": "square", "base": "square",
@@ -174,15 +219,16 @@ def map_state(model: ConflictModel, selected: str | None = None, width: float = 
     the shape gives the kind (circle: town or city; triangle: border crossing or checkpoint; square: refinery,
     base or airport; diamond: dam). Each faction's personnel at a place is a square beside it; units on the road
     are arrowheads between places. ``battle``, ``air`` and ``taken`` flag what happened at a place on the day last
-    simulated; ``info`` is the text shown when hovering the place.
+    simulated; ``info`` is the text shown when hovering the place; ``label`` where its name goes (``x``, ``y``,
+    ``anchor`` of an SVG text), or None where a name would hide another or a mark. The base map under it all is
+    :func:`basemap_state`, sent apart since it does not change.
 
     Returns
     -------
     dict with ``width``, ``height``, ``day``, ``roads``, ``places``, ``forces``, ``moving`` and ``legend``.
     """
     w, s = model.world, model.scenario_data
-    margin = 46.0
-    X, Y, height = _projection(model, width, margin)
+    X, Y, height = _projection(model, width, MAP_MARGIN)
     factions = s.factions
     colour = [f.colour for f in factions]
     names = [short_name(f.name) for f in factions]
@@ -208,8 +254,7 @@ def map_state(model: ConflictModel, selected: str | None = None, width: float = 
     for i, p in enumerate(s.places):
         x, y = float(X[i]), float(Y[i])
         shape = SHAPES.get(p.kind, "circle")
-        r = 3.0 + 13.0 * math.sqrt(pop0[i] / pop_max) if shape == "circle" else (7.0 if p.kind == "refinery"
-                                                                                   else 5.5)
+        r = _radius(p.kind, float(pop0[i]), pop_max)
         ctrl = int(model.controller[i])
         lines = [f"{p.name} · {p.kind} · {p.governorate}", f"held by {names[ctrl]}"]
         here = [f"{names[f]} {int(present[i, f]):,}" for f in range(len(factions)) if present[i, f] > 0]
@@ -228,9 +273,7 @@ def map_state(model: ConflictModel, selected: str | None = None, width: float = 
             "r": round(r, 1), "points": _polygon(shape, x, y, r), "fill": colour[ctrl],
             "controller": s.factions[ctrl].id, "selected": p.id == selected,
             "battle": p.id in battle, "air": p.id in air, "taken": p.id in taken,
-            "label": p.kind in ("city", "refinery") or p.id == selected, "info": lines,
-            # Names near the right edge go on the left of the place, so that they are not cut off.
-            "label_left": x > width - 130,
+            "label": None, "info": lines,
         })
         for f in np.flatnonzero(present[i]).tolist():
             side = min(max(math.sqrt(present[i, f]) / 6.0, 3.0), 13.0)
@@ -239,6 +282,20 @@ def map_state(model: ConflictModel, selected: str | None = None, width: float = 
             forces.append({"x": round(x + dx * d - side / 2, 1), "y": round(y + dy * d - side / 2, 1),
                            "s": round(side, 1), "fill": colour[f],
                            "title": f"{names[f]}: {int(present[i, f]):,} at {p.name}"})
+
+    # Names: the selected place's first, then by value and population, each beside its mark where it hides no
+    # other name, mark, force or name of the base map; the others are left to the hover card.
+    obstacles = [(p["x"] - p["r"], p["y"] - p["r"], p["x"] + p["r"], p["y"] + p["r"]) for p in places]
+    obstacles += [(f["x"], f["y"], f["x"] + f["s"], f["y"] + f["s"]) for f in forces]
+    base = basemap_state(model, width)
+    obstacles += [tuple(lab["box"]) for lab in base["labels"] + base["graticule"]]
+    order = sorted(range(len(places)), key=lambda i: (places[i]["id"] != selected,
+                                                      -(w.value[i] + pop0[i] / 1e5), i))
+    labels = geography.svg_labels([places[i]["x"] for i in order], [places[i]["y"] for i in order],
+                                  [places[i]["r"] for i in order], [places[i]["name"] for i in order],
+                                  obstacles, width, height)
+    for i, lab in zip(order, labels):
+        places[i]["label"] = lab and {k: lab[k] for k in ("x", "y", "anchor")}
 
     moving = []
     u, n = model.units, model.units.n
