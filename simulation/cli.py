@@ -157,6 +157,7 @@ EXTENSIONS: list[str] = [
     "simulation.sweep",
     "simulation.calibration",
     "simulation.viz_cli",
+    "simulation.generate",
 ]
 
 
