@@ -260,7 +260,7 @@ def measure(label: str, scenario_dir: Path, places: int, days: int, args: argpar
     if record.exists():
         for i in range(args.repeats):
             r = run_child(["civilians", str(scenario_dir), str(days), "1", str(record)], args.timeout,
-                          args.mem_limit_gb)
+                          args.mem_limit_gb, args.wall_timeout)
             civ_runs.append(r)
             print(f"  {label} civilians alone run {i + 1}: {r['status']}, {r.get('wall_s', 0):.1f} s wall",
                   flush=True)
