@@ -278,12 +278,13 @@ def measure(label: str, scenario_dir: Path, places: int, days: int, args: argpar
         "civ_alone_peak_mb": median(civ_runs, "model_peak_mb"),
         "control_changes": ok[0].get("control_changes") if ok else None,
         "arrays_mb": ok[0].get("arrays_mb") if ok else None,
-        "note": "" if ok or not runs[0].get("error") else f"{runs[0]['error']} after {runs[0]['wall_s']:.0f} s",
+        "note": "" if ok or not runs[0].get("error") else f"{runs[0]['error']} after {runs[0]['wall_s']:.0f} s wall",
     }
     if not ok and runs[0].get("stage"):
         row["note"] = f"in {runs[0]['stage']}: " + row["note"]
     if not ok:
         row["fail_wall_s"], row["fail_cpu_s"] = runs[0].get("wall_s"), runs[0].get("cpu_s")
+        row["fail_peak_rss_mb"] = runs[0].get("peak_rss_mb")  # at the failure (untouched pages are not resident)
     return row
 
 
@@ -297,16 +298,25 @@ COLUMNS = ["theatre", "places", "days", "units", "status", "runs", "wall_s", "cp
 
 
 def markdown(rows: list[dict]) -> str:
-    head = ("| theatre | places | days | status | runs | model wall s | model CPU s | of which set-up s | "
-            "civilians in model s (CPU) | peak RSS MB | model's own peak MB | civilians alone s | civilians alone MB |")
+    """The table: CPU seconds first (the machine is shared, so wall seconds include its neighbours' load); the
+    reasons for failures and skips as numbered notes below it."""
+    head = ("| theatre | places | days | status | runs | model CPU s | model wall s | set-up wall s | "
+            "civilians in the model, CPU s | peak RSS MB | model's own peak MB | civilians alone, CPU s | "
+            "civilians alone, own peak MB |")
     lines = [head, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    notes = []
     for r in rows:
-        status = r["status"] if not r["note"] else f"{r['status']}: {r['note']}"
+        status = r["status"]
+        if r["note"]:
+            notes.append(r["note"])
+            status += f" ({len(notes)})"
+        share = (f"{fmt(r['civ_in_model_cpu_s'], 2)} ({100 * r['civ_in_model_cpu_s'] / r['cpu_s']:.0f} %)"
+                 if r.get("civ_in_model_cpu_s") is not None and r.get("cpu_s") else "")
         lines.append(f"| {r['theatre']} | {r['places']:,} | {r['days']} | {status} | {r['runs']} "
-                     f"| {fmt(r['wall_s'], 2)} | {fmt(r['cpu_s'], 2)} | {fmt(r['build_s'], 2)} "
-                     f"| {fmt(r['civ_in_model_s'], 2)} ({fmt(r['civ_in_model_cpu_s'], 2)}) "
-                     f"| {fmt(r['peak_rss_mb'], 0)} | {fmt(r['model_peak_mb'], 0)} | {fmt(r['civ_alone_s'], 2)} "
+                     f"| {fmt(r['cpu_s'], 2)} | {fmt(r['wall_s'], 2)} | {fmt(r['build_s'], 2)} | {share} "
+                     f"| {fmt(r['peak_rss_mb'], 0)} | {fmt(r['model_peak_mb'], 0)} | {fmt(r['civ_alone_cpu_s'], 2)} "
                      f"| {fmt(r['civ_alone_peak_mb'], 0)} |")
+    lines += [""] + [f"({i}) {note}" for i, note in enumerate(notes, start=1)]
     return "\n".join(lines) + "\n"
 
 
@@ -331,19 +341,23 @@ def plot(rows: list[dict], path: Path, args: argparse.Namespace) -> None:
         ax_m.plot(x, [r["peak_rss_mb"] for r in ok], "o-", color=colour, label=f"peak RSS, {days} days")
         ax_m.plot(x, [r["model_peak_mb"] for r in ok], "s--", color=colour, alpha=0.6,
                   label=f"model's own peak, {days} days")
-        for r in bad:
+        for i, r in enumerate(bad):
             oom = "memory" in r["status"]
             y = args.timeout if not oom else max(r.get("fail_cpu_s") or 1, 1)
             ax_t.plot([r["places"]], [y], "x", color=colour, ms=10, mew=2)
-            ax_t.annotate(r["status"].split(" (")[0] + ("" if not oom else " (CPU s when it failed)"),
-                          (r["places"], y), fontsize=7, color=colour, xytext=(4, 4), textcoords="offset points")
             if oom:
                 ax_m.plot([r["places"]], [args.mem_limit_gb * 1024], "x", color=colour, ms=10, mew=2)
-                ax_m.annotate("out of memory", (r["places"], args.mem_limit_gb * 1024), fontsize=7, color=colour,
-                              xytext=(4, -10), textcoords="offset points")
+            if i == 0:  # one label for the failures of a series
+                what = "out of memory (x: CPU s at the failure)" if oom else "time-out"
+                ax_t.annotate(what, (r["places"], y), fontsize=7, color=colour, xytext=(-60, 8),
+                              textcoords="offset points")
+                if oom:
+                    ax_m.annotate(f"out of memory ({args.mem_limit_gb:g} GiB address space)",
+                                  (r["places"], args.mem_limit_gb * 1024), fontsize=7, color=colour,
+                                  xytext=(-150, -14), textcoords="offset points")
     iraq = [r for r in rows if r["theatre"] == "iraq_june_2014" and r["status"] == "ok"]
     for r in iraq:
-        ax_t.plot([r["places"]], [r["wall_s"]], "k*", ms=12, label="Iraq scenario, 30 days")
+        ax_t.plot([r["places"]], [r["cpu_s"]], "k*", ms=12, label="Iraq scenario, 30 days, CPU")
         ax_m.plot([r["places"]], [r["peak_rss_mb"]], "k*", ms=12, label="Iraq scenario, 30 days")
     ax_t.axhline(args.timeout, color="grey", lw=0.8, ls=":")
     ax_m.axhline(args.mem_limit_gb * 1024, color="grey", lw=0.8, ls=":")
@@ -385,8 +399,12 @@ def main() -> None:
     ap.add_argument("--no-iraq", action="store_true")
     ap.add_argument("--append", action="store_true",
                     help="keep the rows of an earlier scale.json in --out, replacing those measured again")
+    ap.add_argument("--replot", action="store_true", help="only rewrite the tables and the plot from scale.json")
     ap.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.replot:
+        write_results(json.loads((args.out / "scale.json").read_text(encoding="utf-8")), args)
+        return
     if args.child:
         mode, scenario_dir, days, seed, record = args.child
         try:
@@ -443,6 +461,11 @@ def main() -> None:
         old = json.loads((args.out / "scale.json").read_text(encoding="utf-8"))
         rows = [r for r in old if (r["theatre"], r["places"], r["days"]) not in new] + rows
         rows.sort(key=lambda r: (r["theatre"] != "iraq_june_2014", r["days"], r["places"]))
+    write_results(rows, args)
+
+
+def write_results(rows: list[dict], args: argparse.Namespace) -> None:
+    """scale.csv, scale.md, scale.json in ``args.out``, the table and array sizes on stdout, and the plot."""
     for r in rows:
         for c in COLUMNS:
             r.setdefault(c, None)
