@@ -136,6 +136,8 @@ def child_model(scenario_dir: str, days: int, seed: int, record: str | None) -> 
         stage = "run"
         model.run()
     except MemoryError as e:
+        if stage == "run":
+            stage = f"run, day {model.day + 1}"
         out.update(status="out of memory", stage=stage, error=_last_frame(e))
     out["wall_s"] = time.perf_counter() - wall0
     out["cpu_s"] = time.process_time() - cpu0
