@@ -304,8 +304,8 @@ def markdown(rows: list[dict]) -> str:
     reasons for failures and skips as numbered notes below it."""
     head = ("| theatre | places | days | status | runs | model CPU s | model wall s | set-up wall s | "
             "civilians in the model, CPU s | peak RSS MB | model's own peak MB | civilians alone, CPU s | "
-            "civilians alone, own peak MB |")
-    lines = [head, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "civilians alone, own peak MB | changes of control |")
+    lines = [head, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     notes = []
     for r in rows:
         status = r["status"]
@@ -314,10 +314,13 @@ def markdown(rows: list[dict]) -> str:
             status += f" ({len(notes)})"
         share = (f"{fmt(r['civ_in_model_cpu_s'], 2)} ({100 * r['civ_in_model_cpu_s'] / r['cpu_s']:.0f} %)"
                  if r.get("civ_in_model_cpu_s") is not None and r.get("cpu_s") else "")
+        peak = fmt(r["peak_rss_mb"], 0)
+        if r.get("fail_peak_rss_mb"):
+            peak = f"{fmt(r['fail_peak_rss_mb'], 0)} when it failed"
         lines.append(f"| {r['theatre']} | {r['places']:,} | {r['days']} | {status} | {r['runs']} "
                      f"| {fmt(r['cpu_s'], 2)} | {fmt(r['wall_s'], 2)} | {fmt(r['build_s'], 2)} | {share} "
-                     f"| {fmt(r['peak_rss_mb'], 0)} | {fmt(r['model_peak_mb'], 0)} | {fmt(r['civ_alone_cpu_s'], 2)} "
-                     f"| {fmt(r['civ_alone_peak_mb'], 0)} |")
+                     f"| {peak} | {fmt(r['model_peak_mb'], 0)} | {fmt(r['civ_alone_cpu_s'], 2)} "
+                     f"| {fmt(r['civ_alone_peak_mb'], 0)} | {r['control_changes'] or ''} |")
     lines += [""] + [f"({i}) {note}" for i, note in enumerate(notes, start=1)]
     return "\n".join(lines) + "\n"
 
@@ -376,9 +379,9 @@ def plot(rows: list[dict], path: Path, args: argparse.Namespace) -> None:
              title="Time of ConflictModel(...).run()")
     ax_m.set(xscale="log", yscale="log", xlabel="places", ylabel="MB", title="Memory (peak resident set)")
     ax_t.set_ylim(top=max(args.timeout * 3, 1))
-    for ax in (ax_t, ax_m):
+    for ax, where in ((ax_t, "lower right"), (ax_m, "upper left")):
         ax.grid(True, which="both", lw=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc=where)
     fig.suptitle(f"Synthetic theatres (conflict-sim generate, seed 1, 1.5 units a place); limits: "
                  f"{args.timeout:.0f} s CPU, {args.mem_limit_gb:g} GiB address space; one thread, nice 19",
                  fontsize=9)
