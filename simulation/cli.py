@@ -134,6 +134,7 @@ EXTENSIONS: list[str] = [
     "simulation.sweep.cli",
     "simulation.calibration.cli",
     "simulation.app.cli",
+    "simulation.generate.cli",
 ]
 
 
