@@ -163,9 +163,9 @@ def child_model(scenario_dir: str, days: int, seed: int, record: str | None) -> 
 
 def child_civilians(scenario_dir: str, days: int, seed: int, record: str) -> dict:
     import numpy as np
-    from simulation.civilians.displacement import Civilians
 
     from simulation.civilians import displacement
+    from simulation.civilians.displacement import Civilians
     from simulation.scenario import load_scenario
     from simulation.world import World
 
