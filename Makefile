@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m simulation.app_assets
+	$(PY) -m simulation.app.assets
 	touch $@
 
 demo: setup
@@ -31,3 +31,9 @@ bench: setup
 
 clean:
 	rm -rf runs .pytest_cache
+
+# Rewrite the stored golden runs (tests/golden/) on purpose; a commit that does so changes the model's numbers
+# and says so in its message. `$(PY) scripts/golden.py` alone compares without writing.
+.PHONY: golden
+golden: setup
+	$(PY) scripts/golden.py --write

@@ -35,8 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulation.displacement import ROUTE_CACHE, Civilians  # noqa: E402
-from simulation.model import ConflictModel  # noqa: E402
+from simulation.civilians.displacement import ROUTE_CACHE, Civilians  # noqa: E402
+from simulation.engine.model import ConflictModel  # noqa: E402
 from simulation.scenario import load_scenario  # noqa: E402
 from simulation.world import World  # noqa: E402
 

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulation.model import ConflictModel  # noqa: E402
+from simulation.engine.model import ConflictModel  # noqa: E402
 from simulation.scenario import load_scenario  # noqa: E402
 
 

@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--place", default="tikrit", help="place to select on the map (default tikrit)")
     parser.add_argument("--hover", default="al_qaim", help="place to hover over (default al_qaim)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--map-out", type=Path, default=None,
+                        help="also save the map and its legend alone, without the hover card")
     args = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
@@ -148,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
                 page.locator(f"[data-place={args.hover}] .place-shape").hover()
                 expect(page.get_by_test_id("map-hover")).to_be_visible()
             page.screenshot(path=str(args.out))
+            if args.map_out:
+                page.mouse.move(0, 0)
+                expect(page.get_by_test_id("map-hover")).to_have_count(0)
+                card = page.get_by_test_id("map").locator("xpath=ancestor::div[contains(@class, 'v-card')][1]")
+                card.screenshot(path=str(args.map_out))
+                print(args.map_out)
             browser.close()
     finally:
         log.unlink(missing_ok=True)

@@ -1,3 +1,43 @@
-"""conflict-sim: an agent-based simulator of armed conflict and displacement on a road network."""
+"""conflict-sim: an agent-based simulator of armed conflict and displacement on a road network.
+
+The public face a notebook imports::
+
+    from simulation import ConflictModel, load_scenario, run_sweep, calibrate, validate
+
+    scenario = load_scenario("scenarios/iraq_june_2014")
+    model = ConflictModel(scenario, seed=1).run()                       # one run
+    table = run_sweep(scenario, {"attack_ratio": [0.8, 1.6]}, seeds=10)  # many (simulation.sweep)
+    fit = calibrate("scenarios/iraq_june_2014", budget=50, workers=2)   # DE + SMC-ABC (simulation.calibration)
+    scores = validate(scenario, seeds=20, workers=2).scores             # in and out of sample
+
+Each name is imported on first use (module ``__getattr__``), so that ``import simulation`` stays cheap for the
+command line (``simulation.cli``), which imports the model only after parsing its arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "ConflictModel": "simulation.engine.model",
+    "load_scenario": "simulation.scenario",
+    "Scenario": "simulation.scenario",
+    "ScenarioError": "simulation.scenario",
+    "run_sweep": "simulation.sweep.run",
+    "calibrate": "simulation.calibration.fit",
+    "validate": "simulation.calibration.validation",
+}
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'simulation' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

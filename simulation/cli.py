@@ -14,36 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from simulation.signals import exit_on_signals, signals_deferred
-
-EXIT_BAD_INPUT = 2
-
-
-class UsageError(Exception):
-    """Bad command-line input; the message is one line."""
+from simulation.engine.signals import exit_on_signals, signals_deferred
+from simulation.errors import EXIT_BAD_INPUT, UsageError, parse_sets
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
         raise UsageError(f"{self.prog}: {message} (see --help)")
-
-
-def _parse_sets(items: Sequence[str]) -> dict[str, float]:
-    from simulation.parameters import check_value
-
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"--set {item!r}: expected name=value")
-        try:
-            out[name] = check_value(name, value)
-        except KeyError:
-            raise UsageError(f"--set {item!r}: unknown parameter {name!r} (see `conflict-sim params`)") from None
-        except ValueError as e:
-            raise UsageError(f"--set {item!r}: {e}") from None
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,15 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from simulation.model import ConflictModel
-    from simulation.output import check_run_target, summary_text, write_run_directory
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.output import check_run_target, summary_text, write_run_directory
     from simulation.scenario import MAX_DAYS, load_scenario
 
     if args.days is not None and not 1 <= args.days <= MAX_DAYS:
         raise UsageError(f"--days {args.days}: must be between 1 and {MAX_DAYS}")
     if args.seed < 0:
         raise UsageError(f"--seed {args.seed}: must be a whole number >= 0")
-    sets = _parse_sets(args.sets)
+    sets = parse_sets(args.sets)
     scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
     if sets:
         scenario = scenario.with_parameters(sets)
@@ -154,9 +131,10 @@ COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check}
 # Modules that add sub-commands: each has ``register_cli(subparsers, commands)``, which adds its parser(s) and
 # puts its handler(s) in ``commands``. Handlers raise UsageError / ScenarioError / OutputError for bad input.
 EXTENSIONS: list[str] = [
-    "simulation.sweep",
-    "simulation.calibration",
-    "simulation.viz_cli",
+    "simulation.sweep.cli",
+    "simulation.calibration.cli",
+    "simulation.app.cli",
+    "simulation.generate.cli",
 ]
 
 
@@ -167,15 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from simulation.errors import OutputError
+    from simulation.scenario import ScenarioError
+
     try:
-        with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
-            from simulation.output import OutputError  # (this imports the model and its libraries)
-            from simulation.scenario import ScenarioError
-    except KeyboardInterrupt:
-        print("interrupted (output is written only when complete)", file=sys.stderr)
-        return 130
-    try:
+        # Parsing first, on light modules only: --help, --version and a mistyped option answer at once.
         args = build_parser().parse_args(argv)
+        with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+            import simulation.runs.output  # noqa: F401 - the model and its libraries, which every command needs
         return COMMANDS[args.command](args)
     except (UsageError, ScenarioError, OutputError) as e:
         print("error: " + " ".join(str(e).splitlines()), file=sys.stderr)

@@ -16,11 +16,12 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from simulation.parameters import PARAMETERS, check_value, defaults
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 PLACE_KINDS = ("city", "town", "village", "crossing", "refinery", "base", "airport", "dam", "checkpoint")
 ROAD_KINDS = ("highway", "road", "desert track", "river crossing")
@@ -196,6 +197,8 @@ class Scenario:
 
     def graph(self) -> nx.Graph:
         """The road network as a NetworkX graph; nodes carry the place, edges the road."""
+        import networkx as nx
+
         g = nx.Graph()
         for p in self.places:
             g.add_node(p.id, place=p, pos=(p.lon, p.lat))
@@ -407,6 +410,11 @@ def load_fitted_parameters(path: Path) -> dict[str, float]:
 def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     """Load and validate the scenario directory ``path``.
 
+    ``scenario.toml`` is read first (the scenario's name and dates, the factions, their relations, the
+    parameters, the ``[fit]`` bounds and the fitted-parameters file), then the tables that name its factions:
+    ``places.csv``, ``roads.csv``, ``forces.csv`` and ``events.csv``; the road network must be connected. Each
+    check is its own function below, in this order, so the first problem found is the one reported.
+
     Parameters
     ----------
     path : directory holding ``scenario.toml`` and the CSV tables.
@@ -424,6 +432,38 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     doc = _toml(root / "scenario.toml")
 
     _unknown_keys(toml_name, doc, TOML_KEYS[""], "")
+    head, start, end = _scenario_table(toml_name, doc)
+    factions = _factions_table(toml_name, doc)
+    ids = [f.id for f in factions]
+    pairs = _relations_table(toml_name, doc, ids)
+    _check_coalitions(toml_name, ids, pairs["allied"], pairs["neutral"])
+    params = defaults()
+    params.update(_parameters_table(toml_name, doc.get("parameters", {}), "parameters"))
+    fit_bounds = _fit_table(toml_name, doc)
+    fitted_file = _fitted_file(toml_name, head, root)
+    if use_fitted and fitted_file is not None and fitted_file.is_file():
+        params.update(load_fitted_parameters(fitted_file))
+
+    places = _load_places(root, set(ids))
+    place_ids = {p.id for p in places}
+    _check_claims(toml_name, factions, place_ids)
+    roads = _load_roads(root, place_ids)
+    forces = _load_forces(root, set(ids), place_ids)
+    events = _load_events(root, set(ids), place_ids, {frozenset((r.a, r.b)) for r in roads}, start, end)
+
+    scenario = Scenario(
+        path=root, name=str(head["name"]), description=str(head.get("description", "")),
+        start_date=start, end_date=end, factions=tuple(factions),
+        allied=frozenset(pairs["allied"]), neutral=frozenset(pairs["neutral"]),
+        places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
+        parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file,
+    )
+    _check_connected(scenario)
+    return scenario
+
+
+def _scenario_table(toml_name: str, doc: dict[str, Any]) -> tuple[dict[str, Any], dt.date, dt.date]:
+    """The ``[scenario]`` table, its start and end dates (at most ``MAX_DAYS`` days, end not before start)."""
     head = doc.get("scenario")
     if not isinstance(head, dict):
         raise ScenarioError(toml_name, "the [scenario] table is missing", field="scenario")
@@ -440,45 +480,56 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         raise ScenarioError(toml_name, f"end date {end} is before start date {start}", field="scenario.end_date")
     if (end - start).days + 1 > MAX_DAYS:
         raise ScenarioError(toml_name, f"{start} to {end} is more than {MAX_DAYS} days", field="scenario.end_date")
+    return head, start, end
 
-    factions = []
+
+def _factions_table(toml_name: str, doc: dict[str, Any]) -> list[Faction]:
+    """The ``[[factions]]`` (at least two, each id once)."""
     raw_factions = doc.get("factions")
     if not isinstance(raw_factions, list) or len(raw_factions) < 2:
         raise ScenarioError(toml_name, "at least two [[factions]] are needed", field="factions")
-    for i, f in enumerate(raw_factions, start=1):
-        where = f"factions[{i}]"
-        if not isinstance(f, dict):
-            raise ScenarioError(toml_name, "must be a table", field=where)
-        _unknown_keys(toml_name, f, TOML_KEYS["factions"], where)
-        fid = f.get("id")
-        if not isinstance(fid, str) or not ID_PATTERN.match(fid):
-            raise ScenarioError(toml_name, f"{fid!r} is not an id", field=f"{where}.id")
-        doctrine = f.get("doctrine", "")
-        if doctrine not in DOCTRINES:
-            raise ScenarioError(toml_name, f"{doctrine!r} is not one of {', '.join(DOCTRINES)}",
-                                field=f"{where}.doctrine")
-        mobility = f.get("mobility", 1.0)
-        if isinstance(mobility, bool) or not isinstance(mobility, (int, float)) or not 0.1 <= mobility <= 10:
-            raise ScenarioError(toml_name, f"{mobility!r} must be a number in [0.1, 10]", field=f"{where}.mobility")
-        name = f.get("name", fid)
-        if not isinstance(name, str) or not name.strip():
-            raise ScenarioError(toml_name, f"{name!r} must be a non-empty string", field=f"{where}.name")
-        colour = f.get("colour", "#888888")
-        if not isinstance(colour, str) or not COLOUR_PATTERN.match(colour):
-            raise ScenarioError(toml_name, f"{colour!r} is not a colour like \"#1f77b4\"", field=f"{where}.colour")
-        air_force = f.get("air_force", False)
-        if not isinstance(air_force, bool):
-            raise ScenarioError(toml_name, f"{air_force!r} must be true or false", field=f"{where}.air_force")
-        claims = f.get("claims", [])
-        if not isinstance(claims, list) or not all(isinstance(c, str) for c in claims):
-            raise ScenarioError(toml_name, f"{claims!r} must be a list of place ids", field=f"{where}.claims")
-        factions.append(Faction(id=fid, name=name, colour=colour, doctrine=doctrine, mobility=float(mobility),
-                                air_force=air_force, claims=tuple(claims)))
+    factions = [_faction(toml_name, f, f"factions[{i}]") for i, f in enumerate(raw_factions, start=1)]
     ids = [f.id for f in factions]
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         raise ScenarioError(toml_name, f"faction {dupes[0]!r} is defined twice", field="factions.id")
+    return factions
 
+
+def _faction(toml_name: str, f: Any, where: str) -> Faction:
+    """One ``[[factions]]`` table: id, doctrine, mobility in [0.1, 10], name, colour, air force, claims."""
+    if not isinstance(f, dict):
+        raise ScenarioError(toml_name, "must be a table", field=where)
+    _unknown_keys(toml_name, f, TOML_KEYS["factions"], where)
+    fid = f.get("id")
+    if not isinstance(fid, str) or not ID_PATTERN.match(fid):
+        raise ScenarioError(toml_name, f"{fid!r} is not an id", field=f"{where}.id")
+    doctrine = f.get("doctrine", "")
+    if doctrine not in DOCTRINES:
+        raise ScenarioError(toml_name, f"{doctrine!r} is not one of {', '.join(DOCTRINES)}",
+                            field=f"{where}.doctrine")
+    mobility = f.get("mobility", 1.0)
+    if isinstance(mobility, bool) or not isinstance(mobility, (int, float)) or not 0.1 <= mobility <= 10:
+        raise ScenarioError(toml_name, f"{mobility!r} must be a number in [0.1, 10]", field=f"{where}.mobility")
+    name = f.get("name", fid)
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(toml_name, f"{name!r} must be a non-empty string", field=f"{where}.name")
+    colour = f.get("colour", "#888888")
+    if not isinstance(colour, str) or not COLOUR_PATTERN.match(colour):
+        raise ScenarioError(toml_name, f"{colour!r} is not a colour like \"#1f77b4\"", field=f"{where}.colour")
+    air_force = f.get("air_force", False)
+    if not isinstance(air_force, bool):
+        raise ScenarioError(toml_name, f"{air_force!r} must be true or false", field=f"{where}.air_force")
+    claims = f.get("claims", [])
+    if not isinstance(claims, list) or not all(isinstance(c, str) for c in claims):
+        raise ScenarioError(toml_name, f"{claims!r} must be a list of place ids", field=f"{where}.claims")
+    return Faction(id=fid, name=name, colour=colour, doctrine=doctrine, mobility=float(mobility),
+                   air_force=air_force, claims=tuple(claims))
+
+
+def _relations_table(toml_name: str, doc: dict[str, Any], ids: list[str]) -> dict[str, set[frozenset[str]]]:
+    """The ``[relations]`` table: ``allied`` and ``neutral`` pairs of known, distinct factions, no pair in both
+    (every other pair is hostile)."""
     relations = doc.get("relations", {})
     if not isinstance(relations, dict):
         raise ScenarioError(toml_name, "must be a table with allied = [...] and neutral = [...]", field="relations")
@@ -503,10 +554,11 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     if both:
         a, b = both[0]
         raise ScenarioError(toml_name, f"{a} and {b} are listed both as allied and as neutral", field="relations")
-    _check_coalitions(toml_name, ids, pairs["allied"], pairs["neutral"])
+    return pairs
 
-    params = defaults()
-    params.update(_parameters_table(toml_name, doc.get("parameters", {}), "parameters"))
+
+def _fit_table(toml_name: str, doc: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """The ``[fit]`` table: parameter = [low, high], within the parameter's physical bounds, low < high."""
     fit_bounds: dict[str, tuple[float, float]] = {}
     fit = doc.get("fit", {})
     if not isinstance(fit, dict):
@@ -523,41 +575,38 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
             raise ScenarioError(toml_name, f"[{lo:g}, {hi:g}] must lie within [{p.low:g}, {p.high:g}] with low < high",
                                 field=f"fit.{name}")
         fit_bounds[name] = (lo, hi)
+    return fit_bounds
 
-    fitted_file = None
-    if head.get("fitted_parameters"):
-        named = head["fitted_parameters"]
-        if not isinstance(named, str) or Path(named).is_absolute() or not named.endswith(".toml"):
-            raise ScenarioError(toml_name, f"{named!r} must be the relative path of a .toml file",
-                                field="scenario.fitted_parameters")
-        fitted_file = (root / named).resolve()
-        if use_fitted and fitted_file.is_file():
-            params.update(load_fitted_parameters(fitted_file))
 
-    places = _load_places(root, set(ids))
-    place_ids = {p.id for p in places}
+def _fitted_file(toml_name: str, head: dict[str, Any], root: Path) -> Path | None:
+    """The fitted-parameters file ``fitted_parameters`` names (a relative ``.toml`` path), or None."""
+    if not head.get("fitted_parameters"):
+        return None
+    named = head["fitted_parameters"]
+    if not isinstance(named, str) or Path(named).is_absolute() or not named.endswith(".toml"):
+        raise ScenarioError(toml_name, f"{named!r} must be the relative path of a .toml file",
+                            field="scenario.fitted_parameters")
+    return (root / named).resolve()
+
+
+def _check_claims(toml_name: str, factions: list[Faction], place_ids: set[str]) -> None:
+    """Every place a faction claims is in ``places.csv``."""
     for i, f in enumerate(factions, start=1):
         unknown = [c for c in f.claims if c not in place_ids]
         if unknown:
             raise ScenarioError(toml_name, f"unknown place {unknown[0]!r}", field=f"factions[{i}].claims")
-    roads = _load_roads(root, place_ids)
-    forces = _load_forces(root, set(ids), place_ids)
-    events = _load_events(root, set(ids), place_ids, {frozenset((r.a, r.b)) for r in roads}, start, end)
 
-    scenario = Scenario(
-        path=root, name=str(head["name"]), description=str(head.get("description", "")),
-        start_date=start, end_date=end, factions=tuple(factions),
-        allied=frozenset(pairs["allied"]), neutral=frozenset(pairs["neutral"]),
-        places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
-        parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file,
-    )
+
+def _check_connected(scenario: Scenario) -> None:
+    """Every place can be reached from every other by road."""
+    import networkx as nx
+
     g = scenario.graph()
     if not nx.is_connected(g):
         parts = sorted(nx.connected_components(g), key=len)
         lonely = sorted(parts[0])[0]
-        raise ScenarioError(f"{root.name}/roads.csv",
+        raise ScenarioError(f"{scenario.path.name}/roads.csv",
                             f"the road network is not connected: place {lonely!r} cannot be reached from the rest")
-    return scenario
 
 
 def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
@@ -568,6 +617,8 @@ def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
     places together. So allies of allies must be allied too, and the members of a coalition must stand in the
     same relation (neutral or hostile) to every other faction.
     """
+    import networkx as nx
+
     graph = nx.Graph()
     graph.add_nodes_from(ids)
     graph.add_edges_from(tuple(pair) for pair in allied)

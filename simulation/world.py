@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from simulation.routing import component_labels, routes_into
+from simulation.rules.routing import component_labels, routes_into
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {

@@ -12,10 +12,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from simulation.app import slider_for
-from simulation.app_assets import install, missing_packages, required_packages
-from simulation.app_charts import casualties_chart, displacement_charts, layout, nice_step
-from simulation.app_model import (
+from simulation.app.assets import install, missing_packages, required_packages
+from simulation.app.charts import casualties_chart, displacement_charts, layout, nice_step
+from simulation.app.page import slider_for
+from simulation.app.state import (
     DEFAULT_SCENARIO,
     AppModel,
     available_counterfactuals,
@@ -62,7 +62,7 @@ def test_full_garrison_puts_the_nominal_strength_in_mosul():
 
 
 def personnel_at(model, place, faction):
-    name = short_name(model.scenario.faction(faction).name)
+    name = short_name(model.scenario_data.faction(faction).name)
     return sum(f["present"] for f in place_details(model, place)["forces"] if f["faction"] == name)
 
 
@@ -78,7 +78,7 @@ def test_checkpoints_closed_from_the_first_day():
 
 def test_toggles_are_the_counterfactuals_a_scenario_can_take():
     """Every counterfactual of the shared registry applies to Iraq; the toy has no Mosul, so no Mosul toggles."""
-    from simulation.counterfactuals import COUNTERFACTUALS
+    from simulation.runs.counterfactuals import COUNTERFACTUALS
 
     iraq = available_counterfactuals(cached_scenario(str(DEFAULT_SCENARIO)))
     assert list(iraq) == list(COUNTERFACTUALS)
@@ -90,7 +90,7 @@ def test_toggles_are_the_counterfactuals_a_scenario_can_take():
 
 def test_app_model_is_the_cli_model_with_the_same_seed():
     """The app steps exactly the model `conflict-sim run` runs: same scenario and seed, same numbers."""
-    from simulation.model import ConflictModel
+    from simulation.engine.model import ConflictModel
 
     a = AppModel(**default_settings(seed=5)).run()
     b = ConflictModel(cached_scenario(str(DEFAULT_SCENARIO)), seed=5).run()
@@ -133,7 +133,7 @@ def test_place_card_and_day_label(mid_june):
 
 def test_observations_beside_the_model(mid_june):
     m = mid_june
-    obs = observations_for(m.scenario)
+    obs = observations_for(m.scenario_data)
     assert obs is not None and obs.control and all(o.use for o in obs.control)
     rows = control_comparison(m, obs)
     assert rows and all(r["date"] <= "2014-06-15" for r in rows)
@@ -160,7 +160,7 @@ def test_charts_lay_out_the_series(mid_june):
     plot = spec["plot"]
     ys = [float(xy.split(",")[1]) for s in spec["series"] for xy in s["d"].replace("M", "").split("L")]
     assert min(ys) >= spec["yticks"][-1]["y"] >= plot["y"] and max(ys) <= plot["y"] + plot["h"]
-    obs = observations_for(mid_june.scenario)
+    obs = observations_for(mid_june.scenario_data)
     to, fled = displacement_charts(mid_june, obs)
     assert any(s.name == "Kurdistan Region" for s in to.series)
     assert any(s.name == "Mosul" for s in fled.series)

@@ -21,8 +21,8 @@ from scripts.app_screenshot import (
     serve_app,
     step_to,
 )
-from simulation.app_assets import missing_packages
-from simulation.app_model import DEFAULT_SCENARIO, AppModel, available_counterfactuals, default_settings, short_name
+from simulation.app.assets import missing_packages
+from simulation.app.state import DEFAULT_SCENARIO, AppModel, available_counterfactuals, default_settings, short_name
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -68,10 +68,10 @@ def test_app_steps_the_offensive_in_chromium(tmp_path):
 
     missing = missing_packages()
     assert not missing, (f"the app's front-end files are missing ({', '.join(missing)}): install them with "
-                         "`.venv/bin/python -m simulation.app_assets` (make setup does)")
+                         "`.venv/bin/python -m simulation.app.assets` (make setup does)")
     # The same model the page builds, stepped beside it: the page must show exactly its state.
     reference = AppModel(**default_settings())
-    names = {p.id: p.name for p in reference.scenario.places}
+    names = {p.id: p.name for p in reference.scenario_data.places}
 
     with serve_app(DEFAULT_SCENARIO, free_port(), tmp_path / "server.log") as url, sync_playwright() as pw:
         browser = launch_chromium(pw, chromium)
@@ -105,7 +105,7 @@ def test_app_steps_the_offensive_in_chromium(tmp_path):
         page.locator(f'[data-place="{place}"] .place-shape').click()
         card = page.get_by_test_id("place-card")
         expect(card).to_contain_text(names[place])
-        holder = reference.scenario.faction(shown[place])
+        holder = reference.scenario_data.faction(shown[place])
         expect(page.get_by_test_id("place-controller")).to_have_text(short_name(holder.name))
 
         # Hovering a place shows who holds it.
@@ -120,7 +120,7 @@ def test_app_steps_the_offensive_in_chromium(tmp_path):
         assert shot.stat().st_size > 100_000, "the screenshot looks blank"
 
         # A counterfactual applies on Reset, which starts the run again from the first day.
-        page.get_by_label(available_counterfactuals(reference.scenario)["no_air_strikes"]).check()
+        page.get_by_label(available_counterfactuals(reference.scenario_data)["no_air_strikes"]).check()
         expect(page.get_by_text("Settings changed")).to_be_visible()
         page.get_by_role("button", name="Reset").click()
         expect(counter).to_have_text(day_pattern(0, reference.days))

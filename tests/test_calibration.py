@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from simulation.calibration.abc import reflect, smc_abc
-from simulation.calibration.fit import Evaluator, Objective, calibrate, fitted_file_text, load_posterior
+from simulation.calibration.evaluate import Evaluator, LossTerms, Objective
+from simulation.calibration.fit import calibrate, fit
+from simulation.calibration.fitted import fitted_file_text, load_posterior
 from simulation.calibration.loss import (
     LossSettings,
     casualty_penalties,
@@ -37,9 +39,11 @@ from simulation.calibration.observations import (
 )
 from simulation.calibration.record import RunRecord
 from simulation.calibration.sensitivity import run_outputs
+from simulation.calibration.validation import validate
 from simulation.cli import main
-from simulation.model import ConflictModel
+from simulation.engine.model import ConflictModel
 from simulation.scenario import ScenarioError, load_fitted_parameters, load_scenario
+from simulation.sweep.store import ForeignStore, ResultStore
 from tests.conftest import ROOT, TOY, write_scenario
 
 OBSERVATIONS = ROOT / "calibration" / "observations"
@@ -292,7 +296,7 @@ def test_synthetic_recovery(toy_fit, tmp_path):
     The tolerances are wide because the toy is chaotic: one seed's sequence of control changes differs a lot
     from another's, so the loss at the true values is far from zero and its minimum is noisy."""
     _, _, objective = toy_fit
-    res = calibrate(objective, BOUNDS, tmp_path, budget=100, seed=5, abc_budget=300, particles=60, progress=False)
+    res = fit(objective, BOUNDS, tmp_path, budget=100, seed=5, abc_budget=300, particles=60, progress=False)
     fitted = res.parameters
     assert abs(fitted["killed_share"] - TRUTH["killed_share"]) <= 0.15
     assert abs(np.log(fitted["speed_road_km"] / TRUTH["speed_road_km"])) <= np.log(1.6)
@@ -314,43 +318,86 @@ def test_interrupted_calibration_resumes_to_the_same_result(toy_fit, tmp_path, m
     s, _, full = toy_fit
     objective = Objective(s, full.observations, full.names, (1,), full.settings, days=TOY_DAYS)
     kwargs = dict(budget=50, seed=2, abc_budget=40, particles=10, progress=False)
-    (tmp_path / "whole").mkdir()
-    (tmp_path / "cut").mkdir()
-    whole = calibrate(objective, BOUNDS, tmp_path / "whole", **kwargs)
+    whole = fit(objective, BOUNDS, tmp_path / "whole", **kwargs)
     calls = {"n": 0}
-    real_run = Objective.run
+    real_measure = LossTerms.__call__
 
-    def flaky(self, x, seed):
+    def flaky(self, model):
         calls["n"] += 1
         if calls["n"] > 30:  # in the middle of differential evolution
             raise _Interrupt
-        return real_run(self, x, seed)
+        return real_measure(self, model)
 
-    monkeypatch.setattr(Objective, "run", flaky)
+    monkeypatch.setattr(LossTerms, "__call__", flaky)
     with pytest.raises(_Interrupt):
-        calibrate(objective, BOUNDS, tmp_path / "cut", **kwargs)
-    monkeypatch.setattr(Objective, "run", real_run)
-    lines = (tmp_path / "cut" / "evaluations.csv").read_text().splitlines()
-    assert len(lines) == 31  # header + 30 runs kept
-    resumed = calibrate(objective, BOUNDS, tmp_path / "cut", **kwargs)
+        fit(objective, BOUNDS, tmp_path / "cut", **kwargs)
+    monkeypatch.setattr(LossTerms, "__call__", real_measure)
+    assert len(ResultStore(tmp_path / "cut" / "store").done_keys()) == 30  # serial: one run a batch, all kept
+    resumed = fit(objective, BOUNDS, tmp_path / "cut", **kwargs)
     assert resumed.simulations == whole.simulations - 30
     assert np.array_equal(resumed.x, whole.x)
     assert np.array_equal(resumed.abc.particles, whole.abc.particles)
+    assert resumed.fitted_terms == whole.fitted_terms
 
 
-def test_parallel_workers_give_the_same_numbers(toy_fit):
+def test_a_resumed_calibration_refuses_a_store_of_another_model(toy_fit, tmp_path):
+    s, _, full = toy_fit
+    objective = Objective(s, full.observations, full.names, (1,), full.settings, days=3)
+    with Evaluator(objective, store=tmp_path / "store") as ev:
+        ev.run([((60.0, 0.4), 1)])
+    meta = tmp_path / "store" / "store.json"
+    with Evaluator(objective, store=tmp_path / "store") as ev:  # the same model: its run is reused
+        assert ev.run([((60.0, 0.4), 1)]) and ev.simulated == 0
+    meta.write_text(meta.read_text().replace('"model_fingerprint": "', '"model_fingerprint": "0ther'))
+    with pytest.raises(ForeignStore, match="another version of the model"):
+        Evaluator(objective, store=tmp_path / "store")
+    meta.unlink()  # a store that does not say which model computed it is refused too
+    with pytest.raises(ForeignStore, match="do not record the model"):
+        Evaluator(objective, store=tmp_path / "store")
+
+
+def test_processes_give_the_same_numbers_as_serial(toy_fit, tmp_path):
     s, _, full = toy_fit
     objective = Objective(s, full.observations, full.names, (1, 2), full.settings, days=TOY_DAYS)
     xs = [[40.0, 0.2], [150.0, 0.6], [90.0, 0.4]]
     with Evaluator(objective, workers=1) as one, Evaluator(objective, workers=2) as two:
         assert one.mean_losses(xs) == two.mean_losses(xs)
+    # A whole calibration (differential evolution and SMC-ABC) on a pool of two processes and in this process.
+    kwargs = dict(budget=10, seed=3, abc_budget=12, particles=6, progress=False)
+    serial = fit(objective, BOUNDS, None, workers=1, **kwargs)
+    pooled = fit(objective, BOUNDS, tmp_path / "pooled", workers=2, **kwargs)
+    assert np.array_equal(serial.x, pooled.x) and serial.fitted_terms == pooled.fitted_terms
+    assert np.array_equal(serial.abc.particles, pooled.abc.particles)
+    assert np.array_equal(serial.abc.distances, pooled.abc.distances)
 
 
-def test_a_bad_parameter_in_a_worker_reaches_the_parent_as_a_located_error(toy_fit):
+def test_validate_gives_the_same_numbers_serially_on_processes_and_on_dask(toy_fit, toy_observations, tmp_path):
+    s = load_scenario(TOY)
+    serial = validate(s, toy_observations, seeds=3)
+    pooled = validate(s, toy_observations, seeds=3, workers=2, store=tmp_path / "store")
+    assert serial.summary == pooled.summary and serial.simulations == pooled.simulations == 3
+    assert serial.scores["calibration"]["loss"] == pooled.scores["calibration"]["loss"]
+    dask = validate(s, toy_observations, seeds=3, workers=2, backend="dask")
+    assert dask.summary == serial.summary
+    again = validate(s, toy_observations, seeds=[3, 4], store=tmp_path / "store")  # seed 3 from the store
+    assert again.simulations == 1 and again.summary["scores"] != serial.summary["scores"]
+
+
+def test_a_bad_parameter_is_a_located_error_before_anything_runs(toy_fit):
     s, _, full = toy_fit
     objective = Objective(s, full.observations, full.names, (1,), full.settings, days=3)
     with Evaluator(objective, workers=2) as ev, pytest.raises(ScenarioError, match="speed_road_km"):
-        ev.run([((1e6, 0.4), 1), ((1e6, 0.4), 2)])  # outside the physical bounds
+        ev.run([((60.0, 0.4), 1), ((1e6, 0.4), 2)])  # outside the physical bounds
+    assert ev.simulated == 0
+
+
+def test_calibrate_is_a_library_function(tmp_path, toy_observations):
+    seen = []
+    res = calibrate(TOY, toy_observations, budget=10, seeds=1, abc_budget=12, particles=6, days=TOY_DAYS,
+                    callback=lambda r: seen.append(r.phase))
+    assert set(res.fitted_parameters) == set(load_scenario(TOY).fit_bounds)
+    assert res.fitted_terms["loss"] >= 0 and res.abc.simulations <= 12
+    assert seen[0] == "differential_evolution" and seen[-1] == "abc"
 
 
 def test_smc_abc_recovers_a_known_posterior():
@@ -408,9 +455,10 @@ def test_sensitivity_outputs_of_a_run(three_towns):
     s = three_towns
     coal = np.array([0, 0, 1])
     rec = control_run(s, {"b": 6})
-    out = run_outputs(rec, coal, fall_of=1, held=0)
+    out = run_outputs(rec.control, rec.initial_control, coal, rec.killed, rec.displaced_from, fall_of=1, held=0)
     assert out.tolist()[:2] == [6.0, 1.0]
-    out = run_outputs(control_run(s, {}), coal, fall_of=1, held=1)
+    rec = control_run(s, {})
+    out = run_outputs(rec.control, rec.initial_control, coal, rec.killed, rec.displaced_from, fall_of=1, held=1)
     assert out[0] == s.days  # never falls: censored at the run's length
 
 
@@ -436,7 +484,20 @@ def test_calibrate_command_writes_fitted_file_and_refuses_to_overwrite(tmp_path,
     assert "posterior median" in capsys.readouterr().out
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
-    assert main(args + ["--resume"]) == 0  # everything is in the cache: nothing is simulated again
+    assert main(args + ["--resume"]) == 0  # everything is in the store: nothing is simulated again
+    capsys.readouterr()
+    # Another version of the model: the calibration is not resumed, whichever record says so.
+    settings = out / "calibration.json"
+    record = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**record, "model_fingerprint": "0" * 32}))
+    assert main(args + ["--resume"]) == 2
+    assert "cannot resume, these differ from the interrupted calibration: model_fingerprint" in capsys.readouterr().err
+    settings.write_text(json.dumps(record))
+    meta = out / "store" / "store.json"
+    meta.write_text(meta.read_text().replace('"model_fingerprint": "', '"model_fingerprint": "0ther'))
+    assert main(args + ["--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "store: its runs were computed by another version of the model" in err and err.count("\n") == 1
     # The fitted file can be validated without being named in scenario.toml.
     val = tmp_path / "val"
     assert main(["validate", str(TOY), "--observations", str(toy_observations), "--fitted", str(out / "fitted.toml"),

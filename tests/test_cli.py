@@ -121,3 +121,32 @@ def test_help_explains_every_option(capsys):
     text = capsys.readouterr().out
     for option in ("--seed", "--days", "--set", "--out", "--force", "--no-plots"):
         assert option in text
+
+
+def test_the_parser_and_the_public_api_import_no_heavy_library():
+    """``conflict-sim --help`` and a mistyped option answer before NumPy, pandas or the model are imported, and
+    ``import simulation`` is as cheap (its public names load on use)."""
+    heavy = ("numpy", "pandas", "scipy", "numba", "mesa", "networkx", "simulation.engine.model")
+    code = ("import sys, simulation, simulation.cli as c; c.build_parser(); "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules)); "
+            "from simulation import ConflictModel, calibrate, validate, run_sweep, load_scenario")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_no_library_module_imports_a_command_line_module():
+    """Only command-line modules (``cli.py``) import command-line modules: the CLI sits above the library."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "simulation"
+    offenders = []
+    for path in package.rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            offenders += [f"{path.relative_to(package)} imports {n}" for n in names
+                          if n == "simulation.cli" or n.endswith(".cli")]
+    assert offenders == []

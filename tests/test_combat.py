@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from simulation import combat
-from simulation.displacement import Civilians
+from simulation.civilians import harm
+from simulation.civilians.displacement import Civilians
+from simulation.rules import combat
 
 SEEDS = range(16)
 HOSTILE = [np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=bool),  # the Iraq and toy scenarios' relations
@@ -178,23 +179,23 @@ def test_civilian_harm_matches_numpy(seed):
     flown = np.where(rng.random(n) < 0.5, 0, rng.integers(0, 30, n))
 
     expected = np.empty(n)
-    anything = combat.exposed_harm(total_cas, 0.05, civ.residents, civ.cohort, expected)
+    anything = harm.exposed_harm(total_cas, 0.05, civ.residents, civ.cohort, expected)
     ref = 0.05 * total_cas * (residents / (residents + 20_000.0))
     _same(expected, ref)
     assert anything == bool(ref.any())
-    combat.collateral_harm(flown, 0.7, civ.residents, civ.cohort, expected)
+    harm.collateral_harm(flown, 0.7, civ.residents, civ.cohort, expected)
     _same(expected, 0.7 * flown * residents / (residents + 20_000.0))
 
     drawn = np.where(rng.random(n) < 0.4, 0, rng.integers(0, 300_000, n))
     cas = np.empty(n, dtype=np.int64)
-    anything = combat.at_most_present(drawn, civ.residents, civ.cohort, cas)
+    anything = harm.at_most_present(drawn, civ.residents, civ.cohort, cas)
     _same(cas, np.minimum(drawn, present))
     assert anything == bool(cas.any())
 
     killed = rng.binomial(cas, 0.3)
     today_killed, today_wounded = rng.integers(0, 9, (n, 4)), rng.integers(0, 9, (n, 4))
     ref_k, ref_w = today_killed.copy(), today_wounded.copy()
-    combat.civilian_toll(cas, killed, today_killed, today_wounded)
+    harm.civilian_toll(cas, killed, today_killed, today_wounded)
     ref_k[:, -1] += killed
     ref_w[:, -1] += cas - killed
     _same(today_killed, ref_k)

@@ -6,29 +6,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.daily import (
-    control_changes,
+from simulation.rules.control import control_changes
+from simulation.rules.insurgency import join_recruits, recruit_rates, sleeper_cells, sleepers_rise
+from simulation.rules.morale import (
     cut_off_places,
+    daily_morale,
     day_morale,
-    day_violence,
     fall_shock,
-    join_recruits,
     morale_inputs,
     np_clip,
     np_maximum,
     np_minimum,
-    record_day,
-    recruit_rates,
     rout_destinations,
     settle_routs,
-    sleeper_cells,
-    sleepers_rise,
-    spent_units,
     unit_morale,
 )
-from simulation.movement import presence, presence_at
-from simulation.planning import daily_morale
-from simulation.routing import component_labels
+from simulation.rules.movement import presence, presence_at
+from simulation.rules.records import day_violence, record_day, spent_units
+from simulation.rules.routing import component_labels
 
 SEEDS = range(12)
 SPECIAL = [np.nan, -np.inf, np.inf, -0.0, 0.0, 1.0, -1.0, 0.5, 1e-9]

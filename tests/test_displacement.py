@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulation.displacement import (
+from simulation.civilians.displacement import (
     ROUTE_CACHE,
     SUBSTEPS,
     Civilians,
@@ -23,9 +23,9 @@ from simulation.displacement import (
     hostility,
     road_slots,
 )
+from simulation.civilians.travel import destination_weights, fear_and_hazard, onward_split, road_split
 from simulation.parameters import PARAMETERS
 from simulation.scenario import load_scenario
-from simulation.travel import destination_weights, fear_and_hazard, onward_split, road_split
 from simulation.world import World
 from tests.conftest import write_scenario
 

@@ -6,7 +6,7 @@ HRUA). If a NumPy release starts to use random numbers for a trivially zero draw
 import numpy as np
 import pytest
 
-from simulation import draws
+from simulation.rules import draws
 
 N_VALUES = np.array([0, 0, 0, 1, 2, 5, 13, 40, 100, 1000, 25_000, 3_000_000], dtype=np.int64)
 P_VALUES = np.array([0.0, 0.0, 1.0, 0.5, 1e-9, 0.001, 0.03, 0.3, 0.49, 0.51, 0.7, 0.97, 0.999999])

@@ -165,7 +165,7 @@ def test_calibrate_reads_only_the_scenario_the_observations_and_its_directory(tm
 def test_the_app_reads_no_observations_it_was_not_given(tmp_path):
     scenario = tmp_path / "scenarios" / "toy"
     shutil.copytree(TOY, scenario)
-    code = ("from simulation.app_model import cached_scenario, observations_for\n"
+    code = ("from simulation.app.state import cached_scenario, observations_for\n"
             f"observations_for(cached_scenario({str(scenario)!r}))\n")
     codes, reads, library = reads_of([], tmp_path, code)
     assert outside(reads, [scenario, *installed(), *map(Path, library)]) == []

@@ -8,7 +8,8 @@ what happened (130 for Ctrl-C, 143 for SIGTERM).
 
 A calibration (two worker processes) is stopped by SIGTERM to its main process and by Ctrl-C to its whole
 process group, resumed each time with ``--resume``, and must end with the same fit as an uninterrupted one,
-with no worker left running and no half-written line in ``evaluations.csv`` (marked slow: about 40 s of CPU).
+with no worker left running, no half-written batch in its store and no run computed twice (marked slow: about
+40 s of CPU).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
@@ -161,16 +163,18 @@ def calibrate(out: Path, *extra: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_default_sigint)
 
 
-def evaluations(out: Path) -> list[list[str]]:
-    path = out / "evaluations.csv"
-    return [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []
+def stored_runs(out: Path) -> int:
+    """Runs in the calibration's store (whole batches only: a batch is renamed into place when written)."""
+    from simulation.sweep.store import ResultStore
+
+    return len(ResultStore(out / "store").done_keys())
 
 
 def interrupt_when(proc: subprocess.Popen, out: Path, rows: int, sig: signal.Signals, group: bool) -> str:
     deadline = time.monotonic() + 600
-    while len(evaluations(out)) < rows + 1:
-        assert proc.poll() is None, f"the calibration ended before {rows} evaluations: {proc.stderr.read()}"
-        assert time.monotonic() < deadline, "timed out waiting for evaluations"
+    while stored_runs(out) < rows:
+        assert proc.poll() is None, f"the calibration ended before {rows} runs: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, "timed out waiting for stored runs"
         time.sleep(0.05)
     if group:
         os.killpg(proc.pid, sig)
@@ -213,8 +217,7 @@ def test_interrupted_calibration_resumes_to_the_same_fit(tmp_path):
     interrupt_when(calibrate(cut), cut, 4, signal.SIGTERM, group=False)
     err = interrupt_when(calibrate(cut, "--resume"), cut, 8, signal.SIGINT, group=True)
     assert "--resume" in err
-    rows = evaluations(cut)
-    assert all(len(r) == len(rows[0]) for r in rows), "a half-written line in evaluations.csv"
+    assert not list((cut / "store").glob(".*partial")), "a half-written batch in the store"
     assert not (cut / "fitted.toml").exists()
     resumed = calibrate(cut, "--resume")
     _, err = resumed.communicate(timeout=600)
@@ -225,4 +228,5 @@ def test_interrupted_calibration_resumes_to_the_same_fit(tmp_path):
     assert once.returncode == 0, err
     assert fit_of(cut) == fit_of(whole)
     # Every finished simulation was kept: resuming ran none of them twice.
-    assert len(evaluations(cut)) == len(evaluations(whole))
+    assert stored_runs(cut) == stored_runs(whole)
+    assert sum(len(pd.read_parquet(f)) for f in (cut / "store").glob("batch-*.parquet")) == stored_runs(whole)

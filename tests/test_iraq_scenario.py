@@ -8,7 +8,7 @@ import shutil
 import networkx as nx
 import pytest
 
-from simulation.model import ConflictModel
+from simulation.engine.model import ConflictModel
 from simulation.scenario import ScenarioError, load_scenario
 from tests.conftest import ROOT
 

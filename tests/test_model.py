@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.model import LEDGER, ConflictModel
+from simulation.engine.model import LEDGER, ConflictModel
 from tests.conftest import TOY, write_scenario
 
 
@@ -111,7 +111,8 @@ def test_same_seed_same_numbers_and_different_seeds_differ():
 
 
 def test_units_are_mesa_agents_reflecting_the_table():
-    from simulation.agents import FactionCommand, ForceUnit
+    from simulation.engine.commands import FactionCommand
+    from simulation.engine.units import ForceUnit
 
     m = ConflictModel(TOY, seed=1)
     units = m.agents_by_type[ForceUnit]

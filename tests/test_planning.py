@@ -8,13 +8,13 @@ import copy
 import numpy as np
 import pytest
 
-from simulation.agents import UnitTable
-from simulation.movement import merge_idle
-from simulation.planning import (
+from simulation.engine.units import UnitTable
+from simulation.rules.morale import daily_morale
+from simulation.rules.movement import merge_idle
+from simulation.rules.orders import (
     attack_appeal,
     attack_orders,
     best_targets,
-    daily_morale,
     defence,
     detachments,
     free_units,

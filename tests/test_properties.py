@@ -23,9 +23,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulation.model import LEDGER, ConflictModel
-from simulation.output import summary
+from simulation.engine.model import LEDGER, ConflictModel
 from simulation.parameters import PARAMETERS
+from simulation.runs.output import summary
 from simulation.scenario import DOCTRINES, ROAD_KINDS, load_scenario
 
 settings.register_profile("default", max_examples=100, deadline=None, derandomize=True, database=None,

@@ -8,7 +8,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from simulation.routing import component_labels, routes_into, shortest_paths
+from simulation.rules.routing import component_labels, routes_into, shortest_paths
 
 
 def random_graph(rng: np.random.Generator, n: int, p: float) -> csr_matrix:

@@ -7,8 +7,8 @@ import signal
 
 import pytest
 
-from simulation.model import ConflictModel
-from simulation.signals import exit_on_signals
+from simulation.engine.model import ConflictModel
+from simulation.engine.signals import exit_on_signals
 from tests.conftest import TOY
 
 

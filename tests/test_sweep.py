@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 
 from simulation.cli import main
-from simulation.counterfactuals import (
+from simulation.engine.model import ConflictModel
+from simulation.fingerprint import model_fingerprint
+from simulation.runs.counterfactuals import (
     COUNTERFACTUALS,
     apply_counterfactuals,
     close_checkpoints,
@@ -25,11 +27,11 @@ from simulation.counterfactuals import (
     full_strength_garrison,
     no_air_strikes,
 )
-from simulation.model import ConflictModel
-from simulation.outcomes import fall_days, key_places, run_outcomes
-from simulation.output import summary
+from simulation.runs.outcomes import fall_days, key_places, run_outcomes
+from simulation.runs.output import summary
 from simulation.scenario import ScenarioError, load_scenario
 from simulation.sweep import (
+    ForeignStore,
     ResultStore,
     load_design,
     run_seed,
@@ -114,6 +116,30 @@ def test_store_resumes_extends_and_never_duplicates(iraq, tmp_path, serial_table
     # A change of parameter values, days or scenario content is a different run.
     other = run_sweep(iraq, {"attack_ratio": [0.8]}, seeds=1, days=9, backend="serial", store=store)
     assert other.attrs["computed"] == 1
+
+
+def test_a_resumed_sweep_refuses_a_store_of_another_model(iraq, tmp_path, capsys):
+    kw = dict(design={"attack_ratio": [0.8]}, seeds=1, days=3, backend="serial", store=tmp_path / "store")
+    run_sweep(iraq, **kw)
+    meta = tmp_path / "store" / "store.json"
+    assert json.loads(meta.read_text())["model_fingerprint"] == model_fingerprint()
+    assert run_sweep(iraq, **kw).attrs["reused"] == 1  # the same model: resumed
+    meta.write_text(meta.read_text().replace('"model_fingerprint": "', '"model_fingerprint": "0ther'))
+    with pytest.raises(ForeignStore, match="computed by another version of the model"):
+        run_sweep(iraq, **kw)
+    # On the command line: one located line, exit 2, and the store as it was.
+    design = tmp_path / "design.toml"
+    design.write_text("[sweep]\ndays = 3\n[grid]\nattack_ratio = [0.8]\n", encoding="utf-8")
+    out = tmp_path / "sweep"
+    assert main(_sweep_cmd(design, out)[3:]) == 0
+    capsys.readouterr()
+    stored = sorted((out / "store").iterdir())
+    meta = out / "store" / "store.json"
+    meta.write_text(meta.read_text().replace('"model_fingerprint": "', '"model_fingerprint": "0ther'))
+    assert main(_sweep_cmd(design, out)[3:]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {out / 'store'}: its runs were computed by another")
+    assert sorted((out / "store").iterdir()) == stored
 
 
 def test_keys_follow_scenario_content_not_its_sources(iraq):
@@ -322,6 +348,8 @@ def test_sobol_indices_find_the_parameter_that_matters():
     assert abs(si.loc["rout_threshold", "ST"]) < 0.02
     with pytest.raises(ValueError, match="missing values"):
         sobol_indices(design, results.assign(y=np.nan), "y")
+    # An output that no parameter moves has no variance to apportion.
+    assert sobol_indices(design, results.assign(y=3.0), "y").isna().all().all()
 
 
 def test_counterfactuals(iraq):

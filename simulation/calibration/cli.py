@@ -8,27 +8,10 @@ import json
 import shlex
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from simulation.cli import UsageError, _parse_sets
-
-
-def observations_dir(scenario_dir: Path, given: Path | None) -> Path:
-    """The observations directory: ``given``, else ``observations`` in the ``[scenario]`` table of
-    ``scenario.toml`` (relative to that file)."""
-    if given is not None:
-        return given
-    try:
-        head = tomllib.loads((scenario_dir / "scenario.toml").read_text(encoding="utf-8")).get("scenario", {})
-    except (OSError, ValueError):
-        head = {}
-    rel = head.get("observations")
-    if not rel:
-        raise UsageError(f"{scenario_dir}: no observations (pass --observations DIR or set `observations` in "
-                         "the [scenario] table of scenario.toml)")
-    return (scenario_dir / str(rel)).resolve()
+from simulation.errors import UsageError, parse_sets
 
 
 def _relative(path: Path) -> str:
@@ -36,26 +19,6 @@ def _relative(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def source_state() -> dict[str, Any]:
-    """The git commit of the model's source and whether its files differ from it (for the fitted file)."""
-    import subprocess
-
-    from simulation.calibration.fit import fingerprint, model_sources
-
-    files = model_sources()
-    root = files[0].parents[1]
-    state: dict[str, Any] = {"model_sources_sha256": fingerprint(files)}
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", *map(str, files)],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        state.update(model_commit=commit, model_sources_modified=bool(dirty))
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return state
 
 
 def _positive(name: str, value: int, least: int = 1) -> int:
@@ -70,18 +33,18 @@ def _positive(name: str, value: int, least: int = 1) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from simulation.calibration.fit import (
-        Evaluator,
-        Objective,
-        calibrate,
-        fingerprint,
-        fitted_file_text,
-        model_sources,
-        rounded,
-    )
+    from simulation.calibration.fit import calibrate
+    from simulation.calibration.fitted import fitted_file_text, provenance
     from simulation.calibration.loss import LossSettings
-    from simulation.calibration.observations import compile_observations, load_observations, split_window
+    from simulation.calibration.observations import (
+        compile_observations,
+        load_observations,
+        observations_dir,
+        split_window,
+    )
+    from simulation.fingerprint import library_versions, model_fingerprint
     from simulation.scenario import load_scenario
+    from simulation.sweep.store import ForeignStore, ResultStore, scenario_fingerprint
 
     _positive("--budget", args.budget, 10)
     _positive("--workers", args.workers)
@@ -113,13 +76,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     command = shlex.join(["conflict-sim", "calibrate", _relative(scenario_dir), "--budget", str(args.budget),
                           "--seed", str(args.seed), "--seeds", str(args.seeds), "--abc-budget", str(abc_budget),
                           "--particles", str(particles), "--observations", _relative(obs_dir)])
+    # What the runs depend on: a resumed calibration refuses to continue if any of it changed.
     record = {
         "command": command, "scenario": scenario.name, "scenario_dir": _relative(scenario_dir),
         "observations": _relative(obs_dir), "names": list(names), "bounds": bounds.tolist(), "seed": args.seed,
         "seeds": list(seeds), "budget": args.budget, "abc_budget": abc_budget, "particles": particles,
         "calibration_window": [window[0].isoformat(), window[1].isoformat()], "loss_settings": settings.as_dict(),
-        "fingerprint": fingerprint(model_sources() + sorted(scenario_dir.glob("*.csv"))
-                                   + [scenario_dir / "scenario.toml"] + sorted(obs_dir.glob("*.csv"))),
+        "model_fingerprint": model_fingerprint(), "libraries": library_versions(),
+        "scenario_fingerprint": scenario_fingerprint(scenario), "scenario_parameters": dict(scenario.parameters),
+        "observations_fingerprint": compiled.digest(),
     }
     settings_file = out / "calibration.json"
     if out.exists():
@@ -132,6 +97,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 diff = sorted(k for k in record if before.get(k) != record[k])
                 raise UsageError(f"{out}: cannot resume, these differ from the interrupted calibration: "
                                  f"{', '.join(diff)} (start afresh with --force)")
+            try:
+                ResultStore(out / "store", model=record["model_fingerprint"])
+            except ForeignStore as e:
+                raise UsageError(str(e)) from None
         elif args.force:
             shutil.rmtree(out)
         else:
@@ -144,21 +113,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     settings_file.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
-    objective = Objective(scenario, compiled, names, seeds, settings)
     print(f"calibrating {scenario.name}: {len(names)} parameters, {len(compiled)} calibration observations "
           f"(to {window[1]}), {args.budget} evaluations x {len(seeds)} seeds, then SMC-ABC with {particles} "
           f"particles and {abc_budget} runs; {args.workers} worker(s); progress in {out / 'progress.json'}",
           file=sys.stderr)
     try:
-        result = calibrate(objective, bounds, out, args.budget, args.seed, workers=args.workers,
-                           abc_budget=abc_budget, particles=particles, progress=not args.quiet, settings=record)
+        result = calibrate(scenario, observations, budget=args.budget, seed=args.seed, seeds=args.seeds,
+                           abc_budget=abc_budget, particles=particles, workers=args.workers, out=out,
+                           progress=not args.quiet, settings=settings, record=record)
+    except ForeignStore as e:
+        raise UsageError(str(e)) from None
     except KeyboardInterrupt:
-        print(f"interrupted; finished runs are kept in {out / 'evaluations.csv'}: run the same command with "
+        print(f"interrupted; finished runs are kept in {out / 'store'}: run the same command with "
               "--resume to continue", file=sys.stderr)
         return 130
-    best = rounded(result.x)
-    with Evaluator(objective, args.workers, out / "evaluations.csv") as ev:
-        terms = ev.mean_terms(best)
+    best, terms = result.fitted, result.fitted_terms
     meta: dict[str, Any] = {
         "scenario": scenario.name,
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -182,9 +151,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "abc_epsilon": result.abc.epsilon,
         "abc_unique_particles": result.abc.unique,
         "posterior_samples": "posterior.csv" if args.fitted is None else f"{args.fitted.stem}_posterior.csv",
-        **source_state(),
+        **provenance(),
     }
-    text = fitted_file_text(names, best, result.abc, meta, bounds)
+    text = fitted_file_text(names, best, result.abc, meta, bounds, libraries=library_versions())
     (out / "fitted.toml").write_text(text, encoding="utf-8")
     if args.fitted is not None:
         args.fitted.write_text(text, encoding="utf-8")
@@ -202,17 +171,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simulation.calibration.observations import load_observations, split_window
+    from simulation.calibration.observations import load_observations, observations_dir, split_window
     from simulation.calibration.record import RunRecord
-    from simulation.calibration.validate import (
+    from simulation.calibration.validation import (
+        ValidationResult,
         compile_splits,
         record_values,
-        run_seeds,
         summarise,
-        table_text,
-        write_validation,
+        validate,
     )
-    from simulation.output import OutputError
+    from simulation.runs.output import OutputError
     from simulation.scenario import load_scenario
 
     _positive("--seeds", args.seeds)
@@ -242,36 +210,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if not args.fitted.is_file():
                 raise UsageError(f"--fitted {args.fitted}: no such file")
             scenario = scenario.with_parameters(load_fitted_parameters(args.fitted), origin=str(args.fitted))
-        sets = _parse_sets(args.sets)
+        sets = parse_sets(args.sets)
         if sets:
             scenario = scenario.with_parameters(sets)
         params = scenario.parameters
         seeds = list(range(1, args.seeds + 1))
     obs_dir = observations_dir(scenario_dir, args.observations)
     observations = load_observations(obs_dir)
-    splits = compile_splits(observations, scenario)
+    splits = compile_splits(observations, scenario)  # bad observations fail here, before any output
     # The default output is a report of the current state, regenerated each time; an explicit --out is kept
     # unless --force, like every other output directory.
     overwrite = args.force or args.out is None
     out = args.out or (target / "validation" if is_run else Path("runs") / f"validate-{scenario.name}")
     if out.exists() and not overwrite:
         raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
-    runs = [record_values(record, splits)] if is_run else run_seeds(scenario, splits, seeds, args.workers,
-                                                                      progress=not args.quiet)
-    result = summarise(runs, splits)
+    cutoff = split_window(observations, scenario, "calibration")[1]
+    if is_run:
+        runs = [record_values(record, splits)]
+        result = ValidationResult(summarise(runs, splits), runs, splits, seeds, scenario.start_date, cutoff)
+    else:
+        result = validate(scenario, observations, seeds=seeds, workers=args.workers, progress=not args.quiet)
     fitted = args.fitted if not is_run and args.fitted else (
         scenario.fitted_file if (not is_run and not args.no_fitted and scenario.fitted_file
                                  and scenario.fitted_file.is_file()) else None)
-    result["header"] = {
+    result.summary["header"] = {
         "target": _relative(target), "scenario": scenario.name, "observations": _relative(obs_dir),
         "seeds": seeds, "fitted_parameters": _relative(fitted) if fitted else None,
         "calibration_window": [d.isoformat() for d in split_window(observations, scenario, "calibration")],
     }
-    result["parameters"] = {k: params[k] for k in sorted(params)}
-    cutoff = split_window(observations, scenario, "calibration")[1]
-    write_validation(result, runs, splits, scenario.start_date, cutoff, out, overwrite=overwrite,
-                     plots=not args.no_plots)
-    print(table_text(result), end="")
+    result.summary["parameters"] = {k: params[k] for k in sorted(params)}
+    result.write(out, overwrite=overwrite, plots=not args.no_plots)
+    print(result.table(), end="")
     print(f"validation: {out / 'validation.json'}" + ("" if args.no_plots else f", {out / 'validation.md'}"))
     return 0
 
@@ -280,7 +249,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import numpy as np
 
     from simulation.calibration.sensitivity import sobol_sensitivity
-    from simulation.output import atomic_directory
+    from simulation.runs.output import atomic_directory
     from simulation.scenario import load_scenario
 
     _positive("--samples", args.samples, 2)
@@ -317,8 +286,8 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
         "calibrate", help="fit the scenario's [fit] parameters to the calibration observations (DE + SMC-ABC)",
         description="Fit the parameters in the [fit] table of SCENARIO_DIR/scenario.toml to the observations "
         "of the calibration split (differential evolution over common seeds), then sample an SMC-ABC posterior. "
-        "Writes OUT/fitted.toml (and --fitted), posterior.csv, progress.json, evaluations.csv. Interrupt with "
-        "Ctrl-C and continue with the same command plus --resume. See calibration/README.md.")
+        "Writes OUT/fitted.toml (and --fitted), posterior.csv, progress.json and every run in OUT/store. "
+        "Interrupt with Ctrl-C and continue with the same command plus --resume. See calibration/README.md.")
     c.add_argument("scenario", metavar="SCENARIO_DIR")
     c.add_argument("--budget", type=int, default=200,
                    help="parameter-set evaluations for differential evolution (each runs --seeds seeds; default 200)")

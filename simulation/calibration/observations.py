@@ -13,7 +13,7 @@ Bad input raises :class:`~simulation.scenario.ScenarioError` naming the file, ro
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,6 +109,31 @@ def _date(rows: _Rows, row: int, rec: dict[str, str], name: str) -> dt.date:
 
 def _use(rows: _Rows, row: int, rec: dict[str, str]) -> bool:
     return rows.choice(row, rec, "use", ("yes", "no")) == "yes"
+
+
+def observations_dir(scenario_dir: str | Path, given: str | Path | None = None) -> Path:
+    """The observations directory of a scenario: ``given``, else ``observations`` in the ``[scenario]`` table of
+    ``scenario.toml`` (relative to that file).
+
+    Raises
+    ------
+    ScenarioError
+        Neither is given.
+    """
+    import tomllib
+
+    if given is not None:
+        return Path(given)
+    scenario_dir = Path(scenario_dir)
+    try:
+        head = tomllib.loads((scenario_dir / "scenario.toml").read_text(encoding="utf-8")).get("scenario", {})
+    except (OSError, ValueError):
+        head = {}
+    rel = head.get("observations")
+    if not rel:
+        raise ScenarioError(f"{scenario_dir}", "no observations (pass --observations DIR or set `observations` "
+                            "in the [scenario] table of scenario.toml)")
+    return (scenario_dir / str(rel)).resolve()
 
 
 def load_observations(path: str | Path) -> Observations:
@@ -293,6 +318,24 @@ class CompiledObservations:
 
     def __len__(self) -> int:
         return len(self.control) + len(self.casualties) + len(self.displacement)
+
+    def digest(self) -> str:
+        """A hash of what the loss reads (every row, index array and the window; not where the tables came
+        from): a calibration's stored runs are reused only against the same observations."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for f in fields(self):
+            if f.name == "source":
+                continue
+            v = getattr(self, f.name)
+            h.update(f.name.encode())
+            if isinstance(v, np.ndarray):
+                h.update(f"{v.dtype.str}{v.shape}".encode())
+                h.update(np.ascontiguousarray(v).tobytes())
+            else:
+                h.update(repr(v).encode())
+        return h.hexdigest()[:32]
 
 
 def compile_observations(observations: Observations, scenario: Scenario,

@@ -8,16 +8,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
-    from simulation.model import ConflictModel
+    from simulation.engine.model import ConflictModel
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class RunRecord:
     def from_model(cls, model: ConflictModel) -> RunRecord:
         """The records of a model that has run (only the days it simulated)."""
         d = model.day
-        s = model.scenario
+        s = model.scenario_data
         fi = {f: i for i, f in enumerate(model.faction_ids)}
         return cls(start_date=s.start_date,
                    initial_control=np.array([fi[p.controller] for p in s.places], dtype=np.int64),
@@ -124,3 +125,38 @@ class RunRecord:
                      initial_control=np.array([fids[p.controller] for p in scenario.places], dtype=np.int64),
                      control=control, killed=killed, wounded=wounded, idps=idps, displaced_from=left)
         return record, scenario
+
+
+#: The daily arrays of a :class:`RunRecord`, as an ensemble stores them.
+RECORD_ARRAYS = ("control", "killed", "wounded", "idps", "displaced_from")
+
+
+@dataclass(frozen=True)
+class DailyRecords:
+    """What validation keeps of a run: its :class:`RunRecord`, each daily array flattened to a list of integers
+    (a :class:`~simulation.sweep.ensemble.Measure`; :meth:`record` rebuilds the record)."""
+
+    def columns(self, scenario: Scenario) -> dict[str, str]:
+        return dict.fromkeys(RECORD_ARRAYS, "object")
+
+    def spec(self) -> dict[str, str]:
+        return {"measure": "daily records"}
+
+    def __call__(self, model: ConflictModel) -> dict[str, list[int]]:
+        record = RunRecord.from_model(model)
+        return {name: getattr(record, name).ravel().tolist() for name in RECORD_ARRAYS}
+
+    @staticmethod
+    def record(row: Mapping[str, Any], scenario: Scenario) -> RunRecord:
+        """The :class:`RunRecord` of one stored row (a mapping of :data:`RECORD_ARRAYS` to flat lists)."""
+        n, parties = len(scenario.places), len(scenario.factions) + 1
+        control = np.asarray(row["control"], dtype=np.int64)
+        days = control.size // n
+        fi = {f: i for i, f in enumerate(scenario.faction_ids)}
+        return RunRecord(start_date=scenario.start_date,
+                         initial_control=np.array([fi[p.controller] for p in scenario.places], dtype=np.int64),
+                         control=control.reshape(days, n),
+                         killed=np.asarray(row["killed"], dtype=np.int64).reshape(days, n, parties),
+                         wounded=np.asarray(row["wounded"], dtype=np.int64).reshape(days, n, parties),
+                         idps=np.asarray(row["idps"], dtype=np.int64).reshape(days, n),
+                         displaced_from=np.asarray(row["displaced_from"], dtype=np.int64).reshape(days, n))

@@ -1,0 +1,323 @@
+"""Mutation check: does the fast test set notice when a rule is broken?
+
+Each mutant is one named edit of the package's source (a sign flipped, a rule switched off, a comparison
+reversed), applied to a copy of the repository in a temporary directory; the fast tests (direction tests,
+golden runs, model properties) run on that copy, and the table says which tests killed each mutant (failed)
+or that it survived (every test passed: the tests cannot tell the broken rule from the real one). The golden
+runs fail on any change of any number, so the table counts them apart: a mutant that only they kill is one no
+test of its rule notices.
+
+    .venv/bin/python scripts/mutants.py                 # every mutant; prints the table
+    .venv/bin/python scripts/mutants.py -k fall_shock   # only the mutants whose name contains this
+    .venv/bin/python scripts/mutants.py --list          # the mutants, without running anything
+
+Each mutant names the test of its rule; exit code 0 if every mutant was killed by it (and perhaps others), 1
+if one survived or was killed only by other tests, 2 if a mutation no longer applies (the code it
+edits has moved or changed: update ``MUTANTS``) or the unmutated copy fails the tests.
+
+Mutations are (file, exact old text, new text): the old text must occur exactly as often as the entry says, so
+an edit of the code that moves it makes this script fail loudly instead of testing nothing. The copy keeps the
+files' modification times and their Numba caches, so only the mutated module (and the modules that import it)
+are compiled again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COPIED = ("simulation", "tests", "scenarios", "calibration", "scripts", "pyproject.toml")
+FAST_TESTS = ("tests/test_rules_direction.py", "tests/test_golden.py", "tests/test_properties.py")
+TIMEOUT_S = 1200
+RUNS_GOLDEN = 6  # tests/test_golden.py: toy and Iraq, seeds 1-3
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    what: str
+    file: str
+    old: str
+    new: str
+    test: str  # the test of the mutated rule (a part of its id), which must be among the killers
+    count: int = 1  # how many times ``old`` occurs (all are replaced)
+
+
+# The table of mutants. Texts are those of main at d18d6ab; when the code they edit moves, update them here.
+MUTANTS = (
+    Mutant("executions_inverted", "executions follow sympathy instead of hostility (1 - sympathy)",
+           "simulation/engine/model.py",
+           "hostile = present * (1.0 - self.world.sympathy[place])",
+           "hostile = present * self.world.sympathy[place]",
+           test="test_executions_where_insurgents_take_a_place"),
+    Mutant("executions_by_any_taker", "any faction taking a place executes, not only insurgents",
+           "simulation/engine/model.py",
+           'if self.commands[new].doctrine == "insurgent":\n                self._execute(pl)',
+           "if True:\n                self._execute(pl)",
+           test="test_no_executions_where_the_government_takes_a_place"),
+    Mutant("recruitment_inverted", "recruits follow 1 - sympathy instead of sympathy",
+           "simulation/rules/insurgency.py",
+           "lam[m] = rate * residents[q] * sympathy[q]",
+           "lam[m] = rate * residents[q] * (1.0 - sympathy[q])",
+           test="test_recruits_grow_with_sympathy"),
+    Mutant("recruits_where_not_held", "recruits come from the places the faction does not hold",
+           "simulation/rules/insurgency.py",
+           "        if controller[q] == faction:\n            held[m] = q",
+           "        if controller[q] != faction:\n            held[m] = q",
+           test="test_no_recruits_where_the_faction_holds_nothing"),
+    Mutant("target_value_inverted", "insurgents prefer the least valuable target",
+           "simulation/rules/orders.py",
+           "appeal[q] = value[q] * (0.5 + sympathy[q])",
+           "appeal[q] = 1.0 / (value[q] + 1e-9) * (0.5 + sympathy[q])",
+           test="test_insurgents_prefer_valuable_sympathetic_weakly_held_targets[value]"),
+    Mutant("target_sympathy_inverted", "insurgents prefer the least sympathetic target",
+           "simulation/rules/orders.py",
+           "appeal[q] = value[q] * (0.5 + sympathy[q])",
+           "appeal[q] = value[q] * (1.5 - sympathy[q])",
+           test="test_insurgents_prefer_valuable_sympathetic_weakly_held_targets[sympathy]"),
+    Mutant("target_weakness_inverted", "insurgents prefer the most strongly held target",
+           "simulation/rules/orders.py",
+           "* potential[q] / (potential[q] + attack_ratio * defence[q]",
+           "* (attack_ratio * defence[q] + 1e-9) / (potential[q] + attack_ratio * defence[q]",
+           test="test_insurgents_prefer_valuable_sympathetic_weakly_held_targets[garrison]"),
+    Mutant("lanchester_one_minus_exponent", "the Lanchester exponent replaced by 1 - exponent",
+           "simulation/engine/model.py",
+           'alpha = p["lanchester_exponent"]',
+           'alpha = 1.0 - p["lanchester_exponent"]',
+           test="test_losses_follow_enemy_strength_and_own_numbers"),
+    Mutant("defender_advantage_inverted", "defenders' strength divided by their advantage in battle",
+           "simulation/rules/combat.py",
+           "mult = defender_advantage * fortification[pl] if",
+           "mult = 1.0 / (defender_advantage * fortification[pl]) if",
+           test="test_defenders_fight_with_their_advantage"),
+    Mutant("fall_shock_removed", "the fall of a place shakes nobody",
+           "simulation/engine/model.py",
+           "            fall_shock(pl, int(self.coalition_of[old])",
+           "            0 and fall_shock(pl, int(self.coalition_of[old])",
+           test="test_the_fall_shock_reaches_only_the_losing_side"),
+    Mutant("fall_shock_radius_ignored", "the fall shock reaches units at any distance",
+           "simulation/rules/morale.py",
+           "        if not d <= radius:\n            continue",
+           "        if False:\n            continue",
+           test="test_the_fall_shock_reaches_only_the_losing_side"),
+    Mutant("fall_shock_on_others", "the fall shock reaches everyone but the losing side",
+           "simulation/rules/morale.py",
+           "if not alive[r] or coalition_of[faction[r]] != losing_coalition:",
+           "if not alive[r] or coalition_of[faction[r]] == losing_coalition:",
+           test="test_the_fall_shock_reaches_only_the_losing_side"),
+    Mutant("rout_comparison_reversed", "units rout above the rout threshold instead of below",
+           "simulation/rules/morale.py",
+           "not routing[r] and morale[r] < rout_threshold:",
+           "not routing[r] and morale[r] > rout_threshold:",
+           test="test_a_unit_routs_below_the_threshold"),
+    Mutant("morale_recovery_sign", "calm units' morale moves away from its base instead of toward it",
+           "simulation/rules/morale.py",
+           "m = m + (morale_recovery * (base_morale[r] - m) if calm[r] else 0.0)",
+           "m = m - (morale_recovery * (base_morale[r] - m) if calm[r] else 0.0)",
+           test="test_morale_recovers_toward_its_base"),
+    Mutant("desertion_counted_as_killed", "routing units' deserters booked as killed",
+           "simulation/engine/model.py",
+           'u.routing, self.ledger["deserted"])',
+           'u.routing, self.ledger["killed"])',
+           test="test_deserters_are_booked_as_deserted_not_killed"),
+    Mutant("deserters_vanish", "routing units' deserters leave the unit but not booked anywhere",
+           "simulation/rules/morale.py",
+           "deserted[faction[r]] += deserters[i]",
+           "deserted[faction[r]] += 0",
+           test="test_deserters_are_booked_as_deserted_not_killed"),
+    Mutant("flight_toward_danger", "people leave toward places more dangerous than theirs",
+           "simulation/civilians/travel.py",
+           "if hazard[d] < hazard[c] and appeal[d] > 0:",
+           "if hazard[d] > hazard[c] and appeal[d] > 0:",
+           test="test_people_flee_toward_safer_places", count=2),
+    Mutant("flight_into_battles", "displaced people enter and cross places with a battle",
+           "simulation/civilians/travel.py",
+           "open_to_idps[d] = not battle[d] and checkpoint_open[d]",
+           "open_to_idps[d] = checkpoint_open[d]",
+           test="test_people_never_flee_into_or_through_a_battle_or_a_closed_checkpoint[battle]"),
+    Mutant("checkpoint_closure_ignored", "closed checkpoints admit and let through displaced people",
+           "simulation/civilians/travel.py",
+           "open_to_idps[d] = not battle[d] and checkpoint_open[d]",
+           "open_to_idps[d] = not battle[d]",
+           test="test_people_never_flee_into_or_through_a_battle_or_a_closed_checkpoint[checkpoint]"),
+    Mutant("air_strikes_on_own_forces", "an air force bombs its own coalition instead of its enemies",
+           "simulation/engine/model.py",
+           "hostile = self.hostile_c[self.coalition_of[f]]",
+           "hostile = np.arange(self.n_coalitions) == self.coalition_of[f]",
+           test="test_air_strikes_fall_on_enemy_concentrations"),
+    Mutant("air_sorties_spread_evenly", "sorties spread over every place, not by the enemies there",
+           "simulation/rules/combat.py",
+           "pvals[pl] = targets[pl] / total",
+           "pvals[pl] = 1.0 / targets.size",
+           test="test_air_strikes_fall_on_enemy_concentrations"),
+)
+
+
+def apply(mutant: Mutant, root: Path) -> None:
+    """Edit ``mutant.file`` under ``root``; raise ``LookupError`` if its old text is not there as often as
+    expected."""
+    path = root / mutant.file
+    text = path.read_text(encoding="utf-8")
+    found = text.count(mutant.old)
+    if found != mutant.count:
+        raise LookupError(f"{mutant.name}: {mutant.file} has the old text {found} times, not {mutant.count}: "
+                          f"{mutant.old!r}")
+    path.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+    compile(path.read_text(encoding="utf-8"), str(path), "exec")  # a mutant must still be valid Python
+
+
+def module_of(path: Path, root: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def importers(module: str, root: Path) -> set[Path]:
+    """The package's files that import ``module``, directly or through others (and its own file)."""
+    files = {module_of(p, root): p for p in (root / "simulation").rglob("*.py")}
+    imports: dict[str, set[str]] = {}
+    for name, path in files.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        imports[name] = found & set(files)
+    reached, todo = {module}, [module]
+    while todo:
+        m = todo.pop()
+        for name, found in imports.items():
+            if m in found and name not in reached:
+                reached.add(name)
+                todo.append(name)
+    return {files[m] for m in reached if m in files}
+
+
+def drop_compiled(files: set[Path]) -> None:
+    """Remove the Numba caches (and bytecode) of ``files``: a compiled function calling one of the mutated
+    module would otherwise keep the unmutated callee from its cache."""
+    for path in files:
+        cache = path.parent / "__pycache__"
+        for f in cache.glob(f"{path.stem}.*"):
+            f.unlink()
+
+
+def copy_repo(dest: Path) -> Path:
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, copy_function=shutil.copy2,
+                            ignore=shutil.ignore_patterns(".hypothesis", ".pytest_cache"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run_tests(root: Path, tests: tuple[str, ...]) -> tuple[list[str], list[str], str]:
+    """Run ``tests`` on the copy at ``root``; return the ids of the tests run and of those that failed, and a
+    status word."""
+    report = root / "report.xml"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+           f"--junitxml={report}", *tests]
+    env = {**os.environ, "PYTHONPATH": str(root), "HYPOTHESIS_PROFILE": "default"}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return [], [], "timeout"
+    if not report.exists():
+        return [], [], f"error (pytest exit {proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}"
+    ran, failed = [], []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        ran.append(f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}")
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.append(ran[-1])
+    if proc.returncode not in (0, 1):
+        return ran, failed, f"error (pytest exit {proc.returncode}): {proc.stdout[-500:]}"
+    return ran, failed, "killed" if failed else "survived"
+
+
+def check_copy_imports_itself(root: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", "import simulation; print(simulation.__file__)"], cwd=root,
+                         env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, check=True)
+    if not Path(out.stdout.strip()).resolve().is_relative_to(root.resolve()):
+        raise RuntimeError(f"the copy imports {out.stdout.strip()}, not its own package")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", dest="select", default="", help="only mutants whose name contains this")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--tests", nargs="+", default=list(FAST_TESTS), help="the tests to run on each mutant")
+    args = parser.parse_args(argv)
+    chosen = [m for m in MUTANTS if args.select in m.name]
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:32} {m.file:34} {m.what}")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
+        tmp = Path(tmp)
+        # Every mutation must still apply before anything runs.
+        for m in chosen:
+            scratch = copy_repo(tmp / "check" / m.name)
+            try:
+                apply(m, scratch)
+            except (LookupError, SyntaxError) as e:
+                print(f"mutation does not apply: {e}", file=sys.stderr)
+                return 2
+        shutil.rmtree(tmp / "check")
+        pristine = copy_repo(tmp / "pristine")
+        check_copy_imports_itself(pristine)
+        started = time.perf_counter()
+        ran, failed, status = run_tests(pristine, tuple(args.tests))
+        if status != "survived":  # the unmutated copy must pass everything
+            print(f"the unmutated copy fails its tests ({status}): {failed}", file=sys.stderr)
+            return 2
+        for m in chosen:
+            if not any(m.test in t for t in ran):
+                print(f"{m.name}: its test {m.test!r} is not among the tests run", file=sys.stderr)
+                return 2
+        print(f"unmutated copy: all tests pass ({time.perf_counter() - started:.0f} s)", flush=True)
+        rows = []
+        for m in chosen:
+            root = copy_repo(tmp / m.name)
+            apply(m, root)
+            drop_compiled(importers(module_of(root / m.file, root), root))
+            started = time.perf_counter()
+            _, failed, status = run_tests(root, tuple(args.tests))
+            rows.append((m, status, failed, time.perf_counter() - started))
+            shown = ", ".join(failed[:3]) + (f" (+{len(failed) - 3} more)" if len(failed) > 3 else "")
+            print(f"{m.name}: {status} in {rows[-1][3]:.0f} s{': ' + shown if failed else ''}", flush=True)
+            shutil.rmtree(root)
+    print()
+    print("| mutant | what it changes | its rule's test | also killed by | golden runs failing |")
+    print("|---|---|---|---|---|")
+    for m, status, failed, _ in rows:
+        own = [f for f in failed if m.test in f]
+        others = [f for f in failed if m.test not in f and not f.startswith("test_golden::")]
+        golden = sum(f.startswith("test_golden::") for f in failed)
+        verdict = "killed" if own else f"**{status if status != 'killed' else 'not killed'}**"
+        also = f"{len(others)} other test{'s' if len(others) != 1 else ''}" if others else "-"
+        golden_col = f"{golden} of {RUNS_GOLDEN}" if any("test_golden" in t for t in args.tests) else "not run"
+        print(f"| `{m.name}` | {m.what} (`{m.file}`) | {verdict}: `{m.test}` | {also} | {golden_col} |")
+    survived = [m.name for m, status, _, _ in rows if status != "killed"]
+    missed = [m.name for m, status, failed, _ in rows if status == "killed" and not any(m.test in f for f in failed)]
+    print(f"\n{len(rows) - len(survived)} of {len(rows)} mutants killed"
+          + (f"; not killed: {', '.join(survived)}" if survived else "")
+          + (f"; killed, but not by their rule's test: {', '.join(missed)}" if missed else ""))
+    return 1 if survived or missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,495 @@
+"""Civilians as arrays: flight from the modelled fighting, travel along roads, shelter and return.
+
+Nobody is an agent here. People are counts in a few NumPy arrays whose shapes depend on the road graph only:
+
+``residents[p]``
+    people living at home in place ``p``.
+``cohort[o, c]``
+    displaced people from origin ``o`` sheltering at place ``c`` (the diagonal is always zero: a person back at
+    home is a resident again).
+``fleeing[o, s]`` and ``returning[o, s]``
+    people from origin ``o`` on the road, in *road slot* ``s``. Each directed road ``a -> b`` is cut into
+    ``ceil(km / (flight_speed_km / SUBSTEPS))`` slots; a slot is a quarter of a day's travel, and the slot index
+    says how much of the road is left. Fleeing people choose where to go next at every place they reach;
+    returning people head for their origin ``o``.
+``cohort_days[o, c]``, ``fleeing_days[o]``, ``returning_days[o]``
+    person-days displaced, so that ``days / count`` is a cohort's mean number of days displaced. People who
+    move take their cohort's mean with them; on the road, the people of one origin share one mean.
+
+A day (:meth:`Civilians.step`, called by the model after the fighting, air strikes and changes of control):
+
+1. **Fear.** Violence (casualties and sorties) at each place is felt nearby, weighted by
+   ``exp(-road km / fear_radius_km)``, and accumulates in a fear state that halves every
+   ``fear_half_life_days``. A change of controller adds a takeover fear that depends on who took the place:
+   the population's hostility to the taker is ``1 - sympathy`` for insurgent doctrine, ``sympathy`` for the
+   government, half that for tribal fighters and nothing for opportunists, so a population that sympathises
+   with the insurgents fears a government counter-attack and one that does not fears the insurgents. The
+   daily share who leave is ``flight_max_share * (1 - exp(-hazard))`` with
+   ``hazard = flight_per_casualty * fear_violence / people + fear_takeover`` (``people``: those present, or
+   the initial population if larger; an empty place counts as the median town).
+2. **Where to go.** A destination's weight for people from ``o`` is its attraction
+   (``destination_base_attraction`` if it is populated, plus its ``refuge``), times
+   ``exp(-hazard)`` (a place people are fleeing is not a refuge), times ``1 - hostility`` of the origin's
+   population to the destination's controller, times a crowding factor ``1 / (1 + idps / capacity)``, times
+   ``exp(-road km / destination_distance_km)``. Places with a battle today and closed checkpoints weigh
+   nothing and cannot be passed through.
+3. **Departures.** Residents and the displaced sheltering at a frightened place leave with the day's share and
+   take the first road toward the destination they pick, among places safer than the one they leave (nobody
+   leaves if there is none).
+4. **Returns.** Once the origin has been quiet (no battle, no change of controller, less than one
+   casualty-equivalent felt) for ``return_quiet_days``, a share ``return_rate * (1 - hostility to the
+   controller)`` of each cohort heads home a day.
+5. **Travel** in ``SUBSTEPS`` quarters of a day. People reaching a place choose again among the destinations
+   that do not lie back the way they came: stay, or take the next road. People reaching a place with a battle
+   or a closed checkpoint are turned away and wait at the place they came from.
+6. Everyone still displaced is one day older.
+
+Flows are expected values rounded to whole people with one uniform draw per cohort (systematic, unbiased
+rounding), so people are conserved exactly and the cost of a day does not depend on how many people there
+are. Residents + displaced (sheltering or on the road) + civilian casualties removed by :meth:`kill` always
+equal the initial population.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulation.civilians.harm import kill_displaced, kill_residents, kill_split
+from simulation.civilians.travel import (
+    depart_and_return,
+    destination_weights,
+    fear_and_hazard,
+    hop_entries,
+    hop_rows,
+    travel_day,
+)
+from simulation.rules import draws
+from simulation.rules.routing import routes_into
+from simulation.world import BoundedCache, World
+
+SUBSTEPS = 4
+"""Quarters of a day in which people on the road move and choose (travel times are resolved to 6 hours)."""
+
+DOCTRINE_SIDE = {"insurgent": 1.0, "government": -1.0, "tribal": -0.5, "opportunist": 0.0}
+"""Where a faction's doctrine stands between the insurgents (+1) and the government (-1), for fear and shelter.
+
+Tribal fighters are local (their own tribes' towns fear them less than the army); opportunists (the
+Peshmerga) are neither side's enemy.
+"""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pure functions
+
+
+def hostility(sympathy: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """How much each place's population fears each faction, from 0 (not at all) to 1.
+
+    Parameters
+    ----------
+    sympathy : array of shape (n,), the population's disposition toward the insurgents (0-1).
+    side : array of shape (f,), each faction's side: +1 insurgent, -1 government (see ``DOCTRINE_SIDE``).
+
+    Returns
+    -------
+    array of shape (n, f): ``max(side, 0) * (1 - sympathy) + max(-side, 0) * sympathy``, clipped to [0, 1].
+    A side of 0 (an opportunist third party) is feared by nobody.
+
+    Examples
+    --------
+    >>> hostility(np.array([0.1, 0.9]), np.array([1.0, -1.0]))
+    array([[0.9, 0.1],
+           [0.1, 0.9]])
+    """
+    toward_insurgents = np.maximum(side, 0.0)[None, :] * (1.0 - sympathy[:, None])
+    toward_government = np.maximum(-side, 0.0)[None, :] * sympathy[:, None]
+    return np.clip(toward_insurgents + toward_government, 0.0, 1.0)
+
+
+def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: float) -> np.ndarray:
+    """Violence felt at each place: ``sum_q violence[q] * exp(-distance_km[p, q] / radius_km)``.
+
+    With ``radius_km == 0`` only the place's own violence counts. Unreachable places (infinite distance) count
+    for nothing.
+    """
+    return (violence_kernel(distance_km, radius_km) * violence[None, :]).sum(axis=1)
+
+
+def violence_kernel(distance_km: np.ndarray, radius_km: float) -> np.ndarray:
+    """How much of the violence at ``q`` is felt at ``p``: ``exp(-distance_km[p, q] / radius_km)`` (with
+    ``radius_km == 0``, 1 at the place itself and 0 elsewhere)."""
+    if radius_km <= 0:
+        return (distance_km == 0).astype(float)
+    with np.errstate(over="ignore"):
+        return np.exp(-distance_km / radius_km)
+
+
+def flight_share(hazard: np.ndarray, max_share: float) -> np.ndarray:
+    """Daily share of people who leave: ``max_share * (1 - exp(-hazard))``."""
+    return max_share * -np.expm1(-np.maximum(hazard, 0.0))
+
+
+@dataclass(frozen=True)
+class RoadSlots:
+    """Directed roads cut into slots of ``step_km`` each, for people on the road.
+
+    Attributes
+    ----------
+    tail, head, km : arrays of shape (E,): the directed edges ``tail -> head`` (both directions of every road).
+    edge_id : (n, n) array, the edge from ``a`` to ``b`` or -1.
+    out_edge : (n, J) array, the edges leaving each place, padded with -1 (J = the largest degree).
+    slot_of : (n, n) array, the position of ``b`` in ``a``'s ``out_edge`` row, or -1.
+    uturn : (E,) array, the position of the way back (``head -> tail``) in ``head``'s ``out_edge`` row.
+    first, length : (E,) arrays: each edge's slots are ``first .. first + length - 1``, a ring buffer. At
+        quarter-day ``t`` people arrive from slot ``first + t % length`` (see :meth:`RoadSlots.slot`), and
+        people who start on the edge in that quarter-day are put in the slot just emptied: they come round
+        to it again after ``length`` quarter-days.
+    degree : (n,) array, the number of roads out of each place (its ``out_edge`` row's roads).
+    """
+
+    tail: np.ndarray
+    head: np.ndarray
+    km: np.ndarray
+    edge_id: np.ndarray
+    out_edge: np.ndarray
+    slot_of: np.ndarray
+    uturn: np.ndarray
+    first: np.ndarray
+    length: np.ndarray
+    degree: np.ndarray
+
+    @property
+    def n_slots(self) -> int:
+        return int(self.length.sum())
+
+    def slot(self, t: int) -> np.ndarray:
+        """The slot of each edge from which people arrive at quarter-day ``t`` (and into which people who
+        start on the edge then are put)."""
+        return self.first + t % self.length
+
+
+def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
+    """Cut every road of the (n, n) matrix ``road_km`` (0 = no road) into slots of ``step_km``.
+
+    An edge of ``km`` takes ``max(1, ceil(km / step_km))`` slots: people never arrive sooner than the road allows.
+    """
+    n = road_km.shape[0]
+    tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
+    km = road_km[tail, head]
+    E = tail.size
+    edge_id = np.full((n, n), -1, dtype=np.int64)
+    edge_id[tail, head] = np.arange(E)
+    degree = np.bincount(tail, minlength=n)
+    J = int(degree.max()) if E else 0
+    out_edge = np.full((n, max(J, 1)), -1, dtype=np.int64)
+    slot_of = np.full((n, n), -1, dtype=np.int64)
+    position = np.arange(E) - np.r_[0, np.cumsum(degree)[:-1]][tail]
+    out_edge[tail, position] = np.arange(E)
+    slot_of[tail, head] = position
+    uturn = slot_of[head, tail]
+    length = np.maximum(1, np.ceil(km / step_km - 1e-9)).astype(np.int64)
+    first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
+    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length, degree)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Shortest road routes for people on foot or in cars, through passable places only.
+
+    Attributes
+    ----------
+    distance_km : (n, n) array, road km from ``c`` to ``d`` (inf if unreachable).
+    next_hop : (n, n) array, the next place from ``c`` toward ``d`` (``c`` itself for ``d == c``; -1 if none).
+    """
+
+    distance_km: np.ndarray
+    next_hop: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Hops:
+    """Destination weights [d, o] to weights per road out of each place, [j * n + c, o] (``j == J``: staying at
+    ``c``), discounted by road distance: a sparse matrix by rows, as the arrays of SciPy's CSR format (``indptr``,
+    ``indices``, ``data``). Row ``j * n + c`` has an entry for each destination ``d`` whose route from ``c``
+    starts with ``c``'s ``j``-th road, in increasing ``d``, with the kernel ``exp(-road km /
+    destination_distance_km)``. The compiled departures and travel (:mod:`simulation.travel`) read the arrays
+    and compute only the weights they use, each summed in increasing ``d`` as ``scipy.sparse``'s product would.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+
+# Civilian routes and hop matrices are shared by every :class:`Civilians` of the process: sweeps and
+# calibrations run the same scenario thousands of times and the same sets of battles and closed checkpoints
+# recur, so a Dijkstra done once serves them all. Keys are digests of everything a value depends on (road
+# network, mask, distance scale); values are read-only, so a warm cache gives exactly the numbers a cold one does.
+
+
+def _arrays_of(value: object) -> list[np.ndarray]:
+    if isinstance(value, Routes):
+        return [value.distance_km, value.next_hop]
+    return [value.data, value.indices, value.indptr]
+
+
+_NO_ROUTES = np.zeros((0, 0), dtype=np.int64)  # no routes home today: nobody goes home
+_NO_ROUTES.flags.writeable = False  # like the cached routes, so that the compiled travel has one signature
+
+ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
+"""Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
+
+
+def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray) -> Routes:
+    """Shortest routes over open roads that never enter an impassable place (one may leave it).
+
+    Parameters
+    ----------
+    road_km : (n, n) road lengths, 0 where there is no road.
+    open_road : (n, n) bool, roads open to traffic.
+    passable : (n,) bool, places people may enter.
+    """
+    n = road_km.shape[0]
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    routes_into(road_km, road_km, open_road, np.zeros(n, dtype=bool), ~passable, dist, nxt)
+    return Routes(dist, nxt)
+
+
+def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float) -> _Hops:
+    """The sparse matrix that turns destination weights [d, o] into weights per road out of each place
+    [j * n + c, o]: entry ``(j * n + c, d)`` is ``exp(-road km from c to d / destination_distance_km)`` where
+    ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
+    n, J = routes.next_hop.shape[0], roads.out_edge.shape[1]
+    indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
+    indices, km = np.empty(hop_rows(routes.next_hop, roads.slot_of, J, indptr), dtype=np.int32), np.empty(indptr[-1])
+    hop_entries(routes.next_hop, roads.slot_of, J, routes.distance_km, indptr, indices, km)
+    return _Hops(indptr, indices, np.exp(-km / destination_distance_km))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The civilian population of a world
+
+
+class Civilians:
+    """Civilian population by place and displaced cohorts by origin and place, as NumPy arrays.
+
+    Parameters
+    ----------
+    world : the model's :class:`World` (places, roads, routing; its scenario gives the factions' doctrines).
+    parameters : the model's parameter values (see the "civilians" section of :mod:`simulation.parameters`).
+    rng : the model's generator. Civilians draw from a child of it (``rng.spawn``), so that displacement does
+        not shift the random stream of the fighting.
+    """
+
+    def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
+        self.world = world
+        self.p = parameters
+        try:
+            self.rng = rng.spawn(1)[0]
+        except (AttributeError, TypeError, ValueError):  # a generator without a seed sequence
+            self.rng = rng
+        n = world.n
+        self.initial = world.population0.copy()
+        self.residents = world.population0.copy()
+        self.cohort = np.zeros((n, n), dtype=np.int64)
+        self.cohort_days = np.zeros((n, n))
+        self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
+        S = self.roads.n_slots
+        # People on the road are stored [slot, origin], so that the people reaching the end of every road in a
+        # quarter-day are a gather of whole rows; ``fleeing`` and ``returning`` are [origin, slot] views.
+        # Counts of 32 bits while the population fits: the quarter-day gathers touch half the memory.
+        road_dtype = np.int32 if self.initial.sum() < 2**31 else np.int64
+        self._fleeing = np.zeros((S, n), dtype=road_dtype)
+        self.fleeing_days = np.zeros(n)  # person-days displaced of each origin's people on the road
+        self._returning = np.zeros((S, n), dtype=road_dtype)
+        # People per origin on the road, fleeing and going home: the sums of the above over the slots, kept up
+        # to date as people join and leave the road.
+        self._fleeing_n = np.zeros(n, dtype=np.int64)
+        self._returning_n = np.zeros(n, dtype=np.int64)
+        self.returning_days = np.zeros(n)
+        self.clock = 0  # quarter-days since the start
+        self.displaced_from = np.zeros(n, dtype=np.int64)  # cumulative residents who left each place
+        self.returned = np.zeros(n, dtype=np.int64)  # cumulative displaced people back home
+        self.killed = np.zeros(n, dtype=np.int64)
+        self.checkpoint_open = np.ones(n, dtype=bool)
+        self.fear_violence = np.zeros(n)
+        self.fear_takeover = np.zeros(n)
+        self.hazard = np.zeros(n)
+        self.quiet_days = np.zeros(n, dtype=np.int64)
+        self.share_today = np.zeros(n)
+
+        side = np.array([DOCTRINE_SIDE[f.doctrine] for f in world.scenario.factions])
+        self.hostility = hostility(world.sympathy, side)  # [population of place, faction]
+        pop = world.population0
+        populated = pop > 0
+        self.attraction = parameters["destination_base_attraction"] * populated + world.refuge
+        # Places smaller than the median town (camps, open ground at checkpoints) host as many as the median town.
+        floor = float(np.median(pop[populated])) if populated.any() else 1.0
+        self.capacity = parameters["host_capacity_share"] * np.maximum(pop, floor)
+        # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
+        self.exposure = np.where(populated, pop, floor).astype(float)
+        self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
+        # _next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
+        self._next_edge = np.ascontiguousarray(self.roads.out_edge[self.roads.head].T)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Views
+
+    @property
+    def fleeing(self) -> np.ndarray:
+        """People fleeing on the road, [origin, road slot] (a view)."""
+        return self._fleeing.T
+
+    @property
+    def returning(self) -> np.ndarray:
+        """People on the road home, [origin, road slot] (a view)."""
+        return self._returning.T
+
+    @property
+    def idps(self) -> np.ndarray:
+        """Displaced people sheltering at each place (not counting those on the road)."""
+        return self.cohort.sum(axis=0)
+
+    @property
+    def in_transit(self) -> int:
+        """Displaced people on the road, fleeing or going home."""
+        return int(self._fleeing_n.sum() + self._returning_n.sum())
+
+    @property
+    def present(self) -> np.ndarray:
+        """People present at each place: residents and displaced people sheltering there."""
+        return self.residents + self.idps
+
+    @property
+    def total_displaced(self) -> int:
+        """Everyone away from home: sheltering somewhere or on the road."""
+        return int(self.cohort.sum()) + self.in_transit
+
+    @property
+    def displaced_by_origin(self) -> np.ndarray:
+        """People from each place who are displaced now (sheltering or on the road)."""
+        return self.cohort.sum(axis=1) + self._fleeing_n + self._returning_n
+
+    @property
+    def mean_days_displaced(self) -> float:
+        """Mean days displaced of everyone displaced now (0 if nobody is)."""
+        people = self.total_displaced
+        days = self.cohort_days.sum() + self.fleeing_days.sum() + self.returning_days.sum()
+        return float(days / people) if people else 0.0
+
+    def balance(self) -> int:
+        """Initial population minus residents, displaced and casualties removed: always 0. Counts the people on
+        the road slot by slot (not the running totals that ``in_transit`` reads), so it checks those too."""
+        on_road = int(self._fleeing.sum() + self._returning.sum())
+        return int(self.initial.sum() - self.residents.sum() - self.cohort.sum() - on_road - self.killed.sum())
+
+    # -----------------------------------------------------------------------------------------------------
+    # What the model calls
+
+    def kill(self, counts: np.ndarray) -> np.ndarray:
+        """Remove civilians harmed at each place (at most those present); return the numbers removed.
+
+        Residents and displaced people present are equally exposed: the split between them is hypergeometric,
+        and among the displaced, between origins, multivariate hypergeometric. People on the road are not
+        exposed to fighting in places.
+        """
+        counts = np.asarray(counts).astype(np.int64)
+        n = counts.size
+        idx, good, bad, sample = (np.empty(n, dtype=np.int64) for _ in range(4))
+        m = kill_split(counts, self.residents, self.cohort, idx, good, bad, sample)  # caps counts at those present
+        if m < 0:  # nobody harmed
+            return counts
+        # draws.hypergeometric: rng.hypergeometric's numbers, without the cost of the call on arrays
+        from_residents = draws.hypergeometric(self.rng, good[:m], bad[:m], sample[:m])
+        places, displaced = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+        nd = kill_residents(counts, self.residents, self.killed, idx, m, from_residents, places, displaced)
+        for c, k in zip(places[:nd].tolist(), displaced[:nd].tolist()):
+            take = self.rng.multivariate_hypergeometric(self.cohort[:, c], k, method="marginals")
+            kill_displaced(self.cohort, self.cohort_days, c, take)
+        return counts
+
+    def set_checkpoint(self, place: int, is_open: bool) -> None:
+        """Open or close ``place`` to displaced people (a closed place admits none and lets none through)."""
+        self.checkpoint_open[place] = is_open
+
+    def step(self, violence: np.ndarray, taken_by: np.ndarray, controller: np.ndarray,
+             battle: np.ndarray | None = None) -> None:
+        """Advance one day.
+
+        Parameters
+        ----------
+        violence : (n,) casualties (killed and wounded, all parties) and air sorties at each place today.
+        taken_by : (n,) the faction that took each place today, -1 where control did not change.
+        controller : (n,) each place's controller at the end of the day.
+        battle : (n,) bool, places with an active battle (nobody flees into or through them); default none.
+        """
+        p, w, n = self.p, self.world, self.world.n
+        violence = np.asarray(violence, dtype=float)
+        taken_by = np.asarray(taken_by)
+        battle = np.zeros(n, dtype=bool) if battle is None else np.asarray(battle, dtype=bool)
+
+        # 1. Fear.
+        decay = 0.5 ** (1.0 / p["fear_half_life_days"])
+        if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
+            self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
+        felt = self._near[2] @ violence  # felt_violence, with the kernel kept
+        idps = np.empty(n, dtype=np.int64)
+        fear_and_hazard(felt, decay, taken_by, self.hostility, p["flight_takeover"], p["flight_takeover_any"],
+                        p["flight_per_casualty"], self.residents, self.cohort, self.exposure, battle,
+                        self.fear_violence, self.fear_takeover, self.hazard, self.quiet_days, idps)
+        share = flight_share(self.hazard, p["flight_max_share"])
+        self.share_today = share
+
+        # 2. Where people would go: weight of each destination d for people from origin o (and 4: the share of
+        # each origin's displaced people heading home today).
+        open_to_idps, dest, weight, rate = np.empty(n, dtype=bool), np.empty(n), np.empty((n, n)), np.empty(n)
+        homeward = destination_weights(idps, self.capacity, battle, self.checkpoint_open, self.attraction,
+                                       np.exp(-self.hazard), self.hostility, controller, self.quiet_days,
+                                       p["return_quiet_days"], p["return_rate"], open_to_idps, dest, weight, rate)
+        m = self._hops(open_to_idps)  # the hop matrix's arrays
+
+        # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
+        # toward a safer destination. 4. Returns home once the origin has been quiet long enough. (Compiled:
+        # see :func:`simulation.travel.depart_and_return`.)
+        home_routes = self._routes(~battle) if homeward or self._returning_n.any() else None
+        r = self.roads
+        depart_and_return(m.indptr, m.indices, m.data, weight, self.hazard, dest, share, rate,
+                          home_routes.next_hop if homeward else _NO_ROUTES,
+                          r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
+                          r.out_edge, r.degree, r.edge_id, self.residents, self.displaced_from, self.cohort,
+                          self.cohort_days, self._fleeing, self._fleeing_n, self.fleeing_days, self._returning,
+                          self._returning_n, self.returning_days, self.rng)
+
+        # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
+        # (compiled: see :mod:`simulation.travel`).
+        self.clock = travel_day(SUBSTEPS, self.clock, r.first, r.length, self._fleeing, self._fleeing_n,
+                                self.fleeing_days, m.indptr, m.indices, m.data, weight, open_to_idps, r.head,
+                                r.degree, r.uturn, self._next_edge, self.rng, self._returning, self._returning_n,
+                                self.returning_days,
+                                home_routes.next_hop if home_routes is not None else _NO_ROUTES, battle, r.tail,
+                                r.edge_id, self.cohort, self.cohort_days, self.residents, self.returned)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Bookkeeping
+
+    def _route_key(self, passable: np.ndarray) -> bytes:
+        """What routes through ``passable`` places depend on: the roads and which are open (the world's
+        :attr:`~simulation.world.World.network_key`, a digest renewed whenever a road opens or closes), and the
+        mask."""
+        return self.world.network_key + passable.tobytes()
+
+    def _routes(self, passable: np.ndarray) -> Routes:
+        """Routes through ``passable`` places (cached, see :data:`ROUTE_CACHE`: they change only with battles,
+        checkpoints and roads)."""
+        w = self.world
+        return ROUTE_CACHE.get(b"routes" + self._route_key(passable),
+                               lambda: civilian_routes(w.road_km, w.open_road, passable))
+
+    def _hops(self, passable: np.ndarray) -> _Hops:
+        """The matrix that turns destination weights into weights per road out of each place, for routes
+        through ``passable`` places (see :class:`_Hops`; cached with the routes)."""
+        scale = float(self.p["destination_distance_km"])
+        key = b"hops" + self._route_key(passable) + np.float64(scale).tobytes()
+        return ROUTE_CACHE.get(key, lambda: hop_matrix(self._routes(passable), self.roads, scale))

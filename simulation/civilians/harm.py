@@ -1,0 +1,129 @@
+"""Harm to civilians: casualties among the people present, and who of them is killed."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _present(residents: np.ndarray, cohort: np.ndarray, pl: int) -> int:
+    """People present at place ``pl``: its residents and the displaced people sheltering there."""
+    people = residents[pl]
+    for o in range(cohort.shape[0]):
+        people += cohort[o, pl]
+    return people
+
+
+@njit(cache=True)
+def exposed_harm(weight: np.ndarray, scale: float, residents: np.ndarray, cohort: np.ndarray,
+                 expected: np.ndarray) -> bool:
+    """Expected civilian casualties at each place, ``scale * weight * d``, where ``d = people / (people + 20000)``
+    is how crowded the place is; ``expected`` is filled (0 where ``weight`` is 0). Returns whether any is
+    non-zero."""
+    anything = False
+    for pl in range(weight.size):
+        if weight[pl] == 0:
+            expected[pl] = 0.0
+            continue
+        people = float(_present(residents, cohort, pl))
+        expected[pl] = scale * weight[pl] * (people / (people + 20_000.0))
+        anything = anything or expected[pl] != 0
+    return anything
+
+
+@njit(cache=True)
+def collateral_harm(flown: np.ndarray, scale: float, residents: np.ndarray, cohort: np.ndarray,
+                    expected: np.ndarray) -> None:
+    """Expected civilian casualties of air strikes at each place, ``scale * flown * people / (people + 20000)``
+    with ``people`` those present; ``expected`` is filled (0 where no sortie flew)."""
+    for pl in range(flown.size):
+        if flown[pl] == 0:
+            expected[pl] = 0.0
+            continue
+        people = float(_present(residents, cohort, pl))
+        expected[pl] = scale * flown[pl] * people / (people + 20_000.0)
+
+
+@njit(cache=True)
+def at_most_present(drawn: np.ndarray, residents: np.ndarray, cohort: np.ndarray, cas: np.ndarray) -> bool:
+    """``cas = min(drawn, people present)`` at each place (``drawn >= 0``); returns whether any is non-zero."""
+    anything = False
+    for pl in range(drawn.size):
+        if drawn[pl] == 0:
+            cas[pl] = 0
+            continue
+        cas[pl] = min(drawn[pl], _present(residents, cohort, pl))
+        anything = anything or cas[pl] != 0
+    return anything
+
+
+@njit(cache=True)
+def civilian_toll(cas: np.ndarray, killed: np.ndarray, today_killed: np.ndarray,
+                  today_wounded: np.ndarray) -> None:
+    """Add the civilians killed and wounded (``cas - killed``) at each place to today's counts (last column)."""
+    last = today_killed.shape[1] - 1
+    for pl in range(cas.size):
+        today_killed[pl, last] += killed[pl]
+        today_wounded[pl, last] += cas[pl] - killed[pl]
+
+
+@njit(cache=True)
+def kill_split(counts: np.ndarray, residents: np.ndarray, cohort: np.ndarray, idx: np.ndarray, good: np.ndarray,
+               bad: np.ndarray, sample: np.ndarray) -> int:
+    """Cap ``counts`` (places) at the people present, in place. Where some of them are displaced people
+    (``cohort``: origins x places) and some are harmed, in increasing place order, ``idx`` gets the place and
+    ``good``, ``bad``, ``sample`` the residents, displaced people and harmed there (the arguments of the
+    hypergeometric draw of the residents among the harmed); returns how many such places, or -1 if ``counts``
+    is all zero (and then leaves it as it is)."""
+    if not counts.any():
+        return -1
+    m = 0
+    for pl in range(counts.size):
+        if counts[pl] == 0:  # min(0, people present) is 0
+            continue
+        idps = 0
+        for o in range(cohort.shape[0]):
+            idps += cohort[o, pl]
+        counts[pl] = min(counts[pl], residents[pl] + idps)
+        if counts[pl] > 0 and idps > 0:
+            idx[m] = pl
+            good[m] = residents[pl]
+            bad[m] = idps
+            sample[m] = counts[pl]
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def kill_residents(counts: np.ndarray, residents: np.ndarray, killed: np.ndarray, idx: np.ndarray, m: int,
+                   from_residents: np.ndarray, places: np.ndarray, displaced: np.ndarray) -> int:
+    """Take the harmed ``counts`` from ``residents`` (at the places ``idx[:m]``, only ``from_residents``, the
+    draws, and the rest from the displaced people there) and add them to ``killed``. Fills ``places`` and
+    ``displaced`` with the places where displaced people were harmed, in increasing order, and how many;
+    returns how many such places."""
+    j = 0
+    nd = 0
+    for pl in range(counts.size):
+        own = counts[pl]
+        if j < m and idx[j] == pl:
+            own = from_residents[j]
+            j += 1
+            if counts[pl] > own:
+                places[nd] = pl
+                displaced[nd] = counts[pl] - own
+                nd += 1
+        residents[pl] -= own
+        killed[pl] += counts[pl]
+    return nd
+
+
+@njit(cache=True)
+def kill_displaced(cohort: np.ndarray, cohort_days: np.ndarray, pl: int, take: np.ndarray) -> None:
+    """Remove ``take`` (by origin) from the displaced people at place ``pl``, with their share of the days
+    displaced (the mean of their cohort's); a cohort left empty has no days."""
+    for o in range(cohort.shape[0]):
+        n = cohort[o, pl]
+        mean = cohort_days[o, pl] / n if n > 0 else 0.0
+        cohort[o, pl] = n - take[o]
+        cohort_days[o, pl] = cohort_days[o, pl] - take[o] * mean if cohort[o, pl] > 0 else 0.0

@@ -1,0 +1,44 @@
+"""Errors a user can cause, and the exit codes the command line gives for them.
+
+Library code raises these; only :mod:`simulation.cli` turns them into messages and exit codes, so that no library
+module imports a command-line module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is one line."""
+
+
+class OutputError(OSError):
+    """The output directory cannot be written (it exists, or its parent is not writable)."""
+
+
+class SweepError(RuntimeError):
+    """Runs of an ensemble could not finish (a worker died, a batch failed, the cluster is unreachable).
+
+    Runs finished before the error are in the store; running the same sweep again computes only the rest.
+    """
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, float]:
+    from simulation.parameters import check_value
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set {item!r}: expected name=value")
+        try:
+            out[name] = check_value(name, value)
+        except KeyError:
+            raise UsageError(f"--set {item!r}: unknown parameter {name!r} (see `conflict-sim params`)") from None
+        except ValueError as e:
+            raise UsageError(f"--set {item!r}: {e}") from None
+    return out

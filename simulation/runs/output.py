@@ -1,0 +1,246 @@
+"""Writing a run directory: the tables, ``summary.json`` and the report with its plots.
+
+The directory is written into a temporary sibling and renamed into place when complete, so that an
+interrupted run never leaves a half-written directory under the requested name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulation import __version__
+from simulation.engine.model import LEDGER, ConflictModel
+from simulation.engine.signals import signals_deferred
+from simulation.errors import OutputError  # noqa: F401 - raised here, and imported from here by callers
+
+
+def _missing_ancestors(path: Path) -> list[Path]:
+    """The ancestors of ``path`` that do not exist yet, nearest first."""
+    missing = []
+    for parent in path.absolute().parents:
+        if parent.exists():
+            break
+        missing.append(parent)
+    return missing
+
+
+def check_run_target(out: str | Path, overwrite: bool = False, protect: Sequence[str | Path] = ()) -> None:
+    """Raise :class:`OutputError` now if the run directory ``out`` could not be written at the end of a run.
+
+    Parameters
+    ----------
+    out : the run directory to write.
+    overwrite : whether an existing run directory may be replaced (``--force``).
+    protect : directories that must never be replaced, nor anything holding them (the scenario directory,
+        the working directory).
+
+    Raises
+    ------
+    OutputError
+        ``out`` exists (and ``overwrite`` is false, or it is not a run directory, or it holds a protected
+        directory), or the nearest existing ancestor of ``out`` is not a writable directory.
+    """
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
+        if not out.is_dir() or out.is_symlink():
+            raise OutputError(f"{out}: exists and is not a directory; --force replaces only a run directory")
+        resolved = out.resolve()
+        for p in protect:
+            if Path(p).resolve().is_relative_to(resolved):
+                raise OutputError(f"{out}: --force would delete {p}; choose another --out")
+        if any(out.iterdir()) and not (out / "summary.json").is_file():
+            raise OutputError(f"{out}: is not a run directory (no summary.json); --force replaces only a run "
+                              "directory")
+    missing = _missing_ancestors(out)
+    existing = out.absolute().parents[len(missing)] if missing else out.absolute().parent
+    if not existing.is_dir():
+        raise OutputError(f"{out}: cannot create the output directory ({existing} is not a directory)")
+    try:
+        with signals_deferred():  # a signal between the two calls would leave the probe behind
+            Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=existing)).rmdir()
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create the output directory in {existing} ({e.strerror})") from None
+
+
+@contextmanager
+def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory beside ``out``; on success it becomes ``out``, on any error it is removed.
+
+    Directories created on the way to ``out`` are removed again on error too, so that a failed or interrupted
+    write leaves nothing behind. An ``OSError`` while writing (a full disk) becomes an :class:`OutputError`.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
+    parent = out.parent if str(out.parent) else Path(".")
+    created = _missing_ancestors(out)
+    tmp: Path | None = None
+    old: Path | None = None
+    try:
+        # A signal that arrives while the directory is made is raised once it exists: the cleanup below sees it.
+        with signals_deferred():
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
+            except OSError as e:
+                raise OutputError(f"{out}: cannot create the output directory ({e.strerror})") from None
+        old = tmp.with_name(tmp.name.removesuffix(".partial") + ".replaced")
+        yield tmp
+        with signals_deferred():
+            if out.exists():
+                # Move the old directory aside first, so that a failure here never loses both.
+                os.replace(out, old)
+                os.replace(tmp, out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, out)
+    except BaseException as e:
+        with signals_deferred():
+            if old is not None and old.exists() and not out.exists():
+                os.replace(old, out)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            _remove_empty(created)
+        if isinstance(e, OSError) and not isinstance(e, OutputError):
+            where = f" ({e.filename})" if e.filename else ""
+            raise OutputError(f"{out}: cannot write the output: {e.strerror or e}{where}") from None
+        raise
+
+
+def _remove_empty(directories: list[Path]) -> None:
+    for d in directories:  # nearest first, so children go before their parents
+        try:
+            d.rmdir()
+        except OSError:
+            break
+
+
+def _write_csv(path: Path, header: list[str], rows: Any) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def summary(model: ConflictModel, run_time_s: float | None = None) -> dict[str, Any]:
+    """The run's summary as plain data (what ``summary.json`` holds)."""
+    s = model.scenario_data
+    nf = len(model.faction_ids)
+    parties = [*model.faction_ids, "civilian"]
+    killed = model.rec_killed[: model.day].sum(axis=(0, 1))
+    wounded = model.rec_wounded[: model.day].sum(axis=(0, 1))
+    w = model.world
+    civ = model.civilians
+    by_gov: dict[str, dict[str, int]] = {}
+    for i, g in enumerate(w.governorate):
+        d = by_gov.setdefault(g, {"displaced_from": 0, "idps_present": 0})
+        d["displaced_from"] += int(civ.displaced_from[i])
+        d["idps_present"] += int(civ.idps[i])
+    last = model.day - 1
+    return {
+        "scenario": s.name,
+        "scenario_path": str(s.path),
+        "seed": model.seed_value,
+        "parameters": {k: model.p[k] for k in sorted(model.p)},
+        "start_date": s.start_date.isoformat(),
+        "end_date": model.dates()[-1] if model.day else s.start_date.isoformat(),
+        "days": model.day,
+        "totals": {
+            "killed": {p: int(killed[i]) for i, p in enumerate(parties)},
+            "wounded": {p: int(wounded[i]) for i, p in enumerate(parties)},
+            "killed_all": int(killed.sum()),
+            "wounded_all": int(wounded.sum()),
+            "displaced": civ.total_displaced,
+            "displaced_by_governorate": by_gov,
+        },
+        "personnel": {
+            **model.personnel_balance(),
+            "_nominal_strength": {f: int(model.nominal[i]) for i, f in enumerate(model.faction_ids)},
+        } if model.day else {},
+        "final_controller": {pid: model.faction_ids[int(model.controller[i])] for i, pid in enumerate(w.place_ids)},
+        "control_changes": sum(1 for e in model.log if e[1] == "control_change"),
+        "territory_end": {f: int((model.rec_control[last] == i).sum()) if model.day else 0
+                          for i, f in enumerate(model.faction_ids)},
+        "factions": nf,
+        "run_time_s": run_time_s,
+        "version": __version__,
+    }
+
+
+def write_tables(model: ConflictModel, out: Path) -> None:
+    """Write the CSV tables of the run directory into ``out``."""
+    w = model.world
+    dates = model.dates()
+    fids = model.faction_ids
+    parties = [*fids, "civilian"]
+    places = w.place_ids
+
+    _write_csv(out / "control.csv", ["date", "place", "controller"],
+               ((d, places[p], fids[model.rec_control[i, p]]) for i, d in enumerate(dates) for p in range(w.n)))
+
+    def forces_rows() -> Iterator[tuple]:
+        for i, d in enumerate(dates):
+            pres, arr = model.rec_present[i], model.rec_arriving[i]
+            for p, f in zip(*np.nonzero(pres + arr)):
+                yield d, places[p], fids[f], int(pres[p, f]), int(arr[p, f])
+
+    _write_csv(out / "forces.csv", ["date", "place", "faction", "personnel", "arriving"], forces_rows())
+
+    def casualty_rows() -> Iterator[tuple]:
+        for i, d in enumerate(dates):
+            k, wd = model.rec_killed[i], model.rec_wounded[i]
+            for p, q in zip(*np.nonzero(k + wd)):
+                yield d, places[p], parties[q], int(k[p, q]), int(wd[p, q])
+
+    _write_csv(out / "casualties.csv", ["date", "place", "party", "killed", "wounded"], casualty_rows())
+    _write_csv(out / "events.csv", ["date", "kind", "place", "detail"], model.log)
+    _write_csv(out / "displacement.csv", ["date", "place", "population", "idps", "displaced_from"],
+               ((d, places[p], int(model.rec_population[i, p]), int(model.rec_idps[i, p]),
+                 int(model.rec_displaced_from[i, p])) for i, d in enumerate(dates) for p in range(w.n)))
+    ledger = ["date", "faction", *LEDGER, "present"]
+    _write_csv(out / "personnel.csv", ledger,
+               ((d, f, *(int(model.rec_ledger[i, k, j]) for k in range(len(LEDGER) + 1)))
+                for i, d in enumerate(dates) for j, f in enumerate(fids)))
+
+
+def write_run_directory(model: ConflictModel, out: str | Path, run_time_s: float, overwrite: bool = False,
+                        plots: bool = True, progress: Callable[[str], None] | None = None) -> Path:
+    """Write the whole run directory of a finished ``model`` to ``out`` atomically; return its path."""
+    out = Path(out)
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        write_tables(model, tmp)
+        data = summary(model, run_time_s=round(run_time_s, 3))
+        (tmp / "summary.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        if plots:
+            if progress:
+                progress("plotting")
+            from simulation.runs.report import write_report
+
+            write_report(model, data, tmp)
+    return out
+
+
+def summary_text(data: dict[str, Any]) -> str:
+    """A few lines for the terminal."""
+    buf = io.StringIO()
+    t = data["totals"]
+    buf.write(f"{data['scenario']}: {data['start_date']} to {data['end_date']} ({data['days']} days), "
+              f"seed {data['seed']}\n")
+    buf.write("killed: " + ", ".join(f"{k} {v}" for k, v in t["killed"].items()) + "\n")
+    buf.write("wounded: " + ", ".join(f"{k} {v}" for k, v in t["wounded"].items()) + "\n")
+    buf.write(f"displaced: {t['displaced']}; control changes: {data['control_changes']}\n")
+    buf.write("territory at the end: " + ", ".join(f"{k} {v}" for k, v in data["territory_end"].items()) + "\n")
+    return buf.getvalue()

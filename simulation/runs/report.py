@@ -1,0 +1,245 @@
+"""The run report: ``report.md`` and its PNG plots (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
+from matplotlib.ticker import LogLocator, NullFormatter  # noqa: E402
+
+from simulation import geography  # noqa: E402
+from simulation.engine.model import ConflictModel  # noqa: E402
+
+PNG_META = {"Software": None}  # no version string, so that identical runs give identical files
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.savefig(path, dpi=100, metadata=PNG_META)
+    plt.close(fig)
+
+
+MARKERS = {"crossing": "^", "checkpoint": "^", "base": "s", "airport": "s", "refinery": "s", "dam": "D"}
+KIND_LEGEND = (("o", "town or city (size: population)"), ("^", "border crossing or checkpoint"),
+               ("s", "base or airport"), ("s*", "oil refinery (gold edge)"), ("D", "dam"))
+ROAD_STYLE = {"highway": ("-", 1.8), "road": ("-", 1.0), "desert track": (":", 1.1), "river crossing": ("--", 1.1)}
+
+
+def map_bbox(model: ConflictModel) -> tuple[float, float, float, float]:
+    """The places' extent and a margin of 0.5 degree of longitude, 0.45 of latitude: (lon0, lat0, lon1, lat1)."""
+    w = model.world
+    return (float(w.lon.min()) - 0.5, float(w.lat.min()) - 0.45, float(w.lon.max()) + 0.5, float(w.lat.max()) + 0.45)
+
+
+def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str) -> dict[str, Any]:
+    """Places on the base map (borders, governorates, rivers), coloured by controller at the end of ``day``.
+
+    Shapes give the kind of place, circles' areas the population; labels go where they hide no other label or
+    mark (most valuable and populous places first), and a place whose label finds no room stays unlabelled.
+    Call it once the figure's layout is final. Returns the legend handles of the base map under ``handles``.
+    """
+    w, s = model.world, model.scenario_data
+    colours = [f.colour for f in s.factions]
+    base = geography.draw_basemap(ax, map_bbox(model), avoid=np.column_stack([w.lon, w.lat]))
+    for r in s.roads:
+        i, j = w.index[r.a], w.index[r.b]
+        style, lw = ROAD_STYLE[r.kind]
+        ax.plot([w.lon[i], w.lon[j]], [w.lat[i], w.lat[j]], style, color="#8a8172", lw=lw, zorder=1)
+    ctrl = model.rec_control[day] if model.day else model.controller
+    size = np.where([k in MARKERS for k in w.kind], 42.0,
+                    16 + 260 * np.sqrt(w.population0 / max(w.population0.max(), 1)))
+    for k in range(w.n):
+        ax.scatter(w.lon[k], w.lat[k], s=size[k], c=colours[ctrl[k]], marker=MARKERS.get(w.kind[k], "o"),
+                   edgecolors="#f2b705" if w.kind[k] == "refinery" else "white",
+                   linewidths=1.6 if w.kind[k] == "refinery" else 0.6, zorder=2)
+    radius = np.sqrt(size) / 2  # points: a marker of area s pt^2 is about sqrt(s) across
+    obstacles = geography.mark_boxes(ax, w.lon, w.lat, radius)
+    renderer = ax.figure.canvas.get_renderer()
+    obstacles += [tuple(t.get_window_extent(renderer).extents) for t in base["labels"]]
+    halo = [patheffects.withStroke(linewidth=2.2, foreground=geography.IRAQ_LAND)]
+    order = np.argsort(-(w.value + w.population0 / 1e5), kind="stable")
+    items = [(s.places[k].name, geography.around(w.lon[k], w.lat[k], radius[k]),
+              {"fontsize": 6.5, "color": "#1a1a1a", "zorder": 3, "path_effects": halo,
+               "fontweight": "bold" if w.kind[k] == "city" else "normal"}) for k in order]
+    items += [(name, cands, {"fontsize": 7, "color": geography.RIVER, "fontstyle": "italic", "zorder": 3,
+                             "path_effects": halo})
+              for name, cands in geography.river_label_candidates(map_bbox(model))]
+    geography.place_labels(ax, items, obstacles)
+    ax.set_title(title, fontsize=10)
+    return base
+
+
+def map_legends(fig: plt.Figure, model: ConflictModel, base: dict[str, Any], top: float) -> None:
+    """Four legends in a row under the maps, from the left: controllers, kinds of place, roads, the base map."""
+    from matplotlib.lines import Line2D
+
+    grey = "#9a9a9a"
+    factions = [Line2D([], [], ls="", marker="o", ms=8, mfc=f.colour, mec="white", label=f.name)
+                for f in model.scenario_data.factions]
+    kinds = [Line2D([], [], ls="", marker=m[0], ms=8, mfc=grey, mec="#f2b705" if m.endswith("*") else "white",
+                    mew=1.6 if m.endswith("*") else 0.6, label=text) for m, text in KIND_LEGEND]
+    roads = [Line2D([], [], ls=ROAD_STYLE[k][0], lw=ROAD_STYLE[k][1], color="#8a8172", label=k) for k in ROAD_STYLE]
+    renderer = fig.canvas.get_renderer()
+    x = 0.01
+    for title, handles in (("Held by", factions), ("Places", kinds), ("Roads", roads), ("Base map", base["handles"])):
+        leg = fig.legend(handles=handles, title=title, loc="upper left", bbox_to_anchor=(x, top), fontsize=8,
+                         title_fontsize=8.5, frameon=False, alignment="left")
+        x += leg.get_window_extent(renderer).width / fig.bbox.width + 0.01
+
+
+def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
+    """Write the PNG plots and ``report.md`` into ``out``."""
+    s = model.scenario_data
+    dates = model.dates()
+    days = np.arange(model.day)
+    colours = [f.colour for f in s.factions]
+    ticks = days[:: max(1, model.day // 6)]
+    tick_labels = [dates[i][5:] for i in ticks]
+    date_label = f"date ({dates[0][:4]}, month-day)"
+
+    # Two maps 6.3 in wide, their height set by the true-shape aspect, 0.45 in above for the titles and 2.2 in
+    # below for the axis labels and the legends; the layout is final before the labels are placed.
+    x0, y0, x1, y1 = map_bbox(model)
+    height = 6.3 * (y1 - y0) * geography.aspect((x0, y0, x1, y1)) / (x1 - x0) + 0.45 + 2.05
+    fig, axes = plt.subplots(1, 2, figsize=(14, height))
+    fig.subplots_adjust(left=0.055, right=0.99, top=1 - 0.45 / height, bottom=2.05 / height, wspace=0.12)
+    base = draw_map(model, axes[0], 0, f"Control at the end of {dates[0]}")
+    draw_map(model, axes[1], model.day - 1, f"Control at the end of {dates[-1]}")
+    map_legends(fig, model, base, top=1.42 / height)
+    _save(fig, out / "map.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    held = np.stack([(model.rec_control[: model.day] == i).sum(axis=1) for i in range(len(colours))])
+    pop = np.stack([np.where(model.rec_control[: model.day] == i, model.rec_population[: model.day], 0).sum(axis=1)
+                    for i in range(len(colours))])
+    axes[0].stackplot(days, held, colors=colours, labels=[f.name for f in s.factions])
+    axes[0].set_title("Places controlled", fontsize=9)
+    axes[1].stackplot(days, pop / 1e6, colors=colours)
+    axes[1].set_title("People living under each controller (millions)", fontsize=9)
+    axes[0].set_ylabel("places held")
+    axes[1].set_ylabel("people (millions)")
+    for ax in axes:
+        ax.set_xticks(ticks, tick_labels)
+        ax.set_xlabel(date_label)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    _save(fig, out / "control.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    parties = [*model.faction_ids, "civilian"]
+    pcol = [*colours, "#d62728"]
+    for q, name in enumerate(parties):
+        k = model.rec_killed[: model.day, :, q].sum(axis=1).cumsum()
+        wd = model.rec_wounded[: model.day, :, q].sum(axis=1).cumsum()
+        axes[0].plot(days, k, color=pcol[q], label=name)
+        axes[1].plot(days, wd, color=pcol[q], label=name)
+    axes[0].set_title("Killed, cumulative", fontsize=9)
+    axes[1].set_title("Wounded, cumulative", fontsize=9)
+    axes[0].legend(fontsize=7)
+    axes[0].set_ylabel("people killed")
+    axes[1].set_ylabel("people wounded")
+    for ax in axes:
+        ax.set_xticks(ticks, tick_labels)
+        ax.set_xlabel(date_label)
+    fig.tight_layout()
+    _save(fig, out / "casualties.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, f in enumerate(s.factions):
+        ax.plot(days, model.rec_ledger[: model.day, -1, i], color=f.colour, label=f.name)
+    ax.set_title("Personnel present, by faction", fontsize=9)
+    ax.set_yscale("log")  # the factions differ by two orders of magnitude; ticks at 1, 2 and 5 per decade
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylabel("personnel present (log scale)")
+    ax.set_xlabel(date_label)
+    ax.set_xticks(ticks, tick_labels)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, out / "forces.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    idps = model.rec_idps[: model.day]
+    transit = getattr(model, "rec_in_transit", np.zeros(model.rec_idps.shape[0], dtype=np.int64))[: model.day]
+    axes[0].plot(days, model.rec_displaced_from[: model.day].sum(axis=1) / 1e3, label="left their homes (cumulative)")
+    axes[0].plot(days, (idps.sum(axis=1) + transit) / 1e3, label="displaced now")
+    axes[0].plot(days, idps.sum(axis=1) / 1e3, label="sheltering in a place")
+    axes[0].plot(days, transit / 1e3, ":", label="on the road")
+    axes[0].set_title("Displaced people (thousands)", fontsize=9)
+    axes[0].legend(fontsize=7)
+    names = [pl.name for pl in s.places]
+    top = [k for k in np.argsort(-idps.max(axis=0), kind="stable")[:8] if idps[:, k].max() > 0]
+    for k in top:
+        axes[1].plot(days, idps[:, k] / 1e3, label=names[k])
+    rest = np.delete(idps, top, axis=1).sum(axis=1)
+    if rest.max() > 0:
+        axes[1].plot(days, rest / 1e3, "--", color="#888888", label="all other places")
+    axes[1].set_title("Displaced people sheltering, by destination (thousands)", fontsize=9)
+    if top:
+        axes[1].legend(fontsize=7)
+    for ax in axes:
+        ax.set_xticks(ticks, tick_labels)
+        ax.set_xlabel(date_label)
+        ax.set_ylabel("people (thousands)")
+    fig.tight_layout()
+    _save(fig, out / "displacement.png")
+
+    t = data["totals"]
+    lines = [
+        f"# {s.name}: {data['start_date']} to {data['end_date']}",
+        "",
+        s.description,
+        "",
+        f"Seed {data['seed']}, {data['days']} days, simulator version {data['version']}.",
+        "",
+        "## Casualties",
+        "",
+        "| party | killed | wounded |",
+        "|---|---:|---:|",
+        *[f"| {p} | {t['killed'][p]} | {t['wounded'][p]} |" for p in t["killed"]],
+        f"| **all** | {t['killed_all']} | {t['wounded_all']} |",
+        "",
+        f"Displaced at the end: {t['displaced']}.",
+        "",
+        "## Personnel",
+        "",
+        "| faction | " + " | ".join(LEDGER_HEAD) + " |",
+        "|---|" + "---:|" * len(LEDGER_HEAD),
+        *[f"| {f} | " + " | ".join(str(data["personnel"][f][k]) for k in LEDGER_HEAD) + " |"
+          for f in model.faction_ids],
+        "",
+        "## Maps",
+        "",
+        "![control at the start and the end](map.png)",
+        "",
+        "## Control",
+        "",
+        "![control over time](control.png)",
+        "",
+        "| date | place | change |",
+        "|---|---|---|",
+        *[f"| {d} | {p} | {x} |" for d, k, p, x in model.log if k == "control_change"],
+        "",
+        "## Casualties over time",
+        "",
+        "![casualties](casualties.png)",
+        "",
+        "## Forces",
+        "",
+        "![forces](forces.png)",
+        "",
+        "## Displacement",
+        "",
+        "![displacement](displacement.png)",
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+LEDGER_HEAD = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted", "present")

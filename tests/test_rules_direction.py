@@ -1,0 +1,360 @@
+"""Which way each rule pushes, on small theatres worked out by hand.
+
+Each test builds a theatre of 2-5 places and a few units (``tests/theatre.py``), runs the model a day or a
+few, and reads its public records (daily tables, ledger, log, the civilians' arrays, the units' Mesa agents).
+Expected values are computed here from the rule's formula; random quantities are compared with their expected
+value within 5 standard deviations, or as ratios of sums over seeds, with parameters chosen so that the rule
+run backwards lands far outside the band. Every test is seeded, so it gives the same answer every time, and each
+fails when its rule is inverted (``scripts/mutants.py`` checks that).
+
+Parameters that would blur a rule are switched off unless a test sets them (``theatre.QUIET``: no morale
+drift, no civilians harmed in battle, no executions, no recruits, every place worth holding).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simulation.engine.model import ConflictModel
+from tests.theatre import Theatre, faction_index, logged, losses, place_index, units
+
+
+def within(x: float, mean: float, sd: float, k: float = 5.0) -> bool:
+    return abs(x - mean) <= k * sd
+
+
+def run(model: ConflictModel, days: int | None = None) -> ConflictModel:
+    for _ in range(model.days if days is None else days):
+        model.step()
+    return model
+
+
+# --- control: executions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sympathy", [0.2, 0.8])
+def test_executions_where_insurgents_take_a_place_grow_with_the_people_hostile_to_them(tmp_path, sympathy):
+    """Insurgents walk into an undefended town on day 0: Poisson(execution_rate * people * (1 - sympathy))
+    people are killed there, counted as civilians killed; none anywhere else."""
+    people, rate = 200_000, 5e-3
+    t = (Theatre().place("base", "insurgent").place("town", "government", population=people, sympathy=sympathy)
+         .place("far", "government", population=50_000, sympathy=sympathy)
+         .road("base", "town", 20).road("town", "far", 300)
+         .unit("insurgent", "base", 1000).set(execution_rate=rate))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert logged(m, "control_change", "town") == [("2014-06-01", "control_change", "town", "government -> insurgent")]
+    expected = rate * people * (1 - sympathy)  # 800 at sympathy 0.2, 200 at 0.8
+    killed = losses(m, "civilian", "town")
+    assert within(killed, expected, math.sqrt(expected)), (killed, expected)
+    assert logged(m, "executions", "town")[0][3].startswith(f"{killed} people killed by insurgent")
+    assert losses(m, "civilian") == killed  # nobody else: no battle, no executions where nothing changed hands
+
+
+def test_no_executions_where_the_government_takes_a_place_or_nothing_changes_hands(tmp_path):
+    """Government troops arriving from abroad take an insurgent-held crossing whose people are all hostile to
+    the insurgents, and an insurgent-held town keeps its holder: nobody is executed in either."""
+    t = (Theatre().place("crossing", "insurgent", population=100_000, sympathy=0.0, kind="crossing")
+         .place("home", "insurgent", population=100_000, sympathy=0.0).place("capital", "government")
+         .road("crossing", "capital", 1000).road("capital", "home", 1000)
+         .unit("insurgent", "home", 50).unit("government", "capital", 100)
+         .event(0, "reinforcement", "crossing", "government", 500).set(execution_rate=5e-3))
+    m = run(t.model(tmp_path / "s", days=2))
+    assert logged(m, "control_change", "crossing") == [
+        ("2014-06-01", "control_change", "crossing", "insurgent -> government")]
+    assert m.rec_control[-1, place_index(m, "home")] == faction_index(m, "insurgent")
+    assert not logged(m, "executions")
+    assert losses(m, "civilian") == 0  # were anyone executed: 5e-3 * 100,000 = 500 expected
+
+
+# --- insurgency: recruitment -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sympathy", [0.2, 0.8])
+def test_recruits_grow_with_sympathy(tmp_path, sympathy):
+    """An insurgent-held town of a million: Poisson(recruit_rate * residents * sympathy) recruits a day, who
+    join the unit there."""
+    people, rate = 1_000_000, 1e-3
+    t = (Theatre().place("home", "insurgent", population=people, sympathy=sympathy).place("fort", "government")
+         .road("home", "fort", 100).unit("insurgent", "home", 100).unit("government", "fort", 5000)
+         .set(recruit_rate=rate))
+    m = run(t.model(tmp_path / "s", days=1))
+    expected = rate * people * sympathy  # 200 at sympathy 0.2, 800 at 0.8
+    recruited = int(m.ledger["recruited"][faction_index(m, "insurgent")])
+    assert within(recruited, expected, math.sqrt(expected)), (recruited, expected)
+    assert m.rec_present[0, place_index(m, "home"), faction_index(m, "insurgent")] == 100 + recruited
+
+
+def test_no_recruits_where_the_faction_holds_nothing(tmp_path):
+    """The insurgents hold only an empty camp; a sympathetic city of a million held by the government gives
+    them nobody (were it counted: 1e-3 * 1e6 * 0.9 = 900 a day)."""
+    t = (Theatre().place("camp", "insurgent").place("city", "government", population=1_000_000, sympathy=0.9)
+         .road("camp", "city", 100).unit("insurgent", "camp", 100).unit("government", "city", 20_000)
+         .set(recruit_rate=1e-3))
+    m = run(t.model(tmp_path / "s", days=3))
+    assert (m.rec_control[:, place_index(m, "city")] == faction_index(m, "government")).all()
+    assert m.ledger["recruited"].sum() == 0
+
+
+# --- orders: the insurgents' choice of target ------------------------------------------------------------
+
+TARGETS = {
+    # attribute: (its values at t0, t1, t2; the target the insurgents must choose)
+    "value": ([2.0, 3.0, 1.0], "t1"),
+    "sympathy": ([0.9, 0.1, 0.5], "t0"),
+    "garrison": ([150, 300, 50], "t2"),
+}
+
+
+@pytest.mark.parametrize("attribute", TARGETS)
+def test_insurgents_prefer_valuable_sympathetic_weakly_held_targets(tmp_path, attribute):
+    """One insurgent unit at a hub, three government-held targets 100 km away differing in one attribute: the
+    detachment (all but the garrison share) makes for the most valuable, the most sympathetic, the most weakly
+    held. (Appeal: ``value * (0.5 + sympathy) * potential / (potential + attack_ratio * defence)``.)"""
+    levels, best = TARGETS[attribute]
+    t = Theatre().place("hub", "insurgent")
+    for i, level in enumerate(levels):
+        attrs = {} if attribute == "garrison" else {attribute: level}
+        t.place(f"t{i}", "government", **attrs).road("hub", f"t{i}", 100)
+        if attribute == "garrison":
+            t.unit("government", f"t{i}", level)  # the strongest (300) is still attackable: 900 > 1.2 * 405
+    t.unit("insurgent", "hub", 1000)
+    m = run(t.model(tmp_path / "s", days=1))
+    ins = faction_index(m, "insurgent")
+    on_the_way = {f"t{i}": int(m.rec_arriving[0, place_index(m, f"t{i}"), ins]) for i in range(3)}
+    assert on_the_way == {f"t{i}": (800 if f"t{i}" == best else 0) for i in range(3)}
+
+
+# --- combat: Lanchester attrition ------------------------------------------------------------------------
+
+SEEDS = range(1, 11)
+
+
+def attacker_losses(root, own: int, enemy: int, seeds=SEEDS, **parameters: float) -> int:
+    """Day-0 losses of ``own`` insurgents attacking ``enemy`` government troops (quality and morale 1) in a
+    place the government holds, summed over ``seeds``."""
+    t = (Theatre().place("x", "government").place("y", "government").road("x", "y", 50)
+         .unit("government", "x", enemy, morale=1.0).unit("insurgent", "x", own, morale=1.0).set(**parameters))
+    path = t.write(root)
+    total = 0
+    for seed in seeds:
+        m = run(ConflictModel(path, seed=seed, days=1))
+        total += losses(m, "insurgent", "x", day=0)
+    return total
+
+
+@pytest.mark.parametrize("alpha, own_factor, enemy_factor", [
+    (1.0, 1.0, 4.0),  # square law: losses follow the enemy's fire, whatever one's own numbers
+    (0.0, 4.0, 1.0),  # losses follow one's own numbers, whatever the enemy's fire
+    (0.5, 2.0, 2.0),  # in between: sqrt(fire * numbers)
+])
+def test_losses_follow_enemy_strength_and_own_numbers_as_the_exponent_goes_to_its_limits(
+        tmp_path, alpha, own_factor, enemy_factor):
+    """Expected losses ``attrition_rate * intensity * fire**alpha * N**(1 - alpha)``: four times the attackers
+    multiply them by ``4**(1 - alpha)``, four times the defenders (four times the fire) by ``4**alpha``. Same
+    seeds, so the same day's intensity: the ratios are those of the formula, up to binomial noise (about 600
+    casualties per sum)."""
+    p = {"lanchester_exponent": alpha, "attrition_rate": 0.04}
+    base = attacker_losses(tmp_path / "base", 1000, 1000, **p)
+    more_own = attacker_losses(tmp_path / "own", 4000, 1000, **p)
+    more_enemy = attacker_losses(tmp_path / "enemy", 1000, 4000, **p)
+    assert 0.8 * own_factor <= more_own / base <= 1.25 * own_factor, (base, more_own)
+    assert 0.8 * enemy_factor <= more_enemy / base <= 1.25 * enemy_factor, (base, more_enemy)
+
+
+def test_defenders_fight_with_their_advantage(tmp_path):
+    """Under the square law the attackers' losses follow the defenders' effective strength, which the
+    defender advantage multiplies: 4 instead of 1 gives four times the attackers' losses and leaves the
+    defenders' own losses alone."""
+    p = {"lanchester_exponent": 1.0}
+    plain = attacker_losses(tmp_path / "plain", 1000, 1000, defender_advantage=1.0, **p)
+    strong = attacker_losses(tmp_path / "strong", 1000, 1000, defender_advantage=4.0, **p)
+    assert 3.2 <= strong / plain <= 5.0, (plain, strong)
+
+
+# --- morale: fall shock, routs, recovery ------------------------------------------------------------------
+
+
+def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path):
+    """An undefended town (value 2) falls to the insurgents on day 0. Government and tribal units 30 km away
+    (at a place of value 4) lose ``shock * v / (1 + v) * min(1, v / 4) * (1 - 30 / radius)`` morale; the
+    government's units 200 km away (beyond the 150 km radius), the neutral Kurds 20 km away and the winners
+    keep theirs."""
+    shock, radius, m0 = 1.0, 150.0, 0.9
+    t = (Theatre().place("base", "insurgent").place("falls", "government", value=2.0)
+         .place("near", "government", value=4.0).place("far", "government", value=4.0)
+         .place("kurdtown", "kurds", value=4.0)
+         .road("base", "falls", 10).road("falls", "near", 30).road("near", "far", 170).road("falls", "kurdtown", 20)
+         .unit("insurgent", "base", 100, morale=m0).unit("government", "near", 1000, morale=m0)
+         .unit("tribal", "near", 500, morale=m0).unit("government", "far", 1000, morale=m0)
+         .unit("kurds", "kurdtown", 1000, morale=m0)
+         .set(morale_fall_shock=shock, morale_shock_radius_km=radius))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert logged(m, "control_change", "falls")
+    v = 2.0
+    hit = shock * v / (1 + v) * min(1.0, v / 4.0) * (1 - 30 / radius)  # 0.2667
+    morale = {(a.faction, a.place): a.morale for a in units(m)}
+    assert morale == {("government", "near"): pytest.approx(m0 - hit), ("tribal", "near"): pytest.approx(m0 - hit),
+                      ("government", "far"): m0, ("kurds", "kurdtown"): m0,
+                      ("insurgent", "base"): m0, ("insurgent", "falls"): m0}
+
+
+def test_a_unit_routs_below_the_threshold_and_not_above(tmp_path):
+    """Two idle government units, morale 0.25 and 0.35, rout threshold 0.3: the first routs (its deserters
+    leave, the rest retreat to the rear), the second stays whole."""
+    t = (Theatre().place("low", "government").place("high", "government").place("rear", "government", value=5)
+         .place("camp", "insurgent").road("low", "rear", 50).road("high", "rear", 50).road("rear", "camp", 1000)
+         .unit("government", "low", 1000, morale=0.25).unit("government", "high", 1000, morale=0.35)
+         .set(rout_threshold=0.3, desertion_share=0.4))
+    m = run(t.model(tmp_path / "s", days=1))
+    routs = logged(m, "rout")
+    assert [e[2] for e in routs] == ["low"]
+    assert "routs toward rear" in routs[0][3]
+    high = units(m, "government", "high")
+    assert len(high) == 1 and high[0].personnel == 1000 and not high[0].routing
+
+
+def test_morale_recovers_toward_its_base_when_calm(tmp_path):
+    """A morale shock takes a calm unit from 0.8 to 0.5; each day it recovers ``morale_recovery`` of the way
+    back: ``0.8 - 0.3 * (1 - r)**days``."""
+    r = 0.1
+    t = (Theatre().place("base", "government", value=3).place("camp", "insurgent").road("base", "camp", 1000)
+         .unit("government", "base", 1000, morale=0.8).event(0, "morale_shock", "base", "government", 0.3)
+         .set(morale_recovery=r))
+    m = t.model(tmp_path / "s", days=5)
+    for day in range(1, 6):
+        run(m, 1)
+        assert [a.morale for a in units(m)] == [pytest.approx(0.8 - 0.3 * (1 - r) ** day)]
+
+
+# --- desertion is not death -------------------------------------------------------------------------------
+
+
+def balanced(m: ConflictModel) -> None:
+    """initial + recruited + reinforced == present + killed + wounded + deserted, every day, every faction."""
+    for day in range(m.day):
+        for fid, row in m.personnel_balance(day).items():
+            assert row["initial"] + row["recruited"] + row["reinforced"] == \
+                row["present"] + row["killed"] + row["wounded"] + row["deserted"], (day, fid, row)
+
+
+def test_deserters_are_booked_as_deserted_not_killed(tmp_path):
+    """A unit of 1000 routs with nobody fighting it: Binomial(1000, desertion_share) desert, nobody is killed
+    or wounded, and the ledger balances."""
+    t = (Theatre().place("low", "government").place("rear", "government", value=5).place("camp", "insurgent")
+         .road("low", "rear", 50).road("rear", "camp", 1000)
+         .unit("government", "low", 1000, morale=0.1).set(desertion_share=0.4))
+    m = run(t.model(tmp_path / "s", days=3))
+    gov = m.personnel_balance()["government"]
+    assert within(gov["deserted"], 400, math.sqrt(1000 * 0.4 * 0.6)), gov
+    assert gov["killed"] == gov["wounded"] == 0
+    assert m.rec_killed.sum() == m.rec_wounded.sum() == 0
+    assert gov["present"] == 1000 - gov["deserted"]
+    balanced(m)
+
+
+def test_personnel_ledger_balances_through_battles_routs_recruits_and_reinforcements(tmp_path):
+    """Ten days of battles, routs, recruitment, reinforcement and a defection: the books balance every day,
+    and every kind of entry was used."""
+    t = (Theatre().place("base", "insurgent", population=500_000, sympathy=0.9)
+         .place("town", "government", population=100_000).place("city", "government", value=5, population=100_000)
+         .road("base", "town", 30).road("town", "city", 60)
+         .unit("insurgent", "base", 3000, morale=0.9).unit("government", "town", 800, morale=0.5)
+         .unit("government", "city", 2000, morale=0.8)
+         .event(2, "reinforcement", "city", "government", 1000).event(3, "defection", "city", "government", 100)
+         .set(recruit_rate=1e-4, morale_outnumbered=0.2))
+    m = run(t.model(tmp_path / "s", days=10))
+    balanced(m)
+    books = m.personnel_balance()
+    assert books["insurgent"]["recruited"] > 0 and books["government"]["reinforced"] == 1000
+    assert books["government"]["killed"] > 0 and books["government"]["deserted"] > 100  # routs and the defection
+    assert logged(m, "rout")
+
+
+# --- civilians: flight -----------------------------------------------------------------------------------
+
+
+def test_people_flee_toward_safer_places(tmp_path):
+    """A battle in a town between a quiet place and one beside a bigger battle: its people leave only toward
+    places safer than theirs (a lower hazard), so all of them go to the quiet side."""
+    t = (Theatre().place("o", "government", population=100_000).place("s", "government", population=50_000)
+         .place("d", "government", population=50_000).place("v", "government")
+         .road("s", "o", 40).road("o", "d", 40).road("d", "v", 5)
+         .unit("government", "o", 2000).unit("insurgent", "o", 2000)
+         .unit("government", "v", 5000).unit("insurgent", "v", 5000))
+    m = t.model(tmp_path / "s", days=3)
+    origin, quiet, danger = (place_index(m, p) for p in "osd")
+    for _ in range(3):
+        run(m, 1)
+        hazard = m.civilians.hazard
+        assert hazard[quiet] < hazard[origin] < hazard[danger]  # the set-up: d, beside the big battle
+    cohort = m.civilians.cohort
+    assert cohort[origin, quiet] > 5000  # they did flee (about 8,000 in three days)
+    assert cohort[origin, danger] == 0 and cohort[origin].sum() == cohort[origin, quiet]
+
+
+def flight_past(tmp_path, barrier: str, active: bool) -> tuple[ConflictModel, int, int]:
+    """People flee a battle at ``o`` (100,000 people) toward a plain town ``s`` on one side, or on the other
+    side through ``b`` (an empty place that is a battle or a checkpoint, attractive as a refuge) to a haven
+    ``h``. ``active``: the battle at ``b`` is on, or the checkpoint closed on day 0. Four days."""
+    t = (Theatre().place("o", "government", population=100_000).place("s", "government", population=50_000)
+         .place("b", "government", refuge=1.0, kind="checkpoint" if barrier == "checkpoint" else "town")
+         .place("h", "government", population=50_000, refuge=1.0)
+         .road("s", "o", 40).road("o", "b", 40).road("b", "h", 40)
+         .unit("government", "o", 2000).unit("insurgent", "o", 2000))
+    if barrier == "battle" and active:
+        # A stand-off of 10 against 10 of negligible fire (a casualty every few hundred days): a battle that
+        # frightens nobody.
+        t.unit("government", "b", 10, quality=0.01, morale=0.5).unit("insurgent", "b", 10, quality=0.01, morale=0.5)
+    elif barrier == "checkpoint" and active:
+        t.event(0, "checkpoint_closed", "b")
+    m = t.model(tmp_path / f"{barrier}-{str(active).lower()}", days=4)
+    b, h = place_index(m, "b"), place_index(m, "h")
+    for _ in range(4):
+        run(m, 1)
+        if active:
+            assert m.civilians.cohort[:, b].sum() == 0 and m.civilians.cohort[:, h].sum() == 0
+    if barrier == "battle" and active:
+        assert len(logged(m, "battle", "b")) == 4  # the battle went on every day
+    return m, b, h
+
+
+@pytest.mark.parametrize("barrier", ["battle", "checkpoint"])
+def test_people_never_flee_into_or_through_a_battle_or_a_closed_checkpoint(tmp_path, barrier):
+    """With the battle on (or the checkpoint closed) nobody shelters at ``b`` or reaches the haven behind it,
+    on any day; they all go the other way. Without it, most of them go that way (so the test can fail)."""
+    m, b, h = flight_past(tmp_path, barrier, active=True)
+    origin, plain = place_index(m, "o"), place_index(m, "s")
+    assert m.civilians.cohort[origin, plain] > 5000
+    assert m.civilians.cohort[origin].sum() == m.civilians.cohort[origin, plain]
+    free, b, h = flight_past(tmp_path, barrier, active=False)
+    cohort = free.civilians.cohort
+    assert cohort[origin, b] + cohort[origin, h] > cohort[origin, plain] > 0
+
+
+# --- combat: air strikes ---------------------------------------------------------------------------------
+
+
+def test_air_strikes_fall_on_enemy_concentrations(tmp_path):
+    """1000 government sorties a day, insurgents 1000 at ``a`` and 3000 at ``b``, the government's own troops
+    and tribal allies at ``g``, neutral Kurds at ``k``, an empty insurgent town ``e``: sorties go to ``a`` and
+    ``b`` in proportion 1:3 (multinomial), nowhere else; only insurgents are hit, about ``sortie_kill_rate``
+    per sortie."""
+    t = (Theatre().place("a", "insurgent").place("b", "insurgent").place("g", "government").place("k", "kurds")
+         .place("e", "insurgent").road("a", "b", 1000).road("b", "g", 1000).road("g", "k", 1000)
+         .road("k", "e", 1000)
+         .unit("insurgent", "a", 1000).unit("insurgent", "b", 3000).unit("government", "g", 2000)
+         .unit("tribal", "g", 500).unit("kurds", "k", 1000)
+         .event(0, "air_sorties", "", "government", 1000).set(sortie_kill_rate=0.6))
+    m = run(t.model(tmp_path / "s", days=1))
+    sorties = {e[2]: int(e[3].split()[0]) for e in logged(m, "air_strike")}
+    assert set(sorties) == {"a", "b"} and sum(sorties.values()) == 1000
+    sd = math.sqrt(1000 * 0.25 * 0.75)
+    assert within(sorties["a"], 250, sd) and within(sorties["b"], 750, sd), sorties
+    assert {f: losses(m, f) for f in ("government", "tribal", "kurds")} == {"government": 0, "tribal": 0, "kurds": 0}
+    for place, flown in sorties.items():
+        hit = losses(m, "insurgent", place)
+        assert within(hit, 0.6 * flown, math.sqrt(0.6 * flown)), (place, flown, hit)
+    assert np.array_equal(m.rec_killed[0, :, -1] + m.rec_wounded[0, :, -1], np.zeros(m.world.n))  # nobody lives there
