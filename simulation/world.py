@@ -27,6 +27,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from simulation.rules.routing import component_labels, routes_into
+from simulation.rules.state import Places
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -114,6 +115,8 @@ class World:
         self.lat = np.array([p.lat for p in places], dtype=float)
         self.lon = np.array([p.lon for p in places], dtype=float)
         self.governorate = [p.governorate for p in places]
+        self.governorates = sorted(set(self.governorate))
+        self.governorate_of = np.array([self.governorates.index(g) for g in self.governorate], dtype=np.int64)
         self.kind = [p.kind for p in places]
 
         # Road arrays: km and base speed (km/day) of each edge, as dense matrices (n is small).
@@ -126,7 +129,26 @@ class World:
             self.road_speed[i, j] = self.road_speed[j, i] = speed
         self.open_road = self.road_km > 0
         self.roads_version = 0
+        self._places: tuple[int, Places, tuple] = (-1, None, ())
         self.recompute_routes()
+
+    @property
+    def places(self) -> Places:
+        """The places and roads as the kernels' bundle (see :class:`simulation.rules.state.Places`), renewed
+        when a road opens or closes."""
+        return self._place_bundle()[1]
+
+    @property
+    def packed_places(self) -> tuple:
+        """:attr:`places` as a plain tuple, as the model passes it to the kernels."""
+        return self._place_bundle()[2]
+
+    def _place_bundle(self) -> tuple[int, Places, tuple]:
+        if self._places[0] != self.roads_version:
+            bundle = Places(self.value, self.sympathy, self.fortification, self.governorate_of, self.road_km,
+                            self.road_speed, self.open_road, self.travel_days, self.distance_km, self.next_hop)
+            self._places = (self.roads_version, bundle, tuple(bundle))
+        return self._places
 
     @cached_property
     def graph(self) -> nx.Graph:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulation.engine.units import _Agent
+from simulation.engine.units import Agent
 from simulation.rules.orders import (
     attack_appeal,
     attack_orders,
@@ -51,7 +51,7 @@ _NO_HOMES = np.zeros(0, dtype=np.int32)  # reach without a home radius
 _NO_PLACES = np.zeros(0, dtype=bool)  # no claims
 
 
-class FactionCommand(_Agent):
+class FactionCommand(Agent):
     """Chooses the objectives of every unit of one faction, once a day, by the faction's doctrine."""
 
     def __init__(self, model: ConflictModel, faction: int, doctrine: str, mobility: float):
@@ -68,7 +68,7 @@ class FactionCommand(_Agent):
         # insurgent faction's, only units in a governorate where its offensive has begun attack.
         insurgent = self.doctrine == "insurgent"
         k = free_units(self.faction, u.n, u.faction, u.alive, u.next, u.routing, u.hidden, u.loc, m.battle_at,
-                       u.target, insurgent, m.offensive_in[self.faction], m.governorate_of, rows, loc)
+                       u.target, insurgent, m.state.offensive_in[self.faction], m.world.governorate_of, rows, loc)
         if k == 0:
             return
         rows, loc = rows[:k], loc[:k]
@@ -106,8 +106,9 @@ class FactionCommand(_Agent):
         # them can overwhelm.
         potential = eff @ in_reach + m.own_effective_at(c)
         appeal = np.empty(w.n)
-        if not attack_appeal(c, m.hostile_c[c], m.holder_coalition(), m.offensive_in[self.faction], m.governorate_of,
-                             potential, m.defence_against(c), p["attack_ratio"], w.value, w.sympathy, appeal):
+        if not attack_appeal(c, m.hostile_c[c], m.holder_coalition(), m.state.offensive_in[self.faction],
+                             m.world.governorate_of, potential, m.defence_against(c), p["attack_ratio"], w.value,
+                             w.sympathy, appeal):
             return
         send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
         k = attack_orders(loc, rows, w.value, appeal, in_reach, decay, send_rows, send_to)
@@ -140,8 +141,9 @@ class FactionCommand(_Agent):
         potential = eff @ in_reach + m.own_effective_at(c)
         send_rows, send_to, at_most = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64), \
             np.empty(rows.size)
-        k = hold_orders(rows, loc, c, m.hostile_c[c], holder, m.initial_holder_c, m.offensive_in[self.faction],
-                        m.governorate_of, w.value, need, hopeless, own_def, potential, m.defence_against(c),
+        k = hold_orders(rows, loc, c, m.hostile_c[c], holder, m.state.initial_holder,
+                        m.state.offensive_in[self.faction], m.world.governorate_of, w.value, need, hopeless, own_def,
+                        potential, m.defence_against(c),
                         p["counterattack_ratio"], in_reach, decay, days, self.mobility, m.units.quality,
                         m.units.morale, p["defender_advantage"], w.fortification, send_rows, send_to, at_most)
         if k:
@@ -155,12 +157,13 @@ class FactionCommand(_Agent):
         # now, garrisoned by the holder earlier in the run, and within a day's reach of forces hostile to the
         # holder; near the faction's own places, and claimed by it (if it claims places).
         vacuum, holders = np.empty(w.n, dtype=bool), np.zeros(m.n_coalitions, dtype=bool)
-        if not vacuum_candidates(holder, m.neutral_c[c], m.present_personnel_c, m.was_garrisoned, vacuum, holders):
+        if not vacuum_candidates(holder, m.sides.neutral[c], m.present_personnel_c, m.state.was_garrisoned, vacuum,
+                                 holders):
             return
         threat = np.zeros((m.n_coalitions, w.n))
         for h in np.flatnonzero(holders).tolist():
             threat[h] = m.threat_to(h)
-        claimed = m.claimed[self.faction]
+        claimed = m.state.claimed[self.faction]
         if not vacuums(vacuum, holder, threat, c, w.distance_km, p["opportunist_radius_km"],
                        _NO_PLACES if claimed is None else claimed):
             return

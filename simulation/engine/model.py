@@ -32,23 +32,21 @@ import mesa
 import numpy as np
 
 from simulation.civilians import harm
-from simulation.civilians.displacement import Civilians
 from simulation.engine.commands import FactionCommand
+from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred
-from simulation.engine.units import ForceUnit, UnitTable, distinct
+from simulation.engine.units import UnitTable, distinct
 from simulation.rules import combat, draws
 from simulation.rules.control import control_changes
 from simulation.rules.insurgency import join_recruits, recruit_rates, sleeper_cells, sleepers_rise
 from simulation.rules.morale import day_morale, fall_shock, rout_destinations, settle_routs
 from simulation.rules.movement import merge_idle, move_units, presence_at
 from simulation.rules.orders import defence, retreats, send_units, within_a_day
-from simulation.rules.records import day_violence, record_day, spent_units
+from simulation.rules.records import day_violence, record_day
+from simulation.rules.state import LEDGER, Presence
 from simulation.scenario import Scenario, load_scenario
-from simulation.world import World
 
 _NO_CAPS = np.zeros(0)  # dispatch without caps
-
-LEDGER = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted")
 
 
 class ConflictModel(mesa.Model):
@@ -74,73 +72,30 @@ class ConflictModel(mesa.Model):
         self.days = scenario.days if days is None else int(days)
         self.day = 0
         self.seed_value = seed
-        self.world = World(scenario, self.p)
-        w = self.world
-
         self.faction_ids = list(scenario.faction_ids)
         self.faction_index = {f: i for i, f in enumerate(self.faction_ids)}
-        nf = len(self.faction_ids)
-        self.mobility = np.array([f.mobility for f in scenario.factions])
-        # The places each faction claims (None: no claims), as masks.
-        self.claimed: list[np.ndarray | None] = []
-        for f in scenario.factions:
-            mask = None
-            if f.claims:
-                mask = np.zeros(w.n, dtype=bool)
-                mask[[w.index[pid] for pid in f.claims]] = True
-            self.claimed.append(mask)
-        self._coalitions(scenario)
-
-        self.controller = np.array([self.faction_index[pl.controller] for pl in scenario.places], dtype=np.int64)
-        self.initial_controller = self.controller.copy()
-        self.initial_holder_c = self.coalition_of[self.initial_controller]  # the coalition holding each at the start
-        self._holder_c = (-1, self.initial_holder_c)  # see holder_coalition
-        self._control_version = 0  # bumped whenever a place changes hands (keys the route cache)
-        self._routes_all_key: tuple[int, int] | None = None  # see _routes_by_coalition
-        self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self.was_garrisoned = np.zeros(w.n, dtype=bool)  # the holder had forces there at some point
-        # Offensives are by governorate: factions with an `offensive` event wait for it there (everywhere, for an
-        # event without a place); the others are on the offensive everywhere from the start.
-        self.governorates = sorted(set(w.governorate))
-        self.governorate_of = np.array([self.governorates.index(g) for g in w.governorate], dtype=np.int64)
-        starts = {e.faction for e in scenario.events if e.kind == "offensive"}
-        self.offensive_in = np.array([[f not in starts] * len(self.governorates) for f in self.faction_ids])
-        self.battle_at = np.zeros(w.n, dtype=bool)
-        self.sorties = np.zeros(nf, dtype=np.int64)
-        self._ledger = np.zeros((len(LEDGER), nf), dtype=np.int64)  # by LEDGER entry and faction
-        self.ledger = {k: self._ledger[i] for i, k in enumerate(LEDGER)}  # its rows (views), by name
-        self.nominal = np.zeros(nf, dtype=np.int64)
-        self.units = UnitTable()
-        self.unit_agents: list[ForceUnit | None] = []
-        self.commands = [FactionCommand(self, i, f.doctrine, f.mobility) for i, f in enumerate(scenario.factions)]
-        # A faction's rear: the most valuable place its coalition holds at the start (e.g. the capital).
-        self.rear = np.full(nf, -1)
-        for i in range(nf):
-            held = self.coalition_of[self.controller] == self.coalition_of[i]
-            if held.any():
-                self.rear[i] = int(np.argmax(np.where(held, w.value, -1)))
-
-        for row in scenario.forces:
-            f = self.faction_index[row.faction]
-            present = int(round(row.personnel * row.present_share))
-            self.nominal[f] += row.personnel
-            if present <= 0:
-                continue
-            morale = self.p["initial_morale"] if row.morale is None else row.morale
-            r = self._new_unit(f, w.index[row.place], present, row.quality, morale, name=row.unit)
-            self.ledger["initial"][f] += present
-            start_ctrl = self.coalition_of[self.controller[w.index[row.place]]]
-            if (not self.offensive_in[f, self.governorate_of[w.index[row.place]]]
-                    and self.commands[f].doctrine == "insurgent" and self.hostile_c[self.coalition_of[f], start_ctrl]):
-                self.units.hidden[r] = True  # a sleeper cell until the offensive
-
-        self.civilians = Civilians(w, self.p, self.rng)
+        # One command per faction, created first: AgentSet.do calls them in this order, every day.
+        for i, f in enumerate(scenario.factions):
+            FactionCommand(self, i, f.doctrine, f.mobility)
+        self.state = set_up(scenario, self.p, self.rng, UnitTable(self))
+        self.nominal = nominal_strength(scenario)
+        s = self.state
+        self.sides, self.world, self.units, self.controller, self.civilians = \
+            s.sides, s.world, s.units, s.controller, s.civilians
+        self.coalition_of = s.sides.coalition_of  # each faction's coalition
+        self.hostile_c = s.sides.hostile
+        self.n_coalitions = s.sides.hostile.shape[0]
+        self._hostile_to = [np.flatnonzero(row).tolist() for row in s.sides.hostile]  # by coalition
+        ids = self.faction_ids
+        self._coalition_names = ["+".join(f for i, f in enumerate(ids) if s.sides.coalition_of[i] == c)
+                                 for c in range(self.n_coalitions)]
+        self.ledger = {k: s.tally.ledger[i] for i, k in enumerate(LEDGER)}  # the ledger's rows (views), by name
         self._events_by_day: dict[int, list] = {}
         for e in scenario.events:
             self._events_by_day.setdefault((e.date - scenario.start_date).days, []).append(e)
 
         # Daily records (index = day).
-        d, n = self.days, w.n
+        d, n, nf = self.days, self.world.n, len(ids)
         self.rec_control = np.zeros((d, n), dtype=np.int64)
         self.rec_present = np.zeros((d, n, nf), dtype=np.int64)
         self.rec_arriving = np.zeros((d, n, nf), dtype=np.int64)
@@ -153,9 +108,6 @@ class ConflictModel(mesa.Model):
         self.rec_ledger = np.zeros((d, len(LEDGER) + 1, nf), dtype=np.int64)
         self.log: list[tuple[str, str, str, str]] = []
         self._log_day = (-1, "")  # the day whose date the log last wrote, and that date
-        self._today_killed = np.zeros((n, nf + 1), dtype=np.int64)
-        self._today_wounded = np.zeros((n, nf + 1), dtype=np.int64)
-        self._today_sorties = np.zeros(n, dtype=np.int64)
         self._killed_so_far = np.zeros(nf + 1, dtype=np.int64)  # by party, for the data collector
 
         # Mesa's data collector, one row a day: its reporters read the day's totals, computed once in _record.
@@ -168,46 +120,10 @@ class ConflictModel(mesa.Model):
             model_reporters={k: (lambda m, k=k: m._reported[k]) for k in names})
         self.running = True
 
-    # ---------------------------------------------------------------------------------------------------
-    # Set-up helpers
-
-    def _coalitions(self, s: Scenario) -> None:
-        """Group allied factions into coalitions and derive coalition-level relation matrices."""
-        ids = self.faction_ids
-        label = list(range(len(ids)))
-        for pair in sorted(s.allied, key=sorted):  # a set's order follows PYTHONHASHSEED; coalition numbers must not
-            a, b = sorted(self.faction_index[x] for x in pair)
-            la, lb = label[a], label[b]
-            label = [la if x == lb else x for x in label]
-        uniq = sorted(set(label))
-        self.coalition_of = np.array([uniq.index(x) for x in label], dtype=np.int64)
-        nc = len(uniq)
-        self.hostile_c = np.zeros((nc, nc), dtype=bool)
-        self.neutral_c = np.zeros((nc, nc), dtype=bool)
-        for i, a in enumerate(ids):
-            for j, b in enumerate(ids):
-                ci, cj = self.coalition_of[i], self.coalition_of[j]
-                if ci == cj:
-                    continue
-                rel = s.relation(a, b)
-                if rel == "hostile":
-                    self.hostile_c[ci, cj] = True
-                elif rel == "neutral":
-                    self.neutral_c[ci, cj] = True
-        self.neutral_c &= ~self.hostile_c
-        self._hostile_to = [np.flatnonzero(row).tolist() for row in self.hostile_c]  # by coalition
-        self.n_coalitions = nc
-        self._coalition_names = ["+".join(f for i, f in enumerate(ids) if self.coalition_of[i] == c) for c in range(nc)]
-        self._is_government = np.array([f.doctrine == "government" for f in s.factions])
-        # Government factions whose coalition has an air force can airlift supplies to cut-off places.
-        air = {int(self.coalition_of[i]) for i, f in enumerate(s.factions) if f.air_force}
-        self._airlift = self._is_government & np.isin(self.coalition_of, list(air))
-
-    def _new_unit(self, faction: int, loc: int, personnel: int, quality: float, morale: float,
-                  name: str = "") -> int:
-        row = self.units.add(faction, loc, personnel, quality, morale)
-        self.unit_agents.append(ForceUnit(self, row, name))
-        return row
+    @property
+    def commands(self) -> list[FactionCommand]:
+        """The factions' commands, in the order of the factions."""
+        return list(self.agents_by_type[FactionCommand])
 
     @property
     def date(self) -> dt.date:
@@ -237,22 +153,18 @@ class ConflictModel(mesa.Model):
         here, personnel_c, effective_c = np.zeros(u.n, dtype=bool), np.zeros((n, nc)), np.zeros((n, nc))
         battle = np.zeros(n, dtype=bool)
         presence_at(u.n, u.alive, u.next, u.personnel, u.hidden, u.routing, u.loc, u.faction, u.quality, u.morale,
-                    self.coalition_of, self.hostile_c, self.controller, self.was_garrisoned, here, personnel_c,
+                    self.coalition_of, self.hostile_c, self.controller, self.state.was_garrisoned, here, personnel_c,
                     effective_c, battle)
         self._here, self.present_personnel_c, self.present_effective_c, self.battle_at = \
             here, personnel_c, effective_c, battle
+        self.state.presence = Presence(here, personnel_c, effective_c, battle)
         self._threat: dict[int, np.ndarray] = {}  # threat_to by coalition, until the strengths change
         self._defence: dict[int, np.ndarray] = {}  # defence_against by coalition, until the next _presence
 
     def holder_coalition(self) -> np.ndarray:
         """The coalition holding each place (``coalition_of[controller]``), kept until a place changes hands
         (read-only)."""
-        version, holder = self._holder_c
-        if version != self._control_version:
-            holder = self.coalition_of[self.controller]
-            holder.setflags(write=False)
-            self._holder_c = (self._control_version, holder)
-        return holder
+        return self.state.routes.holder()
 
     def own_effective_at(self, coalition: int) -> np.ndarray:
         return self.present_effective_c[:, coalition]
@@ -288,7 +200,7 @@ class ConflictModel(mesa.Model):
         u, n = self.units, self._here.size  # units split off today are not counted until tomorrow
         effective, reach = np.empty(n), np.empty((n, self.world.n))
         k = within_a_day(self._here, u.routing[:n], u.faction[:n], self.coalition_of, self.hostile_c[coalition],
-                         u.loc[:n], u.personnel[:n], u.quality[:n], u.morale[:n], self.mobility,
+                         u.loc[:n], u.personnel[:n], u.quality[:n], u.morale[:n], self.sides.mobility,
                          self._routes_by_coalition()[0], effective, reach)
         if k == 0:
             return np.zeros(self.world.n)
@@ -296,12 +208,7 @@ class ConflictModel(mesa.Model):
 
     def routes_for(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """(travel_days, next_hop) for ``coalition``: trips may end at, but not pass through, enemy-held places."""
-        key = (coalition, self.world.roads_version, self._control_version)
-        hit = self._routes.get(key)
-        if hit is None:
-            hit = self._routes[key] = self.world.routes_avoiding(
-                self.hostile_c[coalition, self.holder_coalition()])
-        return hit
+        return self.state.routes.of(coalition)
 
     def dispatch(self, rows: np.ndarray, targets: np.ndarray, keep_share: float,
                  at_most: np.ndarray | None = None) -> None:
@@ -324,11 +231,7 @@ class ConflictModel(mesa.Model):
             # The strength left at the units' places changes: so does the threat they pose.
             split = split_by.tolist()
             self._threat = {c: t for c, t in self._threat.items() if not any(split[j] for j in self._hostile_to[c])}
-            # The detachments are new units (their rows are written): new agents, named as their parents.
-            agents, first = self.unit_agents, u.n
-            u.n += added
-            for i, r in enumerate(parent[:added].tolist()):
-                agents.append(ForceUnit(self, first + i, agents[r].name))
+            u.commit(parent[:added])  # the detachments are new units (their rows are written)
 
     def withdraw(self, rows: np.ndarray) -> None:
         """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
@@ -361,18 +264,11 @@ class ConflictModel(mesa.Model):
         return np.where(own >= 0, own, self.world.next_hop[loc, target])
 
     def _routes_by_coalition(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        """The travel days of every coalition (a tuple of (n, n) arrays, as :meth:`routes_for` gives them) and
-        their next hops (stacked: (coalitions, n, n)), kept until control or the roads change."""
-        key = (self.world.roads_version, self._control_version)
-        if self._routes_all_key != key:
-            routes = [self.routes_for(c) for c in range(self.n_coalitions)]
-            self._routes_all = (tuple(r[0] for r in routes), np.stack([r[1] for r in routes]))
-            self._routes_all_key = key
-        return self._routes_all
+        return self.state.routes.all()
 
     def _next_hop_by_coalition(self) -> np.ndarray:
         """(coalitions, n, n) next hops of every coalition (see :meth:`routes_for`)."""
-        return self._routes_by_coalition()[1]
+        return self.state.routes.all()[1]
 
     def _set_courses(self, rows: np.ndarray, targets: np.ndarray, hops: np.ndarray | None = None) -> None:
         """Set units ``rows`` on their way to ``targets`` (``hops``: their next places, if already known)."""
@@ -398,14 +294,13 @@ class ConflictModel(mesa.Model):
         if self.day >= self.days:
             self.running = False
             return
-        self._today_killed[:] = 0
-        self._today_wounded[:] = 0
-        self._today_sorties[:] = 0
+        self.state.tally.killed[:] = 0
+        self.state.tally.wounded[:] = 0
+        self.state.tally.sorties[:] = 0
         self._scripted_events()                 # 1
         self._merge_idle_units()
         self._presence()
-        for command in self.commands:           # 2
-            command.plan()
+        self.agents_by_type[FactionCommand].do("plan")  # 2
         self._move()                            # 3
         self._presence()
         self._wake_sleepers()
@@ -416,9 +311,9 @@ class ConflictModel(mesa.Model):
         taken_by = self._control()              # 7
         self._recruit()                         # 8
         violence = np.empty(self.world.n, dtype=np.int64)
-        day_violence(self._today_killed, self._today_wounded, self._today_sorties, violence)
+        day_violence(self.state.tally.killed, self.state.tally.wounded, self.state.tally.sorties, violence)
         self.civilians.step(violence, taken_by, self.controller, self.battle_at)
-        self._bury_dead_units()
+        self.units.bury_dead()
         self._record()                          # 9
         self.datacollector.collect(self)
         self.day += 1
@@ -452,21 +347,21 @@ class ConflictModel(mesa.Model):
                 quality = self.p["reinforcement_quality" if e.kind == "reinforcement" else "volunteer_quality"]
                 amount = int(round(e.amount))
                 if amount > 0:
-                    self._new_unit(f, p, amount, quality, self.p["initial_morale"], name=e.note)
+                    self.units.add(f, p, amount, quality, self.p["initial_morale"], name=e.note)
                     self.ledger["reinforced"][f] += amount
                 self._log(e.kind, p, f"{amount} {e.faction} arrive")
             elif e.kind == "offensive":
-                where = np.ones(len(self.governorates), dtype=bool)
+                where = np.ones(len(self.world.governorates), dtype=bool)
                 if e.place:
                     where[:] = False
-                    where[self.governorate_of[w.index[e.place]]] = True
-                self.offensive_in[f, where] = e.amount > 0
-                region = f" in {self.governorates[int(np.flatnonzero(where)[0])]}" if e.place else ""
+                    where[self.world.governorate_of[w.index[e.place]]] = True
+                self.state.offensive_in[f, where] = e.amount > 0
+                region = f" in {self.world.governorates[int(np.flatnonzero(where)[0])]}" if e.place else ""
                 self._log(e.kind, e.place or "", f"{e.faction} {'begins' if e.amount > 0 else 'ends'} its offensive"
                           + region)
             elif e.kind == "air_sorties":
-                self.sorties[f] = int(round(e.amount))
-                self._log(e.kind, e.place or "", f"{e.faction} flies {self.sorties[f]} sorties a day")
+                self.state.sorties[f] = int(round(e.amount))
+                self._log(e.kind, e.place or "", f"{e.faction} flies {self.state.sorties[f]} sorties a day")
             elif e.kind == "defection":
                 rows = self._units_at(f, w.index[e.place])
                 gone = combat.share_out(self.rng, int(e.amount), self.units.personnel[rows])
@@ -492,8 +387,9 @@ class ConflictModel(mesa.Model):
         u, n, w = self.units, self.units.n, self.world
         hid, state = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8)
         cells, need = np.empty((w.n, self.n_coalitions)), np.empty(self.n_coalitions, dtype=bool)
-        k = sleeper_cells(n, u.hidden, u.alive, u.personnel, u.faction, u.loc, u.quality, u.morale, self.offensive_in,
-                          self.governorate_of, self.coalition_of, self.present_personnel_c, self.hostile_c, hid,
+        k = sleeper_cells(n, u.hidden, u.alive, u.personnel, u.faction, u.loc, u.quality, u.morale,
+                          self.state.offensive_in, self.world.governorate_of, self.coalition_of,
+                          self.present_personnel_c, self.hostile_c, hid,
                           state, cells, need)
         if k == 0:
             return
@@ -531,7 +427,7 @@ class ConflictModel(mesa.Model):
             return
         ctrl_c = self.coalition_of[self.controller]
         hostile_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
-        move_units(rows, u.loc, u.next, u.target, u.km_left, u.faction, self.coalition_of, self.mobility,
+        move_units(rows, u.loc, u.next, u.target, u.km_left, u.faction, self.coalition_of, self.sides.mobility,
                    w.road_speed, w.road_km, self.hostile_c, ctrl_c, hostile_here, self._next_hop_by_coalition(),
                    w.next_hop)
         # Routing units that reached safety stop routing.
@@ -565,8 +461,8 @@ class ConflictModel(mesa.Model):
         killed = self.rng.binomial(cas, p["killed_share"])
         lost, ratio, total_cas = np.empty(k), np.empty(k), np.zeros(w.n)
         combat.battle_losses(rows, k, u.loc, u.faction, self.coalition_of, u.personnel, before, cas, killed, fire, E,
-                             self.ledger["killed"], self.ledger["wounded"], self._today_killed, self._today_wounded,
-                             lost, ratio, total_cas)
+                             self.ledger["killed"], self.ledger["wounded"], self.state.tally.killed,
+                             self.state.tally.wounded, lost, ratio, total_cas)
         # Morale: losses, and being outnumbered by the fire one receives.
         combat.battle_morale(rows, k, u.morale, lost, np.log(ratio), float(p["morale_loss_per_casualty"]),
                              float(p["morale_outnumbered"]))
@@ -596,7 +492,7 @@ class ConflictModel(mesa.Model):
             return cas  # nobody harmed: the binomial draw of none would use no random numbers
         killed = draws.binomial(self.rng, cas, self.p["killed_share"])
         civ.kill(killed)
-        harm.civilian_toll(cas, killed, self._today_killed, self._today_wounded)
+        harm.civilian_toll(cas, killed, self.state.tally.killed, self.state.tally.wounded)
         return cas
 
     def _execute(self, place: int) -> None:
@@ -610,7 +506,7 @@ class ConflictModel(mesa.Model):
         killed = np.zeros(self.world.n, dtype=np.int64)
         killed[place] = k
         self.civilians.kill(killed)
-        self._today_killed[place, -1] += k
+        self.state.tally.killed[place, -1] += k
         self._log("executions", place, f"{k} people killed by {self.faction_ids[self.controller[place]]}")
 
     # 5 ---------------------------------------------------------------------------------------------------
@@ -623,7 +519,7 @@ class ConflictModel(mesa.Model):
         enemy_here = np.empty((w.n, self.n_coalitions), dtype=bool)  # [p, c]: enemies of c present at p
         rout, coalitions = np.empty(n, dtype=np.int64), np.empty(self.n_coalitions, dtype=bool)
         k = day_morale(n, u.alive, u.personnel, u.faction, u.loc, u.morale, u.base_morale, self._here, u.routing,
-                       self._is_government, self._airlift, self.rear, self.coalition_of, self.hostile_c,
+                       self.sides.government, self.sides.airlift, self.sides.rear, self.coalition_of, self.hostile_c,
                        self.controller, self.present_personnel_c, w.open_road, w.value, w.sympathy, self.battle_at,
                        int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"],
                        p["morale_recovery"], p["rout_threshold"], ctrl_c, enemy_here, rout, coalitions)
@@ -654,7 +550,7 @@ class ConflictModel(mesa.Model):
         ``sortie_kill_rate`` fighters on average (each enemy at the place equally likely to be hit) and, in a
         populated place, ``collateral_rate`` civilians scaled by how crowded it is."""
         u, p, w = self.units, self.p, self.world
-        for f, sorties in enumerate(self.sorties.tolist()):
+        for f, sorties in enumerate(self.state.sorties.tolist()):
             if sorties <= 0:
                 continue
             hostile = self.hostile_c[self.coalition_of[f]]
@@ -666,13 +562,13 @@ class ConflictModel(mesa.Model):
             rows, before, prob = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n)
             k = combat.sortie_hit_probability(flown, self._here, u.loc, u.faction, self.coalition_of, hostile,
                                               u.personnel, targets, float(p["sortie_kill_rate"]),
-                                              self._today_sorties, rows, before, prob)
+                                              self.state.tally.sorties, rows, before, prob)
             hit = np.zeros(w.n, dtype=np.int64)
             if k:  # binomial draws over no units would use no random numbers
                 lost = self.rng.binomial(before[:k], prob[:k])
                 killed = draws.binomial(self.rng, lost, p["killed_share"])  # rng.binomial's numbers, cheaper
                 combat.book_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, self.ledger["killed"],
-                                   self.ledger["wounded"], self._today_killed, self._today_wounded, hit)
+                                   self.ledger["wounded"], self.state.tally.killed, self.state.tally.wounded, hit)
             civ = self._harm_civilians(flown, p["collateral_rate"], air=True)
             struck = np.flatnonzero(flown)
             for pl, fl, h, ci in zip(struck.tolist(), flown[struck].tolist(), hit[struck].tolist(),
@@ -690,11 +586,10 @@ class ConflictModel(mesa.Model):
         for pl, new in zip(changed[:k].tolist(), holders[:k].tolist()):
             old = int(self.controller[pl])
             self.controller[pl] = new
-            self._control_version += 1
-            self._routes.clear()
+            self.state.routes.control_changed()
             taken_by[pl] = new
             self._log("control_change", pl, f"{self.faction_ids[old]} -> {self.faction_ids[new]}")
-            if self.commands[new].doctrine == "insurgent":
+            if self.sides.insurgent[new]:
                 self._execute(pl)
             # The news shakes the losing side's units nearby, more for a valuable place, and less in places worth
             # more than it (the fall of a town shakes a city's garrison by the ratio of their values).
@@ -707,9 +602,7 @@ class ConflictModel(mesa.Model):
         u, w, p = self.units, self.world, self.p
         held, lam = np.empty(w.n, dtype=np.int64), np.empty(w.n)
         new_places, new_recruits = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
-        for f, command in enumerate(self.commands):
-            if command.doctrine != "insurgent":
-                continue
+        for f in np.flatnonzero(self.sides.insurgent).tolist():
             m = recruit_rates(self.controller, f, p["recruit_rate"], self.civilians.residents, w.sympathy, held, lam)
             if m == 0:
                 continue
@@ -718,23 +611,14 @@ class ConflictModel(mesa.Model):
             k, total = join_recruits(f, held[:m], recruits, u.n, u.alive, u.faction, u.next, u.routing, u.loc,
                                      u.personnel, u.quality, p["recruit_quality"], w.n, new_places, new_recruits)
             for pl, kk in zip(new_places[:k].tolist(), new_recruits[:k].tolist()):
-                self._new_unit(f, pl, kk, p["recruit_quality"], p["initial_morale"], name="recruits")
+                self.units.add(f, pl, kk, p["recruit_quality"], p["initial_morale"], name="recruits")
             self.ledger["recruited"][f] += total
 
     # 9 ---------------------------------------------------------------------------------------------------
-    def _bury_dead_units(self) -> None:
-        u = self.units
-        dead = np.empty(u.n, dtype=np.int64)
-        for r in dead[:spent_units(u.n, u.alive, u.personnel, dead)].tolist():
-            agent = self.unit_agents[r]
-            if agent is not None:
-                agent.remove()
-                self.unit_agents[r] = None
-
     def _record(self) -> None:
         u, civ, d = self.units, self.civilians, self.day
-        record_day(d, u.n, u.alive, u.next, u.loc, u.faction, u.personnel, self.controller, self._today_killed,
-                   self._today_wounded, self._ledger, self._killed_so_far, civ.residents, civ.idps,
+        record_day(d, u.n, u.alive, u.next, u.loc, u.faction, u.personnel, self.controller, self.state.tally.killed,
+                   self.state.tally.wounded, self.state.tally.ledger, self._killed_so_far, civ.residents, civ.idps,
                    civ.displaced_from, self.rec_control, self.rec_present, self.rec_arriving, self.rec_killed,
                    self.rec_wounded, self.rec_ledger, self.rec_population, self.rec_idps, self.rec_displaced_from,
                    self._report)

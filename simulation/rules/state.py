@@ -1,0 +1,155 @@
+"""What the rules read and write: the state of a conflict, and the named bundles its compiled kernels take.
+
+A rule's entry (``combat.fight``, ``morale.daily_morale_and_routs`` ...) takes a :class:`State`, the model's
+random generator and the parameters (a dict by name, see :mod:`simulation.parameters`), and changes the state
+in place. :mod:`simulation.engine.setup` builds the state from a scenario; the model holds it and calls the
+rules in the order of a day.
+
+The compiled kernels below the entries take a few named bundles instead of long lists of arrays:
+
+- :class:`Units`: the unit table's columns (one row per unit ever created);
+- :class:`Sides`: the factions and the coalitions of allies they form;
+- :class:`Places`: the places and the roads between them (renewed when a road opens or closes);
+- :class:`Presence`: who is present where, and where hostile sides meet;
+- :class:`Tally`: the personnel ledger and today's killed, wounded and air sorties.
+
+The model passes a bundle as a plain tuple (its ``packed`` form) and a kernel names it on entry
+(``u = Units(*units)``): Numba's dispatcher types a plain tuple from a fingerprint of its items, but for a
+NamedTuple it also writes the class and field names into the fingerprint, which costs 1-2 us a bundle (measured
+with Numba 0.62 on this project's kernels; a day makes some sixty kernel calls, and a toy-scenario day takes
+about a millisecond). A kernel given the NamedTuple itself works too, at that cost (tests do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from simulation.civilians.displacement import Civilians
+    from simulation.rules.routing import SideRoutes
+    from simulation.world import World
+
+LEDGER = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted")
+"""The rows of the personnel ledger (:attr:`Tally.ledger`), by faction."""
+RECRUITED, REINFORCED, KILLED, WOUNDED, DESERTED = 1, 2, 3, 4, 5  # rows of the ledger, for the kernels
+
+
+class Units(NamedTuple):
+    """The unit table's columns, one row per unit ever created (a dead unit keeps its row, ``alive`` False).
+
+    Rows ``0 .. n-1`` are in use (``n`` is kept by the table); the arrays are longer, the rest is room for
+    units created later (detachments, recruits, reinforcements).
+    """
+
+    faction: np.ndarray  #: int32, the unit's faction
+    loc: np.ndarray  #: int32, the place it is at, or the place it left on its current road
+    personnel: np.ndarray  #: int64
+    quality: np.ndarray  #: float64, fighting power per person
+    morale: np.ndarray  #: float64, will to fight, 0-1
+    base_morale: np.ndarray  #: float64, the morale it recovers toward when calm
+    target: np.ndarray  #: int32, its objective
+    next: np.ndarray  #: int32, the place at the end of its current road; -1 at a place
+    km_left: np.ndarray  #: float64, km to go on its current road
+    home: np.ndarray  #: int32, where it was raised (tribal units stay near it)
+    routing: np.ndarray  #: bool, fleeing toward safety
+    alive: np.ndarray  #: bool
+    hidden: np.ndarray  #: bool, a sleeper cell (not fighting, not seen) until its side's offensive reaches it
+
+
+class Sides(NamedTuple):
+    """The factions and the coalitions of allies they form (fixed for a run)."""
+
+    coalition_of: np.ndarray  #: (factions,) int64, each faction's coalition
+    hostile: np.ndarray  #: (coalitions, coalitions) bool
+    neutral: np.ndarray  #: (coalitions, coalitions) bool, neither allied nor hostile
+    mobility: np.ndarray  #: (factions,) float64, multiplier of road speeds
+    government: np.ndarray  #: (factions,) bool, of government doctrine
+    insurgent: np.ndarray  #: (factions,) bool, of insurgent doctrine
+    airlift: np.ndarray  #: (factions,) bool, a government faction whose coalition has an air force
+    rear: np.ndarray  #: (factions,) int64, the most valuable place its coalition held at the start (-1: none)
+
+
+class Places(NamedTuple):
+    """The places (indexed by their row in ``places.csv``) and the roads between them, as dense matrices.
+
+    Renewed whenever a road opens or closes (:attr:`simulation.world.World.places`); the route matrices come
+    from a cache and are read-only.
+    """
+
+    value: np.ndarray  #: (n,) float64, strategic value
+    sympathy: np.ndarray  #: (n,) float64, the population's sympathy for the insurgents, 0-1
+    fortification: np.ndarray  #: (n,) float64, multiplier of the defenders' strength
+    governorate: np.ndarray  #: (n,) int64, index of the place's governorate (sorted names)
+    road_km: np.ndarray  #: (n, n) float64, 0 where no road
+    road_speed: np.ndarray  #: (n, n) float64, km a day at mobility 1
+    open_road: np.ndarray  #: (n, n) bool
+    travel_days: np.ndarray  #: (n, n) float64, shortest travel days at mobility 1 by any open road
+    distance_km: np.ndarray  #: (n, n) float64, shortest road km by any open road
+    next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
+
+
+class Presence(NamedTuple):
+    """Who is present where: units at a place (not on the road), alive, with personnel and not hidden."""
+
+    here: np.ndarray  #: (rows,) bool, one per unit row when it was computed
+    personnel: np.ndarray  #: (n, coalitions) float64, of the units here and not routing
+    effective: np.ndarray  #: (n, coalitions) float64, their effective strength (personnel * quality * morale)
+    battle: np.ndarray  #: (n,) bool, places where two hostile coalitions are both present
+
+
+class Tally(NamedTuple):
+    """The personnel ledger and the day's toll."""
+
+    ledger: np.ndarray  #: (len(LEDGER), factions) int64, by :data:`LEDGER` row
+    killed: np.ndarray  #: (n, factions + 1) int64, today's killed by place and party (last: civilians)
+    wounded: np.ndarray  #: (n, factions + 1) int64
+    sorties: np.ndarray  #: (n,) int64, today's air sorties flown at each place
+
+
+class UnitRows(Protocol):
+    """The unit table as the rules see it (:class:`simulation.engine.units.UnitTable`)."""
+
+    n: int  #: rows in use
+    columns: Units  #: whole columns (with room beyond ``n``)
+    packed: tuple  #: ``tuple(columns)``, for the kernels
+
+    def add(self, faction: int, place: int, personnel: int, quality: float, morale: float, name: str = "") -> int:
+        """A new unit's row."""
+
+    def reserve(self, k: int) -> None:
+        """Room for ``k`` more rows (written by a kernel, then counted by :meth:`commit`)."""
+
+    def commit(self, parents: np.ndarray) -> None:
+        """Count the rows written beyond ``n``, one per parent row (detachments take their parent's name)."""
+
+
+@dataclass(eq=False)
+class State:
+    """The state of a conflict, as the rules read and write it (set up by :mod:`simulation.engine.setup`)."""
+
+    world: World  #: places, roads, routes
+    sides: Sides
+    units: UnitRows
+    controller: np.ndarray  #: (n,) int64, the faction holding each place
+    initial_holder: np.ndarray  #: (n,) int64, the coalition holding each place at the start
+    claimed: list[np.ndarray | None]  #: per faction, the places it claims (None: no claims)
+    offensive_in: np.ndarray  #: (factions, governorates) bool, where each faction's offensive has begun
+    sorties: np.ndarray  #: (factions,) int64, each air force's sorties a day
+    tally: Tally
+    civilians: Civilians
+    routes: SideRoutes  #: the routes each coalition may take (see :mod:`simulation.rules.routing`)
+    was_garrisoned: np.ndarray  #: (n,) bool, its holder had forces there at some point
+    presence: Presence | None = None  #: set by :func:`simulation.rules.movement.update_presence`
+    estimates: dict = field(default_factory=dict)  #: threat and defence by coalition, see rules.orders
+
+    @property
+    def holder(self) -> np.ndarray:
+        """The coalition holding each place (read-only; kept until a place changes hands)."""
+        return self.routes.holder()
+
+    @property
+    def places(self) -> Places:
+        return self.world.places
