@@ -49,35 +49,6 @@ def test_components_match_scipy(seed):
     assert (labels <= np.arange(labels.size)).all()  # each component is named by its smallest place
 
 
-def reference_routes(road_km, length, open_road, no_exit, no_entry):
-    """The NumPy construction that ``routes_into`` replaced (commit 7f5c904): the reversed graph's CSR arrays
-    from ``np.nonzero`` on the transposed roads, Dijkstra, then transposed results."""
-    n = road_km.shape[0]
-    to, fro = np.nonzero((open_road & (road_km > 0)).T & ~no_entry[:, None] & ~no_exit[None, :])
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(to, minlength=n), out=indptr[1:])
-    dist_rev, pred = shortest_paths(indptr, fro, length[fro, to])
-    nxt = np.array(pred.T, order="C")
-    np.fill_diagonal(nxt, np.arange(n))
-    return np.array(dist_rev.T, order="C"), nxt
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_routes_into_gives_the_reference_routes(seed):
-    rng = np.random.default_rng(200 + seed)
-    n = int(rng.integers(1, 40))
-    road_km = random_graph(rng, n, float(rng.uniform(0.02, 0.3))).toarray()
-    road_km = np.maximum(road_km, road_km.T)  # roads go both ways
-    length = road_km / rng.choice([1.0, 40.0, 55.0], size=(n, n))  # km, or days at a speed per road
-    open_road = (road_km > 0) & (rng.random((n, n)) < 0.9)
-    no_exit, no_entry = rng.random(n) < 0.2, rng.random(n) < 0.2
-    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
-    routes_into(road_km, length, open_road, no_exit, no_entry, dist, nxt)
-    want_dist, want_next = reference_routes(road_km, length, open_road, no_exit, no_entry)
-    np.testing.assert_array_equal(dist, want_dist)  # bit for bit, ties broken alike
-    np.testing.assert_array_equal(nxt, want_next)
-
-
 def test_routes_into_may_end_at_but_not_pass_a_no_exit_place():
     # A line 0 - 1 - 2: with 1 closed to exit, 0 reaches 1 but not 2, and nothing leaves 1; with 1 closed to
     # entry, 0 reaches neither, but 1 itself may leave.
