@@ -36,14 +36,13 @@ from simulation.engine.commands import FactionCommand
 from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred
 from simulation.engine.units import UnitTable, distinct
-from simulation.rules import combat, draws
+from simulation.rules import combat, draws, movement
 from simulation.rules.control import control_changes
 from simulation.rules.insurgency import join_recruits, recruit_rates, sleeper_cells, sleepers_rise
 from simulation.rules.morale import day_morale, fall_shock, rout_destinations, settle_routs
-from simulation.rules.movement import merge_idle, move_units, presence_at
 from simulation.rules.orders import defence, retreats, send_units, within_a_day
 from simulation.rules.records import day_violence, record_day
-from simulation.rules.state import LEDGER, Presence
+from simulation.rules.state import LEDGER
 from simulation.scenario import Scenario, load_scenario
 
 _NO_CAPS = np.zeros(0)  # dispatch without caps
@@ -149,17 +148,8 @@ class ConflictModel(mesa.Model):
 
     def _presence(self) -> None:
         """Personnel and effective strength present at each place by coalition (units not on the road)."""
-        u, n, nc = self.units, self.world.n, self.n_coalitions
-        here, personnel_c, effective_c = np.zeros(u.n, dtype=bool), np.zeros((n, nc)), np.zeros((n, nc))
-        battle = np.zeros(n, dtype=bool)
-        presence_at(u.n, u.alive, u.next, u.personnel, u.hidden, u.routing, u.loc, u.faction, u.quality, u.morale,
-                    self.coalition_of, self.hostile_c, self.controller, self.state.was_garrisoned, here, personnel_c,
-                    effective_c, battle)
-        self._here, self.present_personnel_c, self.present_effective_c, self.battle_at = \
-            here, personnel_c, effective_c, battle
-        self.state.presence = Presence(here, personnel_c, effective_c, battle)
-        self._threat: dict[int, np.ndarray] = {}  # threat_to by coalition, until the strengths change
-        self._defence: dict[int, np.ndarray] = {}  # defence_against by coalition, until the next _presence
+        presence = movement.update_presence(self.state)
+        self._here, self.present_personnel_c, self.present_effective_c, self.battle_at = presence
 
     def holder_coalition(self) -> np.ndarray:
         """The coalition holding each place (``coalition_of[controller]``), kept until a place changes hands
@@ -171,9 +161,10 @@ class ConflictModel(mesa.Model):
 
     def defence_against(self, coalition: int) -> np.ndarray:
         """Effective strength hostile to ``coalition`` at each place, with the defenders' advantage."""
-        hit = self._defence.get(coalition)
+        defence = self.state.estimates.defence
+        hit = defence.get(coalition)
         if hit is None:
-            hit = self._defence[coalition] = self._defence_against(coalition)
+            hit = defence[coalition] = self._defence_against(coalition)
         return hit
 
     def _defence_against(self, coalition: int) -> np.ndarray:
@@ -191,9 +182,10 @@ class ConflictModel(mesa.Model):
     def threat_to(self, coalition: int) -> np.ndarray:
         """Hostile effective strength that could reach each place within a day, by roads that do not pass through
         places held by the hostile units' own enemies."""
-        hit = self._threat.get(coalition)
+        threat = self.state.estimates.threat
+        hit = threat.get(coalition)
         if hit is None:
-            hit = self._threat[coalition] = self._threat_to(coalition)
+            hit = threat[coalition] = self._threat_to(coalition)
         return hit
 
     def _threat_to(self, coalition: int) -> np.ndarray:
@@ -230,7 +222,9 @@ class ConflictModel(mesa.Model):
         if added:
             # The strength left at the units' places changes: so does the threat they pose.
             split = split_by.tolist()
-            self._threat = {c: t for c, t in self._threat.items() if not any(split[j] for j in self._hostile_to[c])}
+            threat = self.state.estimates.threat
+            for c in [c for c in threat if any(split[j] for j in self._hostile_to[c])]:
+                del threat[c]
             u.commit(parent[:added])  # the detachments are new units (their rows are written)
 
     def withdraw(self, rows: np.ndarray) -> None:
@@ -298,10 +292,10 @@ class ConflictModel(mesa.Model):
         self.state.tally.wounded[:] = 0
         self.state.tally.sorties[:] = 0
         self._scripted_events()                 # 1
-        self._merge_idle_units()
+        movement.merge_idle(self.state)
         self._presence()
         self.agents_by_type[FactionCommand].do("plan")  # 2
-        self._move()                            # 3
+        movement.move(self.state, self.p)       # 3
         self._presence()
         self._wake_sleepers()
         self._engage()                          # 4
@@ -411,29 +405,6 @@ class ConflictModel(mesa.Model):
     def _units_at(self, faction: int, place: int) -> np.ndarray:
         u, n = self.units, self.units.n
         return np.flatnonzero(u.alive[:n] & (u.faction[:n] == faction) & (u.loc[:n] == place) & (u.next[:n] < 0))
-
-    def _merge_idle_units(self) -> None:
-        """Units of one faction idle at the same place (and, for tribes, with the same home) become one."""
-        u, n = self.units, self.units.n
-        merge_idle(u.alive[:n], u.next[:n], u.routing[:n], u.personnel[:n], u.faction[:n], u.loc[:n], u.home[:n],
-                   self.world.n, u.quality[:n], u.morale[:n], u.base_morale[:n])
-
-    # 3 ---------------------------------------------------------------------------------------------------
-    def _move(self) -> None:
-        u, w = self.units, self.world
-        n = u.n
-        rows = np.flatnonzero(u.alive[:n] & (u.next[:n] >= 0))
-        if rows.size == 0:
-            return
-        ctrl_c = self.coalition_of[self.controller]
-        hostile_here = self.present_personnel_c @ self.hostile_c.T > 0  # [p, c]
-        move_units(rows, u.loc, u.next, u.target, u.km_left, u.faction, self.coalition_of, self.sides.mobility,
-                   w.road_speed, w.road_km, self.hostile_c, ctrl_c, hostile_here, self._next_hop_by_coalition(),
-                   w.next_hop)
-        # Routing units that reached safety stop routing.
-        arrived = rows[(u.next[rows] < 0) & u.routing[rows]]
-        u.routing[arrived] = False
-        u.morale[arrived] = np.maximum(u.morale[arrived], self.p["rout_threshold"] + 0.1)
 
     # 4 ---------------------------------------------------------------------------------------------------
     def _engage(self) -> None:

@@ -109,6 +109,14 @@ class Tally(NamedTuple):
     sorties: np.ndarray  #: (n,) int64, today's air sorties flown at each place
 
 
+class Estimates(NamedTuple):
+    """The commands' estimates by coalition, worked out when first asked for and kept until the next change of
+    presence (see :mod:`simulation.rules.orders`)."""
+
+    threat: dict  #: coalition -> (n,) hostile effective strength within a day of each place
+    defence: dict  #: coalition -> (n,) effective strength hostile to it at each place, defenders' advantage in
+
+
 class UnitRows(Protocol):
     """The unit table as the rules see it (:class:`simulation.engine.units.UnitTable`)."""
 
@@ -143,7 +151,10 @@ class State:
     routes: SideRoutes  #: the routes each coalition may take (see :mod:`simulation.rules.routing`)
     was_garrisoned: np.ndarray  #: (n,) bool, its holder had forces there at some point
     presence: Presence | None = None  #: set by :func:`simulation.rules.movement.update_presence`
-    estimates: dict = field(default_factory=dict)  #: threat and defence by coalition, see rules.orders
+    estimates: Estimates = field(default_factory=lambda: Estimates({}, {}))
+
+    def __post_init__(self) -> None:
+        self.packed_sides = tuple(self.sides)  # for the kernels (see the module's docstring)
 
     @property
     def holder(self) -> np.ndarray:
