@@ -31,7 +31,6 @@ from typing import Any
 import mesa
 import numpy as np
 
-from simulation.civilians import harm
 from simulation.engine.commands import FactionCommand
 from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred
@@ -298,9 +297,9 @@ class ConflictModel(mesa.Model):
         movement.move(self.state, self.p)       # 3
         self._presence()
         self._wake_sleepers()
-        self._engage()                          # 4
+        self._log_battles(combat.fight(self.state, self.rng, self.p))  # 4
         self._morale()                          # 5
-        self._air_strikes()                     # 6
+        self._log_air_strikes(combat.air_strikes(self.state, self.rng, self.p))  # 6
         self._presence()
         taken_by = self._control()              # 7
         self._recruit()                         # 8
@@ -407,64 +406,15 @@ class ConflictModel(mesa.Model):
         return np.flatnonzero(u.alive[:n] & (u.faction[:n] == faction) & (u.loc[:n] == place) & (u.next[:n] < 0))
 
     # 4 ---------------------------------------------------------------------------------------------------
-    def _engage(self) -> None:
-        if not self.battle_at.any():
+    def _log_battles(self, battles: combat.BattleResult | None) -> None:
+        if battles is None:
             return
-        u, w, p = self.units, self.world, self.p
-        nc = self.n_coalitions
-        places = np.flatnonzero(self.battle_at)
-        rows = np.empty(self._here.size, dtype=np.int64)
-        N, E, share = np.zeros((w.n, nc)), np.zeros((w.n, nc)), np.zeros((w.n, nc))
-        # N, E: personnel and effective strength (with the defenders' advantage; none while routing) of the
-        # coalitions at each place; share: each coalition's fire per hostile person present.
-        k = combat.battle_strengths(self._here, self.battle_at, u.loc, u.faction, u.personnel, u.quality, u.morale,
-                                    u.routing, self.coalition_of, self.controller, w.fortification,
-                                    float(p["defender_advantage"]), self.hostile_c, rows, N, E, share)
-        rows = rows[:k]
-        fire = N * (share @ self.hostile_c.astype(float))  # effective enemy strength firing on each coalition
-        intensity = self.rng.gamma(4.0, 0.25, places.size)
-        alpha = p["lanchester_exponent"]
-        before, prob = np.empty(k, dtype=np.int64), np.empty(k)
-        combat.battle_hit_probability(rows, k, u.loc, u.faction, self.coalition_of, u.personnel, places, intensity,
-                                      float(p["attrition_rate"]), fire, N, np.power(fire, alpha),
-                                      np.power(N, 1.0 - alpha), before, prob)
-        cas = self.rng.binomial(before, prob)
-        killed = self.rng.binomial(cas, p["killed_share"])
-        lost, ratio, total_cas = np.empty(k), np.empty(k), np.zeros(w.n)
-        combat.battle_losses(rows, k, u.loc, u.faction, self.coalition_of, u.personnel, before, cas, killed, fire, E,
-                             self.ledger["killed"], self.ledger["wounded"], self.state.tally.killed,
-                             self.state.tally.wounded, lost, ratio, total_cas)
-        # Morale: losses, and being outnumbered by the fire one receives.
-        combat.battle_morale(rows, k, u.morale, lost, np.log(ratio), float(p["morale_loss_per_casualty"]),
-                             float(p["morale_outnumbered"]))
-        # Civilians caught in the fighting.
-        civ = self._harm_civilians(total_cas, p["civilian_battle_harm"])
         names = self._coalition_names
-        for pl, sizes, tc, ci in zip(places.tolist(), N[places].tolist(), total_cas[places].tolist(),
-                                     civ[places].tolist()):
+        for pl, sizes, tc, ci in zip(battles.places.tolist(), battles.personnel[battles.places].tolist(),
+                                     battles.casualties[battles.places].tolist(),
+                                     battles.civilians[battles.places].tolist()):
             sides = ", ".join(f"{names[c]} {int(x)}" for c, x in enumerate(sizes) if x > 0)
             self._log("battle", pl, f"{sides}; casualties {int(tc)}, civilians {int(ci)}")
-
-    def _harm_civilians(self, weight: np.ndarray, scale: float, air: bool = False) -> np.ndarray:
-        """Civilian casualties at each place (Poisson, at most the people present), split into killed and
-        wounded; only the killed leave the population. Returns the casualties.
-
-        Their expected number is ``scale * weight * people / (people + 20000)`` with ``people`` those present
-        (``weight``: casualties among the fighters there or, with ``air``, sorties flown there)."""
-        civ, w = self.civilians, self.world
-        expected = np.empty(w.n)
-        if air:
-            harm.collateral_harm(weight, float(scale), civ.residents, civ.cohort, expected)
-        elif not harm.exposed_harm(weight, float(scale), civ.residents, civ.cohort, expected):
-            return np.zeros(w.n, dtype=np.int64)  # Poisson draws of mean 0 are 0 and use no random numbers
-        cas = np.empty(w.n, dtype=np.int64)
-        # draws.poisson/binomial: rng.poisson/binomial's numbers, drawn only where the mean/count is not 0
-        if not harm.at_most_present(draws.poisson(self.rng, expected), civ.residents, civ.cohort, cas):
-            return cas  # nobody harmed: the binomial draw of none would use no random numbers
-        killed = draws.binomial(self.rng, cas, self.p["killed_share"])
-        civ.kill(killed)
-        harm.civilian_toll(cas, killed, self.state.tally.killed, self.state.tally.wounded)
-        return cas
 
     def _execute(self, place: int) -> None:
         """Killings when an insurgent faction takes ``place``: Poisson with mean ``execution_rate`` times the
@@ -516,31 +466,8 @@ class ConflictModel(mesa.Model):
                 self._log("rout", pl, f"{self.faction_ids[f]} unit dissolves, {gone} desert")
 
     # 6 ---------------------------------------------------------------------------------------------------
-    def _air_strikes(self) -> None:
-        """Each air force's sorties go to places in proportion to the enemies there. A sortie hits
-        ``sortie_kill_rate`` fighters on average (each enemy at the place equally likely to be hit) and, in a
-        populated place, ``collateral_rate`` civilians scaled by how crowded it is."""
-        u, p, w = self.units, self.p, self.world
-        for f, sorties in enumerate(self.state.sorties.tolist()):
-            if sorties <= 0:
-                continue
-            hostile = self.hostile_c[self.coalition_of[f]]
-            targets, pvals = np.empty(w.n), np.empty(w.n)
-            if combat.sortie_weights(self.present_personnel_c, hostile, targets, pvals) <= 0:
-                continue  # no enemy anywhere: no sortie flies
-            flown = self.rng.multinomial(sorties, pvals)  # sorties flown at each place (they add up to sorties)
-            n = self._here.size
-            rows, before, prob = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n)
-            k = combat.sortie_hit_probability(flown, self._here, u.loc, u.faction, self.coalition_of, hostile,
-                                              u.personnel, targets, float(p["sortie_kill_rate"]),
-                                              self.state.tally.sorties, rows, before, prob)
-            hit = np.zeros(w.n, dtype=np.int64)
-            if k:  # binomial draws over no units would use no random numbers
-                lost = self.rng.binomial(before[:k], prob[:k])
-                killed = draws.binomial(self.rng, lost, p["killed_share"])  # rng.binomial's numbers, cheaper
-                combat.book_losses(rows, k, u.loc, u.faction, u.personnel, lost, killed, self.ledger["killed"],
-                                   self.ledger["wounded"], self.state.tally.killed, self.state.tally.wounded, hit)
-            civ = self._harm_civilians(flown, p["collateral_rate"], air=True)
+    def _log_air_strikes(self, strikes: list[combat.StrikeResult]) -> None:
+        for f, flown, hit, civ in strikes:
             struck = np.flatnonzero(flown)
             for pl, fl, h, ci in zip(struck.tolist(), flown[struck].tolist(), hit[struck].tolist(),
                                      civ[struck].tolist()):

@@ -154,7 +154,10 @@ class State:
     estimates: Estimates = field(default_factory=lambda: Estimates({}, {}))
 
     def __post_init__(self) -> None:
-        self.packed_sides = tuple(self.sides)  # for the kernels (see the module's docstring)
+        # For the kernels (see the module's docstring): the sides never change, the tally's arrays are
+        # written in place.
+        self.packed_sides = tuple(self.sides)
+        self.packed_tally = tuple(self.tally)
 
     @property
     def holder(self) -> np.ndarray:
