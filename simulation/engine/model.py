@@ -34,14 +34,13 @@ import numpy as np
 from simulation.engine.commands import FactionCommand
 from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred
-from simulation.engine.units import UnitTable, distinct
-from simulation.rules import combat, draws, movement
+from simulation.engine.units import UnitTable
+from simulation.rules import combat, morale, movement
 from simulation.rules.control import control_changes
 from simulation.rules.insurgency import join_recruits, recruit_rates, sleeper_cells, sleepers_rise
-from simulation.rules.morale import day_morale, fall_shock, rout_destinations, settle_routs
 from simulation.rules.orders import defence, retreats, send_units, within_a_day
 from simulation.rules.records import day_violence, record_day
-from simulation.rules.state import LEDGER
+from simulation.rules.state import LEDGER, distinct
 from simulation.scenario import Scenario, load_scenario
 
 _NO_CAPS = np.zeros(0)  # dispatch without caps
@@ -243,36 +242,12 @@ class ConflictModel(mesa.Model):
                     self._log("withdrawal", int(u.loc[r]), f"{self.faction_ids[u.faction[r]]} unit of "
                               f"{int(u.personnel[r])} withdraws to {self.world.place_ids[q]}")
 
-    def _next_hops(self, coalition: np.ndarray, loc: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Next place from ``loc`` toward ``target`` for units of each ``coalition``, avoiding enemy-held places
-        (or by any road if they must); -1 where no road leads there."""
-        first = int(coalition[0]) if coalition.size else 0
-        if (coalition == first).all():
-            own = self.routes_for(first)[1][loc, target]
-        else:
-            own = np.empty(loc.size, dtype=np.int64)
-            for c in distinct(coalition):
-                sel = coalition == c
-                own[sel] = self.routes_for(c)[1][loc[sel], target[sel]]
-        return np.where(own >= 0, own, self.world.next_hop[loc, target])
-
     def _routes_by_coalition(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         return self.state.routes.all()
 
     def _next_hop_by_coalition(self) -> np.ndarray:
         """(coalitions, n, n) next hops of every coalition (see :meth:`routes_for`)."""
         return self.state.routes.all()[1]
-
-    def _set_courses(self, rows: np.ndarray, targets: np.ndarray, hops: np.ndarray | None = None) -> None:
-        """Set units ``rows`` on their way to ``targets`` (``hops``: their next places, if already known)."""
-        u, w = self.units, self.world
-        loc = u.loc[rows]
-        if hops is None:
-            hops = self._next_hops(self.coalition_of[u.faction[rows]], loc, targets)
-        u.target[rows] = targets
-        go = (hops >= 0) & (hops != loc)
-        u.next[rows[go]] = hops[go]
-        u.km_left[rows[go]] = w.road_km[loc[go], hops[go]]
 
     # ---------------------------------------------------------------------------------------------------
     # The day
@@ -298,7 +273,7 @@ class ConflictModel(mesa.Model):
         self._presence()
         self._wake_sleepers()
         self._log_battles(combat.fight(self.state, self.rng, self.p))  # 4
-        self._morale()                          # 5
+        self._log_routs(morale.daily_morale_and_routs(self.state, self.rng, self.p))  # 5
         self._log_air_strikes(combat.air_strikes(self.state, self.rng, self.p))  # 6
         self._presence()
         taken_by = self._control()              # 7
@@ -431,37 +406,15 @@ class ConflictModel(mesa.Model):
         self._log("executions", place, f"{k} people killed by {self.faction_ids[self.controller[place]]}")
 
     # 5 ---------------------------------------------------------------------------------------------------
-    def _morale(self) -> None:
-        u, w, p = self.units, self.world, self.p
-        n = u.n
-        # Cut off from the rear (no road to it through places not held or occupied by enemies) and not airlifted
-        # (the most valuable cut-off places held by a side with an air force are resupplied by air); then rout.
-        ctrl_c = np.empty(w.n, dtype=np.int64)  # the coalition holding each place
-        enemy_here = np.empty((w.n, self.n_coalitions), dtype=bool)  # [p, c]: enemies of c present at p
-        rout, coalitions = np.empty(n, dtype=np.int64), np.empty(self.n_coalitions, dtype=bool)
-        k = day_morale(n, u.alive, u.personnel, u.faction, u.loc, u.morale, u.base_morale, self._here, u.routing,
-                       self.sides.government, self.sides.airlift, self.sides.rear, self.coalition_of, self.hostile_c,
-                       self.controller, self.present_personnel_c, w.open_road, w.value, w.sympathy, self.battle_at,
-                       int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"],
-                       p["morale_recovery"], p["rout_threshold"], ctrl_c, enemy_here, rout, coalitions)
-        if k == 0:
+    def _log_routs(self, routs: morale.Routs | None) -> None:
+        if routs is None:
             return
-        rout = rout[:k]
-        deserters = draws.binomial(self.rng, u.personnel[rout], p["desertion_share"])  # = rng.binomial's numbers
-        # Each routing unit makes for the nearest place its side holds where no enemy is present (personnel have
-        # not moved since).
-        dest, reached = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool)
-        for c in np.flatnonzero(coalitions).tolist():
-            rout_destinations(c, rout, u.loc, u.faction, self.coalition_of, ctrl_c, enemy_here, self.routes_for(c)[0],
-                              dest, reached)
-        # Nowhere to go: the unit dissolves.
-        settle_routs(rout, deserters, reached, u.personnel, u.faction, u.routing, self.ledger["deserted"])
-        self._set_courses(rout[reached], dest[reached])
-        for f, pl, ok, to, gone, left in zip(u.faction[rout].tolist(), u.loc[rout].tolist(), reached.tolist(),
-                                             dest.tolist(), deserters.tolist(), u.personnel[rout].tolist()):
+        for f, pl, ok, to, gone, left in zip(routs.faction.tolist(), routs.place.tolist(), routs.reached.tolist(),
+                                             routs.destination.tolist(), routs.deserters.tolist(),
+                                             routs.remaining.tolist()):
             if ok:
-                self._log("rout", pl, f"{self.faction_ids[f]} unit routs toward {w.place_ids[to]}: {gone} desert, "
-                          f"{left} retreat")
+                self._log("rout", pl, f"{self.faction_ids[f]} unit routs toward {self.world.place_ids[to]}: "
+                          f"{gone} desert, {left} retreat")
             else:
                 self._log("rout", pl, f"{self.faction_ids[f]} unit dissolves, {gone} desert")
 
@@ -480,7 +433,6 @@ class ConflictModel(mesa.Model):
         changed, holders = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
         k = control_changes(self.present_personnel_c, self.controller, self.coalition_of, u.n, self._here,
                             u.routing, u.loc, u.faction, u.personnel, changed, holders)
-        radius = p["morale_shock_radius_km"]
         for pl, new in zip(changed[:k].tolist(), holders[:k].tolist()):
             old = int(self.controller[pl])
             self.controller[pl] = new
@@ -491,8 +443,7 @@ class ConflictModel(mesa.Model):
                 self._execute(pl)
             # The news shakes the losing side's units nearby, more for a valuable place, and less in places worth
             # more than it (the fall of a town shakes a city's garrison by the ratio of their values).
-            fall_shock(pl, int(self.coalition_of[old]), u.n, u.alive, u.faction, self.coalition_of, u.loc,
-                       w.distance_km, w.value, radius, max(radius, 1e-9), p["morale_fall_shock"], u.morale)
+            morale.fall_shock(self.state, pl, int(self.coalition_of[old]), p)
         return taken_by
 
     # 8 ---------------------------------------------------------------------------------------------------

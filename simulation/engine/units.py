@@ -16,12 +16,6 @@ from numba import njit
 from simulation.rules.state import Units
 
 
-def distinct(ids: np.ndarray) -> list[int]:
-    """The distinct values of an array of small non-negative integers (places, factions, coalitions), in
-    increasing order: ``np.unique(ids).tolist()``, by counting instead of sorting."""
-    return np.flatnonzero(np.bincount(ids)).tolist()
-
-
 class UnitTable:
     """Growable struct of arrays, one row per unit ever created (dead units keep their row), each live row with
     its :class:`ForceUnit` agent.

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation.rules.state import Estimates, Places, Presence, Sides, State, Units
+from simulation.rules.state import Estimates, Places, Presence, Sides, State, Units, distinct
 
 
 def move(state: State, params: dict[str, float]) -> None:
@@ -59,9 +59,30 @@ def update_presence(state: State) -> Presence:
     presence = Presence(np.zeros(n, dtype=bool), np.zeros((places, nc)), np.zeros((places, nc)),
                         np.zeros(places, dtype=bool))
     _presence(u.packed, n, state.packed_sides, state.controller, state.was_garrisoned, presence)
-    state.presence = presence
+    state.presence, state.packed_presence = presence, tuple(presence)
     state.estimates = Estimates({}, {})
     return presence
+
+
+def set_courses(state: State, rows: np.ndarray, targets: np.ndarray) -> None:
+    """Set the units ``rows`` on their way to ``targets``: their next place by their coalition's routes (or by
+    any road if they must), unless there is none or it is where they are."""
+    u, w = state.units, state.world
+    loc = u.loc[rows]
+    coalition = state.sides.coalition_of[u.faction[rows]]
+    first = int(coalition[0]) if coalition.size else 0
+    if (coalition == first).all():
+        own = state.routes.of(first)[1][loc, targets]
+    else:
+        own = np.empty(loc.size, dtype=np.int64)
+        for c in distinct(coalition):
+            sel = coalition == c
+            own[sel] = state.routes.of(c)[1][loc[sel], targets[sel]]
+    hops = np.where(own >= 0, own, w.next_hop[loc, targets])
+    u.target[rows] = targets
+    go = (hops >= 0) & (hops != loc)
+    u.next[rows[go]] = hops[go]
+    u.km_left[rows[go]] = w.road_km[loc[go], hops[go]]
 
 
 def merge_idle(state: State) -> None:

@@ -37,6 +37,12 @@ LEDGER = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted")
 RECRUITED, REINFORCED, KILLED, WOUNDED, DESERTED = 1, 2, 3, 4, 5  # rows of the ledger, for the kernels
 
 
+def distinct(ids: np.ndarray) -> list[int]:
+    """The distinct values of an array of small non-negative integers (places, factions, coalitions), in
+    increasing order: ``np.unique(ids).tolist()``, by counting instead of sorting."""
+    return np.flatnonzero(np.bincount(ids)).tolist()
+
+
 class Units(NamedTuple):
     """The unit table's columns, one row per unit ever created (a dead unit keeps its row, ``alive`` False).
 
@@ -151,6 +157,7 @@ class State:
     routes: SideRoutes  #: the routes each coalition may take (see :mod:`simulation.rules.routing`)
     was_garrisoned: np.ndarray  #: (n,) bool, its holder had forces there at some point
     presence: Presence | None = None  #: set by :func:`simulation.rules.movement.update_presence`
+    packed_presence: tuple = ()  #: ``tuple(presence)``, for the kernels
     estimates: Estimates = field(default_factory=lambda: Estimates({}, {}))
 
     def __post_init__(self) -> None:
