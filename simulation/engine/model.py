@@ -35,10 +35,8 @@ from simulation.engine.commands import FactionCommand
 from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred
 from simulation.engine.units import UnitTable
-from simulation.rules import combat, morale, movement
-from simulation.rules.control import control_changes
-from simulation.rules.insurgency import join_recruits, recruit_rates, sleeper_cells, sleepers_rise
-from simulation.rules.orders import defence, retreats, send_units, within_a_day
+from simulation.rules import combat, control, insurgency, morale, movement, orders
+from simulation.rules.orders import retreats, send_units
 from simulation.rules.records import day_violence, record_day
 from simulation.rules.state import LEDGER, distinct
 from simulation.scenario import Scenario, load_scenario
@@ -146,8 +144,23 @@ class ConflictModel(mesa.Model):
 
     def _presence(self) -> None:
         """Personnel and effective strength present at each place by coalition (units not on the road)."""
-        presence = movement.update_presence(self.state)
-        self._here, self.present_personnel_c, self.present_effective_c, self.battle_at = presence
+        movement.update_presence(self.state)
+
+    @property
+    def _here(self) -> np.ndarray:
+        return self.state.presence.here
+
+    @property
+    def present_personnel_c(self) -> np.ndarray:
+        return self.state.presence.personnel
+
+    @property
+    def present_effective_c(self) -> np.ndarray:
+        return self.state.presence.effective
+
+    @property
+    def battle_at(self) -> np.ndarray:
+        return self.state.presence.battle
 
     def holder_coalition(self) -> np.ndarray:
         """The coalition holding each place (``coalition_of[controller]``), kept until a place changes hands
@@ -159,42 +172,12 @@ class ConflictModel(mesa.Model):
 
     def defence_against(self, coalition: int) -> np.ndarray:
         """Effective strength hostile to ``coalition`` at each place, with the defenders' advantage."""
-        defence = self.state.estimates.defence
-        hit = defence.get(coalition)
-        if hit is None:
-            hit = defence[coalition] = self._defence_against(coalition)
-        return hit
-
-    def _defence_against(self, coalition: int) -> np.ndarray:
-        hostile = self.hostile_c[coalition]
-        out = np.empty(self.world.n)
-        if len(self._hostile_to[coalition]) < 8:  # NumPy sums fewer than 8 terms in order, as the loop does
-            defence(self.present_effective_c, hostile, self.holder_coalition(), self.p["defender_advantage"],
-                    self.world.fortification, out)
-            return out
-        eff = self.present_effective_c[:, hostile]
-        holds = self.coalition_of[self.controller][:, None] == np.flatnonzero(hostile)[None, :]
-        mult = np.where(holds, self.p["defender_advantage"] * self.world.fortification[:, None], 1.0)
-        return (eff * mult).sum(axis=1)
+        return orders.defence_against(self.state, coalition, self.p)
 
     def threat_to(self, coalition: int) -> np.ndarray:
         """Hostile effective strength that could reach each place within a day, by roads that do not pass through
         places held by the hostile units' own enemies."""
-        threat = self.state.estimates.threat
-        hit = threat.get(coalition)
-        if hit is None:
-            hit = threat[coalition] = self._threat_to(coalition)
-        return hit
-
-    def _threat_to(self, coalition: int) -> np.ndarray:
-        u, n = self.units, self._here.size  # units split off today are not counted until tomorrow
-        effective, reach = np.empty(n), np.empty((n, self.world.n))
-        k = within_a_day(self._here, u.routing[:n], u.faction[:n], self.coalition_of, self.hostile_c[coalition],
-                         u.loc[:n], u.personnel[:n], u.quality[:n], u.morale[:n], self.sides.mobility,
-                         self._routes_by_coalition()[0], effective, reach)
-        if k == 0:
-            return np.zeros(self.world.n)
-        return effective[:k] @ reach[:k]
+        return orders.threat_to(self.state, coalition)
 
     def routes_for(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """(travel_days, next_hop) for ``coalition``: trips may end at, but not pass through, enemy-held places."""
@@ -271,13 +254,13 @@ class ConflictModel(mesa.Model):
         self.agents_by_type[FactionCommand].do("plan")  # 2
         movement.move(self.state, self.p)       # 3
         self._presence()
-        self._wake_sleepers()
+        self._log_uprisings(insurgency.sleepers_rise(self.state, self.p))
         self._log_battles(combat.fight(self.state, self.rng, self.p))  # 4
         self._log_routs(morale.daily_morale_and_routs(self.state, self.rng, self.p))  # 5
         self._log_air_strikes(combat.air_strikes(self.state, self.rng, self.p))  # 6
         self._presence()
-        taken_by = self._control()              # 7
-        self._recruit()                         # 8
+        taken_by = self._changes_of_hands()     # 7
+        insurgency.recruit(self.state, self.rng, self.p)  # 8
         violence = np.empty(self.world.n, dtype=np.int64)
         day_violence(self.state.tally.killed, self.state.tally.wounded, self.state.tally.sorties, violence)
         self.civilians.step(violence, taken_by, self.controller, self.battle_at)
@@ -348,31 +331,12 @@ class ConflictModel(mesa.Model):
                 self.civilians.set_checkpoint(w.index[e.place], e.kind == "checkpoint_opened")
                 self._log(e.kind, e.place, e.note)
 
-    def _wake_sleepers(self) -> None:
-        """Sleeper cells rise once their side's offensive has begun in their governorate and it reaches their
-        place: their side's forces arrive, the enemy's have left, or they are strong enough on their own (their
-        strength at least ``attack_ratio`` times the defence, as for an attack)."""
-        u, n, w = self.units, self.units.n, self.world
-        hid, state = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8)
-        cells, need = np.empty((w.n, self.n_coalitions)), np.empty(self.n_coalitions, dtype=bool)
-        k = sleeper_cells(n, u.hidden, u.alive, u.personnel, u.faction, u.loc, u.quality, u.morale,
-                          self.state.offensive_in, self.world.governorate_of, self.coalition_of,
-                          self.present_personnel_c, self.hostile_c, hid,
-                          state, cells, need)
-        if k == 0:
+    def _log_uprisings(self, risen: np.ndarray | None) -> None:
+        if risen is None:
             return
-        defence = np.empty((self.n_coalitions, w.n))
-        for c in np.flatnonzero(need).tolist():
-            defence[c] = self.defence_against(c)
-        rise = np.empty(k, dtype=np.int64)
-        m = sleepers_rise(hid[:k], state, u.loc, u.faction, self.coalition_of, cells, defence, self.p["attack_ratio"],
-                          u.hidden, rise)
-        if m == 0:
-            return
-        rise = rise[:m]
-        self._presence()  # the cells now fight
-        for pl in distinct(u.loc[rise]):
-            k = rise[u.loc[rise] == pl]
+        u = self.units
+        for pl in distinct(u.loc[risen]):
+            k = risen[u.loc[risen] == pl]
             self._log("uprising", pl, f"{self.faction_ids[u.faction[k[0]]]} sleeper cells rise: "
                       f"{int(u.personnel[k].sum())} fighters")
 
@@ -390,20 +354,6 @@ class ConflictModel(mesa.Model):
                                      battles.civilians[battles.places].tolist()):
             sides = ", ".join(f"{names[c]} {int(x)}" for c, x in enumerate(sizes) if x > 0)
             self._log("battle", pl, f"{sides}; casualties {int(tc)}, civilians {int(ci)}")
-
-    def _execute(self, place: int) -> None:
-        """Killings when an insurgent faction takes ``place``: Poisson with mean ``execution_rate`` times the
-        people there hostile to it (``1 - sympathy`` of those present), counted as civilians killed."""
-        present = self.civilians.present[place]
-        hostile = present * (1.0 - self.world.sympathy[place])
-        k = min(int(self.rng.poisson(self.p["execution_rate"] * hostile)), int(present))
-        if k <= 0:
-            return
-        killed = np.zeros(self.world.n, dtype=np.int64)
-        killed[place] = k
-        self.civilians.kill(killed)
-        self.state.tally.killed[place, -1] += k
-        self._log("executions", place, f"{k} people killed by {self.faction_ids[self.controller[place]]}")
 
     # 5 ---------------------------------------------------------------------------------------------------
     def _log_routs(self, routs: morale.Routs | None) -> None:
@@ -427,41 +377,19 @@ class ConflictModel(mesa.Model):
                 self._log("air_strike", pl, f"{fl} {self.faction_ids[f]} sorties: {h} fighters and {ci} civilians hit")
 
     # 7 ---------------------------------------------------------------------------------------------------
-    def _control(self) -> np.ndarray:
-        u, w, p = self.units, self.world, self.p
-        taken_by = np.full(w.n, -1, dtype=np.int64)
-        changed, holders = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
-        k = control_changes(self.present_personnel_c, self.controller, self.coalition_of, u.n, self._here,
-                            u.routing, u.loc, u.faction, u.personnel, changed, holders)
-        for pl, new in zip(changed[:k].tolist(), holders[:k].tolist()):
-            old = int(self.controller[pl])
-            self.controller[pl] = new
-            self.state.routes.control_changed()
-            taken_by[pl] = new
-            self._log("control_change", pl, f"{self.faction_ids[old]} -> {self.faction_ids[new]}")
-            if self.sides.insurgent[new]:
-                self._execute(pl)
-            # The news shakes the losing side's units nearby, more for a valuable place, and less in places worth
-            # more than it (the fall of a town shakes a city's garrison by the ratio of their values).
-            morale.fall_shock(self.state, pl, int(self.coalition_of[old]), p)
-        return taken_by
-
-    # 8 ---------------------------------------------------------------------------------------------------
-    def _recruit(self) -> None:
-        u, w, p = self.units, self.world, self.p
-        held, lam = np.empty(w.n, dtype=np.int64), np.empty(w.n)
-        new_places, new_recruits = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
-        for f in np.flatnonzero(self.sides.insurgent).tolist():
-            m = recruit_rates(self.controller, f, p["recruit_rate"], self.civilians.residents, w.sympathy, held, lam)
-            if m == 0:
-                continue
-            recruits = self.rng.poisson(lam[:m])
-            # Recruits join the largest unit of the faction at the place (the first, on a tie), or form one.
-            k, total = join_recruits(f, held[:m], recruits, u.n, u.alive, u.faction, u.next, u.routing, u.loc,
-                                     u.personnel, u.quality, p["recruit_quality"], w.n, new_places, new_recruits)
-            for pl, kk in zip(new_places[:k].tolist(), new_recruits[:k].tolist()):
-                self.units.add(f, pl, kk, p["recruit_quality"], p["initial_morale"], name="recruits")
-            self.ledger["recruited"][f] += total
+    def _changes_of_hands(self) -> np.ndarray:
+        """Places change hands; insurgents taking one execute people there; each fall shakes the losing side's
+        morale nearby. Returns the faction that took each place today (-1: none)."""
+        s, p, ids = self.state, self.p, self.faction_ids
+        changes = control.changes_of_hands(s)
+        for pl, old, new in zip(changes.places.tolist(), changes.old.tolist(), changes.new.tolist()):
+            self._log("control_change", pl, f"{ids[old]} -> {ids[new]}")
+            if s.sides.insurgent[new]:
+                killed = control.executions(s, self.rng, pl, p)
+                if killed:
+                    self._log("executions", pl, f"{killed} people killed by {ids[new]}")
+            morale.fall_shock(s, pl, int(self.coalition_of[old]), p)
+        return changes.taken_by
 
     # 9 ---------------------------------------------------------------------------------------------------
     def _record(self) -> None:

@@ -25,6 +25,46 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulation.rules.state import Sides, State, Units
+
+
+def threat_to(state: State, coalition: int) -> np.ndarray:
+    """The hostile effective strength that could reach each place within a day, by roads that do not pass
+    through places held by the hostile units' own enemies (kept until presence changes, see
+    :class:`simulation.rules.state.Estimates`)."""
+    threat = state.estimates.threat
+    hit = threat.get(coalition)
+    if hit is None:
+        here, n = state.presence.here, state.world.n  # units split off today are not counted until tomorrow
+        effective, reach = np.empty(here.size), np.empty((here.size, n))
+        k = _within_a_day(state.units.packed, here, state.packed_sides, state.sides.hostile[coalition],
+                          state.routes.all()[0], (effective, reach))
+        hit = threat[coalition] = np.zeros(n) if k == 0 else effective[:k] @ reach[:k]
+    return hit
+
+
+def defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
+    """The effective strength hostile to ``coalition`` at each place, the holder's with the defenders'
+    advantage (``defender_advantage * fortification``); kept until presence changes."""
+    defences = state.estimates.defence
+    hit = defences.get(coalition)
+    if hit is None:
+        hit = defences[coalition] = _defence_against(state, coalition, params)
+    return hit
+
+
+def _defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
+    hostile = state.sides.hostile[coalition]
+    effective, fortification = state.presence.effective, state.world.fortification
+    if np.count_nonzero(hostile) < 8:  # NumPy sums fewer than 8 terms in order, as the loop does
+        out = np.empty(state.world.n)
+        defence(effective, hostile, state.holder, params["defender_advantage"], fortification, out)
+        return out
+    eff = effective[:, hostile]
+    holds = state.sides.coalition_of[state.controller][:, None] == np.flatnonzero(hostile)[None, :]
+    mult = np.where(holds, params["defender_advantage"] * fortification[:, None], 1.0)
+    return (eff * mult).sum(axis=1)
+
 
 @njit(cache=True)
 def best_targets(loc: np.ndarray, value: np.ndarray, safe: np.ndarray, reinforce: np.ndarray,
@@ -104,28 +144,26 @@ def hold_targets(loc: np.ndarray, value: np.ndarray, need: np.ndarray, hopeless:
 
 
 @njit(cache=True)
-def within_a_day(here: np.ndarray, routing: np.ndarray, faction: np.ndarray, coalition_of: np.ndarray,
-                 hostile: np.ndarray, loc: np.ndarray, personnel: np.ndarray, quality: np.ndarray,
-                 morale: np.ndarray, mobility: np.ndarray, days_by_coalition: tuple[np.ndarray, ...] | np.ndarray,
-                 effective: np.ndarray,
-                 reach: np.ndarray) -> int:
-    """The units that threaten a coalition (those ``here`` — present, not on the road — not ``routing``, and of
-    a coalition ``hostile`` to it), for ``ConflictModel._threat_to``: their effective strength into
-    ``effective`` and, into ``reach`` (1.0 or 0.0), whether each place is within a day of travel of them by
-    their own coalition's routes (``days_by_coalition[coalition][from, to] / mobility <= 1``; a tuple of
-    (n, n) arrays, one per coalition, or one (coalitions, n, n) array). Returns how many units, in the order of
+def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndarray,
+                  days_by_coalition: tuple[np.ndarray, ...], out: tuple) -> int:
+    """The units that threaten a coalition (those ``here`` — present, not on the road — not routing, and of a
+    coalition ``hostile`` to it), for :func:`threat_to`: ``out`` is ``(effective, reach)``, their effective
+    strength and, 1.0 or 0.0, whether each place is within a day of travel of them by their own coalition's
+    routes (``days_by_coalition[coalition][from, to] / mobility <= 1``). Returns how many units, in the order of
     their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
+    u, s = Units(*units), Sides(*sides)
+    effective, reach = out
     k = 0
     n = reach.shape[1]
     for r in range(here.size):
-        if not here[r] or routing[r]:
+        if not here[r] or u.routing[r]:
             continue
-        c = coalition_of[faction[r]]
+        c = s.coalition_of[u.faction[r]]
         if not hostile[c]:
             continue
-        effective[k] = personnel[r] * quality[r] * morale[r]
-        days = days_by_coalition[c][loc[r]]
-        speed = mobility[faction[r]]
+        effective[k] = u.personnel[r] * u.quality[r] * u.morale[r]
+        days = days_by_coalition[c][u.loc[r]]
+        speed = s.mobility[u.faction[r]]
         for q in range(n):
             reach[k, q] = 1.0 if days[q] / speed <= 1.0 else 0.0
         k += 1
