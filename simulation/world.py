@@ -27,7 +27,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from simulation.rules.routing import component_labels, routes_into
-from simulation.rules.state import Places
+from simulation.rules.state import Places, Roads
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -118,6 +118,9 @@ class World:
         self.governorates = sorted(set(self.governorate))
         self.governorate_of = np.array([self.governorates.index(g) for g in self.governorate], dtype=np.int64)
         self.kind = [p.kind for p in places]
+        self.places = Places(self.value, self.sympathy, self.fortification, self.governorate_of)
+        """The places' fixed attributes as the kernels' bundle (see :class:`simulation.rules.state.Places`)."""
+        self.packed_places = tuple(self.places)
 
         # Road arrays: km and base speed (km/day) of each edge, as dense matrices (n is small).
         self.road_km = np.zeros((n, n))
@@ -129,26 +132,26 @@ class World:
             self.road_speed[i, j] = self.road_speed[j, i] = speed
         self.open_road = self.road_km > 0
         self.roads_version = 0
-        self._places: tuple[int, Places, tuple] = (-1, None, ())
+        self._roads: tuple[int, Roads, tuple] = (-1, None, ())
         self.recompute_routes()
 
     @property
-    def places(self) -> Places:
-        """The places and roads as the kernels' bundle (see :class:`simulation.rules.state.Places`), renewed
-        when a road opens or closes."""
-        return self._place_bundle()[1]
+    def roads(self) -> Roads:
+        """The roads and routes as the kernels' bundle (see :class:`simulation.rules.state.Roads`), renewed when a
+        road opens or closes."""
+        return self._road_bundle()[1]
 
     @property
-    def packed_places(self) -> tuple:
-        """:attr:`places` as a plain tuple, as the model passes it to the kernels."""
-        return self._place_bundle()[2]
+    def packed_roads(self) -> tuple:
+        """:attr:`roads` as a plain tuple, as the model passes it to the kernels."""
+        return self._road_bundle()[2]
 
-    def _place_bundle(self) -> tuple[int, Places, tuple]:
-        if self._places[0] != self.roads_version:
-            bundle = Places(self.value, self.sympathy, self.fortification, self.governorate_of, self.road_km,
-                            self.road_speed, self.open_road, self.travel_days, self.distance_km, self.next_hop)
-            self._places = (self.roads_version, bundle, tuple(bundle))
-        return self._places
+    def _road_bundle(self) -> tuple[int, Roads, tuple]:
+        if self._roads[0] != self.roads_version:
+            bundle = Roads(self.road_km, self.road_speed, self.open_road, self.travel_days, self.distance_km,
+                           self.next_hop)
+            self._roads = (self.roads_version, bundle, tuple(bundle))
+        return self._roads
 
     @cached_property
     def graph(self) -> nx.Graph:

@@ -51,4 +51,5 @@ class FactionCommand(Agent):
             return
         if chosen.withdrawn is not None:
             self.model.log_withdrawals(chosen.withdrawn)
-        orders.dispatch(state, chosen)
+        if chosen.rows.size:
+            orders.dispatch(state, chosen)

@@ -13,12 +13,16 @@ import mesa
 import numpy as np
 from numba import njit
 
-from simulation.rules.state import Units
+from simulation.rules.state import UNIT_STORAGE, Units
 
 
 class UnitTable:
     """Growable struct of arrays, one row per unit ever created (dead units keep their row), each live row with
     its :class:`ForceUnit` agent.
+
+    The columns (:class:`simulation.rules.state.Units`) are attributes (``table.loc``, ``table.morale`` ...);
+    they are stored as four arrays by dtype (:data:`simulation.rules.state.UNIT_STORAGE`), whose rows they
+    are, and passed to the kernels in that form (:attr:`packed`).
 
     Parameters
     ----------
@@ -26,9 +30,9 @@ class UnitTable:
     capacity : rows to start with (the arrays double when full).
     """
 
-    FIELDS = {name: dtype for name, dtype in zip(Units._fields, (
-        np.int32, np.int32, np.int64, np.float64, np.float64, np.float64, np.int32, np.int32, np.float64, np.int32,
-        np.bool_, np.bool_, np.bool_))}
+    FIELDS = dict(zip(Units._fields, (np.int32, np.int32, np.int64, np.float64, np.float64, np.float64, np.int32,
+                                      np.int32, np.float64, np.int32, np.bool_, np.bool_, np.bool_)))
+    _STORED = tuple(zip(UNIT_STORAGE, (np.int32, np.int64, np.float64, np.bool_)))
 
     def __init__(self, model: mesa.Model, capacity: int = 64):
         self.model = model
@@ -37,14 +41,18 @@ class UnitTable:
         self._resize(capacity)
 
     def _resize(self, size: int) -> None:
-        for name, dtype in self.FIELDS.items():
-            old = getattr(self, name, None)
-            new = np.zeros(size, dtype=dtype)
-            if old is not None:
-                new[: self.n] = old[: self.n]
-            setattr(self, name, new)
+        stored = []
+        for names, dtype in self._STORED:
+            block = np.zeros((len(names), size), dtype=dtype)
+            for i, name in enumerate(names):
+                old = getattr(self, name, None)
+                if old is not None:
+                    block[i, : self.n] = old[: self.n]
+            for i, name in enumerate(names):
+                setattr(self, name, block[i])  # a row of the block: a contiguous view
+            stored.append(block[0] if len(names) == 1 else block)
         self.columns = Units(*(getattr(self, name) for name in self.FIELDS))
-        self.packed = tuple(self.columns)
+        self.packed = tuple(stored)
 
     def add(self, faction: int, loc: int, personnel: int, quality: float, morale: float, name: str = "") -> int:
         """A new unit at ``loc`` (its home and objective), with its agent; returns its row."""

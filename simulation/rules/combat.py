@@ -49,7 +49,7 @@ from numba import njit
 
 from simulation.civilians.harm import harm_civilians
 from simulation.rules import draws
-from simulation.rules.state import KILLED, WOUNDED, Places, Sides, State, Tally, Units
+from simulation.rules.state import KILLED, WOUNDED, Places, Sides, State, Tally, Units, side_columns, unit_columns
 
 
 class BattleResult(NamedTuple):
@@ -132,7 +132,7 @@ def air_strikes(state: State, rng: np.random.Generator, params: dict[str, float]
         m = presence.here.size
         rows, before, prob = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m)
         k = _sortie_hits((flown, targets), u.packed, presence.here, sides.coalition_of, hostile,
-                         float(p["sortie_kill_rate"]), state.packed_tally, (rows, before, prob))
+                         float(p["sortie_kill_rate"]), state.tally.sorties, (rows, before, prob))
         hit = np.zeros(n, dtype=np.int64)
         if k:  # binomial draws over no units would use no random numbers
             lost = rng.binomial(before[:k], prob[:k])
@@ -174,7 +174,7 @@ def _battle_strengths(units: Units, here: np.ndarray, battle: np.ndarray, sides:
     ``share`` (zero on entry) gets each coalition's effective strength per hostile person present, the fire each
     of them receives from it (0 where no hostile person is present).
     """
-    u, s, pl = Units(*units), Sides(*sides), Places(*places)
+    u, s, pl = unit_columns(units), side_columns(sides), Places(*places)
     rows, N, E, share = out
     coalition_of = s.coalition_of
     k = 0
@@ -215,7 +215,7 @@ def _hit_probability(rows: np.ndarray, units: Units, coalition_of: np.ndarray, p
     ``lambda = min(rate * intensity * fire**alpha * N**(1 - alpha), N)`` if ``fire > 0`` and ``N > 0``, else 0.
     ``intensity`` is the day's draw at each of ``places`` (1 elsewhere).
     """
-    u = Units(*units)
+    u = unit_columns(units)
     fire, N, fire_alpha, N_beta = lanchester
     before, prob = out
     level = np.ones(N.shape[0])
@@ -248,7 +248,7 @@ def _battle_losses(rows: np.ndarray, units: Units, coalition_of: np.ndarray, tal
     ``(lost, ratio, casualties)``: ``lost`` gets the share of its personnel each unit lost (0 if it had none),
     ``ratio`` ``max(fire / E, 1)`` of its side at its place (10 where ``E`` is 0), for the morale drop.
     """
-    u = Units(*units)
+    u = unit_columns(units)
     before, cas, killed = drawn
     fire, E = odds
     lost, ratio, casualties = out
@@ -300,16 +300,16 @@ def _sortie_weights(personnel_c: np.ndarray, hostile: np.ndarray, targets: np.nd
 
 @njit(cache=True)
 def _sortie_hits(strike: tuple, units: Units, here: np.ndarray, coalition_of: np.ndarray, hostile: np.ndarray,
-                 kill_rate: float, tally: Tally, out: tuple) -> int:
-    """``strike`` is ``(flown, targets)`` by place; adds ``flown`` to today's sorties. ``out`` is
+                 kill_rate: float, sorties: np.ndarray, out: tuple) -> int:
+    """``strike`` is ``(flown, targets)`` by place; adds ``flown`` to today's ``sorties`` by place. ``out`` is
     ``(rows, before, prob)``: fills ``rows[:k]`` with the units ``here`` (one per unit row) of coalitions
     ``hostile`` to the air force at places it struck, in row order, ``before`` with their personnel and ``prob``
     with ``clip(kill_rate * flown / targets, 0, 1)`` at their place (0 where ``targets`` is 0); returns ``k``."""
-    u, t = Units(*units), Tally(*tally)
+    u = unit_columns(units)
     flown, targets = strike
     rows, before, prob = out
     for at in range(flown.size):
-        t.sorties[at] += flown[at]
+        sorties[at] += flown[at]
     k = 0
     for r in range(here.size):
         at = u.loc[r]
@@ -333,7 +333,7 @@ def _book_losses(rows: np.ndarray, units: Units, tally: Tally, lost: np.ndarray,
     them from their personnel, add the killed and wounded (``lost - killed``) to the ledger by faction and to
     today's toll by place and faction, unit by unit in order (as ``np.add.at``), and add ``lost`` to ``hit`` by
     place."""
-    u, t = Units(*units), Tally(*tally)
+    u, t = unit_columns(units), Tally(*tally)
     for j in range(rows.size):
         r = rows[j]
         at = u.loc[r]

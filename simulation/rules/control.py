@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.rules.state import Presence, State, Units
+from simulation.rules.state import Presence, State, Units, unit_columns
 
 
 class Changes(NamedTuple):
@@ -79,7 +79,7 @@ def _control_changes(units: Units, n: int, presence: Presence, coalition_of: np.
     """The places that change hands (``out[0]``, in increasing order: only one coalition has personnel there,
     not the holder's) and their new holders (``out[1]``: the faction of that coalition with the most personnel
     here and not routing among units ``0 .. n-1``, the first on a tie). Returns how many."""
-    u, pr = Units(*units), Presence(*presence)
+    u, pr = unit_columns(units), Presence(*presence)
     changed, new = out
     personnel_c, here = pr.personnel, pr.here
     places, nc = personnel_c.shape

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from simulation.rules import movement, orders
-from simulation.rules.state import RECRUITED, Places, Sides, State, Units
+from simulation.rules.state import RECRUITED, Places, Sides, State, Units, side_columns, unit_columns
 
 
 def sleepers_rise(state: State, params: dict[str, float]) -> np.ndarray | None:
@@ -92,7 +92,7 @@ def _sleeper_cells(units: Units, n: int, sides: Sides, places: Places, offensive
 
     Returns how many cells, or 0 if there are none or none whose offensive has begun (then nothing else is
     filled)."""
-    u, s, pl = Units(*units), Sides(*sides), Places(*places)
+    u, s, pl = unit_columns(units), side_columns(sides), Places(*places)
     hid, rising, cells, need = out
     governorate = pl.governorate
     k = 0
@@ -134,7 +134,7 @@ def _rise(hid: np.ndarray, rising: np.ndarray, units: Units, coalition_of: np.nd
     """The cells ``hid`` that rise (``rising`` 1, or 2 with the cells of their coalition at their place at least
     ``attack_ratio`` times the ``defence`` against it there, [coalition, place]) are no longer hidden; they go
     into ``rise`` in order. Returns how many."""
-    u = Units(*units)
+    u = unit_columns(units)
     m = 0
     for i in range(hid.size):
         r = hid[i]
@@ -173,7 +173,7 @@ def _join_recruits(faction: int, held: np.ndarray, recruits: np.ndarray, units: 
     becomes the personnel-weighted mean with ``recruit_quality``. The places with no such unit and their
     recruits, in the order of ``held``, go to ``out`` (``(new_places, new_recruits)``: new units, for the
     caller to create). Returns (how many of those, all the recruits)."""
-    u = Units(*units)
+    u = unit_columns(units)
     new_places, new_recruits = out
     personnel, quality = u.personnel, u.quality
     largest = np.full(n_places, -1, dtype=np.int64)

@@ -41,7 +41,7 @@ from numba import njit
 
 from simulation.rules import draws
 from simulation.rules.movement import set_courses
-from simulation.rules.state import DESERTED, Places, Presence, Sides, State, Tally, Units
+from simulation.rules.state import DESERTED, Places, Presence, Sides, State, Tally, Units, side_columns, unit_columns
 
 
 class Routs(NamedTuple):
@@ -68,10 +68,10 @@ def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[
     held_by = np.empty(places, dtype=np.int64)  # the coalition holding each place
     enemy_here = np.empty((places, nc), dtype=bool)  # [place, c]: enemies of c present
     rout, coalitions = np.empty(n, dtype=np.int64), np.empty(nc, dtype=bool)
+    settings = (int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"], p["morale_recovery"],
+                p["rout_threshold"])
     k = _day_morale(u.packed, n, state.packed_presence, state.packed_sides, state.world.packed_places,
-                    state.controller, (int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"],
-                                       p["morale_recovery"], p["rout_threshold"]),
-                    (held_by, enemy_here, rout, coalitions))
+                    state.world.open_road, state.controller, settings, (held_by, enemy_here, rout, coalitions))
     if k == 0:
         return None
     rout = rout[:k]
@@ -93,8 +93,8 @@ def fall_shock(state: State, place: int, losing_coalition: int, params: dict[str
     docstring)."""
     radius = params["morale_shock_radius_km"]
     u = state.units
-    _fall_shock(place, losing_coalition, u.packed, u.n, state.sides.coalition_of, state.world.packed_places,
-                (radius, max(radius, 1e-9), params["morale_fall_shock"]))
+    _fall_shock(place, losing_coalition, u.packed, u.n, state.sides.coalition_of, state.world.value,
+                state.world.distance_km, (radius, max(radius, 1e-9), params["morale_fall_shock"]))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -159,8 +159,8 @@ def _morale_today(morale: float, base_morale: float, cut_off: bool, sympathy: fl
 
 
 @njit(cache=True)
-def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: Places, controller: np.ndarray,
-                params: tuple, out: tuple) -> int:
+def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: Places, open_road: np.ndarray,
+                controller: np.ndarray, params: tuple, out: tuple) -> int:
     """The day's morale of units ``0 .. n-1`` and who routs (see :func:`daily_morale_and_routs`).
 
     ``params`` is ``(airlift_places, morale_cutoff, hostile_population_morale, morale_recovery,
@@ -169,7 +169,7 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
     units that rout (live, here, not routing, morale below the threshold), in row order, and their coalitions.
     Returns how many rout.
     """
-    u, pr, s, pl = Units(*units), Presence(*presence), Sides(*sides), Places(*places)
+    u, pr, s, pl = unit_columns(units), Presence(*presence), side_columns(sides), Places(*places)
     held_by, enemy_here, rout, rout_coalitions = out
     airlift_places, rout_threshold = params[0], params[4]
     nf, n_places, nc = s.coalition_of.size, controller.size, s.hostile.shape[0]
@@ -194,7 +194,7 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
             c = s.coalition_of[f]
             for q in range(n_places):
                 passable[q] = not s.hostile[c, held_by[q]] and not enemy_here[q, c]
-            _cut_off_places(pl, passable, s.rear[f], s.airlift[f], airlift_places, held_by, c, cut[f])
+            _cut_off_places(open_road, pl.value, passable, f, s, airlift_places, held_by, cut[f])
     for r in range(n):
         government = s.government[u.faction[r]]
         cut_off = live[r] and government and cut[u.faction[r], u.loc[r]]
@@ -212,14 +212,14 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
 
 
 @njit(cache=True)
-def _cut_off_places(places: Places, passable: np.ndarray, rear: int, airlift: bool, airlift_places: int,
-                    held_by: np.ndarray, coalition: int, cut: np.ndarray) -> None:
-    """The places a government faction is cut off at (``cut``): all but those its ``rear`` reaches by open roads
+def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarray, faction: int, sides: Sides,
+                    airlift_places: int, held_by: np.ndarray, cut: np.ndarray) -> None:
+    """The places a government ``faction`` is cut off at (``cut``): all but those its rear reaches by open roads
     (either way round) through ``passable`` places (all of them if it has no rear, or its rear is not
     passable): the places outside the rear's connected component, as ``World.components`` labels them. With an
-    ``airlift``, the ``airlift_places`` most valuable of the places its ``coalition`` holds among them (the
+    airlift, the ``airlift_places`` most valuable (``value``) of the places its coalition holds among them (the
     first, on a tie) are not cut off: Python's ``[:airlift_places]`` of the stable sort by decreasing value."""
-    open_road, value = places.open_road, places.value
+    rear, airlift, coalition = sides.rear[faction], sides.airlift[faction], sides.coalition_of[faction]
     n = passable.size
     cut[:] = True
     if rear >= 0 and passable[rear]:
@@ -264,7 +264,7 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, coalition
     travel days) that it holds and no enemy occupies, other than where the unit is (``out[0]``, ``dest``: the
     ``argmin``, the first NaN or the first least), and whether there is one (``out[1]``, ``reached``: finite
     days)."""
-    u = Units(*units)
+    u = unit_columns(units)
     dest, reached = out
     n = held_by.size
     for i in range(rout.size):
@@ -290,7 +290,7 @@ def _settle_routs(rout: np.ndarray, deserters: np.ndarray, reached: np.ndarray, 
                   tally: Tally) -> None:
     """Routing units lose their ``deserters`` (to the ledger's ``deserted``); those with nowhere to go (not
     ``reached``) dissolve, all of them deserting (added to ``deserters``), the others start routing."""
-    u, t = Units(*units), Tally(*tally)
+    u, t = unit_columns(units), Tally(*tally)
     for i in range(rout.size):
         r = rout[i]
         u.personnel[r] -= deserters[i]
@@ -307,20 +307,20 @@ def _settle_routs(rout: np.ndarray, deserters: np.ndarray, reached: np.ndarray, 
 
 @njit(cache=True)
 def _fall_shock(place: int, losing_coalition: int, units: Units, n: int, coalition_of: np.ndarray,
-                places: Places, params: tuple) -> None:
+                value: np.ndarray, distance_km: np.ndarray, params: tuple) -> None:
     """The fall of ``place`` shakes the morale of the losing coalition's live units (rows ``0 .. n-1``) within
     ``radius`` km, by ``shock * v / (1 + v) * min(1, v / max(value there, 1e-9)) * (1 - d / radius_floor)``
     (``params``: ``(radius, radius_floor, shock)``, ``radius_floor = max(radius, 1e-9)``; ``v``: the value of
     ``place``; ``d``: the distance), clipped to 0-1."""
-    u, pl = Units(*units), Places(*places)
+    u = unit_columns(units)
     radius, radius_floor, shock = params
-    v = pl.value[place]
+    v = value[place]
     weight = v / (1.0 + v)
     for r in range(n):
         if not u.alive[r] or coalition_of[u.faction[r]] != losing_coalition:
             continue
-        d = pl.distance_km[place, u.loc[r]]
+        d = distance_km[place, u.loc[r]]
         if not d <= radius:
             continue
-        relative = np_minimum(1.0, v / np_maximum(pl.value[u.loc[r]], 1e-9))
+        relative = np_minimum(1.0, v / np_maximum(value[u.loc[r]], 1e-9))
         u.morale[r] = np_clip(u.morale[r] - shock * weight * relative * (1.0 - d / radius_floor), 0.0, 1.0)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation.rules.state import Estimates, Places, Presence, Sides, State, Units, distinct
+from simulation.rules.state import Presence, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
 
 def move(state: State, params: dict[str, float]) -> None:
@@ -43,7 +43,7 @@ def move(state: State, params: dict[str, float]) -> None:
     sides = state.sides
     held_by = sides.coalition_of[state.controller]
     enemies_here = state.presence.personnel @ sides.hostile.T > 0  # [place, coalition]
-    _move_units(rows, u.packed, state.packed_sides, state.world.packed_places, held_by, enemies_here,
+    _move_units(rows, u.packed, state.packed_sides, state.world.packed_roads, held_by, enemies_here,
                 state.routes.all()[1])
     arrived = rows[(u.next[rows] < 0) & u.routing[rows]]
     u.routing[arrived] = False
@@ -56,12 +56,12 @@ def update_presence(state: State) -> Presence:
     (``state.estimates``) start afresh."""
     u, n, places = state.units, state.units.n, state.world.n
     nc = state.sides.hostile.shape[0]
-    presence = Presence(np.zeros(n, dtype=bool), np.zeros((places, nc)), np.zeros((places, nc)),
-                        np.zeros(places, dtype=bool))
-    _presence(u.packed, n, state.packed_sides, state.controller, state.was_garrisoned, presence)
-    state.presence, state.packed_presence = presence, tuple(presence)
-    state.estimates = Estimates({}, {})
-    return presence
+    packed = (np.zeros(n, dtype=bool), np.zeros((places, nc)), np.zeros((places, nc)), np.zeros(places, dtype=bool))
+    _presence(u.packed, n, state.packed_sides, state.controller, state.was_garrisoned, packed)
+    state.presence, state.packed_presence = Presence(*packed), packed
+    state.estimates.threat.clear()
+    state.estimates.defence.clear()
+    return state.presence
 
 
 def set_courses(state: State, rows: np.ndarray, targets: np.ndarray) -> None:
@@ -96,22 +96,22 @@ def merge_idle(state: State) -> None:
 
 
 @njit(cache=True)
-def _move_units(rows: np.ndarray, units: Units, sides: Sides, places: Places, held_by: np.ndarray,
+def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held_by: np.ndarray,
                 enemies_here: np.ndarray, next_hop: np.ndarray) -> None:
     """Move the units ``rows`` (on the road: ``next >= 0``) for one day, in place.
 
     ``held_by``: (n,) the coalition holding each place; ``enemies_here``: (n, coalitions) enemies of the
     coalition present at the place; ``next_hop``: (coalitions, n, n) next place toward a target by the
-    coalition's routes, -1 if none (then any road, ``places.next_hop``, is taken).
+    coalition's routes, -1 if none (then any road, ``roads.next_hop``, is taken).
     """
-    u, s, pl = Units(*units), Sides(*sides), Places(*places)
+    u, s, rd = unit_columns(units), side_columns(sides), Roads(*roads)
     loc, nxt, km_left = u.loc, u.next, u.km_left
     for r in rows:
         budget = 1.0
         for _ in range(64):
             if not (budget > 1e-9 and nxt[r] >= 0):
                 break
-            speed = pl.road_speed[loc[r], nxt[r]] * s.mobility[u.faction[r]]
+            speed = rd.road_speed[loc[r], nxt[r]] * s.mobility[u.faction[r]]
             need = km_left[r] / speed
             if not need <= budget:  # still on the road at the end of the day
                 km_left[r] -= budget * speed
@@ -127,10 +127,10 @@ def _move_units(rows: np.ndarray, units: Units, sides: Sides, places: Places, he
                 continue
             hop = next_hop[c, here, u.target[r]]
             if hop < 0:
-                hop = pl.next_hop[here, u.target[r]]
+                hop = rd.next_hop[here, u.target[r]]
             if hop >= 0:
                 nxt[r] = hop
-                km_left[r] = pl.road_km[here, hop]
+                km_left[r] = rd.road_km[here, hop]
             else:
                 nxt[r] = -1
 
@@ -140,7 +140,7 @@ def _presence(units: Units, n: int, sides: Sides, controller: np.ndarray, garris
               presence: Presence) -> None:
     """Fill ``presence`` (zeroed arrays; ``here`` of ``n`` rows) for the unit rows ``0 .. n-1``, summing in row
     order; mark the places whose holder (by ``controller``) has personnel there in ``garrisoned``."""
-    u, s, out = Units(*units), Sides(*sides), Presence(*presence)
+    u, s, out = unit_columns(units), side_columns(sides), Presence(*presence)
     personnel_c, effective_c, battle = out.personnel, out.effective, out.battle
     nc = s.hostile.shape[0]
     for i in range(n):
@@ -166,7 +166,7 @@ def _merge_idle(units: Units, n: int, n_places: int) -> None:
     """Merge the idle units among rows ``0 .. n-1``: the first of a group (lowest row) takes in the others'
     personnel, its quality and morale become the personnel-weighted means, the others are left with none. The
     sums run over each group's units in row order, from 0.0."""
-    u = Units(*units)
+    u = unit_columns(units)
     alive, nxt, routing, personnel = u.alive[:n], u.next[:n], u.routing[:n], u.personnel[:n]
     faction, loc, home = u.faction[:n], u.loc[:n], u.home[:n]
     quality, morale, base_morale = u.quality[:n], u.morale[:n], u.base_morale[:n]

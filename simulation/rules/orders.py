@@ -49,7 +49,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.rules.state import Places, Sides, State, Units, distinct
+from simulation.rules.state import Places, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
 _NO_CAPS = np.zeros(0)  # detachments without caps
 _NO_PLACES = np.zeros(0, dtype=bool)  # no claims
@@ -109,19 +109,18 @@ def hold_orders(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, p
     c = int(state.sides.coalition_of[faction])
     own = state.presence.effective[:, c]
     own_def, need, hopeless = np.empty(w.n), np.empty(w.n), np.empty(w.n, dtype=bool)
+    leaving = np.empty(rows.size, dtype=np.int64)
     # The government gives up, in order, places not worth a stand where the enemy (helped by a sympathetic
     # population) clearly outweighs the defence: towns that change hands without a fight.
-    _needs(own, threat_to(state, c), state.holder, c, government, state.world.packed_places,
-           (p["defender_advantage"], p["withdraw_ratio"], p["hold_value"]), (own_def, need, hopeless))
+    k = _needs(own, threat_to(state, c), state.holder, c, state.world.packed_places,
+               (p["defender_advantage"], p["withdraw_ratio"], p["hold_value"], government), (rows, loc, leaving),
+               (own_def, need, hopeless))
     withdrawn = None
-    if government:
-        leaving = np.empty(rows.size, dtype=np.int64)
-        k = _stay_or_leave(rows, loc, hopeless, leaving)
-        if k < rows.size:
-            withdrawn = withdraw(state, leaving[: rows.size - k])
-            if k == 0:
-                return Orders(rows[:0], rows[:0], p["garrison_share"], None, withdrawn)
-            rows, loc = rows[:k], loc[:k]
+    if k < rows.size:
+        withdrawn = withdraw(state, leaving[: rows.size - k])
+        if k == 0:
+            return Orders(rows[:0], rows[:0], p["garrison_share"], None, withdrawn)
+        rows, loc = rows[:k], loc[:k]
     in_reach, decay, eff, days = _reach_of(state, faction, rows, loc, params, tribal=not government)
     # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
     # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm; they
@@ -174,8 +173,7 @@ def dispatch(state: State, orders: Orders) -> None:
     sent to a target sets that target's budget, and the units sent there use it up in the order given.
     Detachments of fewer than 10 that would leave part of a unit behind stay. A unit that sends part of itself
     splits: the part sent is a new unit (a new row of the table)."""
-    u = state.units
-    rows, targets = np.asarray(orders.rows, dtype=np.int64), np.asarray(orders.targets, dtype=np.int64)
+    u, rows, targets = state.units, orders.rows, orders.targets
     if rows.size == 0:
         return
     u.reserve(rows.size)  # room for every unit to split
@@ -183,7 +181,7 @@ def dispatch(state: State, orders: Orders) -> None:
     parent, split_by = np.empty(rows.size, dtype=np.int64), np.zeros(sides.hostile.shape[0], dtype=bool)
     caps = _NO_CAPS if orders.at_most is None else np.asarray(orders.at_most, dtype=float)
     added = _send_units((rows, targets, orders.keep_share, caps), u.packed, u.n, state.packed_sides,
-                        state.controller, state.world.packed_places, state.routes.all()[1], (parent, split_by))
+                        state.controller, state.world.packed_roads, state.routes.all()[1], (parent, split_by))
     if added:
         # The strength left at the units' places changes: so does the threat they pose.
         threat = state.estimates.threat
@@ -202,7 +200,7 @@ def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
     for c in distinct(coal):
         sel = rows[coal == c]
         dest = np.empty(sel.size, dtype=np.int64)
-        _retreats(sel, c, state.holder, threat_to(state, c), state.routes.of(c), u.packed, w.packed_places, dest)
+        _retreats(sel, c, state.holder, threat_to(state, c), state.routes.of(c), u.packed, w.packed_roads, dest)
         gone.append(sel[dest >= 0])
         where.append(dest[dest >= 0])
     moved = np.concatenate(gone)
@@ -265,7 +263,7 @@ def _reach_of(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, par
     days = state.routes.of(state.sides.coalition_of[faction])[0]
     in_reach, decay, eff = np.empty((loc.size, days.shape[1])), np.empty((loc.size, days.shape[1])), \
         np.empty(loc.size)
-    _reach(rows, loc, state.units.packed, days, float(state.sides.mobility[faction]), state.world.packed_places,
+    _reach(rows, loc, state.units.packed, days, float(state.sides.mobility[faction]), state.world.distance_km,
            (params["reach_days"], params["tribal_home_radius_km"], tribal), (in_reach, decay, eff))
     np.exp(decay, out=decay)  # the exponential stays NumPy's
     return in_reach, decay, eff, days
@@ -282,7 +280,7 @@ def _free_units(units: Units, n: int, faction: int, battle: np.ndarray, only_act
     not routing, not hidden, and not where a ``battle`` is; each one's objective becomes where it is. Of those,
     into ``out`` (``(rows, loc)``): all of them or, if ``only_active``, those in a governorate where ``active``.
     Returns how many."""
-    u = Units(*units)
+    u = unit_columns(units)
     rows, rows_loc = out
     k = 0
     for r in range(n):
@@ -301,14 +299,14 @@ def _free_units(units: Units, n: int, faction: int, battle: np.ndarray, only_act
 
 
 @njit(cache=True)
-def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mobility: float, places: Places,
-           params: tuple, out: tuple) -> None:
+def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mobility: float,
+           distance_km: np.ndarray, params: tuple, out: tuple) -> None:
     """For the units ``rows`` at ``loc`` (``params``: ``(reach_days, home_radius_km, tribal)``; ``out``:
     ``(in_reach, minus_days, effective)``): whether each place is within ``reach_days`` of travel
     (``days / mobility``; for ``tribal`` units, also within ``home_radius_km`` of the unit's home), 1.0 or
     0.0; ``-travel days / reach_days`` (whose exponential discounts a target's score); each unit's effective
-    strength."""
-    u, pl = Units(*units), Places(*places)
+    strength. ``distance_km``: road km between places, for the home radius."""
+    u = unit_columns(units)
     reach_days, home_radius_km, tribal = params
     in_reach, minus_days, effective = out
     n = days.shape[1]
@@ -319,7 +317,7 @@ def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mo
         for q in range(n):
             t = d[q] / mobility
             ok = t <= reach_days
-            if tribal and not pl.distance_km[u.home[r], q] <= home_radius_km:
+            if tribal and not distance_km[u.home[r], q] <= home_radius_km:
                 ok = False
             in_reach[i, q] = 1.0 if ok else 0.0
             minus_days[i, q] = -t / reach_days
@@ -361,32 +359,33 @@ def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tupl
 
 
 @njit(cache=True)
-def _needs(own_effective: np.ndarray, threat: np.ndarray, holder: np.ndarray, side: int, government: bool,
-           places: Places, params: tuple, out: tuple) -> None:
+def _needs(own_effective: np.ndarray, threat: np.ndarray, holder: np.ndarray, side: int, places: Places,
+           params: tuple, free: tuple, out: tuple) -> int:
     """For a government or tribal command of coalition ``side`` (``params``: ``(defender_advantage,
-    withdraw_ratio, hold_value)``; ``out``: ``(own_def, need, hopeless)``): its defence of each place (its
-    effective strength there with the defenders' advantage), what each place it holds (``holder``: the
-    coalition holding each) needs against the ``threat`` (0 elsewhere) and, for the government, the places not
-    worth a stand that the enemy (helped by a sympathetic population) clearly outweighs."""
+    withdraw_ratio, hold_value, government)``; ``out``: ``(own_def, need, hopeless)``): its defence of each
+    place (its effective strength there with the defenders' advantage), what each place it holds (``holder``:
+    the coalition holding each) needs against the ``threat`` (0 elsewhere) and, for the government, the places
+    not worth a stand that the enemy (helped by a sympathetic population) clearly outweighs.
+
+    ``free`` is ``(rows, loc, leaving)``: of the units ``rows`` at ``loc``, those at such places go into
+    ``leaving``, in order, and the others stay at the front of ``rows`` and ``loc``, in order. Returns how many
+    stay."""
     pl = Places(*places)
-    defender_advantage, withdraw_ratio, hold_value = params
+    defender_advantage, withdraw_ratio, hold_value, government = params
     own_def, need, hopeless = out
+    rows, loc, leaving = free
     for q in range(pl.value.size):
         own_held = holder[q] == side
         own_def[q] = own_effective[q] * defender_advantage * pl.fortification[q]
         need[q] = threat[q] - own_def[q] if own_held else 0.0
         hopeless[q] = government and own_held and threat[q] * (0.5 + pl.sympathy[q]) > withdraw_ratio * own_def[q] \
             and pl.value[q] < hold_value
-
-
-@njit(cache=True)
-def _stay_or_leave(rows: np.ndarray, loc: np.ndarray, leave: np.ndarray, leaving: np.ndarray) -> int:
-    """Of the units ``rows`` (at ``loc``), those at places to ``leave`` into ``leaving``, in order; the others
-    stay at the front of ``rows`` and ``loc``, in order. Returns how many stay."""
+    if not government:
+        return rows.size
     k = 0
     j = 0
     for i in range(rows.size):
-        if leave[loc[i]]:
+        if hopeless[loc[i]]:
             leaving[j] = rows[i]
             j += 1
         else:
@@ -423,7 +422,7 @@ def _hold_orders(free: tuple, units: Units, front: tuple, places: Places, assess
     (``quality * morale``, at least 1e-6, with the defenders' advantage), or for a counter-attack 1.2 times
     ``counterattack_ratio`` times the defence (at least 1) in the unit's strength per person, rounded up. The
     units that go, nearest first (by travel days, ``days / mobility``; a stable sort). Returns how many."""
-    u, pl = Units(*units), Places(*places)
+    u, pl = unit_columns(units), Places(*places)
     rows, loc = free
     own_def, need, hopeless, potential, defence = assessment
     in_reach, decay, days, mobility = reach
@@ -616,7 +615,7 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
     strength and, 1.0 or 0.0, whether each place is within a day of travel of them by their own coalition's
     routes (``days_by_coalition[coalition][from, to] / mobility <= 1``). Returns how many units, in the order of
     their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
-    u, s = Units(*units), Sides(*sides)
+    u, s = unit_columns(units), side_columns(sides)
     effective, reach = out
     k = 0
     n = reach.shape[1]
@@ -637,13 +636,13 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
 
 @njit(cache=True)
 def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, routes: tuple, units: Units,
-              places: Places, dest: np.ndarray) -> None:
+              roads: Roads, dest: np.ndarray) -> None:
     """Orderly withdrawals of the units ``rows`` of coalition ``side``: each one's destination (``dest``; -1 if
     none) is the nearest place by the coalition's travel days (``routes``: ``(days, next_hop)``; the first on a
     tie), other than its own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0). A
     unit with a destination gets it as its objective and, unless its next place (by ``next_hop``, or by any road
     if it must) is none or where it is, that place and the road's length."""
-    u, pl = Units(*units), Places(*places)
+    u, rd = unit_columns(units), Roads(*roads)
     days, next_hop = routes
     n = holder.size
     for i in range(rows.size):
@@ -663,10 +662,10 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
         u.target[r] = arg
         h = next_hop[here, arg]
         if h < 0:
-            h = pl.next_hop[here, arg]
+            h = rd.next_hop[here, arg]
         if h >= 0 and h != here:
             u.next[r] = h
-            u.km_left[r] = pl.road_km[here, h]
+            u.km_left[r] = rd.road_km[here, h]
 
 
 @njit(cache=True)
@@ -716,7 +715,7 @@ def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_pla
 
 
 @njit(cache=True)
-def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: np.ndarray, places: Places,
+def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: np.ndarray, roads: Roads,
                 next_by_coalition: np.ndarray, out: tuple) -> int:
     """:func:`dispatch` on the unit table's columns (rows ``0..n-1`` in use; room for as many more as units
     sent): the units ``orders[0]`` are sent toward ``orders[1]`` as :func:`_detachments` decides. A unit that
@@ -728,7 +727,7 @@ def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: n
     Sets ``out[1][c]`` for each coalition ``c`` that split a unit (the caller clears it). Returns how many rows
     were added.
     """
-    u, s, pl = Units(*units), Sides(*sides), Places(*places)
+    u, s, rd = unit_columns(units), side_columns(sides), Roads(*roads)
     rows, targets = orders[0], orders[1]
     parent, split_by = out
     m = rows.size
@@ -745,7 +744,7 @@ def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: n
     hop = np.empty(m, dtype=np.int64)
     send = np.empty(m, dtype=np.int64)
     go = np.empty(m, dtype=np.bool_)
-    _detachments(orders, here, coal, own_place, pers, next_by_coalition, pl.next_hop, (hop, send, go))
+    _detachments(orders, here, coal, own_place, pers, next_by_coalition, rd.next_hop, (hop, send, go))
     new = n
     for i in range(m):
         if not go[i]:
@@ -766,5 +765,5 @@ def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: n
         h = hop[i]
         if h != here[i]:  # h >= 0: the unit goes
             u.next[mover] = h
-            u.km_left[mover] = pl.road_km[here[i], h]
+            u.km_left[mover] = rd.road_km[here[i], h]
     return new - n

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.rules.state import LEDGER, State, Tally, Units
+from simulation.rules.state import LEDGER, State, Tally, Units, unit_columns
 
 
 class Records(NamedTuple):
@@ -78,7 +78,7 @@ def _record_day(d: int, units: Units, n: int, controller: np.ndarray, tally: Tal
                 records: Records) -> None:
     """Day ``d``'s records for the live units among rows ``0 .. n-1`` (``people``: ``(residents, idps,
     displaced_from)`` by place); see :func:`record_day`. ``records.in_transit`` is left to the caller."""
-    u, t, rec = Units(*units), Tally(*tally), Records(*records)
+    u, t, rec = unit_columns(units), Tally(*tally), Records(*records)
     residents, idps, displaced_from = people
     ledger, killed_so_far, report = t.ledger, rec.killed_so_far, rec.report
     places, nf = rec.present.shape[1], rec.present.shape[2]

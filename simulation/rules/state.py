@@ -9,15 +9,19 @@ The compiled kernels below the entries take a few named bundles instead of long 
 
 - :class:`Units`: the unit table's columns (one row per unit ever created);
 - :class:`Sides`: the factions and the coalitions of allies they form;
-- :class:`Places`: the places and the roads between them (renewed when a road opens or closes);
+- :class:`Places`: the places' fixed attributes;
+- :class:`Roads`: the roads between places and the routes over the open ones (renewed when a road opens or
+  closes);
 - :class:`Presence`: who is present where, and where hostile sides meet;
 - :class:`Tally`: the personnel ledger and today's killed, wounded and air sorties.
 
-The model passes a bundle as a plain tuple (its ``packed`` form) and a kernel names it on entry
-(``u = Units(*units)``): Numba's dispatcher types a plain tuple from a fingerprint of its items, but for a
-NamedTuple it also writes the class and field names into the fingerprint, which costs 1-2 us a bundle (measured
-with Numba 0.62 on this project's kernels; a day makes some sixty kernel calls, and a toy-scenario day takes
-about a millisecond). A kernel given the NamedTuple itself works too, at that cost (tests do).
+The model passes a bundle as a plain tuple (its *packed* form) and a kernel names it on entry
+(``pl = Places(*places)``; ``u = unit_columns(units)``, ``s = side_columns(sides)``). Calling a kernel costs
+some 0.1-0.15 us for every array it is given (Numba unboxes each), and a day makes some sixty calls, against
+about a millisecond for a day of the toy scenario: so the unit table and the sides are packed as four arrays
+by dtype (:data:`UNIT_STORAGE`, :func:`pack_sides`) rather than thirteen and eight, and a NamedTuple is not
+passed as such, because Numba's dispatcher then writes its class and field names into the argument's type
+fingerprint, 1-2 us a bundle (measured with this project's Numba).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
+from numba import njit
 
 if TYPE_CHECKING:
     from simulation.civilians.displacement import Civilians
@@ -65,6 +70,21 @@ class Units(NamedTuple):
     hidden: np.ndarray  #: bool, a sleeper cell (not fighting, not seen) until its side's offensive reaches it
 
 
+UNIT_STORAGE = (("faction", "loc", "target", "next", "home"), ("personnel",),
+                ("quality", "morale", "base_morale", "km_left"), ("routing", "alive", "hidden"))
+"""How the unit table's columns are stored (its packed form): four arrays by dtype, an int32 (5, rows) array, the
+int64 personnel, a float64 (4, rows) array and a bool (3, rows) array, whose rows are these columns."""
+
+
+@njit(cache=True)
+def unit_columns(units: tuple) -> Units:
+    """The named columns of the packed unit table ``(ints, personnel, floats, flags)`` (see
+    :data:`UNIT_STORAGE`), for a kernel."""
+    ints, personnel, floats, flags = units
+    return Units(ints[0], ints[1], personnel, floats[0], floats[1], floats[2], ints[2], ints[3], floats[3], ints[4],
+                 flags[0], flags[1], flags[2])
+
+
 class Sides(NamedTuple):
     """The factions and the coalitions of allies they form (fixed for a run)."""
 
@@ -78,17 +98,38 @@ class Sides(NamedTuple):
     rear: np.ndarray  #: (factions,) int64, the most valuable place its coalition held at the start (-1: none)
 
 
-class Places(NamedTuple):
-    """The places (indexed by their row in ``places.csv``) and the roads between them, as dense matrices.
+def pack_sides(sides: Sides) -> tuple:
+    """The sides packed by dtype for the kernels: ``(coalition_of and rear, (2, factions) int64; government,
+    insurgent and airlift, (3, factions) bool; hostile and neutral, (2, coalitions, coalitions) bool;
+    mobility)`` (see :func:`side_columns`)."""
+    return (np.stack([sides.coalition_of, sides.rear]).astype(np.int64),
+            np.stack([sides.government, sides.insurgent, sides.airlift]).astype(np.bool_),
+            np.stack([sides.hostile, sides.neutral]).astype(np.bool_), np.asarray(sides.mobility, dtype=np.float64))
 
-    Renewed whenever a road opens or closes (:attr:`simulation.world.World.places`); the route matrices come
-    from a cache and are read-only.
-    """
+
+@njit(cache=True)
+def side_columns(sides: tuple) -> Sides:
+    """The named sides of their packed form (see :func:`pack_sides`), for a kernel."""
+    ints, flags, relations, mobility = sides
+    return Sides(ints[0], relations[0], relations[1], mobility, flags[0], flags[1], flags[2], ints[1])
+
+
+class Places(NamedTuple):
+    """The places' fixed attributes, indexed by the place's row in ``places.csv``."""
 
     value: np.ndarray  #: (n,) float64, strategic value
     sympathy: np.ndarray  #: (n,) float64, the population's sympathy for the insurgents, 0-1
     fortification: np.ndarray  #: (n,) float64, multiplier of the defenders' strength
     governorate: np.ndarray  #: (n,) int64, index of the place's governorate (sorted names)
+
+
+class Roads(NamedTuple):
+    """The roads between places, as dense matrices, and the shortest routes over the open ones (by any side).
+
+    Renewed whenever a road opens or closes (:attr:`simulation.world.World.roads`); the route matrices come from
+    a cache and are read-only.
+    """
+
     road_km: np.ndarray  #: (n, n) float64, 0 where no road
     road_speed: np.ndarray  #: (n, n) float64, km a day at mobility 1
     open_road: np.ndarray  #: (n, n) bool
@@ -128,7 +169,7 @@ class UnitRows(Protocol):
 
     n: int  #: rows in use
     columns: Units  #: whole columns (with room beyond ``n``)
-    packed: tuple  #: ``tuple(columns)``, for the kernels
+    packed: tuple  #: the columns as stored (see :data:`UNIT_STORAGE`), for the kernels
 
     def add(self, faction: int, place: int, personnel: int, quality: float, morale: float, name: str = "") -> int:
         """A new unit's row."""
@@ -163,7 +204,7 @@ class State:
     def __post_init__(self) -> None:
         # For the kernels (see the module's docstring): the sides never change, the tally's arrays are
         # written in place.
-        self.packed_sides = tuple(self.sides)
+        self.packed_sides = pack_sides(self.sides)
         self.packed_tally = tuple(self.tally)
 
     @property
