@@ -201,7 +201,7 @@ class World:
         return indptr, self._edge_from[keep]
 
     def _routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # No road leads on out of a hostile place (compiled: see simulation.routing.routes_into).
+        # No road leads on out of a hostile place (compiled: see simulation.rules.routing.routes_into).
         days, nxt = np.empty((self.n, self.n)), np.empty((self.n, self.n), dtype=np.int64)
         routes_into(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days, nxt)
         return days, nxt

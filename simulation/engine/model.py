@@ -168,7 +168,7 @@ class ConflictModel(mesa.Model):
     # The day
 
     def step(self) -> None:
-        """Simulate one day. Ctrl-C and SIGTERM wait for the end of the day (see :mod:`simulation.signals`)."""
+        """Simulate one day. Ctrl-C and SIGTERM wait for the end of the day (see :mod:`simulation.engine.signals`)."""
         with signals_deferred():
             self._step()
         raise_pending()
