@@ -1,10 +1,14 @@
-"""The world: places and roads as a NetworkX graph, with array views for the model's hot loops.
+"""The world: places and roads, as the scenario's NetworkX graph and as arrays for the model's hot loops.
 
-Routing is precomputed once (and again when a road closes or opens) with SciPy's Dijkstra over the whole
-graph, so that a unit's next hop toward any objective is an array look-up, not a path search. Routes that avoid
-some places are computed far more often, by the compiled routines of :mod:`simulation.routing` (which also
-label connected components; the model's daily morale finds the places a side can still reach with its own
-compiled search, see :mod:`simulation.daily`).
+The road network is the scenario's NetworkX graph (:meth:`simulation.scenario.Scenario.graph`): it validates the
+scenario (a connected network) and is what :meth:`World.graph` exports, with each road's travel time and
+whether it is open. The model moves units and people over the same roads as dense matrices (``road_km``,
+``road_speed``, ``open_road``): routing is precomputed once (and again when a road closes or opens) with
+SciPy's Dijkstra over the whole network, so that a unit's next hop toward any objective is an array look-up, not
+a path search. Routes that avoid some places are computed far more often, by the compiled routines of
+:mod:`simulation.rules.routing` (which also label connected components; the daily morale finds the places a
+side can still reach with its own compiled search, see :mod:`simulation.rules.morale`). ``tests/test_routing.py``
+checks these routes against NetworkX's shortest paths over :meth:`World.graph`.
 
 Routes that avoid enemy-held places, and the connected components a side can still move through, depend only on
 the road network and a mask of places. The same masks come back again and again, within a run and across the
@@ -18,7 +22,6 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -153,11 +156,20 @@ class World:
             self._roads = (self.roads_version, bundle, tuple(bundle))
         return self._roads
 
-    @cached_property
     def graph(self) -> nx.Graph:
-        """The scenario's places and roads as a NetworkX graph (built on first use: the model's own routing works
-        on the arrays)."""
-        return self.scenario.graph()
+        """The road network as it stands, as a NetworkX graph (for export, e.g. ``nx.write_graphml``, and for
+        checking routes): the scenario's graph with, on each road, ``open`` (closed roads stay, with ``False``)
+        and ``days``, the travel time at mobility 1 (``km / speed of its kind``), and on each place only plain
+        attributes (``name``, ``kind``, ``governorate``, ``lat``, ``lon``, ``population``)."""
+        g = nx.Graph()
+        for p in self.scenario.places:
+            g.add_node(p.id, name=p.name, kind=p.kind, governorate=p.governorate, lat=p.lat, lon=p.lon,
+                       population=p.population)
+        for a, b, data in self.scenario.graph().edges(data=True):
+            i, j = self.index[a], self.index[b]
+            g.add_edge(a, b, km=data["km"], kind=data["kind"], open=bool(self.open_road[i, j]),
+                       days=float(self._road_days[i, j]))
+        return g
 
     def recompute_routes(self) -> None:
         """Shortest travel times (days at mobility 1), road distances (km) and next hops over open roads."""

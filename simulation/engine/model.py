@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
 
 from simulation.civilians.displacement import Civilians
@@ -138,6 +139,19 @@ class ConflictModel(mesa.Model):
     def personnel_of(self, faction: int) -> int:
         u = self.units
         return int(u.personnel[: u.n][u.faction[: u.n] == faction].sum())
+
+    def road_network(self) -> nx.Graph:
+        """The road network with the state of the day, as a NetworkX graph for export (e.g.
+        ``nx.write_graphml(model.road_network(), path)``): :meth:`simulation.world.World.graph` (roads with their
+        km, kind, travel days and whether they are open) with, on each place, its ``controller`` and the
+        ``residents`` and ``displaced`` people sheltering there."""
+        g = self.world.graph()
+        civ, idps = self.civilians, self.civilians.idps
+        for i, pid in enumerate(self.world.place_ids):
+            node = g.nodes[pid]
+            node["controller"] = self.faction_ids[int(self.controller[i])]
+            node["residents"], node["displaced"] = int(civ.residents[i]), int(idps[i])
+        return g
 
     def routes_for(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """(travel_days, next_hop) for ``coalition``: trips may end at, but not pass through, enemy-held places."""
