@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -30,7 +30,6 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from simulation.rules.routing import component_labels, routes_into
-from simulation.rules.state import Places, Roads
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -93,6 +92,30 @@ class BoundedCache:
         return len(self._data)
 
 
+class Places(NamedTuple):
+    """The places' fixed attributes, indexed by the place's row in ``places.csv``."""
+
+    value: np.ndarray  #: (n,) float64, strategic value
+    sympathy: np.ndarray  #: (n,) float64, the population's sympathy for the insurgents, 0-1
+    fortification: np.ndarray  #: (n,) float64, multiplier of the defenders' strength
+    governorate: np.ndarray  #: (n,) int64, index of the place's governorate (sorted names)
+
+
+class Roads(NamedTuple):
+    """The roads between places, as dense matrices, and the shortest routes over the open ones (by any side).
+
+    Renewed whenever a road opens or closes (:attr:`simulation.world.World.roads`); the route matrices come from
+    a cache and are read-only.
+    """
+
+    road_km: np.ndarray  #: (n, n) float64, 0 where no road
+    road_speed: np.ndarray  #: (n, n) float64, km a day at mobility 1
+    open_road: np.ndarray  #: (n, n) bool
+    travel_days: np.ndarray  #: (n, n) float64, shortest travel days at mobility 1 by any open road
+    distance_km: np.ndarray  #: (n, n) float64, shortest road km by any open road
+    next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
+
+
 ROUTE_CACHE = BoundedCache(max_bytes=256 * 2**20)
 """Routes and components by road network and mask, shared by every model in the process (at most 256 MiB)."""
 
@@ -122,7 +145,7 @@ class World:
         self.governorate_of = np.array([self.governorates.index(g) for g in self.governorate], dtype=np.int64)
         self.kind = [p.kind for p in places]
         self.places = Places(self.value, self.sympathy, self.fortification, self.governorate_of)
-        """The places' fixed attributes as the kernels' bundle (see :class:`simulation.rules.state.Places`)."""
+        """The places' fixed attributes as the kernels' bundle (see :class:`Places`)."""
         self.packed_places = tuple(self.places)
 
         # Road arrays: km and base speed (km/day) of each edge, as dense matrices (n is small).
@@ -140,7 +163,7 @@ class World:
 
     @property
     def roads(self) -> Roads:
-        """The roads and routes as the kernels' bundle (see :class:`simulation.rules.state.Roads`), renewed when a
+        """The roads and routes as the kernels' bundle (see :class:`Roads`), renewed when a
         road opens or closes."""
         return self._road_bundle()[1]
 

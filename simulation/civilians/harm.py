@@ -8,8 +8,7 @@ where ``weight`` is the fighters' casualties there in a battle (``scale = civili
 flown there (``scale = collateral_rate``). Casualties are Poisson draws of that mean, at most the people
 present, and ``killed_share`` of them (binomial) are killed; only the killed leave the population
 (:meth:`simulation.civilians.displacement.Civilians.kill`, which takes them from residents and displaced people
-alike). Killed and wounded civilians go into today's toll (the last party of ``tally.killed`` and
-``tally.wounded``).
+alike). Killed and wounded civilians go into today's toll (its last party, civilians).
 
 Parameters read: ``civilian_battle_harm``, ``collateral_rate`` (by the caller, as ``scale``), ``killed_share``.
 
@@ -20,20 +19,26 @@ binomial killed where there are casualties (both from the model's generator, thr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from numba import njit
 
 from simulation.rules import draws
 
-if TYPE_CHECKING:
-    from simulation.civilians.displacement import Civilians
-    from simulation.rules.state import Tally
+
+class Population(Protocol):
+    """What harm to civilians reads and changes (:class:`simulation.civilians.displacement.Civilians`)."""
+
+    residents: np.ndarray  #: (n,) people at home
+    cohort: np.ndarray  #: (n, n) displaced people by origin and place
+
+    def kill(self, counts: np.ndarray) -> np.ndarray:
+        """Remove the people killed at each place."""
 
 
-def harm_civilians(civilians: Civilians, rng: np.random.Generator, weight: np.ndarray, scale: float,
-                   killed_share: float, tally: Tally, air: bool = False) -> np.ndarray:
+def harm_civilians(civilians: Population, rng: np.random.Generator, weight: np.ndarray, scale: float,
+                   killed_share: float, toll: tuple[np.ndarray, np.ndarray], air: bool = False) -> np.ndarray:
     """Civilian casualties at each place (see the module's docstring); returns them, killed and wounded.
 
     Parameters
@@ -43,7 +48,8 @@ def harm_civilians(civilians: Civilians, rng: np.random.Generator, weight: np.nd
     weight : (n,) fighters' casualties at each place or, with ``air``, sorties flown there.
     scale : ``civilian_battle_harm`` or, with ``air``, ``collateral_rate``.
     killed_share : the share of casualties killed.
-    tally : today's toll, to which the civilians killed and wounded are added.
+    toll : today's killed and wounded by place and party (``simulation.rules.state.Tally.killed`` and
+        ``wounded``), to whose last party (civilians) the civilians killed and wounded are added.
     """
     n = weight.size
     expected = np.empty(n)
@@ -57,7 +63,7 @@ def harm_civilians(civilians: Civilians, rng: np.random.Generator, weight: np.nd
         return cas  # nobody harmed: the binomial draw of none would use no random numbers
     killed = draws.binomial(rng, cas, killed_share)
     civilians.kill(killed)
-    civilian_toll(cas, killed, tally.killed, tally.wounded)
+    civilian_toll(cas, killed, toll[0], toll[1])
     return cas
 
 

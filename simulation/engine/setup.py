@@ -10,8 +10,7 @@ import numpy as np
 
 from simulation.civilians.displacement import Civilians
 from simulation.engine.units import UnitTable
-from simulation.rules.routing import SideRoutes
-from simulation.rules.state import LEDGER, Sides, State, Tally
+from simulation.rules.state import LEDGER, SideRoutes, Sides, State, Tally
 from simulation.scenario import Scenario
 from simulation.world import World
 

@@ -107,7 +107,7 @@ def fight(state: State, rng: np.random.Generator, params: dict[str, float]) -> B
     _battle_morale(rows, u.morale, lost, np.log(ratio), float(p["morale_loss_per_casualty"]),
                    float(p["morale_outnumbered"]))
     civilians = harm_civilians(state.civilians, rng, casualties, p["civilian_battle_harm"], p["killed_share"],
-                               state.tally)
+                               (state.tally.killed, state.tally.wounded))
     return BattleResult(places, N, casualties, civilians)
 
 
@@ -139,7 +139,7 @@ def air_strikes(state: State, rng: np.random.Generator, params: dict[str, float]
             killed = draws.binomial(rng, lost, p["killed_share"])  # rng.binomial's numbers, cheaper
             _book_losses(rows[:k], u.packed, state.packed_tally, lost, killed, hit)
         civilians = harm_civilians(state.civilians, rng, flown, p["collateral_rate"], p["killed_share"],
-                                   state.tally, air=True)
+                                   (state.tally.killed, state.tally.wounded), air=True)
         strikes.append(StrikeResult(f, flown, hit, civilians))
     return strikes
 

@@ -6,7 +6,7 @@ A unit on the road covers, in a day,
                                                       speed_track_km, speed_river_km)
 
 On reaching a place it stops there if that is its target or if the place is held or occupied by its enemies;
-otherwise it takes the next road of its coalition's route (:class:`simulation.rules.routing.SideRoutes`: never
+otherwise it takes the next road of its coalition's route (:class:`simulation.rules.state.SideRoutes`: never
 through enemy-held places; by any road if that route has none) and goes on with what is left of the day. Each
 unit moves independently of the others: control and the presence of enemies are those of the start of the
 movement. A routing unit that reaches a place stops routing, its morale raised to at least

@@ -12,73 +12,8 @@ found, so the first place (in that order) to reach it by a shortest route is its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from numba import njit
-
-if TYPE_CHECKING:
-    from simulation.rules.state import Sides
-    from simulation.world import World
-
-
-class SideRoutes:
-    """The routes each coalition may take: trips may end at, but not pass through, places held by its enemies.
-
-    Routes are computed by :meth:`simulation.world.World.routes_avoiding` (compiled Dijkstra, cached by road
-    network and mask) and kept here until a place changes hands (:meth:`control_changed`) or a road opens or
-    closes (``World.roads_version``).
-
-    Parameters
-    ----------
-    world : the places and roads.
-    sides : the factions and coalitions (``coalition_of``, ``hostile``).
-    controller : (n,) the faction holding each place, updated in place by the control rule.
-    """
-
-    def __init__(self, world: World, sides: Sides, controller: np.ndarray):
-        self.world = world
-        self.hostile = sides.hostile
-        self.coalition_of = sides.coalition_of
-        self.controller = controller
-        self.control_version = 0  # bumped whenever a place changes hands
-        self._holder: tuple[int, np.ndarray | None] = (-1, None)
-        self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self._all_key: tuple[int, int] | None = None
-        self._all: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
-
-    def control_changed(self) -> None:
-        """A place changed hands: routes and holders are worked out again when next asked for."""
-        self.control_version += 1
-        self._routes.clear()
-
-    def holder(self) -> np.ndarray:
-        """The coalition holding each place (``coalition_of[controller]``, read-only)."""
-        version, holder = self._holder
-        if version != self.control_version:
-            holder = self.coalition_of[self.controller]
-            holder.setflags(write=False)
-            self._holder = (self.control_version, holder)
-        return holder
-
-    def of(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(travel_days, next_hop)`` for ``coalition``, both (n, n): days at mobility 1 and the next place
-        toward each destination (-1 where it cannot be reached)."""
-        key = (coalition, self.world.roads_version, self.control_version)
-        hit = self._routes.get(key)
-        if hit is None:
-            hit = self._routes[key] = self.world.routes_avoiding(self.hostile[coalition, self.holder()])
-        return hit
-
-    def all(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        """The travel days of every coalition (a tuple of (n, n) arrays, as :meth:`of` gives them) and their next
-        hops (stacked: (coalitions, n, n))."""
-        key = (self.world.roads_version, self.control_version)
-        if self._all_key != key:
-            routes = [self.of(c) for c in range(self.hostile.shape[0])]
-            self._all = (tuple(r[0] for r in routes), np.stack([r[1] for r in routes]))
-            self._all_key = key
-        return self._all
 
 
 @njit(cache=True, inline="always")

@@ -9,9 +9,8 @@ The compiled kernels below the entries take a few named bundles instead of long 
 
 - :class:`Units`: the unit table's columns (one row per unit ever created);
 - :class:`Sides`: the factions and the coalitions of allies they form;
-- :class:`Places`: the places' fixed attributes;
-- :class:`Roads`: the roads between places and the routes over the open ones (renewed when a road opens or
-  closes);
+- :class:`Places`: the places' fixed attributes, and :class:`Roads`: the roads between places and the routes
+  over the open ones (renewed when a road opens or closes), both defined in :mod:`simulation.world`;
 - :class:`Presence`: who is present where, and where hostile sides meet;
 - :class:`Tally`: the personnel ledger and today's killed, wounded and air sorties.
 
@@ -32,10 +31,14 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import numpy as np
 from numba import njit
 
+from simulation.world import Places, Roads, World
+
 if TYPE_CHECKING:
     from simulation.civilians.displacement import Civilians
-    from simulation.rules.routing import SideRoutes
-    from simulation.world import World
+
+__all__ = ["DESERTED", "KILLED", "LEDGER", "RECRUITED", "REINFORCED", "UNIT_STORAGE", "WOUNDED", "Estimates",
+           "Places", "Presence", "Roads", "SideRoutes", "Sides", "State", "Tally", "UnitRows", "Units", "distinct",
+           "pack_sides", "side_columns", "unit_columns"]
 
 LEDGER = ("initial", "recruited", "reinforced", "killed", "wounded", "deserted")
 """The rows of the personnel ledger (:attr:`Tally.ledger`), by faction."""
@@ -114,30 +117,6 @@ def side_columns(sides: tuple) -> Sides:
     return Sides(ints[0], relations[0], relations[1], mobility, flags[0], flags[1], flags[2], ints[1])
 
 
-class Places(NamedTuple):
-    """The places' fixed attributes, indexed by the place's row in ``places.csv``."""
-
-    value: np.ndarray  #: (n,) float64, strategic value
-    sympathy: np.ndarray  #: (n,) float64, the population's sympathy for the insurgents, 0-1
-    fortification: np.ndarray  #: (n,) float64, multiplier of the defenders' strength
-    governorate: np.ndarray  #: (n,) int64, index of the place's governorate (sorted names)
-
-
-class Roads(NamedTuple):
-    """The roads between places, as dense matrices, and the shortest routes over the open ones (by any side).
-
-    Renewed whenever a road opens or closes (:attr:`simulation.world.World.roads`); the route matrices come from
-    a cache and are read-only.
-    """
-
-    road_km: np.ndarray  #: (n, n) float64, 0 where no road
-    road_speed: np.ndarray  #: (n, n) float64, km a day at mobility 1
-    open_road: np.ndarray  #: (n, n) bool
-    travel_days: np.ndarray  #: (n, n) float64, shortest travel days at mobility 1 by any open road
-    distance_km: np.ndarray  #: (n, n) float64, shortest road km by any open road
-    next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
-
-
 class Presence(NamedTuple):
     """Who is present where: units at a place (not on the road), alive, with personnel and not hidden."""
 
@@ -162,6 +141,65 @@ class Estimates(NamedTuple):
 
     threat: dict  #: coalition -> (n,) hostile effective strength within a day of each place
     defence: dict  #: coalition -> (n,) effective strength hostile to it at each place, defenders' advantage in
+
+
+class SideRoutes:
+    """The routes each coalition may take: trips may end at, but not pass through, places held by its enemies.
+
+    Routes are computed by :meth:`simulation.world.World.routes_avoiding` (compiled Dijkstra, cached by road
+    network and mask) and kept here until a place changes hands (:meth:`control_changed`) or a road opens or
+    closes (``World.roads_version``).
+
+    Parameters
+    ----------
+    world : the places and roads.
+    sides : the factions and coalitions (``coalition_of``, ``hostile``).
+    controller : (n,) the faction holding each place, updated in place by the control rule.
+    """
+
+    def __init__(self, world: World, sides: Sides, controller: np.ndarray):
+        self.world = world
+        self.hostile = sides.hostile
+        self.coalition_of = sides.coalition_of
+        self.controller = controller
+        self.control_version = 0  # bumped whenever a place changes hands
+        self._holder: tuple[int, np.ndarray | None] = (-1, None)
+        self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._all_key: tuple[int, int] | None = None
+        self._all: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
+
+    def control_changed(self) -> None:
+        """A place changed hands: routes and holders are worked out again when next asked for."""
+        self.control_version += 1
+        self._routes.clear()
+
+    def holder(self) -> np.ndarray:
+        """The coalition holding each place (``coalition_of[controller]``, read-only)."""
+        version, holder = self._holder
+        if version != self.control_version:
+            holder = self.coalition_of[self.controller]
+            holder.setflags(write=False)
+            self._holder = (self.control_version, holder)
+        return holder
+
+    def of(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(travel_days, next_hop)`` for ``coalition``, both (n, n): days at mobility 1 and the next place
+        toward each destination (-1 where it cannot be reached)."""
+        key = (coalition, self.world.roads_version, self.control_version)
+        hit = self._routes.get(key)
+        if hit is None:
+            hit = self._routes[key] = self.world.routes_avoiding(self.hostile[coalition, self.holder()])
+        return hit
+
+    def all(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """The travel days of every coalition (a tuple of (n, n) arrays, as :meth:`of` gives them) and their next
+        hops (stacked: (coalitions, n, n))."""
+        key = (self.world.roads_version, self.control_version)
+        if self._all_key != key:
+            routes = [self.of(c) for c in range(self.hostile.shape[0])]
+            self._all = (tuple(r[0] for r in routes), np.stack([r[1] for r in routes]))
+            self._all_key = key
+        return self._all
 
 
 class UnitRows(Protocol):
@@ -195,7 +233,7 @@ class State:
     sorties: np.ndarray  #: (factions,) int64, each air force's sorties a day
     tally: Tally
     civilians: Civilians
-    routes: SideRoutes  #: the routes each coalition may take (see :mod:`simulation.rules.routing`)
+    routes: SideRoutes  #: the routes each coalition may take
     was_garrisoned: np.ndarray  #: (n,) bool, its holder had forces there at some point
     presence: Presence | None = None  #: set by :func:`simulation.rules.movement.update_presence`
     packed_presence: tuple = ()  #: ``tuple(presence)``, for the kernels
