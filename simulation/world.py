@@ -158,26 +158,7 @@ class World:
             self.road_speed[i, j] = self.road_speed[j, i] = speed
         self.open_road = self.road_km > 0
         self.roads_version = 0
-        self._roads: tuple[int, Roads, tuple] = (-1, None, ())
         self.recompute_routes()
-
-    @property
-    def roads(self) -> Roads:
-        """The roads and routes as the kernels' bundle (see :class:`Roads`), renewed when a
-        road opens or closes."""
-        return self._road_bundle()[1]
-
-    @property
-    def packed_roads(self) -> tuple:
-        """:attr:`roads` as a plain tuple, as the model passes it to the kernels."""
-        return self._road_bundle()[2]
-
-    def _road_bundle(self) -> tuple[int, Roads, tuple]:
-        if self._roads[0] != self.roads_version:
-            bundle = Roads(self.road_km, self.road_speed, self.open_road, self.travel_days, self.distance_km,
-                           self.next_hop)
-            self._roads = (self.roads_version, bundle, tuple(bundle))
-        return self._roads
 
     def graph(self) -> nx.Graph:
         """The road network as it stands, as a NetworkX graph (for export, e.g. ``nx.write_graphml``, and for
@@ -207,6 +188,10 @@ class World:
         self._nowhere = np.zeros(self.n, dtype=bool)
         self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
                                                                             self._all_routes)
+        self.roads = Roads(self.road_km, self.road_speed, self.open_road, self.travel_days, self.distance_km,
+                           self.next_hop)
+        """The roads and routes as the kernels' bundle (see :class:`Roads`)."""
+        self.packed_roads = tuple(self.roads)
 
     def _all_routes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hours = np.where(self.open_road, self.road_km / np.where(self.road_speed > 0, self.road_speed, 1), 0)

@@ -38,15 +38,12 @@ class FactionCommand(Agent):
         """Give today's orders: the free units (those not fighting) are sent by the doctrine, or stay."""
         state, p = self.model.state, self.model.p
         # Of an insurgent faction's units, only those in a governorate where its offensive has begun attack.
-        rows, loc = orders.free_units(state, self.faction, only_active=self.doctrine == "insurgent")
-        if rows.size == 0:
-            return
         if self.doctrine == "insurgent":
-            chosen = orders.attack_orders(state, self.faction, rows, loc, p)
+            chosen = orders.attack_orders(state, self.faction, p)
         elif self.doctrine == "opportunist":
-            chosen = orders.vacuum_orders(state, self.faction, rows, loc, p)
+            chosen = orders.vacuum_orders(state, self.faction, p)
         else:
-            chosen = orders.hold_orders(state, self.faction, rows, loc, p, government=self.doctrine == "government")
+            chosen = orders.hold_orders(state, self.faction, p, government=self.doctrine == "government")
         if chosen is None:
             return
         if chosen.withdrawn is not None:

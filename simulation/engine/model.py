@@ -77,6 +77,7 @@ class ConflictModel(mesa.Model):
         self.nominal = nominal_strength(scenario)
         self.records = records.Records.empty(self.days, s.world.n, len(self.faction_ids))
         self.log: list[tuple[str, str, str, str]] = []
+        self._place_ids = s.world.place_ids
         self._log_day = (-1, "")  # the day whose date the log last wrote, and that date
         self._events_by_day: dict[int, list] = {}
         for e in scenario.events:
@@ -311,7 +312,7 @@ class ConflictModel(mesa.Model):
     # The event log
 
     def _log(self, kind: str, place: int | str, detail: str) -> None:
-        pid = place if isinstance(place, str) else self.world.place_ids[place]
+        pid = place if isinstance(place, str) else self._place_ids[place]
         if self._log_day[0] != self.day:
             self._log_day = (self.day, self.date.isoformat())
         self.log.append((self._log_day[1], kind, pid, detail))

@@ -63,11 +63,13 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
                 and sides.hostile[sides.coalition_of[f], held_by]):
             units.hidden[r] = True  # a sleeper cell until the offensive
 
+    holder = sides.coalition_of[controller]
+    holder.setflags(write=False)
     return State(
-        world=world, sides=sides, units=units, controller=controller,
+        world=world, sides=sides, units=units, controller=controller, holder=holder,
         initial_holder=sides.coalition_of[controller], claimed=claimed, offensive_in=offensive_in,
         sorties=np.zeros(nf, dtype=np.int64), tally=tally, civilians=Civilians(world, parameters, rng),
-        routes=SideRoutes(world, sides, controller), was_garrisoned=np.zeros(n, dtype=bool),
+        routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool),
     )
 
 

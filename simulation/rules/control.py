@@ -39,7 +39,7 @@ class Changes(NamedTuple):
 
 def changes_of_hands(state: State) -> Changes:
     """Hand over the places only one coalition remains at (see the module's docstring): ``state.controller``
-    is updated and the coalitions' routes are worked out again when next needed."""
+    and ``state.holder`` are updated and the coalitions' routes are worked out again when next needed."""
     u, n = state.units, state.world.n
     changed, new = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     k = _control_changes(u.packed, u.n, state.packed_presence, state.sides.coalition_of, state.controller,
@@ -50,7 +50,9 @@ def changes_of_hands(state: State) -> Changes:
     if k:
         state.controller[changed] = new
         taken_by[changed] = new
-        state.routes.control_changed()
+        state.holder = state.sides.coalition_of[state.controller]
+        state.holder.setflags(write=False)
+        state.routes.control_changed(state.holder)
     return Changes(changed, old, new, taken_by)
 
 

@@ -36,9 +36,9 @@ Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``
 ``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``counterattack_ratio``, ``opportunist_radius_km``,
 ``detachment_share``.
 
-Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`free_units`,
-:func:`attack_orders`, :func:`hold_orders`, :func:`vacuum_orders`, :func:`dispatch`; the estimates they use are
-:func:`threat_to` and :func:`defence_against`. No random draws. The arithmetic is compiled (below), except the
+Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`,
+:func:`hold_orders`, :func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use
+are :func:`threat_to` and :func:`defence_against`. No random draws. The arithmetic is compiled (below), except the
 matrix products of strengths and reach and the exponential, which stay NumPy's.
 """
 
@@ -75,22 +75,13 @@ class Orders(NamedTuple):
     withdrawn: Withdrawals | None = None
 
 
-def free_units(state: State, faction: int, only_active: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The units of ``faction`` its command may give orders to today, and their places (see the module's
-    docstring); each one's objective becomes where it is. With ``only_active``, only those in governorates
-    where the faction's offensive has begun."""
-    u = state.units
-    rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
-    k = _free_units(u.packed, u.n, faction, state.presence.battle, only_active, state.offensive_in[faction],
-                    state.world.governorate_of, (rows, loc))
-    return rows[:k], loc[:k]
-
-
-def attack_orders(state: State, faction: int, rows: np.ndarray, loc: np.ndarray,
-                  params: dict[str, float]) -> Orders:
-    """An insurgent command's orders to its free units ``rows`` at ``loc`` (see the module's docstring)."""
+def attack_orders(state: State, faction: int, params: dict[str, float]) -> Orders | None:
+    """An insurgent command's orders of the day (see the module's docstring), or None if it has no free
+    units."""
     c = int(state.sides.coalition_of[faction])
-    in_reach, decay, eff, _ = _reach_of(state, faction, rows, loc, params, tribal=False)
+    rows, loc, in_reach, decay, eff, _ = _free_and_reach(state, faction, params, only_active=True, tribal=False)
+    if rows.size == 0:
+        return None
     # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
     # them can overwhelm.
     potential = eff @ in_reach + state.presence.effective[:, c]
@@ -101,26 +92,28 @@ def attack_orders(state: State, faction: int, rows: np.ndarray, loc: np.ndarray,
     return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
 
 
-def hold_orders(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, params: dict[str, float],
-                government: bool) -> Orders:
-    """A government's (``government``) or tribal command's orders to its free units ``rows`` at ``loc`` (see
-    the module's docstring): the government's units at places not worth a stand withdraw at once."""
-    w, p = state.world, params
+def hold_orders(state: State, faction: int, params: dict[str, float], government: bool) -> Orders | None:
+    """A government's (``government``) or tribal command's orders of the day (see the module's docstring), or
+    None if it has no free units: the government's units at places not worth a stand withdraw at once."""
+    u, w, p = state.units, state.world, params
     c = int(state.sides.coalition_of[faction])
     own = state.presence.effective[:, c]
+    rows, loc, leaving = (np.empty(u.n, dtype=np.int64) for _ in range(3))
     own_def, need, hopeless = np.empty(w.n), np.empty(w.n), np.empty(w.n, dtype=bool)
-    leaving = np.empty(rows.size, dtype=np.int64)
     # The government gives up, in order, places not worth a stand where the enemy (helped by a sympathetic
     # population) clearly outweighs the defence: towns that change hands without a fight.
-    k = _needs(own, threat_to(state, c), state.holder, c, state.world.packed_places,
-               (p["defender_advantage"], p["withdraw_ratio"], p["hold_value"], government), (rows, loc, leaving),
-               (own_def, need, hopeless))
+    m, k = _free_and_needing(u.packed, u.n, _command(state, faction, False), (own, threat_to(state, c),
+                             state.holder, c), state.world.packed_places,
+                             (p["defender_advantage"], p["withdraw_ratio"], p["hold_value"], government),
+                             (rows, loc, leaving, own_def, need, hopeless))
+    if m == 0:
+        return None
     withdrawn = None
-    if k < rows.size:
-        withdrawn = withdraw(state, leaving[: rows.size - k])
+    if k < m:
+        withdrawn = withdraw(state, leaving[: m - k])
         if k == 0:
             return Orders(rows[:0], rows[:0], p["garrison_share"], None, withdrawn)
-        rows, loc = rows[:k], loc[:k]
+    rows, loc = rows[:k], loc[:k]
     in_reach, decay, eff, days = _reach_of(state, faction, rows, loc, params, tribal=not government)
     # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
     # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm; they
@@ -130,28 +123,30 @@ def hold_orders(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, p
     potential = eff @ in_reach + own
     send_rows, send_to, at_most = (np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64),
                                    np.empty(rows.size))
-    k = _hold_orders((rows, loc), state.units.packed, _front(state, faction, c), state.world.packed_places,
+    k = _hold_orders((rows, loc), u.packed, _front(state, faction, c), state.world.packed_places,
                      (own_def, need, hopeless, potential, defence_against(state, c, p)),
                      (in_reach, decay, days, float(state.sides.mobility[faction])),
                      (p["counterattack_ratio"], p["defender_advantage"]), (send_rows, send_to, at_most))
     return Orders(send_rows[:k], send_to[:k], p["garrison_share"], at_most[:k], withdrawn)
 
 
-def vacuum_orders(state: State, faction: int, rows: np.ndarray, loc: np.ndarray,
-                  params: dict[str, float]) -> Orders | None:
-    """An opportunist command's orders to its free units ``rows`` at ``loc`` (see the module's docstring), or
-    None if there is no vacuum."""
-    w, sides = state.world, state.sides
+def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Orders | None:
+    """An opportunist command's orders of the day (see the module's docstring), or None if it has no free units
+    or there is no vacuum."""
+    u, w, sides = state.units, state.world, state.sides
     c = int(sides.coalition_of[faction])
     holder = state.holder
     nc = sides.hostile.shape[0]
     # A vacuum is a place its holder, neutral to this faction, has abandoned in the face of its enemies: empty
     # now, garrisoned by the holder earlier in the run, and within a day's reach of forces hostile to the
     # holder; near the faction's own places, and claimed by it (if it claims places).
+    rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
     vacuum, holders = np.empty(w.n, dtype=bool), np.zeros(nc, dtype=bool)
-    if not _vacuum_candidates(holder, sides.neutral[c], state.presence.personnel, state.was_garrisoned, vacuum,
-                              holders):
+    m = _free_and_vacant(u.packed, u.n, _command(state, faction, False), holder, sides.neutral[c],
+                         state.presence.personnel, state.was_garrisoned, (rows, loc, vacuum, holders))
+    if m <= 0:  # no free units, or no candidate (-1 - free units)
         return None
+    rows, loc = rows[:m], loc[:m]
     threat = np.zeros((nc, w.n))
     for h in np.flatnonzero(holders).tolist():
         threat[h] = threat_to(state, h)
@@ -235,7 +230,7 @@ def defence_against(state: State, coalition: int, params: dict[str, float]) -> n
 def _defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
     hostile = state.sides.hostile[coalition]
     effective, fortification = state.presence.effective, state.world.fortification
-    if np.count_nonzero(hostile) < 8:  # NumPy sums fewer than 8 terms in order, as the loop does
+    if state.hostile_count[coalition] < 8:  # NumPy sums fewer than 8 terms in order, as the loop does
         out = np.empty(state.world.n)
         _defence(effective, hostile, state.holder, params["defender_advantage"], fortification, out)
         return out
@@ -245,12 +240,35 @@ def _defence_against(state: State, coalition: int, params: dict[str, float]) -> 
     return (eff * mult).sum(axis=1)
 
 
+def _command(state: State, faction: int, only_active: bool) -> tuple:
+    """``(faction, battle, only_active, active, governorate)`` for :func:`_free_units`: the places where a battle
+    is, and whether only the units in governorates where the faction's offensive has begun are free."""
+    return (faction, state.presence.battle, only_active, state.offensive_in[faction], state.world.governorate_of)
+
+
 def _front(state: State, faction: int, coalition: int) -> tuple:
     """``(side, hostile, holder, initial_holder, active)`` for the kernels: the faction's coalition, the
     coalitions hostile to it, the coalition holding each place now and at the start, and the governorates where
     the faction's offensive has begun."""
     return (coalition, state.sides.hostile[coalition], state.holder, state.initial_holder,
             state.offensive_in[faction])
+
+
+def _free_and_reach(state: State, faction: int, params: dict[str, float], only_active: bool,
+                    tribal: bool) -> tuple[np.ndarray, ...]:
+    """The free units of ``faction`` (see the module's docstring; with ``only_active``, those in governorates
+    where its offensive has begun), their places, and what :func:`_reach_of` gives for them."""
+    u, n = state.units, state.world.n
+    days = state.routes.of(state.sides.coalition_of[faction])[0]
+    rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
+    in_reach, decay, eff = np.empty((u.n, n)), np.empty((u.n, n)), np.empty(u.n)
+    m = _free_units_reach(u.packed, u.n, _command(state, faction, only_active), days,
+                          float(state.sides.mobility[faction]), state.world.distance_km,
+                          (params["reach_days"], params["tribal_home_radius_km"], tribal), (rows, loc, in_reach, decay,
+                                                                                             eff))
+    in_reach, decay = in_reach[:m], decay[:m]
+    np.exp(decay, out=decay)  # the exponential stays NumPy's
+    return rows[:m], loc[:m], in_reach, decay, eff[:m], days
 
 
 def _reach_of(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, params: dict[str, float],
@@ -274,14 +292,12 @@ def _reach_of(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, par
 
 
 @njit(cache=True)
-def _free_units(units: Units, n: int, faction: int, battle: np.ndarray, only_active: bool, active: np.ndarray,
-                governorate: np.ndarray, out: tuple) -> int:
+def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active: bool, active: np.ndarray,
+                governorate: np.ndarray, rows: np.ndarray, rows_loc: np.ndarray) -> int:
     """The units of ``faction`` (among rows ``0..n-1``) a command may give orders to today: alive, at a place,
     not routing, not hidden, and not where a ``battle`` is; each one's objective becomes where it is. Of those,
-    into ``out`` (``(rows, loc)``): all of them or, if ``only_active``, those in a governorate where ``active``.
-    Returns how many."""
-    u = unit_columns(units)
-    rows, rows_loc = out
+    into ``rows`` and ``rows_loc``: all of them or, if ``only_active``, those in a governorate where ``active``.
+    Returns how many. (Called by the compiled entries below, with ``u`` named.)"""
     k = 0
     for r in range(n):
         if u.faction[r] != faction or not u.alive[r] or u.next[r] >= 0 or u.routing[r] or u.hidden[r]:
@@ -296,6 +312,55 @@ def _free_units(units: Units, n: int, faction: int, battle: np.ndarray, only_act
         rows_loc[k] = here
         k += 1
     return k
+
+
+@njit(cache=True)
+def _free_units_reach(units: Units, n: int, command: tuple, days: np.ndarray, mobility: float,
+                      distance_km: np.ndarray, params: tuple, out: tuple) -> int:
+    """:func:`_free_units` (``command``: ``(faction, battle, only_active, active, governorate)``) into
+    ``out[0]``, ``out[1]``, then :func:`_reach` for them into the rest of ``out``. Returns how many."""
+    u = unit_columns(units)
+    faction, battle, only_active, active, governorate = command
+    rows, loc, in_reach, minus_days, effective = out
+    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    _reach(rows[:m], loc[:m], units, days, mobility, distance_km, params, (in_reach[:m], minus_days[:m],
+                                                                           effective[:m]))
+    return m
+
+
+@njit(cache=True)
+def _free_and_needing(units: Units, n: int, command: tuple, needs_in: tuple, places: Places, params: tuple,
+                      out: tuple) -> tuple[int, int]:
+    """:func:`_free_units` (``command``: see :func:`_command`) into ``out[0]``, ``out[1]``, then :func:`_needs` for
+    them (``needs_in``: ``(own_effective, threat, holder, side)``; ``out[2:]``:
+    ``(leaving, own_def, need, hopeless)``). Returns (how many free units, how many of them stay)."""
+    u = unit_columns(units)
+    faction, battle, only_active, active, governorate = command
+    own_effective, threat, holder, side = needs_in
+    rows, loc, leaving, own_def, need, hopeless = out
+    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    if m == 0:
+        return 0, 0
+    k = _needs(own_effective, threat, holder, side, places, params, (rows[:m], loc[:m], leaving),
+               (own_def, need, hopeless))
+    return m, k
+
+
+@njit(cache=True)
+def _free_and_vacant(units: Units, n: int, command: tuple, holder: np.ndarray, neutral: np.ndarray,
+                     present_personnel: np.ndarray, was_garrisoned: np.ndarray, out: tuple) -> int:
+    """:func:`_free_units` (``command``: see :func:`_command`) into ``out[0]``, ``out[1]``, then
+    :func:`_vacuum_candidates` into ``out[2]``, ``out[3]``. Returns how many free units, or ``-1 - that``
+    if there is no candidate."""
+    u = unit_columns(units)
+    faction, battle, only_active, active, governorate = command
+    rows, loc, candidate, holders = out
+    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    if m == 0:
+        return 0
+    if not _vacuum_candidates(holder, neutral, present_personnel, was_garrisoned, candidate, holders):
+        return -1 - m
+    return m
 
 
 @njit(cache=True)

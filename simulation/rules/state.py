@@ -153,34 +153,25 @@ class SideRoutes:
     Parameters
     ----------
     world : the places and roads.
-    sides : the factions and coalitions (``coalition_of``, ``hostile``).
-    controller : (n,) the faction holding each place, updated in place by the control rule.
+    sides : the factions and coalitions (``hostile``).
+    holder : (n,) the coalition holding each place (read-only; renewed by :meth:`control_changed`).
     """
 
-    def __init__(self, world: World, sides: Sides, controller: np.ndarray):
+    def __init__(self, world: World, sides: Sides, holder: np.ndarray):
         self.world = world
         self.hostile = sides.hostile
-        self.coalition_of = sides.coalition_of
-        self.controller = controller
+        self.holder = holder
         self.control_version = 0  # bumped whenever a place changes hands
-        self._holder: tuple[int, np.ndarray | None] = (-1, None)
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._all_key: tuple[int, int] | None = None
         self._all: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
 
-    def control_changed(self) -> None:
-        """A place changed hands: routes and holders are worked out again when next asked for."""
+    def control_changed(self, holder: np.ndarray) -> None:
+        """Places changed hands (``holder``: the coalition now holding each): routes are worked out again when
+        next asked for."""
+        self.holder = holder
         self.control_version += 1
         self._routes.clear()
-
-    def holder(self) -> np.ndarray:
-        """The coalition holding each place (``coalition_of[controller]``, read-only)."""
-        version, holder = self._holder
-        if version != self.control_version:
-            holder = self.coalition_of[self.controller]
-            holder.setflags(write=False)
-            self._holder = (self.control_version, holder)
-        return holder
 
     def of(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """``(travel_days, next_hop)`` for ``coalition``, both (n, n): days at mobility 1 and the next place
@@ -188,7 +179,7 @@ class SideRoutes:
         key = (coalition, self.world.roads_version, self.control_version)
         hit = self._routes.get(key)
         if hit is None:
-            hit = self._routes[key] = self.world.routes_avoiding(self.hostile[coalition, self.holder()])
+            hit = self._routes[key] = self.world.routes_avoiding(self.hostile[coalition, self.holder])
         return hit
 
     def all(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -227,6 +218,7 @@ class State:
     sides: Sides
     units: UnitRows
     controller: np.ndarray  #: (n,) int64, the faction holding each place
+    holder: np.ndarray  #: (n,) int64, the coalition holding each place (read-only; renewed when control changes)
     initial_holder: np.ndarray  #: (n,) int64, the coalition holding each place at the start
     claimed: list[np.ndarray | None]  #: per faction, the places it claims (None: no claims)
     offensive_in: np.ndarray  #: (factions, governorates) bool, where each faction's offensive has begun
@@ -244,11 +236,7 @@ class State:
         # written in place.
         self.packed_sides = pack_sides(self.sides)
         self.packed_tally = tuple(self.tally)
-
-    @property
-    def holder(self) -> np.ndarray:
-        """The coalition holding each place (read-only; kept until a place changes hands)."""
-        return self.routes.holder()
+        self.hostile_count = [int(row.sum()) for row in self.sides.hostile]  # coalitions hostile to each
 
     @property
     def places(self) -> Places:
