@@ -44,15 +44,16 @@ def changes_of_hands(state: State) -> Changes:
     changed, new = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     k = _control_changes(u.packed, u.n, state.packed_presence, state.sides.coalition_of, state.controller,
                          (changed, new))
+    if k == 0:  # most days
+        return Changes(changed[:0], changed[:0], changed[:0], state.untaken)
     changed, new = changed[:k], new[:k]
     old = state.controller[changed]
     taken_by = np.full(n, -1, dtype=np.int64)
-    if k:
-        state.controller[changed] = new
-        taken_by[changed] = new
-        state.holder = state.sides.coalition_of[state.controller]
-        state.holder.setflags(write=False)
-        state.routes.control_changed(state.holder)
+    state.controller[changed] = new
+    taken_by[changed] = new
+    state.holder = state.sides.coalition_of[state.controller]
+    state.holder.setflags(write=False)
+    state.routes.control_changed(state.holder)
     return Changes(changed, old, new, taken_by)
 
 

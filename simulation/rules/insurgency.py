@@ -61,7 +61,7 @@ def recruit(state: State, rng: np.random.Generator, params: dict[str, float]) ->
     held, lam = np.empty(w.n, dtype=np.int64), np.empty(w.n)
     new_places, new_recruits = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
     everyone = 0
-    for f in np.flatnonzero(state.sides.insurgent).tolist():
+    for f in state.insurgent_factions:
         m = _recruit_rates(state.controller, f, p["recruit_rate"], state.civilians.residents, w.sympathy,
                            (held, lam))
         if m == 0:

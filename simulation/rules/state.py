@@ -237,6 +237,9 @@ class State:
         self.packed_sides = pack_sides(self.sides)
         self.packed_tally = tuple(self.tally)
         self.hostile_count = [int(row.sum()) for row in self.sides.hostile]  # coalitions hostile to each
+        self.insurgent_factions = np.flatnonzero(self.sides.insurgent).tolist()
+        self.untaken = np.full(self.world.n, -1, dtype=np.int64)  # no place taken today (read-only)
+        self.untaken.setflags(write=False)
 
     @property
     def places(self) -> Places:
