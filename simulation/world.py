@@ -1,10 +1,14 @@
-"""The world: places and roads as a NetworkX graph, with array views for the model's hot loops.
+"""The world: places and roads, as the scenario's NetworkX graph and as arrays for the model's hot loops.
 
-Routing is precomputed once (and again when a road closes or opens) with SciPy's Dijkstra over the whole
-graph, so that a unit's next hop toward any objective is an array look-up, not a path search. Routes that avoid
-some places are computed far more often, by the compiled routines of :mod:`simulation.routing` (which also
-label connected components; the model's daily morale finds the places a side can still reach with its own
-compiled search, see :mod:`simulation.daily`).
+The road network is the scenario's NetworkX graph (:meth:`simulation.scenario.Scenario.graph`): it validates the
+scenario (a connected network) and is what :meth:`World.graph` exports, with each road's travel time and
+whether it is open. The model moves units and people over the same roads as dense matrices (``road_km``,
+``road_speed``, ``open_road``): routing is precomputed once (and again when a road closes or opens) with
+SciPy's Dijkstra over the whole network, so that a unit's next hop toward any objective is an array look-up, not
+a path search. Routes that avoid some places are computed far more often, by the compiled routines of
+:mod:`simulation.rules.routing` (which also label connected components; the daily morale finds the places a
+side can still reach with its own compiled search, see :mod:`simulation.rules.morale`). ``tests/test_routing.py``
+checks these routes against NetworkX's shortest paths over :meth:`World.graph`.
 
 Routes that avoid enemy-held places, and the connected components a side can still move through, depend only on
 the road network and a mask of places. The same masks come back again and again, within a run and across the
@@ -18,8 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -89,6 +92,30 @@ class BoundedCache:
         return len(self._data)
 
 
+class Places(NamedTuple):
+    """The places' fixed attributes, indexed by the place's row in ``places.csv``."""
+
+    value: np.ndarray  #: (n,) float64, strategic value
+    sympathy: np.ndarray  #: (n,) float64, the population's sympathy for the insurgents, 0-1
+    fortification: np.ndarray  #: (n,) float64, multiplier of the defenders' strength
+    governorate: np.ndarray  #: (n,) int64, index of the place's governorate (sorted names)
+
+
+class Roads(NamedTuple):
+    """The roads between places, as dense matrices, and the shortest routes over the open ones (by any side).
+
+    Renewed whenever a road opens or closes (:attr:`simulation.world.World.roads`); the route matrices come from
+    a cache and are read-only.
+    """
+
+    road_km: np.ndarray  #: (n, n) float64, 0 where no road
+    road_speed: np.ndarray  #: (n, n) float64, km a day at mobility 1
+    open_road: np.ndarray  #: (n, n) bool
+    travel_days: np.ndarray  #: (n, n) float64, shortest travel days at mobility 1 by any open road
+    distance_km: np.ndarray  #: (n, n) float64, shortest road km by any open road
+    next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
+
+
 ROUTE_CACHE = BoundedCache(max_bytes=256 * 2**20)
 """Routes and components by road network and mask, shared by every model in the process (at most 256 MiB)."""
 
@@ -114,7 +141,12 @@ class World:
         self.lat = np.array([p.lat for p in places], dtype=float)
         self.lon = np.array([p.lon for p in places], dtype=float)
         self.governorate = [p.governorate for p in places]
+        self.governorates = sorted(set(self.governorate))
+        self.governorate_of = np.array([self.governorates.index(g) for g in self.governorate], dtype=np.int64)
         self.kind = [p.kind for p in places]
+        self.places = Places(self.value, self.sympathy, self.fortification, self.governorate_of)
+        """The places' fixed attributes as the kernels' bundle (see :class:`Places`)."""
+        self.packed_places = tuple(self.places)
 
         # Road arrays: km and base speed (km/day) of each edge, as dense matrices (n is small).
         self.road_km = np.zeros((n, n))
@@ -128,11 +160,20 @@ class World:
         self.roads_version = 0
         self.recompute_routes()
 
-    @cached_property
     def graph(self) -> nx.Graph:
-        """The scenario's places and roads as a NetworkX graph (built on first use: the model's own routing works
-        on the arrays)."""
-        return self.scenario.graph()
+        """The road network as it stands, as a NetworkX graph (for export, e.g. ``nx.write_graphml``, and for
+        checking routes): the scenario's graph with, on each road, ``open`` (closed roads stay, with ``False``)
+        and ``days``, the travel time at mobility 1 (``km / speed of its kind``), and on each place only plain
+        attributes (``name``, ``kind``, ``governorate``, ``lat``, ``lon``, ``population``)."""
+        g = nx.Graph()
+        for p in self.scenario.places:
+            g.add_node(p.id, name=p.name, kind=p.kind, governorate=p.governorate, lat=p.lat, lon=p.lon,
+                       population=p.population)
+        for a, b, data in self.scenario.graph().edges(data=True):
+            i, j = self.index[a], self.index[b]
+            g.add_edge(a, b, km=data["km"], kind=data["kind"], open=bool(self.open_road[i, j]),
+                       days=float(self._road_days[i, j]))
+        return g
 
     def recompute_routes(self) -> None:
         """Shortest travel times (days at mobility 1), road distances (km) and next hops over open roads."""
@@ -147,6 +188,10 @@ class World:
         self._nowhere = np.zeros(self.n, dtype=bool)
         self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
                                                                             self._all_routes)
+        self.roads = Roads(self.road_km, self.road_speed, self.open_road, self.travel_days, self.distance_km,
+                           self.next_hop)
+        """The roads and routes as the kernels' bundle (see :class:`Roads`)."""
+        self.packed_roads = tuple(self.roads)
 
     def _all_routes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hours = np.where(self.open_road, self.road_km / np.where(self.road_speed > 0, self.road_speed, 1), 0)
@@ -176,7 +221,7 @@ class World:
         return indptr, self._edge_from[keep]
 
     def _routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # No road leads on out of a hostile place (compiled: see simulation.routing.routes_into).
+        # No road leads on out of a hostile place (compiled: see simulation.rules.routing.routes_into).
         days, nxt = np.empty((self.n, self.n)), np.empty((self.n, self.n), dtype=np.int64)
         routes_into(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days, nxt)
         return days, nxt

@@ -19,11 +19,10 @@ from simulation.civilians.displacement import (
     SUBSTEPS,
     Civilians,
     civilian_routes,
-    hop_matrix,
     hostility,
     road_slots,
 )
-from simulation.civilians.travel import destination_weights, fear_and_hazard, onward_split, road_split
+from simulation.civilians.travel import onward_split, road_split
 from simulation.parameters import PARAMETERS
 from simulation.scenario import load_scenario
 from simulation.world import World
@@ -138,39 +137,6 @@ def test_routes_never_enter_an_impassable_place():
     assert blocked.next_hop[0, 3] == 2 and blocked.distance_km[0, 3] == 100
     assert blocked.next_hop[1, 3] == 3  # one may leave an impassable place
     assert np.isinf(blocked.distance_km[0, 1])
-
-
-def reference_hop_matrix(routes, roads, scale):
-    """The NumPy and SciPy construction that ``hop_matrix`` replaced (commit 7f5c904)."""
-    from scipy.sparse import csr_matrix
-
-    n, J = routes.next_hop.shape[0], roads.out_edge.shape[1]
-    d_of, c_of = np.nonzero(routes.next_hop.T >= 0)
-    at = c_of * n + d_of
-    hop = roads.slot_of.reshape(-1)[c_of * n + routes.next_hop.reshape(-1)[at]]
-    hop[c_of == d_of] = J
-    kernel = np.exp(-routes.distance_km.reshape(-1)[at] / scale)
-    row = hop * n + c_of
-    order = np.argsort(row, kind="stable")
-    indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)
-    np.cumsum(np.bincount(row, minlength=n * (J + 1)), out=indptr[1:])
-    return csr_matrix((kernel[order], d_of[order].astype(np.int32), indptr), shape=(n * (J + 1), n))
-
-
-@pytest.mark.parametrize("seed", range(12))
-def test_hop_matrix_gives_the_reference_arrays(seed):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(1, 30))
-    km = np.where(rng.random((n, n)) < rng.uniform(0.05, 0.4), rng.uniform(1.0, 200.0, (n, n)).round(), 0.0)
-    km = np.maximum(km, km.T)
-    np.fill_diagonal(km, 0.0)
-    roads = road_slots(km, 10.0)
-    routes = civilian_routes(km, km > 0, rng.random(n) < 0.8)
-    scale = float(rng.uniform(20.0, 400.0))
-    got, want = hop_matrix(routes, roads, scale), reference_hop_matrix(routes, roads, scale)
-    for a, b in ((got.indptr, want.indptr), (got.indices, want.indices), (got.data, want.data)):
-        assert a.dtype == b.dtype
-        np.testing.assert_array_equal(a, b)  # bit for bit
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -500,71 +466,3 @@ def test_people_are_conserved_every_day(spec):
             assert (days[count == 0] <= 1e-6).all()
     assert civ.clock == SUBSTEPS * len(spec["days"])
     assert n == civ.cohort.shape[0]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The compiled day's arithmetic against the NumPy code it replaced (commit 7f5c904), bit for bit
-
-
-def reference_fear(felt, decay, taken_by, hostility, takeover, any_share, per_casualty, residents, cohort, exposure,
-                   battle, fear_violence, fear_takeover, quiet_days):
-    n = felt.size
-    fear_violence = fear_violence * decay + felt
-    taken = taken_by >= 0
-    shock = np.zeros(n)
-    shock[taken] = takeover * (any_share + (1 - any_share) * hostility[taken, taken_by[taken]])
-    fear_takeover = fear_takeover * decay + shock
-    idps = cohort.sum(axis=0)
-    exposed = np.maximum(exposure, residents + idps)
-    hazard = per_casualty * fear_violence / exposed + fear_takeover
-    quiet = (felt < 1.0) & ~battle & ~taken
-    return fear_violence, fear_takeover, hazard, np.where(quiet, quiet_days + 1, 0), idps
-
-
-def reference_weights(idps, capacity, battle, checkpoint_open, attraction, hazard, hostility, controller, quiet_days,
-                      return_quiet_days, return_rate):
-    n = idps.size
-    crowd = 1.0 / (1.0 + idps / capacity)
-    open_to_idps = ~battle & checkpoint_open
-    dest = attraction * crowd * np.exp(-hazard) * open_to_idps
-    weight = dest * (1.0 - hostility[:, controller])
-    np.fill_diagonal(weight, 0.0)
-    home_ok = (quiet_days >= return_quiet_days) & ~battle
-    rate = return_rate * (1.0 - hostility[np.arange(n), controller]) * home_ok
-    return open_to_idps, dest, weight, rate
-
-
-@pytest.mark.parametrize("seed", range(15))
-def test_compiled_fear_and_weights_give_the_numpy_numbers(seed):
-    rng = np.random.default_rng(seed)
-    n, f = int(rng.integers(1, 40)), int(rng.integers(1, 5))
-    felt = np.where(rng.random(n) < 0.5, 0.0, rng.exponential(30.0, n))
-    taken_by = np.where(rng.random(n) < 0.2, rng.integers(0, f, n), -1)
-    hostility = rng.random((n, f))
-    residents = rng.integers(0, 500_000, n)
-    cohort = np.where(rng.random((n, n)) < 0.3, rng.integers(0, 50_000, (n, n)), 0)
-    exposure = rng.uniform(100.0, 300_000.0, n)
-    battle, checkpoint_open = rng.random(n) < 0.2, rng.random(n) < 0.9
-    fear_violence, fear_takeover = rng.exponential(5.0, n), rng.random(n)
-    quiet_days = rng.integers(0, 20, n)
-    scalars = (float(rng.random()), float(rng.random()), float(rng.random()), float(rng.exponential()))
-    decay, takeover, any_share, per_casualty = scalars
-    want = reference_fear(felt, decay, taken_by, hostility, takeover, any_share, per_casualty, residents, cohort,
-                          exposure, battle, fear_violence, fear_takeover, quiet_days)
-    got = [fear_violence.copy(), fear_takeover.copy(), np.empty(n), quiet_days.copy(), np.empty(n, dtype=np.int64)]
-    fear_and_hazard(felt, decay, taken_by, hostility, takeover, any_share, per_casualty, residents, cohort, exposure,
-                    battle, *got)
-    for a, b in zip(got, want):
-        np.testing.assert_array_equal(a, b)
-
-    hazard, idps = got[2], got[4]
-    capacity, attraction = rng.uniform(1_000.0, 100_000.0, n), rng.random(n) * (rng.random(n) < 0.8)
-    controller = rng.integers(0, f, n)
-    want = reference_weights(idps, capacity, battle, checkpoint_open, attraction, hazard, hostility, controller,
-                             got[3], 10.0, 0.05)
-    out = [np.empty(n, dtype=bool), np.empty(n), np.empty((n, n)), np.empty(n)]
-    homeward = destination_weights(idps, capacity, battle, checkpoint_open, attraction, np.exp(-hazard), hostility,
-                                   controller, got[3], 10.0, 0.05, *out)
-    for a, b in zip(out, want):
-        np.testing.assert_array_equal(a, b)
-    assert homeward == bool(want[3].any())

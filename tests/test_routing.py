@@ -1,14 +1,24 @@
-"""Compiled graph routines (simulation/routing.py) against SciPy's: the same shortest distances and routes on
-random road graphs, the same partition into connected components, and ties broken the documented way."""
+"""Compiled graph routines (simulation/rules/routing.py) against SciPy's and NetworkX's: the same shortest
+distances and routes on random road graphs and on the scenarios' road networks (World.graph), the same
+partition into connected components, and ties broken the documented way."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import networkx as nx
 import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from simulation.civilians.displacement import civilian_routes
+from simulation.engine.model import ConflictModel
 from simulation.rules.routing import component_labels, routes_into, shortest_paths
+from simulation.scenario import load_scenario
+from simulation.world import World
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def random_graph(rng: np.random.Generator, n: int, p: float) -> csr_matrix:
@@ -49,35 +59,6 @@ def test_components_match_scipy(seed):
     assert (labels <= np.arange(labels.size)).all()  # each component is named by its smallest place
 
 
-def reference_routes(road_km, length, open_road, no_exit, no_entry):
-    """The NumPy construction that ``routes_into`` replaced (commit 7f5c904): the reversed graph's CSR arrays
-    from ``np.nonzero`` on the transposed roads, Dijkstra, then transposed results."""
-    n = road_km.shape[0]
-    to, fro = np.nonzero((open_road & (road_km > 0)).T & ~no_entry[:, None] & ~no_exit[None, :])
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(to, minlength=n), out=indptr[1:])
-    dist_rev, pred = shortest_paths(indptr, fro, length[fro, to])
-    nxt = np.array(pred.T, order="C")
-    np.fill_diagonal(nxt, np.arange(n))
-    return np.array(dist_rev.T, order="C"), nxt
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_routes_into_gives_the_reference_routes(seed):
-    rng = np.random.default_rng(200 + seed)
-    n = int(rng.integers(1, 40))
-    road_km = random_graph(rng, n, float(rng.uniform(0.02, 0.3))).toarray()
-    road_km = np.maximum(road_km, road_km.T)  # roads go both ways
-    length = road_km / rng.choice([1.0, 40.0, 55.0], size=(n, n))  # km, or days at a speed per road
-    open_road = (road_km > 0) & (rng.random((n, n)) < 0.9)
-    no_exit, no_entry = rng.random(n) < 0.2, rng.random(n) < 0.2
-    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
-    routes_into(road_km, length, open_road, no_exit, no_entry, dist, nxt)
-    want_dist, want_next = reference_routes(road_km, length, open_road, no_exit, no_entry)
-    np.testing.assert_array_equal(dist, want_dist)  # bit for bit, ties broken alike
-    np.testing.assert_array_equal(nxt, want_next)
-
-
 def test_routes_into_may_end_at_but_not_pass_a_no_exit_place():
     # A line 0 - 1 - 2: with 1 closed to exit, 0 reaches 1 but not 2, and nothing leaves 1; with 1 closed to
     # entry, 0 reaches neither, but 1 itself may leave.
@@ -90,3 +71,88 @@ def test_routes_into_may_end_at_but_not_pass_a_no_exit_place():
     assert np.isinf(dist[1, 2]) and nxt[1, 0] == -1 and nxt[2, 2] == 2 and dist[2, 1] == 10.0
     routes_into(road_km, road_km, road_km > 0, no, one, dist, nxt)
     assert nxt[0, 1] == -1 and nxt[0, 2] == -1 and dist[1, 2] == 10.0 and nxt[1, 0] == 0
+
+
+def _lengths(g: nx.Graph | nx.DiGraph, ids: list[str], weight: str) -> np.ndarray:
+    """NetworkX's shortest path lengths between all places (inf where there is no path), as a matrix."""
+    out = np.full((len(ids), len(ids)), np.inf)
+    index = {p: i for i, p in enumerate(ids)}
+    for a, lengths in nx.all_pairs_dijkstra_path_length(g, weight=weight):
+        for b, d in lengths.items():
+            out[index[a], index[b]] = d
+    return out
+
+
+def _check_next_hops(days: np.ndarray, next_hop: np.ndarray, step: np.ndarray) -> None:
+    """Every next hop toward a reachable place is its first step on a shortest route (``step[a, h]``: the road's
+    length), and unreachable places have none."""
+    n = days.shape[0]
+    for a in range(n):
+        for b in range(n):
+            h = next_hop[a, b]
+            if a == b:
+                assert h == a
+            elif np.isinf(days[a, b]):
+                assert h == -1
+            else:
+                assert step[a, h] > 0 and np.isclose(step[a, h] + days[h, b], days[a, b], rtol=1e-12)
+
+
+def _directed(g: nx.Graph, no_exit: set[str] = frozenset(), no_entry: set[str] = frozenset()) -> nx.DiGraph:
+    """The open roads of ``g`` in both directions, except those leaving a ``no_exit`` place or entering a
+    ``no_entry`` one."""
+    d = nx.DiGraph()
+    d.add_nodes_from(g.nodes)
+    for a, b, data in g.edges(data=True):
+        for x, y in ((a, b), (b, a)):
+            if data["open"] and x not in no_exit and y not in no_entry:
+                d.add_edge(x, y, **data)
+    return d
+
+
+@pytest.mark.parametrize("name", ["toy", "iraq_june_2014"])
+def test_routes_are_networkx_shortest_paths_on_the_scenarios_roads(name):
+    scenario = load_scenario(ROOT / "scenarios" / name)
+    world = World(scenario, scenario.parameters)
+    ids, n = world.place_ids, world.n
+    g = world.graph()
+    assert nx.is_connected(g) and g.number_of_edges() == len({frozenset((r.a, r.b)) for r in scenario.roads})
+    step_days, step_km = world.road_km / np.where(world.road_speed > 0, world.road_speed, 1), world.road_km
+    # The whole network: SciPy's routes in World and the compiled ones with nothing to avoid.
+    want_days, want_km = _lengths(g, ids, "days"), _lengths(g, ids, "km")
+    np.testing.assert_allclose(world.travel_days, want_days, rtol=1e-12)
+    np.testing.assert_allclose(world.distance_km, want_km, rtol=1e-12)
+    _check_next_hops(world.travel_days, world.next_hop, step_days)
+    days, next_hop = world.routes_avoiding(np.zeros(n, dtype=bool))
+    np.testing.assert_allclose(days, want_days, rtol=1e-12)
+    _check_next_hops(days, next_hop, step_days)
+    # Routes that may end at, but not pass through, some places (a side's enemies' places), and civilians'
+    # routes that never enter impassable places, with a road closed.
+    rng = np.random.default_rng(len(ids))
+    a, b = scenario.roads[0].a, scenario.roads[0].b
+    world.set_road(a, b, False)
+    g = world.graph()
+    assert not g.edges[a, b]["open"]
+    for _ in range(5):
+        avoid = rng.random(n) < 0.3
+        days, next_hop = world.routes_avoiding(avoid)
+        blocked = {ids[i] for i in np.flatnonzero(avoid)}
+        want = _lengths(_directed(g, no_exit=blocked), ids, "days")
+        np.testing.assert_allclose(days, want, rtol=1e-12)
+        _check_next_hops(days, next_hop, np.where(world.open_road, step_days, 0))
+        routes = civilian_routes(world.road_km, world.open_road, ~avoid)
+        want = _lengths(_directed(g, no_entry=blocked), ids, "km")
+        np.testing.assert_allclose(routes.distance_km, want, rtol=1e-12)
+        _check_next_hops(routes.distance_km, routes.next_hop, np.where(world.open_road, step_km, 0))
+
+
+def test_the_road_network_exports_with_the_state_of_the_day(tmp_path):
+    m = ConflictModel(ROOT / "scenarios" / "toy", seed=1, days=6).run()
+    path = tmp_path / "roads.graphml"
+    nx.write_graphml(m.road_network(), path)
+    g = nx.read_graphml(path)
+    assert sorted(g.nodes) == sorted(m.world.place_ids)
+    for i, pid in enumerate(m.world.place_ids):
+        assert g.nodes[pid]["controller"] == m.faction_ids[m.controller[i]]
+        assert g.nodes[pid]["residents"] + g.nodes[pid]["displaced"] == m.civilians.present[i]
+    assert all(data["open"] for _, _, data in g.edges(data=True))

@@ -9,6 +9,8 @@ import pytest
 
 from simulation.engine.model import ConflictModel
 from simulation.engine.signals import exit_on_signals
+from simulation.rules import movement
+from simulation.rules.state import State
 from tests.conftest import TOY
 
 
@@ -34,13 +36,13 @@ def test_a_sigterm_swallowed_by_a_finalizer_still_stops_the_run(cli_handlers):
 
 def test_ctrl_c_during_a_day_waits_for_its_end(cli_handlers, monkeypatch):
     model = ConflictModel(TOY, seed=1, days=5)
-    move = model._move
+    move = movement.move
 
-    def interrupted_move() -> None:
+    def interrupted_move(state: State, params: dict) -> None:
         signal.raise_signal(signal.SIGINT)  # in the middle of the day
-        move()
+        move(state, params)
 
-    monkeypatch.setattr(model, "_move", interrupted_move)
+    monkeypatch.setattr(movement, "move", interrupted_move)
     with pytest.raises(KeyboardInterrupt):
         model.step()
     assert model.day == 1  # the rest of the day ran: nothing is left half-done
@@ -48,14 +50,14 @@ def test_ctrl_c_during_a_day_waits_for_its_end(cli_handlers, monkeypatch):
 
 def test_ctrl_c_during_a_run_stops_it_at_the_end_of_the_day(cli_handlers, monkeypatch):
     model = ConflictModel(TOY, seed=1, days=5)
-    move = model._move
+    move = movement.move
 
-    def interrupted_move() -> None:
+    def interrupted_move(state: State, params: dict) -> None:
         if model.day == 2:
             signal.raise_signal(signal.SIGINT)
-        move()
+        move(state, params)
 
-    monkeypatch.setattr(model, "_move", interrupted_move)
+    monkeypatch.setattr(movement, "move", interrupted_move)
     handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
         model.run()

@@ -58,6 +58,9 @@ import numpy as np
 
 from simulation.civilians.harm import kill_displaced, kill_residents, kill_split
 from simulation.civilians.travel import (
+    SUBSTEPS,
+    Hops,
+    RoadSlots,
     depart_and_return,
     destination_weights,
     fear_and_hazard,
@@ -69,8 +72,8 @@ from simulation.rules import draws
 from simulation.rules.routing import routes_into
 from simulation.world import BoundedCache, World
 
-SUBSTEPS = 4
-"""Quarters of a day in which people on the road move and choose (travel times are resolved to 6 hours)."""
+__all__ = ["SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes", "civilian_routes", "hop_matrix", "hostility",
+           "road_slots"]
 
 DOCTRINE_SIDE = {"insurgent": 1.0, "government": -1.0, "tribal": -0.5, "opportunist": 0.0}
 """Where a faction's doctrine stands between the insurgents (+1) and the government (-1), for fear and shelter.
@@ -131,45 +134,6 @@ def flight_share(hazard: np.ndarray, max_share: float) -> np.ndarray:
     return max_share * -np.expm1(-np.maximum(hazard, 0.0))
 
 
-@dataclass(frozen=True)
-class RoadSlots:
-    """Directed roads cut into slots of ``step_km`` each, for people on the road.
-
-    Attributes
-    ----------
-    tail, head, km : arrays of shape (E,): the directed edges ``tail -> head`` (both directions of every road).
-    edge_id : (n, n) array, the edge from ``a`` to ``b`` or -1.
-    out_edge : (n, J) array, the edges leaving each place, padded with -1 (J = the largest degree).
-    slot_of : (n, n) array, the position of ``b`` in ``a``'s ``out_edge`` row, or -1.
-    uturn : (E,) array, the position of the way back (``head -> tail``) in ``head``'s ``out_edge`` row.
-    first, length : (E,) arrays: each edge's slots are ``first .. first + length - 1``, a ring buffer. At
-        quarter-day ``t`` people arrive from slot ``first + t % length`` (see :meth:`RoadSlots.slot`), and
-        people who start on the edge in that quarter-day are put in the slot just emptied: they come round
-        to it again after ``length`` quarter-days.
-    degree : (n,) array, the number of roads out of each place (its ``out_edge`` row's roads).
-    """
-
-    tail: np.ndarray
-    head: np.ndarray
-    km: np.ndarray
-    edge_id: np.ndarray
-    out_edge: np.ndarray
-    slot_of: np.ndarray
-    uturn: np.ndarray
-    first: np.ndarray
-    length: np.ndarray
-    degree: np.ndarray
-
-    @property
-    def n_slots(self) -> int:
-        return int(self.length.sum())
-
-    def slot(self, t: int) -> np.ndarray:
-        """The slot of each edge from which people arrive at quarter-day ``t`` (and into which people who
-        start on the edge then are put)."""
-        return self.first + t % self.length
-
-
 def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
     """Cut every road of the (n, n) matrix ``road_km`` (0 = no road) into slots of ``step_km``.
 
@@ -191,7 +155,9 @@ def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
     uturn = slot_of[head, tail]
     length = np.maximum(1, np.ceil(km / step_km - 1e-9)).astype(np.int64)
     first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
-    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length, degree)
+    # next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
+    next_edge = np.ascontiguousarray(out_edge[head].T)
+    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length, degree, next_edge)
 
 
 @dataclass(frozen=True)
@@ -206,21 +172,6 @@ class Routes:
 
     distance_km: np.ndarray
     next_hop: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Hops:
-    """Destination weights [d, o] to weights per road out of each place, [j * n + c, o] (``j == J``: staying at
-    ``c``), discounted by road distance: a sparse matrix by rows, as the arrays of SciPy's CSR format (``indptr``,
-    ``indices``, ``data``). Row ``j * n + c`` has an entry for each destination ``d`` whose route from ``c``
-    starts with ``c``'s ``j``-th road, in increasing ``d``, with the kernel ``exp(-road km /
-    destination_distance_km)``. The compiled departures and travel (:mod:`simulation.travel`) read the arrays
-    and compute only the weights they use, each summed in increasing ``d`` as ``scipy.sparse``'s product would.
-    """
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
 
 
 # Civilian routes and hop matrices are shared by every :class:`Civilians` of the process: sweeps and
@@ -257,7 +208,7 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     return Routes(dist, nxt)
 
 
-def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float) -> _Hops:
+def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float) -> Hops:
     """The sparse matrix that turns destination weights [d, o] into weights per road out of each place
     [j * n + c, o]: entry ``(j * n + c, d)`` is ``exp(-road km from c to d / destination_distance_km)`` where
     ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
@@ -265,7 +216,7 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
     indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
     indices, km = np.empty(hop_rows(routes.next_hop, roads.slot_of, J, indptr), dtype=np.int32), np.empty(indptr[-1])
     hop_entries(routes.next_hop, roads.slot_of, J, routes.distance_km, indptr, indices, km)
-    return _Hops(indptr, indices, np.exp(-km / destination_distance_km))
+    return Hops(indptr, indices, np.exp(-km / destination_distance_km))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -331,8 +282,13 @@ class Civilians:
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
         self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
-        # _next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
-        self._next_edge = np.ascontiguousarray(self.roads.out_edge[self.roads.head].T)
+        # The kernels' bundles (see simulation.civilians.travel), as plain tuples of these arrays, which are only
+        # ever written in place.
+        self._packed_people = (self.residents, self.cohort, self.cohort_days, self.displaced_from, self.returned)
+        self._packed_fleeing = (self._fleeing, self._fleeing_n, self.fleeing_days)
+        self._packed_returning = (self._returning, self._returning_n, self.returning_days)
+        self._packed_fear = (self.fear_violence, self.fear_takeover, self.hazard, self.quiet_days)
+        self._packed_roads = tuple(self.roads)
 
     # -----------------------------------------------------------------------------------------------------
     # Views
@@ -436,40 +392,35 @@ class Civilians:
             self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
         felt = self._near[2] @ violence  # felt_violence, with the kernel kept
         idps = np.empty(n, dtype=np.int64)
-        fear_and_hazard(felt, decay, taken_by, self.hostility, p["flight_takeover"], p["flight_takeover_any"],
-                        p["flight_per_casualty"], self.residents, self.cohort, self.exposure, battle,
-                        self.fear_violence, self.fear_takeover, self.hazard, self.quiet_days, idps)
+        fear_and_hazard(felt, taken_by, battle,
+                        (decay, p["flight_takeover"], p["flight_takeover_any"], p["flight_per_casualty"]),
+                        (self.hostility, self.exposure), self._packed_people, self._packed_fear, idps)
         share = flight_share(self.hazard, p["flight_max_share"])
         self.share_today = share
 
         # 2. Where people would go: weight of each destination d for people from origin o (and 4: the share of
         # each origin's displaced people heading home today).
         open_to_idps, dest, weight, rate = np.empty(n, dtype=bool), np.empty(n), np.empty((n, n)), np.empty(n)
-        homeward = destination_weights(idps, self.capacity, battle, self.checkpoint_open, self.attraction,
-                                       np.exp(-self.hazard), self.hostility, controller, self.quiet_days,
-                                       p["return_quiet_days"], p["return_rate"], open_to_idps, dest, weight, rate)
-        m = self._hops(open_to_idps)  # the hop matrix's arrays
+        homeward = destination_weights(idps, np.exp(-self.hazard), battle, controller, self.quiet_days,
+                                       (self.capacity, self.checkpoint_open, self.attraction, self.hostility),
+                                       (p["return_quiet_days"], p["return_rate"]), (open_to_idps, dest, weight, rate))
+        hops = tuple(self._hops(open_to_idps))  # the hop matrix's arrays
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
         # toward a safer destination. 4. Returns home once the origin has been quiet long enough. (Compiled:
-        # see :func:`simulation.travel.depart_and_return`.)
+        # see :func:`simulation.civilians.travel.depart_and_return`.)
         home_routes = self._routes(~battle) if homeward or self._returning_n.any() else None
         r = self.roads
-        depart_and_return(m.indptr, m.indices, m.data, weight, self.hazard, dest, share, rate,
-                          home_routes.next_hop if homeward else _NO_ROUTES,
+        depart_and_return(hops, self._packed_roads,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
-                          r.out_edge, r.degree, r.edge_id, self.residents, self.displaced_from, self.cohort,
-                          self.cohort_days, self._fleeing, self._fleeing_n, self.fleeing_days, self._returning,
-                          self._returning_n, self.returning_days, self.rng)
+                          (weight, self.hazard, dest, share, rate, home_routes.next_hop if homeward else _NO_ROUTES),
+                          self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
-        # (compiled: see :mod:`simulation.travel`).
-        self.clock = travel_day(SUBSTEPS, self.clock, r.first, r.length, self._fleeing, self._fleeing_n,
-                                self.fleeing_days, m.indptr, m.indices, m.data, weight, open_to_idps, r.head,
-                                r.degree, r.uturn, self._next_edge, self.rng, self._returning, self._returning_n,
-                                self.returning_days,
-                                home_routes.next_hop if home_routes is not None else _NO_ROUTES, battle, r.tail,
-                                r.edge_id, self.cohort, self.cohort_days, self.residents, self.returned)
+        # (compiled: see :mod:`simulation.civilians.travel`).
+        home = home_routes.next_hop if home_routes is not None else _NO_ROUTES
+        self.clock = travel_day(self.clock, self._packed_roads, hops, (weight, open_to_idps, home, battle),
+                                self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping
@@ -487,9 +438,9 @@ class Civilians:
         return ROUTE_CACHE.get(b"routes" + self._route_key(passable),
                                lambda: civilian_routes(w.road_km, w.open_road, passable))
 
-    def _hops(self, passable: np.ndarray) -> _Hops:
+    def _hops(self, passable: np.ndarray) -> Hops:
         """The matrix that turns destination weights into weights per road out of each place, for routes
-        through ``passable`` places (see :class:`_Hops`; cached with the routes)."""
+        through ``passable`` places (see :class:`Hops`; cached with the routes)."""
         scale = float(self.p["destination_distance_km"])
         key = b"hops" + self._route_key(passable) + np.float64(scale).tobytes()
         return ROUTE_CACHE.get(key, lambda: hop_matrix(self._routes(passable), self.roads, scale))

@@ -1,9 +1,70 @@
-"""Harm to civilians: casualties among the people present, and who of them is killed."""
+"""Harm to civilians: casualties among the people present where fighters fight or aircraft strike.
+
+At each place, with ``people`` the residents and displaced people present there,
+
+    expected casualties = scale * weight * people / (people + 20000)
+
+where ``weight`` is the fighters' casualties there in a battle (``scale = civilian_battle_harm``) or the sorties
+flown there (``scale = collateral_rate``). Casualties are Poisson draws of that mean, at most the people
+present, and ``killed_share`` of them (binomial) are killed; only the killed leave the population
+(:meth:`simulation.civilians.displacement.Civilians.kill`, which takes them from residents and displaced people
+alike). Killed and wounded civilians go into today's toll (its last party, civilians).
+
+Parameters read: ``civilian_battle_harm``, ``collateral_rate`` (by the caller, as ``scale``), ``killed_share``.
+
+Entry: :func:`harm_civilians`. Random draws, in order: the Poisson casualties where their mean is not 0, the
+binomial killed where there are casualties (both from the model's generator, through
+:mod:`simulation.rules.draws`), then the civilians' own draws in ``Civilians.kill``.
+"""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from numba import njit
+
+from simulation.rules import draws
+
+
+class Population(Protocol):
+    """What harm to civilians reads and changes (:class:`simulation.civilians.displacement.Civilians`)."""
+
+    residents: np.ndarray  #: (n,) people at home
+    cohort: np.ndarray  #: (n, n) displaced people by origin and place
+
+    def kill(self, counts: np.ndarray) -> np.ndarray:
+        """Remove the people killed at each place."""
+
+
+def harm_civilians(civilians: Population, rng: np.random.Generator, weight: np.ndarray, scale: float,
+                   killed_share: float, toll: tuple[np.ndarray, np.ndarray], air: bool = False) -> np.ndarray:
+    """Civilian casualties at each place (see the module's docstring); returns them, killed and wounded.
+
+    Parameters
+    ----------
+    civilians : the population (its residents and displaced cohorts; the killed are removed from it).
+    rng : the model's generator.
+    weight : (n,) fighters' casualties at each place or, with ``air``, sorties flown there.
+    scale : ``civilian_battle_harm`` or, with ``air``, ``collateral_rate``.
+    killed_share : the share of casualties killed.
+    toll : today's killed and wounded by place and party (``simulation.rules.state.Tally.killed`` and
+        ``wounded``), to whose last party (civilians) the civilians killed and wounded are added.
+    """
+    n = weight.size
+    expected = np.empty(n)
+    if air:
+        collateral_harm(weight, float(scale), civilians.residents, civilians.cohort, expected)
+    elif not exposed_harm(weight, float(scale), civilians.residents, civilians.cohort, expected):
+        return np.zeros(n, dtype=np.int64)  # Poisson draws of mean 0 are 0 and use no random numbers
+    cas = np.empty(n, dtype=np.int64)
+    # draws.poisson/binomial: rng.poisson/binomial's numbers, drawn only where the mean/count is not 0
+    if not at_most_present(draws.poisson(rng, expected), civilians.residents, civilians.cohort, cas):
+        return cas  # nobody harmed: the binomial draw of none would use no random numbers
+    killed = draws.binomial(rng, cas, killed_share)
+    civilians.kill(killed)
+    civilian_toll(cas, killed, toll[0], toll[1])
+    return cas
 
 
 @njit(cache=True)

@@ -1,9 +1,11 @@
-"""Civilians' departures, returns and quarter-day travel, compiled with Numba.
+"""Civilians' fear, destinations, departures, returns and quarter-day travel: the compiled helpers of
+:meth:`simulation.civilians.displacement.Civilians.step`, whose module docstring states the rules.
 
-A day's travel is four quarter-days, and each quarter-day works on the few (road, origin) pairs with someone
-reaching the end of a road. In NumPy (up to commit 3f4a593) that was some forty small array operations a
-quarter-day, whose fixed cost per call was a large part of the model's running time; here it is one compiled
-call a day, and one more for the day's departures and returns.
+A day's travel is four quarter-days (:data:`SUBSTEPS`), and each quarter-day works on the few (road, origin)
+pairs with someone reaching the end of a road: one compiled call a day, and one more for the day's departures
+and returns. The kernels take named bundles (:class:`People`, :class:`OnRoad`, :class:`Fear`,
+:class:`RoadSlots`, :class:`Hops`), passed as plain tuples and named on entry (see
+:mod:`simulation.rules.state` for why).
 
 The arithmetic is that of the NumPy code it replaced, operation for operation and in the same order (no
 ``fastmath``, so no reordering or fused multiply-adds), and the uniform numbers come from the model's own
@@ -11,21 +13,110 @@ generator, one per (road, origin) pair with people arriving, in the order of ``r
 gives the numbers it gave before, on every machine, whether or not the compiled code comes from Numba's
 on-disk cache.
 
-See :class:`simulation.displacement.Civilians` for the arrays (``fleeing``, ``returning``, ``cohort`` ...).
+See :class:`simulation.civilians.displacement.Civilians` for the arrays (``fleeing``, ``returning``,
+``cohort`` ...).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
+SUBSTEPS = 4
+"""Quarters of a day in which people on the road move and choose (travel times are resolved to 6 hours)."""
+
+
+class People(NamedTuple):
+    """Where the population is (see :class:`simulation.civilians.displacement.Civilians`)."""
+
+    residents: np.ndarray  #: (n,) int64, people at home
+    cohort: np.ndarray  #: (n, n) int64, displaced people from origin ``o`` sheltering at place ``c``, [o, c]
+    cohort_days: np.ndarray  #: (n, n) float64, their person-days displaced
+    displaced_from: np.ndarray  #: (n,) int64, residents who ever left each place
+    returned: np.ndarray  #: (n,) int64, displaced people back home, by origin
+
+
+class OnRoad(NamedTuple):
+    """People on the road (fleeing, or going home), by road slot and origin."""
+
+    slots: np.ndarray  #: (slots, n) int32 or int64, [slot, origin]
+    count: np.ndarray  #: (n,) int64, people of each origin on the road (the sums of ``slots`` over the slots)
+    days: np.ndarray  #: (n,) float64, their person-days displaced
+
+
+class Fear(NamedTuple):
+    """The fear at each place, day to day."""
+
+    violence: np.ndarray  #: (n,) float64, fear of violence felt nearby
+    takeover: np.ndarray  #: (n,) float64, fear of who took the place
+    hazard: np.ndarray  #: (n,) float64, the day's hazard of leaving
+    quiet_days: np.ndarray  #: (n,) int64, days without violence felt, battle or change of hands
+
+
+class RoadSlots(NamedTuple):
+    """Directed roads cut into slots of ``step_km`` each, for people on the road (see
+    :func:`simulation.civilians.displacement.road_slots`).
+
+    Attributes
+    ----------
+    tail, head, km : arrays of shape (E,): the directed edges ``tail -> head`` (both directions of every road).
+    edge_id : (n, n) array, the edge from ``a`` to ``b`` or -1.
+    out_edge : (n, J) array, the edges leaving each place, padded with -1 (J = the largest degree).
+    slot_of : (n, n) array, the position of ``b`` in ``a``'s ``out_edge`` row, or -1.
+    uturn : (E,) array, the position of the way back (``head -> tail``) in ``head``'s ``out_edge`` row.
+    first, length : (E,) arrays: each edge's slots are ``first .. first + length - 1``, a ring buffer. At
+        quarter-day ``t`` people arrive from slot ``first + t % length`` (see :meth:`RoadSlots.slot`), and
+        people who start on the edge in that quarter-day are put in the slot just emptied: they come round
+        to it again after ``length`` quarter-days.
+    degree : (n,) array, the number of roads out of each place (its ``out_edge`` row's roads).
+    next_edge : (J, E) array, the edge taken by the ``j``-th road out of edge ``e``'s head (-1 where the head has
+        fewer).
+    """
+
+    tail: np.ndarray
+    head: np.ndarray
+    km: np.ndarray
+    edge_id: np.ndarray
+    out_edge: np.ndarray
+    slot_of: np.ndarray
+    uturn: np.ndarray
+    first: np.ndarray
+    length: np.ndarray
+    degree: np.ndarray
+    next_edge: np.ndarray
+
+    @property
+    def n_slots(self) -> int:
+        return int(self.length.sum())
+
+    def slot(self, t: int) -> np.ndarray:
+        """The slot of each edge from which people arrive at quarter-day ``t`` (and into which people who
+        start on the edge then are put)."""
+        return self.first + t % self.length
+
+
+class Hops(NamedTuple):
+    """Destination weights [d, o] to weights per road out of each place, [j * n + c, o] (``j == J``: staying at
+    ``c``), discounted by road distance: a sparse matrix by rows, as the arrays of SciPy's CSR format. Row
+    ``j * n + c`` has an entry for each destination ``d`` whose route from ``c`` starts with ``c``'s ``j``-th
+    road, in increasing ``d``, with the kernel ``exp(-road km / destination_distance_km)``. The compiled
+    departures and travel read the arrays and compute only the weights they use, each summed in increasing
+    ``d`` as ``scipy.sparse``'s product would.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
 
 @njit(cache=True)
-def _mean_and_leave(days: np.ndarray, on_road: np.ndarray, off: np.ndarray, left: np.ndarray,
-                    mean: np.ndarray) -> None:
+def _mean_and_leave(road: OnRoad, off: np.ndarray, left: np.ndarray, mean: np.ndarray) -> None:
     """For the origins that people ``left`` the road from (``off`` of them): their mean days displaced into
     ``mean``, and their person-days and counts taken off the road (people leaving the road take their
     origin's mean days with them; the last to leave take what is left)."""
+    days, on_road = road.days, road.count
     for o in range(on_road.size):
         if not left[o]:
             continue
@@ -38,16 +129,15 @@ def _mean_and_leave(days: np.ndarray, on_road: np.ndarray, off: np.ndarray, left
 
 
 @njit(cache=True)
-def _settle(cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray,
-            o: int, c: int, count: int, days: float) -> None:
+def _settle(people: People, o: int, c: int, count: int, days: float) -> None:
     """``count`` people of origin ``o`` stop at ``c`` with ``days`` person-days: home (residents again, their
     days dropped) if ``c == o``, else sheltering in the cohort (o, c)."""
     if c == o:
-        residents[o] += count
-        returned[o] += count
+        people.residents[o] += count
+        people.returned[o] += count
     else:
-        cohort[o, c] += count
-        cohort_days[o, c] += days
+        people.cohort[o, c] += count
+        people.cohort_days[o, c] += days
 
 
 @njit(cache=True)
@@ -115,18 +205,18 @@ def _arrivals(here: np.ndarray, on_road: np.ndarray, edge: np.ndarray, origin: n
     return pairs
 
 
-Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known): see _weigh_choices
+Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of): see _weigh_choices
 
 
 @njit(cache=True)
 def _weigh_choices(choices: Choices, c: int) -> None:
     """The weights, for each origin on the road, of the choices at place ``c``: ``weights[c, j, col]`` of its
     ``j``-th road (``j == J``: staying), the hop matrix's row ``j * n + c`` (``ptr``, ``to``, ``kernel``, see
-    :class:`simulation.displacement._Hops`) times ``X[:, col]`` (the destination weights of the ``col``-th
-    origin on the road), and their sum ``total[c, col]``; ``known[c]`` is then set. Each product is summed in
-    increasing destination from 0.0 and the total in increasing ``j``, as ``scipy.sparse``'s product and
-    ``sum(axis=0)`` did: the numbers are theirs. Worked out only for the places people reach in the day."""
-    ptr, to, kernel, X, n, weights, total, known = choices
+    :class:`Hops`) times ``X[:, col]`` (the destination weights of the ``col``-th origin on the road), and their
+    sum ``total[c, col]``; ``known[c]`` is then set. Each product is summed in increasing destination from 0.0
+    and the total in increasing ``j``, as ``scipy.sparse``'s product and ``sum(axis=0)`` did: the numbers are
+    theirs. Worked out only for the places people reach in the day."""
+    ptr, to, kernel, X, n, weights, total, known, _ = choices
     J = weights.shape[1] - 1
     a = X.shape[1]
     for col in range(a):
@@ -147,23 +237,23 @@ def _weigh_choices(choices: Choices, c: int) -> None:
 
 
 @njit(cache=True)
-def _travel_fleeing(here: np.ndarray, fleeing: np.ndarray, on_road: np.ndarray, days: np.ndarray,
-                    choices: Choices, column_of: np.ndarray, head: np.ndarray, degree: np.ndarray,
-                    uturn: np.ndarray, open_end: np.ndarray, settle_at: np.ndarray, next_edge: np.ndarray,
-                    cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray,
-                    rng: np.random.Generator, edge: np.ndarray, origin: np.ndarray, count: np.ndarray,
-                    stop: np.ndarray, off: np.ndarray, left: np.ndarray, mean: np.ndarray) -> None:
-    """A quarter-day for fleeing people: those reaching the end of a road choose among the next roads and
-    staying (see :func:`onward_split`, one uniform number per group), or wait back at its start if its end
-    admits nobody today. Only the (road, origin) pairs with someone arriving are worked on.
+def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: RoadSlots, ends: tuple,
+                    people: People, rng: np.random.Generator, scratch: tuple) -> None:
+    """A quarter-day for fleeing people: those reaching the end of a road (``here``: the slot of each road they
+    arrive from) choose among the next roads and staying (see :func:`onward_split`, one uniform number per
+    group), or wait back at its start if its end admits nobody today (``ends``: ``(open_end, settle_at)`` by
+    road). Only the (road, origin) pairs with someone arriving are worked on.
 
-    ``column_of[o]`` is origin ``o``'s column among the day's origins on the road (-1 if none); the weights of
-    the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its ``degree`` roads in
-    ``out_edge`` order, zeros up to ``J``, and staying (``J``)."""
-    n = on_road.size
-    weights, total, known = choices[5], choices[6], choices[7]
+    ``column_of[o]`` (the last of ``choices``) is origin ``o``'s column among the day's origins on the road (-1
+    if none); the weights of the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its
+    ``degree`` roads in ``out_edge`` order, zeros up to ``J``, and staying (``J``). ``scratch`` is ``(edge,
+    origin, count, stop, off, left, mean)``."""
+    edge, origin, count, stop, off, left, mean = scratch
+    open_end, settle_at = ends
+    n = fleeing.count.size
+    weights, total, known, column_of = choices[5], choices[6], choices[7], choices[8]
     J = weights.shape[1] - 1
-    pairs = _arrivals(here, fleeing, edge, origin, count)
+    pairs = _arrivals(here, fleeing.slots, edge, origin, count)
     if pairs == 0:
         return
     cum = np.empty(J + 1)
@@ -172,37 +262,39 @@ def _travel_fleeing(here: np.ndarray, fleeing: np.ndarray, on_road: np.ndarray, 
         off[o] = 0
     for i in range(pairs):
         e, o = edge[i], origin[i]
-        c, col = head[e], column_of[o]
+        c, col = roads.head[e], column_of[o]
         if not known[c]:
             _weigh_choices(choices, c)
-        deg = degree[c]
+        deg = roads.degree[c]
         for k in range(deg):
             cum[k] = weights[c, k, col]
-        people = float(count[i]) if open_end[e] else 0.0
-        onward = onward_split(cum, deg, weights[c, J, col], total[c, col], uturn[e], people, rng.random(), take)
+        people_here = float(count[i]) if open_end[e] else 0.0
+        onward = onward_split(cum, deg, weights[c, J, col], total[c, col], roads.uturn[e], people_here, rng.random(),
+                              take)
         for j in range(deg):
             if take[j] != 0:
-                fleeing[here[next_edge[j, e]], o] += take[j]
+                fleeing.slots[here[roads.next_edge[j, e]], o] += take[j]
         stop[i] = count[i] - onward
         off[o] += stop[i]
         left[o] = True
-    _mean_and_leave(days, on_road, off, left, mean)
+    _mean_and_leave(fleeing, off, left, mean)
     for i in range(pairs):
         if stop[i] != 0:  # (settling nobody changes nothing: cohort_days never holds -0.0)
             o = origin[i]
-            _settle(cohort, cohort_days, residents, returned, o, settle_at[edge[i]], stop[i], stop[i] * mean[o])
+            _settle(people, o, settle_at[edge[i]], stop[i], stop[i] * mean[o])
 
 
 @njit(cache=True)
-def _travel_returning(here: np.ndarray, returning: np.ndarray, on_road: np.ndarray, days: np.ndarray,
-                      next_hop: np.ndarray, battle: np.ndarray, tail: np.ndarray, head: np.ndarray,
-                      edge_id: np.ndarray, cohort: np.ndarray, cohort_days: np.ndarray, residents: np.ndarray,
-                      returned: np.ndarray, edge: np.ndarray, origin: np.ndarray, count: np.ndarray,
-                      settle_at: np.ndarray, off: np.ndarray, left: np.ndarray, mean: np.ndarray) -> None:
-    """A quarter-day for people going home: at the end of a road they are home, turned away by a battle (they
-    wait at the road's start), stuck (no way on: they wait here), or take the next road home."""
-    n = on_road.size
-    pairs = _arrivals(here, returning, edge, origin, count)
+def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: RoadSlots, people: People,
+                      scratch: tuple) -> None:
+    """A quarter-day for people going home (``home``: ``(next_hop, battle)``, the routes home and the places
+    with a battle): at the end of a road they are home, turned away by a battle (they wait at the road's start),
+    stuck (no way on: they wait here), or take the next road home. ``scratch`` is ``(edge, origin, count,
+    settle_at, off, left, mean)``."""
+    edge, origin, count, settle_at, off, left, mean = scratch
+    next_hop, battle = home
+    n = returning.count.size
+    pairs = _arrivals(here, returning.slots, edge, origin, count)
     if pairs == 0:
         return
     for o in range(n):
@@ -210,59 +302,60 @@ def _travel_returning(here: np.ndarray, returning: np.ndarray, on_road: np.ndarr
     stopped = 0
     for i in range(pairs):
         e, o = edge[i], origin[i]
-        h = head[e]
+        h = roads.head[e]
         nxt = next_hop[h, o]
         if h == o:  # home
             settle_at[i] = h
         elif battle[h]:  # turned away: wait at the road's start, displaced
-            settle_at[i] = tail[e]
+            settle_at[i] = roads.tail[e]
         elif nxt < 0:  # no way on: wait here
             settle_at[i] = h
         else:
             settle_at[i] = -1
-            returning[here[edge_id[h, nxt]], o] += count[i]
+            returning.slots[here[roads.edge_id[h, nxt]], o] += count[i]
             continue
         off[o] += count[i]
         left[o] = True
         stopped += 1
     if stopped == 0:
         return
-    _mean_and_leave(days, on_road, off, left, mean)
+    _mean_and_leave(returning, off, left, mean)
     for i in range(pairs):
         if settle_at[i] >= 0:
             o = origin[i]
-            _settle(cohort, cohort_days, residents, returned, o, settle_at[i], count[i], count[i] * mean[o])
+            _settle(people, o, settle_at[i], count[i], count[i] * mean[o])
 
 
 @njit(cache=True)
-def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
-               fleeing: np.ndarray, fleeing_n: np.ndarray, fleeing_days: np.ndarray, ptr: np.ndarray,
-               to: np.ndarray, kernel: np.ndarray, weight: np.ndarray, open_to_idps: np.ndarray, head: np.ndarray,
-               degree: np.ndarray, uturn: np.ndarray, next_edge: np.ndarray, rng: np.random.Generator,
-               returning: np.ndarray, returning_n: np.ndarray, returning_days: np.ndarray, next_hop: np.ndarray,
-               battle: np.ndarray, tail: np.ndarray, edge_id: np.ndarray, cohort: np.ndarray,
-               cohort_days: np.ndarray, residents: np.ndarray, returned: np.ndarray) -> int:
-    """A day of travel in ``substeps`` quarter-days from quarter-day ``clock``, then one more day displaced for
-    everyone away from home (:meth:`simulation.displacement.Civilians.step`, 5 and 6); returns the new clock.
+def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: People, fleeing: OnRoad,
+               returning: OnRoad, rng: np.random.Generator) -> int:
+    """A day of travel in :data:`SUBSTEPS` quarter-days from quarter-day ``clock``, then one more day displaced
+    for everyone away from home (:meth:`simulation.civilians.displacement.Civilians.step`, 5 and 6); returns the
+    new clock.
 
-    Fleeing people choose by the hop matrix (``ptr``, ``to``, ``kernel``: see
-    :class:`simulation.displacement._Hops`) and ``weight[o, d]``, the weight of destination ``d`` for people
-    from ``o``; people reaching the end of a road whose end is not ``open_to_idps`` wait at its start. People go
-    home only if ``next_hop`` is not empty."""
-    n = fleeing_n.size
+    ``choice`` is ``(weight, open_to_idps, next_hop, battle)``. Fleeing people choose by the hop matrix
+    (``hops``, see :class:`Hops`) and ``weight[o, d]``, the weight of destination ``d`` for people from ``o``;
+    people reaching the end of a road whose end is not ``open_to_idps`` wait at its start. People go home by
+    ``next_hop`` (the routes home), only if it is not empty; a ``battle`` turns them away."""
+    rd, hp, pe = RoadSlots(*roads), Hops(*hops), People(*people)
+    fl, rt = OnRoad(*fleeing), OnRoad(*returning)
+    weight, open_to_idps, next_hop, battle = choice
+    ptr, to, kernel = hp.indptr, hp.indices, hp.data
+    head, tail, first, length = rd.head, rd.tail, rd.first, rd.length
+    n = fl.count.size
     E = head.size
     J = (ptr.size - 1) // n - 1 if n else 0
     # The weights of each destination d for the a origins with people fleeing on the road now: X[d, k] for the
     # k-th such origin (column_of[o] = k; the choices at each place are weighed from them as people get there).
     a = 0
     for o in range(n):
-        if fleeing_n[o] != 0:
+        if fl.count[o] != 0:
             a += 1
     X = np.empty((n, a))
     column_of = np.full(n, -1, dtype=np.int64)
     k = 0
     for o in range(n):
-        if fleeing_n[o] != 0:
+        if fl.count[o] != 0:
             column_of[o] = k
             for d in range(n):
                 X[d, k] = weight[o, d]
@@ -279,39 +372,40 @@ def travel_day(substeps: int, clock: int, first: np.ndarray, length: np.ndarray,
     off = np.zeros(n, dtype=np.int64)
     mean = np.zeros(n)
     left = np.zeros(n, dtype=np.bool_)
-    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros(n, dtype=np.bool_))
-    for _ in range(substeps):
+    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros(n, dtype=np.bool_),
+               column_of)
+    scratch = (edge, origin, count, where, off, left, mean)
+    for _ in range(SUBSTEPS):
         here = first + clock % length
-        if a and fleeing_n.any():
-            _travel_fleeing(here, fleeing, fleeing_n, fleeing_days, choices, column_of, head, degree, uturn,
-                            open_end, settle_at, next_edge, cohort, cohort_days, residents, returned, rng, edge,
-                            origin, count, where, off, left, mean)
-        if next_hop.size and returning_n.any():
-            _travel_returning(here, returning, returning_n, returning_days, next_hop, battle, tail, head,
-                              edge_id, cohort, cohort_days, residents, returned, edge, origin, count, where, off,
-                              left, mean)
+        if a and fl.count.any():
+            _travel_fleeing(here, fl, choices, rd, (open_end, settle_at), pe, rng, scratch)
+        if next_hop.size and rt.count.any():
+            _travel_returning(here, rt, (next_hop, battle), rd, pe, scratch)
         clock += 1
     # 6. One more day displaced for everyone away from home.
     for o in range(n):
         for c in range(n):
-            cohort_days[o, c] += cohort[o, c]
-        fleeing_days[o] += fleeing_n[o]
-        returning_days[o] += returning_n[o]
+            pe.cohort_days[o, c] += pe.cohort[o, c]
+        fl.days[o] += fl.count[o]
+        rt.days[o] += rt.count[o]
     return clock
 
 
 @njit(cache=True)
-def fear_and_hazard(felt: np.ndarray, decay: float, taken_by: np.ndarray, hostility: np.ndarray,
-                    flight_takeover: float, takeover_any: float, flight_per_casualty: float, residents: np.ndarray,
-                    cohort: np.ndarray, exposure: np.ndarray, battle: np.ndarray, fear_violence: np.ndarray,
-                    fear_takeover: np.ndarray, hazard: np.ndarray, quiet_days: np.ndarray,
-                    idps: np.ndarray) -> None:
-    """The day's fear (:meth:`simulation.displacement.Civilians.step`, 1), in place: fear of violence and of the
-    takers decay by ``decay`` and grow by the violence ``felt`` and the shock of a takeover (``taken_by[c] >= 0``:
-    the faction that took ``c``); the hazard is the fear of violence per person exposed (at least ``exposure``)
-    plus the fear of the takers; a place is quiet one more day if nothing is felt, fought or taken there. Writes
-    the displaced people sheltering at each place in ``idps``. The arithmetic is the NumPy code's, element by
-    element."""
+def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, params: tuple, town: tuple,
+                    people: People, fear: Fear, idps: np.ndarray) -> None:
+    """The day's fear (:meth:`simulation.civilians.displacement.Civilians.step`, 1), in place (``params``:
+    ``(decay, flight_takeover, flight_takeover_any, flight_per_casualty)``; ``town``: ``(hostility,
+    exposure)``): fear of violence and of the takers decay by ``decay`` and grow by the violence ``felt`` and the
+    shock of a takeover (``taken_by[c] >= 0``: the faction that took ``c``); the hazard is the fear of violence
+    per person exposed (at least ``exposure``) plus the fear of the takers; a place is quiet one more day if
+    nothing is felt, fought (``battle``) or taken there. Writes the displaced people sheltering at each place in
+    ``idps``. The arithmetic is the NumPy code's, element by element."""
+    decay, flight_takeover, takeover_any, flight_per_casualty = params
+    hostility, exposure = town
+    pe, fr = People(*people), Fear(*fear)
+    residents, cohort = pe.residents, pe.cohort
+    fear_violence, fear_takeover, hazard, quiet_days = fr.violence, fr.takeover, fr.hazard, fr.quiet_days
     n = felt.size
     for c in range(n):
         idps[c] = 0
@@ -331,18 +425,22 @@ def fear_and_hazard(felt: np.ndarray, decay: float, taken_by: np.ndarray, hostil
 
 
 @njit(cache=True)
-def destination_weights(idps: np.ndarray, capacity: np.ndarray, battle: np.ndarray, checkpoint_open: np.ndarray,
-                        attraction: np.ndarray, calm: np.ndarray, hostility: np.ndarray, controller: np.ndarray,
-                        quiet_days: np.ndarray, return_quiet_days: float, return_rate: float,
-                        open_to_idps: np.ndarray, dest: np.ndarray, weight: np.ndarray, rate: np.ndarray) -> bool:
-    """Where people would go and who heads home (:meth:`simulation.displacement.Civilians.step`, 2 and 4).
+def destination_weights(idps: np.ndarray, calm: np.ndarray, battle: np.ndarray, controller: np.ndarray,
+                        quiet_days: np.ndarray, places: tuple, params: tuple, out: tuple) -> bool:
+    """Where people would go and who heads home (:meth:`simulation.civilians.displacement.Civilians.step`, 2
+    and 4); ``places`` is ``(capacity, checkpoint_open, attraction, hostility)``, ``params`` ``(return_quiet_days,
+    return_rate)``.
 
-    Writes ``open_to_idps`` (no battle and the checkpoint open), ``dest``, each place's appeal as a destination
-    (its ``attraction``, less as it fills up to its ``capacity``, times ``calm``, ``exp(-hazard)``, and zero if
-    not open), ``weight[o, d]``, the weight of ``d`` for people from ``o`` (``dest[d]`` times their acceptance of
-    ``d``'s controller; zero for ``d == o``), and ``rate[o]``, the share of ``o``'s displaced people heading home
-    today (zero unless ``o`` has been quiet ``return_quiet_days`` and has no battle). Returns whether any rate
-    is non-zero. The arithmetic is the NumPy code's, element by element."""
+    Writes into ``out``, ``(open_to_idps, dest, weight, rate)``: ``open_to_idps`` (no battle and the checkpoint
+    open), ``dest``, each place's appeal as a destination (its ``attraction``, less as it fills up to its
+    ``capacity``, times ``calm``, ``exp(-hazard)``, and zero if not open), ``weight[o, d]``, the weight of ``d``
+    for people from ``o`` (``dest[d]`` times their acceptance of ``d``'s controller; zero for ``d == o``), and
+    ``rate[o]``, the share of ``o``'s displaced people heading home today (zero unless ``o`` has been quiet
+    ``return_quiet_days`` and has no battle). Returns whether any rate is non-zero. The arithmetic is the NumPy
+    code's, element by element."""
+    capacity, checkpoint_open, attraction, hostility = places
+    return_quiet_days, return_rate = params
+    open_to_idps, dest, weight, rate = out
     n = idps.size
     for d in range(n):
         crowd = 1.0 / (1.0 + idps[d] / capacity[d])
@@ -362,7 +460,7 @@ def destination_weights(idps: np.ndarray, capacity: np.ndarray, battle: np.ndarr
 
 @njit(cache=True)
 def hop_rows(next_hop: np.ndarray, slot_of: np.ndarray, J: int, indptr: np.ndarray) -> int:
-    """The row pointers of the hop matrix (:func:`simulation.displacement.hop_matrix`) into ``indptr`` (zeros,
+    """The row pointers of the hop matrix (:func:`simulation.civilians.displacement.hop_matrix`) into ``indptr`` (zeros,
     ``n * (J + 1) + 1``): row ``j * n + c`` has an entry for each ``d`` whose route from ``c`` starts with
     ``c``'s ``j``-th road (``j == J``: ``d == c``). Returns the number of entries."""
     n = next_hop.shape[0]
@@ -467,31 +565,38 @@ def _can_leave(at: np.ndarray, safer_to: np.ndarray, safer_kernel: np.ndarray, w
 
 
 @njit(cache=True)
-def depart_and_return(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weight: np.ndarray,
-                      hazard: np.ndarray, appeal: np.ndarray, share: np.ndarray, rate: np.ndarray,
-                      next_hop: np.ndarray, start: np.ndarray, out_edge: np.ndarray, degree: np.ndarray,
-                      edge_id: np.ndarray, residents: np.ndarray, displaced_from: np.ndarray, cohort: np.ndarray,
-                      cohort_days: np.ndarray, fleeing: np.ndarray, fleeing_n: np.ndarray,
-                      fleeing_days: np.ndarray, returning: np.ndarray, returning_n: np.ndarray,
-                      returning_days: np.ndarray, rng: np.random.Generator) -> None:
-    """A day's departures and returns (:meth:`simulation.displacement.Civilians.step`, 3 and 4).
+def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tuple, people: People,
+                      fleeing: OnRoad, returning: OnRoad, rng: np.random.Generator) -> None:
+    """A day's departures and returns (:meth:`simulation.civilians.displacement.Civilians.step`, 3 and 4).
 
     Parameters
     ----------
-    ptr, to, kernel : the hop matrix (see :class:`simulation.displacement._Hops`).
-    weight : (n, n) the weight of each destination d for people from o, ``[o, d]``.
-    hazard, appeal : (n,) the day's hazard and destination appeal of each place: people leave ``c`` by the
-        roads toward destinations with a lower hazard and some appeal, in proportion to their weights (see
-        :func:`_safer_weight`).
-    share : (n,) the day's share of people who leave each place.
-    rate : (n,) the day's share of each origin's displaced people who head home (0: none).
-    next_hop : (n, n) routes home, ``next_hop[c, o]`` the next place from ``c`` toward ``o``; empty if nobody
-        heads home.
+    hops : the hop matrix (see :class:`Hops`).
+    roads : the road slots (``out_edge``, ``degree``, ``edge_id`` are read).
     start : (E,) the slot of each road in which people who set off now are put.
+    day : ``(weight, hazard, appeal, share, rate, next_hop)``:
+
+        - ``weight``: (n, n) the weight of each destination d for people from o, ``[o, d]``;
+        - ``hazard``, ``appeal``: (n,) the day's hazard and destination appeal of each place: people leave
+          ``c`` by the roads toward destinations with a lower hazard and some appeal, in proportion to their
+          weights (see :func:`_safer_weight`);
+        - ``share``: (n,) the day's share of people who leave each place;
+        - ``rate``: (n,) the day's share of each origin's displaced people who head home (0: none);
+        - ``next_hop``: (n, n) routes home, ``next_hop[c, o]`` the next place from ``c`` toward ``o``; empty if
+          nobody heads home.
+    people, fleeing, returning : the population, and the people on the road (see :class:`People`,
+        :class:`OnRoad`).
 
     Random numbers, in this order: one per place for its residents; one per (origin, place) cohort that may
     leave; one per group that leaves, to split it among the roads; one per cohort that may head home.
     """
+    hp, rd, pe = Hops(*hops), RoadSlots(*roads), People(*people)
+    fl, rt = OnRoad(*fleeing), OnRoad(*returning)
+    ptr, to, kernel = hp.indptr, hp.indices, hp.data
+    out_edge, degree, edge_id = rd.out_edge, rd.degree, rd.edge_id
+    weight, hazard, appeal, share, rate, next_hop = day
+    residents, displaced_from, cohort, cohort_days = pe.residents, pe.displaced_from, pe.cohort, pe.cohort_days
+    fleeing_n, fleeing_days, returning_n, returning_days = fl.count, fl.days, rt.count, rt.days
     n = residents.size
     J = out_edge.shape[1]
     # can_leave[o, c]: some road out of c leads toward a safer destination acceptable to people from o (worked
@@ -555,7 +660,7 @@ def depart_and_return(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weigh
         road_split(probs[:deg], count, rng.random(), take)
         for j in range(deg):
             if take[j] != 0:
-                fleeing[start[out_edge[c, j]], o] += take[j]
+                fl.slots[start[out_edge[c, j]], o] += take[j]
     # 4. Returns: a share of each cohort whose origin is quiet heads home by the first road of the route.
     if next_hop.size == 0:
         return
@@ -575,7 +680,7 @@ def depart_and_return(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, weigh
             days = _days_taken(count, cohort_days[o, c], going)
             cohort[o, c] -= going
             cohort_days[o, c] -= days
-            returning[start[edge_id[c, h]], o] += going
+            rt.slots[start[edge_id[c, h]], o] += going
             home_n[o] += going
             days_home[o] += days
     for o in range(n):

@@ -1,18 +1,90 @@
-"""Control: a place changes hands when only one side remains there."""
+"""Control: a place changes hands when only one side remains there; insurgents taking a place execute people.
+
+**Changes of hands.** After the day's fighting, a place changes hands when the personnel present there (at the
+place, not routing) belong to one coalition only and it is not the holder's: the new holder is the faction of
+that coalition with the most personnel there (the first, on a tie). Allies share control: a coalition's forces
+alone in a place its ally holds do not take it. Nobody present, nothing changes.
+
+**Executions.** When an insurgent faction takes a place, it kills
+
+    Poisson(execution_rate * people * (1 - sympathy))            (at most the people present)
+
+of the people there (``people``: residents and displaced people present; ``1 - sympathy``: the share hostile
+to it), counted as civilians killed.
+
+Parameters read: ``execution_rate``.
+
+Entries: :func:`changes_of_hands`, :func:`executions`. The fall of a place also shakes the morale of the
+losing side nearby (:func:`simulation.rules.morale.fall_shock`).
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from simulation.rules.state import Presence, State, Units, unit_columns
+
+
+class Changes(NamedTuple):
+    """The places that changed hands today, in increasing order."""
+
+    places: np.ndarray
+    old: np.ndarray  #: the faction that held each
+    new: np.ndarray  #: the faction that took it
+    taken_by: np.ndarray  #: (n,) the faction that took each place today, -1 where control did not change
+
+
+def changes_of_hands(state: State) -> Changes:
+    """Hand over the places only one coalition remains at (see the module's docstring): ``state.controller``
+    and ``state.holder`` are updated and the coalitions' routes are worked out again when next needed."""
+    u, n = state.units, state.world.n
+    changed, new = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    k = _control_changes(u.packed, u.n, state.packed_presence, state.sides.coalition_of, state.controller,
+                         (changed, new))
+    if k == 0:  # most days
+        return Changes(changed[:0], changed[:0], changed[:0], state.untaken)
+    changed, new = changed[:k], new[:k]
+    old = state.controller[changed]
+    taken_by = np.full(n, -1, dtype=np.int64)
+    state.controller[changed] = new
+    taken_by[changed] = new
+    state.holder = state.sides.coalition_of[state.controller]
+    state.holder.setflags(write=False)
+    state.routes.control_changed(state.holder)
+    return Changes(changed, old, new, taken_by)
+
+
+def executions(state: State, rng: np.random.Generator, place: int, params: dict[str, float]) -> int:
+    """The people an insurgent faction kills as it takes ``place`` (see the module's docstring): removed from
+    the population and counted as civilians killed today. Returns how many.
+
+    Random draws: one ``rng.poisson``.
+    """
+    civilians = state.civilians
+    present = civilians.present[place]
+    hostile = present * (1.0 - state.world.sympathy[place])
+    k = min(int(rng.poisson(params["execution_rate"] * hostile)), int(present))
+    if k <= 0:
+        return 0
+    killed = np.zeros(state.world.n, dtype=np.int64)
+    killed[place] = k
+    civilians.kill(killed)
+    state.tally.killed[place, -1] += k
+    return k
+
 
 @njit(cache=True)
-def control_changes(personnel_c: np.ndarray, controller: np.ndarray, coalition_of: np.ndarray, n: int,
-                    here: np.ndarray, routing: np.ndarray, loc: np.ndarray, faction: np.ndarray,
-                    personnel: np.ndarray, changed: np.ndarray, new: np.ndarray) -> int:
-    """The places that change hands (``changed``, in increasing order: only one coalition has personnel there,
-    not the holder's) and their new holders (``new``: the faction of that coalition with the most personnel
-    ``here`` and not ``routing`` among units ``0 .. n-1``, the first on a tie). Returns how many."""
+def _control_changes(units: Units, n: int, presence: Presence, coalition_of: np.ndarray, controller: np.ndarray,
+                     out: tuple) -> int:
+    """The places that change hands (``out[0]``, in increasing order: only one coalition has personnel there,
+    not the holder's) and their new holders (``out[1]``: the faction of that coalition with the most personnel
+    here and not routing among units ``0 .. n-1``, the first on a tie). Returns how many."""
+    u, pr = unit_columns(units), Presence(*presence)
+    changed, new = out
+    personnel_c, here = pr.personnel, pr.here
     places, nc = personnel_c.shape
     k = 0
     for p in range(places):
@@ -32,8 +104,8 @@ def control_changes(personnel_c: np.ndarray, controller: np.ndarray, coalition_o
     nf = coalition_of.size
     held = np.zeros((places, nf), dtype=np.int64)
     for r in range(n):
-        if r < here.size and here[r] and not routing[r]:
-            held[loc[r], faction[r]] += personnel[r]
+        if r < here.size and here[r] and not u.routing[r]:
+            held[u.loc[r], u.faction[r]] += u.personnel[r]
     for i in range(k):
         p = changed[i]
         best = -1

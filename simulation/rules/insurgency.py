@@ -1,16 +1,161 @@
-"""Insurgency: sleeper cells and recruitment."""
+"""Insurgency: sleeper cells that rise when the offensive reaches them, and recruitment where insurgents rule.
+
+**Sleeper cells.** Insurgent units that start inside places held by their enemies are hidden (not fighting,
+not seen) until their side's offensive begins in their governorate. Then a cell rises when its side's forces
+are present at its place, or no enemy is, or when it is strong enough on its own: the effective strength of
+the cells of its coalition there at least ``attack_ratio`` times the defence against it (the hostile effective
+strength there, the holder's with the defenders' advantage), as for an attack.
+
+**Recruitment.** Each day, at each place an insurgent faction holds,
+
+    recruits ~ Poisson(recruit_rate * residents * sympathy)
+
+join the faction's largest unit at the place (alive, not on the road, not routing; the first on a tie), whose
+quality becomes the personnel-weighted mean with ``recruit_quality``, or form a new unit of that quality and
+``initial_morale``.
+
+Parameters read: ``attack_ratio``, ``defender_advantage`` (through the defence), ``recruit_rate``,
+``recruit_quality``, ``initial_morale``.
+
+Entries: :func:`sleepers_rise`, :func:`recruit`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from simulation.rules import movement, orders
+from simulation.rules.state import RECRUITED, Places, Sides, State, Units, side_columns, unit_columns
+
+
+def sleepers_rise(state: State, params: dict[str, float]) -> np.ndarray | None:
+    """The sleeper cells that rise today (see the module's docstring) are no longer hidden, and presence is
+    worked out again (the cells now fight). Returns their rows, in order, or None if none rose."""
+    u, n, places = state.units, state.units.n, state.world.n
+    nc = state.sides.hostile.shape[0]
+    hid, rising = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8)
+    cells, need = np.empty((places, nc)), np.empty(nc, dtype=bool)
+    k = _sleeper_cells(u.packed, n, state.packed_sides, state.world.packed_places, state.offensive_in,
+                       state.presence.personnel, (hid, rising, cells, need))
+    if k == 0:
+        return None
+    defence = np.empty((nc, places))
+    for c in np.flatnonzero(need).tolist():
+        defence[c] = orders.defence_against(state, c, params)
+    rise = np.empty(k, dtype=np.int64)
+    m = _rise(hid[:k], rising, u.packed, state.sides.coalition_of, cells, defence, params["attack_ratio"], rise)
+    if m == 0:
+        return None
+    movement.update_presence(state)
+    return rise[:m]
+
+
+def recruit(state: State, rng: np.random.Generator, params: dict[str, float]) -> int:
+    """The day's recruits of every insurgent faction, in the order of the factions (see the module's
+    docstring); new units are added to the unit table. Returns how many joined in all.
+
+    Random draws: for each insurgent faction that holds places, ``rng.poisson`` over them (in increasing order).
+    """
+    u, w, p = state.units, state.world, params
+    held, lam = np.empty(w.n, dtype=np.int64), np.empty(w.n)
+    new_places, new_recruits = np.empty(w.n, dtype=np.int64), np.empty(w.n, dtype=np.int64)
+    everyone = 0
+    for f in state.insurgent_factions:
+        m = _recruit_rates(state.controller, f, p["recruit_rate"], state.civilians.residents, w.sympathy,
+                           (held, lam))
+        if m == 0:
+            continue
+        recruits = rng.poisson(lam[:m])
+        # Recruits join the largest unit of the faction at the place (the first, on a tie), or form one.
+        k, total = _join_recruits(f, held[:m], recruits, u.packed, u.n, w.n, p["recruit_quality"],
+                                  (new_places, new_recruits))
+        for pl, kk in zip(new_places[:k].tolist(), new_recruits[:k].tolist()):
+            u.add(f, pl, kk, p["recruit_quality"], p["initial_morale"], name="recruits")
+        state.tally.ledger[RECRUITED, f] += total
+        everyone += total
+    return everyone
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Compiled helpers
+
 
 @njit(cache=True)
-def recruit_rates(controller: np.ndarray, faction: int, rate: float, residents: np.ndarray, sympathy: np.ndarray,
-                  held: np.ndarray, lam: np.ndarray) -> int:
-    """The places ``faction`` holds (``held``, in increasing order) and the expected recruits at each (``lam``:
-    ``rate * residents * sympathy``). Returns how many places."""
+def _sleeper_cells(units: Units, n: int, sides: Sides, places: Places, offensive_in: np.ndarray,
+                   personnel_c: np.ndarray, out: tuple) -> int:
+    """The sleeper cells among units ``0 .. n-1`` (hidden, alive, with personnel) and, for each, whether it
+    rises. ``out`` is ``(hid, rising, cells, need)``: the cells' rows; 0 if the cell's side's offensive has not
+    begun in its governorate, 1 if it rises (its side's forces are present or no enemy is), 2 if it rises when
+    strong enough; the cells' effective strength at each place by coalition (summed in row order); the
+    coalitions whose defence decides.
+
+    Returns how many cells, or 0 if there are none or none whose offensive has begun (then nothing else is
+    filled)."""
+    u, s, pl = unit_columns(units), side_columns(sides), Places(*places)
+    hid, rising, cells, need = out
+    governorate = pl.governorate
+    k = 0
+    active = False
+    for r in range(n):
+        if u.hidden[r] and u.alive[r] and u.personnel[r] > 0:
+            hid[k] = r
+            k += 1
+            if offensive_in[u.faction[r], governorate[u.loc[r]]]:
+                active = True
+    if not active:
+        return 0
+    cells[:] = 0.0
+    need[:] = False
+    nc = s.hostile.shape[0]
+    for i in range(k):
+        r = hid[i]
+        c = s.coalition_of[u.faction[r]]
+        here = u.loc[r]
+        cells[here, c] += u.personnel[r] * u.quality[r] * u.morale[r]
+        if not offensive_in[u.faction[r], governorate[here]]:
+            rising[i] = 0
+            continue
+        enemies = False
+        for e in range(nc):
+            if s.hostile[c, e] and personnel_c[here, e] > 0:
+                enemies = True
+        if personnel_c[here, c] > 0 or not enemies:
+            rising[i] = 1
+        else:
+            rising[i] = 2
+            need[c] = True
+    return k
+
+
+@njit(cache=True)
+def _rise(hid: np.ndarray, rising: np.ndarray, units: Units, coalition_of: np.ndarray, cells: np.ndarray,
+          defence: np.ndarray, attack_ratio: float, rise: np.ndarray) -> int:
+    """The cells ``hid`` that rise (``rising`` 1, or 2 with the cells of their coalition at their place at least
+    ``attack_ratio`` times the ``defence`` against it there, [coalition, place]) are no longer hidden; they go
+    into ``rise`` in order. Returns how many."""
+    u = unit_columns(units)
+    m = 0
+    for i in range(hid.size):
+        r = hid[i]
+        if rising[i] == 2:
+            c = coalition_of[u.faction[r]]
+            up = cells[u.loc[r], c] >= attack_ratio * defence[c, u.loc[r]]
+        else:
+            up = rising[i] == 1
+        if up:
+            u.hidden[r] = False
+            rise[m] = r
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def _recruit_rates(controller: np.ndarray, faction: int, rate: float, residents: np.ndarray, sympathy: np.ndarray,
+                   out: tuple) -> int:
+    """The places ``faction`` holds (``out[0]``, in increasing order) and the expected recruits at each
+    (``out[1]``: ``rate * residents * sympathy``). Returns how many places."""
+    held, lam = out
     m = 0
     for q in range(controller.size):
         if controller[q] == faction:
@@ -21,19 +166,20 @@ def recruit_rates(controller: np.ndarray, faction: int, rate: float, residents: 
 
 
 @njit(cache=True)
-def join_recruits(faction: int, held: np.ndarray, recruits: np.ndarray, n: int, alive: np.ndarray,
-                  unit_faction: np.ndarray, nxt: np.ndarray, routing: np.ndarray, loc: np.ndarray,
-                  personnel: np.ndarray, quality: np.ndarray, recruit_quality: float, n_places: int,
-                  new_places: np.ndarray, new_recruits: np.ndarray) -> tuple[int, int]:
+def _join_recruits(faction: int, held: np.ndarray, recruits: np.ndarray, units: Units, n: int, n_places: int,
+                   recruit_quality: float, out: tuple) -> tuple[int, int]:
     """Recruits (``recruits`` at each of the ``held`` places) join the largest unit of ``faction`` at the place
-    (alive, not on the road, not routing; the first row on a tie), whose quality becomes the personnel-weighted
-    mean with ``recruit_quality``. The places with no such unit and their recruits, in the order of ``held``, go
-    to ``new_places`` and ``new_recruits`` (new units, for the model to create). Returns (how many of those,
-    all the recruits)."""
+    (alive, not on the road, not routing; the first row on a tie among rows ``0 .. n-1``), whose quality
+    becomes the personnel-weighted mean with ``recruit_quality``. The places with no such unit and their
+    recruits, in the order of ``held``, go to ``out`` (``(new_places, new_recruits)``: new units, for the
+    caller to create). Returns (how many of those, all the recruits)."""
+    u = unit_columns(units)
+    new_places, new_recruits = out
+    personnel, quality = u.personnel, u.quality
     largest = np.full(n_places, -1, dtype=np.int64)
     for r in range(n):
-        if alive[r] and unit_faction[r] == faction and nxt[r] < 0 and not routing[r]:
-            here = loc[r]
+        if u.alive[r] and u.faction[r] == faction and u.next[r] < 0 and not u.routing[r]:
+            here = u.loc[r]
             if largest[here] < 0 or personnel[r] > personnel[largest[here]]:
                 largest[here] = r
     m = 0
@@ -53,71 +199,3 @@ def join_recruits(faction: int, held: np.ndarray, recruits: np.ndarray, n: int, 
             new_recruits[m] = k
             m += 1
     return m, total
-
-
-@njit(cache=True)
-def sleeper_cells(n: int, hidden: np.ndarray, alive: np.ndarray, personnel: np.ndarray, faction: np.ndarray,
-                  loc: np.ndarray, quality: np.ndarray, morale: np.ndarray, offensive_in: np.ndarray,
-                  governorate_of: np.ndarray, coalition_of: np.ndarray, personnel_c: np.ndarray,
-                  hostile_c: np.ndarray, hid: np.ndarray, state: np.ndarray, cells: np.ndarray,
-                  need: np.ndarray) -> int:
-    """The sleeper cells among units ``0 .. n-1`` (hidden, alive, with personnel: ``hid``) and, for each, whether
-    it rises (``state``: 0 no, its side's offensive has not begun in its governorate; 1 yes, its side's forces
-    are present or no enemy is; 2 if strong enough), with the cells' effective strength at each place by
-    coalition (``cells``, summed in row order) and the coalitions whose defence decides (``need``).
-
-    Returns how many cells, or 0 if there are none or none whose offensive has begun (then nothing else is
-    filled)."""
-    k = 0
-    active = False
-    for r in range(n):
-        if hidden[r] and alive[r] and personnel[r] > 0:
-            hid[k] = r
-            k += 1
-            if offensive_in[faction[r], governorate_of[loc[r]]]:
-                active = True
-    if not active:
-        return 0
-    cells[:] = 0.0
-    need[:] = False
-    nc = hostile_c.shape[0]
-    for i in range(k):
-        r = hid[i]
-        c = coalition_of[faction[r]]
-        here = loc[r]
-        cells[here, c] += personnel[r] * quality[r] * morale[r]
-        if not offensive_in[faction[r], governorate_of[here]]:
-            state[i] = 0
-            continue
-        enemies = False
-        for e in range(nc):
-            if hostile_c[c, e] and personnel_c[here, e] > 0:
-                enemies = True
-        if personnel_c[here, c] > 0 or not enemies:
-            state[i] = 1
-        else:
-            state[i] = 2
-            need[c] = True
-    return k
-
-
-@njit(cache=True)
-def sleepers_rise(hid: np.ndarray, state: np.ndarray, loc: np.ndarray, faction: np.ndarray,
-                  coalition_of: np.ndarray, cells: np.ndarray, defence: np.ndarray, attack_ratio: float,
-                  hidden: np.ndarray, rise: np.ndarray) -> int:
-    """The cells ``hid`` that rise (``state`` 1, or 2 with the cells of their coalition at their place at least
-    ``attack_ratio`` times the ``defence`` against it there, [coalition, place]) are no longer ``hidden``; they
-    go into ``rise`` in order. Returns how many."""
-    m = 0
-    for i in range(hid.size):
-        r = hid[i]
-        if state[i] == 2:
-            c = coalition_of[faction[r]]
-            up = cells[loc[r], c] >= attack_ratio * defence[c, loc[r]]
-        else:
-            up = state[i] == 1
-        if up:
-            hidden[r] = False
-            rise[m] = r
-            m += 1
-    return m

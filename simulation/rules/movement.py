@@ -1,11 +1,28 @@
-"""Force units' daily movement along roads, who is present where, and the merging of idle units, compiled
-with Numba.
+"""Movement: force units travel along roads; who is present where; idle units merge.
 
-A unit on the road covers ``road speed * faction mobility`` km in a day; on reaching a place it stops there if
-that is its target, or if the place is held or occupied by its enemies; otherwise it takes the next road of its
-route and goes on with what is left of the day. Each unit moves independently of the others (the day's control
-and presence of enemies are fixed before anyone moves), so the loop is per unit; the arithmetic is the same,
-operation for operation, as the array version it replaces (``ConflictModel._move`` before this module).
+A unit on the road covers, in a day,
+
+    km = road_speed[a, b] * mobility[faction]        (road_speed by road kind: speed_highway_km, speed_road_km,
+                                                      speed_track_km, speed_river_km)
+
+On reaching a place it stops there if that is its target or if the place is held or occupied by its enemies;
+otherwise it takes the next road of its coalition's route (:class:`simulation.rules.state.SideRoutes`: never
+through enemy-held places; by any road if that route has none) and goes on with what is left of the day. Each
+unit moves independently of the others: control and the presence of enemies are those of the start of the
+movement. A routing unit that reaches a place stops routing, its morale raised to at least
+``rout_threshold + 0.1``.
+
+Presence: a unit is *here* at a place when it is alive, has personnel, is not hidden and is not on the road;
+the personnel and effective strength (``personnel * quality * morale``) of those not routing are summed by
+place and coalition, and a *battle* is where two hostile coalitions are both present. A place whose holder has
+forces there is marked as once garrisoned (opportunists move only into places their neighbour garrisoned).
+
+Idle units of one faction (at a place, not routing) with the same home merge into the first of them: personnel
+add up, quality, morale and base morale become the personnel-weighted means.
+
+Parameters read: ``rout_threshold`` (and the road speeds and mobilities, through the world and the sides).
+
+Entries: :func:`move`, :func:`update_presence`, :func:`merge_idle`.
 """
 
 from __future__ import annotations
@@ -13,31 +30,91 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulation.rules.state import Presence, Roads, Sides, State, Units, distinct, side_columns, unit_columns
+
+
+def move(state: State, params: dict[str, float]) -> None:
+    """Move every unit on the road for one day (see the module's docstring); routing units that reached a place
+    stop routing."""
+    u, n = state.units, state.units.n
+    rows = np.flatnonzero(u.alive[:n] & (u.next[:n] >= 0))
+    if rows.size == 0:
+        return
+    sides = state.sides
+    held_by = sides.coalition_of[state.controller]
+    enemies_here = state.presence.personnel @ sides.hostile.T > 0  # [place, coalition]
+    _move_units(rows, u.packed, state.packed_sides, state.world.packed_roads, held_by, enemies_here,
+                state.routes.all()[1])
+    arrived = rows[(u.next[rows] < 0) & u.routing[rows]]
+    u.routing[arrived] = False
+    u.morale[arrived] = np.maximum(u.morale[arrived], params["rout_threshold"] + 0.1)
+
+
+def update_presence(state: State) -> Presence:
+    """Who is present where now (see the module's docstring), into ``state.presence``; places whose holder has
+    forces there are marked in ``state.was_garrisoned``. The commands' estimates of threat and defence
+    (``state.estimates``) start afresh."""
+    u, n, places = state.units, state.units.n, state.world.n
+    nc = state.sides.hostile.shape[0]
+    packed = (np.zeros(n, dtype=bool), np.zeros((places, nc)), np.zeros((places, nc)), np.zeros(places, dtype=bool))
+    _presence(u.packed, n, state.packed_sides, state.controller, state.was_garrisoned, packed)
+    state.presence, state.packed_presence = tuple.__new__(Presence, packed), packed  # Presence(*packed), faster
+    estimates = state.estimates
+    if estimates.threat:
+        estimates.threat.clear()
+    if estimates.defence:
+        estimates.defence.clear()
+    return state.presence
+
+
+def set_courses(state: State, rows: np.ndarray, targets: np.ndarray) -> None:
+    """Set the units ``rows`` on their way to ``targets``: their next place by their coalition's routes (or by
+    any road if they must), unless there is none or it is where they are."""
+    u, w = state.units, state.world
+    loc = u.loc[rows]
+    coalition = state.sides.coalition_of[u.faction[rows]]
+    first = int(coalition[0]) if coalition.size else 0
+    if (coalition == first).all():
+        own = state.routes.of(first)[1][loc, targets]
+    else:
+        own = np.empty(loc.size, dtype=np.int64)
+        for c in distinct(coalition):
+            sel = coalition == c
+            own[sel] = state.routes.of(c)[1][loc[sel], targets[sel]]
+    hops = np.where(own >= 0, own, w.next_hop[loc, targets])
+    u.target[rows] = targets
+    go = (hops >= 0) & (hops != loc)
+    u.next[rows[go]] = hops[go]
+    u.km_left[rows[go]] = w.road_km[loc[go], hops[go]]
+
+
+def merge_idle(state: State) -> None:
+    """Units of one faction idle at the same place with the same home become one (see the module's
+    docstring)."""
+    _merge_idle(state.units.packed, state.units.n, state.world.n)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Compiled helpers
+
 
 @njit(cache=True)
-def move_units(rows: np.ndarray, loc: np.ndarray, nxt: np.ndarray, target: np.ndarray, km_left: np.ndarray,
-               faction: np.ndarray, coalition_of: np.ndarray, mobility: np.ndarray, road_speed: np.ndarray,
-               road_km: np.ndarray, hostile_c: np.ndarray, ctrl_c: np.ndarray, hostile_here: np.ndarray,
-               next_hop: np.ndarray, any_road: np.ndarray) -> None:
-    """Move the units ``rows`` (on the road: ``nxt >= 0``) for one day, in place.
+def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held_by: np.ndarray,
+                enemies_here: np.ndarray, next_hop: np.ndarray) -> None:
+    """Move the units ``rows`` (on the road: ``next >= 0``) for one day, in place.
 
-    Parameters
-    ----------
-    loc, nxt, target, km_left, faction : the unit table's columns (``nxt``: the place the unit is heading for
-        on its current road, -1 if none; ``km_left``: km still to go on that road).
-    coalition_of : (factions,) each faction's coalition; ``mobility``: (factions,) speed multiplier.
-    road_speed, road_km : (n, n) km a day and km of each road.
-    hostile_c : (coalitions, coalitions) bool; ``ctrl_c``: (n,) coalition holding each place;
-        ``hostile_here``: (n, coalitions) bool, enemies of the coalition present at the place.
-    next_hop : (coalitions, n, n) next place toward a target by roads avoiding the coalition's enemies, -1 if
-        none; ``any_road``: (n, n) next place by any road (used where the former has none).
+    ``held_by``: (n,) the coalition holding each place; ``enemies_here``: (n, coalitions) enemies of the
+    coalition present at the place; ``next_hop``: (coalitions, n, n) next place toward a target by the
+    coalition's routes, -1 if none (then any road, ``roads.next_hop``, is taken).
     """
+    u, s, rd = unit_columns(units), side_columns(sides), Roads(*roads)
+    loc, nxt, km_left = u.loc, u.next, u.km_left
     for r in rows:
         budget = 1.0
         for _ in range(64):
             if not (budget > 1e-9 and nxt[r] >= 0):
                 break
-            speed = road_speed[loc[r], nxt[r]] * mobility[faction[r]]
+            speed = rd.road_speed[loc[r], nxt[r]] * s.mobility[u.faction[r]]
             need = km_left[r] / speed
             if not need <= budget:  # still on the road at the end of the day
                 km_left[r] -= budget * speed
@@ -47,89 +124,55 @@ def move_units(rows: np.ndarray, loc: np.ndarray, nxt: np.ndarray, target: np.nd
             here = nxt[r]
             loc[r] = here
             km_left[r] = 0.0
-            c = coalition_of[faction[r]]
-            if here == target[r] or hostile_c[c, ctrl_c[here]] or hostile_here[here, c]:
+            c = s.coalition_of[u.faction[r]]
+            if here == u.target[r] or s.hostile[c, held_by[here]] or enemies_here[here, c]:
                 nxt[r] = -1
                 continue
-            hop = next_hop[c, here, target[r]]
+            hop = next_hop[c, here, u.target[r]]
             if hop < 0:
-                hop = any_road[here, target[r]]
+                hop = rd.next_hop[here, u.target[r]]
             if hop >= 0:
                 nxt[r] = hop
-                km_left[r] = road_km[here, hop]
+                km_left[r] = rd.road_km[here, hop]
             else:
                 nxt[r] = -1
 
 
-def presence(n_places: int, alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden: np.ndarray,
-             routing: np.ndarray, loc: np.ndarray, faction: np.ndarray, quality: np.ndarray, morale: np.ndarray,
-             coalition_of: np.ndarray, hostile_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Who is where, for the units' rows ``0 .. alive.size - 1``.
-
-    Returns
-    -------
-    here : bool per unit, at a place (not on the road), alive, with personnel, not hidden.
-    personnel_c, effective_c : (n_places, coalitions) personnel and effective strength (personnel * quality *
-        morale) of the units here and not routing, summed in row order.
-    battle : bool per place, where two hostile coalitions are both present.
-    """
-    nc = hostile_c.shape[0]
-    # Filled by the compiled function, not returned by it: compiled code that returns arrays calls back into
-    # Python to build them, where a signal handler's exception (Ctrl-C, SIGTERM) becomes a SystemError.
-    here = np.zeros(alive.size, dtype=bool)
-    personnel_c = np.zeros((n_places, nc))
-    effective_c = np.zeros((n_places, nc))
-    battle = np.zeros(n_places, dtype=bool)
-    _presence(alive, nxt, personnel, hidden, routing, loc, faction, quality, morale, coalition_of, hostile_c, here,
-              personnel_c, effective_c, battle)
-    return here, personnel_c, effective_c, battle
-
-
 @njit(cache=True)
-def _presence(alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden: np.ndarray, routing: np.ndarray,
-              loc: np.ndarray, faction: np.ndarray, quality: np.ndarray, morale: np.ndarray, coalition_of: np.ndarray,
-              hostile_c: np.ndarray, here: np.ndarray, personnel_c: np.ndarray, effective_c: np.ndarray,
-              battle: np.ndarray) -> None:
-    nc = hostile_c.shape[0]
-    for i in range(alive.size):
-        if alive[i] and nxt[i] < 0 and personnel[i] > 0 and not hidden[i]:
-            here[i] = True
-            if not routing[i]:
-                c = coalition_of[faction[i]]
-                personnel_c[loc[i], c] += personnel[i]
-                effective_c[loc[i], c] += personnel[i] * quality[i] * morale[i]
+def _presence(units: Units, n: int, sides: Sides, controller: np.ndarray, garrisoned: np.ndarray,
+              presence: Presence) -> None:
+    """Fill ``presence`` (zeroed arrays; ``here`` of ``n`` rows) for the unit rows ``0 .. n-1``, summing in row
+    order; mark the places whose holder (by ``controller``) has personnel there in ``garrisoned``."""
+    u, s, out = unit_columns(units), side_columns(sides), Presence(*presence)
+    personnel_c, effective_c, battle = out.personnel, out.effective, out.battle
+    nc = s.hostile.shape[0]
+    for i in range(n):
+        if u.alive[i] and u.next[i] < 0 and u.personnel[i] > 0 and not u.hidden[i]:
+            out.here[i] = True
+            if not u.routing[i]:
+                c = s.coalition_of[u.faction[i]]
+                personnel_c[u.loc[i], c] += u.personnel[i]
+                effective_c[u.loc[i], c] += u.personnel[i] * u.quality[i] * u.morale[i]
     for p in range(battle.size):
         for a in range(nc):
             if personnel_c[p, a] > 0:
                 for b in range(nc):
-                    if hostile_c[a, b] and personnel_c[p, b] > 0:
+                    if s.hostile[a, b] and personnel_c[p, b] > 0:
                         battle[p] = True
-
-
-@njit(cache=True)
-def presence_at(n: int, alive: np.ndarray, nxt: np.ndarray, personnel: np.ndarray, hidden: np.ndarray,
-                routing: np.ndarray, loc: np.ndarray, faction: np.ndarray, quality: np.ndarray, morale: np.ndarray,
-                coalition_of: np.ndarray, hostile_c: np.ndarray, controller: np.ndarray, garrisoned: np.ndarray,
-                here: np.ndarray, personnel_c: np.ndarray, effective_c: np.ndarray, battle: np.ndarray) -> None:
-    """:func:`presence` for the units' rows ``0 .. n-1`` of whole columns, into zeroed arrays (``here``: at
-    least ``n`` long), and the places whose holder's coalition has personnel there are marked ``garrisoned``
-    (the holder by ``controller``)."""
-    _presence(alive[:n], nxt[:n], personnel[:n], hidden[:n], routing[:n], loc[:n], faction[:n], quality[:n],
-              morale[:n], coalition_of, hostile_c, here, personnel_c, effective_c, battle)
     for p in range(battle.size):
-        if personnel_c[p, coalition_of[controller[p]]] > 0:
+        if personnel_c[p, s.coalition_of[controller[p]]] > 0:
             garrisoned[p] = True
 
 
 @njit(cache=True)
-def merge_idle(alive: np.ndarray, nxt: np.ndarray, routing: np.ndarray, personnel: np.ndarray,
-               faction: np.ndarray, loc: np.ndarray, home: np.ndarray, n_places: int, quality: np.ndarray,
-               morale: np.ndarray, base_morale: np.ndarray) -> None:
-    """Units of one faction idle (alive, not on the road, not routing, with personnel) at the same place and
-    with the same home become one: the first of them (lowest row) takes in the others' personnel, and its
-    quality and morale become the personnel-weighted means; the others are left with no personnel.
-
-    The sums run over each group's units in row order, from 0.0, as the ``np.bincount`` they replace did."""
+def _merge_idle(units: Units, n: int, n_places: int) -> None:
+    """Merge the idle units among rows ``0 .. n-1``: the first of a group (lowest row) takes in the others'
+    personnel, its quality and morale become the personnel-weighted means, the others are left with none. The
+    sums run over each group's units in row order, from 0.0."""
+    u = unit_columns(units)
+    alive, nxt, routing, personnel = u.alive[:n], u.next[:n], u.routing[:n], u.personnel[:n]
+    faction, loc, home = u.faction[:n], u.loc[:n], u.home[:n]
+    quality, morale, base_morale = u.quality[:n], u.morale[:n], u.base_morale[:n]
     idle = np.flatnonzero(alive & (nxt < 0) & ~routing & (personnel > 0))
     if idle.size < 2:
         return

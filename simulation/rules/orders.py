@@ -1,51 +1,409 @@
-"""The commands' daily choices and the units' bookkeeping, compiled with Numba.
+"""Orders: what each faction's command tells its units to do, once a day, by the faction's doctrine.
 
-- :func:`free_units`: the units a command may give orders to (``FactionCommand.plan``);
-- :func:`reach`: the places each unit can reach, its effective strength, the discount of a score by distance;
-- :func:`best_targets`, :func:`needs`, :func:`hold_targets`: each unit a command may send scores every place
-  (see :class:`simulation.agents.FactionCommand`) and goes to the best-scoring one if its score is positive;
-  :func:`hold_orders`, :func:`attack_appeal` and :func:`attack_orders`, :func:`vacuum_candidates`,
-  :func:`vacuums` and :func:`vacuum_orders`: the orders of each doctrine, from the scores to the units sent;
-- :func:`defence`: the defence a coalition faces at each place (``ConflictModel.defence_against``);
-- :func:`retreats`: where units withdraw to, and their way there (``ConflictModel.withdraw``);
-- :func:`within_a_day`: the units that threaten a coalition and the places each can reach within a day
-  (``ConflictModel.threat_to``);
-- :func:`detachments`: next hops, garrisons left behind and budgets per target; :func:`send_units`: with them,
-  the units split and set on their way (``ConflictModel.dispatch``);
-- :func:`daily_morale`: the day's morale of every unit (``ConflictModel._morale``).
+A command gives orders to its *free* units: alive, at a place (not on the road), not routing, not hidden and not
+where a battle is (units fighting stay); an insurgent command only to those in governorates where its offensive
+has begun. A unit *reaches* the places within ``reach_days`` of travel by its coalition's routes
+(``days / mobility``; tribal units only within ``tribal_home_radius_km`` of their home), and a target's score
+is discounted by ``exp(-days / reach_days)``; each unit goes to its best-scoring target if the score is
+positive. The *potential* against a place is the effective strength of the command's units that reach it plus
+its coalition's strength there; the *defence* of a place is the hostile effective strength there, the
+holder's with the defenders' advantage (``defender_advantage * fortification``); the *threat* to a place is
+the hostile effective strength within a day of it.
 
-Done with NumPy these were some fifteen array operations each, on arrays of a few thousand numbers, whose
-fixed cost was most of the time. The arithmetic is NumPy's, operation for operation and in the same order (no
-``fastmath``); the parts that are not elementwise (the matrix products of strengths and reach, the
-exponential) stay with NumPy, so the numbers are the same. ``tests/test_planning.py`` checks each against the
-NumPy code it replaced."""
+- **insurgent**: attack enemy-held places (in governorates where its offensive has begun) whose potential is at
+  least ``attack_ratio`` times their defence, scored by
+  ``value * (0.5 + sympathy) * potential / (potential + attack_ratio * defence)``; a ``garrison_share`` of
+  each unit stays where its side holds the place it leaves.
+- **government**: give up, in order, places worth less than ``hold_value`` whose threat, helped by a
+  sympathetic population, clearly outweighs their defence (``threat * (0.5 + sympathy) > withdraw_ratio *
+  own defence``): the units there withdraw to the nearest place their side holds that no enemy threatens.
+  Reinforce threatened places worth at least as much as where a unit stands (from a place that needs nothing),
+  scored by ``value * need / (need + own defence)``, ``need = threat - own defence``; counter-attack places
+  the side held at the start and has lost, where the potential is ``counterattack_ratio`` times the defence,
+  scored by ``value * potential / (potential + defence)``. Detachments are sized to the need (1.5 times it, in
+  defenders) or to the counter-attack (1.2 times ``counterattack_ratio`` times the defence), filled by the
+  nearest units first.
+- **tribal**: as the government, without giving up places, never farther than ``tribal_home_radius_km`` from
+  home.
+- **opportunist**: move into *vacuums*: places its neutral neighbour held and garrisoned earlier in the run,
+  empty now, within a day of forces hostile to that neighbour, within ``opportunist_radius_km`` of its own
+  places and, if it lists ``claims``, claimed; one detachment (``detachment_share`` of the nearest unit that
+  has the vacuum as its best target, scored by ``(value + 0.1) * decay``) per vacuum. It never attacks.
+
+Detachments of fewer than 10 that would leave part of a unit behind stay.
+
+Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``garrison_share``,
+``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``counterattack_ratio``, ``opportunist_radius_km``,
+``detachment_share``.
+
+Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`,
+:func:`hold_orders`, :func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use
+are :func:`threat_to` and :func:`defence_against`. No random draws. The arithmetic is compiled (below), except the
+matrix products of strengths and reach and the exponential, which stay NumPy's.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from simulation.rules.state import Places, Roads, Sides, State, Units, distinct, side_columns, unit_columns
+
+_NO_CAPS = np.zeros(0)  # detachments without caps
+_NO_PLACES = np.zeros(0, dtype=bool)  # no claims
+
+
+class Withdrawals(NamedTuple):
+    """Units that withdrew in order from places not worth a stand, by coalition then row."""
+
+    rows: np.ndarray
+    faction: np.ndarray
+    place: np.ndarray  #: where each left
+    personnel: np.ndarray
+    destination: np.ndarray
+
+
+class Orders(NamedTuple):
+    """A command's orders of the day: the units it sends, and the units it withdrew."""
+
+    rows: np.ndarray  #: the units sent (nearest first, for capped targets)
+    targets: np.ndarray  #: where each is sent
+    keep_share: float  #: the share of a unit that stays where its side holds the place it leaves
+    at_most: np.ndarray | None  #: whole people each may take toward its target's budget (None: no caps)
+    withdrawn: Withdrawals | None = None
+
+
+def attack_orders(state: State, faction: int, params: dict[str, float]) -> Orders | None:
+    """An insurgent command's orders of the day (see the module's docstring), or None if it has no free
+    units."""
+    c = int(state.sides.coalition_of[faction])
+    rows, loc, in_reach, decay, eff, _ = _free_and_reach(state, faction, params, only_active=True, tribal=False)
+    if rows.size == 0:
+        return None
+    # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
+    # them can overwhelm.
+    potential = eff @ in_reach + state.presence.effective[:, c]
+    send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
+    k = _attack_orders((rows, loc), _front(state, faction, c), state.world.packed_places,
+                       (potential, defence_against(state, c, params)), params["attack_ratio"], (in_reach, decay),
+                       (send_rows, send_to))
+    return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
+
+
+def hold_orders(state: State, faction: int, params: dict[str, float], government: bool) -> Orders | None:
+    """A government's (``government``) or tribal command's orders of the day (see the module's docstring), or
+    None if it has no free units: the government's units at places not worth a stand withdraw at once."""
+    u, w, p = state.units, state.world, params
+    c = int(state.sides.coalition_of[faction])
+    own = state.presence.effective[:, c]
+    rows, loc, leaving = (np.empty(u.n, dtype=np.int64) for _ in range(3))
+    own_def, need, hopeless = np.empty(w.n), np.empty(w.n), np.empty(w.n, dtype=bool)
+    # The government gives up, in order, places not worth a stand where the enemy (helped by a sympathetic
+    # population) clearly outweighs the defence: towns that change hands without a fight.
+    m, k = _free_and_needing(u.packed, u.n, _command(state, faction, False), (own, threat_to(state, c),
+                             state.holder, c), state.world.packed_places,
+                             (p["defender_advantage"], p["withdraw_ratio"], p["hold_value"], government),
+                             (rows, loc, leaving, own_def, need, hopeless))
+    if m == 0:
+        return None
+    withdrawn = None
+    if k < m:
+        withdrawn = withdraw(state, leaving[: m - k])
+        if k == 0:
+            return Orders(rows[:0], rows[:0], p["garrison_share"], None, withdrawn)
+    rows, loc = rows[:k], loc[:k]
+    in_reach, decay, eff, days = _reach_of(state, faction, rows, loc, params, tribal=not government)
+    # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
+    # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm; they
+    # retake what the side held at the start, established enemy strongholds are not targets. Send what the
+    # threatened place needs or what the counter-attack needs (or all but a garrison where it is), not the
+    # whole unit: a budget per target, filled by the nearest units first.
+    potential = eff @ in_reach + own
+    send_rows, send_to, at_most = (np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64),
+                                   np.empty(rows.size))
+    k = _hold_orders((rows, loc), u.packed, _front(state, faction, c), state.world.packed_places,
+                     (own_def, need, hopeless, potential, defence_against(state, c, p)),
+                     (in_reach, decay, days, float(state.sides.mobility[faction])),
+                     (p["counterattack_ratio"], p["defender_advantage"]), (send_rows, send_to, at_most))
+    return Orders(send_rows[:k], send_to[:k], p["garrison_share"], at_most[:k], withdrawn)
+
+
+def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Orders | None:
+    """An opportunist command's orders of the day (see the module's docstring), or None if it has no free units
+    or there is no vacuum."""
+    u, w, sides = state.units, state.world, state.sides
+    c = int(sides.coalition_of[faction])
+    holder = state.holder
+    nc = sides.hostile.shape[0]
+    # A vacuum is a place its holder, neutral to this faction, has abandoned in the face of its enemies: empty
+    # now, garrisoned by the holder earlier in the run, and within a day's reach of forces hostile to the
+    # holder; near the faction's own places, and claimed by it (if it claims places).
+    rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
+    vacuum, holders = np.empty(w.n, dtype=bool), np.zeros(nc, dtype=bool)
+    m = _free_and_vacant(u.packed, u.n, _command(state, faction, False), holder, sides.neutral[c],
+                         state.presence.personnel, state.was_garrisoned, (rows, loc, vacuum, holders))
+    if m <= 0:  # no free units, or no candidate (-1 - free units)
+        return None
+    rows, loc = rows[:m], loc[:m]
+    threat = np.zeros((nc, w.n))
+    for h in np.flatnonzero(holders).tolist():
+        threat[h] = threat_to(state, h)
+    claimed = state.claimed[faction]
+    if not _vacuums(vacuum, holder, threat, c, w.distance_km, params["opportunist_radius_km"],
+                    _NO_PLACES if claimed is None else claimed):
+        return None
+    # Each vacuum needs one detachment: the nearest unit that has it as its best target goes.
+    in_reach, decay, _, days = _reach_of(state, faction, rows, loc, params, tribal=False)
+    send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
+    k = _vacuum_orders((rows, loc), vacuum, w.value, (in_reach, decay, days, float(sides.mobility[faction])),
+                       (send_rows, send_to))
+    return Orders(send_rows[:k], send_to[:k], 1.0 - params["detachment_share"], None)
+
+
+def dispatch(state: State, orders: Orders) -> None:
+    """Send units toward their targets. Where a unit leaves a place its side holds, ``keep_share`` of it stays
+    as a garrison. ``at_most`` (whole people, one per unit) caps how many go to a target: the first capped unit
+    sent to a target sets that target's budget, and the units sent there use it up in the order given.
+    Detachments of fewer than 10 that would leave part of a unit behind stay. A unit that sends part of itself
+    splits: the part sent is a new unit (a new row of the table)."""
+    u, rows, targets = state.units, orders.rows, orders.targets
+    if rows.size == 0:
+        return
+    u.reserve(rows.size)  # room for every unit to split
+    sides = state.sides
+    parent, split_by = np.empty(rows.size, dtype=np.int64), np.zeros(sides.hostile.shape[0], dtype=bool)
+    caps = _NO_CAPS if orders.at_most is None else np.asarray(orders.at_most, dtype=float)
+    added = _send_units((rows, targets, orders.keep_share, caps), u.packed, u.n, state.packed_sides,
+                        state.controller, state.world.packed_roads, state.routes.all()[1], (parent, split_by))
+    if added:
+        # The strength left at the units' places changes: so does the threat they pose.
+        threat = state.estimates.threat
+        for c in [c for c in threat if split_by[sides.hostile[c]].any()]:
+            del threat[c]
+        u.commit(parent[:added])  # the detachments are new units (their rows are written)
+
+
+def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
+    """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
+    occupies or threatens within a day (the first, by travel days, on a tie)."""
+    u, w = state.units, state.world
+    rows = np.asarray(rows, dtype=np.int64)
+    coal = state.sides.coalition_of[u.faction[rows]]
+    gone, where = [], []
+    for c in distinct(coal):
+        sel = rows[coal == c]
+        dest = np.empty(sel.size, dtype=np.int64)
+        _retreats(sel, c, state.holder, threat_to(state, c), state.routes.of(c), u.packed, w.packed_roads, dest)
+        gone.append(sel[dest >= 0])
+        where.append(dest[dest >= 0])
+    moved = np.concatenate(gone)
+    return Withdrawals(moved, u.faction[moved], u.loc[moved], u.personnel[moved], np.concatenate(where))
+
+
+def threat_to(state: State, coalition: int) -> np.ndarray:
+    """The hostile effective strength that could reach each place within a day, by roads that do not pass
+    through places held by the hostile units' own enemies (kept until presence changes, see
+    :class:`simulation.rules.state.Estimates`)."""
+    threat = state.estimates.threat
+    hit = threat.get(coalition)
+    if hit is None:
+        here, n = state.presence.here, state.world.n  # units split off today are not counted until tomorrow
+        effective, reach = np.empty(here.size), np.empty((here.size, n))
+        k = _within_a_day(state.units.packed, here, state.packed_sides, state.sides.hostile[coalition],
+                          state.routes.all()[0], (effective, reach))
+        hit = threat[coalition] = np.zeros(n) if k == 0 else effective[:k] @ reach[:k]
+    return hit
+
+
+def defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
+    """The effective strength hostile to ``coalition`` at each place, the holder's with the defenders'
+    advantage (``defender_advantage * fortification``); kept until presence changes."""
+    defences = state.estimates.defence
+    hit = defences.get(coalition)
+    if hit is None:
+        hit = defences[coalition] = _defence_against(state, coalition, params)
+    return hit
+
+
+def _defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
+    hostile = state.sides.hostile[coalition]
+    effective, fortification = state.presence.effective, state.world.fortification
+    if state.hostile_count[coalition] < 8:  # NumPy sums fewer than 8 terms in order, as the loop does
+        out = np.empty(state.world.n)
+        _defence(effective, hostile, state.holder, params["defender_advantage"], fortification, out)
+        return out
+    eff = effective[:, hostile]
+    holds = state.sides.coalition_of[state.controller][:, None] == np.flatnonzero(hostile)[None, :]
+    mult = np.where(holds, params["defender_advantage"] * fortification[:, None], 1.0)
+    return (eff * mult).sum(axis=1)
+
+
+def _command(state: State, faction: int, only_active: bool) -> tuple:
+    """``(faction, battle, only_active, active, governorate)`` for :func:`_free_units`: the places where a battle
+    is, and whether only the units in governorates where the faction's offensive has begun are free."""
+    return (faction, state.presence.battle, only_active, state.offensive_in[faction], state.world.governorate_of)
+
+
+def _front(state: State, faction: int, coalition: int) -> tuple:
+    """``(side, hostile, holder, initial_holder, active)`` for the kernels: the faction's coalition, the
+    coalitions hostile to it, the coalition holding each place now and at the start, and the governorates where
+    the faction's offensive has begun."""
+    return (coalition, state.sides.hostile[coalition], state.holder, state.initial_holder,
+            state.offensive_in[faction])
+
+
+def _free_and_reach(state: State, faction: int, params: dict[str, float], only_active: bool,
+                    tribal: bool) -> tuple[np.ndarray, ...]:
+    """The free units of ``faction`` (see the module's docstring; with ``only_active``, those in governorates
+    where its offensive has begun), their places, and what :func:`_reach_of` gives for them."""
+    u, n = state.units, state.world.n
+    days = state.routes.of(state.sides.coalition_of[faction])[0]
+    rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
+    in_reach, decay, eff = np.empty((u.n, n)), np.empty((u.n, n)), np.empty(u.n)
+    m = _free_units_reach(u.packed, u.n, _command(state, faction, only_active), days,
+                          float(state.sides.mobility[faction]), state.world.distance_km,
+                          (params["reach_days"], params["tribal_home_radius_km"], tribal), (rows, loc, in_reach, decay,
+                                                                                             eff))
+    in_reach, decay = in_reach[:m], decay[:m]
+    np.exp(decay, out=decay)  # the exponential stays NumPy's
+    return rows[:m], loc[:m], in_reach, decay, eff[:m], days
+
+
+def _reach_of(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, params: dict[str, float],
+              tribal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For the units ``rows`` at ``loc``, on their coalition's routes at their faction's mobility: whether each
+    place is within ``reach_days`` (1.0 or 0.0; for ``tribal`` units, only places within
+    ``tribal_home_radius_km`` of their home), the discount of a target's score by the travel days there
+    (``exp(-days / reach_days)``), each unit's effective strength, and the coalition's travel days between
+    places (before the faction's mobility)."""
+    days = state.routes.of(state.sides.coalition_of[faction])[0]
+    in_reach, decay, eff = np.empty((loc.size, days.shape[1])), np.empty((loc.size, days.shape[1])), \
+        np.empty(loc.size)
+    _reach(rows, loc, state.units.packed, days, float(state.sides.mobility[faction]), state.world.distance_km,
+           (params["reach_days"], params["tribal_home_radius_km"], tribal), (in_reach, decay, eff))
+    np.exp(decay, out=decay)  # the exponential stays NumPy's
+    return in_reach, decay, eff, days
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Compiled helpers: NumPy's arithmetic, operation for operation and in the same order (no fastmath).
+
 
 @njit(cache=True)
-def best_targets(loc: np.ndarray, value: np.ndarray, safe: np.ndarray, reinforce: np.ndarray,
-                 other: np.ndarray, in_reach: np.ndarray, decay: np.ndarray, best: np.ndarray,
-                 go: np.ndarray) -> None:
-    """Each unit's best target (``best``) and whether it has one worth going to (``go``, a positive score).
+def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active: bool, active: np.ndarray,
+                governorate: np.ndarray, rows: np.ndarray, rows_loc: np.ndarray) -> int:
+    """The units of ``faction`` (among rows ``0..n-1``) a command may give orders to today: alive, at a place,
+    not routing, not hidden, and not where a ``battle`` is; each one's objective becomes where it is. Of those,
+    into ``rows`` and ``rows_loc``: all of them or, if ``only_active``, those in a governorate where ``active``.
+    Returns how many. (Called by the compiled entries below, with ``u`` named.)"""
+    k = 0
+    for r in range(n):
+        if u.faction[r] != faction or not u.alive[r] or u.next[r] >= 0 or u.routing[r] or u.hidden[r]:
+            continue
+        here = u.loc[r]
+        if battle[here]:
+            continue
+        u.target[r] = here
+        if only_active and not active[governorate[here]]:
+            continue
+        rows[k] = r
+        rows_loc[k] = here
+        k += 1
+    return k
 
-    Parameters
-    ----------
-    loc : (units,) where each unit is.
-    value : (n,) each place's value.
-    safe : (n,) bool, places a unit may leave to reinforce another.
-    reinforce : (n,) the score of reinforcing each place (0 where it needs none); a unit reinforces only a place
-        worth at least as much as where it stands, and only from a ``safe`` place.
-    other : (n,) the score of each place as any other target (an attack, a counter-attack; 0 where none).
-    in_reach : (units, n) bool, the places each unit can reach; ``decay``: (units, n) the discount of the score
-        by the travel time there.
+
+@njit(cache=True)
+def _free_units_reach(units: Units, n: int, command: tuple, days: np.ndarray, mobility: float,
+                      distance_km: np.ndarray, params: tuple, out: tuple) -> int:
+    """:func:`_free_units` (``command``: ``(faction, battle, only_active, active, governorate)``) into
+    ``out[0]``, ``out[1]``, then :func:`_reach` for them into the rest of ``out``. Returns how many."""
+    u = unit_columns(units)
+    faction, battle, only_active, active, governorate = command
+    rows, loc, in_reach, minus_days, effective = out
+    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    _reach(rows[:m], loc[:m], units, days, mobility, distance_km, params, (in_reach[:m], minus_days[:m],
+                                                                           effective[:m]))
+    return m
+
+
+@njit(cache=True)
+def _free_and_needing(units: Units, n: int, command: tuple, needs_in: tuple, places: Places, params: tuple,
+                      out: tuple) -> tuple[int, int]:
+    """:func:`_free_units` (``command``: see :func:`_command`) into ``out[0]``, ``out[1]``, then :func:`_needs` for
+    them (``needs_in``: ``(own_effective, threat, holder, side)``; ``out[2:]``:
+    ``(leaving, own_def, need, hopeless)``). Returns (how many free units, how many of them stay)."""
+    u = unit_columns(units)
+    faction, battle, only_active, active, governorate = command
+    own_effective, threat, holder, side = needs_in
+    rows, loc, leaving, own_def, need, hopeless = out
+    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    if m == 0:
+        return 0, 0
+    k = _needs(own_effective, threat, holder, side, places, params, (rows[:m], loc[:m], leaving),
+               (own_def, need, hopeless))
+    return m, k
+
+
+@njit(cache=True)
+def _free_and_vacant(units: Units, n: int, command: tuple, holder: np.ndarray, neutral: np.ndarray,
+                     present_personnel: np.ndarray, was_garrisoned: np.ndarray, out: tuple) -> int:
+    """:func:`_free_units` (``command``: see :func:`_command`) into ``out[0]``, ``out[1]``, then
+    :func:`_vacuum_candidates` into ``out[2]``, ``out[3]``. Returns how many free units, or ``-1 - that``
+    if there is no candidate."""
+    u = unit_columns(units)
+    faction, battle, only_active, active, governorate = command
+    rows, loc, candidate, holders = out
+    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    if m == 0:
+        return 0
+    if not _vacuum_candidates(holder, neutral, present_personnel, was_garrisoned, candidate, holders):
+        return -1 - m
+    return m
+
+
+@njit(cache=True)
+def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mobility: float,
+           distance_km: np.ndarray, params: tuple, out: tuple) -> None:
+    """For the units ``rows`` at ``loc`` (``params``: ``(reach_days, home_radius_km, tribal)``; ``out``:
+    ``(in_reach, minus_days, effective)``): whether each place is within ``reach_days`` of travel
+    (``days / mobility``; for ``tribal`` units, also within ``home_radius_km`` of the unit's home), 1.0 or
+    0.0; ``-travel days / reach_days`` (whose exponential discounts a target's score); each unit's effective
+    strength. ``distance_km``: road km between places, for the home radius."""
+    u = unit_columns(units)
+    reach_days, home_radius_km, tribal = params
+    in_reach, minus_days, effective = out
+    n = days.shape[1]
+    for i in range(rows.size):
+        r = rows[i]
+        effective[i] = u.personnel[r] * u.quality[r] * u.morale[r]
+        d = days[loc[i]]
+        for q in range(n):
+            t = d[q] / mobility
+            ok = t <= reach_days
+            if tribal and not distance_km[u.home[r], q] <= home_radius_km:
+                ok = False
+            in_reach[i, q] = 1.0 if ok else 0.0
+            minus_days[i, q] = -t / reach_days
+
+
+@njit(cache=True)
+def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tuple, out: tuple) -> None:
+    """Each unit's best target (``out[0]``) and whether it has one worth going to (``out[1]``, a positive
+    score).
+
+    ``scores`` is ``(safe, reinforce, other)`` by place: places a unit may leave to reinforce another; the score
+    of reinforcing each place (0 where it needs none; a unit reinforces only a place worth at least as much as
+    where it stands, ``value``, and only from a ``safe`` place); the score of each place as any other target (an
+    attack, a counter-attack; 0 where none). ``reach`` is ``(in_reach, decay)``, (units, n).
 
     A unit's score for place ``q`` is ``max(reinforce score, other score) * decay`` where in reach, else 0; its
     best target is the first place of the highest score (``argmax``).
     """
+    safe, reinforce, other = scores
+    in_reach, decay = reach
+    best, go = out
     units, n = in_reach.shape
     for r in range(units):
         here = loc[r]
@@ -66,207 +424,33 @@ def best_targets(loc: np.ndarray, value: np.ndarray, safe: np.ndarray, reinforce
 
 
 @njit(cache=True)
-def needs(own_effective: np.ndarray, defender_advantage: float, fortification: np.ndarray, threat: np.ndarray,
-          holder: np.ndarray, side: int, government: bool, sympathy: np.ndarray, withdraw_ratio: float,
-          value: np.ndarray, hold_value: float, own_def: np.ndarray, need: np.ndarray, hopeless: np.ndarray) -> None:
-    """For a government or tribal command of coalition ``side``: its defence of each place (``own_def``: its
-    effective strength there with the defenders' advantage), what each place it holds (``holder``: the
-    coalition holding each) needs against the ``threat`` (``need``, 0 elsewhere) and, for the government, the
-    places not worth a stand that the enemy (helped by a sympathetic population) clearly outweighs
-    (``hopeless``)."""
-    for q in range(value.size):
+def _needs(own_effective: np.ndarray, threat: np.ndarray, holder: np.ndarray, side: int, places: Places,
+           params: tuple, free: tuple, out: tuple) -> int:
+    """For a government or tribal command of coalition ``side`` (``params``: ``(defender_advantage,
+    withdraw_ratio, hold_value, government)``; ``out``: ``(own_def, need, hopeless)``): its defence of each
+    place (its effective strength there with the defenders' advantage), what each place it holds (``holder``:
+    the coalition holding each) needs against the ``threat`` (0 elsewhere) and, for the government, the places
+    not worth a stand that the enemy (helped by a sympathetic population) clearly outweighs.
+
+    ``free`` is ``(rows, loc, leaving)``: of the units ``rows`` at ``loc``, those at such places go into
+    ``leaving``, in order, and the others stay at the front of ``rows`` and ``loc``, in order. Returns how many
+    stay."""
+    pl = Places(*places)
+    defender_advantage, withdraw_ratio, hold_value, government = params
+    own_def, need, hopeless = out
+    rows, loc, leaving = free
+    for q in range(pl.value.size):
         own_held = holder[q] == side
-        own_def[q] = own_effective[q] * defender_advantage * fortification[q]
+        own_def[q] = own_effective[q] * defender_advantage * pl.fortification[q]
         need[q] = threat[q] - own_def[q] if own_held else 0.0
-        hopeless[q] = government and own_held and threat[q] * (0.5 + sympathy[q]) > withdraw_ratio * own_def[q] \
-            and value[q] < hold_value
-
-
-@njit(cache=True)
-def hold_targets(loc: np.ndarray, value: np.ndarray, need: np.ndarray, hopeless: np.ndarray, own_def: np.ndarray,
-                 lost: np.ndarray, potential: np.ndarray, defence: np.ndarray, counterattack_ratio: float,
-                 in_reach: np.ndarray, decay: np.ndarray, best: np.ndarray, go: np.ndarray) -> None:
-    """The targets of a government or tribal command's units (see :func:`best_targets`): reinforce places in
-    ``need`` (not ``hopeless``) by ``value * need / (need + own_def)``, or counter-attack places the side has
-    ``lost`` where the ``potential`` that can reach them is ``counterattack_ratio`` times the ``defence``, by
-    ``value * potential / (potential + defence)``."""
-    n = value.size
-    safe = np.empty(n, dtype=np.bool_)
-    reinforce = np.empty(n)
-    counter = np.empty(n)
-    for q in range(n):
-        safe[q] = need[q] <= 0
-        reinforce[q] = value[q] * need[q] / (need[q] + own_def[q] + 1e-9) if need[q] > 0 and not hopeless[q] \
-            else 0.0
-        counter[q] = value[q] * potential[q] / (potential[q] + defence[q] + 1e-9) \
-            if lost[q] and potential[q] >= counterattack_ratio * defence[q] else 0.0
-    best_targets(loc, value, safe, reinforce, counter, in_reach, decay, best, go)
-
-
-@njit(cache=True)
-def within_a_day(here: np.ndarray, routing: np.ndarray, faction: np.ndarray, coalition_of: np.ndarray,
-                 hostile: np.ndarray, loc: np.ndarray, personnel: np.ndarray, quality: np.ndarray,
-                 morale: np.ndarray, mobility: np.ndarray, days_by_coalition: tuple[np.ndarray, ...] | np.ndarray,
-                 effective: np.ndarray,
-                 reach: np.ndarray) -> int:
-    """The units that threaten a coalition (those ``here`` — present, not on the road — not ``routing``, and of
-    a coalition ``hostile`` to it), for ``ConflictModel._threat_to``: their effective strength into
-    ``effective`` and, into ``reach`` (1.0 or 0.0), whether each place is within a day of travel of them by
-    their own coalition's routes (``days_by_coalition[coalition][from, to] / mobility <= 1``; a tuple of
-    (n, n) arrays, one per coalition, or one (coalitions, n, n) array). Returns how many units, in the order of
-    their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
-    k = 0
-    n = reach.shape[1]
-    for r in range(here.size):
-        if not here[r] or routing[r]:
-            continue
-        c = coalition_of[faction[r]]
-        if not hostile[c]:
-            continue
-        effective[k] = personnel[r] * quality[r] * morale[r]
-        days = days_by_coalition[c][loc[r]]
-        speed = mobility[faction[r]]
-        for q in range(n):
-            reach[k, q] = 1.0 if days[q] / speed <= 1.0 else 0.0
-        k += 1
-    return k
-
-
-@njit(cache=True)
-def detachments(targets: np.ndarray, loc: np.ndarray, coalition: np.ndarray, own_place: np.ndarray,
-                personnel: np.ndarray, keep_share: float, at_most: np.ndarray, next_by_coalition: np.ndarray,
-                any_next: np.ndarray, hop: np.ndarray, send: np.ndarray, go: np.ndarray) -> None:
-    """What ``ConflictModel.dispatch`` sends: for each unit (at ``loc``, of ``coalition``, with ``personnel``)
-    sent toward ``targets``, its next place (``hop``: by its coalition's routes, or by any road if it must; -1
-    if none), how many go (``send``) and whether it goes (``go``).
-
-    Where the unit's side holds its place (``own_place``), ``keep_share`` of it (rounded half to even) stays.
-    ``at_most`` (one per unit; empty for none, inf for a unit without a cap) caps the people sent to a target:
-    the first capped unit sent to a target, in the order given, sets the target's budget (``floor``), and the
-    units sent there use it up in that order. Detachments of fewer than 10 that would leave part of a unit
-    behind stay.
-    """
-    m = targets.size
-    for i in range(m):
-        h = next_by_coalition[coalition[i], loc[i], targets[i]]
-        hop[i] = h if h >= 0 else any_next[loc[i], targets[i]]
-        go[i] = targets[i] != loc[i] and hop[i] >= 0
-        keep = np.int64(np.rint(personnel[i] * keep_share)) if own_place[i] else 0
-        send[i] = personnel[i] - keep
-    if at_most.size:
-        # Per target, in the order given: what is sent is the growth of min(demand so far, budget).
-        done = np.zeros(m, dtype=np.bool_)
-        for i in range(m):
-            if done[i] or not go[i] or not np.isfinite(at_most[i]):
-                continue
-            budget = np.floor(at_most[i])
-            total = 0
-            for j in range(i, m):
-                if done[j] or targets[j] != targets[i] or not go[j] or not np.isfinite(at_most[j]):
-                    continue
-                done[j] = True
-                before = total
-                total += send[j]
-                sent = np.int64(min(float(total), budget) - min(float(before), budget))
-                send[j] = sent
-                if sent <= 0:
-                    go[j] = False
-    for i in range(m):
-        if send[i] < 10 and send[i] < personnel[i]:
-            go[i] = False
-
-
-@njit(cache=True)
-def free_units(faction_id: int, n: int, faction: np.ndarray, alive: np.ndarray, next_: np.ndarray,
-               routing: np.ndarray, hidden: np.ndarray, loc: np.ndarray, battle_at: np.ndarray, target: np.ndarray,
-               only_active: bool, active: np.ndarray, governorate_of: np.ndarray, rows: np.ndarray,
-               rows_loc: np.ndarray) -> int:
-    """The units of faction ``faction_id`` (among rows ``0..n-1``) a command may give orders to today: alive,
-    at a place (not on the road), not routing, not hidden, and not where a battle is; each one's objective
-    (``target``) becomes where it is. Of those, into ``rows`` and their places into ``rows_loc``: all of them,
-    or, if ``only_active``, those in a governorate where ``active`` (the faction's offensive has begun).
-    Returns how many."""
-    k = 0
-    for r in range(n):
-        if faction[r] != faction_id or not alive[r] or next_[r] >= 0 or routing[r] or hidden[r]:
-            continue
-        here = loc[r]
-        if battle_at[here]:
-            continue
-        target[r] = here
-        if only_active and not active[governorate_of[here]]:
-            continue
-        rows[k] = r
-        rows_loc[k] = here
-        k += 1
-    return k
-
-
-@njit(cache=True)
-def send_units(rows: np.ndarray, targets: np.ndarray, keep_share: float, at_most: np.ndarray, n: int,
-               faction: np.ndarray, loc: np.ndarray, personnel: np.ndarray, quality: np.ndarray,
-               morale: np.ndarray, base_morale: np.ndarray, target: np.ndarray, next_: np.ndarray,
-               km_left: np.ndarray, home: np.ndarray, routing: np.ndarray, alive: np.ndarray, hidden: np.ndarray,
-               coalition_of: np.ndarray, controller: np.ndarray, next_by_coalition: np.ndarray,
-               any_next: np.ndarray, road_km: np.ndarray, parent: np.ndarray, split_by: np.ndarray) -> int:
-    """``ConflictModel.dispatch`` on the unit table's columns (rows ``0..n-1`` in use; room for ``rows.size``
-    more): the units ``rows`` are sent toward ``targets`` as :func:`detachments` decides. A unit that sends
-    only part of itself splits: the part sent becomes a new row (``n``, ``n + 1``, ... in the order of
-    ``rows``; its parent row into ``parent``) with the parent's faction, place, quality, morale, base morale and
-    home, and the parent keeps the rest. Each unit sent gets its objective, and, if its next place is not
-    where it is, that place (``next_``) and the road's length (``km_left``).
-
-    Sets ``split_by[c]`` for each coalition ``c`` that split a unit (the caller clears it). Returns how many
-    rows were added.
-    """
-    m = rows.size
-    here = np.empty(m, dtype=np.int64)
-    coal = np.empty(m, dtype=np.int64)
-    own_place = np.empty(m, dtype=np.bool_)
-    pers = np.empty(m, dtype=np.int64)
-    for i in range(m):
-        r = rows[i]
-        here[i] = loc[r]
-        coal[i] = coalition_of[faction[r]]
-        own_place[i] = coalition_of[controller[here[i]]] == coal[i]
-        pers[i] = personnel[r]
-    hop = np.empty(m, dtype=np.int64)
-    send = np.empty(m, dtype=np.int64)
-    go = np.empty(m, dtype=np.bool_)
-    detachments(targets, here, coal, own_place, pers, keep_share, at_most, next_by_coalition, any_next, hop,
-                send, go)
-    new = n
-    for i in range(m):
-        if not go[i]:
-            continue
-        r = rows[i]
-        mover = r
-        if send[i] < pers[i]:
-            mover = new
-            faction[new], loc[new], personnel[new] = faction[r], here[i], send[i]
-            quality[new], morale[new], base_morale[new] = quality[r], morale[r], base_morale[r]
-            target[new], next_[new], km_left[new], home[new] = here[i], -1, 0.0, home[r]
-            routing[new], alive[new], hidden[new] = False, True, False
-            personnel[r] -= send[i]
-            parent[new - n] = r
-            split_by[coal[i]] = True
-            new += 1
-        target[mover] = targets[i]
-        h = hop[i]
-        if h != here[i]:  # h >= 0: the unit goes
-            next_[mover] = h
-            km_left[mover] = road_km[here[i], h]
-    return new - n
-
-
-@njit(cache=True)
-def stay_or_leave(rows: np.ndarray, loc: np.ndarray, leave: np.ndarray, leaving: np.ndarray) -> int:
-    """Of the units ``rows`` (at ``loc``), those at places to ``leave`` into ``leaving``, in order; the others
-    stay at the front of ``rows`` and ``loc``, in order. Returns how many stay."""
+        hopeless[q] = government and own_held and threat[q] * (0.5 + pl.sympathy[q]) > withdraw_ratio * own_def[q] \
+            and pl.value[q] < hold_value
+    if not government:
+        return rows.size
     k = 0
     j = 0
     for i in range(rows.size):
-        if leave[loc[i]]:
+        if hopeless[loc[i]]:
             leaving[j] = rows[i]
             j += 1
         else:
@@ -277,81 +461,53 @@ def stay_or_leave(rows: np.ndarray, loc: np.ndarray, leave: np.ndarray, leaving:
 
 
 @njit(cache=True)
-def reach(days: np.ndarray, loc: np.ndarray, mobility: float, reach_days: float, home: np.ndarray,
-          distance_km: np.ndarray, home_radius_km: float, rows: np.ndarray, personnel: np.ndarray,
-          quality: np.ndarray, morale: np.ndarray, in_reach: np.ndarray, minus_days: np.ndarray,
-          effective: np.ndarray) -> None:
-    """For the units ``rows`` at ``loc``, of a faction of ``mobility`` on its coalition's routes (``days``
-    between places): whether each place is within ``reach_days`` (``in_reach``, 1.0 or 0.0; if ``home`` is not
-    empty, also within ``home_radius_km`` of the unit's home), ``-travel days / reach_days`` (``minus_days``,
-    whose exponential discounts a target's score) and each unit's effective strength (``effective``)."""
-    n = days.shape[1]
-    for i in range(rows.size):
-        r = rows[i]
-        effective[i] = personnel[r] * quality[r] * morale[r]
-        d = days[loc[i]]
-        for q in range(n):
-            t = d[q] / mobility
-            ok = t <= reach_days
-            if home.size and not distance_km[home[r], q] <= home_radius_km:
-                ok = False
-            in_reach[i, q] = 1.0 if ok else 0.0
-            minus_days[i, q] = -t / reach_days
-
-
-@njit(cache=True)
-def defence(effective: np.ndarray, hostile: np.ndarray, holder: np.ndarray, defender_advantage: float,
-            fortification: np.ndarray, out: np.ndarray) -> None:
-    """The effective strength at each place (``effective``: place x coalition) of the coalitions ``hostile`` to
-    one, those holding the place (``holder``: its coalition) with the defenders' advantage there, summed in
-    the order of the coalitions (as NumPy sums fewer than 8 terms along a row)."""
-    for q in range(effective.shape[0]):
-        s = 0.0
-        first = True
-        for j in range(effective.shape[1]):
-            if not hostile[j]:
-                continue
-            x = effective[q, j] * (defender_advantage * fortification[q] if holder[q] == j else 1.0)
-            s = x if first else s + x
-            first = False
-        out[q] = s
-
-
-@njit(cache=True)
-def _targets_of(side: int, hostile: np.ndarray, holder: np.ndarray, active: np.ndarray, governorate_of: np.ndarray,
-                initial_holder: np.ndarray, lost_only: bool) -> np.ndarray:
-    """Places held by coalitions ``hostile`` to ``side`` (``holder``: the coalition holding each) in governorates
-    where the offensive is ``active``; if ``lost_only``, only those ``side`` held at the start."""
+def _targets_of(front: tuple, governorate: np.ndarray, lost_only: bool) -> np.ndarray:
+    """Places held by coalitions hostile to the ``front``'s side (see :func:`_front`) in governorates where its
+    offensive is active; if ``lost_only``, only those the side held at the start."""
+    side, hostile, holder, initial_holder, active = front
     n = holder.size
     out = np.empty(n, dtype=np.bool_)
     for q in range(n):
-        out[q] = hostile[holder[q]] and active[governorate_of[q]] and (not lost_only or initial_holder[q] == side)
+        out[q] = hostile[holder[q]] and active[governorate[q]] and (not lost_only or initial_holder[q] == side)
     return out
 
 
 @njit(cache=True)
-def hold_orders(rows: np.ndarray, loc: np.ndarray, side: int, hostile: np.ndarray, holder: np.ndarray,
-                initial_holder: np.ndarray, active: np.ndarray, governorate_of: np.ndarray, value: np.ndarray,
-                need: np.ndarray, hopeless: np.ndarray, own_def: np.ndarray, potential: np.ndarray,
-                defence: np.ndarray, counterattack_ratio: float, in_reach: np.ndarray, decay: np.ndarray,
-                days: np.ndarray, mobility: float, quality: np.ndarray, morale: np.ndarray,
-                defender_advantage: float, fortification: np.ndarray, send_rows: np.ndarray, send_to: np.ndarray,
-                at_most: np.ndarray) -> int:
-    """The orders of a government or tribal command (``FactionCommand._hold_and_reinforce``) to its units
-    ``rows`` at ``loc``: each one's target by :func:`hold_targets` (counter-attacks against places the
-    coalition ``side`` held at the start, ``initial_holder``, that coalitions ``hostile`` to it hold now,
-    ``holder``, in governorates where its offensive is ``active``) and, for those that go, the most people to
-    send (``at_most``): 1.5 times what a threatened place needs in defenders of the unit's strength per person
+def _hold_orders(free: tuple, units: Units, front: tuple, places: Places, assessment: tuple, reach: tuple,
+                 params: tuple, out: tuple) -> int:
+    """The orders of a government or tribal command to its units (``free``: ``(rows, loc)``).
+
+    ``assessment`` is ``(own_def, need, hopeless, potential, defence)`` by place; ``reach`` is ``(in_reach,
+    decay, days, mobility)``; ``params`` is ``(counterattack_ratio, defender_advantage)``; ``out`` is
+    ``(send_rows, send_to, at_most)``. Each unit's target: reinforce places in ``need`` (not ``hopeless``) by
+    ``value * need / (need + own_def)``, or counter-attack places the side held at the start and has lost (see
+    :func:`_targets_of`) where the ``potential`` is ``counterattack_ratio`` times the ``defence``, by
+    ``value * potential / (potential + defence)`` (see :func:`_best_targets`). For those that go, the most
+    people to send: 1.5 times what a threatened place needs in defenders of the unit's strength per person
     (``quality * morale``, at least 1e-6, with the defenders' advantage), or for a counter-attack 1.2 times
-    ``counterattack_ratio`` times the defence (at least 1) in the unit's strength per person, rounded up.
-    The units that go into ``send_rows`` and their targets into ``send_to``, nearest first (by travel days,
-    ``days / mobility``; a stable sort). Returns how many."""
-    m = rows.size
-    lost = _targets_of(side, hostile, holder, active, governorate_of, initial_holder, True)
+    ``counterattack_ratio`` times the defence (at least 1) in the unit's strength per person, rounded up. The
+    units that go, nearest first (by travel days, ``days / mobility``; a stable sort). Returns how many."""
+    u, pl = unit_columns(units), Places(*places)
+    rows, loc = free
+    own_def, need, hopeless, potential, defence = assessment
+    in_reach, decay, days, mobility = reach
+    counterattack_ratio, defender_advantage = params
+    send_rows, send_to, at_most = out
+    value = pl.value
+    m, n = rows.size, value.size
+    lost = _targets_of(front, pl.governorate, True)
+    safe = np.empty(n, dtype=np.bool_)
+    reinforce = np.empty(n)
+    counter = np.empty(n)
+    for q in range(n):
+        safe[q] = need[q] <= 0
+        reinforce[q] = value[q] * need[q] / (need[q] + own_def[q] + 1e-9) if need[q] > 0 and not hopeless[q] \
+            else 0.0
+        counter[q] = value[q] * potential[q] / (potential[q] + defence[q] + 1e-9) \
+            if lost[q] and potential[q] >= counterattack_ratio * defence[q] else 0.0
     best = np.empty(m, dtype=np.int64)
     go = np.empty(m, dtype=np.bool_)
-    hold_targets(loc, value, need, hopeless, own_def, lost, potential, defence, counterattack_ratio, in_reach,
-                 decay, best, go)
+    _best_targets(loc, value, (safe, reinforce, counter), (in_reach, decay), (best, go))
     key = np.empty(m)
     k = 0
     for i in range(m):
@@ -359,9 +515,9 @@ def hold_orders(rows: np.ndarray, loc: np.ndarray, side: int, hostile: np.ndarra
             continue
         q = best[i]
         r = rows[i]
-        per_person = max(quality[r] * morale[r], 1e-6)
+        per_person = max(u.quality[r] * u.morale[r], 1e-6)
         if need[q] > 0:
-            wanted = 1.5 * need[q] / (per_person * defender_advantage * fortification[q])
+            wanted = 1.5 * need[q] / (per_person * defender_advantage * pl.fortification[q])
         else:
             wanted = 1.2 * counterattack_ratio * max(defence[q], 1.0) / per_person
         t = days[loc[i], q] / mobility
@@ -375,36 +531,31 @@ def hold_orders(rows: np.ndarray, loc: np.ndarray, side: int, hostile: np.ndarra
 
 
 @njit(cache=True)
-def attack_appeal(side: int, hostile: np.ndarray, holder: np.ndarray, active: np.ndarray,
-                  governorate_of: np.ndarray, potential: np.ndarray, defence: np.ndarray, attack_ratio: float,
-                  value: np.ndarray, sympathy: np.ndarray, appeal: np.ndarray) -> bool:
-    """An insurgent command's targets (``FactionCommand._attack``): places that coalitions ``hostile`` to its
-    coalition ``side`` hold (``holder``), in governorates where its offensive is ``active``, where the
-    ``potential`` that can reach them is ``attack_ratio`` times the ``defence``; each one's ``appeal``
-    (``value * (0.5 + sympathy) * potential / (potential + attack_ratio * defence)``, 0 elsewhere). Returns
-    whether there is any."""
-    enemy_held = _targets_of(side, hostile, holder, active, governorate_of, holder, False)
-    found = False
-    for q in range(value.size):
+def _attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, attack_ratio: float, reach: tuple,
+                   out: tuple) -> int:
+    """The units an insurgent command sends (``free``: ``(rows, loc)``) into ``out`` (``(send_rows,
+    send_to)``), with their targets: places held by coalitions hostile to its side in governorates where its
+    offensive is active (see :func:`_targets_of`) where the potential is at least ``attack_ratio`` times the
+    defence (``odds``: ``(potential, defence)``), scored by their appeal, ``value * (0.5 + sympathy) *
+    potential / (potential + attack_ratio * defence)``; each unit goes to its best target (see
+    :func:`_best_targets`; ``reach``: ``(in_reach, decay)``), if it has one. Returns how many."""
+    pl = Places(*places)
+    rows, loc = free
+    potential, defence = odds
+    send_rows, send_to = out
+    value = pl.value
+    n, m = value.size, rows.size
+    enemy_held = _targets_of(front, pl.governorate, False)
+    appeal = np.empty(n)
+    for q in range(n):
         if enemy_held[q] and potential[q] >= attack_ratio * defence[q]:
-            appeal[q] = value[q] * (0.5 + sympathy[q]) * potential[q] / (potential[q] + attack_ratio * defence[q]
-                                                                        + 1e-9)
-            found = True
+            appeal[q] = value[q] * (0.5 + pl.sympathy[q]) * potential[q] / (potential[q] + attack_ratio * defence[q]
+                                                                           + 1e-9)
         else:
             appeal[q] = 0.0
-    return found
-
-
-@njit(cache=True)
-def attack_orders(loc: np.ndarray, rows: np.ndarray, value: np.ndarray, appeal: np.ndarray, in_reach: np.ndarray,
-                  decay: np.ndarray, send_rows: np.ndarray, send_to: np.ndarray) -> int:
-    """The units ``rows`` (at ``loc``) an insurgent command sends, into ``send_rows``, and their targets, into
-    ``send_to``: each one's best target by :func:`best_targets` (``appeal`` as the score; nothing to
-    reinforce), if it has one. Returns how many."""
-    n, m = value.size, rows.size
     best = np.empty(m, dtype=np.int64)
     go = np.empty(m, dtype=np.bool_)
-    best_targets(loc, value, np.zeros(n, dtype=np.bool_), np.zeros(n), appeal, in_reach, decay, best, go)
+    _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), appeal), reach, (best, go))
     k = 0
     for i in range(m):
         if go[i]:
@@ -415,12 +566,12 @@ def attack_orders(loc: np.ndarray, rows: np.ndarray, value: np.ndarray, appeal: 
 
 
 @njit(cache=True)
-def vacuum_candidates(holder: np.ndarray, neutral: np.ndarray, present_personnel: np.ndarray,
-                      was_garrisoned: np.ndarray, candidate: np.ndarray, holders: np.ndarray) -> bool:
-    """For an opportunist command (``FactionCommand._fill_vacuums``): the places (``candidate``) held by a
-    coalition ``neutral`` to its own (``holder``: the coalition holding each), garrisoned by it earlier
-    (``was_garrisoned``) and empty now (no one present: ``present_personnel``, place x coalition), and their
-    holders (``holders``, one flag per coalition, set; the caller clears it). Returns whether there is any."""
+def _vacuum_candidates(holder: np.ndarray, neutral: np.ndarray, present_personnel: np.ndarray,
+                       was_garrisoned: np.ndarray, candidate: np.ndarray, holders: np.ndarray) -> bool:
+    """For an opportunist command: the places (``candidate``) held by a coalition ``neutral`` to its own
+    (``holder``: the coalition holding each), garrisoned by it earlier (``was_garrisoned``) and empty now (no
+    one present: ``present_personnel``, place x coalition), and their holders (``holders``, one flag per
+    coalition, set; the caller clears it). Returns whether there is any."""
     found = False
     for q in range(holder.size):
         h = holder[q]
@@ -438,9 +589,9 @@ def vacuum_candidates(holder: np.ndarray, neutral: np.ndarray, present_personnel
 
 
 @njit(cache=True)
-def vacuums(candidate: np.ndarray, holder: np.ndarray, threat: np.ndarray, side: int, distance_km: np.ndarray,
-            radius_km: float, claimed: np.ndarray) -> bool:
-    """Of the ``candidate`` places (see :func:`vacuum_candidates`), in place, the vacuums: those within a day's
+def _vacuums(candidate: np.ndarray, holder: np.ndarray, threat: np.ndarray, side: int, distance_km: np.ndarray,
+             radius_km: float, claimed: np.ndarray) -> bool:
+    """Of the ``candidate`` places (see :func:`_vacuum_candidates`), in place, the vacuums: those within a day's
     reach of forces hostile to their holder (``threat[holder]`` positive there), within ``radius_km`` of a
     place held by the command's coalition ``side`` and, if ``claimed`` is not empty, claimed. Returns whether
     there is any."""
@@ -463,14 +614,15 @@ def vacuums(candidate: np.ndarray, holder: np.ndarray, threat: np.ndarray, side:
 
 
 @njit(cache=True)
-def vacuum_orders(loc: np.ndarray, rows: np.ndarray, vacuum: np.ndarray, value: np.ndarray, in_reach: np.ndarray,
-                  decay: np.ndarray, days: np.ndarray, mobility: float, send_rows: np.ndarray,
-                  send_to: np.ndarray) -> int:
-    """The detachments an opportunist command sends (``FactionCommand._fill_vacuums``): each unit (``rows``
-    at ``loc``) scores the ``vacuum`` places in reach by ``(value + 0.1) * decay``; its best (the first of
-    the highest score, if positive) is its target. Each vacuum gets one detachment, from the nearest unit
-    that has it as its target (by travel days, ``days / mobility``; the first on a tie). The units sent
-    into ``send_rows``, their targets into ``send_to``, nearest first. Returns how many."""
+def _vacuum_orders(free: tuple, vacuum: np.ndarray, value: np.ndarray, reach: tuple, out: tuple) -> int:
+    """The detachments an opportunist command sends (``free``: ``(rows, loc)``; ``reach``: ``(in_reach, decay,
+    days, mobility)``; ``out``: ``(send_rows, send_to)``): each unit scores the ``vacuum`` places in reach by
+    ``(value + 0.1) * decay``; its best (the first of the highest score, if positive) is its target. Each
+    vacuum gets one detachment, from the nearest unit that has it as its target (by travel days,
+    ``days / mobility``; the first on a tie). Returns how many, nearest first."""
+    rows, loc = free
+    in_reach, decay, days, mobility = reach
+    send_rows, send_to = out
     m, n = rows.size, value.size
     best = np.empty(m, dtype=np.int64)
     key = np.empty(m)
@@ -503,18 +655,64 @@ def vacuum_orders(loc: np.ndarray, rows: np.ndarray, vacuum: np.ndarray, value: 
 
 
 @njit(cache=True)
-def retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, days: np.ndarray,
-             next_hop: np.ndarray, any_next: np.ndarray, road_km: np.ndarray, loc: np.ndarray, target: np.ndarray,
-             next_: np.ndarray, km_left: np.ndarray, dest: np.ndarray) -> None:
-    """Orderly withdrawals (``ConflictModel.withdraw``) of the units ``rows`` of coalition ``side``: each one's
-    destination (``dest``; -1 if none) is the nearest place by ``days`` (the first on a tie), other than its
-    own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0). A unit with a
-    destination gets it as its objective and, unless its next place (by ``next_hop``, or by any road if it
-    must: ``any_next``) is none or where it is, that place (``next_``) and the road's length (``km_left``)."""
+def _defence(effective: np.ndarray, hostile: np.ndarray, holder: np.ndarray, defender_advantage: float,
+             fortification: np.ndarray, out: np.ndarray) -> None:
+    """The effective strength at each place (``effective``: place x coalition) of the coalitions ``hostile`` to
+    one, those holding the place (``holder``: its coalition) with the defenders' advantage there, summed in
+    the order of the coalitions (as NumPy sums fewer than 8 terms along a row)."""
+    for q in range(effective.shape[0]):
+        s = 0.0
+        first = True
+        for j in range(effective.shape[1]):
+            if not hostile[j]:
+                continue
+            x = effective[q, j] * (defender_advantage * fortification[q] if holder[q] == j else 1.0)
+            s = x if first else s + x
+            first = False
+        out[q] = s
+
+
+@njit(cache=True)
+def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndarray,
+                  days_by_coalition: tuple[np.ndarray, ...], out: tuple) -> int:
+    """The units that threaten a coalition (those ``here`` — present, not on the road — not routing, and of a
+    coalition ``hostile`` to it), for :func:`threat_to`: ``out`` is ``(effective, reach)``, their effective
+    strength and, 1.0 or 0.0, whether each place is within a day of travel of them by their own coalition's
+    routes (``days_by_coalition[coalition][from, to] / mobility <= 1``). Returns how many units, in the order of
+    their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
+    u, s = unit_columns(units), side_columns(sides)
+    effective, reach = out
+    k = 0
+    n = reach.shape[1]
+    for r in range(here.size):
+        if not here[r] or u.routing[r]:
+            continue
+        c = s.coalition_of[u.faction[r]]
+        if not hostile[c]:
+            continue
+        effective[k] = u.personnel[r] * u.quality[r] * u.morale[r]
+        days = days_by_coalition[c][u.loc[r]]
+        speed = s.mobility[u.faction[r]]
+        for q in range(n):
+            reach[k, q] = 1.0 if days[q] / speed <= 1.0 else 0.0
+        k += 1
+    return k
+
+
+@njit(cache=True)
+def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, routes: tuple, units: Units,
+              roads: Roads, dest: np.ndarray) -> None:
+    """Orderly withdrawals of the units ``rows`` of coalition ``side``: each one's destination (``dest``; -1 if
+    none) is the nearest place by the coalition's travel days (``routes``: ``(days, next_hop)``; the first on a
+    tie), other than its own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0). A
+    unit with a destination gets it as its objective and, unless its next place (by ``next_hop``, or by any road
+    if it must) is none or where it is, that place and the road's length."""
+    u, rd = unit_columns(units), Roads(*roads)
+    days, next_hop = routes
     n = holder.size
     for i in range(rows.size):
         r = rows[i]
-        here = loc[r]
+        here = u.loc[r]
         best = np.inf
         arg = 0
         for q in range(n):
@@ -526,10 +724,111 @@ def retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray
             dest[i] = -1
             continue
         dest[i] = arg
-        target[r] = arg
+        u.target[r] = arg
         h = next_hop[here, arg]
         if h < 0:
-            h = any_next[here, arg]
+            h = rd.next_hop[here, arg]
         if h >= 0 and h != here:
-            next_[r] = h
-            km_left[r] = road_km[here, h]
+            u.next[r] = h
+            u.km_left[r] = rd.road_km[here, h]
+
+
+@njit(cache=True)
+def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_place: np.ndarray,
+                 personnel: np.ndarray, next_by_coalition: np.ndarray, any_next: np.ndarray, out: tuple) -> None:
+    """What :func:`dispatch` sends (``orders``: ``(rows, targets, keep_share, at_most)``; ``out``: ``(hop,
+    send, go)``): for each unit (at ``here``, of ``coalition``, with ``personnel``) sent toward its target, its
+    next place (by its coalition's routes, or by any road if it must; -1 if none), how many go and whether it
+    goes.
+
+    Where the unit's side holds its place (``own_place``), ``keep_share`` of it (rounded half to even) stays.
+    ``at_most`` (one per unit; empty for none, inf for a unit without a cap) caps the people sent to a target:
+    the first capped unit sent to a target, in the order given, sets the target's budget (``floor``), and the
+    units sent there use it up in that order. Detachments of fewer than 10 that would leave part of a unit
+    behind stay.
+    """
+    _, targets, keep_share, at_most = orders
+    hop, send, go = out
+    m = targets.size
+    for i in range(m):
+        h = next_by_coalition[coalition[i], here[i], targets[i]]
+        hop[i] = h if h >= 0 else any_next[here[i], targets[i]]
+        go[i] = targets[i] != here[i] and hop[i] >= 0
+        keep = np.int64(np.rint(personnel[i] * keep_share)) if own_place[i] else 0
+        send[i] = personnel[i] - keep
+    if at_most.size:
+        # Per target, in the order given: what is sent is the growth of min(demand so far, budget).
+        done = np.zeros(m, dtype=np.bool_)
+        for i in range(m):
+            if done[i] or not go[i] or not np.isfinite(at_most[i]):
+                continue
+            budget = np.floor(at_most[i])
+            total = 0
+            for j in range(i, m):
+                if done[j] or targets[j] != targets[i] or not go[j] or not np.isfinite(at_most[j]):
+                    continue
+                done[j] = True
+                before = total
+                total += send[j]
+                sent = np.int64(min(float(total), budget) - min(float(before), budget))
+                send[j] = sent
+                if sent <= 0:
+                    go[j] = False
+    for i in range(m):
+        if send[i] < 10 and send[i] < personnel[i]:
+            go[i] = False
+
+
+@njit(cache=True)
+def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: np.ndarray, roads: Roads,
+                next_by_coalition: np.ndarray, out: tuple) -> int:
+    """:func:`dispatch` on the unit table's columns (rows ``0..n-1`` in use; room for as many more as units
+    sent): the units ``orders[0]`` are sent toward ``orders[1]`` as :func:`_detachments` decides. A unit that
+    sends only part of itself splits: the part sent becomes a new row (``n``, ``n + 1``, ... in the order of
+    the units sent; its parent row into ``out[0]``) with the parent's faction, place, quality, morale, base
+    morale and home, and the parent keeps the rest. Each unit sent gets its objective and, if its next place
+    is not where it is, that place and the road's length.
+
+    Sets ``out[1][c]`` for each coalition ``c`` that split a unit (the caller clears it). Returns how many rows
+    were added.
+    """
+    u, s, rd = unit_columns(units), side_columns(sides), Roads(*roads)
+    rows, targets = orders[0], orders[1]
+    parent, split_by = out
+    m = rows.size
+    here = np.empty(m, dtype=np.int64)
+    coal = np.empty(m, dtype=np.int64)
+    own_place = np.empty(m, dtype=np.bool_)
+    pers = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        r = rows[i]
+        here[i] = u.loc[r]
+        coal[i] = s.coalition_of[u.faction[r]]
+        own_place[i] = s.coalition_of[controller[here[i]]] == coal[i]
+        pers[i] = u.personnel[r]
+    hop = np.empty(m, dtype=np.int64)
+    send = np.empty(m, dtype=np.int64)
+    go = np.empty(m, dtype=np.bool_)
+    _detachments(orders, here, coal, own_place, pers, next_by_coalition, rd.next_hop, (hop, send, go))
+    new = n
+    for i in range(m):
+        if not go[i]:
+            continue
+        r = rows[i]
+        mover = r
+        if send[i] < pers[i]:
+            mover = new
+            u.faction[new], u.loc[new], u.personnel[new] = u.faction[r], here[i], send[i]
+            u.quality[new], u.morale[new], u.base_morale[new] = u.quality[r], u.morale[r], u.base_morale[r]
+            u.target[new], u.next[new], u.km_left[new], u.home[new] = here[i], -1, 0.0, u.home[r]
+            u.routing[new], u.alive[new], u.hidden[new] = False, True, False
+            u.personnel[r] -= send[i]
+            parent[new - n] = r
+            split_by[coal[i]] = True
+            new += 1
+        u.target[mover] = targets[i]
+        h = hop[i]
+        if h != here[i]:  # h >= 0: the unit goes
+            u.next[mover] = h
+            u.km_left[mover] = rd.road_km[here[i], h]
+    return new - n

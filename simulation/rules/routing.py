@@ -1,13 +1,22 @@
-"""Shortest paths and connected components on the small road graph, compiled with Numba.
+"""Routing: shortest routes over the open roads, and the connected parts of the road network.
 
-The graph has some seventy places and a few hundred directed roads. SciPy's ``csgraph`` routines spend most of
-their time on that size validating and converting their input (about 0.2 ms a call, against some 20 us of
-work), and the model calls them every time control of a place changes. These are the same algorithms on the
-same CSR arrays, without the overhead.
+A route's length is the sum of its roads' lengths: road km for civilians, travel days ``km / speed`` at
+mobility 1 for forces, ``speed`` by road kind (``speed_highway_km``, ``speed_road_km``, ``speed_track_km``,
+``speed_river_km``). A side's routes may end at, but not pass through, places held by its enemies (no road leads
+on out of them: :class:`simulation.rules.state.SideRoutes`); civilians' routes never enter a place with a battle
+or a closed checkpoint (:func:`simulation.civilians.displacement.civilian_routes`). Ties between routes of
+exactly equal length are broken the same way every time: places leave the queue in order of distance, then of
+index, and a place's predecessor changes only when a strictly shorter route is found, so the first place (in
+that order) to reach it by a shortest route is its predecessor.
 
-Ties between routes of exactly equal length are broken the same way every time: places leave the queue in
-order of distance, then of index, and a place's predecessor changes only when a strictly shorter route is
-found, so the first place (in that order) to reach it by a shortest route is its predecessor.
+Parameters read: the road speeds above (through the world's matrices). No random draws.
+
+Entries: :func:`routes_into` (routes toward every place, avoiding places), :func:`shortest_paths` (Dijkstra
+from every place) and :func:`component_labels`. The graph has some seventy places and a few hundred directed
+roads; SciPy's ``csgraph`` routines spend most of their time on that size validating and converting their input
+(about 0.2 ms a call, against some 20 us of work), and routes are needed every time a place changes hands, so
+these are the same algorithms, compiled, on the same CSR arrays. ``tests/test_routing.py`` checks them against
+SciPy and against NetworkX's shortest paths on the scenarios' road networks.
 """
 
 from __future__ import annotations
