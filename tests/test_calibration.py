@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pickle
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -65,6 +66,7 @@ def test_shipped_observations_split_at_22_june():
     cal, val = obs.select("calibration", used=None), obs.select("validation", used=None)
     assert len(cal) and len(val)
     assert all(o.date <= cutoff for o in cal.control + cal.displacement)
+    assert all(o.window[1] <= cutoff for o in cal.control)
     assert all(o.end <= cutoff for o in cal.casualties)
     assert all(o.date > cutoff for o in val.control + val.displacement)
     assert all(o.end > cutoff for o in val.casualties)
@@ -83,11 +85,43 @@ def test_bad_observation_row_names_file_row_and_field(tmp_path):
     dest = tmp_path / "observations"
     shutil.copytree(OBSERVATIONS, dest)
     text = (dest / "control.csv").read_text(encoding="utf-8").splitlines()
-    text[2] = text[2].replace("2014-06-10", "2014-06-31", 1)
+    text[2] = "2014-06-31" + text[2][len("2014-06-07"):]
     (dest / "control.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as err:
         load_observations(dest)
     assert "observations/control.csv, row 3, field 'date'" in str(err.value)
+
+
+@pytest.mark.parametrize(("low", "high", "kind", "field", "message"), [
+    ("2014-06-12", "", "taken", "date_high", "give both"),
+    ("2014-06-14", "2014-06-16", "taken", "date", "outside [date_low, date_high]"),
+    ("2014-06-12", "2014-06-14", "held", "date_low", "a held row reports a state"),
+    ("2014-06-12", "June 14", "taken", "date_high", "is not a date"),
+])
+def test_control_windows_are_checked(tmp_path, low, high, kind, field, message):
+    dest = tmp_path / "observations"
+    shutil.copytree(OBSERVATIONS, dest)
+    with (dest / "control.csv").open("a", encoding="utf-8") as f:
+        f.write(f"2014-06-13,mosul,insurgent,{kind},calibration,yes,a source,,{low},{high}\n")
+    n = len((dest / "control.csv").read_text(encoding="utf-8").splitlines())
+    with pytest.raises(ScenarioError, match=f"control.csv, row {n}, field '{field}': .*{re.escape(message)}"):
+        load_observations(dest)
+
+
+def test_shipped_windows_and_observation_errors_are_read():
+    obs = load_observations(OBSERVATIONS)
+    tal_afar = [o for o in obs.control if o.place == "tal_afar" and o.use and o.kind == "taken"]
+    assert [o.window for o in tal_afar] == [(day(14), day(15))]
+    s = load_scenario(IRAQ, use_fitted=False)
+    c = compile_observations(obs.select("calibration"), s)
+    i = [o.place for o in c.control].index("tal_afar")
+    assert (c.control_low[i], c.control_day[i], c.control_high[i]) == (14, 15, 15)
+    kr = [o.area for o in c.displacement].index("kurdistan_region")
+    assert c.displacement_log_sd[kr] == 0.36 and np.isnan(np.delete(c.displacement_log_sd, kr)).all()
+    # A sourced row about a place the scenario lacks (Abu Kamal, in Syria) is kept with use=no, so it is dropped
+    # when compiled; used, it would be an error (a typo must not pass silently).
+    assert [o.use for o in obs.control if o.place == "abu_kamal"] == [False]
+    assert "abu_kamal" not in s.place_ids
 
 
 def test_used_row_naming_an_unknown_place_is_rejected():
