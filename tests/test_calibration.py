@@ -14,17 +14,20 @@ import numpy as np
 import pytest
 
 from simulation.calibration.abc import reflect, smc_abc
-from simulation.calibration.evaluate import Evaluator, LossTerms, Objective
+from simulation.calibration.evaluate import Evaluator, Objective, ObservedValues
 from simulation.calibration.fit import calibrate, fit
 from simulation.calibration.fitted import fitted_file_text, load_posterior
 from simulation.calibration.loss import (
+    DEFAULT_SETTINGS,
     LossSettings,
-    casualty_penalties,
-    control_penalties,
-    loss_terms,
-    model_values,
+    ensemble_terms,
+    held_log_score,
+    interval_crps,
+    lognormal_mixture_score,
     relative_difference,
-    symmetric_relative_difference,
+    row_costs,
+    run_loss,
+    run_values,
 )
 from simulation.calibration.observations import (
     CasualtyObservation,
@@ -179,53 +182,100 @@ def control_run(scenario, falls: dict[str, int]) -> RunRecord:
     return record(scenario, ctrl)
 
 
-def test_control_timing_costs_by_days_off(three_towns):
-    s = three_towns
+def crps_standard(x, y):
+    """The textbook CRPS of an ensemble: E|X - y| - E|X - X'| / 2."""
+    x = np.asarray(x, float)
+    return np.mean(np.abs(x - y)) - 0.5 * np.mean(np.abs(x[:, None] - x[None, :]))
+
+
+def test_interval_crps_on_hand_computed_cases():
+    assert interval_crps([5, 5, 5, 5], 3, 3) == 2          # a point forecast: the error in days
+    assert interval_crps([5, 5], 3, 6) == 0                 # inside the window
+    assert interval_crps([5], 6, 8) == 1 and interval_crps([9], 6, 8) == 1  # the distance to the window
+    assert interval_crps([0, 10], 5, 5) == 2.5              # F = 1/2 on [0, 10): 0.25 * 5 + 0.25 * 5
+    assert interval_crps([0, 10], 4, 6) == 2.0              # the window drops [4, 6]: 0.25 * 4 + 0.25 * 4
+    assert interval_crps([1, 2, 3], 2, 2) == pytest.approx(2 / 9)  # (1/3)^2 below 2, (1/3)^2 above
+    assert interval_crps([3, 1, 2], 2, 2) == interval_crps([1, 2, 3], 2, 2)  # order does not matter
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        x = rng.integers(0, 30, size=rng.integers(1, 12))
+        y = int(rng.integers(0, 30))
+        # With a = b it is the standard CRPS; a window never costs more than any date inside it.
+        assert interval_crps(x, y, y) == pytest.approx(crps_standard(x, y))
+        assert interval_crps(x, y, y + 3) <= min(interval_crps(x, z, z) for z in range(y, y + 4)) + 1e-12
+    with pytest.raises(ValueError):
+        interval_crps([1], 3, 2)
+
+
+def ensemble(scenario, obs, falls: list[dict[str, int]]):
+    return [run_values(control_run(scenario, f), obs) for f in falls]
+
+
+def test_control_term_is_the_crps_of_the_first_change_in_weeks(three_towns):
+    s = three_towns  # 20 days; "never" counts as day 19 + 7 = 26
     rows = (ControlObservation(2, day(10), "b", "insurgent", "taken", "calibration", True),)
     obs = compile_observations(Observations(Path("o"), rows, (), ()), s)
-    costs = {}
-    for fall in (2, 9, 10, 11, 14, 17, None):
-        rec = control_run(s, {} if fall is None else {"b": fall})
-        v = model_values(rec, obs)
-        costs[fall] = loss_terms(v, obs)["control"]
-    # Half timing, half state. On the day or one day off: free. 4 days late: timing (4 - 1) / (7 - 1) and not
-    # yet held the day after the report. 8 days early: the timing is a week or more off, but the state is
-    # right. Never, or a week late: 1.
-    assert costs[9] == 0 and costs[10] == 0 and costs[11] == 0
-    assert costs[14] == pytest.approx(0.5 * 0.5 + 0.5)
-    assert costs[2] == pytest.approx(0.5)
-    assert costs[17] == 1 and costs[None] == 1
+
+    def control(*falls):
+        return ensemble_terms(ensemble(s, obs, [{} if f is None else {"b": f} for f in falls]), obs)["control"]
+
+    assert control(10) == 0 and control(10, 10, 10) == 0
+    assert control(12) == pytest.approx(2 / 7) and control(8) == pytest.approx(2 / 7)
+    assert control(10, 12) == pytest.approx(0.5 / 7)        # F = 1/2 on [10, 12)
+    assert control(None) == pytest.approx((26 - 10) / 7)    # never: the end of the run plus a week
+    assert control(10, None) == pytest.approx(0.25 * 16 / 7)
+    # A window: nothing inside it costs, the distance to it outside.
+    windowed = (ControlObservation(2, day(10), "b", "insurgent", "taken", "calibration", True, day(9), day(11)),)
+    wobs = compile_observations(Observations(Path("o"), windowed, (), ()), s)
+    assert ensemble_terms(ensemble(s, wobs, [{"b": 9}, {"b": 11}]), wobs)["control"] == 0
+    assert ensemble_terms(ensemble(s, wobs, [{"b": 13}]), wobs)["control"] == pytest.approx(2 / 7)
+    # The first change to the reported side is dated, not the nearest: a fall on day 3, retaken on day 5 and
+    # lost again on day 10 is a week early.
+    fi = {f: i for i, f in enumerate(s.faction_ids)}
+    rec = control_run(s, {"b": 3})
+    rec.control[5:10, 1] = fi["government"]
+    assert ensemble_terms([run_values(rec, obs)], obs)["control"] == pytest.approx(7 / 7 + 0.1)  # + b's retaking
 
 
-def test_held_report_costs_when_the_model_loses_the_place(three_towns):
+def test_held_rows_cost_the_log_score_of_the_share_that_agrees(three_towns):
     s = three_towns
     rows = (ControlObservation(2, day(8), "b", "government", "held", "calibration", True),)
     obs = compile_observations(Observations(Path("o"), rows, (), ()), s, window=(D0, day(9)))
-    assert loss_terms(model_values(control_run(s, {}), obs), obs)["control"] == 0
-    assert loss_terms(model_values(control_run(s, {"b": 12}), obs), obs)["control"] == 0  # lost after the date
-    # Lost before the report: the repelled attack the model loses costs 1, and the unreported change 0.5.
-    assert loss_terms(model_values(control_run(s, {"b": 5}), obs), obs)["control"] == 1.5
+
+    def control(*falls):
+        return ensemble_terms(ensemble(s, obs, [{} if f is None else {"b": f} for f in falls]), obs)["control"]
+
+    assert control(None, None, None, None) == 0
+    assert control(None, None, 12, 15) == 0                 # lost after the date: agrees on the date
+    unreported = 0.1 * 0.25                                 # b's unreported fall, in one run of four
+    assert control(None, None, None, 5) == pytest.approx(-np.log(0.75) + unreported)
+    # No run agrees: the floor of half a run, ln(2K).
+    assert control(5, 5, 5, 5) == pytest.approx(np.log(8) + 0.1)
+    assert held_log_score(np.array([True, False])) == pytest.approx(np.log(2))
+    assert held_log_score(np.zeros(10, bool)) == pytest.approx(np.log(20))
 
 
-def test_unreported_changes_count_inside_the_window_only(three_towns):
+def test_unreported_changes_count_once_per_place_inside_the_window_capped(three_towns):
     s = three_towns
     rows = (ControlObservation(2, day(3), "b", "insurgent", "taken", "calibration", True),)
     obs = compile_observations(Observations(Path("o"), rows, (), ()), s, window=(D0, day(9)))
-    v = model_values(control_run(s, {"b": 3, "a": 6}), obs)
-    assert v.unreported_changes == 1  # a fell unreported; b's fall is reported
-    v = model_values(control_run(s, {"b": 3, "a": 12}), obs)
-    assert v.unreported_changes == 0  # after the window
+    v = run_values(control_run(s, {"b": 3, "a": 6}), obs)
+    assert v.unreported.tolist() == [True, False, False]     # a fell unreported; b's fall is reported
+    assert run_values(control_run(s, {"b": 3, "a": 12}), obs).unreported.tolist() == [False] * 3  # after it
+    # a falls, is retaken and falls again: one place, counted once; in half the runs: 0.1 * 0.5.
+    fi = {f: i for i, f in enumerate(s.faction_ids)}
+    rec = control_run(s, {"b": 3, "a": 2})
+    rec.control[4:6, 0] = fi["government"]
+    twice = run_values(rec, obs)
+    assert twice.unreported.sum() == 1
+    on_time = run_values(control_run(s, {"b": 3}), obs)
+    assert ensemble_terms([twice, on_time], obs)["control"] == pytest.approx(0.05)
+    # The total is capped: many unreported places cost at most unreported_cap.
+    costs = row_costs([twice] * 3, obs, LossSettings(unreported_weight=0.4, unreported_cap=0.3))
+    assert costs.unreported == 0.3 and costs.unreported_places == 1
 
 
-def test_casualties_below_a_minimum_count_cost_more_than_above():
-    obs = type("O", (), {"casualty_killed": np.array([100.0, 100.0]), "casualty_wounded": np.array([np.nan] * 2)})
-    below, above = casualty_penalties(np.array([50.0, 200.0]), np.zeros(2), obs)
-    assert below == pytest.approx(np.log(101 / 51))
-    assert above == pytest.approx(0.5 * np.log(201 / 101))
-    assert below > above
-
-
-def test_casualty_term_counts_the_rows_parties_places_and_period(three_towns):
+def test_casualties_are_a_lognormal_likelihood_wider_above_a_minimum_count(three_towns):
     s = three_towns
     nf = len(s.factions)
     killed = np.zeros((s.days, 3, nf + 1), dtype=np.int64)
@@ -234,14 +284,25 @@ def test_casualty_term_counts_the_rows_parties_places_and_period(three_towns):
     killed[15, 1, nf] = 400    # civilians at b, after the period
     killed[4, 0, nf] = 7       # civilians at a: another place
     rec = record(s, control_run(s, {}).control, killed=killed)
-    rows = (CasualtyObservation(2, day(2), day(10), ("civilians",), "b", 30, None, "calibration", True),)
-    obs = compile_observations(Observations(Path("o"), (), rows, ()), s)
-    v = model_values(rec, obs)
-    assert v.casualty_killed.tolist() == [30]
-    assert loss_terms(v, obs)["casualties"] == 0
+    settings = LossSettings(casualty_log_sd=0.25, over_count_spread=2.0)
+
+    def cost(reported):
+        rows = (CasualtyObservation(2, day(2), day(10), ("civilians",), "b", reported, None, "calibration", True),)
+        obs = compile_observations(Observations(Path("o"), (), rows, ()), s)
+        v = run_values(rec, obs)
+        assert v.killed.tolist() == [30]
+        return ensemble_terms([v], obs, settings)["casualties"]
+
+    assert cost(30) == 0
+    below = np.exp(np.log(31) + 0.25) - 1    # the model one sigma below the figure: z = 1, cost 1/2
+    above = np.exp(np.log(31) - 0.5) - 1     # the model 2 sigma above it, as a minimum allows: also z = 1
+    assert cost(below) == pytest.approx(0.5) and cost(above) == pytest.approx(0.5)
+    # The runs' mixture: one exact run of two halves the likelihood's worst case to ln 2 at most.
+    z = np.array([[0.0], [10.0]])
+    assert lognormal_mixture_score(z) == pytest.approx(np.log(2), abs=1e-9)
 
 
-def test_displacement_term_reads_departures_and_presence(three_towns):
+def test_displacement_is_a_lognormal_likelihood_of_departures_and_presence(three_towns):
     s = three_towns
     left = np.zeros((s.days, 3), dtype=np.int64)
     idps = np.zeros((s.days, 3), dtype=np.int64)
@@ -249,32 +310,32 @@ def test_displacement_term_reads_departures_and_presence(three_towns):
     idps[5:, 0] = 800
     rec = record(s, control_run(s, {}).control, idps=idps, left=left)
     rows = (DisplacementObservation(2, day(6), "b", "left", 1000, None, None, "calibration", True),
-            DisplacementObservation(3, day(6), "a", "present", 1000, None, None, "calibration", True),
-            DisplacementObservation(4, day(3), "b", "left", 1000, 900, 1200, "calibration", True))
+            DisplacementObservation(3, day(6), "a", "present", 1000, None, None, "calibration", True, log_sd=0.5),
+            DisplacementObservation(4, day(6), "b", "left", 1100, 900, 1200, "calibration", True),
+            DisplacementObservation(5, day(3), "b", "left", 1000, 900, 1200, "calibration", True))
     obs = compile_observations(Observations(Path("o"), (), (), rows), s)
-    v = model_values(rec, obs)
-    assert v.displacement.tolist() == [1000, 800, 0]
-    # Exact, 20 % short, and all 900 short of the range's low end.
-    assert loss_terms(v, obs)["displacement"] == pytest.approx((0 + 0.2 + 1.0) / 3)
-
-
-def test_displacement_cost_is_symmetric_in_ratio_unlike_flee_ard():
-    reported = np.full(4, 1000.0)
-    model = np.array([0.0, 500.0, 2000.0, 1100.0])
-    assert symmetric_relative_difference(model, reported).tolist() == pytest.approx([1.0, 0.5, 0.5, 100 / 1100])
-    # FLEE's ARD (what validation reports) would score no displacement at all (1) better than 2.5 times (1.5).
+    v = run_values(rec, obs)
+    assert v.displacement.tolist() == [1000, 800, 1000, 0]
+    costs = row_costs([v], obs, LossSettings(displacement_log_sd=0.35)).displacement
+    assert costs[0] == 0 and costs[2] == 0                  # exact, and inside the reported range
+    assert costs[1] == pytest.approx(0.5 * (np.log(1001 / 801) / 0.5) ** 2)   # the row's own log_sd
+    assert costs[3] == pytest.approx(0.5 * (np.log(901) / 0.35) ** 2)         # to the range's low end
+    # FLEE's ARD (what validation reports) scores no displacement at all (1) better than 2.5 times (1.5).
     assert relative_difference(np.array([0.0, 2500.0]), np.full(2, 1000.0)).tolist() == [1.0, 1.5]
-    low, high = np.array([900.0]), np.array([1200.0])
-    assert symmetric_relative_difference(np.array([1000.0]), np.array([1000.0]), low, high)[0] == 0
-    assert symmetric_relative_difference(np.array([2400.0]), np.array([1000.0]), low, high)[0] == 0.5
 
 
-def test_control_penalties_are_bounded():
-    off = np.array([0, 1, -1, 2, -30, np.nan, np.nan])
-    held = np.array([False] * 5 + [False, True])
-    pen = control_penalties(off, held, settings=LossSettings())
-    assert pen.min() >= 0 and pen.max() <= 1
-    assert pen[5] == 1 and pen[6] == 1
+def test_terms_are_sums_over_rows_divided_by_the_rows(three_towns):
+    s = three_towns
+    rows = (ControlObservation(2, day(10), "b", "insurgent", "taken", "calibration", True),
+            ControlObservation(3, day(8), "a", "government", "held", "calibration", True))
+    drows = (DisplacementObservation(4, day(6), "b", "left", 1000, None, None, "calibration", True),)
+    obs = compile_observations(Observations(Path("o"), rows, (), drows), s)
+    v = run_values(control_run(s, {"b": 17}), obs)
+    terms = ensemble_terms([v], obs)
+    disp = 0.5 * (np.log(1001) / DEFAULT_SETTINGS.displacement_log_sd) ** 2
+    assert terms["control"] == pytest.approx(1 / 3) and terms["displacement"] == pytest.approx(disp / 3)
+    assert terms["loss"] == pytest.approx(terms["control"] + terms["casualties"] + terms["displacement"])
+    assert run_loss(control_run(s, {"b": 17}), obs) == terms
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -293,7 +354,7 @@ def toy_fit():
     obs = observations_from_record(RunRecord.from_model(truth_run), s, CUTOFF, by_governorate=False)
     compiled = compile_observations(obs.select("calibration"), s, window=(D0, CUTOFF))
     # Synthetic counts are exact, not minima: over- and under-counts cost the same.
-    objective = Objective(s, compiled, tuple(TRUTH), (1, 2, 3, 4), LossSettings(over_count_weight=1.0),
+    objective = Objective(s, compiled, tuple(TRUTH), (1, 2, 3, 4), LossSettings(over_count_spread=1.0),
                           days=TOY_DAYS)
     return s, obs, objective
 
@@ -354,7 +415,7 @@ def test_interrupted_calibration_resumes_to_the_same_result(toy_fit, tmp_path, m
     kwargs = dict(budget=50, seed=2, abc_budget=40, particles=10, progress=False)
     whole = fit(objective, BOUNDS, tmp_path / "whole", **kwargs)
     calls = {"n": 0}
-    real_measure = LossTerms.__call__
+    real_measure = ObservedValues.__call__
 
     def flaky(self, model):
         calls["n"] += 1
@@ -362,10 +423,10 @@ def test_interrupted_calibration_resumes_to_the_same_result(toy_fit, tmp_path, m
             raise _Interrupt
         return real_measure(self, model)
 
-    monkeypatch.setattr(LossTerms, "__call__", flaky)
+    monkeypatch.setattr(ObservedValues, "__call__", flaky)
     with pytest.raises(_Interrupt):
         fit(objective, BOUNDS, tmp_path / "cut", **kwargs)
-    monkeypatch.setattr(LossTerms, "__call__", real_measure)
+    monkeypatch.setattr(ObservedValues, "__call__", real_measure)
     assert len(ResultStore(tmp_path / "cut" / "store").done_keys()) == 30  # serial: one run a batch, all kept
     resumed = fit(objective, BOUNDS, tmp_path / "cut", **kwargs)
     assert resumed.simulations == whole.simulations - 30

@@ -513,7 +513,8 @@ def observations_from_record(record: RecordLike, scenario: Scenario, cutoff: dt.
                              path: Path = Path("synthetic"), by_governorate: bool = True) -> Observations:
     """Observations that a run would have produced had it been history.
 
-    Every change of side (coalition) becomes a ``taken`` row; every place that saw casualties but stayed with
+    The first change of each place to each side (coalition) becomes a ``taken`` row (the loss dates a change by
+    the first day the place passes to the reported side); every place that saw casualties but stayed with
     its side becomes a ``held`` row on its last day of fighting; killed and wounded (all parties) by
     governorate become one casualty row per governorate and split; displacement (``left`` per governorate, on
     the cutoff and on the last day) where any; with ``by_governorate=False`` one casualty row per split for all
@@ -535,7 +536,11 @@ def observations_from_record(record: RecordLike, scenario: Scenario, cutoff: dt.
     before = np.vstack([coal[record.initial_control][None, :], side[:-1]])
     control = []
     n = 2
+    seen = set()
     for d, p in zip(*np.nonzero(side != before)):
+        if (p, side[d, p]) in seen:
+            continue
+        seen.add((p, side[d, p]))
         control.append(ControlObservation(n, date(d), ids[p], fids[record.control[d, p]], "taken", split(date(d)),
                                           True))
         n += 1
