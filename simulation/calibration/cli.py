@@ -329,9 +329,12 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
     c = subparsers.add_parser(
         "calibrate", help="fit the scenario's [fit] parameters to the calibration observations (DE + SMC-ABC)",
         description="Fit the parameters in the [fit] table of SCENARIO_DIR/scenario.toml to the observations "
-        "of the calibration split (differential evolution over common seeds), then sample an SMC-ABC posterior. "
-        "Writes OUT/fitted.toml (and --fitted), posterior.csv, progress.json and every run in OUT/store. "
-        "Interrupt with Ctrl-C and continue with the same command plus --resume. See calibration/README.md.")
+        "of the calibration split: differential evolution, each parameter set scored by the loss of its ensemble "
+        "over --seeds common seeds; the best 10 % scored again on --rescore-seeds other seeds and the best of "
+        "them chosen; then an SMC-ABC posterior on the same ensemble loss. Writes OUT/fitted.toml (and --fitted), "
+        "posterior.csv, progress.json, rescored.json and every run in OUT/store. Interrupt with Ctrl-C and "
+        "continue with the same command plus --resume. The defaults take about 15,000 runs. See "
+        "calibration/README.md.")
     c.add_argument("scenario", metavar="SCENARIO_DIR")
     c.add_argument("--budget", type=int, default=800,
                    help="parameter-set evaluations for differential evolution (each runs --seeds seeds; default 800)")
@@ -361,7 +364,7 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
         description="Compare the model with every used observation: for a scenario, over --seeds runs (the "
         "posterior predictive when the fitted file has a posterior sample: parameter sets drawn from it, several "
         "seeds each; else the point estimate); for a run directory, that run. Prints, for each reported change, "
-        "the share of runs on time (±2 days of its date or window) and the model's date (median, 10-90 %%), with "
+        "the share of runs on time (±2 days of its date or window) and the model's date (median, 10-90 %), with "
         "the changes whose date an input fixes apart; the in-sample (calibration split) and out-of-sample "
         "(validation split) scores; and how many runs lose each place held all month. Writes validation.json, "
         "validation.md and plots (see calibration/README.md).")

@@ -277,8 +277,9 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
         if callback is not None:
             callback(OptimizeResult(phase=phase, **step))
 
-    bar = tqdm(total=de_sims + n_rescore * len(rescore_seeds) + evaluations * k, desc="calibrate", unit="run",
-               file=sys.stderr, disable=not progress, smoothing=0.05)
+    # The last term: the rounded choice scored on the re-scoring and the common seeds.
+    bar = tqdm(total=de_sims + n_rescore * len(rescore_seeds) + evaluations * k + len(rescore_seeds) + k,
+               desc="calibrate", unit="run", file=sys.stderr, disable=not progress, smoothing=0.05)
     evaluated: list[tuple[tuple[float, ...], float]] = []
     with Evaluator(objective, workers, None if out is None else out / "store", on_result=lambda: bar.update(1),
                    backend=backend, scheduler=scheduler) as ev:
