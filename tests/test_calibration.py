@@ -700,13 +700,22 @@ def toy_observations(tmp_path_factory, toy_fit):
 
 def test_calibrate_command_writes_fitted_file_and_refuses_to_overwrite(tmp_path, toy_observations, capsys):
     out = tmp_path / "cal"
-    args = ["calibrate", str(TOY), "--observations", str(toy_observations), "--budget", "10", "--seeds", "1",
-            "--abc-budget", "12", "--particles", "6", "--out", str(out), "--quiet"]
+    args = ["calibrate", str(TOY), "--observations", str(toy_observations), "--budget", "10", "--seeds", "2",
+            "--rescore-seeds", "3", "--abc-budget", "24", "--particles", "6", "--out", str(out), "--quiet"]
     assert main(args) == 0
     doc = tomllib.loads((out / "fitted.toml").read_text())
     assert set(doc["parameters"]) == set(load_scenario(TOY).fit_bounds)
     assert doc["fit"]["command"].startswith("conflict-sim calibrate scenarios/toy --budget 10 --seed 1")
     assert set(doc["fit"]["posterior"]) == set(doc["parameters"])
+    # The loss's constants and each row's observation error are recorded; the chosen set is the best of the
+    # re-scored candidates on the re-scoring seeds (the best 10 % of 10 sets: one).
+    assert doc["fit"]["loss_settings"] == LossSettings().as_dict()
+    assert doc["fit"]["observation_errors"] and set(doc["fit"]["observation_errors"].values()) <= {0.25, 0.35}
+    assert doc["fit"]["seeds"] == [1000, 1001] and doc["fit"]["rescore_seeds"] == [1500, 1501, 1502]
+    rescored = json.loads((out / "rescored.json").read_text())
+    assert len(rescored["candidates"]) == 1
+    assert rescored["candidates"][0]["x"] == pytest.approx(doc["parameters"], rel=1e-3)
+    assert set(doc["fit"].get("pressed", {})) <= set(doc["parameters"])
     assert "posterior median" in capsys.readouterr().out
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
