@@ -348,36 +348,38 @@ def write_plots(runs: list[dict[str, Any]], splits: dict[str, CompiledObservatio
     written = []
     colours = {"calibration": "#1f77b4", "validation": "#d62728"}
 
-    def date(d: float) -> dt.date:
-        return start + dt.timedelta(days=float(d))
-
     changes = [(split, i, o) for split, obs in splits.items() for i, o in enumerate(obs.control) if o.kind != "held"]
     held = [(split, i, o) for split, obs in splits.items() for i, o in enumerate(obs.control) if o.kind == "held"]
     if changes or held:
         fig, axes = plt.subplots(1, 2, figsize=(13, 0.3 * max(len(changes), len(held), 4) + 1.6),
                                  gridspec_kw={"width_ratios": [3, 1.3]})
-        ax = axes[0]
-        never_x = date(days + 1)
+        ax = axes[0]  # x: days from the start date, labelled with dates
+
+        def day(d: dt.date) -> int:
+            return (d - start).days
+
+        never_x = days + 2
         for y, (split, i, o) in enumerate(changes):
             lo, hi = o.window
-            ax.add_patch(plt.Rectangle((lo - dt.timedelta(days=0.5), y - 0.4), hi - lo + dt.timedelta(days=1), 0.8,
-                                       color="#f2c94c", alpha=0.6, lw=0))
-            ax.plot([o.date, o.date], [y - 0.4, y + 0.4], color="k", lw=1)
+            ax.add_patch(plt.Rectangle((day(lo) - 0.5, y - 0.4), day(hi) - day(lo) + 1, 0.8, color="#f2c94c",
+                                       alpha=0.6, lw=0))
+            ax.plot([day(o.date)] * 2, [y - 0.4, y + 0.4], color="k", lw=1)
             first = np.array([r[split]["values"].change_day[i] for r in runs])
             vals, counts = np.unique(first, return_counts=True)
-            xs = [never_x if v < 0 else date(v) for v in vals]
-            ax.scatter(xs, [y] * len(xs), s=12 + 120 * counts / len(runs), color=colours[split], alpha=0.75,
-                       zorder=3)
+            ax.scatter(np.where(vals < 0, never_x, vals), [y] * len(vals), s=12 + 120 * counts / len(runs),
+                       color=colours[split], alpha=0.75, zorder=3)
+        ticks = list(range(0, days, 5))
+        ax.set_xticks([*ticks, never_x], [f"{start + dt.timedelta(days=t):%d %b}" for t in ticks] + ["never"],
+                      fontsize=7)
+        ax.set_xlim(-1, never_x + 1)
         ax.set_yticks(range(len(changes)), [f"{o.place} ({o.controller}, {o.date:%d %b})" for _, _, o in changes],
                       fontsize=6)
-        ax.axvline(cutoff + dt.timedelta(days=0.5), color="grey", ls="--", lw=1)
-        ax.axvline(never_x - dt.timedelta(days=1), color="grey", ls=":", lw=0.8)
-        ax.text(never_x, -1, "never", fontsize=6, ha="center", va="top")
-        ax.set_ylim(-1.5, max(len(changes), 1) - 0.5)
+        ax.axvline(day(cutoff) + 0.5, color="grey", ls="--", lw=1)
+        ax.axvline(never_x - 1.5, color="grey", ls=":", lw=0.8)
+        ax.set_ylim(-0.6, max(len(changes), 1) - 0.4)
         ax.invert_yaxis()
         ax.set_title("Reported changes: the report (window shaded, line = date) and the model's date of the first "
-                     "change (dot area = share of runs)", fontsize=8)
-        ax.tick_params(axis="x", labelsize=7)
+                     "change (dot area = share of runs); dashed: end of the calibration split", fontsize=8)
         ax = axes[1]
         for y, (split, i, _o) in enumerate(held):
             share = float(np.mean([r[split]["values"].agree[i] for r in runs]))
@@ -388,9 +390,8 @@ def write_plots(runs: list[dict[str, Any]], splits: dict[str, CompiledObservatio
         ax.invert_yaxis()
         ax.set_title("Held rows: share of runs that agree", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
-        fig.autofmt_xdate()
         fig.tight_layout()
-        fig.savefig(out / "validation_control.png", dpi=110)
+        fig.savefig(out / "validation_control.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append("validation_control.png")
 
@@ -424,11 +425,11 @@ def write_plots(runs: list[dict[str, Any]], splits: dict[str, CompiledObservatio
         ax.set_xscale("log")
         ax.set_yticks(range(len(figures)), [f[1] for f in figures], fontsize=6)
         ax.invert_yaxis()
-        ax.set_title("Figures: the sources' 90 % interval (grey; black = reported figure or range) against the "
-                     "model's 10-90 % interval (colour; white = median)", fontsize=8)
+        ax.set_title("Figures: the sources' 90 % interval (grey; black: reported figure or range)\nand the "
+                     "model's 10-90 % interval (colour; white: median)", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
         fig.tight_layout()
-        fig.savefig(out / "validation_figures.png", dpi=110)
+        fig.savefig(out / "validation_figures.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append("validation_figures.png")
 
