@@ -308,7 +308,7 @@ def table_text(summary: dict[str, Any]) -> str:
     line("loss", "loss")
     parts = [" / ".join(_fmt(s[k]) for k in ("loss_control", "loss_casualties", "loss_displacement"))
              for s in (cal, val)]
-    lines.append(f"{'  of it control / casualties / displaced people':<44}{parts[0]:>18}  {parts[1]:>14}")
+    lines.append(f"{'  of it control / casualties / displaced':<44}{parts[0]:>18}  {parts[1]:>14}")
     lines.append(f"(rows: {cal['control_changes']}+{cal['input_fixed_changes']}/{val['control_changes']}+"
                  f"{val['input_fixed_changes']} changes (model's + dated by an input), {cal['held_reports']}/"
                  f"{val['held_reports']} held, {cal['casualty_rows']}/{val['casualty_rows']} casualty, "
