@@ -270,6 +270,10 @@ def test_unreported_changes_count_once_per_place_inside_the_window_capped(three_
     obs = compile_observations(Observations(Path("o"), rows, (), ()), s, window=(D0, day(9)))
     v = run_values(control_run(s, {"b": 3, "a": 6}), obs)
     assert v.unreported.tolist() == [True, False, False]     # a fell unreported; b's fall is reported
+    # A status row for the insurgents at a reports a change to them too.
+    status = (*rows, ControlObservation(3, day(8), "a", "insurgent", "held", "calibration", True))
+    sobs = compile_observations(Observations(Path("o"), status, (), ()), s, window=(D0, day(9)))
+    assert run_values(control_run(s, {"b": 3, "a": 6}), sobs).unreported.tolist() == [False] * 3
     assert run_values(control_run(s, {"b": 3, "a": 12}), obs).unreported.tolist() == [False] * 3  # after it
     # a falls, is retaken and falls again: one place, counted once; in half the runs: 0.1 * 0.5.
     fi = {f: i for i, f in enumerate(s.faction_ids)}

@@ -24,8 +24,9 @@ help.
 costs ``ln 2K``, 3.0 nats with 10 runs).
 
 **Unreported changes**: the record is incomplete (many places have no June report, and some changes the model
-makes are plausible: the Peshmerga into Bashiqa or Qaraqosh), so they cost little. Each place counts once, by
-the share of runs that change its hands, inside the split's window, to a side no used row reports for it;
+makes are plausible: the Peshmerga into Qaraqosh, Baaj), so they cost little. Each place counts once, by the
+share of runs that change its hands, inside the split's window, to a side that no used row (change or status)
+of the split names for it;
 the sum is weighted by ``unreported_weight`` (0.1) and capped at ``unreported_cap`` (1.0): at most the cost of
 one row moved by a week.
 
@@ -92,8 +93,8 @@ class RunValues:
 
     ``change_day``: per control row, the first day the place passes to the reported side (-1: never);
     ``agree``: per control row, whether the model's side on the reported date is the reported one;
-    ``unreported``: per place, whether the run changed its hands inside the window to a side no used change
-    row reports for it; ``killed``/``wounded``: per casualty row; ``displacement``: per displacement row;
+    ``unreported``: per place, whether the run changed its hands inside the window to a side no used row
+    names for it; ``killed``/``wounded``: per casualty row; ``displacement``: per displacement row;
     ``days``: days simulated.
     """
 
@@ -129,13 +130,13 @@ def run_values(record: RunRecord, obs: CompiledObservations) -> RunValues:
     else:
         first, agree = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
 
-    # Changes inside the window to a side that no used change row of this set reports for the place.
+    # Changes inside the window to a side that no used row of this set names for the place (a status row for a
+    # side other than the starting one reports a change to it too: the Peshmerga in Bashiqa by 17 June).
     side = coal[record.control]
     before = np.vstack([coal[record.initial_control][None, :], side[:-1]])
     n_places, n_coal = side.shape[1], int(coal.max()) + 1
     reported = np.zeros((n_places, n_coal), dtype=bool)
-    taken = ~obs.control_held
-    reported[obs.control_place[taken], obs.control_coalition[taken]] = True
+    reported[obs.control_place, obs.control_coalition] = True
     unreported = np.zeros(n_places, dtype=bool)
     lo, hi = obs.window
     hi = min(hi, days - 1)
