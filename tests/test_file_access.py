@@ -154,7 +154,7 @@ def test_calibrate_reads_only_the_scenario_the_observations_and_its_directory(tm
     out = tmp_path / "calibration"
     codes, reads, library = reads_of([
         ["calibrate", str(scenario), "--observations", str(observations), "--budget", "10", "--seeds", "1",
-         "--abc-budget", "8", "--particles", "4", "--out", str(out), "--quiet"],
+         "--abc-budget", "8", "--particles", "4", "--rescore-seeds", "2", "--out", str(out), "--quiet"],
     ], tmp_path)
     assert codes == [0]
     assert outside(reads, [scenario, observations, out, *installed(), *map(Path, library)]) == []

@@ -153,7 +153,8 @@ def test_interrupted_force_keeps_the_earlier_run(tmp_path, start):
 # Calibration: interrupted, resumed, and the same result as an uninterrupted calibration.
 
 CALIBRATE = ["calibrate", str(IRAQ), "--observations", str(ROOT / "calibration" / "observations"), "--budget", "10",
-             "--seeds", "1", "--abc-budget", "8", "--particles", "4", "--workers", "2", "--quiet"]
+             "--seeds", "1", "--abc-budget", "8", "--particles", "4", "--rescore-seeds", "2", "--workers", "2",
+             "--quiet"]
 
 
 def calibrate(out: Path, *extra: str) -> subprocess.Popen:

@@ -2,10 +2,12 @@
 
 - :mod:`~simulation.calibration.observations`: the observation tables, resolved against a scenario;
 - :mod:`~simulation.calibration.record`: what a run recorded, as arrays the loss scores;
-- :mod:`~simulation.calibration.loss`: the loss of one run (control timing, casualties, displacement);
+- :mod:`~simulation.calibration.loss`: the loss of an ensemble of runs (the CRPS of the dates of reported
+  changes, the log score of held rows, log-normal likelihoods of casualty and displacement figures);
 - :mod:`~simulation.calibration.evaluate`: the objective over common seeds, evaluated through the ensemble layer
   (the sweep's backends and store);
-- :mod:`~simulation.calibration.fit`: ``calibrate``: differential evolution, then SMC-ABC;
+- :mod:`~simulation.calibration.fit`: ``calibrate``: differential evolution on ensembles, a re-scoring of the
+  best on more seeds, then SMC-ABC;
 - :mod:`~simulation.calibration.abc`: the SMC-ABC sampler;
 - :mod:`~simulation.calibration.fitted`: the fitted-parameters file and the posterior sample;
 - :mod:`~simulation.calibration.validation`: ``validate``: in- and out-of-sample scores, table, JSON and plots;
@@ -23,8 +25,8 @@ from typing import Any
 _PUBLIC = {
     "load_observations": "observations", "compile_observations": "observations",
     "observations_dir": "observations", "RunRecord": "record",
-    "run_loss": "loss", "LossSettings": "loss",
-    "Objective": "evaluate", "Evaluator": "evaluate", "LossTerms": "evaluate",
+    "run_loss": "loss", "ensemble_terms": "loss", "LossSettings": "loss",
+    "Objective": "evaluate", "Evaluator": "evaluate", "ObservedValues": "evaluate",
     "calibrate": "fit", "CalibrationResult": "fit", "fit_differential_evolution": "fit",
     "smc_abc": "abc", "load_posterior": "fitted",
     "validate": "validation", "ValidationResult": "validation",

@@ -12,7 +12,8 @@ acceptance rate so that each copy moves with probability ``1 - c``. It stops whe
 spent or the acceptance rate falls below ``min_acceptance`` (the tolerance has reached the model's noise).
 
 Why this and not pyabc: the prior here is uniform over a box (the scenario's ``[fit]`` bounds), the distance is
-the calibration loss of one run, and the budget is a few thousand simulations on a shared two-core machine.
+the calibration loss of an ensemble of runs, and the budget is a few thousand particle evaluations on a shared
+two-core machine.
 Replenishment SMC-ABC spends an exact, predictable number of simulations per step (one batch per MCMC step,
 evaluated in parallel by the caller's pool), needs no kernel density weights (uniform prior, symmetric
 proposal: the particles are equally weighted), and restarts deterministically from its seed, so an

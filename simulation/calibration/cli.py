@@ -33,9 +33,9 @@ def _positive(name: str, value: int, least: int = 1) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from simulation.calibration.fit import calibrate
+    from simulation.calibration.fit import abc_evaluations, calibrate, rescore_seeds_of
     from simulation.calibration.fitted import fitted_file_text, provenance
-    from simulation.calibration.loss import LossSettings
+    from simulation.calibration.loss import LossSettings, observation_errors
     from simulation.calibration.observations import (
         compile_observations,
         load_observations,
@@ -50,8 +50,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     _positive("--workers", args.workers)
     _positive("--seeds", args.seeds)
     _positive("--seed", args.seed, 0)  # numpy's generators take non-negative seeds only
+    _positive("--rescore-seeds", args.rescore_seeds)
     if args.abc_budget is not None:
-        _positive("--abc-budget", args.abc_budget, 8)
+        _positive("--abc-budget", args.abc_budget, 4 * args.seeds)
     if args.particles is not None:
         _positive("--particles", args.particles, 4)
     scenario_dir = Path(args.scenario)
@@ -67,20 +68,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     names = tuple(scenario.fit_bounds)
     bounds = np.array([scenario.fit_bounds[n] for n in names])
     seeds = tuple(args.seed * 1000 + k for k in range(args.seeds))
+    rescore_seeds = rescore_seeds_of(args.seed, args.rescore_seeds)
     settings = LossSettings()
-    abc_budget = args.budget if args.abc_budget is None else args.abc_budget
-    particles = args.particles or min(200, max(4, abc_budget // 4))
-    if particles > abc_budget:
-        raise UsageError(f"--particles {particles}: more than the ABC budget of {abc_budget} simulations")
+    abc_budget = args.seeds * args.budget // 2 if args.abc_budget is None else args.abc_budget
+    evaluations = abc_evaluations(abc_budget, args.seeds)
+    particles = args.particles or min(100, max(4, evaluations // 4))
+    if particles > evaluations:
+        raise UsageError(f"--particles {particles}: more than the ABC budget of {abc_budget} runs allows "
+                         f"({evaluations} particle evaluations of {args.seeds} runs)")
     out = args.out or Path("runs") / f"calibrate-{scenario.name}"
     command = shlex.join(["conflict-sim", "calibrate", _relative(scenario_dir), "--budget", str(args.budget),
-                          "--seed", str(args.seed), "--seeds", str(args.seeds), "--abc-budget", str(abc_budget),
-                          "--particles", str(particles), "--observations", _relative(obs_dir)])
+                          "--seed", str(args.seed), "--seeds", str(args.seeds), "--rescore-seeds",
+                          str(args.rescore_seeds), "--abc-budget", str(abc_budget), "--particles", str(particles),
+                          "--observations", _relative(obs_dir)])
     # What the runs depend on: a resumed calibration refuses to continue if any of it changed.
     record = {
         "command": command, "scenario": scenario.name, "scenario_dir": _relative(scenario_dir),
         "observations": _relative(obs_dir), "names": list(names), "bounds": bounds.tolist(), "seed": args.seed,
-        "seeds": list(seeds), "budget": args.budget, "abc_budget": abc_budget, "particles": particles,
+        "seeds": list(seeds), "rescore_seeds": list(rescore_seeds), "budget": args.budget,
+        "abc_budget": abc_budget, "particles": particles,
         "calibration_window": [window[0].isoformat(), window[1].isoformat()], "loss_settings": settings.as_dict(),
         "model_fingerprint": model_fingerprint(), "libraries": library_versions(),
         "scenario_fingerprint": scenario_fingerprint(scenario), "scenario_parameters": dict(scenario.parameters),
@@ -114,20 +120,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     settings_file.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
     print(f"calibrating {scenario.name}: {len(names)} parameters, {len(compiled)} calibration observations "
-          f"(to {window[1]}), {args.budget} evaluations x {len(seeds)} seeds, then SMC-ABC with {particles} "
-          f"particles and {abc_budget} runs; {args.workers} worker(s); progress in {out / 'progress.json'}",
-          file=sys.stderr)
+          f"(to {window[1]}); differential evolution over {args.budget} parameter sets x {len(seeds)} seeds, the "
+          f"best 10 % again on {len(rescore_seeds)} seeds, then SMC-ABC with {particles} particles in "
+          f"{abc_budget} runs; {args.workers} worker(s); progress in {out / 'progress.json'}", file=sys.stderr)
     try:
         result = calibrate(scenario, observations, budget=args.budget, seed=args.seed, seeds=args.seeds,
-                           abc_budget=abc_budget, particles=particles, workers=args.workers, out=out,
-                           progress=not args.quiet, settings=settings, record=record)
+                           abc_budget=abc_budget, particles=particles, rescore_seeds=args.rescore_seeds,
+                           workers=args.workers, out=out, progress=not args.quiet, settings=settings,
+                           record=record)
     except ForeignStore as e:
         raise UsageError(str(e)) from None
     except KeyboardInterrupt:
         print(f"interrupted; finished runs are kept in {out / 'store'}: run the same command with "
               "--resume to continue", file=sys.stderr)
         return 130
-    best, terms = result.fitted, result.fitted_terms
+    best, terms, common = result.fitted, result.fitted_terms, result.fitted_terms_common
     meta: dict[str, Any] = {
         "scenario": scenario.name,
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -135,43 +142,58 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "budget": args.budget,
         "seeds": list(seeds),
+        "rescore_seeds": list(rescore_seeds),
         "observations": record["observations"],
         "calibration_window": [window[0], window[1]],
         "loss": terms["loss"],
         "loss_control": terms["control"],
         "loss_casualties": terms["casualties"],
         "loss_displacement": terms["displacement"],
+        "loss_common_seeds": common["loss"],
         "method": "scipy.optimize.differential_evolution (best1bin, deferred updating, Latin hypercube start, "
-                  "no polish), then replenishment SMC-ABC (simulation/calibration/abc.py)",
+                  "no polish) on the ensemble loss over the common seeds; the best 10 % re-scored on the "
+                  "re-scoring seeds and the best of them chosen; then replenishment SMC-ABC on the ensemble loss "
+                  "(simulation/calibration/abc.py)",
         "de_population": int(result.de.population.shape[0]),
         "de_generations": int(result.de.nit) + 1,
         "de_evaluations": int(result.de.nfev),
+        "rescored_candidates": len(result.rescored),
         "abc_particles": particles,
-        "abc_simulations": result.abc.simulations,
+        "abc_runs_per_particle": len(seeds),
+        "abc_evaluations": result.abc.simulations,
         "abc_epsilon": result.abc.epsilon,
         "abc_unique_particles": result.abc.unique,
         "posterior_samples": "posterior.csv" if args.fitted is None else f"{args.fitted.stem}_posterior.csv",
         **provenance(),
     }
-    text = fitted_file_text(names, best, result.abc, meta, bounds, libraries=library_versions())
+    tables = {"fit.loss_settings": settings.as_dict(),
+              "fit.observation_errors": observation_errors(compiled, settings)}
+    text = fitted_file_text(names, best, result.abc, meta, bounds, libraries=library_versions(), tables=tables,
+                            pressed=result.pressed)
     (out / "fitted.toml").write_text(text, encoding="utf-8")
     if args.fitted is not None:
         args.fitted.write_text(text, encoding="utf-8")
         shutil.copyfile(out / "posterior.csv", args.fitted.parent / meta["posterior_samples"])
     q = result.abc.quantiles((0.05, 0.5, 0.95))
     print(f"loss {terms['loss']:.4f} (control {terms['control']:.4f}, casualties {terms['casualties']:.4f}, "
-          f"displacement {terms['displacement']:.4f}) over seeds {', '.join(map(str, seeds))}")
-    print(f"{'parameter':<28}{'fitted':>10}{'posterior median':>18}{'90 % interval':>24}")
+          f"displacement {terms['displacement']:.4f}) over the {len(rescore_seeds)} re-scoring seeds "
+          f"({rescore_seeds[0]}-{rescore_seeds[-1]}); {common['loss']:.4f} over the {len(seeds)} common seeds")
+    print(f"{'parameter':<28}{'fitted':>10}{'posterior median':>18}{'90 % interval':>24}  bounds")
     for j, name in enumerate(names):
-        print(f"{name:<28}{best[j]:>10.4g}{q[1, j]:>18.4g}{f'[{q[0, j]:.4g}, {q[2, j]:.4g}]':>24}")
+        flag = "  presses on a bound" if name in result.pressed else ""
+        print(f"{name:<28}{best[j]:>10.4g}{q[1, j]:>18.4g}{f'[{q[0, j]:.4g}, {q[2, j]:.4g}]':>24}  "
+              f"[{bounds[j, 0]:.4g}, {bounds[j, 1]:.4g}]{flag}")
+    for name, why in result.pressed.items():
+        print(f"  {name}: {why}")
     print(f"posterior: {result.abc.unique} distinct particles of {particles}, tolerance {result.abc.epsilon:.3f}, "
-          f"{result.abc.simulations} runs")
+          f"{result.abc.simulations} evaluations of {len(seeds)} runs")
     print(f"fitted parameters: {out / 'fitted.toml'}" + (f" and {args.fitted}" if args.fitted else ""))
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simulation.calibration.observations import load_observations, observations_dir, split_window
+    from simulation.calibration.fitted import load_posterior, posterior_file
+    from simulation.calibration.observations import coalition_labels, load_observations, observations_dir, split_window
     from simulation.calibration.record import RunRecord
     from simulation.calibration.validation import (
         ValidationResult,
@@ -185,11 +207,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     _positive("--seeds", args.seeds)
     _positive("--workers", args.workers)
+    if args.draws is not None:
+        _positive("--draws", args.draws)
     target = Path(args.target)
     is_run = (target / "summary.json").is_file()
     if is_run:
-        if args.sets or args.no_fitted or args.fitted:
-            raise UsageError(f"{target}: --set, --fitted and --no-fitted apply to a scenario, not to a run directory")
+        if args.sets or args.no_fitted or args.fitted or args.draws:
+            raise UsageError(f"{target}: --set, --fitted, --no-fitted and --draws apply to a scenario, not to a run "
+                             "directory")
         try:
             summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
             if not isinstance(summary, dict):
@@ -225,21 +250,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if out.exists() and not overwrite:
         raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
     cutoff = split_window(observations, scenario, "calibration")[1]
-    if is_run:
-        runs = [record_values(record, splits)]
-        result = ValidationResult(summarise(runs, splits), runs, splits, seeds, scenario.start_date, cutoff)
-    else:
-        result = validate(scenario, observations, seeds=seeds, workers=args.workers, progress=not args.quiet)
     fitted = args.fitted if not is_run and args.fitted else (
         scenario.fitted_file if (not is_run and not args.no_fitted and scenario.fitted_file
                                  and scenario.fitted_file.is_file()) else None)
+    # The runs are the fit's posterior predictive when the fitted file has a posterior beside it.
+    post_path = posterior_file(fitted) if fitted and not args.no_posterior else None
+    posterior = None
+    if post_path is not None:
+        try:
+            posterior = {k: v for k, v in load_posterior(post_path).items() if k not in parse_sets(args.sets)}
+        except (OSError, ValueError, IndexError) as e:
+            raise UsageError(f"{post_path}: not a posterior sample ({e})") from None
+    if is_run:
+        runs = [record_values(record, splits, coalition_labels(scenario))]
+        result = ValidationResult(summarise(runs, splits, scenario), runs, splits, seeds, scenario.start_date,
+                                  cutoff)
+    else:
+        result = validate(scenario, observations, seeds=seeds, workers=args.workers, progress=not args.quiet,
+                          posterior=posterior, draws=args.draws)
+    if result.draws:
+        n_sets = len({json.dumps(d, sort_keys=True) for d in result.draws})
+        runs_from = (f"posterior predictive: {n_sets} parameter sets drawn from {_relative(post_path)}, "
+                     f"{len(seeds) // max(1, n_sets)}+ seeds each")
+    else:
+        runs_from = "point estimate" if fitted else ("a run directory" if is_run else "the scenario's parameters")
     result.summary["header"] = {
         "target": _relative(target), "scenario": scenario.name, "observations": _relative(obs_dir),
-        "seeds": seeds, "fitted_parameters": _relative(fitted) if fitted else None,
+        "seeds": seeds, "fitted_parameters": _relative(fitted) if fitted else None, "runs_from": runs_from,
         "calibration_window": [d.isoformat() for d in split_window(observations, scenario, "calibration")],
     }
+    if result.draws:
+        result.summary["draws"] = result.draws
     result.summary["parameters"] = {k: params[k] for k in sorted(params)}
     result.write(out, overwrite=overwrite, plots=not args.no_plots)
+    print(f"runs: {runs_from}")
     print(result.table(), end="")
     print(f"validation: {out / 'validation.json'}" + ("" if args.no_plots else f", {out / 'validation.md'}"))
     return 0
@@ -285,19 +329,26 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
     c = subparsers.add_parser(
         "calibrate", help="fit the scenario's [fit] parameters to the calibration observations (DE + SMC-ABC)",
         description="Fit the parameters in the [fit] table of SCENARIO_DIR/scenario.toml to the observations "
-        "of the calibration split (differential evolution over common seeds), then sample an SMC-ABC posterior. "
-        "Writes OUT/fitted.toml (and --fitted), posterior.csv, progress.json and every run in OUT/store. "
-        "Interrupt with Ctrl-C and continue with the same command plus --resume. See calibration/README.md.")
+        "of the calibration split: differential evolution, each parameter set scored by the loss of its ensemble "
+        "over --seeds common seeds; the best 10 % scored again on --rescore-seeds other seeds and the best of "
+        "them chosen; then an SMC-ABC posterior on the same ensemble loss. Writes OUT/fitted.toml (and --fitted), "
+        "posterior.csv, progress.json, rescored.json and every run in OUT/store. Interrupt with Ctrl-C and "
+        "continue with the same command plus --resume. The defaults take about 15,000 runs. See "
+        "calibration/README.md.")
     c.add_argument("scenario", metavar="SCENARIO_DIR")
-    c.add_argument("--budget", type=int, default=200,
-                   help="parameter-set evaluations for differential evolution (each runs --seeds seeds; default 200)")
+    c.add_argument("--budget", type=int, default=800,
+                   help="parameter-set evaluations for differential evolution (each runs --seeds seeds; default 800)")
     c.add_argument("--workers", type=int, default=1, help="processes evaluating in parallel (default 1)")
     c.add_argument("--seed", type=int, default=1, help="seed of the optimiser, the ABC and the common seeds")
-    c.add_argument("--seeds", type=int, default=2,
-                   help="model seeds per parameter set, the same for every set (default 2)")
-    c.add_argument("--abc-budget", type=int, default=None, help="model runs for SMC-ABC (default: --budget)")
+    c.add_argument("--seeds", type=int, default=10,
+                   help="model seeds per parameter set (the ensemble the loss scores), the same for every set "
+                   "(default 10)")
+    c.add_argument("--rescore-seeds", type=int, default=40,
+                   help="seeds the best 10 %% of the evaluated sets are scored again on, to choose one (default 40)")
+    c.add_argument("--abc-budget", type=int, default=None,
+                   help="model runs for SMC-ABC, --seeds per particle evaluation (default: --seeds x --budget / 2)")
     c.add_argument("--particles", type=int, default=None,
-                   help="SMC-ABC population (default min(200, ABC budget / 4))")
+                   help="SMC-ABC population (default min(100, ABC evaluations / 4))")
     c.add_argument("--observations", type=Path, default=None,
                    help="observations directory (default: `observations` in scenario.toml's [scenario] table)")
     c.add_argument("--out", type=Path, default=None, help="calibration directory (default runs/calibrate-<name>)")
@@ -310,15 +361,24 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
 
     v = subparsers.add_parser(
         "validate", help="score a run directory or a scenario against the observations, in and out of sample",
-        description="Compare the model with every used observation: for a scenario, over --seeds seeds (median "
-        "and 90 %% interval); for a run directory, that run. Prints a table and the in-sample (calibration "
-        "split) and out-of-sample (validation split) scores; writes validation.json, validation.md and plots.")
+        description="Compare the model with every used observation: for a scenario, over --seeds runs (the "
+        "posterior predictive when the fitted file has a posterior sample: parameter sets drawn from it, several "
+        "seeds each; else the point estimate); for a run directory, that run. Prints, for each reported change, "
+        "the share of runs on time (±2 days of its date or window) and the model's date (median, 10-90 %), with "
+        "the changes whose date an input fixes apart; the in-sample (calibration split) and out-of-sample "
+        "(validation split) scores; and how many runs lose each place held all month. Writes validation.json, "
+        "validation.md and plots (see calibration/README.md).")
     v.add_argument("target", metavar="RUN_DIR_OR_SCENARIO")
     v.add_argument("--seeds", type=int, default=20, help="seeds to run a scenario with (default 20)")
     v.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     v.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter (scenario only)")
     v.add_argument("--no-fitted", action="store_true", help="ignore the scenario's fitted parameters")
+    v.add_argument("--no-posterior", action="store_true",
+                   help="run the fitted point estimate only, not the posterior predictive (parameter sets drawn from "
+                   "the posterior sample the fitted file names, several seeds each)")
+    v.add_argument("--draws", type=int, default=None,
+                   help="parameter sets drawn from the posterior (default: one per 4 seeds)")
     v.add_argument("--fitted", type=Path, default=None, metavar="FILE",
                    help="apply this fitted-parameters file instead of the one scenario.toml names")
     v.add_argument("--observations", type=Path, default=None,

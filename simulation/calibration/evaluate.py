@@ -1,24 +1,23 @@
-"""Evaluating parameter sets: the objective over common seeds, computed through the ensemble layer.
+"""Evaluating parameter sets: the loss of an ensemble of runs, computed through the ensemble layer.
 
-- :class:`LossTerms`: what a calibration keeps of a run — the loss terms of
-  :func:`~simulation.calibration.loss.run_loss` (a :class:`~simulation.sweep.ensemble.Measure`).
-- :class:`Objective`: the loss of a parameter vector, averaged over a fixed list of seeds (common random numbers:
-  every parameter set sees the same seeds, so differences between parameter sets are not seed noise).
+- :class:`ObservedValues`: what a calibration keeps of a run — the value of every observation row
+  (:func:`~simulation.calibration.loss.run_values`; a :class:`~simulation.sweep.job.Measure`), so that the loss
+  of any set of runs can be computed afterwards;
+- :class:`Objective`: the loss of a parameter vector over a fixed list of seeds (common random numbers: every
+  parameter set sees the same seeds, so differences between parameter sets are not seed noise);
 - :class:`Evaluator`: runs ``(x, seed)`` tasks on the sweep's backends (serial, processes, Dask) and store, each
-  run once: a resumed calibration answers from the store what it had already simulated.
+  run once, and scores parameter vectors on any list of seeds from the runs' values: a resumed calibration
+  answers from the store what it had already simulated.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from simulation.calibration.loss import DEFAULT_SETTINGS, KINDS, LossSettings, run_loss
+from simulation.calibration.loss import DEFAULT_SETTINGS, KINDS, LossSettings, RunValues, ensemble_terms, run_values
 from simulation.calibration.observations import CompiledObservations
 from simulation.calibration.record import RunRecord
 from simulation.scenario import Scenario
@@ -30,26 +29,25 @@ TERMS = ("loss", *KINDS)
 
 
 @dataclass(frozen=True)
-class LossTerms:
-    """The loss terms of one run against ``observations`` (``loss``, then one column per kind)."""
+class ObservedValues:
+    """The value of every row of ``observations`` in one run (:class:`~simulation.calibration.loss.RunValues`,
+    stored as lists of integers)."""
 
     observations: CompiledObservations
-    settings: LossSettings = DEFAULT_SETTINGS
 
     def columns(self, scenario: Scenario) -> dict[str, str]:
-        return {t: "float64" for t in TERMS}
+        return {**dict.fromkeys(RunValues.ARRAYS, "object"), "days": "int64"}
 
     def spec(self) -> dict[str, Any]:
-        return {"measure": "loss", "loss_settings": self.settings.as_dict(),
-                "observations": self.observations.digest()}
+        return {"measure": "observed values", "observations": self.observations.digest()}
 
-    def __call__(self, model: ConflictModel) -> dict[str, float]:
-        return run_loss(RunRecord.from_model(model), self.observations, self.settings)
+    def __call__(self, model: ConflictModel) -> dict[str, Any]:
+        return run_values(RunRecord.from_model(model), self.observations).as_lists()
 
 
 @dataclass(frozen=True)
 class Objective:
-    """The calibration loss of a parameter vector, averaged over ``seeds`` (picklable).
+    """The calibration loss of a parameter vector over the runs of ``seeds`` (picklable).
 
     Parameters
     ----------
@@ -69,26 +67,31 @@ class Objective:
     days: int | None = None
 
     @property
-    def measure(self) -> LossTerms:
-        return LossTerms(self.observations, self.settings)
+    def measure(self) -> ObservedValues:
+        return ObservedValues(self.observations)
 
     def parameters(self, x: Sequence[float]) -> dict[str, float]:
         return {n: float(v) for n, v in zip(self.names, x)}
 
-    def run(self, x: Sequence[float], seed: int) -> dict[str, float]:
-        """The loss terms of one run with parameters ``x`` and ``seed``, in this process."""
+    def run(self, x: Sequence[float], seed: int) -> RunValues:
+        """The observed values of one run with parameters ``x`` and ``seed``, in this process."""
         from simulation.fingerprint import model_fingerprint
         from simulation.sweep.job import Job
 
         days = self.scenario.days if self.days is None else int(self.days)
-        return Job(self.scenario, self.measure, days, model_fingerprint()).run_one(self.parameters(x), seed)
+        row = Job(self.scenario, self.measure, days, model_fingerprint()).run_one(self.parameters(x), seed)
+        return RunValues.from_lists(row)
+
+    def terms(self, values: Sequence[RunValues]) -> dict[str, float]:
+        """The loss terms of the runs ``values``."""
+        return ensemble_terms(values, self.observations, self.settings)
 
     def __call__(self, x: Sequence[float]) -> float:
-        return float(np.mean([self.run(x, s)["loss"] for s in self.seeds]))
+        return self.terms([self.run(x, s) for s in self.seeds])["loss"]
 
 
 class Evaluator:
-    """Runs simulations ``(x, seed)`` through the ensemble layer, each once, remembering every result.
+    """Runs simulations ``(x, seed)`` through the ensemble layer, each once, remembering every run's values.
 
     Parameters
     ----------
@@ -115,13 +118,13 @@ class Evaluator:
         backend = backend or ("serial" if int(workers) <= 1 and scheduler is None else "processes")
         self.ensemble = Ensemble(objective.scenario, objective.measure, days=objective.days, backend=backend,
                                  workers=max(1, int(workers)), scheduler=scheduler, store=store)
-        self.cache: dict[str, dict[str, float]] = {}
+        self.cache: dict[str, RunValues] = {}
         self._remember(self.ensemble.results())
         self.simulated = 0
 
     def _remember(self, frame: Any) -> int:
-        for row in frame[["key", *TERMS]].itertuples(index=False):
-            self.cache[row[0]] = {t: float(v) for t, v in zip(TERMS, row[1:])}
+        for row in frame.to_dict("records"):
+            self.cache[row["key"]] = RunValues.from_lists(row)
         return len(frame)
 
     def __enter__(self) -> Evaluator:
@@ -133,8 +136,8 @@ class Evaluator:
     def close(self) -> None:
         self.ensemble.close()
 
-    def run(self, tasks: Sequence[tuple[Sequence[float], int]]) -> list[dict[str, float]]:
-        """The loss terms of each ``(x, seed)`` task, in order.
+    def run(self, tasks: Sequence[tuple[Sequence[float], int]]) -> list[RunValues]:
+        """The observed values of each ``(x, seed)`` task, in order.
 
         Raises
         ------
@@ -158,16 +161,20 @@ class Evaluator:
                     self.on_result()
         return [self.cache[t.key] for t in planned]
 
-    def mean_losses(self, xs: Iterable[Sequence[float]]) -> list[float]:
-        """The objective (loss averaged over the common seeds) of each parameter vector."""
+    def ensemble_terms(self, xs: Iterable[Sequence[float]], seeds: Sequence[int] | None = None
+                       ) -> list[dict[str, float]]:
+        """The loss terms of each parameter vector over ``seeds`` (default: the objective's common seeds), the
+        runs of all vectors computed as one batch."""
         xs = [tuple(float(v) for v in x) for x in xs]
-        seeds = self.objective.seeds
+        seeds = tuple(self.objective.seeds if seeds is None else seeds)
         res = self.run([(x, s) for x in xs for s in seeds])
         k = len(seeds)
-        return [float(np.mean([r["loss"] for r in res[i * k:(i + 1) * k]])) for i in range(len(xs))]
+        return [self.objective.terms(res[i * k:(i + 1) * k]) for i in range(len(xs))]
 
-    def mean_terms(self, x: Sequence[float]) -> dict[str, float]:
-        """Every loss term of ``x``, averaged over the common seeds."""
-        res = self.run([(x, s) for s in self.objective.seeds])
-        return {t: float(np.nanmean([r[t] for r in res])) if not all(math.isnan(r[t]) for r in res)
-                else float("nan") for t in TERMS}
+    def mean_losses(self, xs: Iterable[Sequence[float]]) -> list[float]:
+        """The objective (the loss over the common seeds) of each parameter vector."""
+        return [t["loss"] for t in self.ensemble_terms(xs)]
+
+    def mean_terms(self, x: Sequence[float], seeds: Sequence[int] | None = None) -> dict[str, float]:
+        """Every loss term of ``x`` over ``seeds`` (default: the common seeds)."""
+        return self.ensemble_terms([x], seeds)[0]

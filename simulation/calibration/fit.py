@@ -1,14 +1,19 @@
-"""Fitting: differential evolution over common seeds, then an SMC-ABC posterior.
+"""Fitting: differential evolution on ensembles over common seeds, a re-scoring of the best, then SMC-ABC.
 
 :func:`calibrate` is the library function (and what ``conflict-sim calibrate`` runs); :func:`fit` does the work
 for a given :class:`~simulation.calibration.evaluate.Objective`:
 
 1. :func:`fit_differential_evolution` — ``scipy.optimize.differential_evolution`` over the scenario's ``[fit]``
-   bounds, with a budget of parameter-set evaluations, a seed, a callback and parallel evaluation through
+   bounds, each parameter set scored by the loss of its ensemble over the ``K`` common seeds, with a budget of
+   parameter-set evaluations, a seed, a callback and parallel evaluation through
    :class:`~simulation.calibration.evaluate.Evaluator` (the sweep's backends: serial, processes or Dask).
-2. :func:`simulation.calibration.abc.smc_abc` — a posterior over the same parameters (distance: the loss of one
-   run with a fresh seed), so that sweeps and the app can show the uncertainty of the fit.
-3. The best parameter vector rounded to 4 significant figures (as the fitted file gives it), and its loss terms.
+2. :func:`rescore` — the best ``rescore_share`` (10 %) of every parameter set differential evolution scored are
+   scored again on ``rescore_seeds`` (40) other seeds, and the best of them by that score is chosen: the
+   K-seed score that picked them is biased down by the choice (the winner's curse), the new seeds are not.
+3. :func:`simulation.calibration.abc.smc_abc` — a posterior over the same parameters, the distance of a particle
+   being the loss of its ensemble over ``K`` fresh seeds, so that sweeps, the app and validation can show the
+   uncertainty of the fit.
+4. The chosen vector rounded to 4 significant figures (as the fitted file gives it), and its loss terms.
 
 Interrupting and resuming: every simulation's result is stored (``OUT/store``, Parquet batches of the ensemble
 layer) as soon as its batch finishes. Both algorithms are deterministic given their seed, so a resumed
@@ -37,7 +42,7 @@ from scipy.stats import qmc
 
 from simulation.calibration.abc import AbcResult, smc_abc
 from simulation.calibration.evaluate import Evaluator, Objective
-from simulation.calibration.fitted import rounded
+from simulation.calibration.fitted import pressed_bounds, rounded
 from simulation.calibration.loss import DEFAULT_SETTINGS, LossSettings
 from simulation.calibration.observations import (
     Observations,
@@ -63,7 +68,8 @@ def de_schedule(budget: int, dim: int) -> tuple[int, int]:
 
 
 def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget: int, seed: int,
-                               callback: Callable[[OptimizeResult], None] | None = None) -> OptimizeResult:
+                               callback: Callable[[OptimizeResult], None] | None = None,
+                               evaluated: list[tuple[tuple[float, ...], float]] | None = None) -> OptimizeResult:
     """Minimise the objective with ``scipy.optimize.differential_evolution``.
 
     Parameters
@@ -73,6 +79,7 @@ def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget:
     budget : the most parameter-set evaluations (each over the objective's seeds).
     seed : seeds the initial Latin hypercube and the evolution.
     callback : called after every generation with SciPy's intermediate result.
+    evaluated : if given, every vector scored and its score are appended to it.
 
     Returns
     -------
@@ -94,7 +101,11 @@ def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget:
         bounds[:, 0], bounds[:, 1])
 
     def mapper(func: Callable, xs: Iterable) -> list[float]:
-        return evaluator.mean_losses(xs)
+        xs = [tuple(float(v) for v in x) for x in xs]
+        losses = evaluator.mean_losses(xs)
+        if evaluated is not None:
+            evaluated.extend(zip(xs, losses))
+        return losses
 
     rng_kw = "rng" if "rng" in inspect.signature(differential_evolution).parameters else "seed"
     wrapped = None
@@ -107,6 +118,30 @@ def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget:
                                   **{rng_kw: rng})
 
 # ------------------------------------------------------------------------------------------------------------
+# Re-scoring the best
+
+
+def rescore(evaluator: Evaluator, evaluated: list[tuple[tuple[float, ...], float]], share: float,
+            seeds: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Score again the best ``share`` of the ``evaluated`` ``(x, loss)`` pairs (distinct vectors, at least one)
+    on ``seeds``; return them best first by the new score: ``x``, ``loss_common`` (the score that chose them)
+    and ``terms`` (the new score's terms)."""
+    best: dict[tuple[float, ...], float] = {}
+    for x, loss in evaluated:
+        best[x] = min(loss, best.get(x, np.inf))
+    ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))
+    top = ranked[:max(1, int(round(share * len(ranked))))]
+    terms = evaluator.ensemble_terms([x for x, _ in top], seeds)
+    out = [{"x": list(x), "loss_common": float(loss), "terms": t} for (x, loss), t in zip(top, terms)]
+    return sorted(out, key=lambda r: (r["terms"]["loss"], r["loss_common"]))
+
+
+def particle_seeds(seed: int, k: int) -> list[int]:
+    """The ``k`` model seeds of one ABC particle, derived from the particle's seed."""
+    return [int(v) for v in np.random.SeedSequence(int(seed)).generate_state(k, dtype=np.uint32)]
+
+
+# ------------------------------------------------------------------------------------------------------------
 # The whole calibration
 
 
@@ -117,15 +152,20 @@ class CalibrationResult:
     Attributes
     ----------
     names : fitted parameters.
-    x : the best parameter vector differential evolution found.
-    terms : its loss terms, averaged over the common seeds.
+    x : the chosen parameter vector (the best after re-scoring).
+    terms : its loss terms on the re-scoring seeds.
     fitted : ``x`` rounded to 4 significant figures (what the fitted file gives).
-    fitted_terms : the loss terms of ``fitted`` over the common seeds (what a user of the file gets).
-    de : SciPy's result of differential evolution.
+    fitted_terms : the loss terms of ``fitted`` on the re-scoring seeds (what a user of the file gets).
+    fitted_terms_common : the same on the common seeds.
+    de : SciPy's result of differential evolution (``de.x``: its best on the common seeds).
+    rescored : the re-scored candidates, best first (see :func:`rescore`).
     abc : the SMC-ABC posterior.
     simulations : model runs simulated in this call (the rest came from the store).
     bounds : ``[d, 2]`` bounds of the fitted parameters.
     seeds : the common seeds.
+    rescore_seeds : the re-scoring seeds.
+    pressed : parameters whose estimate or posterior presses on a bound (see
+        :func:`~simulation.calibration.fitted.pressed_bounds`).
     settings : what was recorded in ``progress.json``.
     """
 
@@ -134,21 +174,25 @@ class CalibrationResult:
     terms: dict[str, float]
     fitted: np.ndarray
     fitted_terms: dict[str, float]
+    fitted_terms_common: dict[str, float]
     de: OptimizeResult
+    rescored: list[dict[str, Any]]
     abc: AbcResult
     simulations: int
     bounds: np.ndarray
     seeds: tuple[int, ...]
+    rescore_seeds: tuple[int, ...]
+    pressed: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parameters(self) -> dict[str, float]:
-        """The best parameter values differential evolution found."""
+        """The chosen parameter values."""
         return {n: float(v) for n, v in zip(self.names, self.x)}
 
     @property
     def fitted_parameters(self) -> dict[str, float]:
-        """The rounded best values, as the fitted-parameters file gives them."""
+        """The rounded chosen values, as the fitted-parameters file gives them."""
         return {n: float(v) for n, v in zip(self.names, self.fitted)}
 
 
@@ -158,28 +202,45 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def rescore_seeds_of(seed: int, n: int) -> tuple[int, ...]:
+    """The re-scoring seeds of a calibration seeded ``seed``: ``seed * 1000 + 500 + k`` (the common seeds are
+    ``seed * 1000 + k``, ``k`` below 500)."""
+    return tuple(seed * 1000 + 500 + k for k in range(n))
+
+
+def abc_evaluations(abc_budget: int, k: int) -> int:
+    """Particle evaluations an ABC budget of ``abc_budget`` runs allows with ``k`` runs each."""
+    return abc_budget // max(1, k)
+
+
 def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int, seed: int, workers: int = 1,
         abc_budget: int | None = None, particles: int | None = None, progress: bool = True,
         settings: dict[str, Any] | None = None, backend: str | None = None, scheduler: str | None = None,
-        callback: Callable[[OptimizeResult], None] | None = None) -> CalibrationResult:
-    """Fit with differential evolution, then sample the SMC-ABC posterior; record everything in ``out``.
+        callback: Callable[[OptimizeResult], None] | None = None, rescore_seeds: tuple[int, ...] | None = None,
+        rescore_share: float = 0.1) -> CalibrationResult:
+    """Fit with differential evolution, re-score the best, then sample the SMC-ABC posterior; record everything
+    in ``out``.
 
     Parameters
     ----------
-    objective : the loss over the common seeds.
+    objective : the loss over the common seeds (``K = len(objective.seeds)`` runs per parameter set).
     bounds : ``[d, 2]`` bounds of ``objective.names``.
-    out : directory for ``store/`` (every run), ``progress.json``, ``de.json`` and ``posterior.csv`` (created if
-        missing; the runs already in its store are reused); ``None``: nothing is written, runs stay in memory.
-    budget : parameter-set evaluations for differential evolution (each ``len(objective.seeds)`` runs).
+    out : directory for ``store/`` (every run), ``progress.json``, ``de.json``, ``rescored.json`` and
+        ``posterior.csv`` (created if missing; the runs already in its store are reused); ``None``: nothing is
+        written, runs stay in memory.
+    budget : parameter-set evaluations for differential evolution (each ``K`` runs).
     seed : seeds differential evolution and SMC-ABC.
     workers : processes evaluating in parallel (backend ``"processes"`` when more than one).
-    abc_budget : simulations for SMC-ABC (default ``budget``).
-    particles : SMC-ABC population (default ``min(200, abc_budget // 4)``).
+    abc_budget : model runs for SMC-ABC (default ``K * budget // 2``); each particle evaluation is ``K`` runs.
+    particles : SMC-ABC population (default ``min(100, evaluations // 4)``).
     progress : show a progress bar on stderr.
     settings : recorded in ``progress.json``.
     backend, scheduler : where runs are computed (see :func:`simulation.sweep.backends.open_backend`).
-    callback : called after every DE generation and every ABC step with an ``OptimizeResult``: ``phase``
-        (``"differential_evolution"`` or ``"abc"``) and that step's entry of ``progress.json``.
+    callback : called after every DE generation, the re-scoring and every ABC step with an ``OptimizeResult``:
+        ``phase`` (``"differential_evolution"``, ``"rescore"`` or ``"abc"``) and that step's entry of
+        ``progress.json``.
+    rescore_seeds : the seeds the best are scored again on (default: 40, :func:`rescore_seeds_of`).
+    rescore_share : share of the evaluated parameter sets re-scored.
 
     Returns
     -------
@@ -192,16 +253,21 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
     """
     from tqdm import tqdm
 
-    abc_budget = budget if abc_budget is None else abc_budget
-    particles = min(200, max(4, abc_budget // 4)) if particles is None else particles
+    k = len(objective.seeds)
+    abc_budget = k * budget // 2 if abc_budget is None else abc_budget
+    evaluations = abc_evaluations(abc_budget, k)
+    particles = min(100, max(4, evaluations // 4)) if particles is None else particles
+    rescore_seeds = rescore_seeds_of(seed, 40) if rescore_seeds is None else tuple(rescore_seeds)
     pop, gens = de_schedule(budget, len(objective.names))
-    de_sims = pop * (gens + 1) * len(objective.seeds)
+    de_sims = pop * (gens + 1) * k
+    n_rescore = max(1, int(round(rescore_share * pop * (gens + 1))))
     started = time.time()
     state: dict[str, Any] = {"settings": settings or {}, "phase": "differential_evolution",
                              "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                              "differential_evolution": {"population": pop, "generations": gens + 1,
-                                                        "history": []},
-                             "abc": {"history": []}}
+                                                        "seeds": k, "history": []},
+                             "rescore": {"seeds": len(rescore_seeds)},
+                             "abc": {"history": [], "seeds": k}}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -211,8 +277,10 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
         if callback is not None:
             callback(OptimizeResult(phase=phase, **step))
 
-    bar = tqdm(total=de_sims + abc_budget, desc="calibrate", unit="run", file=sys.stderr,
-               disable=not progress, smoothing=0.05)
+    # The last term: the rounded choice scored on the re-scoring and the common seeds.
+    bar = tqdm(total=de_sims + n_rescore * len(rescore_seeds) + evaluations * k + len(rescore_seeds) + k,
+               desc="calibrate", unit="run", file=sys.stderr, disable=not progress, smoothing=0.05)
+    evaluated: list[tuple[tuple[float, ...], float]] = []
     with Evaluator(objective, workers, None if out is None else out / "store", on_result=lambda: bar.update(1),
                    backend=backend, scheduler=scheduler) as ev:
         def de_progress(res: OptimizeResult) -> None:
@@ -222,30 +290,37 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
             bar.set_postfix(best=f"{float(res.fun):.3f}")
             record("differential_evolution", h[-1])
 
-        de = fit_differential_evolution(ev, bounds, budget, seed, callback=de_progress)
-        terms = ev.mean_terms(de.x)
+        de = fit_differential_evolution(ev, bounds, budget, seed, callback=de_progress, evaluated=evaluated)
         if out is not None:
-            _write_json(out / "de.json", {"x": objective.parameters(de.x), "fun": float(de.fun), "terms": terms,
+            _write_json(out / "de.json", {"x": objective.parameters(de.x), "fun": float(de.fun),
                                           "nfev": int(de.nfev), "nit": int(de.nit), "message": str(de.message),
                                           "population": np.asarray(de.population).tolist(),
                                           "population_energies": np.asarray(de.population_energies).tolist()})
-        state["phase"] = "abc"
+        state["phase"] = "rescore"
+        rescored = rescore(ev, evaluated, rescore_share, rescore_seeds)
+        chosen = np.array(rescored[0]["x"])
+        state["rescore"].update({"candidates": len(rescored), "best_loss": rescored[0]["terms"]["loss"],
+                                 "best": objective.parameters(chosen), "elapsed_s": round(time.time() - started, 1)})
         if out is not None:
-            _write_json(out / "progress.json", state)
+            _write_json(out / "rescored.json", {"seeds": list(rescore_seeds), "candidates": [
+                {**r, "x": objective.parameters(r["x"])} for r in rescored]})
+        record("rescore", state["rescore"])
+        state["phase"] = "abc"
 
         def distances(x: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-            res = ev.run([(tuple(row), int(s)) for row, s in zip(x, seeds)])
-            return np.array([r["loss"] for r in res])
+            runs = ev.run([(tuple(row), s) for row, p in zip(x, seeds) for s in particle_seeds(p, k)])
+            return np.array([objective.terms(runs[i * k:(i + 1) * k])["loss"] for i in range(len(x))])
 
         def abc_progress(step: dict[str, float]) -> None:
             state["abc"]["history"].append({**step, "elapsed_s": round(time.time() - started, 1)})
             bar.set_postfix(eps=f"{step['epsilon']:.3f}", acc=f"{step['acceptance']:.2f}")
             record("abc", state["abc"]["history"][-1])
 
-        abc = smc_abc(distances, bounds, particles, abc_budget, np.random.default_rng([seed, 1]),
+        abc = smc_abc(distances, bounds, particles, evaluations, np.random.default_rng([seed, 1]),
                       callback=abc_progress)
-        best = rounded(de.x)
-        best_terms = ev.mean_terms(best)
+        best = rounded(chosen)
+        best_terms = ev.mean_terms(best, rescore_seeds)
+        best_common = ev.mean_terms(best)
         simulated = ev.simulated
     bar.close()
     if out is not None:
@@ -255,27 +330,32 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
             for row, dist in zip(abc.particles, abc.distances):
                 w.writerow([*(repr(float(v)) for v in row), repr(float(dist))])
     state["phase"] = "done"
-    state["abc"].update({"particles": particles, "epsilon": abc.epsilon, "simulations": abc.simulations})
+    state["abc"].update({"particles": particles, "epsilon": abc.epsilon, "evaluations": abc.simulations,
+                         "runs": abc.simulations * k})
     state["elapsed_s"] = round(time.time() - started, 1)
     if out is not None:
         _write_json(out / "progress.json", state)
-    return CalibrationResult(names=objective.names, x=np.asarray(de.x), terms=terms, fitted=best,
-                             fitted_terms=best_terms, de=de, abc=abc, simulations=simulated,
-                             bounds=np.asarray(bounds, dtype=float), seeds=tuple(objective.seeds),
+    bounds = np.asarray(bounds, dtype=float)
+    return CalibrationResult(names=objective.names, x=chosen, terms=rescored[0]["terms"], fitted=best,
+                             fitted_terms=best_terms, fitted_terms_common=best_common, de=de, rescored=rescored,
+                             abc=abc, simulations=simulated, bounds=bounds, seeds=tuple(objective.seeds),
+                             rescore_seeds=rescore_seeds,
+                             pressed=pressed_bounds(objective.names, best, abc.particles, bounds),
                              settings=settings or {})
 
 
 def calibrate(scenario: Scenario | str | Path, observations: Observations | str | Path | None = None, *,
-              budget: int = 200, seed: int = 1, seeds: int = 2, abc_budget: int | None = None,
-              particles: int | None = None, workers: int = 1, backend: str | None = None,
+              budget: int = 800, seed: int = 1, seeds: int = 10, abc_budget: int | None = None,
+              particles: int | None = None, rescore_seeds: int = 40, rescore_share: float = 0.1,
+              workers: int = 1, backend: str | None = None,
               scheduler: str | None = None, out: str | Path | None = None,
               callback: Callable[[OptimizeResult], None] | None = None, progress: bool = False,
               settings: LossSettings = DEFAULT_SETTINGS, days: int | None = None,
               record: dict[str, Any] | None = None) -> CalibrationResult:
     """Fit the scenario's ``[fit]`` parameters to the observations of the calibration split.
 
-    Differential evolution over common seeds, then an SMC-ABC posterior (see the module notes and
-    ``calibration/README.md``).
+    Differential evolution on ensembles over common seeds, a re-scoring of the best on other seeds, then an
+    SMC-ABC posterior (see the module notes and ``calibration/README.md``).
 
     Parameters
     ----------
@@ -283,13 +363,15 @@ def calibrate(scenario: Scenario | str | Path, observations: Observations | str 
     observations : the observation tables (or their directory); default: those ``scenario.toml`` names.
     budget : parameter-set evaluations for differential evolution (each ``seeds`` runs).
     seed : seeds the optimiser, the ABC and the common seeds (``seed * 1000 + k``, ``k < seeds``).
-    seeds : model seeds per parameter set, the same for every set (common random numbers).
-    abc_budget : model runs for SMC-ABC (default ``budget``).
-    particles : SMC-ABC population (default ``min(200, abc_budget // 4)``).
+    seeds : model seeds per parameter set (``K``), the same for every set (common random numbers).
+    abc_budget : model runs for SMC-ABC (default ``seeds * budget // 2``), ``seeds`` per particle evaluation.
+    particles : SMC-ABC population (default ``min(100, abc_budget // seeds // 4)``).
+    rescore_seeds : seeds the best ``rescore_share`` of the evaluated sets are scored again on.
+    rescore_share : share of the evaluated parameter sets re-scored.
     workers, backend, scheduler : where runs are computed (serial for one worker, else a process pool; or Dask).
-    out : directory of the store, ``progress.json``, ``de.json`` and ``posterior.csv``; runs already in its store
-        are reused (a resumed calibration computes only the rest); ``None``: in memory.
-    callback : called after every DE generation and ABC step (see :func:`fit`).
+    out : directory of the store, ``progress.json``, ``de.json``, ``rescored.json`` and ``posterior.csv``; runs
+        already in its store are reused (a resumed calibration computes only the rest); ``None``: in memory.
+    callback : called after every DE generation, the re-scoring and every ABC step (see :func:`fit`).
     progress : show a progress bar on stderr.
     settings : constants of the loss.
     days : days per run (default: the scenario's length).
@@ -330,4 +412,5 @@ def calibrate(scenario: Scenario | str | Path, observations: Observations | str 
     objective = Objective(scenario, compiled, names, tuple(seed * 1000 + k for k in range(seeds)), settings, days)
     return fit(objective, bounds, None if out is None else Path(out), budget, seed, workers=workers,
                abc_budget=abc_budget, particles=particles, progress=progress, settings=record, backend=backend,
-               scheduler=scheduler, callback=callback)
+               scheduler=scheduler, callback=callback, rescore_seeds=rescore_seeds_of(seed, rescore_seeds),
+               rescore_share=rescore_share)

@@ -2,7 +2,9 @@
 
 ``[parameters]`` is what the scenario loader applies; ``[fit]`` records how they were found: loss, date, command,
 seed, budget, the model's fingerprint (:func:`simulation.fingerprint.model_fingerprint`), the git commit of the
-source, ``[fit.libraries]`` (the versions of Python and the libraries the numbers depend on), the bounds and the
+source, ``[fit.libraries]`` (the versions of Python and the libraries the numbers depend on), ``[fit.loss_settings]``
+(the loss's constants and weights) and ``[fit.observation_errors]`` (each used row's observation error), the bounds,
+``[fit.pressed]`` (parameters whose estimate or posterior presses on a bound, :func:`pressed_bounds`) and the
 posterior's median and 90 % interval.
 """
 
@@ -58,11 +60,45 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v), ensure_ascii=False)  # a TOML basic string is a JSON string
 
 
+def pressed_bounds(names: Sequence[str], x: Sequence[float], particles: np.ndarray, bounds: np.ndarray,
+                   edge: float = 0.025, tail: float = 0.05, tail_share: float = 0.15) -> dict[str, str]:
+    """Parameters whose estimate or posterior presses on a bound of the ``[fit]`` range, with why.
+
+    The estimate presses when it lies within ``edge`` (2.5 %) of the range's width from a bound; the posterior
+    when at least ``tail_share`` (15 %) of its particles lie in the outer ``tail`` (5 %) of the range next to a
+    bound, three times what the uniform prior puts there. Either says the data would take the parameter beyond
+    its bounds (or that the bound is where the model's discounting stops making sense): the bound, not the
+    data, set the value.
+    """
+    bounds = np.asarray(bounds, dtype=float)
+    particles = np.asarray(particles, dtype=float).reshape(-1, len(names)) if len(particles) else \
+        np.zeros((0, len(names)))
+    out = {}
+    for j, name in enumerate(names):
+        lo, hi = bounds[j]
+        width = hi - lo
+        why = []
+        u = (float(x[j]) - lo) / width
+        if u <= edge or u >= 1 - edge:
+            why.append(f"estimate {float(x[j]):.4g} at the {'lower' if u <= edge else 'upper'} bound")
+        if len(particles):
+            v = (particles[:, j] - lo) / width
+            for side, share in (("lower", float(np.mean(v <= tail))), ("upper", float(np.mean(v >= 1 - tail)))):
+                if share >= tail_share:
+                    why.append(f"{100 * share:.0f} % of the posterior in the {100 * tail:.0f} % of the range at the "
+                               f"{side} bound")
+        if why:
+            out[name] = "; ".join(why)
+    return out
+
+
 def fitted_file_text(names: Sequence[str], x: Sequence[float], posterior: AbcResult, meta: dict[str, Any],
-                     bounds: np.ndarray, digits: int = 4, libraries: dict[str, str] | None = None) -> str:
+                     bounds: np.ndarray, digits: int = 4, libraries: dict[str, str] | None = None,
+                     tables: dict[str, dict[str, Any]] | None = None, pressed: dict[str, str] | None = None) -> str:
     """The fitted-parameters file: ``[parameters]`` (what the loader applies) and ``[fit]`` (how they were
-    found: ``meta`` — loss, date, command, seed, budget, fingerprint —, ``[fit.libraries]``, the bounds and the
-    posterior's median and 90 % interval).
+    found: ``meta`` — loss, date, command, seed, budget, fingerprint —, ``[fit.libraries]``, the further
+    ``tables`` (``{"fit.loss_settings": {...}}``), the bounds, ``[fit.pressed]`` and the posterior's median and 90 %
+    interval).
 
     Parameter values are rounded to ``digits`` significant figures (record the loss of the rounded values in
     ``meta``: that is what a user of the file gets).
@@ -78,9 +114,16 @@ def fitted_file_text(names: Sequence[str], x: Sequence[float], posterior: AbcRes
     if libraries:
         lines += ["", "[fit.libraries]"]
         lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in libraries.items()]
+    for table, values in (tables or {}).items():
+        lines += ["", f"[{table}]"]
+        lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in values.items()]
     lines += ["", "[fit.bounds]"]
     for name, (lo, hi) in zip(names, bounds):
         lines.append(f"{name} = {_toml_value([float(lo), float(hi)])}")
+    if pressed:
+        lines += ["", "# Parameters whose estimate or posterior presses on a bound (simulation/calibration/fitted.py)",
+                  "[fit.pressed]"]
+        lines += [f"{name} = {_toml_value(why)}" for name, why in pressed.items()]
     q = posterior.quantiles((0.05, 0.5, 0.95))
     for j, name in enumerate(names):
         lines += ["", f"[fit.posterior.{name}]",
@@ -93,6 +136,20 @@ def fitted_file_text(names: Sequence[str], x: Sequence[float], posterior: AbcRes
 def rounded(x: Sequence[float], digits: int = 4) -> np.ndarray:
     """``x`` rounded to ``digits`` significant figures (as written in the fitted file)."""
     return np.array([float(f"{v:.{digits}g}") for v in x])
+
+
+def posterior_file(fitted: str | Path) -> Path | None:
+    """The posterior sample a fitted-parameters file names (``posterior_samples`` in its ``[fit]`` table, beside
+    the file), or ``None`` when it names none or the file is missing."""
+    import tomllib
+
+    fitted = Path(fitted)
+    try:
+        name = tomllib.loads(fitted.read_text(encoding="utf-8")).get("fit", {}).get("posterior_samples")
+    except (OSError, ValueError):
+        return None
+    path = fitted.parent / str(name) if name else None
+    return path if path is not None and path.is_file() else None
 
 
 def load_posterior(path: str | Path) -> dict[str, np.ndarray]:

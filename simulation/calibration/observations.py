@@ -35,7 +35,11 @@ WHO = ("civilians", "noncombatants", "police", "isf", "all", "executions")
 
 @dataclass(frozen=True)
 class ControlObservation:
-    """A reported control change (``taken``/``retaken``) or a reported holding (``held``)."""
+    """A reported control change (``taken``/``retaken``) or a reported holding (``held``).
+
+    ``low``/``high``: the window of dates a report gives for a change (``date_low``/``date_high``; ``None``:
+    the change is dated ``date``). ``date`` lies inside the window.
+    """
 
     row: int
     date: dt.date
@@ -44,6 +48,13 @@ class ControlObservation:
     kind: str
     split: str
     use: bool
+    low: dt.date | None = None
+    high: dt.date | None = None
+
+    @property
+    def window(self) -> tuple[dt.date, dt.date]:
+        """First and last date the change is reported in (``(date, date)`` without a window)."""
+        return (self.low or self.date, self.high or self.date)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class CasualtyObservation:
     wounded: float | None
     split: str
     use: bool
+    log_sd: float | None = None  # observation error of the log count (None: the loss's default)
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class DisplacementObservation:
     high: float | None
     split: str
     use: bool
+    log_sd: float | None = None  # observation error of the log figure (None: the loss's default)
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,30 @@ def _date(rows: _Rows, row: int, rec: dict[str, str], name: str) -> dt.date:
 
 def _use(rows: _Rows, row: int, rec: dict[str, str]) -> bool:
     return rows.choice(row, rec, "use", ("yes", "no")) == "yes"
+
+
+def _log_sd(rows: _Rows, row: int, rec: dict[str, str]) -> float | None:
+    """The optional ``log_sd`` column: a standard deviation of the log figure, in (0, 5]."""
+    if rec.get("log_sd", "") == "":
+        return None
+    return rows.number(row, rec, "log_sd", low=0, high=5, low_open=True)
+
+
+def _window(rows: _Rows, row: int, rec: dict[str, str], date: dt.date, kind: str) -> tuple[dt.date | None,
+                                                                                          dt.date | None]:
+    """The optional ``date_low``/``date_high`` window of a control row: both or neither, around ``date``, and
+    only for a change (a ``held`` row reports a state on one date)."""
+    has_low, has_high = rec.get("date_low", "") != "", rec.get("date_high", "") != ""
+    if not (has_low or has_high):
+        return None, None
+    if has_low != has_high:
+        raise rows.error(row, "date_high" if has_low else "date_low", "give both date_low and date_high")
+    if kind == "held":
+        raise rows.error(row, "date_low", "a held row reports a state on its date; a window is for a change")
+    low, high = _date(rows, row, rec, "date_low"), _date(rows, row, rec, "date_high")
+    if not low <= date <= high:
+        raise rows.error(row, "date", f"{date} is outside [date_low, date_high] = [{low}, {high}]")
+    return low, high
 
 
 def observations_dir(scenario_dir: str | Path, given: str | Path | None = None) -> Path:
@@ -157,17 +194,20 @@ def load_observations(path: str | Path) -> Observations:
         raise ScenarioError(str(path), "is not an observations directory")
 
     rows = _Rows(root / "control.csv", ("date", "place", "controller", "kind", "split", "use", "source"),
-                 ("note",))
+                 ("note", "date_low", "date_high"))
     control = []
     for n, rec in rows.rows:
         rows.text(n, rec, "source")
+        date, kind = _date(rows, n, rec, "date"), rows.choice(n, rec, "kind", CONTROL_KINDS)
+        low, high = _window(rows, n, rec, date, kind)
         control.append(ControlObservation(
-            row=n, date=_date(rows, n, rec, "date"), place=rows.ident(n, rec, "place"),
-            controller=rows.ident(n, rec, "controller"), kind=rows.choice(n, rec, "kind", CONTROL_KINDS),
-            split=rows.choice(n, rec, "split", SPLITS), use=_use(rows, n, rec)))
+            row=n, date=date, place=rows.ident(n, rec, "place"),
+            controller=rows.ident(n, rec, "controller"), kind=kind,
+            split=rows.choice(n, rec, "split", SPLITS), use=_use(rows, n, rec), low=low, high=high))
 
     rows = _Rows(root / "casualties.csv",
-                 ("period_start", "period_end", "scope", "killed", "wounded", "use", "split", "source"), ("note",))
+                 ("period_start", "period_end", "scope", "killed", "wounded", "use", "split", "source"),
+                 ("note", "log_sd"))
     casualties = []
     for n, rec in rows.rows:
         rows.text(n, rec, "source")
@@ -186,10 +226,11 @@ def load_observations(path: str | Path) -> Observations:
             row=n, start=start, end=end, who=who, where=where.strip(),
             killed=rows.number(n, rec, "killed", low=0),
             wounded=None if wounded == "" else rows.number(n, rec, "wounded", low=0),
-            split=rows.choice(n, rec, "split", SPLITS), use=_use(rows, n, rec)))
+            split=rows.choice(n, rec, "split", SPLITS), use=_use(rows, n, rec), log_sd=_log_sd(rows, n, rec)))
 
     rows = _Rows(root / "displacement.csv",
-                 ("date", "area", "measure", "idps", "use", "split", "source"), ("idps_low", "idps_high", "note"))
+                 ("date", "area", "measure", "idps", "use", "split", "source"),
+                 ("idps_low", "idps_high", "note", "log_sd"))
     displacement = []
     for n, rec in rows.rows:
         rows.text(n, rec, "source")
@@ -203,7 +244,7 @@ def load_observations(path: str | Path) -> Observations:
         displacement.append(DisplacementObservation(
             row=n, date=_date(rows, n, rec, "date"), area=rows.text(n, rec, "area"),
             measure=rows.choice(n, rec, "measure", MEASURES), idps=idps, low=low, high=high,
-            split=rows.choice(n, rec, "split", SPLITS), use=_use(rows, n, rec)))
+            split=rows.choice(n, rec, "split", SPLITS), use=_use(rows, n, rec), log_sd=_log_sd(rows, n, rec)))
 
     return Observations(path=root, control=tuple(control), casualties=tuple(casualties),
                         displacement=tuple(displacement))
@@ -296,6 +337,8 @@ class CompiledObservations:
     control_coalition: np.ndarray
     control_day: np.ndarray
     control_held: np.ndarray
+    control_low: np.ndarray  # first and last day of the reported window (both control_day without a window)
+    control_high: np.ndarray
     # casualties
     casualties: tuple[CasualtyObservation, ...]
     casualty_start: np.ndarray
@@ -304,6 +347,7 @@ class CompiledObservations:
     casualty_parties: np.ndarray  # [row, party] bool
     casualty_killed: np.ndarray
     casualty_wounded: np.ndarray  # NaN where not reported
+    casualty_log_sd: np.ndarray  # NaN: the loss's default
     # displacement
     displacement: tuple[DisplacementObservation, ...]
     displacement_day: np.ndarray
@@ -312,6 +356,7 @@ class CompiledObservations:
     displacement_idps: np.ndarray
     displacement_low: np.ndarray  # NaN where no range
     displacement_high: np.ndarray
+    displacement_log_sd: np.ndarray  # NaN: the loss's default
     # window of the split, in days from the start (inclusive), for counting unreported control changes
     window: tuple[int, int] = (0, 0)
     coalition_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -376,9 +421,11 @@ def compile_observations(observations: Observations, scenario: Scenario,
             if o.use:
                 raise bad("control.csv", o.row, "controller", f"unknown faction {o.controller!r}")
             continue
-        if not 0 <= day(o.date) < scenario.days:
+        lo, hi = o.window
+        if not 0 <= day(lo) <= day(hi) < scenario.days:
             if o.use:
-                raise bad("control.csv", o.row, "date", f"{o.date} is outside the scenario's dates")
+                raise bad("control.csv", o.row, "date" if lo == hi else "date_low",
+                          f"{lo if day(lo) < 0 else hi} is outside the scenario's dates")
             continue
         control.append(o)
 
@@ -423,6 +470,8 @@ def compile_observations(observations: Observations, scenario: Scenario,
         control_coalition=np.array([coal[fids.index(o.controller)] for o in control], dtype=np.int64),
         control_day=np.array([day(o.date) for o in control], dtype=np.int64),
         control_held=np.array([o.kind == "held" for o in control], dtype=bool),
+        control_low=np.array([day(o.window[0]) for o in control], dtype=np.int64),
+        control_high=np.array([day(o.window[1]) for o in control], dtype=np.int64),
         casualties=tuple(casualties),
         casualty_start=np.array([day(o.start) for o in casualties], dtype=np.int64),
         casualty_end=np.array([day(o.end) for o in casualties], dtype=np.int64),
@@ -430,6 +479,7 @@ def compile_observations(observations: Observations, scenario: Scenario,
         casualty_parties=np.array(cas_parties, dtype=bool).reshape(len(casualties), nparty),
         casualty_killed=np.array([o.killed for o in casualties], dtype=float),
         casualty_wounded=np.array([np.nan if o.wounded is None else o.wounded for o in casualties], dtype=float),
+        casualty_log_sd=np.array([np.nan if o.log_sd is None else o.log_sd for o in casualties], dtype=float),
         displacement=tuple(displacement),
         displacement_day=np.array([day(o.date) for o in displacement], dtype=np.int64),
         displacement_places=np.array(dis_places, dtype=bool).reshape(len(displacement), n),
@@ -437,6 +487,7 @@ def compile_observations(observations: Observations, scenario: Scenario,
         displacement_idps=np.array([o.idps for o in displacement], dtype=float),
         displacement_low=np.array([np.nan if o.low is None else o.low for o in displacement], dtype=float),
         displacement_high=np.array([np.nan if o.high is None else o.high for o in displacement], dtype=float),
+        displacement_log_sd=np.array([np.nan if o.log_sd is None else o.log_sd for o in displacement], dtype=float),
         window=(max(day(lo), 0), min(day(hi), scenario.days - 1)),
         coalition_of=coal,
     )
@@ -444,10 +495,10 @@ def compile_observations(observations: Observations, scenario: Scenario,
 
 def split_window(observations: Observations, scenario: Scenario, split: str) -> tuple[dt.date, dt.date]:
     """The dates a split covers: calibration from the start to its last row's date; validation from the day
-    after that to the scenario's end. The calibration cut-off is the latest date of any calibration row
-    (2014-06-22 for the Iraq tables)."""
+    after that to the scenario's end. The calibration cut-off is the latest date of any calibration row (the end
+    of its window, for a change reported in a window; 2014-06-22 for the Iraq tables)."""
     cal = observations.select(split="calibration", used=None)
-    dates = [o.date for o in cal.control] + [o.end for o in cal.casualties] + [o.date for o in cal.displacement]
+    dates = [o.window[1] for o in cal.control] + [o.end for o in cal.casualties] + [o.date for o in cal.displacement]
     cutoff = max((d for d in dates if d <= scenario.end_date), default=scenario.start_date)
     if split == "calibration":
         return scenario.start_date, cutoff
@@ -462,7 +513,8 @@ def observations_from_record(record: RecordLike, scenario: Scenario, cutoff: dt.
                              path: Path = Path("synthetic"), by_governorate: bool = True) -> Observations:
     """Observations that a run would have produced had it been history.
 
-    Every change of side (coalition) becomes a ``taken`` row; every place that saw casualties but stayed with
+    The first change of each place to each side (coalition) becomes a ``taken`` row (the loss dates a change by
+    the first day the place passes to the reported side); every place that saw casualties but stayed with
     its side becomes a ``held`` row on its last day of fighting; killed and wounded (all parties) by
     governorate become one casualty row per governorate and split; displacement (``left`` per governorate, on
     the cutoff and on the last day) where any; with ``by_governorate=False`` one casualty row per split for all
@@ -484,7 +536,11 @@ def observations_from_record(record: RecordLike, scenario: Scenario, cutoff: dt.
     before = np.vstack([coal[record.initial_control][None, :], side[:-1]])
     control = []
     n = 2
+    seen = set()
     for d, p in zip(*np.nonzero(side != before)):
+        if (p, side[d, p]) in seen:
+            continue
+        seen.add((p, side[d, p]))
         control.append(ControlObservation(n, date(d), ids[p], fids[record.control[d, p]], "taken", split(date(d)),
                                           True))
         n += 1
@@ -537,14 +593,20 @@ def write_observations(observations: Observations, directory: str | Path, source
     def num(v: float | None) -> str:
         return "" if v is None else str(int(v)) if float(v).is_integer() else repr(float(v))
 
-    write("control.csv", ["date", "place", "controller", "kind", "split", "use", "source"],
-          [[o.date, o.place, o.controller, o.kind, o.split, yn(o.use), source] for o in observations.control])
-    write("casualties.csv", ["period_start", "period_end", "scope", "killed", "wounded", "use", "split", "source"],
+    def day(d: dt.date | None) -> str:
+        return "" if d is None else d.isoformat()
+
+    write("control.csv", ["date", "place", "controller", "kind", "split", "use", "source", "date_low", "date_high"],
+          [[o.date, o.place, o.controller, o.kind, o.split, yn(o.use), source, day(o.low), day(o.high)]
+           for o in observations.control])
+    write("casualties.csv", ["period_start", "period_end", "scope", "killed", "wounded", "use", "split", "source",
+                             "log_sd"],
           [[o.start, o.end, f"{'+'.join(o.who)};{o.where}", num(o.killed), num(o.wounded), yn(o.use), o.split,
-            source] for o in observations.casualties])
-    write("displacement.csv", ["date", "area", "measure", "idps", "idps_low", "idps_high", "use", "split", "source"],
-          [[o.date, o.area, o.measure, num(o.idps), num(o.low), num(o.high), yn(o.use), o.split, source]
-           for o in observations.displacement])
+            source, num(o.log_sd)] for o in observations.casualties])
+    write("displacement.csv", ["date", "area", "measure", "idps", "idps_low", "idps_high", "use", "split", "source",
+                               "log_sd"],
+          [[o.date, o.area, o.measure, num(o.idps), num(o.low), num(o.high), yn(o.use), o.split, source,
+            num(o.log_sd)] for o in observations.displacement])
     return root
 
 
