@@ -33,7 +33,15 @@ _PUBLIC = {
 __all__ = ["__version__", *_PUBLIC]
 
 
+#: Names of the public API that need an extra (see :mod:`simulation.extras`).
+_EXTRA = {"run_sweep": "sweep", "calibrate": "sweep"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _EXTRA:
+        from simulation.extras import require
+
+        require(_EXTRA[name], f"simulation.{name}")
     if name in _PUBLIC:
         return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'simulation' has no attribute {name!r}")
