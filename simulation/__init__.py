@@ -19,7 +19,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from simulation import caches as _caches
+
 __version__ = "0.1.0"
+_caches.configure()  # before Numba or matplotlib is imported: where they cannot write, a temporary folder
 
 _PUBLIC = {
     "ConflictModel": "simulation.engine.model",
