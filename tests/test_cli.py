@@ -58,6 +58,44 @@ def test_summary_holds_totals_and_final_controllers(toy_run):
     assert sum(int(r["killed"]) for r in casualties) == s["totals"]["killed_all"]
 
 
+def test_summary_names_the_versions_that_computed_it(toy_run):
+    from importlib import metadata
+
+    from simulation import __version__
+    from simulation.fingerprint import model_fingerprint
+
+    v = json.loads((toy_run / "summary.json").read_text(encoding="utf-8"))["versions"]
+    assert v["python"] == ".".join(map(str, sys.version_info[:3]))
+    for lib in ("numpy", "numba", "scipy", "mesa"):
+        assert v[lib] == metadata.version(lib)
+    assert v["conflict-sim"] == __version__ and v["model_fingerprint"] == model_fingerprint()
+
+
+def test_gis_layers_hold_coordinates_kind_population_and_daily_control(toy_run):
+    from simulation.scenario import load_scenario
+
+    scenario = load_scenario(TOY)
+    places = json.loads((toy_run / "places.geojson").read_text(encoding="utf-8"))
+    assert places["type"] == "FeatureCollection" and len(places["features"]) == len(scenario.places)
+    control = {(r["date"], r["place"]): r["controller"]
+               for r in csv.DictReader((toy_run / "control.csv").open(encoding="utf-8"))}
+    final = json.loads((toy_run / "summary.json").read_text(encoding="utf-8"))["final_controller"]
+    for feature, place in zip(places["features"], scenario.places):
+        props = feature["properties"]
+        assert feature["geometry"] == {"type": "Point", "coordinates": [place.lon, place.lat]}
+        assert (props["id"], props["kind"], props["governorate"], props["population"]) == \
+            (place.id, place.kind, place.governorate, place.population)
+        daily = {k.removeprefix("control_"): v for k, v in props.items() if k.startswith("control_")}
+        assert len(daily) == 30 and all(control[d, place.id] == c for d, c in daily.items())
+        assert props["controller_end"] == final[place.id] and props["controller_start"] == place.controller
+    roads = json.loads((toy_run / "roads.geojson").read_text(encoding="utf-8"))["features"]
+    at = {p.id: [p.lon, p.lat] for p in scenario.places}
+    assert len(roads) == len(scenario.roads)
+    for feature, road in zip(roads, scenario.roads):
+        assert feature["geometry"]["coordinates"] == [at[road.a], at[road.b]]
+        assert feature["properties"] == {"from": road.a, "to": road.b, "km": road.km, "kind": road.kind}
+
+
 def test_same_seed_gives_byte_identical_files_except_run_time(toy_run, tmp_path):
     again = tmp_path / "again"
     assert main(["run", str(TOY), "--seed", "1", "--out", str(again), "--quiet"]) == 0
@@ -79,6 +117,7 @@ def test_set_overrides_a_parameter_and_is_recorded(tmp_path):
                  "--quiet"]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["parameters"]["attack_ratio"] == 2.5 and s["days"] == 3
+    assert s["overrides"] == {"attack_ratio": 2.5} and s["fitted_file"] is None  # the toy has no fitted file
 
 
 @pytest.mark.parametrize(
