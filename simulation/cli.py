@@ -83,8 +83,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if sets:
         scenario = scenario.with_parameters(sets)
     out = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
-    # Before the run, not after it: a run of many days should not end in "cannot write".
+    # Before the run, not after it: a run of many days should not end in "cannot write" or in bad observations.
     check_run_target(out, overwrite=args.force, protect=[scenario.path, Path.cwd()])
+    if not args.no_plots:
+        from simulation.runs.observed import scenario_observations
+
+        scenario_observations(scenario)  # what the report compares the run with
 
     started = time.perf_counter()
     model = ConflictModel(scenario, seed=args.seed, days=args.days)

@@ -120,6 +120,35 @@ def test_set_overrides_a_parameter_and_is_recorded(tmp_path):
     assert s["overrides"] == {"attack_ratio": 2.5} and s["fitted_file"] is None  # the toy has no fitted file
 
 
+def test_report_states_its_inputs_and_sets_the_run_beside_the_reports(tmp_path):
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.observed import control_comparison, scenario_observations
+    from simulation.scenario import load_scenario
+
+    out = tmp_path / "iraq"
+    assert main(["run", "iraq_june_2014", "--set", "attack_ratio=0.8", "--out", str(out), "--quiet"]) == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["fitted_file"].endswith("calibration/fitted/iraq_june_2014.toml")
+    assert f"- fitted parameters: `{s['fitted_file']}`" in report
+    assert "- parameters set for this run: `--set attack_ratio=0.8`" in report
+    assert "## The run beside the reports" in report
+    # The same comparison, from the model rerun with the same seed and parameters.
+    model = ConflictModel(load_scenario("iraq_june_2014").with_parameters({"attack_ratio": 0.8}), seed=1).run()
+    rows = control_comparison(model, scenario_observations(model.scenario_data))
+    assert len(rows) > 20
+    assert f"{sum(r['agree'] for r in rows)} of {len(rows)} reports match" in report
+    assert report.count("| ✓ |") + report.count("| ✗ |") == len(rows)
+    assert "| civilians+noncombatants in Ninawa,Diyala,Salahuddin | 2014-06-05 to 2014-06-22 | 757 |" in report
+    assert "people who had left Mosul | 500,000 |" in report
+
+
+def test_report_of_a_scenario_without_observations_says_so(toy_run):
+    report = (toy_run / "report.md").read_text(encoding="utf-8")
+    assert "- fitted parameters: none" in report and "- parameters set for this run: none" in report
+    assert "The scenario names no observations" in report
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
