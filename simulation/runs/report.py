@@ -169,7 +169,8 @@ def comparison_lines(model: ConflictModel) -> list[str]:
         lines += ["**Displaced people**:", "",
                   "| date | measure | reported (range) | model | model / reported | split |",
                   "|---|---|---:|---:|---:|---|",
-                  *[f"| {r['date']} | {what.get(r['measure'], r['measure'])} {areas.get(r['area'], r['area'])} | {_number(r['reported'])}"
+                  *[f"| {r['date']} | {what.get(r['measure'], r['measure'])} {areas.get(r['area'], r['area'])} | "
+                    f"{_number(r['reported'])}"
                     + (f" ({_number(r['low'])}–{_number(r['high'])})" if r["low"] is not None else "")
                     + f" | {_number(r['model'])} | {_ratio(r['model'], r['reported'])} | {r['split']} |"
                     for r in displaced],
