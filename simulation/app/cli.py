@@ -87,7 +87,14 @@ def cmd_viz(args: argparse.Namespace) -> int:
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
     os.environ.setdefault("SOLARA_MODE", "production")
 
+    import warnings
+
     import uvicorn
+
+    # Solara warns, on every page served over plain http at an address other than "localhost" (127.0.0.1 is one),
+    # in 12 lines, that the session cookie falls back from SameSite=None to SameSite=Lax. Lax is right for this
+    # app, which no other site embeds in a frame; docs/app.md says so once, the log need not on every visit.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
 
     from simulation.app.assets import cache_directory, missing_packages
 
