@@ -431,9 +431,12 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     ScenarioError
         The first problem found, naming the file, row and field.
     """
-    from simulation.shipped import resolve_scenario
+    from simulation.shipped import resolve_scenario, scenario_names
 
     root = resolve_scenario(path)
+    if root is None:
+        raise ScenarioError(str(path), "is neither a scenario directory nor a shipped scenario "
+                            f"({', '.join(scenario_names()) or 'none installed'}; see `conflict-sim scenarios`)")
     if not root.is_dir():
         raise ScenarioError(str(path), "is not a scenario directory")
     toml_name = f"{root.name}/scenario.toml"

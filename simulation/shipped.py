@@ -63,25 +63,15 @@ def _is_name(text: str) -> bool:
     return bool(text) and "/" not in text and "\\" not in text and text not in (".", "..")
 
 
-def resolve_scenario(given: str | Path) -> Path:
+def resolve_scenario(given: str | Path) -> Path | None:
     """The scenario directory ``given`` names: the path itself if it exists, else the shipped scenario of that
-    name. A path that exists is always taken as given (a local copy wins over the shipped one).
-
-    Raises
-    ------
-    simulation.scenario.ScenarioError
-        ``given`` is neither an existing path nor the name of a shipped scenario (one line naming them).
-    """
+    name, else None. A path that exists is always taken as given (a local copy wins over the shipped one)."""
     path = Path(given)
     if path.exists():
         return path
     if _is_name(str(given)) and str(given) in scenario_names():
         return scenarios_dir() / str(given)
-    from simulation.scenario import ScenarioError
-
-    names = ", ".join(scenario_names()) or "none installed"
-    raise ScenarioError(str(given), f"is neither a scenario directory nor a shipped scenario ({names}; "
-                        "see `conflict-sim scenarios`)")
+    return None
 
 
 def resolve_design(given: str | Path) -> Path:
