@@ -10,7 +10,9 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	# compat: the repository on sys.path through a .pth file, as for a flat layout. The default editable mode
+	# would use an import hook (pyproject maps scenarios/ etc. into the package) and print an 11-line banner.
+	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	$(PY) -m simulation.app.assets
 	touch $@
 
