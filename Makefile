@@ -7,12 +7,15 @@ SCENARIO ?= scenarios/iraq_june_2014
 
 setup: $(VENV)/.installed
 
+# pyproject.toml maps scenarios/, designs/ and calibration/ into the package, so setuptools makes the editable
+# install an import hook and says so in an 11-line "Editable installation" banner; this filter silences that one
+# message (its 'compat' mode, the alternative, prints a deprecation banner instead).
+QUIET_EDITABLE := ignore:Editable installation
+
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# compat: the repository on sys.path through a .pth file, as for a flat layout. The default editable mode
-	# would use an import hook (pyproject maps scenarios/ etc. into the package) and print an 11-line banner.
-	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m simulation.app.assets
 	touch $@
 
