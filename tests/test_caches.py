@@ -17,7 +17,10 @@ from tests.conftest import ROOT
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
     for name in ("NUMBA_CACHE_DIR", "MPLCONFIGDIR"):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first, so that monkeypatch records the original state and restores it after the test, also
+        # when configure() sets the variable (else it would leak into every later test and its subprocesses).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(caches.tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
     yield tmp_path
