@@ -7,10 +7,15 @@ SCENARIO ?= scenarios/iraq_june_2014
 
 setup: $(VENV)/.installed
 
+# pyproject.toml maps scenarios/, designs/ and calibration/ into the package, so setuptools makes the editable
+# install an import hook and says so in an 11-line "Editable installation" banner; this filter silences that one
+# message (its 'compat' mode, the alternative, prints a deprecation banner instead).
+QUIET_EDITABLE := ignore:Editable installation
+
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m simulation.app.assets
 	touch $@
 

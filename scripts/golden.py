@@ -5,9 +5,11 @@ and summaries stored in ``tests/golden/``.
     .venv/bin/python scripts/golden.py --write    # rewrite the stored runs (``make golden``): on purpose only
 
 A stored run is the run directory's CSV tables and its ``summary.json``, each gzipped (``<file>.gz``) to keep
-the repository small. From the summary, ``run_time_s`` (the wall clock) and ``version`` (the package's version,
-which a release bumps without changing a number) are dropped, and ``scenario_path`` is made relative to the
-repository, so that a clone anywhere gives the same bytes. Everything else must be equal byte for byte.
+the repository small. From the summary, ``run_time_s`` (the wall clock), ``version`` (the package's version,
+which a release bumps without changing a number) and the ``versions`` block (Python's, the libraries' and the
+model's fingerprint, which differ between CI's Python 3.11, 3.12 and 3.13 legs and change with every edit of the
+code) are dropped, and ``scenario_path`` and ``fitted_file`` are made relative to the repository, so that a clone
+anywhere gives the same bytes. Everything else must be equal byte for byte: the same numbers on every Python.
 
 Runs go through ``simulation.cli.main`` in this process (``--no-plots``; the report is drawn from the same
 tables), so they use the scenario's shipped fitted parameters exactly as ``conflict-sim run`` does. A commit
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 SEEDS = (1, 2, 3)
 SCENARIOS = ("toy", "iraq_june_2014")
-DROPPED = ("run_time_s", "version")  # summary keys that are not the model's numbers
+DROPPED = ("run_time_s", "version", "versions")  # summary keys that are not the model's numbers
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ def produce(run: GoldenRun) -> dict[str, str]:
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     for key in DROPPED:
         summary.pop(key, None)
-    summary["scenario_path"] = Path(summary["scenario_path"]).resolve().relative_to(ROOT).as_posix()
+    for key in ("scenario_path", "fitted_file"):
+        if summary.get(key):
+            summary[key] = Path(summary[key]).resolve().relative_to(ROOT).as_posix()
     files["summary.json"] = json.dumps(summary, indent=2) + "\n"
     return files
 

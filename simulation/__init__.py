@@ -19,7 +19,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from simulation import caches as _caches
+
 __version__ = "0.1.0"
+_caches.configure()  # before Numba or matplotlib is imported: where they cannot write, a temporary folder
 
 _PUBLIC = {
     "ConflictModel": "simulation.engine.model",
@@ -33,7 +36,15 @@ _PUBLIC = {
 __all__ = ["__version__", *_PUBLIC]
 
 
+#: Names of the public API that need an extra (see :mod:`simulation.extras`).
+_EXTRA = {"run_sweep": "sweep", "calibrate": "sweep"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _EXTRA:
+        from simulation.extras import require
+
+        require(_EXTRA[name], f"simulation.{name}")
     if name in _PUBLIC:
         return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'simulation' has no attribute {name!r}")

@@ -1,4 +1,7 @@
-"""The command line: ``conflict-sim run | params | check``.
+"""The command line: ``conflict-sim run | params | check | scenarios`` (and ``python -m simulation``).
+
+A scenario is named by its directory or, where no such path exists, by the name of a shipped scenario
+(``conflict-sim run toy`` from any directory; :mod:`simulation.shipped`); a sweep design likewise.
 
 Bad input (a malformed scenario, an unknown parameter, an output directory that exists) gives one line on
 stderr naming the file, row and field, exit code 2, and no output directory.
@@ -16,6 +19,7 @@ from typing import NoReturn
 
 from simulation.engine.signals import exit_on_signals, signals_deferred
 from simulation.errors import EXIT_BAD_INPUT, UsageError, parse_sets
+from simulation.extras import MissingExtra, require_extra
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write a run directory with tables, summary and report",
                          description="Run SCENARIO_DIR and write a run directory (written atomically: a "
                          "temporary directory renamed when complete).")
-    run.add_argument("scenario", metavar="SCENARIO_DIR", help="scenario directory (scenario.toml and CSV tables)")
+    run.add_argument("scenario", metavar="SCENARIO",
+                     help="scenario directory (scenario.toml and CSV tables) or the name of a shipped scenario "
+                     "(see `conflict-sim scenarios`)")
     run.add_argument("--seed", type=int, default=1, help="seed of the random generator (default 1)")
     run.add_argument("--days", type=int, default=None,
                      help="days to simulate (default: the scenario's start to end date)")
@@ -49,11 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the run directory's path")
 
     params = sub.add_parser("params", help="list the model parameters with defaults, bounds and meaning")
-    params.add_argument("scenario", metavar="SCENARIO_DIR", nargs="?",
-                        help="also show the values this scenario uses")
+    params.add_argument("scenario", metavar="SCENARIO", nargs="?",
+                        help="also show the values this scenario (directory or shipped name) uses")
 
     check = sub.add_parser("check", help="validate a scenario directory and print a one-line summary")
-    check.add_argument("scenario", metavar="SCENARIO_DIR")
+    check.add_argument("scenario", metavar="SCENARIO")
+
+    sub.add_parser("scenarios", help="list the shipped scenarios and sweep designs, usable by name",
+                   description="List the scenarios and sweep designs installed with the package: `conflict-sim "
+                   "run NAME` and `conflict-sim sweep NAME --design DESIGN` take these names from any directory.")
     for module in EXTENSIONS:
         importlib.import_module(module).register_cli(sub, COMMANDS)
     return p
@@ -73,8 +83,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if sets:
         scenario = scenario.with_parameters(sets)
     out = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
-    # Before the run, not after it: a run of many days should not end in "cannot write".
+    # Before the run, not after it: a run of many days should not end in "cannot write" or in bad observations.
     check_run_target(out, overwrite=args.force, protect=[scenario.path, Path.cwd()])
+    if not args.no_plots:
+        from simulation.runs.observed import scenario_observations
+
+        scenario_observations(scenario)  # what the report compares the run with
 
     started = time.perf_counter()
     model = ConflictModel(scenario, seed=args.seed, days=args.days)
@@ -126,7 +140,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check}
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from simulation.shipped import design_names, designs_dir, scenario_names, scenarios_dir
+
+    for name in scenario_names():
+        head = tomllib.loads((scenarios_dir() / name / "scenario.toml").read_text(encoding="utf-8"))["scenario"]
+        about = str(head.get("description", ""))
+        about = about if len(about) <= 70 else about[:69].rstrip() + "…"
+        print(f"{name:16} {head['start_date']} to {head['end_date']}  {about}")
+    print(f"  (in {scenarios_dir()}; run one with `conflict-sim run NAME`)")
+    print(f"designs: {', '.join(design_names())}")
+    print(f"  (in {designs_dir()}; use one with `conflict-sim sweep SCENARIO --design NAME`)")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check, "scenarios": cmd_scenarios}
+#: Commands that import neither the model nor its libraries.
+LIGHT_COMMANDS = ("scenarios",)
 
 # Modules that add sub-commands: each has ``register_cli(subparsers, commands)``, which adds its parser(s) and
 # puts its handler(s) in ``commands``. Handlers raise UsageError / ScenarioError / OutputError for bad input.
@@ -151,15 +183,33 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         # Parsing first, on light modules only: --help, --version and a mistyped option answer at once.
         args = build_parser().parse_args(argv)
-        with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
-            import simulation.runs.output  # noqa: F401 - the model and its libraries, which every command needs
+        _shipped_names(args)
+        require_extra(args)
+        if args.command not in LIGHT_COMMANDS:
+            with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+                import simulation.runs.output  # noqa: F401 - the model and its libraries, which these commands need
         return COMMANDS[args.command](args)
-    except (UsageError, ScenarioError, OutputError) as e:
+    except (UsageError, ScenarioError, OutputError, MissingExtra) as e:
         print("error: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted (output is written only when complete)", file=sys.stderr)
         return 130
+
+
+def _shipped_names(args: argparse.Namespace) -> None:
+    """Replace a shipped scenario's or design's name by its path, where no file of that name exists here.
+
+    Done once here rather than in each command: every sub-command then sees a path, as if it had been typed.
+    """
+    from simulation.shipped import resolve_design, scenario_names, scenarios_dir
+
+    for dest in ("scenario", "target"):  # `validate` takes a run directory or a scenario as its target
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and not Path(value).exists() and value in scenario_names():
+            setattr(args, dest, str(scenarios_dir() / value))
+    if getattr(args, "design", None) is not None:  # `sweep --design example`
+        args.design = resolve_design(args.design)
 
 
 def entry() -> NoReturn:

@@ -155,6 +155,10 @@ class Scenario:
     parameters: dict[str, float] = field(hash=False)
     fit_bounds: dict[str, tuple[float, float]] = field(hash=False)
     fitted_file: Path | None = None
+    #: Whether ``fitted_file``'s parameters were applied (not with ``use_fitted=False`` or a missing file).
+    fitted_used: bool = False
+    #: Parameter values set on top of the scenario's and the fitted file's (``--set``, :meth:`with_parameters`).
+    overrides: dict[str, float] = field(default_factory=dict, hash=False)
 
     @property
     def days(self) -> int:
@@ -186,14 +190,15 @@ class Scenario:
         return "hostile"
 
     def with_parameters(self, overrides: dict[str, Any], origin: str = "--set") -> Scenario:
-        """A copy with parameter values replaced (each checked against its bounds)."""
+        """A copy with parameter values replaced (each checked against its bounds), recorded in ``overrides``."""
         params = dict(self.parameters)
+        changed = dict(self.overrides)
         for name, value in overrides.items():
             try:
-                params[name] = check_value(name, value)
+                params[name] = changed[name] = check_value(name, value)
             except (KeyError, ValueError) as e:
                 raise ScenarioError(origin, str(e).strip('"'), field=name) from None
-        return _replace(self, parameters=params)
+        return _replace(self, parameters=params, overrides=changed)
 
     def graph(self) -> nx.Graph:
         """The road network as a NetworkX graph; nodes carry the place, edges the road."""
@@ -417,7 +422,8 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
 
     Parameters
     ----------
-    path : directory holding ``scenario.toml`` and the CSV tables.
+    path : directory holding ``scenario.toml`` and the CSV tables, or the name of a shipped scenario (``toy``,
+        ``iraq_june_2014``; see :mod:`simulation.shipped`) where no such path exists.
     use_fitted : apply the fitted-parameters file named in ``scenario.toml`` (if it exists).
 
     Raises
@@ -425,7 +431,12 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     ScenarioError
         The first problem found, naming the file, row and field.
     """
-    root = Path(path)
+    from simulation.shipped import resolve_scenario, scenario_names
+
+    root = resolve_scenario(path)
+    if root is None:
+        raise ScenarioError(str(path), "is neither a scenario directory nor a shipped scenario "
+                            f"({', '.join(scenario_names()) or 'none installed'}; see `conflict-sim scenarios`)")
     if not root.is_dir():
         raise ScenarioError(str(path), "is not a scenario directory")
     toml_name = f"{root.name}/scenario.toml"
@@ -441,7 +452,8 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     params.update(_parameters_table(toml_name, doc.get("parameters", {}), "parameters"))
     fit_bounds = _fit_table(toml_name, doc)
     fitted_file = _fitted_file(toml_name, head, root)
-    if use_fitted and fitted_file is not None and fitted_file.is_file():
+    fitted_used = use_fitted and fitted_file is not None and fitted_file.is_file()
+    if fitted_used:
         params.update(load_fitted_parameters(fitted_file))
 
     places = _load_places(root, set(ids))
@@ -456,7 +468,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         start_date=start, end_date=end, factions=tuple(factions),
         allied=frozenset(pairs["allied"]), neutral=frozenset(pairs["neutral"]),
         places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
-        parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file,
+        parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file, fitted_used=fitted_used,
     )
     _check_connected(scenario)
     return scenario

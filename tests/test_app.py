@@ -168,6 +168,28 @@ def test_charts_lay_out_the_series(mid_june):
     assert nice_step(1000) == 200 and nice_step(7) == 2 and nice_step(0.3) == 0.1
 
 
+def test_mesa_chart_counts_dates_not_steps(mid_june):
+    """Mesa's PlotMatplotlib on the data collector, drawn as Mesa draws it (post_process, then its own "Step"
+    label): the x axis shows dates and says so."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from simulation.app.components import _places_held_post_process
+
+    df = mid_june.datacollector.get_model_vars_dataframe()
+    ax = Figure().subplots()
+    for f in mid_june.scenario_data.factions:
+        ax.plot(df.loc[:, f"places_{f.id}"], label=f"places_{f.id}")
+    _places_held_post_process(mid_june)(ax)
+    ax.set_xlabel("Step")  # what mesa.visualization.components.matplotlib_components.PlotMatplotlib does next
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.figure.canvas.draw()
+    assert ax.get_xlabel() == "date (2014), end of day" and ax.get_ylabel() == "places held"
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels and all(t.endswith(" Jun") for t in labels) and "01 Jun" in labels  # row 0 is 1 June
+    assert len(df) == 15
+
+
 def test_sliders_start_at_the_scenarios_values():
     settings = default_settings()
     s = cached_scenario(str(DEFAULT_SCENARIO))
@@ -201,7 +223,7 @@ def test_viz_bad_address_is_one_line_and_exit_2(capsys, args, message):
 
 def test_viz_bad_scenario_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["viz", str(tmp_path / "nothing"), "--port", "1"]) == 2
-    assert "is not a scenario directory" in capsys.readouterr().err
+    assert "is neither a scenario directory nor a shipped scenario" in capsys.readouterr().err
 
 
 def test_front_end_packages_come_from_solaras_template(tmp_path):

@@ -58,6 +58,44 @@ def test_summary_holds_totals_and_final_controllers(toy_run):
     assert sum(int(r["killed"]) for r in casualties) == s["totals"]["killed_all"]
 
 
+def test_summary_names_the_versions_that_computed_it(toy_run):
+    from importlib import metadata
+
+    from simulation import __version__
+    from simulation.fingerprint import model_fingerprint
+
+    v = json.loads((toy_run / "summary.json").read_text(encoding="utf-8"))["versions"]
+    assert v["python"] == ".".join(map(str, sys.version_info[:3]))
+    for lib in ("numpy", "numba", "scipy", "mesa"):
+        assert v[lib] == metadata.version(lib)
+    assert v["conflict-sim"] == __version__ and v["model_fingerprint"] == model_fingerprint()
+
+
+def test_gis_layers_hold_coordinates_kind_population_and_daily_control(toy_run):
+    from simulation.scenario import load_scenario
+
+    scenario = load_scenario(TOY)
+    places = json.loads((toy_run / "places.geojson").read_text(encoding="utf-8"))
+    assert places["type"] == "FeatureCollection" and len(places["features"]) == len(scenario.places)
+    control = {(r["date"], r["place"]): r["controller"]
+               for r in csv.DictReader((toy_run / "control.csv").open(encoding="utf-8"))}
+    final = json.loads((toy_run / "summary.json").read_text(encoding="utf-8"))["final_controller"]
+    for feature, place in zip(places["features"], scenario.places):
+        props = feature["properties"]
+        assert feature["geometry"] == {"type": "Point", "coordinates": [place.lon, place.lat]}
+        assert (props["id"], props["kind"], props["governorate"], props["population"]) == \
+            (place.id, place.kind, place.governorate, place.population)
+        daily = {k.removeprefix("control_"): v for k, v in props.items() if k.startswith("control_")}
+        assert len(daily) == 30 and all(control[d, place.id] == c for d, c in daily.items())
+        assert props["controller_end"] == final[place.id] and props["controller_start"] == place.controller
+    roads = json.loads((toy_run / "roads.geojson").read_text(encoding="utf-8"))["features"]
+    at = {p.id: [p.lon, p.lat] for p in scenario.places}
+    assert len(roads) == len(scenario.roads)
+    for feature, road in zip(roads, scenario.roads):
+        assert feature["geometry"]["coordinates"] == [at[road.a], at[road.b]]
+        assert feature["properties"] == {"from": road.a, "to": road.b, "km": road.km, "kind": road.kind}
+
+
 def test_same_seed_gives_byte_identical_files_except_run_time(toy_run, tmp_path):
     again = tmp_path / "again"
     assert main(["run", str(TOY), "--seed", "1", "--out", str(again), "--quiet"]) == 0
@@ -79,6 +117,36 @@ def test_set_overrides_a_parameter_and_is_recorded(tmp_path):
                  "--quiet"]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["parameters"]["attack_ratio"] == 2.5 and s["days"] == 3
+    assert s["overrides"] == {"attack_ratio": 2.5} and s["fitted_file"] is None  # the toy has no fitted file
+
+
+def test_report_states_its_inputs_and_sets_the_run_beside_the_reports(tmp_path):
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.observed import control_comparison, scenario_observations
+    from simulation.scenario import load_scenario
+
+    out = tmp_path / "iraq"
+    assert main(["run", "iraq_june_2014", "--set", "attack_ratio=0.8", "--out", str(out), "--quiet"]) == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["fitted_file"].endswith("calibration/fitted/iraq_june_2014.toml")
+    assert f"- fitted parameters: `{s['fitted_file']}`" in report
+    assert "- parameters set for this run: `--set attack_ratio=0.8`" in report
+    assert "## The run beside the reports" in report
+    # The same comparison, from the model rerun with the same seed and parameters.
+    model = ConflictModel(load_scenario("iraq_june_2014").with_parameters({"attack_ratio": 0.8}), seed=1).run()
+    rows = control_comparison(model, scenario_observations(model.scenario_data))
+    assert len(rows) > 20
+    assert f"{sum(r['agree'] for r in rows)} of {len(rows)} reports match" in report
+    assert report.count("| ✓ |") + report.count("| ✗ |") == len(rows)
+    assert "| civilians+noncombatants in Ninawa,Diyala,Salahuddin | 2014-06-05 to 2014-06-22 | 757 |" in report
+    assert "people who had left Mosul | 500,000 |" in report
+
+
+def test_report_of_a_scenario_without_observations_says_so(toy_run):
+    report = (toy_run / "report.md").read_text(encoding="utf-8")
+    assert "- fitted parameters: none" in report and "- parameters set for this run: none" in report
+    assert "The scenario names no observations" in report
 
 
 @pytest.mark.parametrize(
@@ -135,14 +203,15 @@ def test_the_parser_and_the_public_api_import_no_heavy_library():
 
 
 def test_no_library_module_imports_a_command_line_module():
-    """Only command-line modules (``cli.py``) import command-line modules: the CLI sits above the library."""
+    """Only command-line modules (``cli.py``, and ``__main__.py`` for ``python -m simulation``) import command-line
+    modules: the CLI sits above the library."""
     import ast
     from pathlib import Path
 
     package = Path(__file__).resolve().parents[1] / "simulation"
     offenders = []
     for path in package.rglob("*.py"):
-        if path.name == "cli.py":
+        if path.name in ("cli.py", "__main__.py"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \

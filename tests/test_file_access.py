@@ -79,6 +79,12 @@ def outside(reads: list[str], allowed: list[Path]) -> list[str]:
     roots = [str(Path(a).resolve()) for a in allowed]
     bad = []
     for r in reads:
+        # The editable install's import hook puts a placeholder entry, '__editable__.<name>.finder.__path_hook__',
+        # on sys.path; importlib.metadata (called by Mesa on import, and for library_versions) tries to open every
+        # entry as a zip file, so the placeholder shows up as a read of a file of that name in the working
+        # directory, which does not exist. Nothing is read.
+        if Path(r).name.startswith("__editable__.") and Path(r).name.endswith(".__path_hook__"):
+            continue
         real = str(Path(r).resolve())
         if not any(real == root or real.startswith(root + os.sep) for root in roots):
             bad.append(r)

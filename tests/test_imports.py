@@ -103,7 +103,8 @@ def lower_importing_higher(graph: nx.DiGraph) -> list[tuple[str, str]]:
 
 
 def is_cli(module: str) -> bool:
-    return module == "simulation.cli" or (module.startswith("simulation.") and module.endswith(".cli"))
+    return module in ("simulation.cli", "simulation.__main__") or (module.startswith("simulation.")
+                                                                    and module.endswith(".cli"))
 
 
 def library_importing_cli(graph: nx.DiGraph) -> list[tuple[str, str]]:

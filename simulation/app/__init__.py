@@ -1,10 +1,10 @@
 """The interactive app (Solara and Mesa 3's visualization): ``conflict-sim viz``; see ``docs/app.md``.
 
-Importing this package is cheap (the command line reads the defaults below); the page loads on use.
+Importing this package is cheap (the command line reads the defaults below); the page loads on use. The app needs
+the ``[app]`` extra (``pip install 'conflict-sim[app]'``).
 """
 
-from pathlib import Path
+from simulation.shipped import observations_dir, scenarios_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SCENARIO = ROOT / "scenarios" / "iraq_june_2014"
-DEFAULT_OBSERVATIONS = ROOT / "calibration" / "observations"
+DEFAULT_SCENARIO = scenarios_dir() / "iraq_june_2014"
+DEFAULT_OBSERVATIONS = observations_dir()

@@ -20,14 +20,12 @@ DEFAULT_PORT = 8765
 
 def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
     """Add the ``viz`` sub-command."""
-    from simulation.app import DEFAULT_SCENARIO
-
     p = subparsers.add_parser(
         "viz", help="serve the interactive app: map, controls, parameters, counterfactuals and charts",
         description="Serve the interactive app in a browser (Solara and Mesa 3's visualization): watch the "
         "scenario unfold on a map, step or play it, change parameters and counterfactuals. See docs/app.md.")
-    p.add_argument("scenario", metavar="SCENARIO_DIR", nargs="?", default=str(DEFAULT_SCENARIO),
-                   help=f"scenario directory (default {DEFAULT_SCENARIO.relative_to(DEFAULT_SCENARIO.parents[1])})")
+    p.add_argument("scenario", metavar="SCENARIO", nargs="?", default="iraq_june_2014",
+                   help="scenario directory, or the name of a shipped scenario (default iraq_june_2014)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
@@ -82,14 +80,21 @@ def cmd_viz(args: argparse.Namespace) -> int:
     from simulation.app.page import OBSERVATIONS_ENV, SCENARIO_ENV, SEED_ENV
 
     # Solara reads its settings from the environment when it is imported, so set them first.
-    os.environ[SCENARIO_ENV] = str(Path(args.scenario).resolve())
+    os.environ[SCENARIO_ENV] = str(Path(scenario.path).resolve())
     os.environ[SEED_ENV] = str(args.seed)
     os.environ[OBSERVATIONS_ENV] = str(args.observations.resolve()) if args.observations else ""
     os.environ["SOLARA_APP"] = "simulation.app.page:Page"
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
     os.environ.setdefault("SOLARA_MODE", "production")
 
+    import warnings
+
     import uvicorn
+
+    # Solara warns, on every page served over plain http at an address other than "localhost" (127.0.0.1 is one),
+    # in 12 lines, that the session cookie falls back from SameSite=None to SameSite=Lax. Lax is right for this
+    # app, which no other site embeds in a frame; docs/app.md says so once, the log need not on every visit.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
 
     from simulation.app.assets import cache_directory, missing_packages
 

@@ -6,6 +6,7 @@ they draw comes from :mod:`simulation.app_model`; this module only lays it out.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import warnings
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import ipyvue
 import solara
 import traitlets
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
 
 from simulation import geography
 from simulation.app.charts import Chart as ChartSpec
@@ -391,11 +393,20 @@ def LineChart(model: AppModel, make: Callable[[AppModel], ChartSpec], testid: st
 
 def _places_held_post_process(model: AppModel) -> Callable[[Axes], None]:
     names = {f"places_{f.id}": short_name(f.name) for f in model.scenario_data.factions}
+    start = model.scenario_data.start_date
+
+    def date(x: float, _: int) -> str:  # the data collector's row i is the end of day i
+        return (start + dt.timedelta(days=round(x))).strftime("%d %b")
 
     def post(ax: Axes) -> None:
         ax.figure.set_size_inches(5.6, 3.4)
         ax.set_title("Places held by each faction (Mesa plot of the data collector)", fontsize=10)
-        ax.set_ylabel("places")
+        ax.set_ylabel("places held")
+        ax.xaxis.set_major_formatter(FuncFormatter(date))
+        ax.margins(x=0)  # no tick before the first day
+        ax.set_xlabel(f"date ({start.year}), end of day")
+        # Mesa's PlotMatplotlib (3.1 to 3.5) labels the x axis "Step" after calling post_process: keep the dates.
+        ax.set_xlabel = lambda *args, **kwargs: ax.xaxis.label
         handles, labels = ax.get_legend_handles_labels()
         ax.legend(handles, [names.get(x, x) for x in labels], fontsize=7, loc="best")
         ax.grid(alpha=0.3)
@@ -406,7 +417,7 @@ def _places_held_post_process(model: AppModel) -> Callable[[Axes], None]:
 
 @solara.component
 def PlacesHeldChart(model: AppModel) -> None:
-    """Mesa's own plot component on the data collector's ``places_<faction>`` reporters (x axis: days run)."""
+    """Mesa's own plot component on the data collector's ``places_<faction>`` reporters, against dates."""
     measure = {f"places_{f.id}": f.colour for f in model.scenario_data.factions}
     PlotMatplotlib(model, measure, post_process=_places_held_post_process(model))
 

@@ -29,6 +29,11 @@ from simulation.calibration.observations import (
 from simulation.calibration.observations import load_observations as load_observation_tables
 from simulation.engine.model import ConflictModel
 from simulation.runs.counterfactuals import COUNTERFACTUALS, apply_counterfactuals
+from simulation.runs.observed import (  # noqa: F401 - the app's components and charts import them from here
+    casualty_comparison,
+    control_comparison,
+    displacement_points,
+)
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
 # The parameters the app offers as sliders: the ones that decide who wins, how fast and at what cost.
@@ -455,57 +460,3 @@ def observations_for(scenario: Scenario, directory: str | Path | None = None) ->
             except (ScenarioError, KeyError):
                 continue
     return None
-
-
-def control_comparison(model: ConflictModel, obs: CompiledObservations) -> list[dict[str, Any]]:
-    """Reported control of places (dated on or before the last simulated day) beside the model's on that day.
-
-    ``agree`` compares sides (allied factions count as one side), as the calibration loss does.
-    """
-    out = []
-    for i, o in enumerate(obs.control):
-        d = int(obs.control_day[i])
-        if not 0 <= d < model.day:
-            continue
-        modelled = int(model.rec_control[d, obs.control_place[i]])
-        out.append({"date": o.date.isoformat(), "place": o.place, "kind": o.kind, "reported": o.controller,
-                    "model": model.faction_ids[modelled],
-                    "agree": bool(obs.coalition_of[modelled] == obs.control_coalition[i]), "split": o.split})
-    return out
-
-
-def casualty_comparison(model: ConflictModel, obs: CompiledObservations) -> list[dict[str, Any]]:
-    """Each reported casualty count beside the model's count for the same parties, places and period.
-
-    The parties a scope counts are those of :func:`simulation.calibration.observations.party_mask` (civilians;
-    government forces for ``isf``; the model has no executions). ``so_far`` is True while the model has not
-    simulated the whole period yet.
-    """
-    out = []
-    for i, o in enumerate(obs.casualties):
-        d0, d1 = int(obs.casualty_start[i]), int(obs.casualty_end[i])
-        end = min(d1 + 1, model.day)
-        places, parties = obs.casualty_places[i], obs.casualty_parties[i]
-        killed = int(model.rec_killed[d0:end][:, places][:, :, parties].sum()) if end > d0 else 0
-        wounded = int(model.rec_wounded[d0:end][:, places][:, :, parties].sum()) if end > d0 else 0
-        out.append({"scope": f"{'+'.join(o.who)} in {o.where}", "period": f"{o.start} to {o.end}",
-                    "reported_killed": int(o.killed),
-                    "reported_wounded": None if o.wounded is None else int(o.wounded),
-                    "model_killed": killed, "model_wounded": wounded, "so_far": model.day <= d1, "split": o.split})
-    return out
-
-
-def displacement_points(model: ConflictModel, obs: CompiledObservations) -> list[dict[str, Any]]:
-    """Reported displacement counts (people who left an area, or displaced people present in it) with the model's
-    value on the same date (None if that day is not simulated yet)."""
-    out = []
-    for i, o in enumerate(obs.displacement):
-        d = int(obs.displacement_day[i])
-        value = None
-        if d < model.day:
-            rec = model.rec_displaced_from if obs.displacement_left[i] else model.rec_idps
-            value = int(rec[d, obs.displacement_places[i]].sum())
-        out.append({"date": o.date.isoformat(), "area": o.area, "measure": o.measure, "reported": int(o.idps),
-                    "low": None if o.low is None else int(o.low), "high": None if o.high is None else int(o.high),
-                    "model": value, "split": o.split, "places": obs.displacement_places[i]})
-    return out

@@ -50,13 +50,13 @@ class ConflictModel(mesa.Model):
 
     Parameters
     ----------
-    scenario : a loaded :class:`Scenario` or the path of a scenario directory.
+    scenario : a loaded :class:`Scenario`, the path of a scenario directory or a shipped scenario's name.
     seed : seed of the model's random generator.
     days : number of days to run (default: the scenario's start to end date).
     **parameters : any model parameter (see :mod:`simulation.parameters`), overriding the scenario's values.
     """
 
-    def __init__(self, scenario: Scenario | str | Path = "scenarios/toy", seed: int | None = None,
+    def __init__(self, scenario: Scenario | str | Path = "toy", seed: int | None = None,
                  days: int | None = None, **parameters: Any):
         super().__init__(rng=seed)  # rng=: Mesa 3.5 deprecates seed= (the same NumPy stream)
         if not isinstance(scenario, Scenario):

@@ -1,4 +1,4 @@
-"""Writing a run directory: the tables, ``summary.json`` and the report with its plots.
+"""Writing a run directory: the tables, ``summary.json``, the GIS layers and the report with its plots.
 
 The directory is written into a temporary sibling and renamed into place when complete, so that an
 interrupted run never leaves a half-written directory under the requested name.
@@ -23,6 +23,7 @@ from simulation import __version__
 from simulation.engine.model import LEDGER, ConflictModel
 from simulation.engine.signals import signals_deferred
 from simulation.errors import OutputError  # noqa: F401 - raised here, and imported from here by callers
+from simulation.fingerprint import library_versions, model_fingerprint
 
 
 def _missing_ancestors(path: Path) -> list[Path]:
@@ -154,6 +155,8 @@ def summary(model: ConflictModel, run_time_s: float | None = None) -> dict[str, 
         "scenario": s.name,
         "scenario_path": str(s.path),
         "seed": model.seed_value,
+        "fitted_file": str(s.fitted_file) if s.fitted_used else None,
+        "overrides": {k: s.overrides[k] for k in sorted(s.overrides)},
         "parameters": {k: model.p[k] for k in sorted(model.p)},
         "start_date": s.start_date.isoformat(),
         "end_date": model.dates()[-1] if model.day else s.start_date.isoformat(),
@@ -177,6 +180,8 @@ def summary(model: ConflictModel, run_time_s: float | None = None) -> dict[str, 
         "factions": nf,
         "run_time_s": run_time_s,
         "version": __version__,
+        # What computed the numbers: NumPy's random streams, for one, are not promised stable across versions.
+        "versions": {**library_versions(), "model_fingerprint": model_fingerprint()},
     }
 
 
@@ -216,12 +221,67 @@ def write_tables(model: ConflictModel, out: Path) -> None:
                 for i, d in enumerate(dates) for j, f in enumerate(fids)))
 
 
+def _geojson(features: list[dict[str, Any]]) -> str:
+    # RFC 7946: WGS 84 longitude, latitude (no "crs" member); one feature a line keeps diffs and greps readable.
+    body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)
+    return '{"type":"FeatureCollection","features":[\n' + body + "\n]}\n"
+
+
+def places_geojson(model: ConflictModel) -> str:
+    """The places as GeoJSON points with their kind, governorate, population and controller on each day.
+
+    Properties: ``id``, ``name``, ``kind``, ``governorate``, ``population`` (at the start), ``population_end``,
+    ``idps_end`` (displaced people sheltering there at the end), ``displaced_from_end`` (people who left it),
+    ``controller_start`` (before the first day), ``controller_end``, ``changes`` (days on which it changed
+    hands), and ``control_<YYYY-MM-DD>``, the controller at the end of each simulated day.
+    """
+    w, s = model.world, model.scenario_data
+    fids = model.faction_ids
+    dates = model.dates()
+    last = model.day - 1
+    features = []
+    for k, place in enumerate(s.places):
+        daily = [fids[int(model.rec_control[i, k])] for i in range(model.day)]
+        props: dict[str, Any] = {
+            "id": place.id, "name": place.name, "kind": place.kind, "governorate": place.governorate,
+            "population": int(w.population0[k]),
+            "population_end": int(model.rec_population[last, k]) if model.day else int(w.population0[k]),
+            "idps_end": int(model.rec_idps[last, k]) if model.day else 0,
+            "displaced_from_end": int(model.rec_displaced_from[last, k]) if model.day else 0,
+            "controller_start": place.controller,
+            "controller_end": daily[-1] if daily else place.controller,
+            "changes": sum(1 for a, b in zip([place.controller, *daily], daily) if a != b),
+            **{f"control_{d}": c for d, c in zip(dates, daily)},
+        }
+        features.append({"type": "Feature", "id": place.id,
+                         "geometry": {"type": "Point", "coordinates": [round(place.lon, 6), round(place.lat, 6)]},
+                         "properties": props})
+    return _geojson(features)
+
+
+def roads_geojson(model: ConflictModel) -> str:
+    """The roads as GeoJSON lines between their two places: ``from``, ``to`` (place ids), ``km``, ``kind``."""
+    s = model.scenario_data
+    at = {p.id: [round(p.lon, 6), round(p.lat, 6)] for p in s.places}
+    features = [{"type": "Feature", "id": f"{r.a}--{r.b}",
+                 "geometry": {"type": "LineString", "coordinates": [at[r.a], at[r.b]]},
+                 "properties": {"from": r.a, "to": r.b, "km": r.km, "kind": r.kind}} for r in s.roads]
+    return _geojson(features)
+
+
+def write_gis(model: ConflictModel, out: Path) -> None:
+    """Write ``places.geojson`` and ``roads.geojson`` into ``out`` (open them in QGIS or with geopandas)."""
+    (out / "places.geojson").write_text(places_geojson(model), encoding="utf-8")
+    (out / "roads.geojson").write_text(roads_geojson(model), encoding="utf-8")
+
+
 def write_run_directory(model: ConflictModel, out: str | Path, run_time_s: float, overwrite: bool = False,
                         plots: bool = True, progress: Callable[[str], None] | None = None) -> Path:
     """Write the whole run directory of a finished ``model`` to ``out`` atomically; return its path."""
     out = Path(out)
     with atomic_directory(out, overwrite=overwrite) as tmp:
         write_tables(model, tmp)
+        write_gis(model, tmp)
         data = summary(model, run_time_s=round(run_time_s, 3))
         (tmp / "summary.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         if plots:

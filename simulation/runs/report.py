@@ -1,4 +1,9 @@
-"""The run report: ``report.md`` and its PNG plots (matplotlib, no display needed)."""
+"""The run report: ``report.md`` and its PNG plots (matplotlib, no display needed).
+
+The report states what the run used (scenario, seed, fitted-parameters file, every ``--set``), sets the run
+beside the reported figures the scenario names (:mod:`simulation.runs.observed`), and draws the maps and the
+daily series, every time axis in dates.
+"""
 
 from __future__ import annotations
 
@@ -90,6 +95,87 @@ def map_legends(fig: plt.Figure, model: ConflictModel, base: dict[str, Any], top
         leg = fig.legend(handles=handles, title=title, loc="upper left", bbox_to_anchor=(x, top), fontsize=8,
                          title_fontsize=8.5, frameon=False, alignment="left")
         x += leg.get_window_extent(renderer).width / fig.bbox.width + 0.01
+
+
+def _number(v: int | None) -> str:
+    return "—" if v is None else f"{v:,}"
+
+
+def _ratio(model: int | None, reported: int | None) -> str:
+    """The model's value as a multiple of the reported one (``model / reported``)."""
+    if model is None or not reported:
+        return "—"
+    return f"{model / reported:.2f}×"
+
+
+def inputs_lines(data: dict[str, Any]) -> list[str]:
+    """What the run used: scenario, seed, days, the fitted-parameters file and every override (``--set``)."""
+    fitted = f"`{data['fitted_file']}`" if data.get("fitted_file") else "none (the scenario's own values)"
+    overrides = data.get("overrides") or {}
+    sets = ", ".join(f"`--set {k}={v:g}`" for k, v in overrides.items()) or "none"
+    return [
+        "## What this run used",
+        "",
+        f"- scenario: {data['scenario']} (`{data['scenario_path']}`), seed {data['seed']}, {data['days']} days",
+        f"- fitted parameters: {fitted}",
+        f"- parameters set for this run: {sets}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in data.get("versions", {}).items()),
+        "",
+    ]
+
+
+def comparison_lines(model: ConflictModel) -> list[str]:
+    """The run beside the reported figures the scenario names: changes of hands (✓ where the same side holds the
+    place in the model on the reported day), killed and wounded, displaced people."""
+    from simulation.runs.observed import (
+        casualty_comparison,
+        control_comparison,
+        displacement_points,
+        scenario_observations,
+    )
+
+    head = ["## The run beside the reports", ""]
+    obs = scenario_observations(model.scenario_data)
+    if obs is None:
+        return [*head, "The scenario names no observations (`observations` in its `scenario.toml`).", ""]
+    names = {p.id: p.name for p in model.scenario_data.places}
+    lines = [*head, f"Reported figures from `{obs.source.path}` (rows the calibration uses; *calibration*: "
+             "fitted to, *validation*: out of sample). Sides are compared, allies counting as one side.", ""]
+    control = control_comparison(model, obs)
+    if control:
+        agree = sum(r["agree"] for r in control)
+        lines += [f"**Control of places**: {agree} of {len(control)} reports match the side holding the place in "
+                  "the model at the end of the reported day.", "",
+                  "| date | place | reported | model on that day | | model: passed to that side | split |",
+                  "|---|---|---|---|:-:|---|---|",
+                  *[f"| {r['date']} | {names[r['place']]} | {r['kind']} by {r['reported']} | {r['model']} | "
+                    f"{'✓' if r['agree'] else '✗'} | {r['model_change'] or '—'} | {r['split']} |" for r in control],
+                  ""]
+    casualties = casualty_comparison(model, obs)
+    if casualties:
+        lines += ["**Killed and wounded** (the model counts the same parties, places and period):", "",
+                  "| who, where | period | killed: reported | model | model / reported | wounded: reported | "
+                  "model | split |",
+                  "|---|---|---:|---:|---:|---:|---:|---|",
+                  *[f"| {r['scope']} | {r['period']}{' (so far)' if r['so_far'] else ''} | "
+                    f"{_number(r['reported_killed'])} | {_number(r['model_killed'])} | "
+                    f"{_ratio(r['model_killed'], r['reported_killed'])} | {_number(r['reported_wounded'])} | "
+                    f"{_number(r['model_wounded'])} | {r['split']} |" for r in casualties],
+                  ""]
+    displaced = displacement_points(model, obs)
+    if displaced:
+        what = {"left": "people who had left", "present": "displaced people present in"}
+        areas = {**names, "iraq": "Iraq", "kurdistan_region": "the Kurdistan Region"}
+        lines += ["**Displaced people**:", "",
+                  "| date | measure | reported (range) | model | model / reported | split |",
+                  "|---|---|---:|---:|---:|---|",
+                  *[f"| {r['date']} | {what.get(r['measure'], r['measure'])} {areas.get(r['area'], r['area'])} | "
+                    f"{_number(r['reported'])}"
+                    + (f" ({_number(r['low'])}–{_number(r['high'])})" if r["low"] is not None else "")
+                    + f" | {_number(r['model'])} | {_ratio(r['model'], r['reported'])} | {r['split']} |"
+                    for r in displaced],
+                  ""]
+    return lines
 
 
 def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
@@ -196,8 +282,8 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
         "",
         s.description,
         "",
-        f"Seed {data['seed']}, {data['days']} days, simulator version {data['version']}.",
-        "",
+        *inputs_lines(data),
+        *comparison_lines(model),
         "## Casualties",
         "",
         "| party | killed | wounded |",
