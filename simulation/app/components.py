@@ -1,7 +1,7 @@
 """Solara components of the app: the map, the place card, the day's events, the charts and the observation tables.
 
 Each component takes the model and re-renders when Mesa's controller steps it (``update_counter``). The data
-they draw comes from :mod:`simulation.app_model`; this module only lays it out.
+they draw comes from :mod:`simulation.app.state`; this module only lays it out.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ module.exports = {
 
 
 class MapWidget(ipyvue.VueTemplate):
-    """The scenario map; ``state`` is :func:`simulation.app_model.map_state`, ``selected`` the clicked place."""
+    """The scenario map; ``state`` is :func:`simulation.app.state.map_state`, ``selected`` the clicked place."""
 
     template = traitlets.Unicode(MAP_TEMPLATE).tag(sync=True)
     state = traitlets.Dict().tag(sync=True)

@@ -8,7 +8,7 @@ lat/lon map held by factions, and ``SolaraViz``'s two-column draggable grid has 
 
 Settings come from environment variables set by ``conflict-sim viz``: ``CONFLICT_SIM_SCENARIO`` (scenario
 directory), ``CONFLICT_SIM_SEED`` and ``CONFLICT_SIM_OBSERVATIONS`` (observations directory; default: see
-:func:`simulation.app_model.observations_for`).
+:func:`simulation.app.state.observations_for`).
 """
 
 from __future__ import annotations
