@@ -60,7 +60,33 @@ PARAMETERS: dict[str, Parameter] = {
             "morale_fall_shock", 0.25, 0.0, 1.0,
             "morale loss for units of the losing side near a place that falls (scaled by its value)",
         ),
-        Parameter("morale_shock_radius_km", 150.0, 0.0, 600.0, "how far the news of a fall shakes morale"),
+        Parameter(
+            "morale_shock_radius_km", 150.0, 100.0, 500.0,
+            "how far (road km) the news of a fall shakes morale: Tikrit is 221 road-km from Mosul, Kirkuk 187",
+        ),
+        Parameter(
+            "hollow_power", 1.0, 0.0, 4.0,
+            "a shock (a fall nearby, a lost command) hits a unit by (1 - its base morale) to this power: hollow "
+            "units break, cohesive ones hold",
+        ),
+        Parameter(
+            "leadership_ratio", 0.5, 0.05, 5.0,
+            "a garrison in battle is under pressure when the hostile effective strength there is at least this "
+            "share of its own",
+        ),
+        Parameter(
+            "leadership_days", 3.0, 1.0, 15.0,
+            "days in a row of pressure (or of being cut off) before a garrison loses its command",
+        ),
+        Parameter(
+            "leadership_shock", 0.3, 0.0, 1.0,
+            "morale a garrison loses with its command (times its hollowness, (1 - base morale) ** hollow_power)",
+        ),
+        Parameter(
+            "assault_days", 0.0, 0.0, 5.0,
+            "days a side must have been present at a place, alone at the end, before it takes it: times the "
+            "place's fortification and 1 + log10(1 + population / 10,000) (clearing a city takes longer)",
+        ),
         Parameter("morale_cutoff", 0.03, 0.0, 0.5, "daily morale loss of a unit cut off from its side's rear"),
         Parameter("morale_recovery", 0.03, 0.0, 0.5, "daily recovery of morale toward the unit's baseline"),
         Parameter("desertion_share", 0.4, 0.0, 1.0, "share of a routing unit's personnel who desert"),
@@ -79,6 +105,16 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         Parameter("hold_value", 4.0, 0.0, 100.0, "places worth at least this much are held, not given up"),
         Parameter("garrison_share", 0.2, 0.0, 0.9, "share of an insurgent force left to hold a place it moves on from"),
+        Parameter(
+            "opportunist_attack_ratio", 3.0, 0.5, 20.0,
+            "an opportunist attacks a place it claims that its enemy holds when its strength that can reach it is "
+            "this many times the defence",
+        ),
+        Parameter(
+            "opportunist_kin", 0.25, 0.0, 1.0,
+            "an opportunist moves into, attacks or takes over a place only where at least this share of the "
+            "people belong to the communities it protects (composition.csv; border crossings excepted for attacks)",
+        ),
         Parameter("opportunist_radius_km", 120.0, 0.0, 500.0, "how far an opportunist faction reaches for vacuums"),
         Parameter("tribal_home_radius_km", 60.0, 0.0, 300.0, "how far tribal fighters go from their home"),
         Parameter(

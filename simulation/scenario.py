@@ -1,8 +1,9 @@
 """Load and validate a scenario directory into typed, immutable data.
 
-A scenario is ``scenario.toml`` plus ``places.csv``, ``roads.csv``, ``forces.csv`` and ``events.csv``
-(see ``docs/scenario-format.md``). Every problem is reported as a :class:`ScenarioError` that names the file,
-the row and the field, so that a user editing the tables in a spreadsheet knows where to look.
+A scenario is ``scenario.toml`` plus ``places.csv``, ``roads.csv``, ``forces.csv`` and ``events.csv``, and
+optionally ``composition.csv`` (who lives where; see ``docs/scenario-format.md``). Every problem is reported
+as a :class:`ScenarioError` that names the file, the row and the field, so that a user editing the tables in a
+spreadsheet knows where to look.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ EVENT_KINDS = (
     "checkpoint_opened",
 )
 ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+GROUPS = ("sunni_arab", "shia_arab", "kurd", "sunni_turkmen", "shia_turkmen", "christian", "yazidi", "shabak",
+          "other")
+"""The groups of ``composition.csv`` (its columns, in this order)."""
+KIN_GROUPS = ("kurd", "yazidi", "christian", "shabak")
+"""The communities an opportunist faction (the Peshmerga) protects: its *kin* share of a place is theirs."""
 SCENARIO_NAME_PATTERN = re.compile(r"^[a-z0-9_][a-z0-9_.-]*$")  # used in run-directory names: no "/" or ".."
 COLOUR_PATTERN = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 MAX_DAYS = 3660  # ten years of days: the daily records of a longer run would not fit in memory on a laptop
@@ -137,6 +143,20 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Composition:
+    """Each place's people by group (``composition.csv``): ``shares[p][g]`` is group ``groups[g]``'s share of
+    place ``p`` (in the order of ``places.csv``), each row summing to 1 within 0.01."""
+
+    groups: tuple[str, ...]
+    shares: tuple[tuple[float, ...], ...]
+
+    def kin(self) -> tuple[float, ...]:
+        """Each place's share of :data:`KIN_GROUPS` (the groups the file has)."""
+        cols = [i for i, g in enumerate(self.groups) if g in KIN_GROUPS]
+        return tuple(sum(row[i] for i in cols) for row in self.shares)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario. ``parameters`` holds every model parameter (defaults merged)."""
 
@@ -159,6 +179,8 @@ class Scenario:
     fitted_used: bool = False
     #: Parameter values set on top of the scenario's and the fitted file's (``--set``, :meth:`with_parameters`).
     overrides: dict[str, float] = field(default_factory=dict, hash=False)
+    #: Who lives where (``composition.csv``); None: no such file (every place counts as the opportunists' kin).
+    composition: Composition | None = None
 
     @property
     def days(self) -> int:
@@ -462,6 +484,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     roads = _load_roads(root, place_ids)
     forces = _load_forces(root, set(ids), place_ids)
     events = _load_events(root, set(ids), place_ids, {frozenset((r.a, r.b)) for r in roads}, start, end)
+    composition = _load_composition(root, [p.id for p in places]) if (root / "composition.csv").exists() else None
 
     scenario = Scenario(
         path=root, name=str(head["name"]), description=str(head.get("description", "")),
@@ -469,6 +492,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         allied=frozenset(pairs["allied"]), neutral=frozenset(pairs["neutral"]),
         places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
         parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file, fitted_used=fitted_used,
+        composition=composition,
     )
     _check_connected(scenario)
     return scenario
@@ -769,3 +793,30 @@ def _load_events(root: Path, factions: set[str], places: set[str], roads: set[fr
                          note=r.get("note", ""), source=t.text(row, r, "source")))
     out.sort(key=lambda e: e.date)
     return out
+
+
+def _load_composition(root: Path, place_ids: list[str]) -> Composition:
+    """``composition.csv``: one row per place of ``places.csv`` (any order), a share of each group in [0, 1]
+    summing to 1 within 0.01, and a source. The group columns are those of :data:`GROUPS` that the header has
+    (at least one)."""
+    t = _Rows(root / "composition.csv", ("id", "source"), (*GROUPS, "level", "note"))
+    groups = tuple(g for g in GROUPS if g in t.header)
+    if not groups:
+        raise ScenarioError(t.name, f"no group column (allowed: {', '.join(GROUPS)})", row=1)
+    known, rows = set(place_ids), {}
+    for row, r in t.rows:
+        pid = t.text(row, r, "id")
+        if pid not in known:
+            raise t.error(row, "id", f"unknown place {pid!r}")
+        if pid in rows:
+            raise t.error(row, "id", f"place {pid!r} appears twice")
+        shares = tuple(t.number(row, r, g, 0, 1) for g in groups)
+        if abs(sum(shares) - 1.0) > 0.01:
+            raise t.error(row, groups[-1], f"the shares sum to {sum(shares):.3f}, not 1 (within 0.01)")
+        t.text(row, r, "source")
+        rows[pid] = shares
+    missing = [p for p in place_ids if p not in rows]
+    if missing:
+        raise ScenarioError(t.name, f"no row for place {missing[0]!r} (every place of places.csv needs one)",
+                            field="id")
+    return Composition(groups, tuple(rows[p] for p in place_ids))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
+import sys
 
 import networkx as nx
 import pytest
@@ -60,7 +62,7 @@ def test_initial_control_matches_1_june_2014(iraq):
     assert ctrl["erbil"] == ctrl["dohuk"] == "peshmerga"
 
 
-@pytest.mark.parametrize("table", ["places.csv", "roads.csv", "forces.csv", "events.csv"])
+@pytest.mark.parametrize("table", ["places.csv", "roads.csv", "forces.csv", "events.csv", "composition.csv"])
 def test_a_row_without_source_is_rejected(tmp_path, table):
     copy = tmp_path / "iraq_june_2014"
     shutil.copytree(IRAQ, copy)
@@ -85,3 +87,72 @@ def test_runs_1_to_30_june_and_mosul_changes_hands(iraq):
         mosul = m.world.index["mosul"]
         falls += (m.rec_control[:, mosul] == m.faction_index["insurgent"]).any()
     assert falls >= 2
+
+
+def _edit_composition(tmp_path, edit) -> object:
+    copy = tmp_path / "iraq_june_2014"
+    shutil.copytree(IRAQ, copy)
+    path = copy / "composition.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    header = list(rows[0].keys())
+    rows = edit(rows)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return copy
+
+
+def test_composition_gives_each_place_its_kin_share(iraq):
+    """composition.csv is read: the Peshmerga's kin (Kurds, Yazidis, Christians, Shabak) are most of Erbil's
+    and Sinjar's people and none of Tikrit's."""
+    kin = dict(zip(iraq.place_ids, iraq.composition.kin()))
+    assert kin["erbil"] > 0.9 and kin["sinjar"] > 0.8 and kin["tikrit"] == 0.0
+    assert len(iraq.composition.shares) == len(iraq.places)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: [dict(r, kurd="0.5") if r["id"] == "tikrit" else r for r in rows],
+     r"composition.csv, row \d+, field 'other': the shares sum to 1.500, not 1 \(within 0.01\)"),
+    (lambda rows: [dict(r, id="atlantis") if r["id"] == "tikrit" else r for r in rows],
+     r"composition.csv, row \d+, field 'id': unknown place 'atlantis'"),
+    (lambda rows: [dict(r, kurd="-0.1") if r["id"] == "tikrit" else r for r in rows],
+     r"composition.csv, row \d+, field 'kurd': -0.1 must be >= 0"),
+    (lambda rows: [r for r in rows if r["id"] != "tikrit"],
+     r"composition.csv, field 'id': no row for place 'tikrit'"),
+])
+def test_a_bad_composition_row_is_a_one_line_error(tmp_path, edit, message):
+    copy = _edit_composition(tmp_path, edit)
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(copy)
+    out = subprocess.run([sys.executable, "-m", "simulation", "check", str(copy)], capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_nothing_sets_control_by_script(tmp_path):
+    """Without insurgents (every insurgent row of forces.csv gone, and the fighters that events would bring),
+    no place changes hands in 30 days, whatever the other events say (offensives, shocks, reinforcements,
+    air sorties, roads): changes of hands come out of the fighting, not out of the script."""
+    copy = tmp_path / "iraq_june_2014"
+    shutil.copytree(IRAQ, copy)
+    for name, keep in (("forces.csv", lambda r: r["faction"] != "insurgent"),
+                       ("events.csv", lambda r: not (r["faction"] == "insurgent"
+                                                     and r["kind"] in ("reinforcement", "mobilisation")))):
+        path = copy / name
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        header = list(rows[0].keys())
+        kept = [r for r in rows if keep(r)]
+        assert len(kept) < len(rows)
+        with path.open("w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, header, lineterminator="\n")
+            w.writeheader()
+            w.writerows(kept)
+    scenario = load_scenario(copy)
+    assert any(e.kind == "offensive" for e in scenario.events)
+    for seed in (1, 2, 3):
+        m = ConflictModel(scenario, seed=seed).run()
+        assert m.day == 30
+        assert (m.rec_control == m.rec_control[0]).all(), [e for e in m.log if e[1] == "control_change"]
+        assert not [e for e in m.log if e[1] == "control_change"]

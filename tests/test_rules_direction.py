@@ -190,10 +190,11 @@ def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path)
          .unit("insurgent", "base", 100, morale=m0).unit("government", "near", 1000, morale=m0)
          .unit("tribal", "near", 500, morale=m0).unit("government", "far", 1000, morale=m0)
          .unit("kurds", "kurdtown", 1000, morale=m0)
-         .set(morale_fall_shock=shock, morale_shock_radius_km=radius))
+         .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=0.0))
     m = run(t.model(tmp_path / "s", days=1))
     assert logged(m, "control_change", "falls")
     v = 2.0
+    # hollow_power 0: every unit as hollow as any; sympathy 0.5 where they stand: leaning 0.5, times 2 is 1.
     hit = shock * v / (1 + v) * min(1.0, v / 4.0) * (1 - 30 / radius)  # 0.2667
     morale = {(a.faction, a.place): a.morale for a in units(m)}
     assert morale == {("government", "near"): pytest.approx(m0 - hit), ("tribal", "near"): pytest.approx(m0 - hit),
@@ -202,11 +203,12 @@ def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path)
 
 
 def test_a_unit_routs_below_the_threshold_and_not_above(tmp_path):
-    """Two idle government units, morale 0.25 and 0.35, rout threshold 0.3: the first routs (its deserters
-    leave, the rest retreat to the rear), the second stays whole."""
+    """Two idle government units shaken by a scripted shock to morale 0.25 and 0.35, rout threshold 0.3: the
+    first routs (its deserters leave, the rest retreat to the rear), the second stays whole."""
     t = (Theatre().place("low", "government").place("high", "government").place("rear", "government", value=5)
          .place("camp", "insurgent").road("low", "rear", 50).road("high", "rear", 50).road("rear", "camp", 1000)
-         .unit("government", "low", 1000, morale=0.25).unit("government", "high", 1000, morale=0.35)
+         .unit("government", "low", 1000, morale=0.3).unit("government", "high", 1000, morale=0.4)
+         .event(0, "morale_shock", "low", "government", 0.05).event(0, "morale_shock", "high", "government", 0.05)
          .set(rout_threshold=0.3, desertion_share=0.4))
     m = run(t.model(tmp_path / "s", days=1))
     routs = logged(m, "rout")
@@ -214,6 +216,20 @@ def test_a_unit_routs_below_the_threshold_and_not_above(tmp_path):
     assert "routs toward rear" in routs[0][3]
     high = units(m, "government", "high")
     assert len(high) == 1 and high[0].personnel == 1000 and not high[0].routing
+
+
+def test_no_rout_without_a_cause_that_day(tmp_path):
+    """A government unit at morale 0.1, far below the threshold, with no battle, not cut off and not shaken,
+    holds for days (its morale is not a switch); shaken on day 3 by a shock of 0.01, it routs that day."""
+    t = (Theatre().place("low", "government").place("rear", "government", value=5).place("camp", "insurgent")
+         .road("low", "rear", 50).road("rear", "camp", 1000)
+         .unit("government", "low", 1000, morale=0.1).event(3, "morale_shock", "low", "government", 0.01)
+         .set(rout_threshold=0.3))
+    m = t.model(tmp_path / "s", days=4)
+    run(m, 3)
+    assert not logged(m, "rout")
+    run(m, 1)
+    assert [(e[0], e[2]) for e in logged(m, "rout")] == [("2014-06-04", "low")]
 
 
 def test_morale_recovers_toward_its_base_when_calm(tmp_path):
@@ -245,7 +261,8 @@ def test_deserters_are_booked_as_deserted_not_killed(tmp_path):
     or wounded, and the ledger balances."""
     t = (Theatre().place("low", "government").place("rear", "government", value=5).place("camp", "insurgent")
          .road("low", "rear", 50).road("rear", "camp", 1000)
-         .unit("government", "low", 1000, morale=0.1).set(desertion_share=0.4))
+         .unit("government", "low", 1000, morale=0.15).event(0, "morale_shock", "low", "government", 0.05)
+         .set(desertion_share=0.4))
     m = run(t.model(tmp_path / "s", days=3))
     gov = m.personnel_balance()["government"]
     assert within(gov["deserted"], 400, math.sqrt(1000 * 0.4 * 0.6)), gov
@@ -358,3 +375,182 @@ def test_air_strikes_fall_on_enemy_concentrations(tmp_path):
         hit = losses(m, "insurgent", place)
         assert within(hit, 0.6 * flown, math.sqrt(0.6 * flown)), (place, flown, hit)
     assert np.array_equal(m.rec_killed[0, :, -1] + m.rec_wounded[0, :, -1], np.zeros(m.world.n))  # nobody lives there
+
+
+# --- the collapse: uprisings, routs, threat, occupation, command, assault, Peshmerga ------------------------
+
+
+@pytest.mark.parametrize("column", [False, True])
+def test_sleeper_cells_rise_only_when_their_side_arrives_not_on_odds(tmp_path, column):
+    """1000 sleeper cells in a town held by 100 government troops (10:1 in effective strength): the
+    offensive begins on day 0, yet they stay hidden and the town holds for three days; when an insurgent column
+    arrives from the camp on day 0, they rise that day."""
+    t = (Theatre().place("camp", "insurgent").place("town", "government").place("rear", "government", value=5)
+         .road("camp", "town", 30).road("town", "rear", 1000)
+         .unit("government", "town", 100).unit("insurgent", "town", 1000, quality=1.0)
+         .event(0, "offensive", "town", "insurgent", 1).set(attack_ratio=0.2))
+    if column:
+        t.unit("insurgent", "camp", 500)
+    m = run(t.model(tmp_path / "s", days=3))
+    risen = logged(m, "uprising", "town")
+    if column:
+        assert [e[0] for e in risen] == ["2014-06-01"]
+        assert "1000 fighters" in risen[0][3]
+    else:
+        assert risen == [] and not logged(m, "battle")
+        assert (m.rec_control[:, place_index(m, "town")] == faction_index(m, "government")).all()
+
+
+@pytest.mark.parametrize("begun, withdraws", [((), False), (("H",), False), (("H", "G"), True)])
+def test_only_units_whose_offensive_has_begun_where_they_stand_and_at_the_target_threaten(tmp_path, begun,
+                                                                                           withdraws):
+    """5000 insurgents 20 km from a small government town (not worth a stand) in another governorate: the
+    garrison withdraws in order only when the insurgents' offensive has begun both where they stand (H) and in
+    the town's governorate (G); a column waiting for its offensive threatens nobody."""
+    t = (Theatre().place("camp", "insurgent", governorate="H").place("town", "government", governorate="G")
+         .place("rear", "government", value=5, governorate="R").road("camp", "town", 20).road("town", "rear", 400)
+         .unit("insurgent", "camp", 5000).unit("government", "town", 100)
+         .event(9, "offensive", "rear", "insurgent", 1).set(hold_value=2.0, withdraw_ratio=1.0))
+    for g in begun:
+        t.event(0, "offensive", "camp" if g == "H" else "town", "insurgent", 1)
+    m = run(t.model(tmp_path / "s", days=10), 1)
+    assert bool(logged(m, "withdrawal", "town")) == withdraws
+
+
+def test_routing_units_make_for_a_place_no_enemy_threatens(tmp_path):
+    """A shaken government unit routs from ``low``: the nearest place of its side (``near``, 20 km) is within a
+    day of 5000 insurgents on the offensive, so it makes for ``far`` (200 km), which nobody threatens."""
+    t = (Theatre().place("low", "government").place("near", "government").place("far", "government")
+         .place("camp", "insurgent").road("low", "near", 20).road("low", "far", 200).road("near", "camp", 30)
+         .unit("government", "low", 1000, morale=0.3).unit("government", "near", 5000, morale=0.9)
+         .unit("insurgent", "camp", 5000).event(0, "morale_shock", "low", "government", 0.1)
+         .set(rout_threshold=0.3, attack_ratio=10.0))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert [e[3].split(":")[0] for e in logged(m, "rout", "low")] == ["government unit routs toward far"]
+
+
+def test_routing_attackers_fall_back_the_way_they_came_instead_of_dissolving(tmp_path):
+    """Insurgents who came from ``a`` into a government town, where they fight a garrison, are shaken and rout
+    on day 1: no route of their side leads out of an enemy's place, so they fall back along the road they came
+    by (to ``a``, not to ``b``, nearer); their survivors live on."""
+    t = (Theatre().place("a", "insurgent").place("b", "insurgent").place("town", "government", value=3)
+         .road("a", "town", 30).road("b", "town", 10)
+         .unit("insurgent", "a", 1000, quality=0.01).unit("government", "town", 1000, quality=0.01)
+         .event(1, "morale_shock", "town", "insurgent", 0.9).set(attack_ratio=0.2, desertion_share=0.4))
+    m = t.model(tmp_path / "s", days=2)
+    run(m, 1)
+    assert logged(m, "battle", "town")
+    run(m, 1)
+    routs = logged(m, "rout", "town")
+    assert len(routs) == 1 and routs[0][3].startswith("insurgent unit routs toward a:"), routs
+    assert sum(a.personnel for a in units(m, "insurgent")) > 400
+
+
+def test_insurgents_occupy_an_undefended_place_within_a_day(tmp_path):
+    """An empty government post worth nothing (no attack would choose it) 20 km from an insurgent camp whose
+    unit has no target worth attacking: a detachment of ``detachment_share`` occupies it the same day."""
+    t = (Theatre().place("camp", "insurgent").place("post", "government", value=0.0)
+         .place("fort", "government", value=3).road("camp", "post", 20).road("camp", "fort", 60)
+         .unit("insurgent", "camp", 1000).unit("government", "fort", 20_000).set(detachment_share=0.3))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert logged(m, "control_change", "post") == [("2014-06-01", "control_change", "post", "government -> insurgent")]
+    assert m.rec_present[0, place_index(m, "post"), faction_index(m, "insurgent")] == 300
+
+
+@pytest.mark.parametrize("enemy_quality, loses", [(0.01, True), (0.001, False)])
+def test_a_garrison_long_outnumbered_loses_its_command(tmp_path, enemy_quality, loses):
+    """A garrison (morale 0.8) in battle for two days with insurgents of at least half its effective strength
+    loses its command on the second day: ``leadership_shock * (1 - 0.8) ** hollow_power`` of morale, logged;
+    against a tenth of its strength, never."""
+    shock, power = 0.5, 1.0
+    t = (Theatre().place("town", "government", value=3).place("rear", "government", value=5)
+         .road("town", "rear", 1000)
+         .unit("government", "town", 1000, quality=0.01, morale=0.8)
+         .unit("insurgent", "town", 1000, quality=enemy_quality, morale=0.8)
+         .set(leadership_ratio=0.5, leadership_days=2, leadership_shock=shock, hollow_power=power,
+              morale_loss_per_casualty=0.0, attack_ratio=10.0))
+    m = t.model(tmp_path / "s", days=2)
+    run(m, 1)
+    assert not logged(m, "command_lost")
+    run(m, 1)
+    lost = logged(m, "command_lost", "town")
+    gov = units(m, "government", "town")
+    assert len(gov) == 1
+    if loses:
+        assert [e[0] for e in lost] == ["2014-06-02"]
+        assert gov[0].morale == pytest.approx(0.8 - shock * (1 - 0.8) ** power)
+    else:
+        assert lost == [] and gov[0].morale == pytest.approx(0.8)
+    assert [a.morale for a in units(m, "insurgent", "town")] == [pytest.approx(0.8)]
+
+
+def test_the_fall_shock_hits_hollow_units_harder_with_the_largest_of_the_days_shocks(tmp_path):
+    """Two towns fall on day 0, each 30 km from ``near`` (sympathy 0.8 for the insurgents), where a hollow
+    unit (base morale 0.4) and a cohesive one (0.9) stand apart (different cohesion: they do not merge). Each
+    loses the largest shock of the day, not the sum: ``shock * v / (1 + v) * min(1, v / 4) * (1 - 30 / R)
+    * (1 - base) ** hollow_power * 2 * 0.8``."""
+    shock, radius, power = 0.5, 150.0, 2.0
+    t = (Theatre().place("b1", "insurgent").place("b2", "insurgent").place("f1", "government", value=2.0)
+         .place("f2", "government", value=2.0).place("near", "government", value=4.0, sympathy=0.8)
+         .road("b1", "f1", 10).road("b2", "f2", 10).road("f1", "near", 30).road("f2", "near", 30)
+         .unit("insurgent", "b1", 2000).unit("insurgent", "b2", 2000).unit("government", "near", 1000, morale=0.4)
+         .unit("government", "near", 1000, morale=0.9)
+         .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=power, rout_threshold=0.0,
+              attack_ratio=10.0))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert {e[2] for e in logged(m, "control_change")} == {"f1", "f2"}
+    one = shock * 2 / 3 * 0.5 * (1 - 30 / radius) * 2 * 0.8
+    got = sorted(a.morale for a in units(m, "government", "near"))
+    assert got == [pytest.approx(0.4 - one * 0.6 ** power), pytest.approx(0.9 - one * 0.1 ** power)]
+
+
+def test_an_assault_takes_longer_on_a_fortified_place(tmp_path):
+    """Insurgents walk into an empty place of fortification 2 (and no people): with ``assault_days`` 1 they
+    must be there ``1 * 2 * (1 + log10(1))`` = 2 days, so it changes hands on day 1, not on arrival."""
+    t = (Theatre().place("base", "insurgent").place("fort", "government", fortification=2.0, value=3)
+         .road("base", "fort", 20).unit("insurgent", "base", 1000).set(assault_days=1.0))
+    m = run(t.model(tmp_path / "s", days=3))
+    assert [e[0] for e in logged(m, "control_change", "fort")] == ["2014-06-02"]
+
+
+def test_fortification_shelters_the_holder_from_fire(tmp_path):
+    """Under the square law the holder's losses follow the fire it receives, which its fortification divides:
+    fortification 4 instead of 1 leaves the holder a quarter of its losses (same seeds, same intensities)."""
+    def holder_losses(root, fortification):
+        t = (Theatre().place("x", "government", fortification=fortification).place("y", "government")
+             .road("x", "y", 50).unit("government", "x", 1000, morale=1.0).unit("insurgent", "x", 4000, morale=1.0)
+             .set(lanchester_exponent=1.0))
+        path = t.write(root)
+        return sum(losses(run(ConflictModel(path, seed=seed, days=1)), "government", "x", day=0) for seed in SEEDS)
+    plain, walled = holder_losses(tmp_path / "plain", 1.0), holder_losses(tmp_path / "walled", 4.0)
+    assert 0.2 <= walled / plain <= 0.3, (plain, walled)
+
+
+@pytest.mark.parametrize("kin, attacks", [(0.9, True), (0.1, False)])
+def test_the_peshmerga_attack_claimed_places_their_enemies_hold_where_their_kin_live(tmp_path, kin, attacks):
+    """The Kurds (opportunists), 3000 strong, claim an insurgent-held town 30 km away with 100 insurgents in it:
+    they attack it (``opportunist_attack_ratio`` 3 is met) where at least ``opportunist_kin`` of its people are
+    of the communities they protect, not elsewhere."""
+    t = (Theatre().place("kt", "kurds").place("x", "insurgent", population=10_000).road("kt", "x", 30)
+         .unit("kurds", "kt", 3000).unit("insurgent", "x", 100).claim("x")
+         .people("x", kurd=kin, sunni_arab=round(1 - kin, 3)).people("kt", kurd=1.0)
+         .set(opportunist_attack_ratio=3.0, opportunist_kin=0.25))
+    m = run(t.model(tmp_path / "s", days=1))
+    arriving = int(m.rec_arriving[0, place_index(m, "x"), faction_index(m, "kurds")])
+    present = int(m.rec_present[0, place_index(m, "x"), faction_index(m, "kurds")])
+    assert (arriving + present > 0) == attacks
+
+
+@pytest.mark.parametrize("kurds, takes", [(1000, True), (50, False)])
+def test_the_peshmerga_take_over_a_claimed_place_whose_garrison_is_cut_off(tmp_path, kurds, takes):
+    """A government garrison of 100 cut off from its rear (the only road runs through an insurgent-held town;
+    no airlift) shares a claimed Kurdish town with the Kurds: they take it over when their effective strength
+    there is at least the garrison's, not otherwise; nobody fights."""
+    t = (Theatre().place("k", "government").place("m", "insurgent").place("rear", "government", value=5)
+         .road("k", "m", 50).road("m", "rear", 50)
+         .unit("government", "k", 100).unit("kurds", "k", kurds).claim("k").people("k", kurd=1.0)
+         .set(opportunist_kin=0.25, attack_ratio=10.0, airlift_places=0))
+    m = run(t.model(tmp_path / "s", days=1))
+    changes = logged(m, "control_change", "k")
+    assert changes == ([("2014-06-01", "control_change", "k", "government -> kurds")] if takes else [])
+    assert not logged(m, "battle")

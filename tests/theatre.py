@@ -74,6 +74,8 @@ class Theatre:
     forces: list[tuple[str, str, int, float, float]] = field(default_factory=list)
     events: list[tuple[int, str, str, str, float]] = field(default_factory=list)
     parameters: dict[str, float] = field(default_factory=lambda: dict(QUIET))
+    claims: list[str] = field(default_factory=list)  # places the Kurds claim (none: they claim nothing)
+    composition: dict[str, dict[str, float]] = field(default_factory=dict)  # place -> group shares (composition.csv)
 
     def place(self, pid: str, controller: str, **kw: object) -> Theatre:
         self.places.append(Place(pid, controller, **kw))
@@ -91,6 +93,17 @@ class Theatre:
         self.events.append((day, kind, place, faction, amount))
         return self
 
+    def claim(self, *places: str) -> Theatre:
+        """The Kurds (opportunists) claim these places."""
+        self.claims.extend(places)
+        return self
+
+    def people(self, place: str, **shares: float) -> Theatre:
+        """Who lives at ``place`` (a row of composition.csv; once one is given, the other places' people are all
+        of the group ``other``)."""
+        self.composition[place] = shares
+        return self
+
     def set(self, **parameters: float) -> Theatre:
         self.parameters.update(parameters)
         return self
@@ -99,8 +112,12 @@ class Theatre:
         root.mkdir(parents=True, exist_ok=True)
         end = START + dt.timedelta(days=days - 1)
         params = "\n".join(f"{k} = {v!r}" for k, v in sorted(self.parameters.items()))
+        factions = FACTIONS
+        if self.claims:
+            factions = factions.replace('doctrine = "opportunist"\n',
+                                        f'doctrine = "opportunist"\nclaims = {self.claims!r}\n'.replace("'", '"'))
         (root / "scenario.toml").write_text(
-            f'[scenario]\nname = "{root.name}"\nstart_date = {START}\nend_date = {end}\n{FACTIONS}\n'
+            f'[scenario]\nname = "{root.name}"\nstart_date = {START}\nend_date = {end}\n{factions}\n'
             f"[parameters]\n{params}\n", encoding="utf-8")
         rows = ["id,name,kind,governorate,lat,lon,population,controller,value,sympathy,fortification,refuge,source"]
         for k, p in enumerate(self.places):
@@ -114,6 +131,14 @@ class Theatre:
         (root / "events.csv").write_text("date,kind,place,faction,amount,note,source\n" + "".join(
             f"{START + dt.timedelta(days=d)},{kind},{p},{f},{a},,test\n" for d, kind, p, f, a in self.events),
             encoding="utf-8")
+        if self.composition:
+            groups = ("sunni_arab", "shia_arab", "kurd", "sunni_turkmen", "shia_turkmen", "christian", "yazidi",
+                      "shabak", "other")
+            rows = ["id," + ",".join(groups) + ",source"]
+            for p in self.places:
+                shares = self.composition.get(p.id, {"other": 1.0})
+                rows.append(f"{p.id}," + ",".join(str(shares.get(g, 0.0)) for g in groups) + ",test")
+            (root / "composition.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         return root
 
     def model(self, root: Path, seed: int = 1, days: int = 1, **parameters: float) -> ConflictModel:

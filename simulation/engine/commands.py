@@ -4,8 +4,8 @@ The model calls them through their AgentSet (``model.agents_by_type[FactionComma
 they were created, the order of the factions (an AgentSet keeps its agents in insertion order, so the order
 never depends on hashing or on the seed). Each command applies its faction's doctrine through the rule entries
 of :mod:`simulation.rules.orders` (where the doctrines are stated): insurgents attack, the government and tribes
-hold, reinforce and counter-attack (the government also gives up places not worth a stand), opportunists move
-into vacuums.
+hold, reinforce and counter-attack (the government also gives up places not worth a stand); insurgents also
+occupy undefended places within a day; opportunists move into vacuums and attack the places they claim.
 
 A faction with ``offensive`` events in the scenario does not attack (insurgents) or counter-attack (government,
 tribes) in a governorate until its offensive there begins (everywhere, for an event naming no place).
@@ -48,5 +48,7 @@ class FactionCommand(Agent):
             return
         if chosen.withdrawn is not None:
             self.model.log_withdrawals(chosen.withdrawn)
-        if chosen.rows.size:
-            orders.dispatch(state, chosen)
+        while chosen is not None:  # a batch, then the batch it names (other units: occupations, attacks on claims)
+            if chosen.rows.size:
+                orders.dispatch(state, chosen)
+            chosen = chosen.then

@@ -11,10 +11,12 @@ formulas; the model holds the state (:class:`simulation.rules.state.State`, set 
 3. movement along roads (:mod:`simulation.rules.movement`); sleeper cells rise where the offensive has reached
    them (:mod:`simulation.rules.insurgency`);
 4. battles wherever hostile coalitions meet, civilians harmed (:mod:`simulation.rules.combat`);
-5. morale, and routs (:mod:`simulation.rules.morale`);
+5. a garrison long under pressure or cut off loses its command; morale, and routs, only with a cause that
+   day (:mod:`simulation.rules.morale`);
 6. air strikes against enemy concentrations (:mod:`simulation.rules.combat`);
-7. control: places change hands, insurgents taking one execute people there (:mod:`simulation.rules.control`),
-   each fall shakes the losing side's morale nearby (:mod:`simulation.rules.morale`);
+7. control: places change hands once a side has held them alone long enough, opportunists take over places
+   whose garrison broke, insurgents taking one execute people there (:mod:`simulation.rules.control`), the
+   day's falls shake the losing side's morale nearby (:mod:`simulation.rules.morale`);
 8. recruitment by insurgents in the places they hold (:mod:`simulation.rules.insurgency`);
 9. civilians flee, travel and return (:mod:`simulation.civilians.displacement`); spent units are removed; the
    day is recorded (:mod:`simulation.rules.records`) and Mesa's data collector reads it.
@@ -202,7 +204,8 @@ class ConflictModel(mesa.Model):
         movement.update_presence(s)
         self._log_uprisings(insurgency.sleepers_rise(s, p))
         self._log_battles(combat.fight(s, rng, p))                           # 4
-        self._log_routs(morale.daily_morale_and_routs(s, rng, p))            # 5
+        self._log_commands_lost(morale.leadership(s, p))                     # 5
+        self._log_routs(morale.daily_morale_and_routs(s, rng, p))
         self._log_air_strikes(combat.air_strikes(s, rng, p))                 # 6
         movement.update_presence(s)
         taken_by = self._changes_of_hands()                                  # 7
@@ -234,14 +237,15 @@ class ConflictModel(mesa.Model):
         """Places change hands; insurgents taking one execute people there; each fall shakes the losing side's
         morale nearby. Returns the faction that took each place today (-1: none)."""
         s, p, ids = self.state, self.p, self.faction_ids
-        changes = control.changes_of_hands(s)
+        changes = control.changes_of_hands(s, p)
         for pl, old, new in zip(changes.places.tolist(), changes.old.tolist(), changes.new.tolist()):
             self._log("control_change", pl, f"{ids[old]} -> {ids[new]}")
             if s.sides.insurgent[new]:
                 killed = control.executions(s, self.rng, pl, p)
                 if killed:
                     self._log("executions", pl, f"{killed} people killed by {ids[new]}")
-            morale.fall_shock(s, pl, int(s.sides.coalition_of[old]), p)
+        if changes.places.size:
+            morale.fall_shock(s, changes.places, s.sides.coalition_of[changes.old], changes.new, p)
         return changes.taken_by
 
     def _report_day(self) -> None:
@@ -295,6 +299,7 @@ class ConflictModel(mesa.Model):
             elif e.kind == "morale_shock":
                 rows = self._units_at(f, w.index[e.place])
                 u.morale[rows] = np.clip(u.morale[rows] - e.amount, 0, 1)
+                u.shocked[rows] = True
                 self._log(e.kind, e.place, f"{e.faction} morale falls by {e.amount:g}: {e.note}")
             elif e.kind in ("road_blocked", "road_opened"):
                 a, b = e.place.split("|")
@@ -341,6 +346,12 @@ class ConflictModel(mesa.Model):
                                      battles.civilians[at].tolist()):
             sides = ", ".join(f"{names[c]} {int(x)}" for c, x in enumerate(sizes) if x > 0)
             self._log("battle", pl, f"{sides}; casualties {int(tc)}, civilians {int(ci)}")
+
+    def _log_commands_lost(self, places: np.ndarray) -> None:
+        s = self.state
+        for pl in places.tolist():
+            self._log("command_lost", pl, f"{self.faction_ids[s.controller[pl]]} garrison loses its command after "
+                      f"{int(s.pressure_days[pl])} days under pressure")
 
     def _log_routs(self, routs: morale.Routs | None) -> None:
         if routs is None:

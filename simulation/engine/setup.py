@@ -27,8 +27,11 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
 
     The forces' rows become units of ``personnel * present_share`` (rounded; none if that is 0) at their place.
     Factions with an ``offensive`` event wait for it in each governorate it names (everywhere, for an event
-    naming no place); the others are on the offensive everywhere from the start. An insurgent unit that starts
-    in a place held by a side hostile to it, where its offensive has not begun, is a sleeper cell (hidden).
+    naming no place); the others are on the offensive everywhere from the start. Each place's *kin* share (of
+    the communities opportunists protect) comes from ``composition.csv`` (1 everywhere without it), and the
+    days a side needs to clear it, ``assault_days * fortification * (1 + log10(1 + population / 10,000))``.
+    An insurgent unit that starts in a place held by a side hostile to it, where its offensive has not begun,
+    is a sleeper cell (hidden).
     """
     world = World(scenario, parameters)
     index = {f: i for i, f in enumerate(scenario.faction_ids)}
@@ -65,11 +68,19 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
 
     holder = sides.coalition_of[controller]
     holder.setflags(write=False)
+    nc = sides.hostile.shape[0]
+    kin = np.ones(n) if scenario.composition is None else np.array(scenario.composition.kin(), dtype=float)
+    # Clearing a place takes longer where it is fortified and where more people live (log of the population).
+    clear_days = parameters["assault_days"] * world.fortification * (1.0 + np.log10(1.0 + world.population0 / 10_000))
     return State(
         world=world, sides=sides, units=units, controller=controller, holder=holder,
         initial_holder=sides.coalition_of[controller], claimed=claimed, offensive_in=offensive_in,
         sorties=np.zeros(nf, dtype=np.int64), tally=tally, civilians=Civilians(world, parameters, rng),
-        routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool),
+        routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool), kin=kin,
+        clear_days=clear_days, pressure_days=np.zeros(n, dtype=np.int64),
+        present_days=np.zeros((n, nc), dtype=np.int64), routed_at=np.zeros(n, dtype=bool),
+        opportunists=np.array([i for i, f in enumerate(scenario.factions) if f.doctrine == "opportunist"],
+                              dtype=np.int64),
     )
 
 

@@ -7,7 +7,9 @@ coalition's personnel ``N`` and effective strength
         its side holds; else 1)            (0 for a routing unit)
 
 meet. Each coalition spreads its fire over the hostile personnel present, in proportion to their numbers, so
-the fire a coalition ``d`` receives is ``F_d = N_d * sum_c hostile[c, d] * E_c / (hostile personnel of c)``.
+the fire a coalition ``d`` receives is ``F_d = N_d * sum_c hostile[c, d] * E_c / (hostile personnel of c)``,
+divided by the place's ``fortification`` for the coalition holding it (walls, berms and bunkers both multiply
+the defenders' strength and shelter them: a fortified refinery or airport is a fight of days, not one).
 With a day's intensity ``I ~ Gamma(4, 0.25)`` per place (mean 1), the expected casualties of ``d`` are
 
     lambda_d = min(attrition_rate * I * F_d**alpha * N_d**(1 - alpha), N_d)        (alpha: lanchester_exponent)
@@ -93,6 +95,8 @@ def fight(state: State, rng: np.random.Generator, params: dict[str, float]) -> B
                           state.controller, float(p["defender_advantage"]), (rows, N, E, share))
     rows = rows[:k]
     fire = N * (share @ sides.hostile.astype(float))  # effective enemy strength firing on each coalition
+    # Defenders behind walls are also harder to hit: the fire on the holder is divided by the fortification.
+    fire[np.arange(n), state.holder] /= state.world.fortification
     intensity = rng.gamma(4.0, 0.25, places.size)
     alpha = p["lanchester_exponent"]
     before, prob = np.empty(k, dtype=np.int64), np.empty(k)

@@ -2,9 +2,9 @@
 
 **Sleeper cells.** Insurgent units that start inside places held by their enemies are hidden (not fighting,
 not seen) until their side's offensive begins in their governorate. Then a cell rises when its side's forces
-are present at its place, or no enemy is, or when it is strong enough on its own: the effective strength of
-the cells of its coalition there at least ``attack_ratio`` times the defence against it (the hostile effective
-strength there, the holder's with the defenders' advantage), as for an attack.
+are present at its place, or when no enemy is (the garrison has gone or routed); never on odds alone, however
+much it outnumbers the garrison (in June 2014 the cells of Mosul, Tikrit or Hawija rose as the columns
+arrived or the army left, not on the offensive's first day).
 
 **Recruitment.** Each day, at each place an insurgent faction holds,
 
@@ -14,8 +14,7 @@ join the faction's largest unit at the place (alive, not on the road, not routin
 quality becomes the personnel-weighted mean with ``recruit_quality``, or form a new unit of that quality and
 ``initial_morale``.
 
-Parameters read: ``attack_ratio``, ``defender_advantage`` (through the defence), ``recruit_rate``,
-``recruit_quality``, ``initial_morale``.
+Parameters read: ``recruit_rate``, ``recruit_quality``, ``initial_morale``.
 
 Entries: :func:`sleepers_rise`, :func:`recruit`.
 """
@@ -25,26 +24,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation.rules import movement, orders
+from simulation.rules import movement
 from simulation.rules.state import RECRUITED, Places, Sides, State, Units, side_columns, unit_columns
 
 
 def sleepers_rise(state: State, params: dict[str, float]) -> np.ndarray | None:
     """The sleeper cells that rise today (see the module's docstring) are no longer hidden, and presence is
     worked out again (the cells now fight). Returns their rows, in order, or None if none rose."""
-    u, n, places = state.units, state.units.n, state.world.n
-    nc = state.sides.hostile.shape[0]
-    hid, rising = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8)
-    cells, need = np.empty((places, nc)), np.empty(nc, dtype=bool)
-    k = _sleeper_cells(u.packed, n, state.packed_sides, state.world.packed_places, state.offensive_in,
-                       state.presence.personnel, (hid, rising, cells, need))
-    if k == 0:
-        return None
-    defence = np.empty((nc, places))
-    for c in np.flatnonzero(need).tolist():
-        defence[c] = orders.defence_against(state, c, params)
-    rise = np.empty(k, dtype=np.int64)
-    m = _rise(hid[:k], rising, u.packed, state.sides.coalition_of, cells, defence, params["attack_ratio"], rise)
+    u, n = state.units, state.units.n
+    rise = np.empty(n, dtype=np.int64)
+    m = _rise(u.packed, n, state.packed_sides, state.world.packed_places, state.offensive_in,
+              state.presence.personnel, rise)
     if m == 0:
         return None
     movement.update_presence(state)
@@ -82,68 +72,29 @@ def recruit(state: State, rng: np.random.Generator, params: dict[str, float]) ->
 
 
 @njit(cache=True)
-def _sleeper_cells(units: Units, n: int, sides: Sides, places: Places, offensive_in: np.ndarray,
-                   personnel_c: np.ndarray, out: tuple) -> int:
-    """The sleeper cells among units ``0 .. n-1`` (hidden, alive, with personnel) and, for each, whether it
-    rises. ``out`` is ``(hid, rising, cells, need)``: the cells' rows; 0 if the cell's side's offensive has not
-    begun in its governorate, 1 if it rises (its side's forces are present or no enemy is), 2 if it rises when
-    strong enough; the cells' effective strength at each place by coalition (summed in row order); the
-    coalitions whose defence decides.
-
-    Returns how many cells, or 0 if there are none or none whose offensive has begun (then nothing else is
-    filled)."""
+def _rise(units: Units, n: int, sides: Sides, places: Places, offensive_in: np.ndarray, personnel_c: np.ndarray,
+          rise: np.ndarray) -> int:
+    """The sleeper cells among units ``0 .. n-1`` (hidden, alive, with personnel) that rise: their side's
+    offensive has begun in their governorate and, at their place, their side's forces are present or no enemy
+    is (``personnel_c``: personnel present by place and coalition). They are no longer hidden; they go into
+    ``rise`` in row order. Returns how many."""
     u, s, pl = unit_columns(units), side_columns(sides), Places(*places)
-    hid, rising, cells, need = out
-    governorate = pl.governorate
-    k = 0
-    active = False
-    for r in range(n):
-        if u.hidden[r] and u.alive[r] and u.personnel[r] > 0:
-            hid[k] = r
-            k += 1
-            if offensive_in[u.faction[r], governorate[u.loc[r]]]:
-                active = True
-    if not active:
-        return 0
-    cells[:] = 0.0
-    need[:] = False
     nc = s.hostile.shape[0]
-    for i in range(k):
-        r = hid[i]
-        c = s.coalition_of[u.faction[r]]
-        here = u.loc[r]
-        cells[here, c] += u.personnel[r] * u.quality[r] * u.morale[r]
-        if not offensive_in[u.faction[r], governorate[here]]:
-            rising[i] = 0
+    m = 0
+    for r in range(n):
+        if not (u.hidden[r] and u.alive[r] and u.personnel[r] > 0):
             continue
+        here = u.loc[r]
+        if not offensive_in[u.faction[r], pl.governorate[here]]:
+            continue
+        c = s.coalition_of[u.faction[r]]
         enemies = False
         for e in range(nc):
             if s.hostile[c, e] and personnel_c[here, e] > 0:
                 enemies = True
+        # No rising on odds alone: a cell outnumbering the garrison waits for its side's forces, or for the
+        # garrison to go.
         if personnel_c[here, c] > 0 or not enemies:
-            rising[i] = 1
-        else:
-            rising[i] = 2
-            need[c] = True
-    return k
-
-
-@njit(cache=True)
-def _rise(hid: np.ndarray, rising: np.ndarray, units: Units, coalition_of: np.ndarray, cells: np.ndarray,
-          defence: np.ndarray, attack_ratio: float, rise: np.ndarray) -> int:
-    """The cells ``hid`` that rise (``rising`` 1, or 2 with the cells of their coalition at their place at least
-    ``attack_ratio`` times the ``defence`` against it there, [coalition, place]) are no longer hidden; they go
-    into ``rise`` in order. Returns how many."""
-    u = unit_columns(units)
-    m = 0
-    for i in range(hid.size):
-        r = hid[i]
-        if rising[i] == 2:
-            c = coalition_of[u.faction[r]]
-            up = cells[u.loc[r], c] >= attack_ratio * defence[c, u.loc[r]]
-        else:
-            up = rising[i] == 1
-        if up:
             u.hidden[r] = False
             rise[m] = r
             m += 1

@@ -41,7 +41,19 @@ from numba import njit
 
 from simulation.rules import draws
 from simulation.rules.movement import set_courses
-from simulation.rules.state import DESERTED, Places, Presence, Sides, State, Tally, Units, side_columns, unit_columns
+from simulation.rules.orders import threat_to
+from simulation.rules.state import (
+    DESERTED,
+    Places,
+    Presence,
+    Roads,
+    Sides,
+    State,
+    Tally,
+    Units,
+    side_columns,
+    unit_columns,
+)
 
 
 class Routs(NamedTuple):
@@ -58,7 +70,7 @@ class Routs(NamedTuple):
 
 def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[str, float]) -> Routs | None:
     """Every unit's morale of the day, and the routs (see the module's docstring). Returns the routs, or None
-    if no unit routed.
+    if no unit routed. Every unit's ``shocked`` flag is cleared; ``state.routed_at`` marks where units routed.
 
     Random draws: the deserters of each routing unit (``rng.binomial``'s numbers, in row order, drawn only for
     units with personnel, see :mod:`simulation.rules.draws`).
@@ -70,31 +82,74 @@ def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[
     rout, coalitions = np.empty(n, dtype=np.int64), np.empty(nc, dtype=bool)
     settings = (int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"], p["morale_recovery"],
                 p["rout_threshold"])
+    state.routed_at[:] = False
     k = _day_morale(u.packed, n, state.packed_presence, state.packed_sides, state.world.packed_places,
                     state.world.open_road, state.controller, settings, (held_by, enemy_here, rout, coalitions))
     if k == 0:
         return None
     rout = rout[:k]
+    state.routed_at[u.loc[rout]] = True
     deserters = draws.binomial(rng, u.personnel[rout], p["desertion_share"])  # = rng.binomial's numbers
-    # Each routing unit makes for the nearest place its side holds where no enemy is present (personnel have
-    # not moved since).
-    dest, reached = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool)
+    # Each routing unit makes for the nearest place its side holds where no enemy is present, nor threatens
+    # (personnel have not moved since); inside an enemy's place, it falls back the way it came.
+    dest, reached, hop = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool), np.full(k, -1, dtype=np.int64)
     for c in np.flatnonzero(coalitions).tolist():
-        _rout_destinations(c, rout, u.packed, sides.coalition_of, held_by, enemy_here, state.routes.of(c)[0],
-                           (dest, reached))
+        _rout_destinations(c, rout, u.packed, state.packed_sides, (held_by, enemy_here, threat_to(state, c)),
+                           state.routes.of(c)[0], state.world.packed_roads, (dest, reached, hop))
     # Nowhere to go: the unit dissolves.
     _settle_routs(rout, deserters, reached, u.packed, state.packed_tally)
-    set_courses(state, rout[reached], dest[reached])
+    plain = reached & (hop < 0)
+    set_courses(state, rout[plain], dest[plain])
+    back = np.flatnonzero(reached & (hop >= 0))
+    if back.size:
+        rows, here = rout[back], u.loc[rout[back]]
+        u.target[rows], u.next[rows] = dest[back], hop[back]
+        u.km_left[rows] = state.world.road_km[here, hop[back]]
     return Routs(rout, u.faction[rout], u.loc[rout], reached, dest, deserters, u.personnel[rout])
 
 
-def fall_shock(state: State, place: int, losing_coalition: int, params: dict[str, float]) -> None:
-    """The fall of ``place`` shakes the morale of ``losing_coalition``'s units nearby (see the module's
-    docstring)."""
+def leadership(state: State, params: dict[str, float]) -> np.ndarray:
+    """A garrison under pressure loses its command (see the module's docstring): ``state.pressure_days`` is
+    counted, and the holder's units at each place where it reaches ``leadership_days`` are hit and
+    ``shocked``. Returns those places, in increasing order."""
+    u, w = state.units, state.world
+    cut = cut_off_garrisons(state, params)
+    k = _pressure(state.packed_presence, state.holder, state.sides.hostile, cut, params["leadership_ratio"],
+                  state.pressure_days)
+    if k == 0:
+        return _NONE
+    lost = np.flatnonzero(state.pressure_days == int(round(params["leadership_days"])))
+    if lost.size:
+        at = np.zeros(w.n, dtype=bool)
+        at[lost] = True
+        _lose_command(at, state.holder, u.packed, u.n, state.sides.coalition_of,
+                      (params["leadership_shock"], params["hollow_power"]))
+    return lost
+
+
+def cut_off_garrisons(state: State, params: dict[str, float]) -> np.ndarray:
+    """(n,) bool: places held by a government faction's coalition that its rear cannot reach by open roads
+    through places its enemies neither hold nor occupy (the ``airlift_places`` most valuable of them excepted,
+    for a side with an air force)."""
+    out = np.zeros(state.world.n, dtype=bool)
+    _cut_off_garrisons(state.world.open_road, state.world.value, state.packed_sides, state.presence.personnel,
+                       state.holder, int(params["airlift_places"]), out)
+    return out
+
+
+def fall_shock(state: State, places: np.ndarray, losing: np.ndarray, takers: np.ndarray,
+               params: dict[str, float]) -> None:
+    """The day's falls (``places``, each lost by coalition ``losing`` to faction ``takers``) shake the morale of
+    the losing side's units nearby (see the module's docstring): each unit loses the largest of the day's
+    shocks it felt, and is ``shocked``."""
+    u, w = state.units, state.world
     radius = params["morale_shock_radius_km"]
-    u = state.units
-    _fall_shock(place, losing_coalition, u.packed, u.n, state.sides.coalition_of, state.world.value,
-                state.world.distance_km, (radius, max(radius, 1e-9), params["morale_fall_shock"]))
+    _fall_shock((places, losing, state.sides.insurgent[takers]), u.packed, u.n, state.sides.coalition_of,
+                w.packed_places, w.distance_km,
+                (radius, max(radius, 1e-9), params["morale_fall_shock"], params["hollow_power"]))
+
+
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -195,19 +250,24 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
             for q in range(n_places):
                 passable[q] = not s.hostile[c, held_by[q]] and not enemy_here[q, c]
             _cut_off_places(open_road, pl.value, passable, f, s, airlift_places, held_by, cut[f])
+    cause = np.empty(n, dtype=np.bool_)
     for r in range(n):
         government = s.government[u.faction[r]]
         cut_off = live[r] and government and cut[u.faction[r], u.loc[r]]
         calm = not pr.battle[u.loc[r]] and not cut_off
         u.morale[r] = _morale_today(u.morale[r], u.base_morale[r], cut_off, pl.sympathy[u.loc[r]], government, calm,
                                     params)
+        # No rout without a cause that day: a battle, being cut off, or a shock since the last check.
+        cause[r] = pr.battle[u.loc[r]] or cut_off or u.shocked[r]
     rout_coalitions[:] = False
     k = 0
     for r in range(n):
-        if live[r] and r < pr.here.size and pr.here[r] and not u.routing[r] and u.morale[r] < rout_threshold:
+        if live[r] and r < pr.here.size and pr.here[r] and not u.routing[r] and u.morale[r] < rout_threshold \
+                and cause[r]:
             rout[k] = r
             rout_coalitions[s.coalition_of[u.faction[r]]] = True
             k += 1
+        u.shocked[r] = False
     return k
 
 
@@ -258,31 +318,68 @@ def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarr
 
 
 @njit(cache=True)
-def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, coalition_of: np.ndarray,
-                       held_by: np.ndarray, enemy_here: np.ndarray, days: np.ndarray, out: tuple) -> None:
-    """For the routing units (rows ``rout``) of ``coalition``: the nearest place by ``days`` (its coalition's
-    travel days) that it holds and no enemy occupies, other than where the unit is (``out[0]``, ``dest``: the
-    ``argmin``, the first NaN or the first least), and whether there is one (``out[1]``, ``reached``: finite
-    days)."""
-    u = unit_columns(units)
-    dest, reached = out
+def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Sides, around: tuple,
+                       days: np.ndarray, roads: Roads, out: tuple) -> None:
+    """For the routing units (rows ``rout``) of ``coalition``: where each makes for (``out``: ``(dest,
+    reached, hop)``).
+
+    ``around`` is ``(held_by, enemy_here, threat)``: the coalition holding each place, enemies of each
+    coalition present there, the threat to ``coalition`` at each place. The destination is the nearest place
+    by ``days`` (its coalition's travel days; the first on a tie) other than its own that the coalition holds,
+    where no enemy is present and none threatens; else where no enemy is present (``hop`` stays -1). A unit
+    with neither (it is inside a place its enemies hold: no route of its side leads out) falls back by the road
+    it came by (``came_from``), or else by the shortest road out, to the first place its enemies neither hold
+    nor occupy: ``hop``, its next place; ``dest`` is that place if its side holds it, else the nearest place of
+    its side from there with no enemy present, else that place. ``reached`` is False where there is nowhere to
+    go."""
+    u, s, rd = unit_columns(units), side_columns(sides), Roads(*roads)
+    held_by, enemy_here, threat = around
+    dest, reached, hop = out
     n = held_by.size
     for i in range(rout.size):
         r = rout[i]
-        if coalition_of[u.faction[r]] != coalition:
+        if s.coalition_of[u.faction[r]] != coalition:
             continue
         here = u.loc[r]
-        best = 0
-        top = np.inf
-        for q in range(n):
-            v = days[here, q] if held_by[q] == coalition and not enemy_here[q, coalition] and q != here \
-                else np.inf
-            if q == 0 or v < top or v != v:
-                best, top = q, v
-                if v != v:
-                    break
-        dest[i] = best
-        reached[i] = np.isfinite(top)
+        reached[i] = False
+        for calm_only in (True, False):
+            best, top = -1, np.inf
+            for q in range(n):
+                if q == here or held_by[q] != coalition or enemy_here[q, coalition]:
+                    continue
+                if calm_only and threat[q] > 0:
+                    continue
+                if days[here, q] < top:
+                    best, top = q, days[here, q]
+            if best >= 0:
+                dest[i], reached[i] = best, True
+                break
+        if reached[i]:
+            continue
+        # Inside an enemy's place: the way it came first, then the roads out, shortest first.
+        out_roads = np.flatnonzero(rd.open_road[here])
+        order = out_roads[np.argsort(rd.road_km[here, out_roads], kind="mergesort")]
+        back = u.came_from[r]
+        candidates = np.empty(order.size + 1, dtype=np.int64)
+        m = 0
+        if back >= 0 and rd.open_road[here, back]:
+            candidates[0] = back
+            m = 1
+        for q in order:
+            candidates[m] = q
+            m += 1
+        for j in range(m):
+            q = candidates[j]
+            if s.hostile[coalition, held_by[q]] or enemy_here[q, coalition]:
+                continue
+            to = q
+            if held_by[q] != coalition:
+                top = np.inf
+                for v in range(n):
+                    if v != here and held_by[v] == coalition and not enemy_here[v, coalition] and days[q, v] < top:
+                        to, top = v, days[q, v]
+            dest[i], reached[i], hop[i] = to, True, q
+            break
 
 
 @njit(cache=True)
@@ -306,21 +403,102 @@ def _settle_routs(rout: np.ndarray, deserters: np.ndarray, reached: np.ndarray, 
 
 
 @njit(cache=True)
-def _fall_shock(place: int, losing_coalition: int, units: Units, n: int, coalition_of: np.ndarray,
-                value: np.ndarray, distance_km: np.ndarray, params: tuple) -> None:
-    """The fall of ``place`` shakes the morale of the losing coalition's live units (rows ``0 .. n-1``) within
-    ``radius`` km, by ``shock * v / (1 + v) * min(1, v / max(value there, 1e-9)) * (1 - d / radius_floor)``
-    (``params``: ``(radius, radius_floor, shock)``, ``radius_floor = max(radius, 1e-9)``; ``v``: the value of
-    ``place``; ``d``: the distance), clipped to 0-1."""
-    u = unit_columns(units)
-    radius, radius_floor, shock = params
-    v = value[place]
-    weight = v / (1.0 + v)
+def _fall_shock(falls: tuple, units: Units, n: int, coalition_of: np.ndarray, places: Places,
+                distance_km: np.ndarray, params: tuple) -> None:
+    """The day's falls (``falls``: ``(places, losing coalition, taker is insurgent)``) shake the losing
+    coalitions' live units (rows ``0 .. n-1``) within ``radius`` km of a fall: each unit loses the largest of
+
+        shock * v / (1 + v) * min(1, v / max(value there, 1e-9)) * (1 - d / radius_floor)
+              * (1 - base morale) ** hollow_power * 2 * leaning
+
+    (``params``: ``(radius, radius_floor, shock, hollow_power)``, ``radius_floor = max(radius, 1e-9)``; ``v``:
+    the value of the fallen place; ``d``: the distance; ``leaning``: the sympathy where the unit stands for an
+    insurgent taker, else 1 - sympathy), morale clipped to 0-1, and is ``shocked``."""
+    u, pl = unit_columns(units), Places(*places)
+    fallen, losing, insurgent_taker = falls
+    radius, radius_floor, shock, hollow_power = params
     for r in range(n):
-        if not u.alive[r] or coalition_of[u.faction[r]] != losing_coalition:
+        if not u.alive[r]:
             continue
-        d = distance_km[place, u.loc[r]]
-        if not d <= radius:
+        here = u.loc[r]
+        worst = 0.0
+        for i in range(fallen.size):
+            if coalition_of[u.faction[r]] != losing[i]:
+                continue
+            d = distance_km[fallen[i], here]
+            if not d <= radius:
+                continue
+            v = pl.value[fallen[i]]
+            relative = np_minimum(1.0, v / np_maximum(pl.value[here], 1e-9))
+            leaning = pl.sympathy[here] if insurgent_taker[i] else 1.0 - pl.sympathy[here]
+            s = shock * v / (1.0 + v) * relative * (1.0 - d / radius_floor) \
+                * (1.0 - u.base_morale[r]) ** hollow_power * 2.0 * leaning
+            if s > worst:
+                worst = s
+        if worst > 0.0:
+            u.morale[r] = np_clip(u.morale[r] - worst, 0.0, 1.0)
+            u.shocked[r] = True
+
+
+@njit(cache=True)
+def _cut_off_garrisons(open_road: np.ndarray, value: np.ndarray, sides: Sides, personnel_c: np.ndarray,
+                       held_by: np.ndarray, airlift_places: int, out: np.ndarray) -> None:
+    """Into ``out`` (zeroed): the places held by each government faction's coalition that are cut off from its
+    rear (see :func:`_cut_off_places`; passable: not held by an enemy of the coalition, no enemy present)."""
+    s = side_columns(sides)
+    nf, n, nc = s.coalition_of.size, held_by.size, s.hostile.shape[0]
+    passable, cut = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
+    for f in range(nf):
+        if not s.government[f]:
             continue
-        relative = np_minimum(1.0, v / np_maximum(value[u.loc[r]], 1e-9))
-        u.morale[r] = np_clip(u.morale[r] - shock * weight * relative * (1.0 - d / radius_floor), 0.0, 1.0)
+        c = s.coalition_of[f]
+        for q in range(n):
+            ok = not s.hostile[c, held_by[q]]
+            for d in range(nc):
+                if s.hostile[c, d] and personnel_c[q, d] > 0:
+                    ok = False
+            passable[q] = ok
+        _cut_off_places(open_road, value, passable, f, s, airlift_places, held_by, cut)
+        for q in range(n):
+            if cut[q] and held_by[q] == c:
+                out[q] = True
+
+
+@njit(cache=True)
+def _pressure(presence: Presence, holder: np.ndarray, hostile: np.ndarray, cut: np.ndarray, ratio: float,
+              pressure_days: np.ndarray) -> int:
+    """A garrison (the holder's effective strength present, ``own``, positive) is under pressure on a day of
+    battle where the hostile effective strength there is at least ``ratio * own``, or when its place is ``cut``
+    off: its ``pressure_days`` grow by one, else go back to 0. Returns how many places are under pressure."""
+    pr = Presence(*presence)
+    eff = pr.effective
+    k = 0
+    for q in range(holder.size):
+        h = holder[q]
+        own = eff[q, h]
+        enemy = 0.0
+        for c in range(eff.shape[1]):
+            if hostile[h, c]:
+                enemy += eff[q, c]
+        pressed = own > 0 and ((pr.battle[q] and enemy >= ratio * own) or cut[q])
+        if pressed:
+            pressure_days[q] += 1
+            k += 1
+        else:
+            pressure_days[q] = 0
+    return k
+
+
+@njit(cache=True)
+def _lose_command(at: np.ndarray, holder: np.ndarray, units: Units, n: int, coalition_of: np.ndarray,
+                  params: tuple) -> None:
+    """The holder's live units at the places ``at`` (at the place, not on the road) lose ``shock * (1 - base
+    morale) ** hollow_power`` of morale (``params``: ``(shock, hollow_power)``), clipped to 0-1, and are
+    ``shocked``."""
+    u = unit_columns(units)
+    shock, hollow_power = params
+    for r in range(n):
+        here = u.loc[r]
+        if u.alive[r] and u.next[r] < 0 and at[here] and coalition_of[u.faction[r]] == holder[here]:
+            u.morale[r] = np_clip(u.morale[r] - shock * (1.0 - u.base_morale[r]) ** hollow_power, 0.0, 1.0)
+            u.shocked[r] = True

@@ -17,8 +17,10 @@ the personnel and effective strength (``personnel * quality * morale``) of those
 place and coalition, and a *battle* is where two hostile coalitions are both present. A place whose holder has
 forces there is marked as once garrisoned (opportunists move only into places their neighbour garrisoned).
 
-Idle units of one faction (at a place, not routing) with the same home merge into the first of them: personnel
-add up, quality, morale and base morale become the personnel-weighted means.
+Idle units of one faction (at a place, not routing) with the same home and the same cohesion (base morale,
+rounded to 1/1000) merge into the first of them: personnel add up, quality, morale and base morale become the
+personnel-weighted means. A unit on the road remembers the last place it left (``came_from``): a unit that
+routs inside an enemy's place falls back that way (:mod:`simulation.rules.morale`).
 
 Parameters read: ``rout_threshold`` (and the road speeds and mobilities, through the world and the sides).
 
@@ -89,8 +91,8 @@ def set_courses(state: State, rows: np.ndarray, targets: np.ndarray) -> None:
 
 
 def merge_idle(state: State) -> None:
-    """Units of one faction idle at the same place with the same home become one (see the module's
-    docstring)."""
+    """Units of one faction idle at the same place with the same home and cohesion become one (see the
+    module's docstring)."""
     _merge_idle(state.units.packed, state.units.n, state.world.n)
 
 
@@ -122,6 +124,7 @@ def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held
                 continue
             budget = budget - need
             here = nxt[r]
+            u.came_from[r] = loc[r]  # the way back, should it rout inside an enemy's place
             loc[r] = here
             km_left[r] = 0.0
             c = s.coalition_of[u.faction[r]]
@@ -176,7 +179,12 @@ def _merge_idle(units: Units, n: int, n_places: int) -> None:
     idle = np.flatnonzero(alive & (nxt < 0) & ~routing & (personnel > 0))
     if idle.size < 2:
         return
-    key = (faction[idle].astype(np.int64) * n_places + loc[idle]) * n_places + home[idle]
+    # Units of different cohesion (base morale, to 1/1000: different formations) do not merge, so a hollow
+    # division and a unit that holds keep their own morale.
+    cohesion = np.empty(idle.size, dtype=np.int64)
+    for i in range(idle.size):
+        cohesion[i] = np.int64(np.rint(base_morale[idle[i]] * 1000))
+    key = ((faction[idle].astype(np.int64) * n_places + loc[idle]) * n_places + home[idle]) * 1001 + cohesion
     order = np.argsort(key, kind="mergesort")  # stable: each group in row order
     start = 0
     while start < order.size:

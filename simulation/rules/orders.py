@@ -8,7 +8,9 @@ is discounted by ``exp(-days / reach_days)``; each unit goes to its best-scoring
 positive. The *potential* against a place is the effective strength of the command's units that reach it plus
 its coalition's strength there; the *defence* of a place is the hostile effective strength there, the
 holder's with the defenders' advantage (``defender_advantage * fortification``); the *threat* to a place is
-the hostile effective strength within a day of it.
+the hostile effective strength within a day of it, counting only units whose faction's offensive has begun
+where they stand and in the place's governorate (a column waiting for its offensive threatens nobody, so
+Abu Ghraib and Habbaniyah are not abandoned on 1 June).
 
 - **insurgent**: attack enemy-held places (in governorates where its offensive has begun) whose potential is at
   least ``attack_ratio`` times their defence, scored by
@@ -52,7 +54,6 @@ from numba import njit
 from simulation.rules.state import Places, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
 _NO_CAPS = np.zeros(0)  # detachments without caps
-_NO_PLACES = np.zeros(0, dtype=bool)  # no claims
 
 
 class Withdrawals(NamedTuple):
@@ -73,13 +74,14 @@ class Orders(NamedTuple):
     keep_share: float  #: the share of a unit that stays where its side holds the place it leaves
     at_most: np.ndarray | None  #: whole people each may take toward its target's budget (None: no caps)
     withdrawn: Withdrawals | None = None
+    then: Orders | None = None  #: a second batch, of other units, sent after these (occupations, attacks on claims)
 
 
 def attack_orders(state: State, faction: int, params: dict[str, float]) -> Orders | None:
     """An insurgent command's orders of the day (see the module's docstring), or None if it has no free
     units."""
     c = int(state.sides.coalition_of[faction])
-    rows, loc, in_reach, decay, eff, _ = _free_and_reach(state, faction, params, only_active=True, tribal=False)
+    rows, loc, in_reach, decay, eff, days = _free_and_reach(state, faction, params, only_active=True, tribal=False)
     if rows.size == 0:
         return None
     # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
@@ -89,7 +91,35 @@ def attack_orders(state: State, faction: int, params: dict[str, float]) -> Order
     k = _attack_orders((rows, loc), _front(state, faction, c), state.world.packed_places,
                        (potential, defence_against(state, c, params)), params["attack_ratio"], (in_reach, decay),
                        (send_rows, send_to))
-    return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
+    sent, targets = send_rows[:k], send_to[:k]
+    occupy = _occupation_orders(state, faction, c, (rows, loc, decay, days), (sent, targets), params)
+    return Orders(sent, targets, params["garrison_share"], None, then=occupy)
+
+
+def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks: tuple,
+                       params: dict[str, float]) -> Orders | None:
+    """Undefended enemy places (held by a coalition hostile to ``c``, no enemy of it present) in governorates
+    where the offensive has begun, within a day's travel of a free unit not sent to attack and not already a
+    target: each gets one detachment (``detachment_share``) from the nearest such unit that has it as its best
+    place (by ``(value + 0.1) * decay``). None if there is none."""
+    rows, loc, decay, days = free
+    sent, targets = attacks
+    w = state.world
+    empty = np.empty(w.n, dtype=bool)
+    if not _undefended(state.holder, state.sides.hostile[c], state.presence.personnel, state.offensive_in[faction],
+                       w.governorate_of, targets, empty):
+        return None
+    keep = ~np.isin(rows, sent)
+    if not keep.any():
+        return None
+    rows, loc, decay = rows[keep], loc[keep], decay[keep]
+    mobility = float(state.sides.mobility[faction])
+    in_day = (days[loc] / mobility <= 1.0).astype(float)
+    send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
+    k = _vacuum_orders((rows, loc), empty, w.value, (in_day, decay, days, mobility), (send_rows, send_to))
+    if k == 0:
+        return None
+    return Orders(send_rows[:k], send_to[:k], 1.0 - params["detachment_share"], None)
 
 
 def hold_orders(state: State, faction: int, params: dict[str, float], government: bool) -> Orders | None:
@@ -132,34 +162,67 @@ def hold_orders(state: State, faction: int, params: dict[str, float], government
 
 def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Orders | None:
     """An opportunist command's orders of the day (see the module's docstring), or None if it has no free units
-    or there is no vacuum."""
+    or nothing to do: detachments into vacuums, then (``then``) attacks on claimed places its enemies hold."""
     u, w, sides = state.units, state.world, state.sides
     c = int(sides.coalition_of[faction])
     holder = state.holder
     nc = sides.hostile.shape[0]
     # A vacuum is a place its holder, neutral to this faction, has abandoned in the face of its enemies: empty
     # now, garrisoned by the holder earlier in the run, and within a day's reach of forces hostile to the
-    # holder; near the faction's own places, and claimed by it (if it claims places).
+    # holder; near the faction's own places, claimed by it (if it claims places), and where enough of its kin
+    # live.
     rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
     vacuum, holders = np.empty(w.n, dtype=bool), np.zeros(nc, dtype=bool)
     m = _free_and_vacant(u.packed, u.n, _command(state, faction, False), holder, sides.neutral[c],
                          state.presence.personnel, state.was_garrisoned, (rows, loc, vacuum, holders))
-    if m <= 0:  # no free units, or no candidate (-1 - free units)
+    if m == 0:
         return None
+    found = m > 0
+    m = m if found else -1 - m
     rows, loc = rows[:m], loc[:m]
-    threat = np.zeros((nc, w.n))
-    for h in np.flatnonzero(holders).tolist():
-        threat[h] = threat_to(state, h)
     claimed = state.claimed[faction]
-    if not _vacuums(vacuum, holder, threat, c, w.distance_km, params["opportunist_radius_km"],
-                    _NO_PLACES if claimed is None else claimed):
-        return None
-    # Each vacuum needs one detachment: the nearest unit that has it as its best target goes.
-    in_reach, decay, _, days = _reach_of(state, faction, rows, loc, params, tribal=False)
+    allowed = (np.ones(w.n, dtype=bool) if claimed is None else claimed) & (state.kin >= params["opportunist_kin"])
+    if found:
+        threat = np.zeros((nc, w.n))
+        for h in np.flatnonzero(holders).tolist():
+            threat[h] = threat_to(state, h)
+        found = _vacuums(vacuum, holder, threat, c, w.distance_km, params["opportunist_radius_km"], allowed)
+    in_reach, decay, eff, days = _reach_of(state, faction, rows, loc, params, tribal=False)
+    k = 0
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
-    k = _vacuum_orders((rows, loc), vacuum, w.value, (in_reach, decay, days, float(sides.mobility[faction])),
-                       (send_rows, send_to))
-    return Orders(send_rows[:k], send_to[:k], 1.0 - params["detachment_share"], None)
+    if found:
+        # Each vacuum needs one detachment: the nearest unit that has it as its best target goes.
+        k = _vacuum_orders((rows, loc), vacuum, w.value, (in_reach, decay, days, float(sides.mobility[faction])),
+                           (send_rows, send_to))
+    attack = _claim_attacks(state, faction, c, (rows, loc, in_reach, decay, eff), send_rows[:k], params)
+    if k == 0 and attack is None:
+        return None
+    return Orders(send_rows[:k], send_to[:k], 1.0 - params["detachment_share"], None, then=attack)
+
+
+def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.ndarray,
+                   params: dict[str, float]) -> Orders | None:
+    """An opportunist's attacks (with its free units not sent into vacuums) on places it claims that its
+    enemies hold, where enough of its kin live (``opportunist_kin``; border crossings whoever lives there),
+    when the potential is ``opportunist_attack_ratio`` times the defence. None if there is none."""
+    claimed = state.claimed[faction]
+    if claimed is None:
+        return None
+    rows, loc, in_reach, decay, eff = free
+    keep = ~np.isin(rows, sent)
+    if not keep.any():
+        return None
+    rows, loc, in_reach, decay, eff = rows[keep], loc[keep], in_reach[keep], decay[keep], eff[keep]
+    w = state.world
+    allowed = claimed & ((state.kin >= params["opportunist_kin"]) | (np.asarray(w.kind) == "crossing"))
+    potential = eff @ in_reach + state.presence.effective[:, c]
+    send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
+    k = _claim_attack_orders((rows, loc), _front(state, faction, c), w.packed_places,
+                             (potential, defence_against(state, c, params), allowed),
+                             params["opportunist_attack_ratio"], (in_reach, decay), (send_rows, send_to))
+    if k == 0:
+        return None
+    return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
 
 
 def dispatch(state: State, orders: Orders) -> None:
@@ -212,7 +275,7 @@ def threat_to(state: State, coalition: int) -> np.ndarray:
         here, n = state.presence.here, state.world.n  # units split off today are not counted until tomorrow
         effective, reach = np.empty(here.size), np.empty((here.size, n))
         k = _within_a_day(state.units.packed, here, state.packed_sides, state.sides.hostile[coalition],
-                          state.routes.all()[0], (effective, reach))
+                          state.routes.all()[0], (state.offensive_in, state.world.governorate_of), (effective, reach))
         hit = threat[coalition] = np.zeros(n) if k == 0 else effective[:k] @ reach[:k]
     return hit
 
@@ -566,6 +629,61 @@ def _attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, attac
 
 
 @njit(cache=True)
+def _claim_attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, ratio: float, reach: tuple,
+                         out: tuple) -> int:
+    """An opportunist command's attacks (``free``: ``(rows, loc)``; ``out``: ``(send_rows, send_to)``): places
+    held by coalitions hostile to its side (see :func:`_targets_of`) and ``allowed`` (``odds``: ``(potential,
+    defence, allowed)``) where the potential is at least ``ratio`` times the defence, scored by ``value * (1.5 -
+    sympathy) * potential / (potential + ratio * defence)`` (a population that fears the insurgents welcomes
+    them); each unit goes to its best target (see :func:`_best_targets`), if it has one. Returns how many."""
+    pl = Places(*places)
+    rows, loc = free
+    potential, defence, allowed = odds
+    send_rows, send_to = out
+    value = pl.value
+    n, m = value.size, rows.size
+    enemy_held = _targets_of(front, pl.governorate, False)
+    appeal = np.empty(n)
+    for q in range(n):
+        if enemy_held[q] and allowed[q] and potential[q] >= ratio * defence[q]:
+            appeal[q] = value[q] * (1.5 - pl.sympathy[q]) * potential[q] / (potential[q] + ratio * defence[q] + 1e-9)
+        else:
+            appeal[q] = 0.0
+    best = np.empty(m, dtype=np.int64)
+    go = np.empty(m, dtype=np.bool_)
+    _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), appeal), reach, (best, go))
+    k = 0
+    for i in range(m):
+        if go[i]:
+            send_rows[k] = rows[i]
+            send_to[k] = best[i]
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def _undefended(holder: np.ndarray, hostile: np.ndarray, present_personnel: np.ndarray, active: np.ndarray,
+                governorate: np.ndarray, targets: np.ndarray, empty: np.ndarray) -> bool:
+    """For an insurgent command: the places (``empty``) held by a coalition ``hostile`` to its side where no
+    such coalition has personnel present, in governorates where its offensive is ``active``, and not among
+    today's attack ``targets``. Returns whether there is any."""
+    found = False
+    for q in range(holder.size):
+        ok = hostile[holder[q]] and active[governorate[q]]
+        if ok:
+            for j in range(present_personnel.shape[1]):
+                if hostile[j] and present_personnel[q, j] > 0:
+                    ok = False
+                    break
+        empty[q] = ok
+    for i in range(targets.size):
+        empty[targets[i]] = False
+    for q in range(holder.size):
+        found |= empty[q]
+    return found
+
+
+@njit(cache=True)
 def _vacuum_candidates(holder: np.ndarray, neutral: np.ndarray, present_personnel: np.ndarray,
                        was_garrisoned: np.ndarray, candidate: np.ndarray, holders: np.ndarray) -> bool:
     """For an opportunist command: the places (``candidate``) held by a coalition ``neutral`` to its own
@@ -590,17 +708,17 @@ def _vacuum_candidates(holder: np.ndarray, neutral: np.ndarray, present_personne
 
 @njit(cache=True)
 def _vacuums(candidate: np.ndarray, holder: np.ndarray, threat: np.ndarray, side: int, distance_km: np.ndarray,
-             radius_km: float, claimed: np.ndarray) -> bool:
+             radius_km: float, allowed: np.ndarray) -> bool:
     """Of the ``candidate`` places (see :func:`_vacuum_candidates`), in place, the vacuums: those within a day's
     reach of forces hostile to their holder (``threat[holder]`` positive there), within ``radius_km`` of a
-    place held by the command's coalition ``side`` and, if ``claimed`` is not empty, claimed. Returns whether
-    there is any."""
+    place held by the command's coalition ``side`` and ``allowed`` (claimed, if the faction claims places, and
+    where enough of its kin live). Returns whether there is any."""
     n = holder.size
     found = False
     for q in range(n):
         if not candidate[q]:
             continue
-        ok = threat[holder[q], q] > 0 and (claimed.size == 0 or claimed[q])
+        ok = threat[holder[q], q] > 0 and allowed[q]
         if ok:
             near = False
             for j in range(n):
@@ -674,13 +792,16 @@ def _defence(effective: np.ndarray, hostile: np.ndarray, holder: np.ndarray, def
 
 @njit(cache=True)
 def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndarray,
-                  days_by_coalition: tuple[np.ndarray, ...], out: tuple) -> int:
-    """The units that threaten a coalition (those ``here`` — present, not on the road — not routing, and of a
-    coalition ``hostile`` to it), for :func:`threat_to`: ``out`` is ``(effective, reach)``, their effective
-    strength and, 1.0 or 0.0, whether each place is within a day of travel of them by their own coalition's
-    routes (``days_by_coalition[coalition][from, to] / mobility <= 1``). Returns how many units, in the order of
-    their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
+                  days_by_coalition: tuple[np.ndarray, ...], offensive: tuple, out: tuple) -> int:
+    """The units that threaten a coalition (those ``here`` — present, not on the road — not routing, of a
+    coalition ``hostile`` to it, and whose faction's offensive has begun in the governorate where they stand),
+    for :func:`threat_to`: ``out`` is ``(effective, reach)``, their effective strength and, 1.0 or 0.0, whether
+    each place is within a day of travel of them by their own coalition's routes
+    (``days_by_coalition[coalition][from, to] / mobility <= 1``) in a governorate where their offensive has
+    begun too (``offensive``: ``(offensive_in, governorate)``, faction x governorate and by place). Returns how
+    many units, in the order of their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
     u, s = unit_columns(units), side_columns(sides)
+    offensive_in, governorate = offensive
     effective, reach = out
     k = 0
     n = reach.shape[1]
@@ -688,13 +809,14 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
         if not here[r] or u.routing[r]:
             continue
         c = s.coalition_of[u.faction[r]]
-        if not hostile[c]:
-            continue
+        f = u.faction[r]
+        if not hostile[c] or not offensive_in[f, governorate[u.loc[r]]]:
+            continue  # a unit whose offensive has not begun where it stands threatens nobody
         effective[k] = u.personnel[r] * u.quality[r] * u.morale[r]
         days = days_by_coalition[c][u.loc[r]]
-        speed = s.mobility[u.faction[r]]
+        speed = s.mobility[f]
         for q in range(n):
-            reach[k, q] = 1.0 if days[q] / speed <= 1.0 else 0.0
+            reach[k, q] = 1.0 if days[q] / speed <= 1.0 and offensive_in[f, governorate[q]] else 0.0
         k += 1
     return k
 
@@ -822,6 +944,7 @@ def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: n
             u.quality[new], u.morale[new], u.base_morale[new] = u.quality[r], u.morale[r], u.base_morale[r]
             u.target[new], u.next[new], u.km_left[new], u.home[new] = here[i], -1, 0.0, u.home[r]
             u.routing[new], u.alive[new], u.hidden[new] = False, True, False
+            u.came_from[new], u.shocked[new] = u.came_from[r], False
             u.personnel[r] -= send[i]
             parent[new - n] = r
             split_by[coal[i]] = True

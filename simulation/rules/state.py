@@ -71,12 +71,14 @@ class Units(NamedTuple):
     routing: np.ndarray  #: bool, fleeing toward safety
     alive: np.ndarray  #: bool
     hidden: np.ndarray  #: bool, a sleeper cell (not fighting, not seen) until its side's offensive reaches it
+    came_from: np.ndarray  #: int32, the last place it was at before its current one (-1: none), its way back
+    shocked: np.ndarray  #: bool, shaken since its last morale check (a fall nearby, a lost command, a scripted shock)
 
 
-UNIT_STORAGE = (("faction", "loc", "target", "next", "home"), ("personnel",),
-                ("quality", "morale", "base_morale", "km_left"), ("routing", "alive", "hidden"))
-"""How the unit table's columns are stored (its packed form): four arrays by dtype, an int32 (5, rows) array, the
-int64 personnel, a float64 (4, rows) array and a bool (3, rows) array, whose rows are these columns."""
+UNIT_STORAGE = (("faction", "loc", "target", "next", "home", "came_from"), ("personnel",),
+                ("quality", "morale", "base_morale", "km_left"), ("routing", "alive", "hidden", "shocked"))
+"""How the unit table's columns are stored (its packed form): four arrays by dtype, an int32 (6, rows) array, the
+int64 personnel, a float64 (4, rows) array and a bool (4, rows) array, whose rows are these columns."""
 
 
 @njit(cache=True)
@@ -85,7 +87,7 @@ def unit_columns(units: tuple) -> Units:
     :data:`UNIT_STORAGE`), for a kernel."""
     ints, personnel, floats, flags = units
     return Units(ints[0], ints[1], personnel, floats[0], floats[1], floats[2], ints[2], ints[3], floats[3], ints[4],
-                 flags[0], flags[1], flags[2])
+                 flags[0], flags[1], flags[2], ints[5], flags[3])
 
 
 class Sides(NamedTuple):
@@ -227,6 +229,12 @@ class State:
     civilians: Civilians
     routes: SideRoutes  #: the routes each coalition may take
     was_garrisoned: np.ndarray  #: (n,) bool, its holder had forces there at some point
+    kin: np.ndarray  #: (n,) float64, share of the people of the communities opportunists protect (composition.csv)
+    clear_days: np.ndarray  #: (n,) float64, days a side must be present at a place before it takes it
+    pressure_days: np.ndarray  #: (n,) int64, days in a row the garrison has been under pressure or cut off
+    present_days: np.ndarray  #: (n, coalitions) int64, days in a row each coalition has had forces at a place
+    routed_at: np.ndarray  #: (n,) bool, places where a unit routed today
+    opportunists: np.ndarray  #: int64, the factions of opportunist doctrine, in order
     presence: Presence | None = None  #: set by :func:`simulation.rules.movement.update_presence`
     packed_presence: tuple = ()  #: ``tuple(presence)``, for the kernels
     estimates: Estimates = field(default_factory=lambda: Estimates({}, {}))
@@ -240,6 +248,10 @@ class State:
         self.insurgent_factions = np.flatnonzero(self.sides.insurgent).tolist()
         self.untaken = np.full(self.world.n, -1, dtype=np.int64)  # no place taken today (read-only)
         self.untaken.setflags(write=False)
+        n = self.world.n
+        # Each faction's claims as one (factions, n) mask, all True for a faction that claims nothing.
+        self.claimed_any = np.array([np.ones(n, dtype=bool) if c is None else c for c in self.claimed],
+                                    dtype=bool).reshape(len(self.claimed), n)
 
     @property
     def places(self) -> Places:
