@@ -401,7 +401,7 @@ def test_sleeper_cells_rise_only_when_their_side_arrives_not_on_odds(tmp_path, c
         assert (m.rec_control[:, place_index(m, "town")] == faction_index(m, "government")).all()
 
 
-@pytest.mark.parametrize("begun, withdraws", [((), False), (("H",), False), (("H", "G"), True)])
+@pytest.mark.parametrize("begun, withdraws", [((), False), (("H",), False), (("G",), False), (("H", "G"), True)])
 def test_only_units_whose_offensive_has_begun_where_they_stand_and_at_the_target_threaten(tmp_path, begun,
                                                                                            withdraws):
     """5000 insurgents 20 km from a small government town (not worth a stand) in another governorate: the
