@@ -1,4 +1,14 @@
-"""Morale: the day's morale of every unit, being cut off, routs, and the shock of a place's fall.
+"""Morale: losing a command, the day's morale of every unit, being cut off, routs, and the shock of a place's fall.
+
+**Losing a command** (before the day's morale, after the battles). A place's garrison (the holder's effective
+strength there, ``own``, positive) is *under pressure* on a day of battle where the hostile effective strength
+is at least ``leadership_ratio * own``, or when the place is cut off (below); ``pressure_days`` counts such days
+in a row. The day it reaches ``leadership_days`` (rounded), the holder's units there lose
+
+    leadership_shock * (1 - base_morale) ** hollow_power
+
+of morale and are *shaken*: the commanders leave (Mosul, the night of 9-10 June 2014, after four days of
+fighting), and a hollow unit breaks where a cohesive one holds.
 
 **The day's morale** of a unit (after the battles, whose losses and odds have already lowered it, see
 :mod:`simulation.rules.combat`):
@@ -13,25 +23,34 @@ coalition held at the start) through places neither held nor occupied by its ene
 side, the ``airlift_places`` most valuable of the places its coalition holds among those are supplied by air
 and not cut off. A unit is *calm* where it is neither cut off nor at a battle.
 
-**Routs.** A unit at a place, not already routing, whose morale is below ``rout_threshold`` routs:
-``Binomial(personnel, desertion_share)`` of it desert (desertion is not death: they go to the ledger's
-``deserted``), and the rest make for the nearest place their side holds where no enemy is present (by their
-coalition's travel days); with nowhere to go, the unit dissolves, all of it deserting.
+**Routs.** A unit at a place, not already routing, whose morale is below ``rout_threshold`` routs only with a
+cause that day: a battle where it stands, being cut off, or a shock since its last check (a fall nearby, a
+lost command, a scripted ``morale_shock``); the starting morale is not a switch. ``Binomial(personnel,
+desertion_share)`` of it desert (desertion is not death: they go to the ledger's ``deserted``), and the rest
+make for the nearest place their side holds (by their coalition's travel days) where no enemy is present and
+none threatens (:func:`simulation.rules.orders.threat_to`), else where no enemy is present. A unit inside a place
+its enemies hold (no route of its side leads out) falls back by the road it came by, or else the shortest road
+out, to the first place its enemies neither hold nor occupy, and on to the nearest place of its side from
+there; only with no such road does it dissolve, all of it deserting.
 
-**The fall shock.** When a place of value ``v`` falls, the live units of the losing coalition within
-``morale_shock_radius_km`` (by road) lose
+**The fall shock.** When places fall, each live unit of a losing coalition within ``morale_shock_radius_km`` (by
+road) of one loses the largest of the day's shocks it felt (not their sum),
 
-    morale_fall_shock * v / (1 + v) * min(1, v / value of their own place) * (1 - d / radius)
+    morale_fall_shock * v / (1 + v) * min(1, v / value of its own place) * (1 - d / radius)
+                      * (1 - base_morale) ** hollow_power * 2 * leaning
 
-(``d``: their distance from the fallen place), within [0, 1]: the fall of a town shakes a city's garrison by the
-ratio of their values, so collapse can cascade along the roads.
+(``v``: the fallen place's value; ``d``: its distance; ``leaning``: the sympathy where the unit stands for an
+insurgent taker, else 1 - sympathy), within [0, 1], and is shaken: the fall of a town shakes a city's garrison
+by the ratio of their values, hollow units and places that lean to the taker most, so collapse cascades along
+the roads to the divisions that collapsed and spares the units that held.
 
-Parameters read: ``morale_cutoff``, ``hostile_population_morale``, ``morale_recovery``, ``rout_threshold``,
-``airlift_places``, ``desertion_share``, ``morale_shock_radius_km``, ``morale_fall_shock``.
+Parameters read: ``leadership_ratio``, ``leadership_days``, ``leadership_shock``, ``hollow_power``,
+``morale_cutoff``, ``hostile_population_morale``, ``morale_recovery``, ``rout_threshold``, ``airlift_places``,
+``desertion_share``, ``morale_shock_radius_km``, ``morale_fall_shock``.
 
-Entries: :func:`daily_morale_and_routs`, :func:`fall_shock`.
+Entries: :func:`leadership`, :func:`daily_morale_and_routs`, :func:`fall_shock`; :func:`cut_off_garrisons` (for
+the Peshmerga's take-overs, :mod:`simulation.rules.control`).
 """
-
 from __future__ import annotations
 
 from typing import NamedTuple

@@ -15,7 +15,10 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
 - **insurgent**: attack enemy-held places (in governorates where its offensive has begun) whose potential is at
   least ``attack_ratio`` times their defence, scored by
   ``value * (0.5 + sympathy) * potential / (potential + attack_ratio * defence)``; a ``garrison_share`` of
-  each unit stays where its side holds the place it leaves.
+  each unit stays where its side holds the place it leaves. Then *occupy*: each undefended enemy place (no
+  enemy present) within a day's travel, in such a governorate and not already a target, gets one detachment
+  (``detachment_share``) from the nearest free unit not sent to attack that has it as its best place (scored
+  by ``(value + 0.1) * decay``).
 - **government**: give up, in order, places worth less than ``hold_value`` whose threat, helped by a
   sympathetic population, clearly outweighs their defence (``threat * (0.5 + sympathy) > withdraw_ratio *
   own defence``): the units there withdraw to the nearest place their side holds that no enemy threatens.
@@ -29,14 +32,19 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
   home.
 - **opportunist**: move into *vacuums*: places its neutral neighbour held and garrisoned earlier in the run,
   empty now, within a day of forces hostile to that neighbour, within ``opportunist_radius_km`` of its own
-  places and, if it lists ``claims``, claimed; one detachment (``detachment_share`` of the nearest unit that
-  has the vacuum as its best target, scored by ``(value + 0.1) * decay``) per vacuum. It never attacks.
+  places, if it lists ``claims``, claimed, and with a *kin* share (``composition.csv``: Kurds, Yazidis,
+  Christians, Shabak) of at least ``opportunist_kin``; one detachment (``detachment_share`` of the nearest unit
+  that has the vacuum as its best target, scored by ``(value + 0.1) * decay``) per vacuum. A faction with
+  claims also *attacks*, with its other free units, claimed places its enemies hold (kin share at least
+  ``opportunist_kin``, border crossings whoever lives there) where the potential is at least
+  ``opportunist_attack_ratio`` times the defence, scored by ``value * (1.5 - sympathy) * potential /
+  (potential + opportunist_attack_ratio * defence)``.
 
 Detachments of fewer than 10 that would leave part of a unit behind stay.
 
 Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``garrison_share``,
 ``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``counterattack_ratio``, ``opportunist_radius_km``,
-``detachment_share``.
+``detachment_share``, ``opportunist_attack_ratio``, ``opportunist_kin``.
 
 Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`,
 :func:`hold_orders`, :func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use
