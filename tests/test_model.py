@@ -152,9 +152,10 @@ def test_columns_do_not_pass_through_enemy_held_places(tmp_path):
 
 
 def test_sleeper_cells_wait_for_the_offensive(tmp_path):
+    # The cells rise when the column from the base (strong enough to attack) arrives on the offensive's first day.
     path = write_scenario(
         tmp_path / "sleepers", ["city,government,200000,0.8", "base,insurgent,1000"], ["city,base,80"],
-        ["government,city,200,0.7,0.5", "insurgent,city,600,1.2,0.9", "insurgent,base,50,1,0.9"],
+        ["government,city,200,0.7,0.5", "insurgent,city,600,1.2,0.9", "insurgent,base,500,1,0.9"],
         events=["2014-06-05,offensive,,insurgent,1,,test"],
     )
     m = ConflictModel(path, seed=1).run()
