@@ -106,10 +106,12 @@ MUTANTS = (
            "            morale.fall_shock(s, changes.places,",
            "            0 and morale.fall_shock(s, changes.places,",
            test="test_the_fall_shock_reaches_only_the_losing_side"),
-    Mutant("fall_shock_radius_ignored", "the fall shock reaches units at any distance",
+    # (Dropping the radius test alone changes nothing: beyond the radius 1 - d / radius is negative and a unit
+    # feels only positive shocks.)
+    Mutant("fall_shock_distance_ignored", "the fall shock does not fade with distance within its radius",
            "simulation/rules/morale.py",
-           "            if not d <= radius:\n                continue",
-           "            if False:\n                continue",
+           "* relative * (1.0 - d / radius_floor) \\",
+           "* relative * 1.0 \\",
            test="test_the_fall_shock_reaches_only_the_losing_side"),
     Mutant("fall_shock_on_others", "the fall shock reaches everyone but the losing side",
            "simulation/rules/morale.py",
