@@ -53,7 +53,8 @@ class Mutant:
     count: int = 1  # how many times ``old`` occurs (all are replaced)
 
 
-# The table of mutants. Texts are those of main after the architecture rework (arch-engine); when the code they edit moves, update them here.
+# The table of mutants. Texts are those of main after the architecture rework (arch-engine); when the code they
+# edit moves, update them here.
 MUTANTS = (
     Mutant("executions_inverted", "executions follow sympathy instead of hostility (1 - sympathy)",
            "simulation/rules/control.py",
