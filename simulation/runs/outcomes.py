@@ -122,6 +122,38 @@ def fall_days(control: np.ndarray, initial: np.ndarray, coalition_of: np.ndarray
     return np.where(lost.any(axis=0), first, -1)
 
 
+def change_days(control: np.ndarray, initial: np.ndarray, coalition_of: np.ndarray, to: np.ndarray,
+                places: np.ndarray | None = None) -> np.ndarray:
+    """The first day each place passes to the coalition ``to``, or -1: the first day at whose end the place is
+    held by ``to`` and at whose start (the end of the day before, or the start of the run) it was not.
+
+    The day convention is :func:`fall_days`' (0 = the start date, the state at the end of the day); for a place
+    whose starting coalition is not ``to``, it is the first day held by ``to``, which is its fall day when its
+    first loss is to ``to``. The calibration dates reported changes of hands with it.
+
+    Parameters
+    ----------
+    control : (days, places) faction index holding each place at the end of each day.
+    initial : (places,) faction index holding each place at the start.
+    coalition_of : (factions,) coalition index of each faction.
+    to : coalition index, one per column of the result (or one for all).
+    places : place index of each column (default: every place, in order); a place may appear more than once.
+
+    Examples
+    --------
+    >>> control = np.array([[0, 0], [2, 0], [0, 2]])
+    >>> change_days(control, np.array([0, 0]), np.array([0, 0, 1]), to=np.array([1, 1]))
+    array([1, 2])
+    >>> change_days(control, np.array([0, 0]), np.array([0, 0, 1]), to=np.array([0, 1]), places=np.array([0, 0]))
+    array([2, 1])
+    """
+    places = np.arange(control.shape[1]) if places is None else np.asarray(places, dtype=np.int64)
+    side = coalition_of[control[:, places]]
+    before = np.vstack([coalition_of[initial[places]][None, :], side[:-1]])
+    onset = (side == to) & (before != to)
+    return np.where(onset.any(axis=0), np.argmax(onset, axis=0), -1)
+
+
 def run_outcomes(model: Any, places: tuple[str, ...], daily: bool = False) -> dict[str, Any]:
     """The summary outcomes of a finished :class:`~simulation.model.ConflictModel` (see the module notes).
 
