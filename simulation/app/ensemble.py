@@ -134,7 +134,7 @@ def ensemble_map_state(model: ConflictModel, ens: EnsembleResult, day: int, sele
     date = s.start_date + dt.timedelta(days=day)
     end = s.start_date + dt.timedelta(days=ens.days - 1)
     for k, p in enumerate(state["places"]):
-        r = max(p["r"], 6.5)
+        r = max(1.25 * p["r"], 7.0)  # a pie must be large enough to show its slices
         lead = int(np.argmax(share[k]))
         held = ", ".join(f"{names[f]} {100 * share[k, f]:.0f} %" for f in np.argsort(-share[k], kind="stable")
                          if share[k, f] > 0)
