@@ -400,6 +400,7 @@ class EnsembleResult:
         days is dated the earlier."""
         fell = self.fell_days()
         share_end = self.control_share()[-1]
+        held = self.held_at_end().mean(axis=0)
         rows = []
         for k, p in enumerate(self.scenario.places):
             days = fell[:, k][fell[:, k] >= 0]
@@ -408,7 +409,7 @@ class EnsembleResult:
                    "fell_median": self._date(np.median(days)) if days.size else "",
                    "fell_p05": self._date(np.quantile(days, 0.05)) if days.size else "",
                    "fell_p95": self._date(np.quantile(days, 0.95)) if days.size else "",
-                   "held_at_end": float(self.held_at_end()[:, k].mean())}
+                   "held_at_end": float(held[k])}
             row.update({f"end_{f}": float(share_end[k, i]) for i, f in enumerate(self.factions)})
             rows.append(row)
         df = pd.DataFrame(rows)

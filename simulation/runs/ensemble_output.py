@@ -230,7 +230,7 @@ def fan_casualties(ensembles: Sequence[tuple[str, EnsembleResult]], path: Path) 
         axes[1, q].set_title(f"{title}: wounded", fontsize=9)
     for ax in axes.flat:
         _date_axis(ax, dates)
-        ax.set_ylabel("people, cumulative")
+        ax.set_ylabel("people, cumulative", fontsize=8)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
     if len(ensembles) > 1:
