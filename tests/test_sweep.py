@@ -370,7 +370,9 @@ def test_counterfactuals(iraq):
     assert all(e.kind == "checkpoint_closed" and e.date == iraq.start_date for e in first)
 
     held = apply_counterfactuals(iraq, ["mosul_held"])
-    assert not [e for e in held.events if e.kind == "morale_shock" and e.place == "mosul"]
+    assert all(f.morale == 1.0 and f.present_share == 1.0 for f in held.forces
+               if f.place == "mosul" and f.faction in ("government", "tribal"))
+    assert [f for f in held.forces if f.place != "mosul"] == [f for f in iraq.forces if f.place != "mosul"]
     assert set(COUNTERFACTUALS) >= {"no_air_strikes", "mosul_full_strength", "checkpoints_closed"}
     with pytest.raises(ScenarioError, match="unknown place 'atlantis'"):
         full_strength_garrison(iraq, "atlantis")

@@ -3,7 +3,7 @@
 Each transform changes the scenario's data (events, forces), never the model's rules, so a counterfactual run
 is an ordinary run of the same model on different input. The transforms compose::
 
-    held = full_strength_garrison(drop_events(s, "morale_shock", place="mosul"), "mosul")
+    held = cohesive_garrison(full_strength_garrison(s, "mosul"), "mosul")
 
 :data:`COUNTERFACTUALS` names the ready-made ones for the June 2014 scenario (for the CLI, the app and the
 notebooks); :func:`apply_counterfactuals` applies them by name.
@@ -73,6 +73,31 @@ def full_strength_garrison(scenario: Scenario, place: str, factions: Iterable[st
     return dataclasses.replace(scenario, forces=tuple(forces))
 
 
+def cohesive_garrison(scenario: Scenario, place: str, morale: float = 1.0,
+                      factions: Sequence[str] | None = None) -> Scenario:
+    """The forces of ``factions`` (default: the place's holder and its allies) at ``place`` start with
+    ``morale`` (their base morale too): with 1, a lost command or a fall nearby, which hit a unit by ``(1 - base
+    morale) ** hollow_power``, no longer shake them (the commanders stay and the units hold together).
+
+    Raises
+    ------
+    ScenarioError
+        The place is unknown or has no such forces.
+    """
+    if place not in scenario.place_ids:
+        raise ScenarioError(f"{scenario.name}/places.csv", f"unknown place {place!r}")
+    if factions is None:
+        owner = next(p.controller for p in scenario.places if p.id == place)
+        chosen = {f for f in scenario.faction_ids if scenario.relation(owner, f) in ("self", "allied")}
+    else:
+        chosen = set(factions)
+    forces = tuple(dataclasses.replace(r, morale=morale) if r.place == place and r.faction in chosen else r
+                   for r in scenario.forces)
+    if not any(r.place == place and r.faction in chosen for r in scenario.forces):
+        raise ScenarioError(f"{scenario.name}/forces.csv", f"no units of {', '.join(sorted(chosen))} at {place!r}")
+    return dataclasses.replace(scenario, forces=forces)
+
+
 def close_checkpoints(scenario: Scenario, places: Sequence[str] | None = None) -> Scenario:
     """Checkpoints closed to displaced people for the whole run.
 
@@ -119,8 +144,8 @@ COUNTERFACTUALS: dict[str, Counterfactual] = {c.name: c for c in [
                    lambda s: no_air_strikes(s)),
     Counterfactual("mosul_full_strength", "Mosul's garrison at its full nominal strength (present_share = 1)",
                    lambda s: full_strength_garrison(s, "mosul")),
-    Counterfactual("mosul_held", "Mosul's garrison at full strength and its commanders stay (no morale shock)",
-                   lambda s: full_strength_garrison(drop_events(s, "morale_shock", place="mosul"), "mosul")),
+    Counterfactual("mosul_held", "Mosul's garrison at full strength and cohesive (morale 1): its commanders stay",
+                   lambda s: cohesive_garrison(full_strength_garrison(s, "mosul"), "mosul")),
     Counterfactual("checkpoints_closed", "Kurdish checkpoints closed to displaced people from the start",
                    lambda s: close_checkpoints(s)),
 ]}
