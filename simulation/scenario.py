@@ -1,8 +1,9 @@
 """Load and validate a scenario directory into typed, immutable data.
 
-A scenario is ``scenario.toml`` plus ``places.csv``, ``roads.csv``, ``forces.csv`` and ``events.csv``
-(see ``docs/scenario-format.md``). Every problem is reported as a :class:`ScenarioError` that names the file,
-the row and the field, so that a user editing the tables in a spreadsheet knows where to look.
+A scenario is ``scenario.toml`` plus ``places.csv``, ``roads.csv``, ``forces.csv`` and ``events.csv``, and
+optionally ``composition.csv`` (who lives where; see ``docs/scenario-format.md``). Every problem is reported as
+a :class:`ScenarioError` that names the file, the row and the field, so that a user editing the tables in a
+spreadsheet knows where to look.
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ WHOLE_AMOUNT_EVENTS = {"reinforcement": MAX_PERSONNEL, "mobilisation": MAX_PERSO
                        "air_sorties": MAX_SORTIES}
 # The keys each table of scenario.toml may hold: anything else is a misspelling and is rejected.
 TOML_KEYS = {
-    "": ("scenario", "factions", "relations", "parameters", "fit"),
+    "": ("scenario", "factions", "relations", "parameters", "fit", "displacement", "replay"),
     "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters", "observations"),
     "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force", "claims"),
     "relations": ("allied", "neutral"),
+    "displacement": ("fear", "unscreened_groups"),
+    "replay": ("actors",),
 }
 
 
@@ -100,6 +103,32 @@ class Place:
     fortification: float
     refuge: float
     source: str
+    #: Fleeing people of screened groups a checkpoint admits a day (None: no limit; ``admission_per_day``).
+    admission: float | None = None
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Each place's people by group (``composition.csv``): ``shares[p][g]`` is group ``groups[g]``'s share of
+    place ``p`` (in the order of ``places.csv``), each row summing to 1 within 0.01."""
+
+    groups: tuple[str, ...]
+    shares: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class DisplacementSettings:
+    """``[displacement]`` of scenario.toml: fear overrides by group (``fear.GROUP.DOCTRINE = value``, see
+    :mod:`simulation.civilians.groups`) and the groups that checkpoints do not screen."""
+
+    fear: tuple[tuple[str, str, float], ...] = ()
+    unscreened_groups: tuple[str, ...] = ()
+
+    def fear_overrides(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for g, d, v in self.fear:
+            out.setdefault(g, {})[d] = v
+        return out
 
 
 @dataclass(frozen=True)
@@ -159,6 +188,11 @@ class Scenario:
     fitted_used: bool = False
     #: Parameter values set on top of the scenario's and the fitted file's (``--set``, :meth:`with_parameters`).
     overrides: dict[str, float] = field(default_factory=dict, hash=False)
+    #: Who lives where (``composition.csv``); None: one group whose fears come from each place's ``sympathy``.
+    composition: Composition | None = None
+    displacement: DisplacementSettings = field(default_factory=DisplacementSettings)
+    #: ``[replay] actors``: recorded actor names (ACLED's ``actor1``) mapped to faction ids, for replay mode.
+    replay_actors: tuple[tuple[str, str], ...] = ()
 
     @property
     def days(self) -> int:
@@ -462,6 +496,9 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     roads = _load_roads(root, place_ids)
     forces = _load_forces(root, set(ids), place_ids)
     events = _load_events(root, set(ids), place_ids, {frozenset((r.a, r.b)) for r in roads}, start, end)
+    composition = _load_composition(root, [p.id for p in places]) if (root / "composition.csv").exists() else None
+    displacement = _displacement_table(toml_name, doc, composition)
+    replay_actors = _replay_table(toml_name, doc, set(ids))
 
     scenario = Scenario(
         path=root, name=str(head["name"]), description=str(head.get("description", "")),
@@ -469,6 +506,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         allied=frozenset(pairs["allied"]), neutral=frozenset(pairs["neutral"]),
         places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
         parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file, fitted_used=fitted_used,
+        composition=composition, displacement=displacement, replay_actors=replay_actors,
     )
     _check_connected(scenario)
     return scenario
@@ -663,7 +701,7 @@ def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
 def _load_places(root: Path, factions: set[str]) -> list[Place]:
     t = _Rows(root / "places.csv",
               ("id", "name", "kind", "governorate", "lat", "lon", "population", "controller", "value", "source"),
-              ("sympathy", "fortification", "refuge"))
+              ("sympathy", "fortification", "refuge", "admission_per_day"))
     places, seen = [], set()
     for row, r in t.rows:
         pid = t.ident(row, r, "id")
@@ -682,6 +720,8 @@ def _load_places(root: Path, factions: set[str]) -> list[Place]:
             sympathy=t.number(row, r, "sympathy", 0, 1, default=0.5),
             fortification=t.number(row, r, "fortification", 1, 20, default=1.0),
             refuge=t.number(row, r, "refuge", 0, 1, default=0.0), source=t.text(row, r, "source"),
+            admission=t.number(row, r, "admission_per_day", 0, MAX_POPULATION) if r.get("admission_per_day")
+            else None,
         ))
     if len(places) < 2:
         raise ScenarioError(t.name, "needs at least two places")
@@ -769,3 +809,83 @@ def _load_events(root: Path, factions: set[str], places: set[str], roads: set[fr
                          note=r.get("note", ""), source=t.text(row, r, "source")))
     out.sort(key=lambda e: e.date)
     return out
+
+
+def _load_composition(root: Path, place_ids: list[str]) -> Composition:
+    """``composition.csv``: one row per place of ``places.csv`` (any order), a share of each group in [0, 1]
+    summing to 1 within 0.01, and a source. The group columns are those of
+    :data:`simulation.civilians.groups.GROUPS` that the header has (at least one)."""
+    from simulation.civilians.groups import GROUPS
+
+    t = _Rows(root / "composition.csv", ("id", "source"), (*GROUPS, "level", "note"))
+    groups = tuple(g for g in GROUPS if g in t.header)
+    if not groups:
+        raise ScenarioError(t.name, f"no group column (allowed: {', '.join(GROUPS)})", row=1)
+    known, rows = set(place_ids), {}
+    for row, r in t.rows:
+        pid = t.text(row, r, "id")
+        if pid not in known:
+            raise t.error(row, "id", f"unknown place {pid!r}")
+        if pid in rows:
+            raise t.error(row, "id", f"place {pid!r} appears twice")
+        shares = tuple(t.number(row, r, g, 0, 1) for g in groups)
+        if abs(sum(shares) - 1.0) > 0.01:
+            raise t.error(row, groups[-1], f"the shares sum to {sum(shares):.3f}, not 1 (within 0.01)")
+        t.text(row, r, "source")
+        rows[pid] = shares
+    missing = [p for p in place_ids if p not in rows]
+    if missing:
+        raise ScenarioError(t.name, f"no row for place {missing[0]!r} (every place of places.csv needs one)",
+                            field="id")
+    return Composition(groups, tuple(rows[p] for p in place_ids))
+
+
+def _displacement_table(toml_name: str, doc: dict[str, Any], composition: Composition | None) -> DisplacementSettings:
+    """``[displacement]``: ``fear.GROUP = {DOCTRINE = value, ...}`` (0-1; violence 0-10) for groups of
+    ``composition.csv``, and ``unscreened_groups``."""
+    from simulation.civilians.groups import DOCTRINE_COLUMNS, ONE_GROUP
+
+    table = doc.get("displacement", {})
+    if not isinstance(table, dict):
+        raise ScenarioError(toml_name, "must be a table", field="displacement")
+    _unknown_keys(toml_name, table, TOML_KEYS["displacement"], "displacement")
+    groups = composition.groups if composition else (ONE_GROUP,)
+    fear = []
+    raw = table.get("fear", {})
+    if not isinstance(raw, dict):
+        raise ScenarioError(toml_name, "must be a table of GROUP = {doctrine = fear}", field="displacement.fear")
+    for g, row in raw.items():
+        if g not in groups:
+            raise ScenarioError(toml_name, f"unknown group {g!r} (groups: {', '.join(groups)})",
+                                field=f"displacement.fear.{g}")
+        if not isinstance(row, dict):
+            raise ScenarioError(toml_name, "must be a table of doctrine = fear", field=f"displacement.fear.{g}")
+        for d, v in row.items():
+            where = f"displacement.fear.{g}.{d}"
+            if d not in DOCTRINE_COLUMNS:
+                raise ScenarioError(toml_name, f"unknown doctrine {d!r} (allowed: {', '.join(DOCTRINE_COLUMNS)})",
+                                    field=where)
+            high = 10.0 if d == "violence" else 1.0
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= high:
+                raise ScenarioError(toml_name, f"{v!r} must be a number in [0, {high:g}]", field=where)
+            fear.append((g, d, float(v)))
+    unscreened = table.get("unscreened_groups", [])
+    if not isinstance(unscreened, list) or any(g not in groups for g in unscreened):
+        raise ScenarioError(toml_name, f"{unscreened!r} must be a list of groups ({', '.join(groups)})",
+                            field="displacement.unscreened_groups")
+    return DisplacementSettings(tuple(fear), tuple(unscreened))
+
+
+def _replay_table(toml_name: str, doc: dict[str, Any], factions: set[str]) -> tuple[tuple[str, str], ...]:
+    """``[replay] actors = {"recorded actor name" = "faction id", ...}``."""
+    table = doc.get("replay", {})
+    if not isinstance(table, dict):
+        raise ScenarioError(toml_name, "must be a table", field="replay")
+    _unknown_keys(toml_name, table, TOML_KEYS["replay"], "replay")
+    actors = table.get("actors", {})
+    if not isinstance(actors, dict):
+        raise ScenarioError(toml_name, "must be a table of \"actor name\" = \"faction id\"", field="replay.actors")
+    for name, f in actors.items():
+        if f not in factions:
+            raise ScenarioError(toml_name, f"unknown faction {f!r}", field=f"replay.actors.{name}")
+    return tuple((str(k), str(v)) for k, v in actors.items())

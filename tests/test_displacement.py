@@ -33,16 +33,27 @@ IRAQ = Path(__file__).resolve().parents[1] / "scenarios" / "iraq_june_2014"
 
 
 def make_civilians(root: Path, places: list[tuple], roads: list[tuple], seed: int = 0,
-                   **parameters: float) -> Civilians:
+                   composition: dict[str, list[float]] | None = None, admission: dict[str, float] | None = None,
+                   toml_extra: str = "", **parameters: float) -> Civilians:
     """Civilians on a small world. ``places``: (id, controller, population, sympathy, refuge[, kind]);
-    ``roads``: (a, b, km). Controllers are conftest factions: government, tribal, insurgent."""
+    ``roads``: (a, b, km). Controllers are conftest factions: government, tribal, insurgent. ``composition``:
+    each group's shares of the places (in their order), written to composition.csv; ``admission``: the
+    checkpoints' admission_per_day; ``toml_extra``: lines added to scenario.toml."""
     write_scenario(root, [f"{p[0]},{p[1]},{p[2]}" for p in places], [f"{a},{b},{km}" for a, b, km in roads],
                    [f"government,{places[0][0]},10,1,0.7"])
-    rows = ["id,name,kind,governorate,lat,lon,population,controller,value,sympathy,refuge,source"]
+    rows = ["id,name,kind,governorate,lat,lon,population,controller,value,sympathy,refuge,admission_per_day,source"]
     for k, (pid, ctrl, pop, sym, refuge, *kind) in enumerate(places):
         rows.append(f"{pid},{pid.title()},{kind[0] if kind else 'town'},G{k},{33 + 0.3 * k:.2f},{43 + 0.3 * k:.2f},"
-                    f"{pop},{ctrl},1,{sym},{refuge},test")
+                    f"{pop},{ctrl},1,{sym},{refuge},{(admission or {}).get(pid, '')},test")
     (root / "places.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if composition:
+        lines = ["id," + ",".join(composition) + ",source"]
+        for k, pl in enumerate(places):
+            lines.append(f"{pl[0]}," + ",".join(f"{composition[g][k]!r}" for g in composition) + ",test")
+        (root / "composition.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if toml_extra:
+        with (root / "scenario.toml").open("a", encoding="utf-8") as f:
+            f.write("\n" + toml_extra + "\n")
     scenario = load_scenario(root)
     p = dict(scenario.parameters)
     p.update(parameters)
@@ -251,7 +262,7 @@ def test_closing_a_checkpoint_diverts_flows(tmp_path):
             day(civ)
         results[closed] = civ.idps.copy()
         if closed:
-            assert civ.idps[at(civ, "k")] == 0 and civ.idps[at(civ, "e")] == 0  # nobody through the checkpoint
+            assert civ.idps[at(civ, "k")] == 0 and civ.cohort[:, at(civ, "e")].sum() == 0  # nobody through it
     assert results[False][1] + results[False][2] > results[False][3]  # open: most go through the checkpoint
     assert results[True][3] > 2 * results[False][3]  # closed: they go the other way
 
@@ -405,7 +416,9 @@ settings.register_profile("displacement", max_examples=int(os.environ.get("DISPL
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 CIVILIAN_PARAMETERS = ("flight_max_share", "flight_per_casualty", "fear_half_life_days", "fear_radius_km",
                        "flight_takeover", "flight_takeover_any", "flight_speed_km", "destination_distance_km",
-                       "destination_base_attraction", "host_capacity_share", "return_quiet_days", "return_rate")
+                       "destination_base_attraction", "host_capacity_share", "return_quiet_days", "return_rate",
+                       "takeover_half_life_days", "battle_exposure_people", "flight_within_place",
+                       "destination_nesting", "checkpoint_admission_scale", "return_near_rate", "return_near_km")
 
 
 @st.composite
@@ -422,6 +435,16 @@ def worlds(draw: st.DrawFn) -> dict:
     roads = [(f"p{a}", f"p{b}", draw(st.floats(1, 400))) for a, b in sorted(edges)]
     parameters = {name: draw(st.floats(PARAMETERS[name].low, PARAMETERS[name].high))
                   for name in draw(st.lists(st.sampled_from(CIVILIAN_PARAMETERS), max_size=8, unique=True))}
+    composition = None
+    if draw(st.booleans()):  # groups: a random split of each place among up to four of them
+        groups = draw(st.lists(st.sampled_from(["sunni_arab", "shia_turkmen", "kurd", "christian"]), min_size=1,
+                               max_size=4, unique=True))
+        raw = [[draw(st.sampled_from([0, 1, 3])) for _ in range(n)] for _ in groups]
+        for k in range(n):
+            if sum(r[k] for r in raw) == 0:
+                raw[0][k] = 1
+        composition = {g: [r[k] / sum(q[k] for q in raw) for k in range(n)] for g, r in zip(groups, raw)}
+    admission = {f"p{k}": draw(st.sampled_from([0, 1, 500, 100_000])) for k in range(n) if draw(st.booleans())}
     days = []
     for _ in range(draw(st.integers(1, 12))):
         days.append(dict(
@@ -431,18 +454,22 @@ def worlds(draw: st.DrawFn) -> dict:
             checkpoint=draw(st.one_of(st.none(), st.tuples(st.integers(0, n - 1), st.booleans()))),
             kill=[draw(st.sampled_from([0, 0, 1, 100, 10**7])) for _ in range(n)],
         ))
-    return dict(places=places, roads=roads, parameters=parameters, days=days, seed=draw(st.integers(0, 2**31)))
+    return dict(places=places, roads=roads, parameters=parameters, days=days, seed=draw(st.integers(0, 2**31)),
+                composition=composition, admission=admission)
 
 
 @settings(settings.get_profile("displacement"))
 @given(spec=worlds())
 def test_people_are_conserved_every_day(spec):
     with tempfile.TemporaryDirectory() as tmp:
-        civ = make_civilians(Path(tmp) / "w", spec["places"], spec["roads"], seed=spec["seed"], **spec["parameters"])
+        civ = make_civilians(Path(tmp) / "w", spec["places"], spec["roads"], seed=spec["seed"],
+                             composition=spec["composition"], admission=spec["admission"],
+                             toml_extra='[displacement]\nunscreened_groups = ["kurd"]' if spec["composition"]
+                             and "kurd" in spec["composition"] else "", **spec["parameters"])
     n = civ.world.n
     ctrl = np.array([[GOV, TRIBAL, INS][["government", "tribal", "insurgent"].index(p[1])] for p in spec["places"]])
     total = int(civ.initial.sum())
-    left_before = civ.displaced_from.copy()
+    left_before = civ.displaced_from_by_origin.copy()
     for k, d in enumerate(spec["days"]):
         if d["checkpoint"] is not None:
             civ.set_checkpoint(*d["checkpoint"])
@@ -453,16 +480,23 @@ def test_people_are_conserved_every_day(spec):
         civ.step(np.array(d["violence"], dtype=float), taken, ctrl, np.array(d["battle"]))
         # residents + displaced (sheltering or on the road) + casualties = the initial population
         assert int(civ.residents.sum()) + civ.total_displaced + int(civ.killed.sum()) == total, f"day {k}"
-        for name in ("residents", "cohort", "fleeing", "returning", "killed", "displaced_from", "returned"):
+        # ... and group by group: each origin (group, home place) keeps its people
+        assert (civ.balance_by_origin() == 0).all(), f"day {k}"
+        assert civ.killed_by_origin.sum() == civ.killed.sum()
+        for name in ("residents_by_origin", "cohort_by_origin", "_fleeing", "_returning", "killed_by_origin",
+                     "displaced_from_by_origin", "returned_by_origin", "within_by_origin"):
             assert (getattr(civ, name) >= 0).all(), f"negative {name} on day {k}"
-        assert (np.diagonal(civ.cohort) == 0).all()
-        assert (civ.displaced_from >= left_before).all()
-        left_before = civ.displaced_from.copy()
-        np.testing.assert_array_equal(civ.present, civ.residents + civ.cohort.sum(axis=0))
+        home = np.arange(civ.cohort_by_origin.shape[0]) % n
+        assert (civ.cohort_by_origin[np.arange(home.size), home] == 0).all()  # nobody shelters at home
+        assert (civ.displaced_from_by_origin >= left_before).all()
+        left_before = civ.displaced_from_by_origin.copy()
+        np.testing.assert_array_equal(civ.present, civ.residents + civ.within + civ.cohort.sum(axis=0))
         assert 0 <= civ.mean_days_displaced <= k + 1 + 1e-9
-        for count, days in ((civ.cohort, civ.cohort_days), (civ.fleeing.sum(axis=1), civ.fleeing_days),
-                            (civ.returning.sum(axis=1), civ.returning_days)):
+        for count, days in ((civ.cohort_by_origin, civ.cohort_days), (civ._fleeing.sum(axis=0), civ.fleeing_days),
+                            (civ._returning.sum(axis=0), civ.returning_days),
+                            (civ.within_by_origin, civ.within_days)):
             assert (days >= -1e-6 * np.maximum(count, 1)).all()
             assert (days[count == 0] <= 1e-6).all()
     assert civ.clock == SUBSTEPS * len(spec["days"])
     assert n == civ.cohort.shape[0]
+    assert civ.cohort_by_origin.shape[0] == n * civ.n_groups
