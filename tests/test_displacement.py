@@ -409,6 +409,117 @@ def test_a_fall_of_mosul_sends_people_to_erbil_and_dohuk():
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Who flees from whom, districts, checkpoints with a capacity, destinations down one road
+
+MIXED = {"sunni_arab": [0.5, 0.0, 0.0], "shia_turkmen": [0.5, 0.0, 0.0], "kurd": [0.0, 1.0, 1.0]}
+
+
+def left_by_group(civ: Civilians, pid: str) -> dict[str, int]:
+    c = civ.world.index[pid]
+    return {g: int(civ.displaced_from_by_origin[k * civ.n + c]) for k, g in enumerate(civ.groups)}
+
+
+def test_a_group_flees_a_faction_it_fears_and_not_one_it_does_not(tmp_path):
+    places = [("a", "government", 200_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0),
+              ("s", "government", 100_000, 0.1, 1.0)]
+    roads = [("a", "r", 40), ("a", "s", 60)]
+    left = {}
+    for taker in (INS, GOV):
+        civ = make_civilians(tmp_path / f"t{taker}", places, roads, composition=MIXED, flight_takeover_any=0.0)
+        day(civ, taken={"a": taker})
+        for _ in range(4):
+            day(civ)
+        left[taker] = left_by_group(civ, "a")
+    # The insurgents: the Shia Turkmen leave, the Sunni Arabs hardly (fear 1.0 against 0.05).
+    assert left[INS]["shia_turkmen"] > 5 * left[INS]["sunni_arab"]
+    assert left[INS]["shia_turkmen"] > 30_000
+    # The government: the Sunni Arabs fear it more (0.5) than the Shia Turkmen (0).
+    assert left[GOV]["sunni_arab"] > 3 * left[GOV]["shia_turkmen"]
+
+
+def test_a_sunni_arab_town_taken_without_a_battle_loses_few(tmp_path):
+    places = [("a", "government", 100_000, 0.8, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 40)],
+                         composition={"sunni_arab": [0.98, 0.0], "kurd": [0.02, 1.0]}, flight_takeover_any=0.02)
+    day(civ, taken={"a": INS})
+    for _ in range(25):
+        day(civ)
+    assert civ.displaced_from[0] < 0.10 * 100_000
+
+
+def test_a_battle_in_a_city_drives_away_its_district_not_the_city(tmp_path):
+    places = [("a", "government", 1_000_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    left = {}
+    for district in (1e8, 100_000):
+        civ = make_civilians(tmp_path / f"d{int(district)}", places, [("a", "r", 40)],
+                             battle_exposure_people=district, flight_within_place=0.0)
+        for _ in range(3):
+            day(civ, violence={"a": 300})
+        left[district] = int(civ.displaced_from[0])
+    # Normalised by the whole city, 300 casualties a day move few; in a district of 100,000 they move many,
+    # but never more than the district.
+    assert left[100_000] > 3 * left[1e8]
+    assert left[100_000] < 3 * 100_000 * 0.3 + 1
+
+
+def test_people_displaced_within_a_city_go_back_within_days(tmp_path):
+    places = [("a", "government", 1_000_000, 0.0, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 40)], flight_within_place=1.0, fear_half_life_days=0.5,
+                         return_quiet_days=2, return_near_rate=0.3, return_rate=0.0)
+    for _ in range(3):
+        day(civ, violence={"a": 300})
+    inside = int(civ.within[0])
+    assert inside > 5_000  # moved to another district
+    for _ in range(10):
+        day(civ)
+    assert civ.within[0] < 0.1 * inside  # back home within days of quiet
+    assert civ.returned[0] >= 0.9 * inside
+
+
+def test_a_checkpoint_admits_its_capacity_of_screened_groups_a_day(tmp_path):
+    places = [("a", "government", 300_000, 0.5, 0), ("k", "government", 0, 0.1, 1.0, "checkpoint")]
+    composition = {"sunni_arab": [0.5, 0.5], "kurd": [0.5, 0.5]}
+    civ = make_civilians(tmp_path / "s", places, [("a", "k", 20)], composition=composition,
+                         admission={"k": 2_000}, toml_extra='[displacement]\nunscreened_groups = ["kurd"]',
+                         battle_exposure_people=1e8)
+    k = at(civ, "k")
+    arabs, kurds = [], []
+    for _ in range(5):
+        day(civ, violence={"a": 2_000})
+        arabs.append(int(civ.cohort_by_origin[0 * civ.n + 0, k]))
+        kurds.append(int(civ.cohort_by_origin[1 * civ.n + 0, k]))
+    assert all(b - a <= 2_000 for a, b in zip([0] + arabs, arabs))  # at most the capacity a day
+    assert arabs[-1] > 5_000  # ... but admitted day after day
+    assert kurds[-1] > 3 * arabs[-1]  # Kurds pass without counting
+    assert civ.in_transit > 0  # the others queue on the road
+
+
+def test_nesting_stops_a_corridor_winning_by_bundling_destinations(tmp_path):
+    # From a: one road to a single refuge d, another to a hub h with five refuges beyond it.
+    places = [("a", "government", 200_000, 0.5, 0), ("d", "government", 100_000, 0.1, 1.0),
+              ("h", "government", 0, 0.1, 0.0)] + [(f"e{i}", "government", 100_000, 0.1, 1.0) for i in range(5)]
+    roads = [("a", "d", 40), ("a", "h", 20)] + [("h", f"e{i}", 20) for i in range(5)]
+    share_d = {}
+    for nest in (1.0, 0.05):
+        civ = make_civilians(tmp_path / f"n{nest}", places, roads, destination_nesting=nest,
+                             battle_exposure_people=1e8)
+        for _ in range(2):
+            day(civ, violence={"a": 500})
+        for _ in range(4):
+            day(civ)
+        sheltering = civ.cohort[0]
+        share_d[nest] = sheltering[at(civ, "d")] / sheltering.sum()
+    assert share_d[1.0] < 0.3  # summed, the corridor's five refuges outweigh the single one
+    assert share_d[0.05] > 0.4  # nested, each road counts as its best destination
+
+
+def test_scenario_without_composition_is_one_group(tmp_path):
+    places = [("a", "government", 1_000, 0.5, 0), ("r", "government", 1_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 40)])
+    assert civ.groups == ("everyone",) and civ.residents_by_origin.shape == (2,)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Conservation over random graphs, parameters and days
 
 settings.register_profile("displacement", max_examples=int(os.environ.get("DISPLACEMENT_EXAMPLES", 50)),

@@ -267,6 +267,7 @@ class Civilians:
         self.quiet_days = np.zeros(n, dtype=np.int64)
         self.share_by_group = np.zeros(K)
         self.within_share = np.zeros(K)
+        self.leaving_hazard = np.zeros(K)
 
         factions = scenario.factions
         if composition is None:
@@ -483,7 +484,7 @@ class Civilians:
                          p["flight_takeover"], p["flight_takeover_any"], p["flight_per_casualty"],
                          p["battle_exposure_people"], p["flight_max_share"], p["flight_within_place"]),
                         (self.hostility, self.exposure, self.violence_weight), self._packed_people,
-                        self._packed_fear, (idps, self.share_by_group, self.within_share))
+                        self._packed_fear, (idps, self.share_by_group, self.within_share, self.leaving_hazard))
 
         # 2. Where people would go: weight of each destination d for people of origin k (and 4: the shares of
         # each origin's displaced people heading home today).
@@ -506,8 +507,9 @@ class Civilians:
         r = self.roads
         depart_and_return(hops, self._packed_roads,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
-                          (weight, self.hazard_by_group, dest, self.share_by_group, self.within_share, rate,
-                           near_rate, self._home_near[2], home_routes.next_hop if homeward else _NO_ROUTES, nest),
+                          (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
+                           self.within_share, rate, near_rate, self._home_near[2],
+                           home_routes.next_hop if homeward else _NO_ROUTES, nest),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home

@@ -451,10 +451,11 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
 
     A place is quiet one more day if less than one casualty-equivalent is felt and nothing is fought
     (``battle``) or taken there. ``out`` is ``(idps, share, within)``: displaced people present at each place
-    (sheltering there or displaced within it), and the two shares."""
+    (sheltering there or displaced within it), the two shares, and ``leaving[k] = h_near``, the hazard of those
+    who leave (destinations must be safer than that)."""
     decay_v, decay_t, flight_takeover, takeover_any, flight_per_casualty, district, max_share, within_place = params
     hostility, exposure, violence_weight = town
-    idps, share, within_share = out
+    idps, share, within_share, leaving = out
     pe, fr = People(*people), Fear(*fear)
     residents, cohort = pe.residents, pe.cohort
     n = felt.size
@@ -482,6 +483,7 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
             fr.takeover[k] = fr.takeover[k] * decay_t + shock
             h_violence = flight_per_casualty * violence_weight[g] * fr.violence[c] / near
             fr.hazard[k] = x * h_violence + fr.takeover[k]
+            leaving[k] = h_violence + fr.takeover[k]
             f_near = max_share * -np.expm1(-(h_violence + fr.takeover[k]))
             f_far = max_share * -np.expm1(-fr.takeover[k])
             share[k] = x * f_near + (1.0 - x) * f_far
@@ -582,10 +584,11 @@ def _days_taken(count: int, days: float, taken: int) -> float:
 
 
 @njit(cache=True)
-def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: np.ndarray, appeal: np.ndarray,
-                   J: int) -> tuple:
+def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: np.ndarray, leaving: np.ndarray,
+                   appeal: np.ndarray, J: int) -> tuple:
     """The entries of the hop matrix's road rows (``j < J``) whose destination is safer than the place the road
-    leaves (a lower ``hazard``, of one group) and has some ``appeal`` (to it), by place and road: those of place
+    leaves (its ``hazard`` below the ``leaving`` hazard there, for one group) and has some ``appeal`` (to it),
+    by place and road: those of place
     ``c``'s ``j``-th road are ``safer_to[at[c * J + j]:at[c * J + j + 1]]`` (in increasing destination) with
     kernels ``safer_kernel[...]``."""
     n = hazard.size
@@ -596,7 +599,7 @@ def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: 
             kept = 0
             for k in range(ptr[row], ptr[row + 1]):
                 d = to[k]
-                if hazard[d] < hazard[c] and appeal[d] > 0:
+                if hazard[d] < leaving[c] and appeal[d] > 0:
                     kept += 1
             at[c * J + j + 1] = at[c * J + j] + kept
     safer_to = np.empty(at[n * J], dtype=np.int64)
@@ -607,7 +610,7 @@ def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: 
             row = j * n + c
             for k in range(ptr[row], ptr[row + 1]):
                 d = to[k]
-                if hazard[d] < hazard[c] and appeal[d] > 0:
+                if hazard[d] < leaving[c] and appeal[d] > 0:
                     safer_to[i] = d
                     safer_kernel[i] = kernel[k]
                     i += 1
@@ -648,12 +651,13 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     hops : the hop matrix (see :class:`Hops`).
     roads : the road slots (``out_edge``, ``degree``, ``edge_id`` are read).
     start : (E,) the slot of each road in which people who set off now are put.
-    day : ``(weight, hazard, appeal, share, within, rate, near_rate, near, next_hop, nest)``:
+    day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, next_hop, nest)``:
 
         - ``weight``: (K, n) the weight of each destination d for people of origin k, ``[k, d]``;
-        - ``hazard``, ``appeal``: (K,) the day's hazard and destination appeal of each place for each group
-          (``[g * n + c]``): people of group ``g`` leave ``c`` by the roads toward destinations with a lower
-          hazard for their group and some appeal, in proportion to their weights (see :func:`_safer_weight`);
+        - ``hazard``, ``leaving``, ``appeal``: (K,) the day's mean hazard, the hazard of those who leave, and the
+          destination appeal of each place for each group (``[g * n + c]``): people of group ``g`` leave ``c`` by
+          the roads toward destinations whose hazard for their group is below the one they leave and that have
+          some appeal, in proportion to their weights (see :func:`_safer_weight`);
         - ``share``, ``within``: (K,) the day's shares of group ``g`` at ``c`` who leave home, and who move
           within the place (see :func:`fear_and_hazard`); displaced people there leave by road with
           ``share - within``;
@@ -675,7 +679,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     out_edge, degree, edge_id = rd.out_edge, rd.degree, rd.edge_id
-    weight, hazard, appeal, share, within_share, rate, near_rate, near, next_hop, nest = day
+    weight, hazard, leaving, appeal, share, within_share, rate, near_rate, near, next_hop, nest = day
     residents, displaced_from, cohort, cohort_days = pe.residents, pe.displaced_from, pe.cohort, pe.cohort_days
     within, within_days = pe.within, pe.within_days
     fleeing_n, fleeing_days, returning_n, returning_days = fl.count, fl.days, rt.count, rt.days
@@ -688,7 +692,8 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
         g0 = g * n
         # can_leave[o, c]: some road out of c leads toward a place safer for group g with appeal to people
         # from o (worked out only for the residents, o == g0 + c, and for the cohorts that may leave).
-        at, safer_to, safer_kernel = _safer_by_road(ptr, to, kernel, hazard[g0:g0 + n], appeal[g0:g0 + n], J)
+        at, safer_to, safer_kernel = _safer_by_road(ptr, to, kernel, hazard[g0:g0 + n], leaving[g0:g0 + n],
+                                                   appeal[g0:g0 + n], J)
         road_share = np.empty(n)
         for c in range(n):
             road_share[c] = share[g0 + c] - within_share[g0 + c]
