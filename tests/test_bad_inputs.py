@@ -36,6 +36,7 @@ SECTIONS = {
     "roads": "roads.csv",
     "forces": "forces.csv",
     "events": "events.csv",
+    "composition": "composition.csv",
     "toml": "scenario.toml",
     "fitted": "The fitted-parameters file",
     "cli": "The command line",

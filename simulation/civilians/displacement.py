@@ -457,7 +457,7 @@ class Civilians:
         self.checkpoint_open[place] = is_open
 
     def step(self, violence: np.ndarray, taken_by: np.ndarray, controller: np.ndarray,
-             battle: np.ndarray | None = None) -> None:
+             battle: np.ndarray | None = None, departures: np.ndarray | None = None) -> None:
         """Advance one day.
 
         Parameters
@@ -466,6 +466,9 @@ class Civilians:
         taken_by : (n,) the faction that took each place today, -1 where control did not change.
         controller : (n,) each place's controller at the end of the day.
         battle : (n,) bool, places with an active battle (nobody flees into or through them); default none.
+        departures : (n,) residents made to leave each place today where not negative (every group in
+            proportion, toward any destination with some appeal), instead of the share the fear gives: the
+            "injected totals" of FLEE's protocol (:mod:`simulation.replay.model`). Default: the flight rule.
         """
         p, w, n = self.p, self.world, self.world.n
         K = self.residents_by_origin.size
@@ -485,6 +488,15 @@ class Civilians:
                          p["battle_exposure_people"], p["flight_max_share"], p["flight_within_place"]),
                         (self.hostility, self.exposure, self.violence_weight), self._packed_people,
                         self._packed_fear, (idps, self.share_by_group, self.within_share, self.leaving_hazard))
+        if departures is not None:
+            forced = np.asarray(departures, dtype=float)
+            at = np.flatnonzero(forced >= 0)
+            home = self.residents.astype(float)[at]
+            for g in range(self.n_groups):
+                k = g * n + at
+                self.share_by_group[k] = np.minimum(1.0, forced[at] / np.maximum(home, 1.0))
+                self.within_share[k] = 0.0
+                self.leaving_hazard[k] = np.inf  # any destination with some appeal will do
 
         # 2. Where people would go: weight of each destination d for people of origin k (and 4: the shares of
         # each origin's displaced people heading home today).
