@@ -4,6 +4,7 @@
 Usage:
     python scripts/fit_replay.py fit [--budget N] [--seeds K] [--workers W] [--out FILE]
     python scripts/fit_replay.py score [--set NAME=VALUE ...] [--seeds K] [--split calibration|all]
+    python scripts/fit_replay.py score-full [--seeds K]
 
 The war is the recorded one: `scripts/control_events.py` turns the project's control observations (use=yes
 changes of hands) and `calibration/observations/fighting_events.csv` into replay events. `fit` uses only the
@@ -21,7 +22,8 @@ per-row values, for the scenario's `[parameters]`.
 `score` prints, for a parameter set, the issue's targets for replay (see `targets`): the national total
 displaced on 29 June (OCHA: 650,000), left Mosul by 12 June (IOM: 500,000), Erbil and Dohuk governorates on 18
 June (ACAPS: 100,000 and 200,000), the largest share of its people that a mostly Sunni Arab place taken without
-a battle lost in June, and the share of Tal Afar's Shia Turkmen displaced by 25 June.
+a battle (and kept) lost in June, and the share of Tal Afar's Shia Turkmen who left home in June. `score-full`
+prints the same targets for full runs of the scenario as shipped (its own war, seeds 2000..).
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from control_events import COLUMNS, control_events  # noqa: E402
 
+from simulation.calibration.loss import run_values  # noqa: E402
 from simulation.calibration.observations import compile_observations, load_observations  # noqa: E402
 from simulation.calibration.record import RunRecord  # noqa: E402
-from simulation.calibration.loss import run_values  # noqa: E402
+from simulation.engine.model import ConflictModel  # noqa: E402
 from simulation.replay.events import read_events  # noqa: E402
 from simulation.replay.model import ReplayModel  # noqa: E402
-from simulation.scenario import load_scenario  # noqa: E402
+from simulation.scenario import Scenario, load_scenario  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "iraq_june_2014"
 OBSERVATIONS = ROOT / "calibration" / "observations"
@@ -158,8 +161,30 @@ def fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def targets(model: ReplayModel, scenario) -> dict[str, float]:
-    """The issue's targets for replay, read off a finished model (see the module's docstring)."""
+def changes_and_battles(model: ConflictModel) -> tuple[dict[int, list[int]], np.ndarray]:
+    """Who took each place in the run (in order) and where a battle was fought: from the recorded events in a
+    replay, from the model's log in a full run."""
+    n = model.world.n
+    changes: dict[int, list[int]] = {}
+    if hasattr(model, "replay_days"):
+        for day_changes in model.replay_days.control:
+            for pl, f in day_changes:
+                changes.setdefault(pl, []).append(f)
+        return changes, model.replay_days.battle.any(axis=0)
+    control = model.rec_control[: model.day]
+    initial = np.array([model.faction_index[p.controller] for p in model.scenario_data.places])
+    before = np.vstack([initial[None, :], control[:-1]])
+    for d, pl in zip(*np.nonzero(control != before)):
+        changes.setdefault(int(pl), []).append(int(control[d, pl]))
+    battles = np.zeros(n, dtype=bool)
+    for _, kind, pid, _ in model.log:
+        if kind == "battle":
+            battles[model.world.index[pid]] = True
+    return changes, battles
+
+
+def targets(model: ConflictModel, scenario: Scenario) -> dict[str, float]:
+    """The issue's targets, read off a finished model, replay or full run (see the module's docstring)."""
     w, civ = model.world, model.civilians
     start = scenario.start_date
 
@@ -178,12 +203,11 @@ def targets(model: ReplayModel, scenario) -> dict[str, float]:
     # hands again (a government retake is feared for its own reasons).
     comp = scenario.composition
     g_sunni = comp.groups.index("sunni_arab")
-    battles = model.replay_days.battle.any(axis=0)
+    taken_by, battles = changes_and_battles(model)
     worst, where = 0.0, ""
     ins = model.faction_ids.index("insurgent")
     for i, p in enumerate(scenario.places):
-        changes = [f for day_changes in model.replay_days.control for pl, f in day_changes if pl == i]
-        taken = changes == [ins]
+        taken = taken_by.get(i, []) == [ins]
         if taken and not battles[i] and comp.shares[i][g_sunni] > 0.5 and p.population > 0:
             share = float(civ.displaced_from[i]) / p.population
             if share > worst:
@@ -222,6 +246,19 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+def score_full(args: argparse.Namespace) -> int:
+    """The targets in full runs (the model's own war) of the scenario as shipped, on seeds 2000.."""
+    scenario = load_scenario(SCENARIO)
+    tgt = []
+    for seed in range(2000, 2000 + args.seeds):
+        tgt.append(targets(ConflictModel(scenario, seed=seed).run(), scenario))
+    for k in [k for k in tgt[0] if k != "worst_sunni_place"]:
+        vals = np.array([t[k] for t in tgt])
+        print(f"{k}: mean {vals.mean():,.3f} (min {vals.min():,.3f}, max {vals.max():,.3f})")
+    print("worst Sunni Arab place:", sorted({t["worst_sunni_place"] for t in tgt}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -235,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--set", dest="sets", action="append", default=[])
     s.add_argument("--seeds", type=int, default=20)
     s.add_argument("--split", choices=("calibration", "all"), default="all")
+    full = sub.add_parser("score-full")
+    full.add_argument("--seeds", type=int, default=20)
     args = ap.parse_args(argv)
-    return fit(args) if args.command == "fit" else score(args)
+    return {"fit": fit, "score": score, "score-full": score_full}[args.command](args)
 
 
 if __name__ == "__main__":
