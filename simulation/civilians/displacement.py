@@ -506,8 +506,12 @@ class Civilians:
                                        (self.capacity, self.checkpoint_open, self.attraction, self.hostility),
                                        (p["return_quiet_days"], p["return_rate"], p["return_near_rate"]),
                                        (open_to_idps, dest, weight, rate, near_rate))
-        hops = tuple(self._hops(open_to_idps))  # the hop matrix's arrays
         nest = float(p["destination_nesting"])
+        hops = tuple(self._hops(open_to_idps, nest))  # the hop matrix's arrays
+        if nest != 1.0:  # the terms of nested road weights (see simulation.civilians.travel.nested), each origin's
+            # weights divided by their largest first, which changes no choice and keeps the powers from underflowing
+            top = weight.max(axis=1, keepdims=True)
+            weight = np.power(weight / np.where(top > 0, top, 1.0), 1.0 / nest)
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
         # toward a safer destination. 4. Returns home once home has been quiet long enough. (Compiled: see
@@ -548,9 +552,10 @@ class Civilians:
         return ROUTE_CACHE.get(b"routes" + self._route_key(passable),
                                lambda: civilian_routes(w.road_km, w.open_road, passable))
 
-    def _hops(self, passable: np.ndarray) -> Hops:
+    def _hops(self, passable: np.ndarray, nest: float = 1.0) -> Hops:
         """The matrix that turns destination weights into weights per road out of each place, for routes
-        through ``passable`` places (see :class:`Hops`; cached with the routes)."""
-        scale = float(self.p["destination_distance_km"])
+        through ``passable`` places, its kernels for the distance scale ``destination_distance_km * nest`` (see
+        :class:`Hops` and :func:`simulation.civilians.travel.nested`; cached with the routes)."""
+        scale = float(self.p["destination_distance_km"]) * nest
         key = b"hops" + self._route_key(passable) + np.float64(scale).tobytes()
         return ROUTE_CACHE.get(key, lambda: hop_matrix(self._routes(passable), self.roads, scale))

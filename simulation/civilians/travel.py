@@ -191,14 +191,15 @@ def road_split(weights: np.ndarray, count: int, u: float, take: np.ndarray) -> N
 
 
 @njit(cache=True)
-def _arrivals(here: np.ndarray, on_road: np.ndarray, edge: np.ndarray, origin: np.ndarray,
+def _arrivals(here: np.ndarray, on_road: np.ndarray, active: np.ndarray, edge: np.ndarray, origin: np.ndarray,
               count: np.ndarray) -> int:
     """Take the people in the slots ``here`` (one per edge) off ``on_road`` [slot, origin] into the buffers
-    ``edge``, ``origin`` and ``count``, in the order of ``edge * K + origin``; return how many groups."""
+    ``edge``, ``origin`` and ``count``, in the order of ``edge * K + origin``; return how many groups. Only the
+    ``active`` origins (increasing; those with anyone on the road at the start of the day) are looked at."""
     pairs = 0
     for e in range(here.size):
         row = on_road[here[e]]
-        for o in range(row.size):
+        for o in active:
             if row[o] != 0:
                 edge[pairs] = e
                 origin[pairs] = o
@@ -210,50 +211,39 @@ def _arrivals(here: np.ndarray, on_road: np.ndarray, edge: np.ndarray, origin: n
 
 @njit(cache=True)
 def nested(terms_sum: float, nest: float) -> float:
-    """A road's weight from the sum of its destinations' terms raised to ``1 / nest``: ``terms_sum ** nest``
-    (``nest == 1``: the plain sum). See :func:`term`."""
+    """A road's weight from the sum of its destinations' terms: ``terms_sum ** nest`` (``nest == 1``: the plain
+    sum). A term is ``(kernel * weight) ** (1 / nest)``, computed as the product of the hop matrix's kernel
+    built with the distance scale ``destination_distance_km * nest`` (``exp(-km / (D * nest)) = exp(-km / D) **
+    (1 / nest)``) and the destination weight raised to ``1 / nest`` once a day. With ``nest`` 1 a road weighs
+    the sum of its destinations (destinations down one corridor add up); toward 0 it weighs its best destination
+    only (a nested logit's nest parameter: destinations down one road are close substitutes)."""
     return terms_sum if nest == 1.0 else terms_sum ** nest
-
-
-@njit(cache=True)
-def term(kernel: float, weight: float, nest: float) -> float:
-    """One destination's term in a road's weight: ``(kernel * weight) ** (1 / nest)``. With ``nest`` 1 the road
-    weighs the sum of its destinations (destinations down one corridor add up); toward 0 it weighs its best
-    destination only (a nested logit's nest parameter: destinations down one road are close substitutes)."""
-    x = kernel * weight
-    return x if nest == 1.0 else x ** (1.0 / nest)
 
 
 Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nest): see _weigh_choices
 
 
 @njit(cache=True)
-def _weigh_choices(choices: Choices, c: int) -> None:
-    """The weights, for each origin on the road, of the choices at place ``c``: ``weights[c, j, col]`` of its
-    ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row j * n + c of term(kernel,
-    X[d, col]))`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[:, col]``: the destination weights of the
-    ``col``-th origin on the road), and their sum ``total[c, col]``; ``known[c]`` is then set. Each sum runs in
-    increasing destination from 0.0 and the total in increasing ``j``. Worked out only for the places people
-    reach in the day."""
+def _weigh_choices(choices: Choices, c: int, col: int) -> None:
+    """The weights, for the ``col``-th origin on the road, of the choices at place ``c``: ``weights[c, j, col]``
+    of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row j * n + c of kernel *
+    X[d, col])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[:, col]``: the destination weights of the
+    ``col``-th origin on the road, raised to ``1 / nest``; see :func:`nested`), and their sum ``total[c, col]``;
+    ``known[c, col]`` is then set. Each sum runs in increasing destination from 0.0 and the total in increasing
+    ``j``. Worked out only for the (place, origin) pairs that people reach in the day."""
     ptr, to, kernel, X, n, weights, total, known, _, nest = choices
     J = weights.shape[1] - 1
-    a = X.shape[1]
-    for col in range(a):
-        total[c, col] = 0.0
+    t = 0.0
     for j in range(J + 1):
         row = j * n + c
-        w = weights[c, j]
-        for col in range(a):
-            w[col] = 0.0
+        w = 0.0
         for k in range(ptr[row], ptr[row + 1]):
-            x = X[to[k]]
-            kv = kernel[k]
-            for col in range(a):
-                w[col] += term(kv, x[col], nest)
-        for col in range(a):
-            w[col] = nested(w[col], nest)
-            total[c, col] += w[col]
-    known[c] = True
+            w += kernel[k] * X[to[k], col]
+        w = nested(w, nest)
+        weights[c, j, col] = w
+        t += w
+    total[c, col] = t
+    known[c, col] = True
 
 
 @njit(cache=True)
@@ -262,21 +252,22 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
     """A quarter-day for fleeing people: those reaching the end of a road (``here``: the slot of each road they
     arrive from) choose among the next roads and staying (see :func:`onward_split`, one uniform number per
     group), or wait back at its start if its end admits nobody today (``ends``: ``(open_end, settle_at,
-    admission, screened)`` by road, then the admissions left today at each place and whether each origin's
-    group is screened). At a place with an admission limit, people of screened groups beyond what it still
-    admits today stay in the queue on the road: they reach its end again after the road's length in
-    quarter-days. Only the (road, origin) pairs with someone arriving are worked on.
+    admission, screened, active)``: by road, then the admissions left today at each place, whether each
+    origin's group is screened, and the origins with anyone fleeing). At a place with an admission limit,
+    people of screened groups beyond what it still admits today stay in the queue on the road: they reach its
+    end again after the road's length in quarter-days. Only the (road, origin) pairs with someone arriving are
+    worked on.
 
     ``column_of[o]`` (in ``choices``) is origin ``o``'s column among the day's origins on the road (-1 if
     none); the weights of the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its
     ``degree`` roads in ``out_edge`` order, zeros up to ``J``, and staying (``J``). ``scratch`` is ``(edge,
     origin, count, stop, off, left, mean)``."""
     edge, origin, count, stop, off, left, mean = scratch
-    open_end, settle_at, admission, screened = ends
+    open_end, settle_at, admission, screened, active = ends
     K = fleeing.count.size
     weights, total, known, column_of = choices[5], choices[6], choices[7], choices[8]
     J = weights.shape[1] - 1
-    pairs = _arrivals(here, fleeing.slots, edge, origin, count)
+    pairs = _arrivals(here, fleeing.slots, active, edge, origin, count)
     if pairs == 0:
         return
     cum = np.empty(J + 1)
@@ -292,8 +283,8 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
             fleeing.slots[here[e], o] += count[i] - arrived
         if open_end[e] and screened[o] and admission[c] != np.inf:
             admission[c] -= arrived
-        if not known[c]:
-            _weigh_choices(choices, c)
+        if not known[c, col]:
+            _weigh_choices(choices, c, col)
         deg = roads.degree[c]
         for k in range(deg):
             cum[k] = weights[c, k, col]
@@ -316,15 +307,15 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
 @njit(cache=True)
 def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: RoadSlots, people: People,
                       scratch: tuple) -> None:
-    """A quarter-day for people going home (``home``: ``(next_hop, battle)``, the routes home and the places
-    with a battle): at the end of a road they are home, turned away by a battle (they wait at the road's start),
-    stuck (no way on: they wait here), or take the next road home. ``scratch`` is ``(edge, origin, count,
-    settle_at, off, left, mean)``."""
+    """A quarter-day for people going home (``home``: ``(next_hop, battle, active)``, the routes home, the places
+    with a battle and the origins with anyone going home): at the end of a road they are home, turned away by a
+    battle (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
+    ``scratch`` is ``(edge, origin, count, settle_at, off, left, mean)``."""
     edge, origin, count, settle_at, off, left, mean = scratch
-    next_hop, battle = home
+    next_hop, battle, active = home
     K = returning.count.size
     n = next_hop.shape[0]
-    pairs = _arrivals(here, returning.slots, edge, origin, count)
+    pairs = _arrivals(here, returning.slots, active, edge, origin, count)
     if pairs == 0:
         return
     for o in range(K):
@@ -364,8 +355,9 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     new clock.
 
     ``choice`` is ``(weight, open_to_idps, next_hop, battle, nest, admission, screened)``. Fleeing people choose
-    by the hop matrix (``hops``, see :class:`Hops`) and ``weight[k, d]``, the weight of destination ``d`` for
-    people of origin ``k``, the destinations down one road nested by ``nest`` (see :func:`term`); people
+    by the hop matrix (``hops``, see :class:`Hops`, its kernels for the scale ``destination_distance_km *
+    nest``) and ``weight[k, d]``, the weight of destination ``d`` for people of origin ``k`` raised to ``1 /
+    nest``, the destinations down one road nested by ``nest`` (see :func:`nested`); people
     reaching the end of a road whose end is not ``open_to_idps`` wait at its start; ``admission[c]`` is how many
     more people of screened origins (``screened[k]``) place ``c`` admits today (``inf``: no limit), written
     down as they pass. People go home by ``next_hop`` (the routes home, by home place), only if it is not empty;
@@ -394,27 +386,32 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
             for d in range(n):
                 X[d, k] = weight[o, d]
             k += 1
+    fleeing_origins = np.flatnonzero(fl.count)  # nobody else joins the road during the day's travel
+    returning_origins = np.flatnonzero(rt.count)
     open_end = np.empty(E, dtype=np.bool_)  # roads whose end admits people today
     settle_at = np.empty(E, dtype=np.int64)  # where people who stop settle: the road's end if open, else start
     for e in range(E):
         open_end[e] = open_to_idps[head[e]]
         settle_at[e] = head[e] if open_end[e] else tail[e]
-    edge = np.empty(E * K, dtype=np.int64)  # the groups arriving in a quarter-day: at most one per edge and origin
-    origin = np.empty(E * K, dtype=np.int64)
-    count = np.empty(E * K, dtype=np.int64)
-    where = np.empty(E * K, dtype=np.int64)
+    # The groups arriving in a quarter-day: at most one per edge and origin on the road.
+    most = E * max(fleeing_origins.size, returning_origins.size, 1)
+    edge = np.empty(most, dtype=np.int64)
+    origin = np.empty(most, dtype=np.int64)
+    count = np.empty(most, dtype=np.int64)
+    where = np.empty(most, dtype=np.int64)
     off = np.zeros(K, dtype=np.int64)
     mean = np.zeros(K)
     left = np.zeros(K, dtype=np.bool_)
-    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros(n, dtype=np.bool_),
+    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros((n, a), dtype=np.bool_),
                column_of, nest)
     scratch = (edge, origin, count, where, off, left, mean)
     for _ in range(SUBSTEPS):
         here = first + clock % length
         if a and fl.count.any():
-            _travel_fleeing(here, fl, choices, rd, (open_end, settle_at, admission, screened), pe, rng, scratch)
+            _travel_fleeing(here, fl, choices, rd, (open_end, settle_at, admission, screened, fleeing_origins), pe,
+                            rng, scratch)
         if next_hop.size and rt.count.any():
-            _travel_returning(here, rt, (next_hop, battle), rd, pe, scratch)
+            _travel_returning(here, rt, (next_hop, battle, returning_origins), rd, pe, scratch)
         clock += 1
     # 6. One more day displaced for everyone away from home.
     for o in range(K):
@@ -621,11 +618,11 @@ def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: 
 def _safer_weight(at: np.ndarray, safer_to: np.ndarray, safer_kernel: np.ndarray, weight: np.ndarray,
                   road: int, nest: float) -> float:
     """The weight of the safer destinations reached by one road (``road = c * J + j``, see
-    :func:`_safer_by_road`) for people whose destinations weigh ``weight``: ``nested(sum of term(kernel,
-    weight[d]))`` in increasing destination from 0.0 (see :func:`term`)."""
+    :func:`_safer_by_road`) for people whose destinations weigh ``weight`` (raised to ``1 / nest``):
+    ``nested(sum of kernel * weight[d])`` in increasing destination from 0.0 (see :func:`nested`)."""
     total = 0.0
     for k in range(at[road], at[road + 1]):
-        total += term(safer_kernel[k], weight[safer_to[k]], nest)
+        total += safer_kernel[k] * weight[safer_to[k]]
     return nested(total, nest)
 
 
@@ -653,7 +650,9 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     start : (E,) the slot of each road in which people who set off now are put.
     day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, next_hop, nest)``:
 
-        - ``weight``: (K, n) the weight of each destination d for people of origin k, ``[k, d]``;
+        - ``weight``: (K, n) the weight of each destination d for people of origin k, ``[k, d]``, raised to ``1 /
+          nest`` (with the hop matrix's kernels for the scale ``destination_distance_km * nest``; see
+          :func:`nested`);
         - ``hazard``, ``leaving``, ``appeal``: (K,) the day's mean hazard, the hazard of those who leave, and the
           destination appeal of each place for each group (``[g * n + c]``): people of group ``g`` leave ``c`` by
           the roads toward destinations whose hazard for their group is below the one they leave and that have
