@@ -7,6 +7,8 @@ The public face a notebook imports::
     scenario = load_scenario("scenarios/iraq_june_2014")
     model = ConflictModel(scenario, seed=1).run()                       # one run
     table = run_sweep(scenario, {"attack_ratio": [0.8, 1.6]}, seeds=10)  # many (simulation.sweep)
+    ens = run_ensemble(scenario, seeds=20)                              # shares of runs, bands, fall dates
+    cmp = run_comparison(scenario, ["no_air_strikes"], seeds=20)        # paired counterfactual ensembles
     fit = calibrate("scenarios/iraq_june_2014", budget=50, workers=2)   # DE + SMC-ABC (simulation.calibration)
     scores = validate(scenario, seeds=20, workers=2).scores             # in and out of sample
 
@@ -30,6 +32,8 @@ _PUBLIC = {
     "Scenario": "simulation.scenario",
     "ScenarioError": "simulation.scenario",
     "run_sweep": "simulation.sweep.run",
+    "run_ensemble": "simulation.runs.ensemble",
+    "run_comparison": "simulation.runs.compare",
     "calibrate": "simulation.calibration.fit",
     "validate": "simulation.calibration.validation",
 }

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="ignore the scenario's fitted-parameters file and use its defaults")
     run.add_argument("--no-plots", action="store_true", help="skip the report and plots (tables and summary only)")
     run.add_argument("--quiet", action="store_true", help="print only the run directory's path")
+    from simulation.runs.cli import add_run_arguments
+
+    add_run_arguments(run)  # --seeds N [--workers K] [--posterior] [--keep-runs]: an ensemble directory
 
     params = sub.add_parser("params", help="list the model parameters with defaults, bounds and meaning")
     params.add_argument("scenario", metavar="SCENARIO", nargs="?",
@@ -71,9 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.engine.model import ConflictModel
+    from simulation.runs.cli import cmd_run_ensemble, wants_ensemble
     from simulation.runs.output import check_run_target, summary_text, write_run_directory
     from simulation.scenario import MAX_DAYS, load_scenario
 
+    if wants_ensemble(args):
+        return cmd_run_ensemble(args)
     if args.days is not None and not 1 <= args.days <= MAX_DAYS:
         raise UsageError(f"--days {args.days}: must be between 1 and {MAX_DAYS}")
     if args.seed < 0:
@@ -168,6 +174,7 @@ EXTENSIONS: list[str] = [
     "simulation.app.cli",
     "simulation.generate.cli",
     "simulation.replay.cli",
+    "simulation.runs.cli",
 ]
 
 

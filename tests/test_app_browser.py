@@ -135,3 +135,85 @@ def test_app_steps_the_offensive_in_chromium(tmp_path):
         assert controllers_on_map(page) == model_controllers(no_air)
         assert not failed, f"requests to the app failed: {failed}"
         browser.close()
+
+
+def map_shares(page, testid: str) -> dict[str, dict[str, float]]:
+    """Each place's shares of runs as the ensemble map ``testid`` draws them (``data-shares``)."""
+    import json
+
+    raw = page.locator(f"[data-testid={testid}] [data-place]").evaluate_all(
+        "els => Object.fromEntries(els.map(e => [e.dataset.place, e.dataset.shares]))")
+    return {place: json.loads(text) for place, text in raw.items()}
+
+
+def expected_shares(ens, day: int) -> dict[str, dict[str, float]]:
+    share = ens.control_share()[day]
+    return {pid: {ens.factions[f]: round(float(share[k, f]), 6) for f in range(len(ens.factions)) if share[k, f] > 0}
+            for k, pid in enumerate(ens.scenario.place_ids)}
+
+
+def set_day_slider(page, day: int, days: int) -> None:
+    """Move the ensemble mode's day slider to ``day`` (1 .. days) with the keyboard, as a user can."""
+    from playwright.sync_api import expect
+
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    page.keyboard.press("Home")
+    for _ in range(day - 1):
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("ensemble-day")).to_have_text(day_pattern(day, days))
+
+
+def test_ensemble_mode_shows_shares_and_a_counterfactual_beside_them(tmp_path):
+    """The ensemble mode: the runs are computed in the background with a progress indicator, the map shows the
+    share of runs each side holds each place (the same shares as the ensemble computed here), and choosing a
+    counterfactual shows its ensemble, with other shares, beside the baseline."""
+    chromium = chromium_or_skip()
+    import numpy as np
+    from playwright.sync_api import expect, sync_playwright
+
+    from simulation.app.ensemble import DEFAULT_SEEDS, button_label, compute_ensemble
+    from simulation.app.state import cached_scenario, observations_for
+
+    expect.set_options(timeout=30_000)
+    settings = default_settings()
+    observations = observations_for(cached_scenario(settings["scenario"]))
+    base = compute_ensemble(settings, None, DEFAULT_SEEDS, observations)
+    other = compute_ensemble(settings, "no_air_strikes", DEFAULT_SEEDS, observations)
+    differs = np.flatnonzero((base.control_share() != other.control_share()).any(axis=(1, 2)))
+    assert differs.size, "no air strikes changes no share of runs on any day"
+    day = base.days if base.days - 1 in differs else int(differs[0]) + 1  # the last day, if it differs there
+
+    with serve_app(DEFAULT_SCENARIO, free_port(), tmp_path / "server.log") as url, sync_playwright() as pw:
+        browser = launch_chromium(pw, chromium)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url)
+        expect(page.get_by_test_id("day-counter")).to_be_visible(timeout=90_000)
+        page.get_by_role("button", name="Ensemble").click()
+        status = page.get_by_test_id("ensemble-status-baseline")
+        expect(status).to_contain_text("computing runs")  # the progress indicator, while the runs go on
+        expect(status).to_have_text(f"Baseline: {DEFAULT_SEEDS} runs (seeds 1–{DEFAULT_SEEDS})", timeout=300_000)
+        places = page.locator("[data-testid=map-baseline] [data-place]")
+        expect(places).to_have_count(len(base.scenario.places))
+        if day != base.days:
+            set_day_slider(page, day, base.days)
+        expect(page.locator("[data-testid=map-baseline] [data-testid=map]")).to_have_attribute("data-day", str(day))
+        shown = map_shares(page, "map-baseline")
+        assert shown == expected_shares(base, day - 1), "the map does not show the ensemble's shares"
+        for place, shares in shown.items():
+            assert abs(sum(shares.values()) - 1) < 1e-5, place
+            wedges = page.locator(f"[data-testid=map-baseline] [data-place={place}] .place-shape path")
+            assert wedges.count() == len(shares), f"{place}: one wedge per side holding it in some run"
+        shot = tmp_path / "app-ensemble.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 100_000, "the screenshot looks blank"
+
+        page.get_by_role("button", name=button_label("no_air_strikes")).click()
+        status = page.get_by_test_id("ensemble-status-counterfactual")
+        expect(status).to_contain_text(f"{DEFAULT_SEEDS} runs (seeds 1–{DEFAULT_SEEDS})", timeout=300_000)
+        beside = map_shares(page, "map-counterfactual")
+        assert beside == expected_shares(other, day - 1)
+        assert beside != shown, "the counterfactual's map shows the baseline's shares"
+        assert map_shares(page, "map-baseline") == shown, "the baseline's map changed"
+        expect(page.get_by_test_id("chart-ensemble-killed-counterfactual")).to_be_visible()
+        browser.close()

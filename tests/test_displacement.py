@@ -1,4 +1,4 @@
-"""Civilian displacement (simulation/displacement.py): flight follows violence and fear of the taker, nobody
+"""Civilian displacement (simulation/civilians/): flight follows violence and fear of the taker, nobody
 flees into a battle, travel takes the time the road allows, closed checkpoints divert people, people come home
 after quiet, the same seed gives the same numbers, and people are conserved every day whatever the graph,
 parameters and events (hypothesis)."""

@@ -167,7 +167,7 @@ def test_calibrate_reads_only_the_scenario_the_observations_and_its_directory(tm
 
 
 @pytest.mark.xfail(strict=True, reason="the app falls back to the project's calibration/observations for a scenario "
-                   "that names no observations (simulation/app_model.py observations_for)")
+                   "that names no observations (simulation/app/state.py observations_for)")
 def test_the_app_reads_no_observations_it_was_not_given(tmp_path):
     scenario = tmp_path / "scenarios" / "toy"
     shutil.copytree(TOY, scenario)

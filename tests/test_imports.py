@@ -115,12 +115,7 @@ def library_importing_cli(graph: nx.DiGraph) -> list[tuple[str, str]]:
 # imports of the model; arch-ensemble: the calibration and app taking the command line's helpers). Delete an
 # entry when its xfail turns into XPASS.
 BEING_FIXED = {
-    "circle": [
-        pytest.param(("simulation.engine.commands", "simulation.engine.model", "simulation.engine.units"),
-                     id="engine.units,commands<->engine.model",
-                     marks=pytest.mark.xfail(strict=True, reason="units.py and commands.py import the model for "
-                                             "type hints (TYPE_CHECKING); arch-engine removes the circle")),
-    ],
+    "circle": [],
     "lower": [],
     "cli": [],
 }

@@ -1,7 +1,7 @@
 """Solara components of the app: the map, the place card, the day's events, the charts and the observation tables.
 
 Each component takes the model and re-renders when Mesa's controller steps it (``update_counter``). The data
-they draw comes from :mod:`simulation.app_model`; this module only lays it out.
+they draw comes from :mod:`simulation.app.state`; this module only lays it out.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ MAP_TEMPLATE = """
         <title>{{ m.title }}</title>
       </polygon>
       <g v-for="p in state.places" :key="p.id" :data-place="p.id" :data-controller="p.controller"
+         :data-shares="p.shares || null"
          :data-battle="p.battle" :data-air="p.air" style="cursor: pointer"
          @click="select(p.id)" @mouseenter="hoverId = p.id" @mouseleave="hoverId = null">
         <circle v-if="p.air" :cx="p.x" :cy="p.y" :r="p.r + 11" fill="none" stroke="#ff9f1c"
@@ -109,6 +110,12 @@ MAP_TEMPLATE = """
               :stroke-width="p.kind === 'refinery' || p.selected ? 3 : 1.2"></rect>
         <polygon v-if="p.points" class="place-shape" :points="p.points" :fill="p.fill"
                  :stroke="p.selected ? '#e6007e' : '#ffffff'" :stroke-width="p.selected ? 3 : 1.2"></polygon>
+        <!-- the ensemble mode (simulation.app.ensemble): a pie of the share of runs each side holds the place -->
+        <g v-if="p.shape === 'pie'" class="place-shape">
+          <path v-for="(w, j) in p.pie" :key="'w' + j" :d="w.d" :fill="w.fill"></path>
+          <circle :cx="p.x" :cy="p.y" :r="p.r" fill="none" :stroke="p.selected ? '#e6007e' : '#ffffff'"
+                  :stroke-width="p.selected ? 3 : 1.2"></circle>
+        </g>
         <text v-if="p.label" :x="p.label.x" :y="p.label.y" font-size="13" :text-anchor="p.label.anchor"
               fill="#1a1a1a" :font-weight="p.kind === 'city' ? 600 : 400"
               style="paint-order: stroke; stroke: #fbf9f3; stroke-width: 3px; pointer-events: none;">{{ p.name }}</text>
@@ -146,7 +153,7 @@ module.exports = {
 
 
 class MapWidget(ipyvue.VueTemplate):
-    """The scenario map; ``state`` is :func:`simulation.app_model.map_state`, ``selected`` the clicked place."""
+    """The scenario map; ``state`` is :func:`simulation.app.state.map_state`, ``selected`` the clicked place."""
 
     template = traitlets.Unicode(MAP_TEMPLATE).tag(sync=True)
     state = traitlets.Dict().tag(sync=True)
@@ -310,6 +317,8 @@ CHART_TEMPLATE = """
         </g>
         <rect :x="spec.plot.x" :y="spec.plot.y" :width="spec.plot.w" :height="spec.plot.h" fill="none"
               stroke="#bbb"></rect>
+        <path v-for="(b, i) in (spec.bands || [])" :key="'b' + i" :d="b.d" :fill="b.colour"
+              :fill-opacity="b.opacity" stroke="none"></path>
         <path v-for="(s, i) in spec.series" :key="'s' + i" :d="s.d" fill="none" :stroke="s.colour"
               stroke-width="2.2" :stroke-dasharray="s.dashed ? '5 3' : 'none'"></path>
         <g v-for="(p, i) in spec.points" :key="'p' + i">

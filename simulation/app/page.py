@@ -8,7 +8,7 @@ lat/lon map held by factions, and ``SolaraViz``'s two-column draggable grid has 
 
 Settings come from environment variables set by ``conflict-sim viz``: ``CONFLICT_SIM_SCENARIO`` (scenario
 directory), ``CONFLICT_SIM_SEED`` and ``CONFLICT_SIM_OBSERVATIONS`` (observations directory; default: see
-:func:`simulation.app_model.observations_for`).
+:func:`simulation.app.state.observations_for`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from simulation.app.components import (
     TodayCard,
     UserInputs,
 )
+from simulation.app.ensemble import EnsemblePage
 from simulation.app.state import (
     DEFAULT_PLACE,
     DEFAULT_SCENARIO,
@@ -50,6 +51,7 @@ CSS = """
 .cs-compact .v-input { margin-bottom: 0; }
 .cs-mesa-plot img { width: 100% !important; height: auto !important; }
 """
+ONE_RUN, ENSEMBLE = "One run", "Ensemble"
 SCENARIO_ENV = "CONFLICT_SIM_SCENARIO"
 SEED_ENV = "CONFLICT_SIM_SEED"
 OBSERVATIONS_ENV = "CONFLICT_SIM_OBSERVATIONS"
@@ -93,6 +95,7 @@ def Page() -> None:
     use_threads = solara.use_reactive(False)
     observations = solara.use_memo(
         lambda: observations_for(cached_scenario(initial["scenario"]), os.environ.get(OBSERVATIONS_ENV) or None), [])
+    mode = solara.use_reactive(ONE_RUN)
     toggles, sliders = user_params(settings.value)  # labels show the current values
 
     def change(name: str, value: Any) -> None:
@@ -105,7 +108,19 @@ def Page() -> None:
         solara.AppBarTitle(f"conflict-sim · {m.scenario_data.name} · {m.scenario_data.start_date:%d %b} – "
                            f"{m.scenario_data.end_date:%d %b %Y}")
 
+    def mode_toggle() -> None:
+        solara.ToggleButtonsSingle(value=mode, values=[ONE_RUN, ENSEMBLE], style={"margin-bottom": "10px"})
+
+    def parameters() -> None:
+        with solara.Card("Parameters", margin=0):
+            UserInputs(sliders, on_change=change)
+
+    if mode.value == ENSEMBLE:  # many seeds in the background, shares and bands (simulation.app.ensemble)
+        EnsemblePage(settings.value, observations, selected, mode_toggle, parameters)
+        return
+
     with solara.Sidebar():
+        mode_toggle()
         with solara.Card("Run", margin=0, style={"margin-bottom": "10px"}):
             DayCounter(m)
             ModelController(model, model_parameters=settings, play_interval=play_interval,

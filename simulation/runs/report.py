@@ -41,11 +41,31 @@ def map_bbox(model: ConflictModel) -> tuple[float, float, float, float]:
     return (float(w.lon.min()) - 0.5, float(w.lat.min()) - 0.45, float(w.lon.max()) + 0.5, float(w.lat.max()) + 0.45)
 
 
-def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str) -> dict[str, Any]:
+def pie_marks(ax: plt.Axes, x: np.ndarray, y: np.ndarray, size: np.ndarray, shares: np.ndarray,
+              colours: list[str], zorder: float = 2) -> None:
+    """A pie at each point: wedge ``f`` of the pie at ``k`` spans the fraction ``shares[k, f]`` of the circle (from
+    the top, clockwise, in faction order), in ``colours[f]``; ``size`` is each pie's area in points² (as
+    ``scatter``'s ``s``). A wedge is a scatter marker, so pies stay round whatever the axes' aspect."""
+    for k in range(len(x)):
+        start = 0.0
+        for f in np.flatnonzero(shares[k] > 0):
+            end = start + float(shares[k, f])
+            t = np.linspace(np.pi / 2 - 2 * np.pi * start, np.pi / 2 - 2 * np.pi * end, 2 + int(48 * (end - start)))
+            verts = np.vstack([[0.0, 0.0], np.column_stack([np.cos(t), np.sin(t)]), [0.0, 0.0]])
+            scale = np.abs(verts).max()  # matplotlib rescales a marker path to its largest extent: undo it
+            ax.scatter(x[k], y[k], marker=verts, s=size[k] * scale**2, c=colours[f], linewidths=0, zorder=zorder)
+            start = end
+        ax.scatter(x[k], y[k], s=size[k], facecolors="none", edgecolors="white", linewidths=0.6, zorder=zorder)
+
+
+def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str,
+             shares: np.ndarray | None = None) -> dict[str, Any]:
     """Places on the base map (borders, governorates, rivers), coloured by controller at the end of ``day``.
 
     Shapes give the kind of place, circles' areas the population; labels go where they hide no other label or
     mark (most valuable and populous places first), and a place whose label finds no room stays unlabelled.
+    With ``shares`` (``[place, faction]``, e.g. the share of an ensemble's runs each faction holds the place on
+    ``day``), each place is a pie of them instead (:func:`pie_marks`).
     Call it once the figure's layout is final. Returns the legend handles of the base map under ``handles``.
     """
     w, s = model.world, model.scenario_data
@@ -58,7 +78,10 @@ def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str) -> dict[s
     ctrl = model.rec_control[day] if model.day else model.controller
     size = np.where([k in MARKERS for k in w.kind], 42.0,
                     16 + 260 * np.sqrt(w.population0 / max(w.population0.max(), 1)))
-    for k in range(w.n):
+    if shares is not None:
+        size = np.maximum(size, 60.0) * 1.5  # a pie must be large enough to show its slices
+        pie_marks(ax, w.lon, w.lat, size, np.asarray(shares), colours)
+    for k in range(w.n if shares is None else 0):
         ax.scatter(w.lon[k], w.lat[k], s=size[k], c=colours[ctrl[k]], marker=MARKERS.get(w.kind[k], "o"),
                    edgecolors="#f2b705" if w.kind[k] == "refinery" else "white",
                    linewidths=1.6 if w.kind[k] == "refinery" else 0.6, zorder=2)
