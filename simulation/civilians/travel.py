@@ -229,7 +229,7 @@ def nested(terms_sum: float, nest: float) -> float:
     (1 / nest)``) and the destination weight raised to ``1 / nest`` once a day. With ``nest`` 1 a road weighs
     the sum of its destinations (destinations down one corridor add up); toward 0 it weighs its best destination
     only (a nested logit's nest parameter: destinations down one road are close substitutes)."""
-    return terms_sum if nest == 1.0 else terms_sum ** nest
+    return terms_sum if nest == 1.0 or terms_sum == 0.0 else terms_sum ** nest
 
 
 Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nest): see _weigh_choices
@@ -239,18 +239,19 @@ Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nes
 def _weigh_choices(choices: Choices, c: int, col: int) -> None:
     """The weights, for the ``col``-th origin on the road, of the choices at place ``c``: ``weights[c, j, col]``
     of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row j * n + c of kernel *
-    X[d, col])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[:, col]``: the destination weights of the
+    X[col, d])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[col]``: the destination weights of the
     ``col``-th origin on the road, raised to ``1 / nest``; see :func:`nested`), and their sum ``total[c, col]``;
     ``known[c, col]`` is then set. Each sum runs in increasing destination from 0.0 and the total in increasing
     ``j``. Worked out only for the (place, origin) pairs that people reach in the day."""
     ptr, to, kernel, X, n, weights, total, known, _, nest = choices
     J = weights.shape[1] - 1
     t = 0.0
+    x = X[col]
     for j in range(J + 1):
         row = j * n + c
         w = 0.0
         for k in range(ptr[row], ptr[row + 1]):
-            w += kernel[k] * X[to[k], col]
+            w += kernel[k] * x[to[k]]
         w = nested(w, nest)
         weights[c, j, col] = w
         t += w
@@ -383,20 +384,20 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     n = weight.shape[1]
     E = head.size
     J = (ptr.size - 1) // n - 1 if n else 0
-    # The weights of each destination d for the a origins with people fleeing on the road now: X[d, k] for the
+    # The weights of each destination d for the a origins with people fleeing on the road now: X[k, d] for the
     # k-th such origin (column_of[o] = k; the choices at each place are weighed from them as people get there).
     a = 0
     for o in range(K):
         if fl.count[o] != 0:
             a += 1
-    X = np.empty((n, a))
+    X = np.empty((a, n))
     column_of = np.full(K, -1, dtype=np.int64)
     k = 0
     for o in range(K):
         if fl.count[o] != 0:
             column_of[o] = k
             for d in range(n):
-                X[d, k] = weight[o, d]
+                X[k, d] = weight[o, d]
             k += 1
     fleeing_origins = np.flatnonzero(fl.count)  # nobody else joins the road during the day's travel
     returning_origins = np.flatnonzero(rt.count)
