@@ -304,6 +304,7 @@ class Civilians:
         self.exposure = np.where(populated, pop, floor).astype(float)
         self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
         self._home_near: tuple = (None, None, None)  # (distance matrix, return_near_km, its kernel)
+        self._acceptance: tuple = (None, None)  # (nest, (1 - hostility) ** (1 / nest)), see step
         # The kernels' bundles (see simulation.civilians.travel), as plain tuples of these arrays, which are only
         # ever written in place.
         self._packed_people = (self.residents_by_origin, self.cohort_by_origin, self.cohort_days,
@@ -513,17 +514,17 @@ class Civilians:
         # each origin's displaced people heading home today).
         open_to_idps, dest, weight = np.empty(n, dtype=bool), np.empty(G * n), np.empty((K, n))
         rate, near_rate = np.empty(K), np.empty(K)
+        nest = float(p["destination_nesting"])
+        if self._acceptance[0] != nest:  # (1 - fear) ** (1 / nest), the terms of nested road weights
+            self._acceptance = (nest, np.power(1.0 - self.hostility, 1.0 / nest))
+        # weight: each destination's weight for each origin, raised to 1 / nest (the terms of nested road weights,
+        # see simulation.civilians.travel.nested)
         homeward = destination_weights(idps, self.hazard_by_group, battle, controller, self.quiet_days,
                                        (self.capacity, self.checkpoint_open, self.attraction, self.hostility,
-                                        self.origin_gp),
-                                       (p["return_quiet_days"], p["return_rate"], p["return_near_rate"]),
+                                        self.origin_gp, self._acceptance[1]),
+                                       (p["return_quiet_days"], p["return_rate"], p["return_near_rate"], nest),
                                        (open_to_idps, dest, weight, rate, near_rate))
-        nest = float(p["destination_nesting"])
         hops = tuple(self._hops(open_to_idps, nest))  # the hop matrix's arrays
-        if nest != 1.0:  # the terms of nested road weights (see simulation.civilians.travel.nested), each origin's
-            # weights divided by their largest first, which changes no choice and keeps the powers from underflowing
-            top = weight.max(axis=1, keepdims=True)
-            weight = np.power(weight / np.where(top > 0, top, 1.0), 1.0 / nest)
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
         # toward a safer destination. 4. Returns home once home has been quiet long enough. (Compiled: see

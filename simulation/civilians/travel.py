@@ -506,20 +506,21 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
 def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray, controller: np.ndarray,
                         quiet_days: np.ndarray, places: tuple, params: tuple, out: tuple) -> bool:
     """Where people would go and who heads home (:meth:`simulation.civilians.displacement.Civilians.step`, 2
-    and 4); ``places`` is ``(capacity, checkpoint_open, attraction, hostility, gp)`` (``hostility`` by group at
-    place, ``gp[k]``: origin ``k``'s group and place, ``g * n + p``), ``params`` ``(return_quiet_days,
-    return_rate, return_near_rate)``.
+    and 4); ``places`` is ``(capacity, checkpoint_open, attraction, hostility, gp, acceptance)`` (``hostility``
+    by group at place, ``gp[k]``: origin ``k``'s group and place, ``g * n + p``; ``acceptance = (1 -
+    hostility) ** (1 / nest)``), ``params`` ``(return_quiet_days, return_rate, return_near_rate, nest)``.
 
     Writes into ``out``, ``(open_to_idps, dest, weight, rate, near_rate)``: ``open_to_idps`` (no battle and the
     checkpoint open), ``dest[g * n + d]``, place ``d``'s appeal to group ``g`` (its ``attraction``, less as it
     fills up to its ``capacity``, times ``exp(-hazard)`` of the group there, zero if not open),
     ``weight[k, d]``, the weight of ``d`` for people of origin ``k`` (their group's ``dest`` times their
-    acceptance of ``d``'s controller, ``1 - hostility``; zero for their home place), and ``rate[k]`` and
+    acceptance of ``d``'s controller, ``1 - hostility``; zero for their home place), raised to ``1 / nest`` (see
+    :func:`nested`: a product of ``dest ** (1 / nest)`` and ``acceptance``), and ``rate[k]`` and
     ``near_rate[k]``, the daily shares of origin ``k``'s displaced people heading home (``return_rate`` and
     ``return_near_rate`` times the acceptance of home's controller; zero unless home has been quiet
     ``return_quiet_days`` and has no battle). Returns whether any rate is non-zero."""
-    capacity, checkpoint_open, attraction, hostility, gp = places
-    return_quiet_days, return_rate, return_near_rate = params
+    capacity, checkpoint_open, attraction, hostility, gp, acceptance = places
+    return_quiet_days, return_rate, return_near_rate, nest = params
     open_to_idps, dest, weight, rate, near_rate = out
     n = idps.size
     K = weight.shape[0]
@@ -529,12 +530,17 @@ def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray
         d = i % n
         crowd = 1.0 / (1.0 + idps[d] / capacity[d])
         dest[i] = attraction[d] * crowd * np.exp(-hazard[i]) * (1.0 if open_to_idps[d] else 0.0)
+    powered = dest.copy()
+    if nest != 1.0:
+        for i in range(dest.size):
+            if dest[i] > 0:
+                powered[i] = dest[i] ** (1.0 / nest)
     any_rate = False
     for k in range(K):
         own = gp[k]  # the origin's group at its home place: its fears are the group's there
         g0 = (own // n) * n
         for d in range(n):
-            weight[k, d] = dest[g0 + d] * (1.0 - hostility[own, controller[d]])
+            weight[k, d] = powered[g0 + d] * acceptance[own, controller[d]]
         home = own % n
         weight[k, home] = 0.0
         home_ok = quiet_days[home] >= return_quiet_days and not battle[home]
