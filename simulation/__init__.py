@@ -9,6 +9,7 @@ The public face a notebook imports::
     table = run_sweep(scenario, {"attack_ratio": [0.8, 1.6]}, seeds=10)  # many (simulation.sweep)
     ens = run_ensemble(scenario, seeds=20)                              # shares of runs, bands, fall dates
     cmp = run_comparison(scenario, ["no_air_strikes"], seeds=20)        # paired counterfactual ensembles
+    civ = replay(scenario, "events.csv").civilians                     # civilians driven by recorded events
     fit = calibrate("scenarios/iraq_june_2014", budget=50, workers=2)   # DE + SMC-ABC (simulation.calibration)
     scores = validate(scenario, seeds=20, workers=2).scores             # in and out of sample
 
@@ -34,6 +35,7 @@ _PUBLIC = {
     "run_sweep": "simulation.sweep.run",
     "run_ensemble": "simulation.runs.ensemble",
     "run_comparison": "simulation.runs.compare",
+    "replay": "simulation.replay.model",
     "calibrate": "simulation.calibration.fit",
     "validate": "simulation.calibration.validation",
 }

@@ -173,6 +173,7 @@ EXTENSIONS: list[str] = [
     "simulation.calibration.cli",
     "simulation.app.cli",
     "simulation.generate.cli",
+    "simulation.replay.cli",
     "simulation.runs.cli",
 ]
 

@@ -148,7 +148,16 @@ PARAMETERS: dict[str, Parameter] = {
             "flight_per_casualty", 30.0, 0.0, 1e4,
             "people driven to leave per casualty or air sortie felt nearby (the fear state), before saturation",
         ),
-        Parameter("fear_half_life_days", 2.0, 0.25, 90.0, "days for the fear of violence or of a takeover to halve"),
+        Parameter("fear_half_life_days", 2.0, 0.25, 90.0, "days for the fear of violence to halve"),
+        Parameter("takeover_half_life_days", 1.0, 0.1, 90.0, "days for the fear of a place's new controller to halve"),
+        Parameter(
+            "battle_exposure_people", 100_000.0, 1_000.0, 1e8,
+            "people of a place near its fighting (a district): violence there drives away at most these (1e8: all)",
+        ),
+        Parameter(
+            "flight_within_place", 0.5, 0.0, 1.0,
+            "share of those fleeing violence in a large place who move within it (times the share not exposed)",
+        ),
         Parameter(
             "fear_radius_km", 20.0, 0.0, 300.0,
             "road km over which violence elsewhere is felt (weight exp(-km / radius); 0 = only in the place)",
@@ -171,6 +180,14 @@ PARAMETERS: dict[str, Parameter] = {
             "pull of a safe populated place with refuge 0 (relatives, rented rooms); a place's refuge adds to it",
         ),
         Parameter(
+            "destination_nesting", 1.0, 0.05, 1.0,
+            "how destinations down one road add up: a road weighs (sum of weight^(1/this))^this (1: sum; ->0: best)",
+        ),
+        Parameter(
+            "checkpoint_admission_scale", 1.0, 0.0, 100.0,
+            "multiplies every checkpoint's admission_per_day (places.csv) for fleeing people of screened groups",
+        ),
+        Parameter(
             "host_capacity_share", 0.5, 0.01, 10.0,
             "displaced people a place hosts, as a share of its residents, when its pull has fallen by half",
         ),
@@ -179,6 +196,11 @@ PARAMETERS: dict[str, Parameter] = {
             "return_rate", 0.03, 0.0, 1.0,
             "daily share of a cohort that heads home once home is quiet (times 1 - fear of its controller)",
         ),
+        Parameter(
+            "return_near_rate", 0.2, 0.0, 1.0,
+            "daily share added to return_rate for people displaced near home (times exp(-km / return_near_km))",
+        ),
+        Parameter("return_near_km", 20.0, 0.1, 500.0, "road km over which the near-home return rate falls by e"),
     ]
 }
 

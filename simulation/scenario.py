@@ -1,8 +1,8 @@
 """Load and validate a scenario directory into typed, immutable data.
 
 A scenario is ``scenario.toml`` plus ``places.csv``, ``roads.csv``, ``forces.csv`` and ``events.csv``, and
-optionally ``composition.csv`` (who lives where; see ``docs/scenario-format.md``). Every problem is reported
-as a :class:`ScenarioError` that names the file, the row and the field, so that a user editing the tables in a
+optionally ``composition.csv`` (who lives where; see ``docs/scenario-format.md``). Every problem is reported as
+a :class:`ScenarioError` that names the file, the row and the field, so that a user editing the tables in a
 spreadsheet knows where to look.
 """
 
@@ -56,10 +56,12 @@ WHOLE_AMOUNT_EVENTS = {"reinforcement": MAX_PERSONNEL, "mobilisation": MAX_PERSO
                        "air_sorties": MAX_SORTIES}
 # The keys each table of scenario.toml may hold: anything else is a misspelling and is rejected.
 TOML_KEYS = {
-    "": ("scenario", "factions", "relations", "parameters", "fit"),
+    "": ("scenario", "factions", "relations", "parameters", "fit", "displacement", "replay"),
     "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters", "observations"),
     "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force", "claims"),
     "relations": ("allied", "neutral"),
+    "displacement": ("fear", "unscreened_groups"),
+    "replay": ("actors", "fitted_parameters"),
 }
 
 
@@ -106,6 +108,23 @@ class Place:
     fortification: float
     refuge: float
     source: str
+    #: Fleeing people of screened groups a checkpoint admits a day (None: no limit; ``admission_per_day``).
+    admission: float | None = None
+
+
+@dataclass(frozen=True)
+class DisplacementSettings:
+    """``[displacement]`` of scenario.toml: fear overrides by group (``fear.GROUP.DOCTRINE = value``, see
+    :mod:`simulation.civilians.groups`) and the groups that checkpoints do not screen."""
+
+    fear: tuple[tuple[str, str, float], ...] = ()
+    unscreened_groups: tuple[str, ...] = ()
+
+    def fear_overrides(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for g, d, v in self.fear:
+            out.setdefault(g, {})[d] = v
+        return out
 
 
 @dataclass(frozen=True)
@@ -179,8 +198,15 @@ class Scenario:
     fitted_used: bool = False
     #: Parameter values set on top of the scenario's and the fitted file's (``--set``, :meth:`with_parameters`).
     overrides: dict[str, float] = field(default_factory=dict, hash=False)
-    #: Who lives where (``composition.csv``); None: no such file (every place counts as the opportunists' kin).
+    #: Who lives where (``composition.csv``); None: one group whose fears come from each place's ``sympathy``.
     composition: Composition | None = None
+    displacement: DisplacementSettings = field(default_factory=DisplacementSettings)
+    #: ``[replay] actors``: recorded actor names (ACLED's ``actor1``) mapped to faction ids, for replay mode.
+    replay_actors: tuple[tuple[str, str], ...] = ()
+    #: ``[replay] fitted_parameters``: parameters fitted in replay mode, applied by replays only (None: none).
+    replay_fitted_file: Path | None = None
+    #: Whether ``replay_fitted_file``'s parameters were applied (:func:`simulation.replay.model.with_replay_fit`).
+    replay_fitted_used: bool = False
 
     @property
     def days(self) -> int:
@@ -485,6 +511,9 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     forces = _load_forces(root, set(ids), place_ids)
     events = _load_events(root, set(ids), place_ids, {frozenset((r.a, r.b)) for r in roads}, start, end)
     composition = _load_composition(root, [p.id for p in places]) if (root / "composition.csv").exists() else None
+    displacement = _displacement_table(toml_name, doc, composition)
+    replay_actors = _replay_table(toml_name, doc, set(ids))
+    replay_fitted = _fitted_file(toml_name, doc.get("replay", {}), root, "replay.fitted_parameters")
 
     scenario = Scenario(
         path=root, name=str(head["name"]), description=str(head.get("description", "")),
@@ -492,7 +521,8 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         allied=frozenset(pairs["allied"]), neutral=frozenset(pairs["neutral"]),
         places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
         parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file, fitted_used=fitted_used,
-        composition=composition,
+        composition=composition, displacement=displacement, replay_actors=replay_actors,
+        replay_fitted_file=replay_fitted,
     )
     _check_connected(scenario)
     return scenario
@@ -614,14 +644,14 @@ def _fit_table(toml_name: str, doc: dict[str, Any]) -> dict[str, tuple[float, fl
     return fit_bounds
 
 
-def _fitted_file(toml_name: str, head: dict[str, Any], root: Path) -> Path | None:
+def _fitted_file(toml_name: str, head: dict[str, Any], root: Path,
+                 field: str = "scenario.fitted_parameters") -> Path | None:
     """The fitted-parameters file ``fitted_parameters`` names (a relative ``.toml`` path), or None."""
     if not head.get("fitted_parameters"):
         return None
     named = head["fitted_parameters"]
     if not isinstance(named, str) or Path(named).is_absolute() or not named.endswith(".toml"):
-        raise ScenarioError(toml_name, f"{named!r} must be the relative path of a .toml file",
-                            field="scenario.fitted_parameters")
+        raise ScenarioError(toml_name, f"{named!r} must be the relative path of a .toml file", field=field)
     return (root / named).resolve()
 
 
@@ -687,7 +717,7 @@ def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
 def _load_places(root: Path, factions: set[str]) -> list[Place]:
     t = _Rows(root / "places.csv",
               ("id", "name", "kind", "governorate", "lat", "lon", "population", "controller", "value", "source"),
-              ("sympathy", "fortification", "refuge"))
+              ("sympathy", "fortification", "refuge", "admission_per_day"))
     places, seen = [], set()
     for row, r in t.rows:
         pid = t.ident(row, r, "id")
@@ -706,6 +736,8 @@ def _load_places(root: Path, factions: set[str]) -> list[Place]:
             sympathy=t.number(row, r, "sympathy", 0, 1, default=0.5),
             fortification=t.number(row, r, "fortification", 1, 20, default=1.0),
             refuge=t.number(row, r, "refuge", 0, 1, default=0.0), source=t.text(row, r, "source"),
+            admission=t.number(row, r, "admission_per_day", 0, MAX_POPULATION) if r.get("admission_per_day")
+            else None,
         ))
     if len(places) < 2:
         raise ScenarioError(t.name, "needs at least two places")
@@ -820,3 +852,54 @@ def _load_composition(root: Path, place_ids: list[str]) -> Composition:
         raise ScenarioError(t.name, f"no row for place {missing[0]!r} (every place of places.csv needs one)",
                             field="id")
     return Composition(groups, tuple(rows[p] for p in place_ids))
+
+
+def _displacement_table(toml_name: str, doc: dict[str, Any], composition: Composition | None) -> DisplacementSettings:
+    """``[displacement]``: ``fear.GROUP = {DOCTRINE = value, ...}`` (0-1; violence 0-10) for groups of
+    ``composition.csv``, and ``unscreened_groups``."""
+    from simulation.civilians.groups import DOCTRINE_COLUMNS, ONE_GROUP
+
+    table = doc.get("displacement", {})
+    if not isinstance(table, dict):
+        raise ScenarioError(toml_name, "must be a table", field="displacement")
+    _unknown_keys(toml_name, table, TOML_KEYS["displacement"], "displacement")
+    groups = composition.groups if composition else (ONE_GROUP,)
+    fear = []
+    raw = table.get("fear", {})
+    if not isinstance(raw, dict):
+        raise ScenarioError(toml_name, "must be a table of GROUP = {doctrine = fear}", field="displacement.fear")
+    for g, row in raw.items():
+        if g not in groups:
+            raise ScenarioError(toml_name, f"unknown group {g!r} (groups: {', '.join(groups)})",
+                                field=f"displacement.fear.{g}")
+        if not isinstance(row, dict):
+            raise ScenarioError(toml_name, "must be a table of doctrine = fear", field=f"displacement.fear.{g}")
+        for d, v in row.items():
+            where = f"displacement.fear.{g}.{d}"
+            if d not in DOCTRINE_COLUMNS:
+                raise ScenarioError(toml_name, f"unknown doctrine {d!r} (allowed: {', '.join(DOCTRINE_COLUMNS)})",
+                                    field=where)
+            high = 10.0 if d == "violence" else 1.0
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= high:
+                raise ScenarioError(toml_name, f"{v!r} must be a number in [0, {high:g}]", field=where)
+            fear.append((g, d, float(v)))
+    unscreened = table.get("unscreened_groups", [])
+    if not isinstance(unscreened, list) or any(g not in groups for g in unscreened):
+        raise ScenarioError(toml_name, f"{unscreened!r} must be a list of groups ({', '.join(groups)})",
+                            field="displacement.unscreened_groups")
+    return DisplacementSettings(tuple(fear), tuple(unscreened))
+
+
+def _replay_table(toml_name: str, doc: dict[str, Any], factions: set[str]) -> tuple[tuple[str, str], ...]:
+    """``[replay] actors = {"recorded actor name" = "faction id", ...}``."""
+    table = doc.get("replay", {})
+    if not isinstance(table, dict):
+        raise ScenarioError(toml_name, "must be a table", field="replay")
+    _unknown_keys(toml_name, table, TOML_KEYS["replay"], "replay")
+    actors = table.get("actors", {})
+    if not isinstance(actors, dict):
+        raise ScenarioError(toml_name, "must be a table of \"actor name\" = \"faction id\"", field="replay.actors")
+    for name, f in actors.items():
+        if f not in factions:
+            raise ScenarioError(toml_name, f"unknown faction {f!r}", field=f"replay.actors.{name}")
+    return tuple((str(k), str(v)) for k, v in actors.items())

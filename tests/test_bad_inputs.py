@@ -36,6 +36,7 @@ SECTIONS = {
     "roads": "roads.csv",
     "forces": "forces.csv",
     "events": "events.csv",
+    "composition": "composition.csv",
     "toml": "scenario.toml",
     "fitted": "The fitted-parameters file",
     "cli": "The command line",
@@ -45,6 +46,7 @@ SECTIONS = {
     "sensitivity": "conflict-sim sensitivity",
     "sweep": "conflict-sim sweep",
     "viz": "conflict-sim viz",
+    "replay": "conflict-sim replay",
 }
 # Grouped as docs/errors.md lists them: by the file or the part of the command line they concern.
 CASES = sorted(CORPUS.glob("*.toml"), key=lambda c: (list(SECTIONS).index(c.stem.split("-")[0]), c.stem))

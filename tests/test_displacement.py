@@ -33,16 +33,27 @@ IRAQ = Path(__file__).resolve().parents[1] / "scenarios" / "iraq_june_2014"
 
 
 def make_civilians(root: Path, places: list[tuple], roads: list[tuple], seed: int = 0,
-                   **parameters: float) -> Civilians:
+                   composition: dict[str, list[float]] | None = None, admission: dict[str, float] | None = None,
+                   toml_extra: str = "", **parameters: float) -> Civilians:
     """Civilians on a small world. ``places``: (id, controller, population, sympathy, refuge[, kind]);
-    ``roads``: (a, b, km). Controllers are conftest factions: government, tribal, insurgent."""
+    ``roads``: (a, b, km). Controllers are conftest factions: government, tribal, insurgent. ``composition``:
+    each group's shares of the places (in their order), written to composition.csv; ``admission``: the
+    checkpoints' admission_per_day; ``toml_extra``: lines added to scenario.toml."""
     write_scenario(root, [f"{p[0]},{p[1]},{p[2]}" for p in places], [f"{a},{b},{km}" for a, b, km in roads],
                    [f"government,{places[0][0]},10,1,0.7"])
-    rows = ["id,name,kind,governorate,lat,lon,population,controller,value,sympathy,refuge,source"]
+    rows = ["id,name,kind,governorate,lat,lon,population,controller,value,sympathy,refuge,admission_per_day,source"]
     for k, (pid, ctrl, pop, sym, refuge, *kind) in enumerate(places):
         rows.append(f"{pid},{pid.title()},{kind[0] if kind else 'town'},G{k},{33 + 0.3 * k:.2f},{43 + 0.3 * k:.2f},"
-                    f"{pop},{ctrl},1,{sym},{refuge},test")
+                    f"{pop},{ctrl},1,{sym},{refuge},{(admission or {}).get(pid, '')},test")
     (root / "places.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if composition:
+        lines = ["id," + ",".join(composition) + ",source"]
+        for k, pl in enumerate(places):
+            lines.append(f"{pl[0]}," + ",".join(f"{composition[g][k]!r}" for g in composition) + ",test")
+        (root / "composition.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if toml_extra:
+        with (root / "scenario.toml").open("a", encoding="utf-8") as f:
+            f.write("\n" + toml_extra + "\n")
     scenario = load_scenario(root)
     p = dict(scenario.parameters)
     p.update(parameters)
@@ -251,7 +262,7 @@ def test_closing_a_checkpoint_diverts_flows(tmp_path):
             day(civ)
         results[closed] = civ.idps.copy()
         if closed:
-            assert civ.idps[at(civ, "k")] == 0 and civ.idps[at(civ, "e")] == 0  # nobody through the checkpoint
+            assert civ.idps[at(civ, "k")] == 0 and civ.cohort[:, at(civ, "e")].sum() == 0  # nobody through it
     assert results[False][1] + results[False][2] > results[False][3]  # open: most go through the checkpoint
     assert results[True][3] > 2 * results[False][3]  # closed: they go the other way
 
@@ -392,9 +403,124 @@ def test_a_fall_of_mosul_sends_people_to_erbil_and_dohuk():
     gov = np.array(w.governorate)
     kurdistan = sheltering[np.isin(gov, ["Erbil", "Dohuk", "Sulaymaniyah"])].sum()
     assert kurdistan > 0.5 * sheltering.sum()  # most go to the Kurdistan Region...
-    assert sheltering[w.index["dohuk"]] > 0.1 * sheltering.sum()  # ...above all Dohuk and Erbil
-    assert sheltering[w.index["erbil"]] > 0.1 * sheltering.sum()
+    # ...above all the Dohuk and Erbil governorates, Dohuk more (reported 200,000 and 100,000 on 18 June: the
+    # Kurdistan Region's checkpoints on the Erbil road screened Arabs and Turkmen)
+    erbil, dohuk = sheltering[gov == "Erbil"].sum(), sheltering[gov == "Dohuk"].sum()
+    assert dohuk > erbil > 0.1 * sheltering.sum()
     assert sheltering[w.index["baghdad"]] < 0.05 * sheltering.sum()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Who flees from whom, districts, checkpoints with a capacity, destinations down one road
+
+MIXED = {"sunni_arab": [0.5, 0.0, 0.0], "shia_turkmen": [0.5, 0.0, 0.0], "kurd": [0.0, 1.0, 1.0]}
+
+
+def left_by_group(civ: Civilians, pid: str) -> dict[str, int]:
+    c = civ.world.index[pid]
+    k = civ.origin_of_gp[np.arange(civ.n_groups) * civ.n + c]
+    return {g: int(civ.displaced_from_by_origin[o]) if o >= 0 else 0 for o, g in zip(k, civ.groups)}
+
+
+def test_a_group_flees_a_faction_it_fears_and_not_one_it_does_not(tmp_path):
+    places = [("a", "government", 200_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0),
+              ("s", "government", 100_000, 0.1, 1.0)]
+    roads = [("a", "r", 40), ("a", "s", 60)]
+    left = {}
+    for taker in (INS, GOV):
+        civ = make_civilians(tmp_path / f"t{taker}", places, roads, composition=MIXED, flight_takeover_any=0.0)
+        day(civ, taken={"a": taker})
+        for _ in range(4):
+            day(civ)
+        left[taker] = left_by_group(civ, "a")
+    # The insurgents: the Shia Turkmen leave, the Sunni Arabs hardly (fear 1.0 against 0.05).
+    assert left[INS]["shia_turkmen"] > 5 * left[INS]["sunni_arab"]
+    assert left[INS]["shia_turkmen"] > 30_000
+    # The government: the Sunni Arabs fear it more (0.5) than the Shia Turkmen (0).
+    assert left[GOV]["sunni_arab"] > 3 * left[GOV]["shia_turkmen"]
+
+
+def test_a_sunni_arab_town_taken_without_a_battle_loses_few(tmp_path):
+    places = [("a", "government", 100_000, 0.8, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 40)],
+                         composition={"sunni_arab": [0.98, 0.0], "kurd": [0.02, 1.0]}, flight_takeover_any=0.02)
+    day(civ, taken={"a": INS})
+    for _ in range(25):
+        day(civ)
+    assert civ.displaced_from[0] < 0.10 * 100_000
+
+
+def test_a_battle_in_a_city_drives_away_its_district_not_the_city(tmp_path):
+    places = [("a", "government", 1_000_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    left = {}
+    for district in (1e8, 100_000):
+        civ = make_civilians(tmp_path / f"d{int(district)}", places, [("a", "r", 40)],
+                             battle_exposure_people=district, flight_within_place=0.0)
+        for _ in range(3):
+            day(civ, violence={"a": 300})
+        left[district] = int(civ.displaced_from[0])
+    # Normalised by the whole city, 300 casualties a day move few; in a district of 100,000 they move many,
+    # but never more than the district.
+    assert left[100_000] > 3 * left[1e8]
+    assert left[100_000] < 3 * 100_000 * 0.3 + 1
+
+
+def test_people_displaced_within_a_city_go_back_within_days(tmp_path):
+    places = [("a", "government", 1_000_000, 0.0, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 40)], flight_within_place=1.0, fear_half_life_days=0.5,
+                         return_quiet_days=2, return_near_rate=0.3, return_rate=0.0)
+    for _ in range(3):
+        day(civ, violence={"a": 300})
+    inside = int(civ.within[0])
+    assert inside > 5_000  # moved to another district
+    for _ in range(10):
+        day(civ)
+    assert civ.within[0] < 0.1 * inside  # back home within days of quiet
+    assert civ.returned[0] >= 0.9 * inside
+
+
+def test_a_checkpoint_admits_its_capacity_of_screened_groups_a_day(tmp_path):
+    places = [("a", "government", 300_000, 0.5, 0), ("k", "government", 0, 0.1, 1.0, "checkpoint")]
+    composition = {"sunni_arab": [0.5, 0.5], "kurd": [0.5, 0.5]}
+    civ = make_civilians(tmp_path / "s", places, [("a", "k", 20)], composition=composition,
+                         admission={"k": 2_000}, toml_extra='[displacement]\nunscreened_groups = ["kurd"]',
+                         battle_exposure_people=1e8)
+    k = at(civ, "k")
+    arabs, kurds = [], []
+    for _ in range(5):
+        day(civ, violence={"a": 2_000})
+        arabs.append(int(civ.cohort_by_origin[civ.origin_of_gp[0 * civ.n + 0], k]))
+        kurds.append(int(civ.cohort_by_origin[civ.origin_of_gp[1 * civ.n + 0], k]))
+    assert all(b - a <= 2_000 for a, b in zip([0] + arabs, arabs))  # at most the capacity a day
+    assert arabs[-1] > 5_000  # ... but admitted day after day
+    assert kurds[-1] > 3 * arabs[-1]  # Kurds pass without counting
+    assert civ.in_transit > 0  # the others queue on the road
+
+
+def test_nesting_stops_a_corridor_winning_by_bundling_destinations(tmp_path):
+    # From a: one road to a single refuge d, another to a hub h with five refuges beyond it.
+    places = [("a", "government", 200_000, 0.5, 0), ("d", "government", 100_000, 0.1, 1.0),
+              ("h", "government", 0, 0.1, 0.0)] + [(f"e{i}", "government", 100_000, 0.1, 1.0) for i in range(5)]
+    roads = [("a", "d", 40), ("a", "h", 20)] + [("h", f"e{i}", 20) for i in range(5)]
+    share_d = {}
+    for nest in (1.0, 0.05):
+        civ = make_civilians(tmp_path / f"n{nest}", places, roads, destination_nesting=nest,
+                             battle_exposure_people=1e8)
+        for _ in range(2):
+            day(civ, violence={"a": 500})
+        for _ in range(4):
+            day(civ)
+        sheltering = civ.cohort[0]
+        share_d[nest] = sheltering[at(civ, "d")] / sheltering.sum()
+    assert share_d[1.0] < 0.3  # summed, the corridor's five refuges outweigh the single one
+    assert share_d[0.05] > 0.4  # nested, each road counts as its best destination
+
+
+def test_scenario_without_composition_is_one_group(tmp_path):
+    places = [("a", "government", 1_000, 0.5, 0), ("r", "government", 1_000, 0.1, 1.0)]
+    civ = make_civilians(tmp_path / "s", places, [("a", "r", 40)])
+    assert civ.groups == ("everyone",) and civ.residents_by_origin.shape == (2,)
+    np.testing.assert_array_equal(civ.origin_home, [0, 1])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -405,7 +531,9 @@ settings.register_profile("displacement", max_examples=int(os.environ.get("DISPL
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 CIVILIAN_PARAMETERS = ("flight_max_share", "flight_per_casualty", "fear_half_life_days", "fear_radius_km",
                        "flight_takeover", "flight_takeover_any", "flight_speed_km", "destination_distance_km",
-                       "destination_base_attraction", "host_capacity_share", "return_quiet_days", "return_rate")
+                       "destination_base_attraction", "host_capacity_share", "return_quiet_days", "return_rate",
+                       "takeover_half_life_days", "battle_exposure_people", "flight_within_place",
+                       "destination_nesting", "checkpoint_admission_scale", "return_near_rate", "return_near_km")
 
 
 @st.composite
@@ -422,6 +550,16 @@ def worlds(draw: st.DrawFn) -> dict:
     roads = [(f"p{a}", f"p{b}", draw(st.floats(1, 400))) for a, b in sorted(edges)]
     parameters = {name: draw(st.floats(PARAMETERS[name].low, PARAMETERS[name].high))
                   for name in draw(st.lists(st.sampled_from(CIVILIAN_PARAMETERS), max_size=8, unique=True))}
+    composition = None
+    if draw(st.booleans()):  # groups: a random split of each place among up to four of them
+        groups = draw(st.lists(st.sampled_from(["sunni_arab", "shia_turkmen", "kurd", "christian"]), min_size=1,
+                               max_size=4, unique=True))
+        raw = [[draw(st.sampled_from([0, 1, 3])) for _ in range(n)] for _ in groups]
+        for k in range(n):
+            if sum(r[k] for r in raw) == 0:
+                raw[0][k] = 1
+        composition = {g: [r[k] / sum(q[k] for q in raw) for k in range(n)] for g, r in zip(groups, raw)}
+    admission = {f"p{k}": draw(st.sampled_from([0, 1, 500, 100_000])) for k in range(n) if draw(st.booleans())}
     days = []
     for _ in range(draw(st.integers(1, 12))):
         days.append(dict(
@@ -431,18 +569,22 @@ def worlds(draw: st.DrawFn) -> dict:
             checkpoint=draw(st.one_of(st.none(), st.tuples(st.integers(0, n - 1), st.booleans()))),
             kill=[draw(st.sampled_from([0, 0, 1, 100, 10**7])) for _ in range(n)],
         ))
-    return dict(places=places, roads=roads, parameters=parameters, days=days, seed=draw(st.integers(0, 2**31)))
+    return dict(places=places, roads=roads, parameters=parameters, days=days, seed=draw(st.integers(0, 2**31)),
+                composition=composition, admission=admission)
 
 
 @settings(settings.get_profile("displacement"))
 @given(spec=worlds())
 def test_people_are_conserved_every_day(spec):
     with tempfile.TemporaryDirectory() as tmp:
-        civ = make_civilians(Path(tmp) / "w", spec["places"], spec["roads"], seed=spec["seed"], **spec["parameters"])
+        civ = make_civilians(Path(tmp) / "w", spec["places"], spec["roads"], seed=spec["seed"],
+                             composition=spec["composition"], admission=spec["admission"],
+                             toml_extra='[displacement]\nunscreened_groups = ["kurd"]' if spec["composition"]
+                             and "kurd" in spec["composition"] else "", **spec["parameters"])
     n = civ.world.n
     ctrl = np.array([[GOV, TRIBAL, INS][["government", "tribal", "insurgent"].index(p[1])] for p in spec["places"]])
     total = int(civ.initial.sum())
-    left_before = civ.displaced_from.copy()
+    left_before = civ.displaced_from_by_origin.copy()
     for k, d in enumerate(spec["days"]):
         if d["checkpoint"] is not None:
             civ.set_checkpoint(*d["checkpoint"])
@@ -453,16 +595,25 @@ def test_people_are_conserved_every_day(spec):
         civ.step(np.array(d["violence"], dtype=float), taken, ctrl, np.array(d["battle"]))
         # residents + displaced (sheltering or on the road) + casualties = the initial population
         assert int(civ.residents.sum()) + civ.total_displaced + int(civ.killed.sum()) == total, f"day {k}"
-        for name in ("residents", "cohort", "fleeing", "returning", "killed", "displaced_from", "returned"):
+        # ... and group by group: each origin (group, home place) keeps its people
+        assert (civ.balance_by_origin() == 0).all(), f"day {k}"
+        assert civ.killed_by_origin.sum() == civ.killed.sum()
+        for name in ("residents_by_origin", "cohort_by_origin", "_fleeing", "_returning", "killed_by_origin",
+                     "displaced_from_by_origin", "returned_by_origin", "within_by_origin"):
             assert (getattr(civ, name) >= 0).all(), f"negative {name} on day {k}"
-        assert (np.diagonal(civ.cohort) == 0).all()
-        assert (civ.displaced_from >= left_before).all()
-        left_before = civ.displaced_from.copy()
-        np.testing.assert_array_equal(civ.present, civ.residents + civ.cohort.sum(axis=0))
+        home = civ.origin_home
+        assert (civ.cohort_by_origin[np.arange(home.size), home] == 0).all()  # nobody shelters at home
+        assert (civ.displaced_from_by_origin >= left_before).all()
+        left_before = civ.displaced_from_by_origin.copy()
+        np.testing.assert_array_equal(civ.present, civ.residents + civ.within + civ.cohort.sum(axis=0))
         assert 0 <= civ.mean_days_displaced <= k + 1 + 1e-9
-        for count, days in ((civ.cohort, civ.cohort_days), (civ.fleeing.sum(axis=1), civ.fleeing_days),
-                            (civ.returning.sum(axis=1), civ.returning_days)):
+        for count, days in ((civ.cohort_by_origin, civ.cohort_days), (civ._fleeing.sum(axis=0), civ.fleeing_days),
+                            (civ._returning.sum(axis=0), civ.returning_days),
+                            (civ.within_by_origin, civ.within_days)):
             assert (days >= -1e-6 * np.maximum(count, 1)).all()
             assert (days[count == 0] <= 1e-6).all()
     assert civ.clock == SUBSTEPS * len(spec["days"])
     assert n == civ.cohort.shape[0]
+    # one origin per (group, place) with people at the start
+    assert civ.cohort_by_origin.shape[0] == int((civ.initial_by_origin > 0).sum()) <= n * civ.n_groups
+    assert (civ.initial_by_origin > 0).all()

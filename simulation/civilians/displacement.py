@@ -1,53 +1,62 @@
 """Civilians as arrays: flight from the modelled fighting, travel along roads, shelter and return.
 
-Nobody is an agent here. People are counts in a few NumPy arrays whose shapes depend on the road graph only:
+Nobody is an agent here. People are counts in a few NumPy arrays whose shapes depend on the road graph and the
+number of population groups only. People are counted by *origin* ``k``: a group ``g`` (see
+:mod:`simulation.civilians.groups`; one group without ``composition.csv``) of a home place ``p`` that had people
+of it at the start (``origin_gp[k] = g * n + p``; empty combinations are not held, so the cost grows with the
+groups actually present, not with groups times places).
 
-``residents[p]``
-    people living at home in place ``p``.
-``cohort[o, c]``
-    displaced people from origin ``o`` sheltering at place ``c`` (the diagonal is always zero: a person back at
-    home is a resident again).
-``fleeing[o, s]`` and ``returning[o, s]``
-    people from origin ``o`` on the road, in *road slot* ``s``. Each directed road ``a -> b`` is cut into
-    ``ceil(km / (flight_speed_km / SUBSTEPS))`` slots; a slot is a quarter of a day's travel, and the slot index
-    says how much of the road is left. Fleeing people choose where to go next at every place they reach;
-    returning people head for their origin ``o``.
-``cohort_days[o, c]``, ``fleeing_days[o]``, ``returning_days[o]``
-    person-days displaced, so that ``days / count`` is a cohort's mean number of days displaced. People who
-    move take their cohort's mean with them; on the road, the people of one origin share one mean.
+``residents_by_origin[k]``
+    people living at home.
+``within_by_origin[k]``
+    people displaced within their own place (to another district of a city), present there.
+``cohort_by_origin[k, c]``
+    displaced people of origin ``k`` sheltering at place ``c`` (zero at their home place: a person back home is
+    a resident again).
+``fleeing`` and ``returning``, ``[slot, k]``
+    people of origin ``k`` on the road, in *road slot* ``s``. Each directed road ``a -> b`` is cut into
+    ``ceil(km / (flight_speed_km / SUBSTEPS))`` slots; a slot is a quarter of a day's travel. Fleeing people
+    choose where to go next at every place they reach; returning people head home.
+person-days displaced (``cohort_days`` ...)
+    so that ``days / count`` is a cohort's mean number of days displaced.
+
+The place-level views (``residents``, ``cohort[p, c]``, ``displaced_from`` ...) sum the groups.
 
 A day (:meth:`Civilians.step`, called by the model after the fighting, air strikes and changes of control):
 
 1. **Fear.** Violence (casualties and sorties) at each place is felt nearby, weighted by
    ``exp(-road km / fear_radius_km)``, and accumulates in a fear state that halves every
-   ``fear_half_life_days``. A change of controller adds a takeover fear that depends on who took the place:
-   the population's hostility to the taker is ``1 - sympathy`` for insurgent doctrine, ``sympathy`` for the
-   government, half that for tribal fighters and nothing for opportunists, so a population that sympathises
-   with the insurgents fears a government counter-attack and one that does not fears the insurgents. The
-   daily share who leave is ``flight_max_share * (1 - exp(-hazard))`` with
-   ``hazard = flight_per_casualty * fear_violence / people + fear_takeover`` (``people``: those present, or
-   the initial population if larger; an empty place counts as the median town).
-2. **Where to go.** A destination's weight for people from ``o`` is its attraction
-   (``destination_base_attraction`` if it is populated, plus its ``refuge``), times
-   ``exp(-hazard)`` (a place people are fleeing is not a refuge), times ``1 - hostility`` of the origin's
-   population to the destination's controller, times a crowding factor ``1 / (1 + idps / capacity)``, times
-   ``exp(-road km / destination_distance_km)``. Places with a battle today and closed checkpoints weigh
-   nothing and cannot be passed through.
-3. **Departures.** Residents and the displaced sheltering at a frightened place leave with the day's share and
-   take the first road toward the destination they pick, among places safer than the one they leave (nobody
-   leaves if there is none).
-4. **Returns.** Once the origin has been quiet (no battle, no change of controller, less than one
-   casualty-equivalent felt) for ``return_quiet_days``, a share ``return_rate * (1 - hostility to the
-   controller)`` of each cohort heads home a day.
+   ``fear_half_life_days``. A change of controller adds a takeover fear, by group, that halves every
+   ``takeover_half_life_days``: ``flight_takeover * (any + (1 - any) * fear of the taker)``. The fear of a
+   faction is the group's fear of its doctrine (:mod:`simulation.civilians.groups`), or, with one group, each
+   place's from its ``sympathy``. Violence drives away the people of the district near it
+   (``battle_exposure_people`` at most), not a whole city; some of them move within the city
+   (``flight_within_place``). See :func:`simulation.civilians.travel.fear_and_hazard` for the formulas.
+2. **Where to go.** A destination's weight for people of origin ``k`` is its attraction
+   (``destination_base_attraction`` if it is populated, plus its ``refuge``), times ``exp(-hazard)`` of their
+   group there, times ``1 - fear`` of the destination's controller, times a crowding factor
+   ``1 / (1 + idps / capacity)``, times ``exp(-road km / destination_distance_km)``. A road weighs its
+   destinations nested by ``destination_nesting`` (``(sum of w^(1/nest))^nest``: 1 adds them up, toward 0 a
+   road is worth its best destination, so a corridor does not win by bundling destinations). Places with a
+   battle today and closed checkpoints weigh nothing and cannot be passed through.
+3. **Departures.** Residents and the displaced sheltering at a frightened place leave with the day's share
+   and take the first road toward the destination they pick, among places safer for their group than the one
+   they leave (nobody leaves by road if there is none).
+4. **Returns.** Once home has been quiet (no battle, no change of controller, less than one
+   casualty-equivalent felt) for ``return_quiet_days``, a share ``(return_rate + return_near_rate *
+   exp(-road km from home / return_near_km)) * (1 - fear of home's controller)`` of each cohort heads home a
+   day: short displacement (within the place, to the next town) ends within days.
 5. **Travel** in ``SUBSTEPS`` quarters of a day. People reaching a place choose again among the destinations
    that do not lie back the way they came: stay, or take the next road. People reaching a place with a battle
-   or a closed checkpoint are turned away and wait at the place they came from.
+   or a closed checkpoint are turned away and wait at the place they came from; a checkpoint with an admission
+   capacity (``admission_per_day`` x ``checkpoint_admission_scale``) admits that many people of screened
+   groups a day, and the others queue on the road and try again.
 6. Everyone still displaced is one day older.
 
 Flows are expected values rounded to whole people with one uniform draw per cohort (systematic, unbiased
 rounding), so people are conserved exactly and the cost of a day does not depend on how many people there
-are. Residents + displaced (sheltering or on the road) + civilian casualties removed by :meth:`kill` always
-equal the initial population.
+are. Residents + displaced (within their place, sheltering or on the road) + civilian casualties removed by
+:meth:`kill` always equal the initial population, group by group.
 """
 
 from __future__ import annotations
@@ -56,7 +65,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.civilians.harm import kill_displaced, kill_residents, kill_split
+from simulation.civilians.groups import (
+    DOCTRINE_COLUMNS,
+    DOCTRINE_SIDE,
+    ONE_GROUP,
+    fear_matrix,
+    split_population,
+    sympathy_hostility,
+)
+from simulation.civilians.harm import kill_displaced
 from simulation.civilians.travel import (
     SUBSTEPS,
     Hops,
@@ -68,47 +85,13 @@ from simulation.civilians.travel import (
     hop_rows,
     travel_day,
 )
-from simulation.rules import draws
 from simulation.rules.routing import routes_into
 from simulation.world import BoundedCache, World
 
-__all__ = ["SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes", "civilian_routes", "hop_matrix", "hostility",
-           "road_slots"]
+__all__ = ["DOCTRINE_SIDE", "SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes", "civilian_routes", "hop_matrix",
+           "hostility", "road_slots"]
 
-DOCTRINE_SIDE = {"insurgent": 1.0, "government": -1.0, "tribal": -0.5, "opportunist": 0.0}
-"""Where a faction's doctrine stands between the insurgents (+1) and the government (-1), for fear and shelter.
-
-Tribal fighters are local (their own tribes' towns fear them less than the army); opportunists (the
-Peshmerga) are neither side's enemy.
-"""
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Pure functions
-
-
-def hostility(sympathy: np.ndarray, side: np.ndarray) -> np.ndarray:
-    """How much each place's population fears each faction, from 0 (not at all) to 1.
-
-    Parameters
-    ----------
-    sympathy : array of shape (n,), the population's disposition toward the insurgents (0-1).
-    side : array of shape (f,), each faction's side: +1 insurgent, -1 government (see ``DOCTRINE_SIDE``).
-
-    Returns
-    -------
-    array of shape (n, f): ``max(side, 0) * (1 - sympathy) + max(-side, 0) * sympathy``, clipped to [0, 1].
-    A side of 0 (an opportunist third party) is feared by nobody.
-
-    Examples
-    --------
-    >>> hostility(np.array([0.1, 0.9]), np.array([1.0, -1.0]))
-    array([[0.9, 0.1],
-           [0.1, 0.9]])
-    """
-    toward_insurgents = np.maximum(side, 0.0)[None, :] * (1.0 - sympathy[:, None])
-    toward_government = np.maximum(-side, 0.0)[None, :] * sympathy[:, None]
-    return np.clip(toward_insurgents + toward_government, 0.0, 1.0)
+hostility = sympathy_hostility  # the one-group fear of each faction (see simulation.civilians.groups)
 
 
 def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: float) -> np.ndarray:
@@ -224,11 +207,12 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
 
 
 class Civilians:
-    """Civilian population by place and displaced cohorts by origin and place, as NumPy arrays.
+    """Civilian population by origin (group and home place) and displaced cohorts by origin and place.
 
     Parameters
     ----------
-    world : the model's :class:`World` (places, roads, routing; its scenario gives the factions' doctrines).
+    world : the model's :class:`World` (places, roads, routing; its scenario gives the factions' doctrines, the
+        composition of each place and the checkpoints' admission capacities).
     parameters : the model's parameter values (see the "civilians" section of :mod:`simulation.parameters`).
     rng : the model's generator. Civilians draw from a child of it (``rng.spawn``), so that displacement does
         not shift the random stream of the fighting.
@@ -242,37 +226,74 @@ class Civilians:
         except (AttributeError, TypeError, ValueError):  # a generator without a seed sequence
             self.rng = rng
         n = world.n
+        scenario = world.scenario
+        composition = scenario.composition
+        if composition is None:
+            self.groups: tuple[str, ...] = (ONE_GROUP,)
+            shares = np.ones((1, n))
+        else:
+            self.groups = composition.groups
+            shares = np.array(composition.shares, dtype=float).T  # [group, place]
+        G = len(self.groups)
+        by_group_and_place = split_population(world.population0, shares).reshape(G * n)
+        # The origins: the (group, place) pairs with people at the start, in group order.
+        self.origin_gp = np.flatnonzero(by_group_and_place > 0)
+        self.origin_home = self.origin_gp % n
+        self.origin_of_gp = np.full(G * n, -1, dtype=np.int64)
+        self.origin_of_gp[self.origin_gp] = np.arange(self.origin_gp.size)
+        self.group_start = np.searchsorted(self.origin_gp // n, np.arange(G + 1)).astype(np.int64)
+        self._origins_at = [np.flatnonzero(self.origin_home == c) for c in range(n)]
+        K = self.origin_gp.size
+        self.n, self.n_groups = n, G
+        self.initial_by_origin = by_group_and_place[self.origin_gp]
         self.initial = world.population0.copy()
-        self.residents = world.population0.copy()
-        self.cohort = np.zeros((n, n), dtype=np.int64)
-        self.cohort_days = np.zeros((n, n))
+        self.residents_by_origin = self.initial_by_origin.copy()
+        self.cohort_by_origin = np.zeros((K, n), dtype=np.int64)
+        self.cohort_days = np.zeros((K, n))
+        self.within_by_origin = np.zeros(K, dtype=np.int64)
+        self.within_days = np.zeros(K)
         self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
         S = self.roads.n_slots
         # People on the road are stored [slot, origin], so that the people reaching the end of every road in a
-        # quarter-day are a gather of whole rows; ``fleeing`` and ``returning`` are [origin, slot] views.
-        # Counts of 32 bits while the population fits: the quarter-day gathers touch half the memory.
+        # quarter-day are a gather of whole rows. Counts of 32 bits while the population fits: the quarter-day
+        # gathers touch half the memory.
         road_dtype = np.int32 if self.initial.sum() < 2**31 else np.int64
-        self._fleeing = np.zeros((S, n), dtype=road_dtype)
-        self.fleeing_days = np.zeros(n)  # person-days displaced of each origin's people on the road
-        self._returning = np.zeros((S, n), dtype=road_dtype)
+        self._fleeing = np.zeros((S, K), dtype=road_dtype)
+        self.fleeing_days = np.zeros(K)  # person-days displaced of each origin's people on the road
+        self._returning = np.zeros((S, K), dtype=road_dtype)
         # People per origin on the road, fleeing and going home: the sums of the above over the slots, kept up
         # to date as people join and leave the road.
-        self._fleeing_n = np.zeros(n, dtype=np.int64)
-        self._returning_n = np.zeros(n, dtype=np.int64)
-        self.returning_days = np.zeros(n)
+        self._fleeing_n = np.zeros(K, dtype=np.int64)
+        self._returning_n = np.zeros(K, dtype=np.int64)
+        self.returning_days = np.zeros(K)
         self.clock = 0  # quarter-days since the start
-        self.displaced_from = np.zeros(n, dtype=np.int64)  # cumulative residents who left each place
-        self.returned = np.zeros(n, dtype=np.int64)  # cumulative displaced people back home
-        self.killed = np.zeros(n, dtype=np.int64)
+        self.displaced_from_by_origin = np.zeros(K, dtype=np.int64)  # cumulative residents who left home
+        self.returned_by_origin = np.zeros(K, dtype=np.int64)  # cumulative displaced people back home
+        self.killed_by_origin = np.zeros(K, dtype=np.int64)  # civilian casualties removed, by origin
+        self.killed = np.zeros(n, dtype=np.int64)  # ... by the place where they were harmed
         self.checkpoint_open = np.ones(n, dtype=bool)
         self.fear_violence = np.zeros(n)
-        self.fear_takeover = np.zeros(n)
-        self.hazard = np.zeros(n)
+        self.fear_takeover = np.zeros(G * n)  # the rest by group at place, g * n + c
+        self.hazard_by_group = np.zeros(G * n)
         self.quiet_days = np.zeros(n, dtype=np.int64)
-        self.share_today = np.zeros(n)
+        self.share_by_group = np.zeros(G * n)
+        self.within_share = np.zeros(G * n)
+        self.leaving_hazard = np.zeros(G * n)
 
-        side = np.array([DOCTRINE_SIDE[f.doctrine] for f in world.scenario.factions])
-        self.hostility = hostility(world.sympathy, side)  # [population of place, faction]
+        factions = scenario.factions
+        if composition is None:
+            side = np.array([DOCTRINE_SIDE[f.doctrine] for f in factions])
+            self.hostility = sympathy_hostility(world.sympathy, side)  # [group at place, faction]
+            self.violence_weight = np.ones(1)
+        else:
+            fear = fear_matrix(self.groups, scenario.displacement.fear_overrides())
+            by_doctrine = fear[:, [DOCTRINE_COLUMNS.index(f.doctrine) for f in factions]]  # [group, faction]
+            self.hostility = np.repeat(by_doctrine, n, axis=0)  # [g * n + c, faction]
+            self.violence_weight = fear[:, DOCTRINE_COLUMNS.index("violence")].copy()
+        unscreened = set(scenario.displacement.unscreened_groups)
+        self.screened = np.array([g not in unscreened for g in self.groups])[self.origin_gp // n]  # by origin
+        self.admission_per_day = np.array([np.inf if p.admission is None else p.admission for p in scenario.places])
+        self.admission_left = np.full(n, np.inf)  # today's, see step
         pop = world.population0
         populated = pop > 0
         self.attraction = parameters["destination_base_attraction"] * populated + world.refuge
@@ -282,31 +303,84 @@ class Civilians:
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
         self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
+        self._home_near: tuple = (None, None, None)  # (distance matrix, return_near_km, its kernel)
+        self._acceptance: tuple = (None, None)  # (nest, (1 - hostility) ** (1 / nest)), see step
         # The kernels' bundles (see simulation.civilians.travel), as plain tuples of these arrays, which are only
         # ever written in place.
-        self._packed_people = (self.residents, self.cohort, self.cohort_days, self.displaced_from, self.returned)
+        self._packed_people = (self.residents_by_origin, self.cohort_by_origin, self.cohort_days,
+                               self.displaced_from_by_origin, self.returned_by_origin, self.within_by_origin,
+                               self.within_days, self.origin_home)
         self._packed_fleeing = (self._fleeing, self._fleeing_n, self.fleeing_days)
         self._packed_returning = (self._returning, self._returning_n, self.returning_days)
-        self._packed_fear = (self.fear_violence, self.fear_takeover, self.hazard, self.quiet_days)
+        self._packed_fear = (self.fear_violence, self.fear_takeover, self.hazard_by_group, self.quiet_days)
         self._packed_roads = tuple(self.roads)
 
     # -----------------------------------------------------------------------------------------------------
-    # Views
+    # Views: by place (the groups summed)
+
+    def _by_place(self, by_origin: np.ndarray) -> np.ndarray:
+        """Sum an array over the groups: ``[k, ...]`` by origin to ``[p, ...]`` by home place."""
+        out = np.zeros((self.n, *by_origin.shape[1:]), dtype=by_origin.dtype)
+        np.add.at(out, self.origin_home, by_origin)
+        return out
+
+    def _by_group(self, at_place: np.ndarray) -> np.ndarray:
+        """The residents' mean of a quantity of each group at each place (``[g * n + c]``), by place."""
+        res = np.zeros(self.n_groups * self.n)
+        res[self.origin_gp] = self.residents_by_origin
+        res = res.reshape(self.n_groups, self.n)
+        weights = np.where(res.sum(axis=0) > 0, res, 1.0)
+        return (at_place.reshape(self.n_groups, self.n) * weights).sum(axis=0) / weights.sum(axis=0)
+
+    @property
+    def residents(self) -> np.ndarray:
+        """People at home in each place."""
+        return self._by_place(self.residents_by_origin)
+
+    @property
+    def cohort(self) -> np.ndarray:
+        """Displaced people from place ``o`` sheltering at place ``c``, ``[o, c]`` (not within their place)."""
+        return self._by_place(self.cohort_by_origin)
+
+    @property
+    def within(self) -> np.ndarray:
+        """People displaced within their own place."""
+        return self._by_place(self.within_by_origin)
+
+    @property
+    def displaced_from(self) -> np.ndarray:
+        """Residents of each place who ever left home (within the place or away), cumulative."""
+        return self._by_place(self.displaced_from_by_origin)
+
+    @property
+    def returned(self) -> np.ndarray:
+        """Displaced people back home, by home place, cumulative."""
+        return self._by_place(self.returned_by_origin)
 
     @property
     def fleeing(self) -> np.ndarray:
-        """People fleeing on the road, [origin, road slot] (a view)."""
-        return self._fleeing.T
+        """People fleeing on the road, [home place, road slot]."""
+        return self._by_place(self._fleeing.T)
 
     @property
     def returning(self) -> np.ndarray:
-        """People on the road home, [origin, road slot] (a view)."""
-        return self._returning.T
+        """People on the road home, [home place, road slot]."""
+        return self._by_place(self._returning.T)
+
+    @property
+    def hazard(self) -> np.ndarray:
+        """Each place's hazard of leaving today, averaged over its residents' groups."""
+        return self._by_group(self.hazard_by_group)
+
+    @property
+    def share_today(self) -> np.ndarray:
+        """Each place's share of residents who left home today (expected)."""
+        return self._by_group(self.share_by_group)
 
     @property
     def idps(self) -> np.ndarray:
-        """Displaced people sheltering at each place (not counting those on the road)."""
-        return self.cohort.sum(axis=0)
+        """Displaced people present at each place: sheltering there, or displaced within it (not on the road)."""
+        return self.cohort_by_origin.sum(axis=0) + self.within
 
     @property
     def in_transit(self) -> int:
@@ -315,31 +389,46 @@ class Civilians:
 
     @property
     def present(self) -> np.ndarray:
-        """People present at each place: residents and displaced people sheltering there."""
+        """People present at each place: residents and displaced people there."""
         return self.residents + self.idps
 
     @property
     def total_displaced(self) -> int:
-        """Everyone away from home: sheltering somewhere or on the road."""
-        return int(self.cohort.sum()) + self.in_transit
+        """Everyone away from home: within their place, sheltering elsewhere or on the road."""
+        return int(self.cohort_by_origin.sum() + self.within_by_origin.sum()) + self.in_transit
 
     @property
     def displaced_by_origin(self) -> np.ndarray:
-        """People from each place who are displaced now (sheltering or on the road)."""
-        return self.cohort.sum(axis=1) + self._fleeing_n + self._returning_n
+        """People from each place who are displaced now (within it, sheltering elsewhere or on the road)."""
+        return self._by_place(self.cohort_by_origin.sum(axis=1) + self.within_by_origin + self._fleeing_n
+                              + self._returning_n)
+
+    def displaced_by_group(self) -> dict[str, int]:
+        """Everyone displaced now, by group."""
+        now = (self.cohort_by_origin.sum(axis=1) + self.within_by_origin + self._fleeing_n + self._returning_n)
+        by_group = np.bincount(self.origin_gp // self.n, weights=now, minlength=self.n_groups)
+        return {g: int(x) for g, x in zip(self.groups, by_group)}
 
     @property
     def mean_days_displaced(self) -> float:
         """Mean days displaced of everyone displaced now (0 if nobody is)."""
         people = self.total_displaced
-        days = self.cohort_days.sum() + self.fleeing_days.sum() + self.returning_days.sum()
+        days = (self.cohort_days.sum() + self.fleeing_days.sum() + self.returning_days.sum()
+                + self.within_days.sum())
         return float(days / people) if people else 0.0
 
+    def balance_by_origin(self) -> np.ndarray:
+        """Initial people of each origin minus residents, displaced and casualties removed: always 0. Counts the
+        people on the road slot by slot (not the running totals that ``in_transit`` reads), so it checks those
+        too."""
+        on_road = self._fleeing.sum(axis=0, dtype=np.int64) + self._returning.sum(axis=0, dtype=np.int64)
+        return (self.initial_by_origin - self.residents_by_origin - self.cohort_by_origin.sum(axis=1)
+                - self.within_by_origin - on_road - self.killed_by_origin)
+
     def balance(self) -> int:
-        """Initial population minus residents, displaced and casualties removed: always 0. Counts the people on
-        the road slot by slot (not the running totals that ``in_transit`` reads), so it checks those too."""
-        on_road = int(self._fleeing.sum() + self._returning.sum())
-        return int(self.initial.sum() - self.residents.sum() - self.cohort.sum() - on_road - self.killed.sum())
+        """Initial population minus residents, displaced and casualties removed: always 0 (see
+        :meth:`balance_by_origin`), and the casualties by place add up to those by origin."""
+        return int(np.abs(self.balance_by_origin()).sum()) + abs(int(self.killed.sum() - self.killed_by_origin.sum()))
 
     # -----------------------------------------------------------------------------------------------------
     # What the model calls
@@ -347,23 +436,32 @@ class Civilians:
     def kill(self, counts: np.ndarray) -> np.ndarray:
         """Remove civilians harmed at each place (at most those present); return the numbers removed.
 
-        Residents and displaced people present are equally exposed: the split between them is hypergeometric,
-        and among the displaced, between origins, multivariate hypergeometric. People on the road are not
-        exposed to fighting in places.
+        Everyone present is equally exposed: residents of each group, people displaced within the place and the
+        displaced sheltering there, by origin; the split among them is multivariate hypergeometric. People on
+        the road are not exposed to fighting in places.
         """
         counts = np.asarray(counts).astype(np.int64)
-        n = counts.size
-        idx, good, bad, sample = (np.empty(n, dtype=np.int64) for _ in range(4))
-        m = kill_split(counts, self.residents, self.cohort, idx, good, bad, sample)  # caps counts at those present
-        if m < 0:  # nobody harmed
-            return counts
-        # draws.hypergeometric: rng.hypergeometric's numbers, without the cost of the call on arrays
-        from_residents = draws.hypergeometric(self.rng, good[:m], bad[:m], sample[:m])
-        places, displaced = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-        nd = kill_residents(counts, self.residents, self.killed, idx, m, from_residents, places, displaced)
-        for c, k in zip(places[:nd].tolist(), displaced[:nd].tolist()):
-            take = self.rng.multivariate_hypergeometric(self.cohort[:, c], k, method="marginals")
-            kill_displaced(self.cohort, self.cohort_days, c, take)
+        for c in np.flatnonzero(counts).tolist():
+            origins = self._origins_at[c]
+            G = origins.size
+            at_home = self.residents_by_origin[origins]
+            inside = self.within_by_origin[origins]
+            pools = np.concatenate([at_home, inside, self.cohort_by_origin[:, c]])
+            k = min(int(counts[c]), int(pools.sum()))
+            counts[c] = k
+            if k == 0:
+                continue
+            take = self.rng.multivariate_hypergeometric(pools, k, method="marginals")
+            self.residents_by_origin[origins] -= take[:G]
+            self.killed_by_origin[origins] += take[:G]
+            if take[G:2 * G].any():
+                self.within_days[origins] -= take[G:2 * G] * self.within_days[origins] / np.maximum(inside, 1)
+                self.within_by_origin[origins] -= take[G:2 * G]
+                self.killed_by_origin[origins] += take[G:2 * G]
+            if take[2 * G:].any():
+                kill_displaced(self.cohort_by_origin, self.cohort_days, c, take[2 * G:])
+                self.killed_by_origin += take[2 * G:]
+            self.killed[c] += k
         return counts
 
     def set_checkpoint(self, place: int, is_open: bool) -> None:
@@ -371,7 +469,7 @@ class Civilians:
         self.checkpoint_open[place] = is_open
 
     def step(self, violence: np.ndarray, taken_by: np.ndarray, controller: np.ndarray,
-             battle: np.ndarray | None = None) -> None:
+             battle: np.ndarray | None = None, departures: np.ndarray | None = None) -> None:
         """Advance one day.
 
         Parameters
@@ -380,46 +478,78 @@ class Civilians:
         taken_by : (n,) the faction that took each place today, -1 where control did not change.
         controller : (n,) each place's controller at the end of the day.
         battle : (n,) bool, places with an active battle (nobody flees into or through them); default none.
+        departures : (n,) residents made to leave each place today where not negative (every group in
+            proportion, toward any destination with some appeal), instead of the share the fear gives: the
+            "injected totals" of FLEE's protocol (:mod:`simulation.replay.model`). Default: the flight rule.
         """
         p, w, n = self.p, self.world, self.world.n
+        K, G = self.residents_by_origin.size, self.n_groups
         violence = np.asarray(violence, dtype=float)
         taken_by = np.asarray(taken_by)
+        controller = np.asarray(controller)
         battle = np.zeros(n, dtype=bool) if battle is None else np.asarray(battle, dtype=bool)
 
-        # 1. Fear.
-        decay = 0.5 ** (1.0 / p["fear_half_life_days"])
+        # 1. Fear, and the shares who leave.
         if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
             self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
         felt = self._near[2] @ violence  # felt_violence, with the kernel kept
         idps = np.empty(n, dtype=np.int64)
         fear_and_hazard(felt, taken_by, battle,
-                        (decay, p["flight_takeover"], p["flight_takeover_any"], p["flight_per_casualty"]),
-                        (self.hostility, self.exposure), self._packed_people, self._packed_fear, idps)
-        share = flight_share(self.hazard, p["flight_max_share"])
-        self.share_today = share
+                        (0.5 ** (1.0 / p["fear_half_life_days"]), 0.5 ** (1.0 / p["takeover_half_life_days"]),
+                         p["flight_takeover"], p["flight_takeover_any"], p["flight_per_casualty"],
+                         p["battle_exposure_people"], p["flight_max_share"], p["flight_within_place"]),
+                        (self.hostility, self.exposure, self.violence_weight), self._packed_people,
+                        self._packed_fear, (idps, self.share_by_group, self.within_share, self.leaving_hazard))
+        if departures is not None:
+            forced = np.asarray(departures, dtype=float)
+            at = np.flatnonzero(forced >= 0)
+            home = self.residents.astype(float)[at]
+            for g in range(G):
+                k = g * n + at
+                self.share_by_group[k] = np.minimum(1.0, forced[at] / np.maximum(home, 1.0))
+                self.within_share[k] = 0.0
+                self.leaving_hazard[k] = np.inf  # any destination with some appeal will do
 
-        # 2. Where people would go: weight of each destination d for people from origin o (and 4: the share of
+        # 2. Where people would go: weight of each destination d for people of origin k (and 4: the shares of
         # each origin's displaced people heading home today).
-        open_to_idps, dest, weight, rate = np.empty(n, dtype=bool), np.empty(n), np.empty((n, n)), np.empty(n)
-        homeward = destination_weights(idps, np.exp(-self.hazard), battle, controller, self.quiet_days,
-                                       (self.capacity, self.checkpoint_open, self.attraction, self.hostility),
-                                       (p["return_quiet_days"], p["return_rate"]), (open_to_idps, dest, weight, rate))
-        hops = tuple(self._hops(open_to_idps))  # the hop matrix's arrays
+        open_to_idps, dest, weight = np.empty(n, dtype=bool), np.empty(G * n), np.empty((K, n))
+        rate, near_rate = np.empty(K), np.empty(K)
+        nest = float(p["destination_nesting"])
+        if self._acceptance[0] != nest:  # (1 - fear) ** (1 / nest), the terms of nested road weights
+            self._acceptance = (nest, np.power(1.0 - self.hostility, 1.0 / nest))
+        # weight: each destination's weight for each origin, raised to 1 / nest (the terms of nested road weights,
+        # see simulation.civilians.travel.nested)
+        homeward = destination_weights(idps, self.hazard_by_group, battle, controller, self.quiet_days,
+                                       (self.capacity, self.checkpoint_open, self.attraction, self.hostility,
+                                        self.origin_gp, self._acceptance[1]),
+                                       (p["return_quiet_days"], p["return_rate"], p["return_near_rate"], nest),
+                                       (open_to_idps, dest, weight, rate, near_rate))
+        hops = tuple(self._hops(open_to_idps, nest))  # the hop matrix's arrays
 
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
-        # toward a safer destination. 4. Returns home once the origin has been quiet long enough. (Compiled:
-        # see :func:`simulation.civilians.travel.depart_and_return`.)
+        # toward a safer destination. 4. Returns home once home has been quiet long enough. (Compiled: see
+        # :func:`simulation.civilians.travel.depart_and_return`.)
         home_routes = self._routes(~battle) if homeward or self._returning_n.any() else None
+        if self._home_near[0] is not w.distance_km or self._home_near[1] != p["return_near_km"]:
+            with np.errstate(over="ignore"):
+                self._home_near = (w.distance_km, p["return_near_km"], np.exp(-w.distance_km / p["return_near_km"]))
         r = self.roads
         depart_and_return(hops, self._packed_roads,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
-                          (weight, self.hazard, dest, share, rate, home_routes.next_hop if homeward else _NO_ROUTES),
+                          (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
+                           self.within_share, rate, near_rate, self._home_near[2],
+                           home_routes.next_hop if homeward else _NO_ROUTES, nest,
+                           (self.origin_of_gp, self.group_start)),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
         # (compiled: see :mod:`simulation.civilians.travel`).
         home = home_routes.next_hop if home_routes is not None else _NO_ROUTES
-        self.clock = travel_day(self.clock, self._packed_roads, hops, (weight, open_to_idps, home, battle),
+        limited = np.isfinite(self.admission_per_day)  # (inf * 0 would be nan)
+        self.admission_left[:] = np.where(limited, np.where(limited, self.admission_per_day, 0.0)
+                                          * p["checkpoint_admission_scale"], np.inf)
+        self.clock = travel_day(self.clock, self._packed_roads, hops,
+                                (weight, open_to_idps, home, battle, nest, self.admission_left, self.screened),
                                 self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
 
     # -----------------------------------------------------------------------------------------------------
@@ -438,9 +568,10 @@ class Civilians:
         return ROUTE_CACHE.get(b"routes" + self._route_key(passable),
                                lambda: civilian_routes(w.road_km, w.open_road, passable))
 
-    def _hops(self, passable: np.ndarray) -> Hops:
+    def _hops(self, passable: np.ndarray, nest: float = 1.0) -> Hops:
         """The matrix that turns destination weights into weights per road out of each place, for routes
-        through ``passable`` places (see :class:`Hops`; cached with the routes)."""
-        scale = float(self.p["destination_distance_km"])
+        through ``passable`` places, its kernels for the distance scale ``destination_distance_km * nest`` (see
+        :class:`Hops` and :func:`simulation.civilians.travel.nested`; cached with the routes)."""
+        scale = float(self.p["destination_distance_km"]) * nest
         key = b"hops" + self._route_key(passable) + np.float64(scale).tobytes()
         return ROUTE_CACHE.get(key, lambda: hop_matrix(self._routes(passable), self.roads, scale))

@@ -30,8 +30,7 @@ from simulation.rules import draws
 class Population(Protocol):
     """What harm to civilians reads and changes (:class:`simulation.civilians.displacement.Civilians`)."""
 
-    residents: np.ndarray  #: (n,) people at home
-    cohort: np.ndarray  #: (n, n) displaced people by origin and place
+    present: np.ndarray  #: (n,) people present at each place: residents and displaced people there
 
     def kill(self, counts: np.ndarray) -> np.ndarray:
         """Remove the people killed at each place."""
@@ -43,7 +42,7 @@ def harm_civilians(civilians: Population, rng: np.random.Generator, weight: np.n
 
     Parameters
     ----------
-    civilians : the population (its residents and displaced cohorts; the killed are removed from it).
+    civilians : the population (the people present at each place; the killed are removed from it).
     rng : the model's generator.
     weight : (n,) fighters' casualties at each place or, with ``air``, sorties flown there.
     scale : ``civilian_battle_harm`` or, with ``air``, ``collateral_rate``.
@@ -53,13 +52,14 @@ def harm_civilians(civilians: Population, rng: np.random.Generator, weight: np.n
     """
     n = weight.size
     expected = np.empty(n)
+    present = civilians.present
     if air:
-        collateral_harm(weight, float(scale), civilians.residents, civilians.cohort, expected)
-    elif not exposed_harm(weight, float(scale), civilians.residents, civilians.cohort, expected):
+        collateral_harm(weight, float(scale), present, expected)
+    elif not exposed_harm(weight, float(scale), present, expected):
         return np.zeros(n, dtype=np.int64)  # Poisson draws of mean 0 are 0 and use no random numbers
     cas = np.empty(n, dtype=np.int64)
     # draws.poisson/binomial: rng.poisson/binomial's numbers, drawn only where the mean/count is not 0
-    if not at_most_present(draws.poisson(rng, expected), civilians.residents, civilians.cohort, cas):
+    if not at_most_present(draws.poisson(rng, expected), present, cas):
         return cas  # nobody harmed: the binomial draw of none would use no random numbers
     killed = draws.binomial(rng, cas, killed_share)
     civilians.kill(killed)
@@ -68,17 +68,7 @@ def harm_civilians(civilians: Population, rng: np.random.Generator, weight: np.n
 
 
 @njit(cache=True)
-def _present(residents: np.ndarray, cohort: np.ndarray, pl: int) -> int:
-    """People present at place ``pl``: its residents and the displaced people sheltering there."""
-    people = residents[pl]
-    for o in range(cohort.shape[0]):
-        people += cohort[o, pl]
-    return people
-
-
-@njit(cache=True)
-def exposed_harm(weight: np.ndarray, scale: float, residents: np.ndarray, cohort: np.ndarray,
-                 expected: np.ndarray) -> bool:
+def exposed_harm(weight: np.ndarray, scale: float, present: np.ndarray, expected: np.ndarray) -> bool:
     """Expected civilian casualties at each place, ``scale * weight * d``, where ``d = people / (people + 20000)``
     is how crowded the place is; ``expected`` is filled (0 where ``weight`` is 0). Returns whether any is
     non-zero."""
@@ -87,34 +77,33 @@ def exposed_harm(weight: np.ndarray, scale: float, residents: np.ndarray, cohort
         if weight[pl] == 0:
             expected[pl] = 0.0
             continue
-        people = float(_present(residents, cohort, pl))
+        people = float(present[pl])
         expected[pl] = scale * weight[pl] * (people / (people + 20_000.0))
         anything = anything or expected[pl] != 0
     return anything
 
 
 @njit(cache=True)
-def collateral_harm(flown: np.ndarray, scale: float, residents: np.ndarray, cohort: np.ndarray,
-                    expected: np.ndarray) -> None:
+def collateral_harm(flown: np.ndarray, scale: float, present: np.ndarray, expected: np.ndarray) -> None:
     """Expected civilian casualties of air strikes at each place, ``scale * flown * people / (people + 20000)``
     with ``people`` those present; ``expected`` is filled (0 where no sortie flew)."""
     for pl in range(flown.size):
         if flown[pl] == 0:
             expected[pl] = 0.0
             continue
-        people = float(_present(residents, cohort, pl))
+        people = float(present[pl])
         expected[pl] = scale * flown[pl] * people / (people + 20_000.0)
 
 
 @njit(cache=True)
-def at_most_present(drawn: np.ndarray, residents: np.ndarray, cohort: np.ndarray, cas: np.ndarray) -> bool:
+def at_most_present(drawn: np.ndarray, present: np.ndarray, cas: np.ndarray) -> bool:
     """``cas = min(drawn, people present)`` at each place (``drawn >= 0``); returns whether any is non-zero."""
     anything = False
     for pl in range(drawn.size):
         if drawn[pl] == 0:
             cas[pl] = 0
             continue
-        cas[pl] = min(drawn[pl], _present(residents, cohort, pl))
+        cas[pl] = min(drawn[pl], present[pl])
         anything = anything or cas[pl] != 0
     return anything
 
@@ -127,56 +116,6 @@ def civilian_toll(cas: np.ndarray, killed: np.ndarray, today_killed: np.ndarray,
     for pl in range(cas.size):
         today_killed[pl, last] += killed[pl]
         today_wounded[pl, last] += cas[pl] - killed[pl]
-
-
-@njit(cache=True)
-def kill_split(counts: np.ndarray, residents: np.ndarray, cohort: np.ndarray, idx: np.ndarray, good: np.ndarray,
-               bad: np.ndarray, sample: np.ndarray) -> int:
-    """Cap ``counts`` (places) at the people present, in place. Where some of them are displaced people
-    (``cohort``: origins x places) and some are harmed, in increasing place order, ``idx`` gets the place and
-    ``good``, ``bad``, ``sample`` the residents, displaced people and harmed there (the arguments of the
-    hypergeometric draw of the residents among the harmed); returns how many such places, or -1 if ``counts``
-    is all zero (and then leaves it as it is)."""
-    if not counts.any():
-        return -1
-    m = 0
-    for pl in range(counts.size):
-        if counts[pl] == 0:  # min(0, people present) is 0
-            continue
-        idps = 0
-        for o in range(cohort.shape[0]):
-            idps += cohort[o, pl]
-        counts[pl] = min(counts[pl], residents[pl] + idps)
-        if counts[pl] > 0 and idps > 0:
-            idx[m] = pl
-            good[m] = residents[pl]
-            bad[m] = idps
-            sample[m] = counts[pl]
-            m += 1
-    return m
-
-
-@njit(cache=True)
-def kill_residents(counts: np.ndarray, residents: np.ndarray, killed: np.ndarray, idx: np.ndarray, m: int,
-                   from_residents: np.ndarray, places: np.ndarray, displaced: np.ndarray) -> int:
-    """Take the harmed ``counts`` from ``residents`` (at the places ``idx[:m]``, only ``from_residents``, the
-    draws, and the rest from the displaced people there) and add them to ``killed``. Fills ``places`` and
-    ``displaced`` with the places where displaced people were harmed, in increasing order, and how many;
-    returns how many such places."""
-    j = 0
-    nd = 0
-    for pl in range(counts.size):
-        own = counts[pl]
-        if j < m and idx[j] == pl:
-            own = from_residents[j]
-            j += 1
-            if counts[pl] > own:
-                places[nd] = pl
-                displaced[nd] = counts[pl] - own
-                nd += 1
-        residents[pl] -= own
-        killed[pl] += counts[pl]
-    return nd
 
 
 @njit(cache=True)

@@ -14,7 +14,10 @@ gives the numbers it gave before, on every machine, whether or not the compiled 
 on-disk cache.
 
 See :class:`simulation.civilians.displacement.Civilians` for the arrays (``fleeing``, ``returning``,
-``cohort`` ...).
+``cohort`` ...). People are counted by *origin* ``k``: a group of a place that had people of it at the start
+(``People.home[k]`` is its place; ``gp[k] = g * n + p`` its group and place). Quantities of a group at a place,
+whoever is there (its fear of the place's taker, the hazard it sees, the share leaving), are indexed by
+``g * n + c``.
 """
 
 from __future__ import annotations
@@ -29,29 +32,32 @@ SUBSTEPS = 4
 
 
 class People(NamedTuple):
-    """Where the population is (see :class:`simulation.civilians.displacement.Civilians`)."""
+    """Where the population is (see :class:`simulation.civilians.displacement.Civilians`), by origin ``k``."""
 
-    residents: np.ndarray  #: (n,) int64, people at home
-    cohort: np.ndarray  #: (n, n) int64, displaced people from origin ``o`` sheltering at place ``c``, [o, c]
-    cohort_days: np.ndarray  #: (n, n) float64, their person-days displaced
-    displaced_from: np.ndarray  #: (n,) int64, residents who ever left each place
-    returned: np.ndarray  #: (n,) int64, displaced people back home, by origin
+    residents: np.ndarray  #: (K,) int64, people at home
+    cohort: np.ndarray  #: (K, n) int64, displaced people from origin ``k`` sheltering at place ``c``, [k, c]
+    cohort_days: np.ndarray  #: (K, n) float64, their person-days displaced
+    displaced_from: np.ndarray  #: (K,) int64, residents who ever left home (within the place or away)
+    returned: np.ndarray  #: (K,) int64, displaced people back home, by origin
+    within: np.ndarray  #: (K,) int64, people displaced within their own place (another district)
+    within_days: np.ndarray  #: (K,) float64, their person-days displaced
+    home: np.ndarray  #: (K,) int64, each origin's home place (fixed)
 
 
 class OnRoad(NamedTuple):
     """People on the road (fleeing, or going home), by road slot and origin."""
 
-    slots: np.ndarray  #: (slots, n) int32 or int64, [slot, origin]
-    count: np.ndarray  #: (n,) int64, people of each origin on the road (the sums of ``slots`` over the slots)
-    days: np.ndarray  #: (n,) float64, their person-days displaced
+    slots: np.ndarray  #: (slots, K) int32 or int64, [slot, origin]
+    count: np.ndarray  #: (K,) int64, people of each origin on the road (the sums of ``slots`` over the slots)
+    days: np.ndarray  #: (K,) float64, their person-days displaced
 
 
 class Fear(NamedTuple):
     """The fear at each place, day to day."""
 
     violence: np.ndarray  #: (n,) float64, fear of violence felt nearby
-    takeover: np.ndarray  #: (n,) float64, fear of who took the place
-    hazard: np.ndarray  #: (n,) float64, the day's hazard of leaving
+    takeover: np.ndarray  #: (G * n,) float64, fear of who took the place, by group (``[g * n + c]``)
+    hazard: np.ndarray  #: (G * n,) float64, the day's mean hazard of leaving for group ``g`` at place ``c``
     quiet_days: np.ndarray  #: (n,) int64, days without violence felt, battle or change of hands
 
 
@@ -131,8 +137,8 @@ def _mean_and_leave(road: OnRoad, off: np.ndarray, left: np.ndarray, mean: np.nd
 @njit(cache=True)
 def _settle(people: People, o: int, c: int, count: int, days: float) -> None:
     """``count`` people of origin ``o`` stop at ``c`` with ``days`` person-days: home (residents again, their
-    days dropped) if ``c == o``, else sheltering in the cohort (o, c)."""
-    if c == o:
+    days dropped) if ``c`` is their home place, else sheltering in the cohort (o, c)."""
+    if c == people.home[o]:
         people.residents[o] += count
         people.returned[o] += count
     else:
@@ -157,6 +163,12 @@ def onward_split(cum: np.ndarray, deg: int, stay: float, total: float, uturn: in
         cum[uturn] = 0.0
     if total == 0:  # nowhere acceptable: stop here
         stay = 1.0
+    top = stay  # weights relative to the largest, so that tiny (subnormal) weights cannot overflow the shares
+    for k in range(deg):
+        top = max(top, cum[k])
+    stay /= top
+    for k in range(deg):
+        cum[k] /= top
     for k in range(1, deg):
         cum[k] = cum[k - 1] + cum[k]
     f = people / ((cum[deg - 1] if deg else 0.0) + stay)
@@ -174,28 +186,32 @@ def onward_split(cum: np.ndarray, deg: int, stay: float, total: float, uturn: in
 def road_split(weights: np.ndarray, count: int, u: float, take: np.ndarray) -> None:
     """Split ``count`` people among roads by their ``weights`` (not all zero), by the same systematic rounding
     as :func:`onward_split`; the last road takes the rest. Writes the people on each road in ``take``."""
+    top = 0.0  # weights relative to the largest, so that tiny (subnormal) weights cannot overflow the shares
+    for j in range(weights.size):
+        top = max(top, weights[j])
     last = 0.0
     for j in range(weights.size):
-        last += weights[j]
+        last += weights[j] / top
     f = count / last
     cum = 0.0
     taken = 0
     for j in range(weights.size):
-        cum += weights[j]
+        cum += weights[j] / top
         v = count if j == weights.size - 1 else min(np.int64(np.floor(cum * f + u)), count)
         take[j] = v - taken
         taken = v
 
 
 @njit(cache=True)
-def _arrivals(here: np.ndarray, on_road: np.ndarray, edge: np.ndarray, origin: np.ndarray,
+def _arrivals(here: np.ndarray, on_road: np.ndarray, active: np.ndarray, edge: np.ndarray, origin: np.ndarray,
               count: np.ndarray) -> int:
     """Take the people in the slots ``here`` (one per edge) off ``on_road`` [slot, origin] into the buffers
-    ``edge``, ``origin`` and ``count``, in the order of ``edge * n + origin``; return how many groups."""
+    ``edge``, ``origin`` and ``count``, in the order of ``edge * K + origin``; return how many groups. Only the
+    ``active`` origins (increasing; those with anyone on the road at the start of the day) are looked at."""
     pairs = 0
     for e in range(here.size):
         row = on_road[here[e]]
-        for o in range(row.size):
+        for o in active:
             if row[o] != 0:
                 edge[pairs] = e
                 origin[pairs] = o
@@ -205,35 +221,42 @@ def _arrivals(here: np.ndarray, on_road: np.ndarray, edge: np.ndarray, origin: n
     return pairs
 
 
-Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of): see _weigh_choices
+@njit(cache=True)
+def nested(terms_sum: float, nest: float) -> float:
+    """A road's weight from the sum of its destinations' terms: ``terms_sum ** nest`` (``nest == 1``: the plain
+    sum). A term is ``(kernel * weight) ** (1 / nest)``, computed as the product of the hop matrix's kernel
+    built with the distance scale ``destination_distance_km * nest`` (``exp(-km / (D * nest)) = exp(-km / D) **
+    (1 / nest)``) and the destination weight raised to ``1 / nest`` once a day. With ``nest`` 1 a road weighs
+    the sum of its destinations (destinations down one corridor add up); toward 0 it weighs its best destination
+    only (a nested logit's nest parameter: destinations down one road are close substitutes)."""
+    return terms_sum if nest == 1.0 or terms_sum == 0.0 else terms_sum ** nest
+
+
+Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nest): see _weigh_choices
 
 
 @njit(cache=True)
-def _weigh_choices(choices: Choices, c: int) -> None:
-    """The weights, for each origin on the road, of the choices at place ``c``: ``weights[c, j, col]`` of its
-    ``j``-th road (``j == J``: staying), the hop matrix's row ``j * n + c`` (``ptr``, ``to``, ``kernel``, see
-    :class:`Hops`) times ``X[:, col]`` (the destination weights of the ``col``-th origin on the road), and their
-    sum ``total[c, col]``; ``known[c]`` is then set. Each product is summed in increasing destination from 0.0
-    and the total in increasing ``j``, as ``scipy.sparse``'s product and ``sum(axis=0)`` did: the numbers are
-    theirs. Worked out only for the places people reach in the day."""
-    ptr, to, kernel, X, n, weights, total, known, _ = choices
+def _weigh_choices(choices: Choices, c: int, col: int) -> None:
+    """The weights, for the ``col``-th origin on the road, of the choices at place ``c``: ``weights[c, j, col]``
+    of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row j * n + c of kernel *
+    X[col, d])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[col]``: the destination weights of the
+    ``col``-th origin on the road, raised to ``1 / nest``; see :func:`nested`), and their sum ``total[c, col]``;
+    ``known[c, col]`` is then set. Each sum runs in increasing destination from 0.0 and the total in increasing
+    ``j``. Worked out only for the (place, origin) pairs that people reach in the day."""
+    ptr, to, kernel, X, n, weights, total, known, _, nest = choices
     J = weights.shape[1] - 1
-    a = X.shape[1]
-    for col in range(a):
-        total[c, col] = 0.0
+    t = 0.0
+    x = X[col]
     for j in range(J + 1):
         row = j * n + c
-        w = weights[c, j]
-        for col in range(a):
-            w[col] = 0.0
+        w = 0.0
         for k in range(ptr[row], ptr[row + 1]):
-            x = X[to[k]]
-            kv = kernel[k]
-            for col in range(a):
-                w[col] += kv * x[col]
-        for col in range(a):
-            total[c, col] += w[col]
-    known[c] = True
+            w += kernel[k] * x[to[k]]
+        w = nested(w, nest)
+        weights[c, j, col] = w
+        t += w
+    total[c, col] = t
+    known[c, col] = True
 
 
 @njit(cache=True)
@@ -241,40 +264,50 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
                     people: People, rng: np.random.Generator, scratch: tuple) -> None:
     """A quarter-day for fleeing people: those reaching the end of a road (``here``: the slot of each road they
     arrive from) choose among the next roads and staying (see :func:`onward_split`, one uniform number per
-    group), or wait back at its start if its end admits nobody today (``ends``: ``(open_end, settle_at)`` by
-    road). Only the (road, origin) pairs with someone arriving are worked on.
+    group), or wait back at its start if its end admits nobody today (``ends``: ``(open_end, settle_at,
+    admission, screened, active)``: by road, then the admissions left today at each place, whether each
+    origin's group is screened, and the origins with anyone fleeing). At a place with an admission limit,
+    people of screened groups beyond what it still admits today stay in the queue on the road: they reach its
+    end again after the road's length in quarter-days. Only the (road, origin) pairs with someone arriving are
+    worked on.
 
-    ``column_of[o]`` (the last of ``choices``) is origin ``o``'s column among the day's origins on the road (-1
-    if none); the weights of the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its
+    ``column_of[o]`` (in ``choices``) is origin ``o``'s column among the day's origins on the road (-1 if
+    none); the weights of the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its
     ``degree`` roads in ``out_edge`` order, zeros up to ``J``, and staying (``J``). ``scratch`` is ``(edge,
     origin, count, stop, off, left, mean)``."""
     edge, origin, count, stop, off, left, mean = scratch
-    open_end, settle_at = ends
-    n = fleeing.count.size
+    open_end, settle_at, admission, screened, active = ends
+    K = fleeing.count.size
     weights, total, known, column_of = choices[5], choices[6], choices[7], choices[8]
     J = weights.shape[1] - 1
-    pairs = _arrivals(here, fleeing.slots, edge, origin, count)
+    pairs = _arrivals(here, fleeing.slots, active, edge, origin, count)
     if pairs == 0:
         return
     cum = np.empty(J + 1)
     take = np.empty(J + 1, dtype=np.int64)
-    for o in range(n):
+    for o in range(K):
         off[o] = 0
     for i in range(pairs):
         e, o = edge[i], origin[i]
         c, col = roads.head[e], column_of[o]
-        if not known[c]:
-            _weigh_choices(choices, c)
+        arrived = count[i]
+        if open_end[e] and screened[o] and admission[c] < arrived:  # the queue at a checkpoint
+            arrived = np.int64(max(admission[c], 0.0))
+            fleeing.slots[here[e], o] += count[i] - arrived
+        if open_end[e] and screened[o] and admission[c] != np.inf:
+            admission[c] -= arrived
+        if not known[c, col]:
+            _weigh_choices(choices, c, col)
         deg = roads.degree[c]
         for k in range(deg):
             cum[k] = weights[c, k, col]
-        people_here = float(count[i]) if open_end[e] else 0.0
+        people_here = float(arrived) if open_end[e] else 0.0
         onward = onward_split(cum, deg, weights[c, J, col], total[c, col], roads.uturn[e], people_here, rng.random(),
                               take)
         for j in range(deg):
             if take[j] != 0:
                 fleeing.slots[here[roads.next_edge[j, e]], o] += take[j]
-        stop[i] = count[i] - onward
+        stop[i] = arrived - onward
         off[o] += stop[i]
         left[o] = True
     _mean_and_leave(fleeing, off, left, mean)
@@ -287,24 +320,25 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
 @njit(cache=True)
 def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: RoadSlots, people: People,
                       scratch: tuple) -> None:
-    """A quarter-day for people going home (``home``: ``(next_hop, battle)``, the routes home and the places
-    with a battle): at the end of a road they are home, turned away by a battle (they wait at the road's start),
-    stuck (no way on: they wait here), or take the next road home. ``scratch`` is ``(edge, origin, count,
-    settle_at, off, left, mean)``."""
+    """A quarter-day for people going home (``home``: ``(next_hop, battle, active)``, the routes home, the places
+    with a battle and the origins with anyone going home): at the end of a road they are home, turned away by a
+    battle (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
+    ``scratch`` is ``(edge, origin, count, settle_at, off, left, mean)``."""
     edge, origin, count, settle_at, off, left, mean = scratch
-    next_hop, battle = home
-    n = returning.count.size
-    pairs = _arrivals(here, returning.slots, edge, origin, count)
+    next_hop, battle, active = home
+    K = returning.count.size
+    pairs = _arrivals(here, returning.slots, active, edge, origin, count)
     if pairs == 0:
         return
-    for o in range(n):
+    for o in range(K):
         off[o] = 0
     stopped = 0
     for i in range(pairs):
         e, o = edge[i], origin[i]
         h = roads.head[e]
-        nxt = next_hop[h, o]
-        if h == o:  # home
+        home = people.home[o]
+        nxt = next_hop[h, home]
+        if h == home:  # home
             settle_at[i] = h
         elif battle[h]:  # turned away: wait at the road's start, displaced
             settle_at[i] = roads.tail[e]
@@ -333,127 +367,187 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     for everyone away from home (:meth:`simulation.civilians.displacement.Civilians.step`, 5 and 6); returns the
     new clock.
 
-    ``choice`` is ``(weight, open_to_idps, next_hop, battle)``. Fleeing people choose by the hop matrix
-    (``hops``, see :class:`Hops`) and ``weight[o, d]``, the weight of destination ``d`` for people from ``o``;
-    people reaching the end of a road whose end is not ``open_to_idps`` wait at its start. People go home by
-    ``next_hop`` (the routes home), only if it is not empty; a ``battle`` turns them away."""
+    ``choice`` is ``(weight, open_to_idps, next_hop, battle, nest, admission, screened)``. Fleeing people choose
+    by the hop matrix (``hops``, see :class:`Hops`, its kernels for the scale ``destination_distance_km *
+    nest``) and ``weight[k, d]``, the weight of destination ``d`` for people of origin ``k`` raised to ``1 /
+    nest``, the destinations down one road nested by ``nest`` (see :func:`nested`); people
+    reaching the end of a road whose end is not ``open_to_idps`` wait at its start; ``admission[c]`` is how many
+    more people of screened origins (``screened[k]``) place ``c`` admits today (``inf``: no limit), written
+    down as they pass. People go home by ``next_hop`` (the routes home, by home place), only if it is not empty;
+    a ``battle`` turns them away."""
     rd, hp, pe = RoadSlots(*roads), Hops(*hops), People(*people)
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
-    weight, open_to_idps, next_hop, battle = choice
+    weight, open_to_idps, next_hop, battle, nest, admission, screened = choice
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     head, tail, first, length = rd.head, rd.tail, rd.first, rd.length
-    n = fl.count.size
+    K = fl.count.size
+    n = weight.shape[1]
     E = head.size
     J = (ptr.size - 1) // n - 1 if n else 0
-    # The weights of each destination d for the a origins with people fleeing on the road now: X[d, k] for the
+    # The weights of each destination d for the a origins with people fleeing on the road now: X[k, d] for the
     # k-th such origin (column_of[o] = k; the choices at each place are weighed from them as people get there).
     a = 0
-    for o in range(n):
+    for o in range(K):
         if fl.count[o] != 0:
             a += 1
-    X = np.empty((n, a))
-    column_of = np.full(n, -1, dtype=np.int64)
+    X = np.empty((a, n))
+    column_of = np.full(K, -1, dtype=np.int64)
     k = 0
-    for o in range(n):
+    for o in range(K):
         if fl.count[o] != 0:
             column_of[o] = k
             for d in range(n):
-                X[d, k] = weight[o, d]
+                X[k, d] = weight[o, d]
             k += 1
+    fleeing_origins = np.flatnonzero(fl.count)  # nobody else joins the road during the day's travel
+    returning_origins = np.flatnonzero(rt.count)
     open_end = np.empty(E, dtype=np.bool_)  # roads whose end admits people today
     settle_at = np.empty(E, dtype=np.int64)  # where people who stop settle: the road's end if open, else start
     for e in range(E):
         open_end[e] = open_to_idps[head[e]]
         settle_at[e] = head[e] if open_end[e] else tail[e]
-    edge = np.empty(E * n, dtype=np.int64)  # the groups arriving in a quarter-day: at most one per edge and origin
-    origin = np.empty(E * n, dtype=np.int64)
-    count = np.empty(E * n, dtype=np.int64)
-    where = np.empty(E * n, dtype=np.int64)
-    off = np.zeros(n, dtype=np.int64)
-    mean = np.zeros(n)
-    left = np.zeros(n, dtype=np.bool_)
-    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros(n, dtype=np.bool_),
-               column_of)
+    # The groups arriving in a quarter-day: at most one per edge and origin on the road.
+    most = E * max(fleeing_origins.size, returning_origins.size, 1)
+    edge = np.empty(most, dtype=np.int64)
+    origin = np.empty(most, dtype=np.int64)
+    count = np.empty(most, dtype=np.int64)
+    where = np.empty(most, dtype=np.int64)
+    off = np.zeros(K, dtype=np.int64)
+    mean = np.zeros(K)
+    left = np.zeros(K, dtype=np.bool_)
+    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros((n, a), dtype=np.bool_),
+               column_of, nest)
     scratch = (edge, origin, count, where, off, left, mean)
     for _ in range(SUBSTEPS):
         here = first + clock % length
         if a and fl.count.any():
-            _travel_fleeing(here, fl, choices, rd, (open_end, settle_at), pe, rng, scratch)
+            _travel_fleeing(here, fl, choices, rd, (open_end, settle_at, admission, screened, fleeing_origins), pe,
+                            rng, scratch)
         if next_hop.size and rt.count.any():
-            _travel_returning(here, rt, (next_hop, battle), rd, pe, scratch)
+            _travel_returning(here, rt, (next_hop, battle, returning_origins), rd, pe, scratch)
         clock += 1
     # 6. One more day displaced for everyone away from home.
-    for o in range(n):
+    for o in range(K):
         for c in range(n):
             pe.cohort_days[o, c] += pe.cohort[o, c]
         fl.days[o] += fl.count[o]
         rt.days[o] += rt.count[o]
+        pe.within_days[o] += pe.within[o]
     return clock
 
 
 @njit(cache=True)
 def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, params: tuple, town: tuple,
-                    people: People, fear: Fear, idps: np.ndarray) -> None:
-    """The day's fear (:meth:`simulation.civilians.displacement.Civilians.step`, 1), in place (``params``:
-    ``(decay, flight_takeover, flight_takeover_any, flight_per_casualty)``; ``town``: ``(hostility,
-    exposure)``): fear of violence and of the takers decay by ``decay`` and grow by the violence ``felt`` and the
-    shock of a takeover (``taken_by[c] >= 0``: the faction that took ``c``); the hazard is the fear of violence
-    per person exposed (at least ``exposure``) plus the fear of the takers; a place is quiet one more day if
-    nothing is felt, fought (``battle``) or taken there. Writes the displaced people sheltering at each place in
-    ``idps``. The arithmetic is the NumPy code's, element by element."""
-    decay, flight_takeover, takeover_any, flight_per_casualty = params
-    hostility, exposure = town
+                    people: People, fear: Fear, out: tuple) -> None:
+    """The day's fear and shares leaving (:meth:`simulation.civilians.displacement.Civilians.step`, 1), in place.
+
+    ``params``: ``(decay_violence, decay_takeover, flight_takeover, flight_takeover_any, flight_per_casualty,
+    battle_exposure_people, flight_max_share, flight_within_place)``; ``town``: ``(hostility, exposure,
+    violence_weight)`` (``hostility[g * n + c, f]``: the fear of faction ``f`` of group ``g`` at place ``c``,
+    residents and displaced alike; ``violence_weight[g]``: group ``g``'s weight on violence).
+
+    At each place ``c`` with ``P = max(exposure[c], people present)`` and the district near the fighting
+    ``D = min(P, battle_exposure_people)``, ``x = D / P`` of the people are exposed. For group ``g``
+    (``k = g * n + c``, the group at the place):
+
+    - fear of violence ``V = V * decay_violence + felt``; of the takers ``T_k = T_k * decay_takeover +
+      flight_takeover * (any + (1 - any) * hostility[k, taker])`` on a change of hands;
+    - hazard in the district ``h_near = flight_per_casualty * violence_weight[g] * V / D + T_k``, elsewhere
+      ``h_far = T_k``; the mean hazard (``hazard[k]``, which destinations are judged by) is ``x * (h_near - T_k)
+      + T_k``;
+    - the share who leave home is ``share[k] = x * F(h_near) + (1 - x) * F(h_far)``, ``F(h) = flight_max_share *
+      (1 - exp(-h))``; of them ``within[k] = flight_within_place * (1 - x) * x * (F(h_near) - F(h_far))`` move to
+      another district of the place (there is one only if not everyone is exposed), the rest take the road.
+
+    A place is quiet one more day if less than one casualty-equivalent is felt and nothing is fought
+    (``battle``) or taken there. ``out`` is ``(idps, share, within)``: displaced people present at each place
+    (sheltering there or displaced within it), the two shares, and ``leaving[k] = h_near``, the hazard of those
+    who leave (destinations must be safer than that)."""
+    decay_v, decay_t, flight_takeover, takeover_any, flight_per_casualty, district, max_share, within_place = params
+    hostility, exposure, violence_weight = town
+    idps, share, within_share, leaving = out
     pe, fr = People(*people), Fear(*fear)
     residents, cohort = pe.residents, pe.cohort
-    fear_violence, fear_takeover, hazard, quiet_days = fr.violence, fr.takeover, fr.hazard, fr.quiet_days
     n = felt.size
+    G = hostility.shape[0] // n
+    at_home = np.zeros(n)
     for c in range(n):
         idps[c] = 0
-    for o in range(n):
+    for o in range(cohort.shape[0]):
         for c in range(n):
             idps[c] += cohort[o, c]
+    for k in range(residents.size):
+        idps[pe.home[k]] += pe.within[k]
+        at_home[pe.home[k]] += residents[k]
     for c in range(n):
-        fear_violence[c] = fear_violence[c] * decay + felt[c]
-        shock = 0.0
-        if taken_by[c] >= 0:
-            shock = flight_takeover * (takeover_any + (1 - takeover_any) * hostility[c, taken_by[c]])
-        fear_takeover[c] = fear_takeover[c] * decay + shock
-        exposed = max(exposure[c], float(residents[c] + idps[c]))
-        hazard[c] = flight_per_casualty * fear_violence[c] / exposed + fear_takeover[c]
+        fr.violence[c] = fr.violence[c] * decay_v + felt[c]
+        present = float(idps[c]) + at_home[c]
+        exposed = max(exposure[c], present)
+        near = min(exposed, district)
+        x = near / exposed
+        for g in range(G):
+            k = g * n + c
+            shock = 0.0
+            if taken_by[c] >= 0:
+                shock = flight_takeover * (takeover_any + (1 - takeover_any) * hostility[k, taken_by[c]])
+            fr.takeover[k] = fr.takeover[k] * decay_t + shock
+            h_violence = flight_per_casualty * violence_weight[g] * fr.violence[c] / near
+            fr.hazard[k] = x * h_violence + fr.takeover[k]
+            leaving[k] = h_violence + fr.takeover[k]
+            f_near = max_share * -np.expm1(-(h_violence + fr.takeover[k]))
+            f_far = max_share * -np.expm1(-fr.takeover[k])
+            share[k] = x * f_near + (1.0 - x) * f_far
+            within_share[k] = within_place * (1.0 - x) * x * (f_near - f_far)
         quiet = felt[c] < 1.0 and not battle[c] and taken_by[c] < 0
-        quiet_days[c] = quiet_days[c] + 1 if quiet else 0
+        fr.quiet_days[c] = fr.quiet_days[c] + 1 if quiet else 0
 
 
 @njit(cache=True)
-def destination_weights(idps: np.ndarray, calm: np.ndarray, battle: np.ndarray, controller: np.ndarray,
+def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray, controller: np.ndarray,
                         quiet_days: np.ndarray, places: tuple, params: tuple, out: tuple) -> bool:
     """Where people would go and who heads home (:meth:`simulation.civilians.displacement.Civilians.step`, 2
-    and 4); ``places`` is ``(capacity, checkpoint_open, attraction, hostility)``, ``params`` ``(return_quiet_days,
-    return_rate)``.
+    and 4); ``places`` is ``(capacity, checkpoint_open, attraction, hostility, gp, acceptance)`` (``hostility``
+    by group at place, ``gp[k]``: origin ``k``'s group and place, ``g * n + p``; ``acceptance = (1 -
+    hostility) ** (1 / nest)``), ``params`` ``(return_quiet_days, return_rate, return_near_rate, nest)``.
 
-    Writes into ``out``, ``(open_to_idps, dest, weight, rate)``: ``open_to_idps`` (no battle and the checkpoint
-    open), ``dest``, each place's appeal as a destination (its ``attraction``, less as it fills up to its
-    ``capacity``, times ``calm``, ``exp(-hazard)``, and zero if not open), ``weight[o, d]``, the weight of ``d``
-    for people from ``o`` (``dest[d]`` times their acceptance of ``d``'s controller; zero for ``d == o``), and
-    ``rate[o]``, the share of ``o``'s displaced people heading home today (zero unless ``o`` has been quiet
-    ``return_quiet_days`` and has no battle). Returns whether any rate is non-zero. The arithmetic is the NumPy
-    code's, element by element."""
-    capacity, checkpoint_open, attraction, hostility = places
-    return_quiet_days, return_rate = params
-    open_to_idps, dest, weight, rate = out
+    Writes into ``out``, ``(open_to_idps, dest, weight, rate, near_rate)``: ``open_to_idps`` (no battle and the
+    checkpoint open), ``dest[g * n + d]``, place ``d``'s appeal to group ``g`` (its ``attraction``, less as it
+    fills up to its ``capacity``, times ``exp(-hazard)`` of the group there, zero if not open),
+    ``weight[k, d]``, the weight of ``d`` for people of origin ``k`` (their group's ``dest`` times their
+    acceptance of ``d``'s controller, ``1 - hostility``; zero for their home place), raised to ``1 / nest`` (see
+    :func:`nested`: a product of ``dest ** (1 / nest)`` and ``acceptance``), and ``rate[k]`` and
+    ``near_rate[k]``, the daily shares of origin ``k``'s displaced people heading home (``return_rate`` and
+    ``return_near_rate`` times the acceptance of home's controller; zero unless home has been quiet
+    ``return_quiet_days`` and has no battle). Returns whether any rate is non-zero."""
+    capacity, checkpoint_open, attraction, hostility, gp, acceptance = places
+    return_quiet_days, return_rate, return_near_rate, nest = params
+    open_to_idps, dest, weight, rate, near_rate = out
     n = idps.size
+    K = weight.shape[0]
     for d in range(n):
-        crowd = 1.0 / (1.0 + idps[d] / capacity[d])
         open_to_idps[d] = not battle[d] and checkpoint_open[d]
-        dest[d] = attraction[d] * crowd * calm[d] * (1.0 if open_to_idps[d] else 0.0)
+    for i in range(dest.size):
+        d = i % n
+        crowd = 1.0 / (1.0 + idps[d] / capacity[d])
+        dest[i] = attraction[d] * crowd * np.exp(-hazard[i]) * (1.0 if open_to_idps[d] else 0.0)
+    powered = dest.copy()
+    if nest != 1.0:
+        for i in range(dest.size):
+            if dest[i] > 0:
+                powered[i] = dest[i] ** (1.0 / nest)
     any_rate = False
-    for o in range(n):
+    for k in range(K):
+        own = gp[k]  # the origin's group at its home place: its fears are the group's there
+        g0 = (own // n) * n
         for d in range(n):
-            weight[o, d] = dest[d] * (1.0 - hostility[o, controller[d]])
-        weight[o, o] = 0.0
-        home_ok = quiet_days[o] >= return_quiet_days and not battle[o]
-        rate[o] = return_rate * (1.0 - hostility[o, controller[o]]) * (1.0 if home_ok else 0.0)
-        if rate[o] != 0:
+            weight[k, d] = powered[g0 + d] * acceptance[own, controller[d]]
+        home = own % n
+        weight[k, home] = 0.0
+        home_ok = quiet_days[home] >= return_quiet_days and not battle[home]
+        accept = (1.0 - hostility[own, controller[home]]) * (1.0 if home_ok else 0.0)
+        rate[k] = return_rate * accept
+        near_rate[k] = return_near_rate * accept
+        if rate[k] != 0 or near_rate[k] != 0:
             any_rate = True
     return any_rate
 
@@ -508,12 +602,13 @@ def _days_taken(count: int, days: float, taken: int) -> float:
 
 
 @njit(cache=True)
-def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: np.ndarray, appeal: np.ndarray,
-                   J: int) -> tuple:
+def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: np.ndarray, leaving: np.ndarray,
+                   appeal: np.ndarray, J: int) -> tuple:
     """The entries of the hop matrix's road rows (``j < J``) whose destination is safer than the place the road
-    leaves (a lower ``hazard``) and has some ``appeal``, by place and road: those of place ``c``'s ``j``-th
-    road are ``safer_to[at[c * J + j]:at[c * J + j + 1]]`` (in increasing destination) with kernels
-    ``safer_kernel[...]``."""
+    leaves (its ``hazard`` below the ``leaving`` hazard there, for one group) and has some ``appeal`` (to it),
+    by place and road: those of place
+    ``c``'s ``j``-th road are ``safer_to[at[c * J + j]:at[c * J + j + 1]]`` (in increasing destination) with
+    kernels ``safer_kernel[...]``."""
     n = hazard.size
     at = np.zeros(n * J + 1, dtype=np.int64)
     for c in range(n):
@@ -522,7 +617,7 @@ def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: 
             kept = 0
             for k in range(ptr[row], ptr[row + 1]):
                 d = to[k]
-                if hazard[d] < hazard[c] and appeal[d] > 0:
+                if hazard[d] < leaving[c] and appeal[d] > 0:
                     kept += 1
             at[c * J + j + 1] = at[c * J + j] + kept
     safer_to = np.empty(at[n * J], dtype=np.int64)
@@ -533,7 +628,7 @@ def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: 
             row = j * n + c
             for k in range(ptr[row], ptr[row + 1]):
                 d = to[k]
-                if hazard[d] < hazard[c] and appeal[d] > 0:
+                if hazard[d] < leaving[c] and appeal[d] > 0:
                     safer_to[i] = d
                     safer_kernel[i] = kernel[k]
                     i += 1
@@ -542,14 +637,14 @@ def _safer_by_road(ptr: np.ndarray, to: np.ndarray, kernel: np.ndarray, hazard: 
 
 @njit(cache=True)
 def _safer_weight(at: np.ndarray, safer_to: np.ndarray, safer_kernel: np.ndarray, weight: np.ndarray,
-                  road: int) -> float:
+                  road: int, nest: float) -> float:
     """The weight of the safer destinations reached by one road (``road = c * J + j``, see
-    :func:`_safer_by_road`) for people whose destinations weigh ``weight``: summed in increasing destination
-    from 0.0, as ``scipy.sparse``'s product of the hop matrix (with the other entries dropped) does."""
+    :func:`_safer_by_road`) for people whose destinations weigh ``weight`` (raised to ``1 / nest``):
+    ``nested(sum of kernel * weight[d])`` in increasing destination from 0.0 (see :func:`nested`)."""
     total = 0.0
     for k in range(at[road], at[road + 1]):
         total += safer_kernel[k] * weight[safer_to[k]]
-    return total
+    return nested(total, nest)
 
 
 @njit(cache=True)
@@ -574,115 +669,159 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     hops : the hop matrix (see :class:`Hops`).
     roads : the road slots (``out_edge``, ``degree``, ``edge_id`` are read).
     start : (E,) the slot of each road in which people who set off now are put.
-    day : ``(weight, hazard, appeal, share, rate, next_hop)``:
+    day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, next_hop, nest, origins)``:
 
-        - ``weight``: (n, n) the weight of each destination d for people from o, ``[o, d]``;
-        - ``hazard``, ``appeal``: (n,) the day's hazard and destination appeal of each place: people leave
-          ``c`` by the roads toward destinations with a lower hazard and some appeal, in proportion to their
-          weights (see :func:`_safer_weight`);
-        - ``share``: (n,) the day's share of people who leave each place;
-        - ``rate``: (n,) the day's share of each origin's displaced people who head home (0: none);
-        - ``next_hop``: (n, n) routes home, ``next_hop[c, o]`` the next place from ``c`` toward ``o``; empty if
-          nobody heads home.
+        - ``weight``: (K, n) the weight of each destination d for people of origin k, ``[k, d]``, raised to ``1 /
+          nest`` (with the hop matrix's kernels for the scale ``destination_distance_km * nest``; see
+          :func:`nested`);
+        - ``hazard``, ``leaving``, ``appeal``: (K,) the day's mean hazard, the hazard of those who leave, and the
+          destination appeal of each place for each group (``[g * n + c]``): people of group ``g`` leave ``c`` by
+          the roads toward destinations whose hazard for their group is below the one they leave and that have
+          some appeal, in proportion to their weights (see :func:`_safer_weight`);
+        - ``share``, ``within``: (K,) the day's shares of group ``g`` at ``c`` who leave home, and who move
+          within the place (see :func:`fear_and_hazard`); displaced people there leave by road with
+          ``share - within``;
+        - ``rate``, ``near_rate``: (K,) each origin's daily shares heading home (see
+          :func:`destination_weights`); a cohort at ``c`` goes home at ``min(1, rate + near_rate * near[c,
+          home])``, people displaced within their place at ``min(1, rate + near_rate)``, without travel;
+        - ``near``: (n, n) ``exp(-road km / return_near_km)``;
+        - ``next_hop``: (n, n) routes home, ``next_hop[c, p]`` the next place from ``c`` toward ``p``; empty if
+          nobody heads home;
+        - ``nest``: how destinations down one road add up (see :func:`nested`);
+        - ``origins``: ``(of_gp, group_start)``: the origin of group ``g`` at place ``c`` (``of_gp[g * n + c]``,
+          -1 if it had nobody), and the first origin of each group (origins are in group order).
     people, fleeing, returning : the population, and the people on the road (see :class:`People`,
         :class:`OnRoad`).
 
-    Random numbers, in this order: one per place for its residents; one per (origin, place) cohort that may
-    leave; one per group that leaves, to split it among the roads; one per cohort that may head home.
+    Random numbers, group by group, in this order: one per place for its residents, and one more where some
+    move within it; one per (origin, place) cohort that may leave; one per group that leaves, to split it among
+    the roads; then, once, one per cohort that may head home and one per origin displaced within its place.
     """
     hp, rd, pe = Hops(*hops), RoadSlots(*roads), People(*people)
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     out_edge, degree, edge_id = rd.out_edge, rd.degree, rd.edge_id
-    weight, hazard, appeal, share, rate, next_hop = day
+    weight, hazard, leaving, appeal, share, within_share, rate, near_rate, near, next_hop, nest, origins = day
+    of_gp, group_start = origins
     residents, displaced_from, cohort, cohort_days = pe.residents, pe.displaced_from, pe.cohort, pe.cohort_days
+    within, within_days = pe.within, pe.within_days
     fleeing_n, fleeing_days, returning_n, returning_days = fl.count, fl.days, rt.count, rt.days
-    n = residents.size
+    K, n = cohort.shape
+    G = group_start.size - 1
     J = out_edge.shape[1]
-    # can_leave[o, c]: some road out of c leads toward a safer destination acceptable to people from o (worked
-    # out only for the residents, o == c, and for the cohorts that may leave).
-    at, safer_to, safer_kernel = _safer_by_road(ptr, to, kernel, hazard, appeal, J)
-    can_leave = np.zeros((n, n), dtype=np.bool_)
-    for c in range(n):
-        can_leave[c, c] = _can_leave(at, safer_to, safer_kernel, weight[c], c, J)
-    for o in range(n):
-        for c in range(n):
-            if o != c and cohort[o, c] != 0 and share[c] > 0 and at[c * J + J] > at[c * J]:
-                can_leave[o, c] = _can_leave(at, safer_to, safer_kernel, weight[o], c, J)
-    # 3. Departures: residents, then the displaced sheltering in frightened places, by (origin, place).
-    leave_res = np.zeros(n, dtype=np.int64)
-    for c in range(n):
-        u = rng.random()
-        if can_leave[c, c]:
-            leave_res[c] = _round_share(residents[c], share[c], u)
-        else:
-            leave_res[c] = _round_share(residents[c], 0.0, u)
-    groups = 0
-    for o in range(n):
-        for c in range(n):
-            if cohort[o, c] != 0 and can_leave[o, c] and share[c] > 0:
-                groups += 1
-    g_origin = np.empty(groups + n, dtype=np.int64)  # the groups that leave: cohorts, then residents
-    g_place = np.empty(groups + n, dtype=np.int64)
-    g_count = np.empty(groups + n, dtype=np.int64)
-    days_out = np.zeros(n)
-    left_n = np.zeros(n, dtype=np.int64)
-    k = 0
-    for o in range(n):
-        for c in range(n):
-            if cohort[o, c] != 0 and can_leave[o, c] and share[c] > 0:
-                count = cohort[o, c]
-                going = _round_share(count, share[c], rng.random())
-                days = _days_taken(count, cohort_days[o, c], going)
-                cohort[o, c] -= going
-                cohort_days[o, c] -= days
-                days_out[o] += days
-                left_n[o] += going
-                if going != 0:
-                    g_origin[k], g_place[k], g_count[k] = o, c, going
-                    k += 1
-    for c in range(n):
-        residents[c] -= leave_res[c]
-        displaced_from[c] += leave_res[c]
-        fleeing_days[c] += days_out[c]
-        fleeing_n[c] += left_n[c] + leave_res[c]
-        if leave_res[c] != 0:
-            g_origin[k], g_place[k], g_count[k] = c, c, leave_res[c]
-            k += 1
-    # Each group splits among the roads toward its safer destinations and sets off.
     probs = np.empty(J)
     take = np.empty(J, dtype=np.int64)
-    for i in range(k):
-        o, c, count = g_origin[i], g_place[i], g_count[i]
-        deg = degree[c]
-        for j in range(deg):
-            probs[j] = _safer_weight(at, safer_to, safer_kernel, weight[o], c * J + j)
-        road_split(probs[:deg], count, rng.random(), take)
-        for j in range(deg):
-            if take[j] != 0:
-                fl.slots[start[out_edge[c, j]], o] += take[j]
-    # 4. Returns: a share of each cohort whose origin is quiet heads home by the first road of the route.
+    for g in range(G):
+        g0 = g * n
+        # Some road out of c leads toward a place safer for group g with appeal to people of origin o (worked
+        # out only for the residents and for the cohorts that may leave).
+        at, safer_to, safer_kernel = _safer_by_road(ptr, to, kernel, hazard[g0:g0 + n], leaving[g0:g0 + n],
+                                                   appeal[g0:g0 + n], J)
+        road_share = np.empty(n)
+        for c in range(n):
+            road_share[c] = share[g0 + c] - within_share[g0 + c]
+        # 3. Departures: residents (some to another district of their place), then the people displaced within
+        # their place, then the displaced sheltering in frightened places, by (origin, place).
+        leave_res = np.zeros(n, dtype=np.int64)
+        for c in range(n):
+            k = of_gp[g0 + c]
+            if k < 0:
+                continue
+            u = rng.random()
+            if residents[k] == 0:
+                continue
+            inside = 0
+            if within_share[k] > 0:
+                inside = _round_share(residents[k], within_share[k], rng.random())
+                residents[k] -= inside
+                displaced_from[k] += inside
+                within[k] += inside
+            if road_share[c] > 0 and _can_leave(at, safer_to, safer_kernel, weight[k], c, J):
+                leave_res[c] = _round_share(residents[k], road_share[c], u)
+        first, last = group_start[g], group_start[g + 1]
+        groups = 0
+        for c in range(n):
+            if share[g0 + c] > 0:
+                for o in range(first, last):
+                    if cohort[o, c] != 0:
+                        groups += 1
+        g_origin = np.empty(groups + 2 * n, dtype=np.int64)  # the groups that leave: cohorts, residents, within
+        g_place = np.empty(groups + 2 * n, dtype=np.int64)
+        g_count = np.empty(groups + 2 * n, dtype=np.int64)
+        m = 0
+        for o in range(first, last):
+            for c in range(n):
+                if cohort[o, c] != 0 and road_share[c] > 0 and \
+                        _can_leave(at, safer_to, safer_kernel, weight[o], c, J):
+                    count = cohort[o, c]
+                    going = _round_share(count, road_share[c], rng.random())
+                    days = _days_taken(count, cohort_days[o, c], going)
+                    cohort[o, c] -= going
+                    cohort_days[o, c] -= days
+                    fleeing_days[o] += days
+                    fleeing_n[o] += going
+                    if going != 0:
+                        g_origin[m], g_place[m], g_count[m] = o, c, going
+                        m += 1
+        for c in range(n):
+            k = of_gp[g0 + c]
+            if k < 0:
+                continue
+            if leave_res[c] != 0:
+                residents[k] -= leave_res[c]
+                displaced_from[k] += leave_res[c]
+                fleeing_n[k] += leave_res[c]
+                g_origin[m], g_place[m], g_count[m] = k, c, leave_res[c]
+                m += 1
+            if within[k] != 0 and road_share[c] > 0 and _can_leave(at, safer_to, safer_kernel, weight[k], c, J):
+                going = _round_share(within[k], road_share[c], rng.random())
+                if going != 0:
+                    days = _days_taken(within[k], within_days[k], going)
+                    within[k] -= going
+                    within_days[k] -= days
+                    fleeing_days[k] += days
+                    fleeing_n[k] += going
+                    g_origin[m], g_place[m], g_count[m] = k, c, going
+                    m += 1
+        # Each group splits among the roads toward its safer destinations and sets off.
+        for i in range(m):
+            o, c, count = g_origin[i], g_place[i], g_count[i]
+            deg = degree[c]
+            for j in range(deg):
+                probs[j] = _safer_weight(at, safer_to, safer_kernel, weight[o], c * J + j, nest)
+            road_split(probs[:deg], count, rng.random(), take)
+            for j in range(deg):
+                if take[j] != 0:
+                    fl.slots[start[out_edge[c, j]], o] += take[j]
+    # 4. Returns: a share of each cohort whose home is quiet heads home by the first road of the route; people
+    # displaced within their place go back to their district.
+    for k in range(K):
+        if within[k] == 0 or rate[k] + near_rate[k] <= 0:
+            continue
+        going = _round_share(within[k], min(1.0, rate[k] + near_rate[k]), rng.random())
+        if going != 0:
+            days = _days_taken(within[k], within_days[k], going)
+            within[k] -= going
+            within_days[k] -= days
+            residents[k] += going
+            pe.returned[k] += going
     if next_hop.size == 0:
         return
-    days_home = np.zeros(n)
-    home_n = np.zeros(n, dtype=np.int64)
-    for o in range(n):
-        if rate[o] <= 0:
+    for o in range(K):
+        if rate[o] <= 0 and near_rate[o] <= 0:
             continue
+        home = pe.home[o]
         for c in range(n):
-            h = next_hop[c, o]
+            h = next_hop[c, home]
             if cohort[o, c] == 0 or h < 0 or h == c:
                 continue
             count = cohort[o, c]
-            going = _round_share(count, rate[o], rng.random())
+            going = _round_share(count, min(1.0, rate[o] + near_rate[o] * near[c, home]), rng.random())
             if going == 0:
                 continue
             days = _days_taken(count, cohort_days[o, c], going)
             cohort[o, c] -= going
             cohort_days[o, c] -= days
             rt.slots[start[edge_id[c, h]], o] += going
-            home_n[o] += going
-            days_home[o] += days
-    for o in range(n):
-        returning_n[o] += home_n[o]
-        returning_days[o] += days_home[o]
+            returning_n[o] += going
+            returning_days[o] += days

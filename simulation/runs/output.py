@@ -168,6 +168,7 @@ def summary(model: ConflictModel, run_time_s: float | None = None) -> dict[str, 
             "wounded_all": int(wounded.sum()),
             "displaced": civ.total_displaced,
             "displaced_by_governorate": by_gov,
+            "displaced_by_group": civ.displaced_by_group(),
         },
         "personnel": {
             **model.personnel_balance(),
@@ -178,6 +179,10 @@ def summary(model: ConflictModel, run_time_s: float | None = None) -> dict[str, 
         "territory_end": {f: int((model.rec_control[last] == i).sum()) if model.day else 0
                           for i, f in enumerate(model.faction_ids)},
         "factions": nf,
+        # A replay (simulation.replay): the recorded events it was driven by, instead of simulated forces.
+        **({"replay": {"events": getattr(model, "events_file", None),
+                       "fitted_file": str(s.replay_fitted_file) if s.replay_fitted_used else None,
+                       "notes": model.replay_days.summary_lines()}} if hasattr(model, "replay_days") else {}),
         "run_time_s": run_time_s,
         "version": __version__,
         # What computed the numbers: NumPy's random streams, for one, are not promised stable across versions.

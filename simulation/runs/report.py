@@ -262,10 +262,11 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
     for i, f in enumerate(s.factions):
         ax.plot(days, model.rec_ledger[: model.day, -1, i], color=f.colour, label=f.name)
     ax.set_title("Personnel present, by faction", fontsize=9)
-    ax.set_yscale("log")  # the factions differ by two orders of magnitude; ticks at 1, 2 and 5 per decade
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    if (model.rec_ledger[: model.day, -1] > 0).any():  # a replay has no forces: nothing to put on a log scale
+        ax.set_yscale("log")  # the factions differ by two orders of magnitude; ticks at 1, 2 and 5 per decade
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("personnel present (log scale)")
     ax.set_xlabel(date_label)
     ax.set_xticks(ticks, tick_labels)
