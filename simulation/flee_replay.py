@@ -214,11 +214,17 @@ class FleeReplayModel(ReplayModel):
                 raise ValueError("not enough residents to pre-place the day-0 camp figures")
 
     def _step(self) -> None:
-        if self.day < self.days:
-            closed = self.flee.camp_closed[self.day]
-            c = self.state.civilians
-            c.attraction[:] = np.where(closed, self._town_pull, self._camp_pull)
+        d, c = self.day, self.state.civilians
+        if d >= self.days:
+            return super()._step()
+        c.attraction[:] = np.where(self.flee.camp_closed[d], self._town_pull, self._camp_pull)
+        left = c.displaced_from.copy()
         super()._step()
+        forced = self.replay_days.departures
+        if forced is not None and d + 1 < self.days:
+            # People FLEE injects today who could not leave (no open road to anywhere with some pull) wait at home
+            # and leave the next day: the injected total is kept, as FLEE's spawned agents wait where they appear.
+            self.replay_days.departures[d + 1] += np.maximum(forced[d] - (c.displaced_from - left), 0.0)
 
 
 def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", seed: int = 1,
@@ -253,7 +259,8 @@ def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", s
                         control=[[] for _ in range(days)],
                         matched=int((inputs.intensity > 0).sum()))
     if departures is not None:
-        events.departures = departures.astype(float)  # every place: 0 where nobody is injected, no flight rule
+        # Every place (0 where nobody is injected: no flight rule); a copy, the model adds those who wait a day.
+        events.departures = departures.astype(float)
     model = FleeReplayModel(scenario, events, inputs, preplaced, origin, seed=seed)
     return model.run()
 
