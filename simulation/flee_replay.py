@@ -17,8 +17,9 @@ as the scenario's events. Two ways to decide how many people flee:
     records no deaths, so one casualty-equivalent a day marks a conflict), and its residents (FLEE's
     population) flee by the flight rule; the camps start empty.
 
-In both, camps pull the displaced with the scenario's ``refuge`` (1) and crowd at a capacity of
-``host_capacity_share`` × FLEE's capacity (the pull ``refuge / (1 + idps / capacity)``); a FLEE ``camp``
+In both, a camp pulls the displaced with the scenario's ``refuge`` (1) times ``max(0, 1 - idps / capacity)``, its
+capacity being ``host_capacity_share`` × FLEE's (the civilians' softer crowding factor is switched off at camps);
+towns pull with ``destination_base_attraction`` (a FLEE town holds people too); a FLEE ``camp``
 closure turns the camp into an ordinary town (the pull of an empty town) from its start to its end day; people
 travel ``flight_speed_km`` a day and never go home (FLEE's agents do not). The run directory is a run's
 (``displacement.csv``: for every place, FLEE's name, and date, ``idps`` the displaced people there).
@@ -200,7 +201,10 @@ class FleeReplayModel(ReplayModel):
         self.flee = inputs
         c = self.state.civilians
         camps = inputs.camps
-        c.capacity[camps] = self.p["host_capacity_share"] * np.maximum(inputs.capacity[camps], 1.0)
+        # A camp's pull falls linearly to 0 as it fills to host_capacity_share x FLEE's capacity (see _step); the
+        # civilians' own crowding factor is switched off at camps, whose capacity this rule states.
+        self._camp_capacity = self.p["host_capacity_share"] * np.maximum(inputs.capacity[camps], 1.0)
+        c.capacity[camps] = np.inf
         self._camp_pull = c.attraction.copy()
         self._town_pull = np.full(c.n, self.p["destination_base_attraction"])
         if preplaced.any():
@@ -217,7 +221,10 @@ class FleeReplayModel(ReplayModel):
         d, c = self.day, self.state.civilians
         if d >= self.days:
             return super()._step()
-        c.attraction[:] = np.where(self.flee.camp_closed[d], self._town_pull, self._camp_pull)
+        pull = self._camp_pull.copy()
+        camps = self.flee.camps
+        pull[camps] *= np.clip(1.0 - c.idps[camps] / self._camp_capacity, 0.0, 1.0)
+        c.attraction[:] = np.where(self.flee.camp_closed[d], self._town_pull, pull)
         left = c.displaced_from.copy()
         super()._step()
         forced = self.replay_days.departures

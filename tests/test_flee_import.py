@@ -35,7 +35,8 @@ CASE = {
     "source_data/total.csv": "2020-01-01,100\n2020-01-06,600\n",
     "source_data/camp.csv": "2020-01-01,50\n2020-01-06,300\n",
 }
-FAST = {"flight_speed_km": 300.0, "destination_base_attraction": 0.0}  # 20 km of road in a quarter-day; camps only
+# 20 km of road in a quarter-day; camps only, and never full (capacity 10 x 1,000).
+FAST = {"flight_speed_km": 300.0, "destination_base_attraction": 0.0, "host_capacity_share": 10.0}
 
 
 def write_case(root: Path, **changes: str) -> Path:
