@@ -534,7 +534,8 @@ def run_dir_for(runs_dir: Path, case: str, settings: Path, seed: int) -> Path:
 
 
 def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int, runs_dir: Path,
-              configs: dict[str, list[Path]], reuse: bool | str, niceness: int) -> list[Row]:
+              configs: dict[str, list[Path]], reuse: bool | str, niceness: int,
+              own_runs_dir: Path | None = None) -> list[Row]:
     """Every engine × FLEE settings × seed and the baselines on every case; prints each case's table.
 
     ``configs[case]`` lists the simsetting.yml files FLEE runs the case with (each its own rows: a scaled-down
@@ -552,7 +553,8 @@ def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int,
                 continue
             for settings in (configs[name] if engine == "flee" else configs[name][:1]):
                 per_seed = [runner(case_dir, case, seed, run_dir_for(runs_dir, name, settings, seed) if engine == "flee"
-                                   else runs_dir / f"{name}__{engine}" / f"seed{seed}", settings, reuse, niceness)
+                                   else (own_runs_dir or runs_dir) / f"{name}__{engine}" / f"seed{seed}", settings,
+                                   reuse, niceness)
                             for seed in range(1, seeds + 1)]
                 mean = _mean_row(per_seed) if len(per_seed) > 1 else None
                 rows += _collapse_missing(per_seed) + ([mean] if mean else [])
@@ -618,6 +620,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engines", default="flee", help=f"comma-separated, of: {', '.join(ENGINES)}")
     p.add_argument("--seeds", type=int, default=1, help="seeds 1..N per engine and case")
     p.add_argument("--runs-dir", type=Path, default=Path("/work/flee-runs"), help="where FLEE's run folders go")
+    p.add_argument("--own-runs-dir", type=Path, default=None,
+                   help="where this project's run directories go (default: --runs-dir), RUNS/<case>__<engine>/seed<k>")
     p.add_argument("--settings", type=Path, help="FLEE simsetting.yml (default: CASES/simsetting.yml)")
     p.add_argument("--settings-for", action="append", default=[], metavar="CASE=YML",
                    help="simsetting.yml for one case instead of --settings; repeat to run the case with several "
@@ -665,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"largest difference {diff:.2e}", flush=True)
             return 0
         reuse: bool | str = "only" if a.stored_only else a.reuse
-        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, configs, reuse, a.nice)
+        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, configs, reuse, a.nice, a.own_runs_dir)
     except (ScenarioError, FleeRunError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
