@@ -51,7 +51,7 @@ from simulation.calibration.observations import compile_observations, load_obser
 from simulation.calibration.record import RunRecord  # noqa: E402
 from simulation.engine.model import ConflictModel  # noqa: E402
 from simulation.replay.events import read_events  # noqa: E402
-from simulation.replay.model import ReplayModel  # noqa: E402
+from simulation.replay.model import ReplayModel, with_replay_fit  # noqa: E402
 from simulation.scenario import Scenario, load_scenario  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "iraq_june_2014"
@@ -88,7 +88,7 @@ class Problem:
     """The replay runs and the rows they are scored on."""
 
     def __init__(self, split: str, seeds: list[int], days: int | None = None):
-        self.scenario = load_scenario(SCENARIO)
+        self.scenario = with_replay_fit(load_scenario(SCENARIO))  # as `conflict-sim replay` runs it
         self.events = read_events("recorded war", events_text(split), self.scenario)
         obs = load_observations(OBSERVATIONS)
         rows = obs.select(split="calibration") if split == "calibration" else obs.select()
@@ -213,7 +213,8 @@ def targets(model: ConflictModel, scenario: Scenario) -> dict[str, float]:
     for i, p in enumerate(scenario.places):
         taken = taken_by.get(i, []) == [ins]
         if taken and not battles[i] and comp.shares[i][g_sunni] > 0.5 and p.population > 0:
-            share = float(civ.displaced_from[i]) / p.population
+            residents = model.rec_population[: model.day, i] - model.rec_idps[: model.day, i]
+            share = 1.0 - float(residents.min()) / p.population  # the most of its people away on any day
             if share > worst:
                 worst, where = share, p.id
     out["worst_sunni_place_share_left"] = worst
@@ -251,8 +252,12 @@ def score(args: argparse.Namespace) -> int:
 
 
 def score_full(args: argparse.Namespace) -> int:
-    """The targets in full runs (the model's own war) of the scenario as shipped, on seeds 2000.."""
+    """The targets in full runs (the model's own war) of the scenario as shipped (``--set`` on top), on seeds
+    2000.."""
     scenario = load_scenario(SCENARIO)
+    sets = {k: float(v) for k, _, v in (s.partition("=") for s in args.sets)}
+    if sets:
+        scenario = scenario.with_parameters(sets)
     tgt = []
     for seed in range(2000, 2000 + args.seeds):
         tgt.append(targets(ConflictModel(scenario, seed=seed).run(), scenario))
@@ -278,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--split", choices=("calibration", "all"), default="all")
     full = sub.add_parser("score-full")
     full.add_argument("--seeds", type=int, default=20)
+    full.add_argument("--set", dest="sets", action="append", default=[])
     args = ap.parse_args(argv)
     return {"fit": fit, "score": score, "score-full": score_full}[args.command](args)
 

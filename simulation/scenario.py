@@ -61,7 +61,7 @@ TOML_KEYS = {
     "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force", "claims"),
     "relations": ("allied", "neutral"),
     "displacement": ("fear", "unscreened_groups"),
-    "replay": ("actors",),
+    "replay": ("actors", "fitted_parameters"),
 }
 
 
@@ -198,6 +198,10 @@ class Scenario:
     displacement: DisplacementSettings = field(default_factory=DisplacementSettings)
     #: ``[replay] actors``: recorded actor names (ACLED's ``actor1``) mapped to faction ids, for replay mode.
     replay_actors: tuple[tuple[str, str], ...] = ()
+    #: ``[replay] fitted_parameters``: parameters fitted in replay mode, applied by replays only (None: none).
+    replay_fitted_file: Path | None = None
+    #: Whether ``replay_fitted_file``'s parameters were applied (:func:`simulation.replay.model.with_replay_fit`).
+    replay_fitted_used: bool = False
 
     @property
     def days(self) -> int:
@@ -510,6 +514,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     composition = _load_composition(root, [p.id for p in places]) if (root / "composition.csv").exists() else None
     displacement = _displacement_table(toml_name, doc, composition)
     replay_actors = _replay_table(toml_name, doc, set(ids))
+    replay_fitted = _fitted_file(toml_name, doc.get("replay", {}), root, "replay.fitted_parameters")
 
     scenario = Scenario(
         path=root, name=str(head["name"]), description=str(head.get("description", "")),
@@ -518,6 +523,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         places=tuple(places), roads=tuple(roads), forces=tuple(forces), events=tuple(events),
         parameters=params, fit_bounds=fit_bounds, fitted_file=fitted_file, fitted_used=fitted_used,
         composition=composition, displacement=displacement, replay_actors=replay_actors,
+        replay_fitted_file=replay_fitted,
     )
     _check_connected(scenario, allow_isolated=names)
     return scenario
@@ -649,14 +655,14 @@ def _fit_table(toml_name: str, doc: dict[str, Any]) -> dict[str, tuple[float, fl
     return fit_bounds
 
 
-def _fitted_file(toml_name: str, head: dict[str, Any], root: Path) -> Path | None:
+def _fitted_file(toml_name: str, head: dict[str, Any], root: Path,
+                 field: str = "scenario.fitted_parameters") -> Path | None:
     """The fitted-parameters file ``fitted_parameters`` names (a relative ``.toml`` path), or None."""
     if not head.get("fitted_parameters"):
         return None
     named = head["fitted_parameters"]
     if not isinstance(named, str) or Path(named).is_absolute() or not named.endswith(".toml"):
-        raise ScenarioError(toml_name, f"{named!r} must be the relative path of a .toml file",
-                            field="scenario.fitted_parameters")
+        raise ScenarioError(toml_name, f"{named!r} must be the relative path of a .toml file", field=field)
     return (root / named).resolve()
 
 

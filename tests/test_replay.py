@@ -138,3 +138,23 @@ def test_unknown_faction_in_replay_actors_is_an_error(tmp_path):
         f.write('\n[replay]\nactors = {"Some Militia" = "nobody"}\n')
     with pytest.raises(ScenarioError, match="unknown faction 'nobody'"):
         load_scenario(toy)
+
+
+def test_the_replay_fit_applies_to_replays_only(tmp_path):
+    import shutil
+
+    from simulation.replay.model import with_replay_fit
+
+    toy = tmp_path / "toy"
+    shutil.copytree(TOY, toy)
+    (tmp_path / "replay_fit.toml").write_text("[parameters]\nflight_per_casualty = 777\n", encoding="utf-8")
+    with (toy / "scenario.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[replay]\nfitted_parameters = "../replay_fit.toml"\n')
+    scenario = load_scenario(toy)
+    assert scenario.parameters["flight_per_casualty"] != 777  # a full run does not read it
+    assert with_replay_fit(scenario).parameters["flight_per_casualty"] == 777
+    assert with_replay_fit(scenario.with_parameters({"flight_per_casualty": 5})).parameters[
+        "flight_per_casualty"] == 5  # --set still wins
+    days = read_events("e.csv", events(), scenario)
+    assert replay(scenario, days, days=1).p["flight_per_casualty"] == 777
+    assert replay(scenario, days, days=1, use_fitted=False).p["flight_per_casualty"] != 777

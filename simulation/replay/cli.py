@@ -37,7 +37,8 @@ def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespa
                    help="run directory to write (default runs/<scenario>-replay-seed<N>); must not exist unless "
                    "--force")
     p.add_argument("--force", action="store_true", help="replace the output directory if it exists")
-    p.add_argument("--no-fitted", action="store_true", help="ignore the scenario's fitted-parameters file")
+    p.add_argument("--no-fitted", action="store_true",
+                   help="ignore the scenario's fitted-parameters files (its [replay] fitted_parameters too)")
     p.add_argument("--no-plots", action="store_true", help="skip the report and plots")
     p.add_argument("--quiet", action="store_true", help="print only the run directory's path")
     commands["replay"] = cmd_replay
@@ -50,7 +51,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return cmd_replay_totals(args)
     if args.events is None:
         raise UsageError("replay: --events FILE is required (or --totals for a converted FLEE case)")
-    from simulation.replay.model import ReplayModel, replay_events
+    from simulation.replay.model import ReplayModel, replay_events, with_replay_fit
     from simulation.runs.output import check_run_target, summary_text, write_run_directory
     from simulation.scenario import MAX_DAYS, load_scenario
 
@@ -62,6 +63,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
     if sets:
         scenario = scenario.with_parameters(sets)
+    if not args.no_fitted:
+        scenario = with_replay_fit(scenario)
     events = replay_events(scenario, args.events)  # every row checked before anything is written
     out = args.out or Path("runs") / f"{scenario.name}-replay-seed{args.seed}"
     check_run_target(out, overwrite=args.force, protect=[scenario.path, Path.cwd(), args.events])

@@ -24,7 +24,7 @@ from simulation.replay.events import ReplayDays, read_events
 from simulation.rules import records
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["ReplayModel", "replay", "replay_events"]
+__all__ = ["ReplayModel", "replay", "replay_events", "with_replay_fit"]
 
 KEPT_EVENTS = ("road_blocked", "road_opened", "checkpoint_closed", "checkpoint_opened")
 """Scripted events a replay keeps: those about roads and checkpoints (the others move forces)."""
@@ -78,6 +78,22 @@ class ReplayModel(ConflictModel):
             self.running = False
 
 
+def with_replay_fit(scenario: Scenario) -> Scenario:
+    """``scenario`` with the parameters of its ``[replay] fitted_parameters`` file (fitted in replay mode) on top
+    of its own and its fitted file's, below any ``--set``; unchanged if it names none or the file is missing.
+    Replay's violence is recorded fatalities, a full run's the model's killed, wounded and sorties, so the
+    parameters that turn violence into flight are fitted apart (docs/displacement.md)."""
+    path = scenario.replay_fitted_file
+    if path is None or not path.is_file():
+        return scenario
+    from simulation.scenario import load_fitted_parameters
+
+    params = dict(scenario.parameters)
+    params.update(load_fitted_parameters(path))
+    params.update(scenario.overrides)
+    return dataclasses.replace(scenario, parameters=params, replay_fitted_used=True)
+
+
 def replay_events(scenario: Scenario, path: str | Path) -> ReplayDays:
     """Read the events file ``path`` (ACLED's columns) into the days of ``scenario`` (see
     :func:`simulation.replay.events.read_events`); a bad file raises :class:`ScenarioError`."""
@@ -93,10 +109,11 @@ def replay_events(scenario: Scenario, path: str | Path) -> ReplayDays:
 
 
 def replay(scenario: Scenario | str | Path, events: str | Path | ReplayDays, seed: int = 1,
-           days: int | None = None, **parameters: Any) -> ReplayModel:
+           days: int | None = None, use_fitted: bool = True, **parameters: Any) -> ReplayModel:
     """Run ``scenario``'s civilians through recorded ``events`` (a file in ACLED's columns, or
     :class:`ReplayDays`); return the finished model (write it with
-    :func:`simulation.runs.output.write_run_directory`).
+    :func:`simulation.runs.output.write_run_directory`). With ``use_fitted``, the scenario's fitted files apply,
+    its replay fit included (:func:`with_replay_fit`).
 
     Examples
     --------
@@ -105,7 +122,9 @@ def replay(scenario: Scenario | str | Path, events: str | Path | ReplayDays, see
     >>> int(m.civilians.displaced_from.sum())  # doctest: +SKIP
     """
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+        scenario = load_scenario(scenario, use_fitted=use_fitted)
+    if use_fitted:
+        scenario = with_replay_fit(scenario)
     if not isinstance(events, ReplayDays):
         events = replay_events(scenario, events)
     return ReplayModel(scenario, events, seed=seed, days=days, **parameters).run()

@@ -181,6 +181,7 @@ def summary(model: ConflictModel, run_time_s: float | None = None) -> dict[str, 
         "factions": nf,
         # A replay (simulation.replay): the recorded events it was driven by, instead of simulated forces.
         **({"replay": {"events": getattr(model, "events_file", None),
+                       "fitted_file": str(s.replay_fitted_file) if s.replay_fitted_used else None,
                        "notes": model.replay_days.summary_lines()}} if hasattr(model, "replay_days") else {}),
         "run_time_s": run_time_s,
         "version": __version__,
