@@ -221,7 +221,7 @@ def targets(model: ConflictModel, scenario: Scenario) -> dict[str, float]:
     out["worst_sunni_place"] = where
     ta = w.index["tal_afar"]
     g = comp.groups.index("shia_turkmen")
-    k = g * w.n + ta
+    k = civ.origin_of_gp[g * w.n + ta]
     out["tal_afar_shia_turkmen_left_share"] = float(civ.displaced_from_by_origin[k] / civ.initial_by_origin[k])
     return out
 

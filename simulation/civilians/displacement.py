@@ -1,8 +1,10 @@
 """Civilians as arrays: flight from the modelled fighting, travel along roads, shelter and return.
 
 Nobody is an agent here. People are counts in a few NumPy arrays whose shapes depend on the road graph and the
-number of population groups only. People are counted by *origin* ``k = g * n + p``: group ``g`` (see
-:mod:`simulation.civilians.groups`; one group without ``composition.csv``) of home place ``p``.
+number of population groups only. People are counted by *origin* ``k``: a group ``g`` (see
+:mod:`simulation.civilians.groups`; one group without ``composition.csv``) of a home place ``p`` that had people
+of it at the start (``origin_gp[k] = g * n + p``; empty combinations are not held, so the cost grows with the
+groups actually present, not with groups times places).
 
 ``residents_by_origin[k]``
     people living at home.
@@ -233,8 +235,17 @@ class Civilians:
             self.groups = composition.groups
             shares = np.array(composition.shares, dtype=float).T  # [group, place]
         G = len(self.groups)
-        self.n, self.n_groups, K = n, G, G * n
-        self.initial_by_origin = split_population(world.population0, shares).reshape(K)
+        by_group_and_place = split_population(world.population0, shares).reshape(G * n)
+        # The origins: the (group, place) pairs with people at the start, in group order.
+        self.origin_gp = np.flatnonzero(by_group_and_place > 0)
+        self.origin_home = self.origin_gp % n
+        self.origin_of_gp = np.full(G * n, -1, dtype=np.int64)
+        self.origin_of_gp[self.origin_gp] = np.arange(self.origin_gp.size)
+        self.group_start = np.searchsorted(self.origin_gp // n, np.arange(G + 1)).astype(np.int64)
+        self._origins_at = [np.flatnonzero(self.origin_home == c) for c in range(n)]
+        K = self.origin_gp.size
+        self.n, self.n_groups = n, G
+        self.initial_by_origin = by_group_and_place[self.origin_gp]
         self.initial = world.population0.copy()
         self.residents_by_origin = self.initial_by_origin.copy()
         self.cohort_by_origin = np.zeros((K, n), dtype=np.int64)
@@ -262,25 +273,25 @@ class Civilians:
         self.killed = np.zeros(n, dtype=np.int64)  # ... by the place where they were harmed
         self.checkpoint_open = np.ones(n, dtype=bool)
         self.fear_violence = np.zeros(n)
-        self.fear_takeover = np.zeros(K)
-        self.hazard_by_group = np.zeros(K)
+        self.fear_takeover = np.zeros(G * n)  # the rest by group at place, g * n + c
+        self.hazard_by_group = np.zeros(G * n)
         self.quiet_days = np.zeros(n, dtype=np.int64)
-        self.share_by_group = np.zeros(K)
-        self.within_share = np.zeros(K)
-        self.leaving_hazard = np.zeros(K)
+        self.share_by_group = np.zeros(G * n)
+        self.within_share = np.zeros(G * n)
+        self.leaving_hazard = np.zeros(G * n)
 
         factions = scenario.factions
         if composition is None:
             side = np.array([DOCTRINE_SIDE[f.doctrine] for f in factions])
-            self.hostility = sympathy_hostility(world.sympathy, side)  # [origin, faction]
+            self.hostility = sympathy_hostility(world.sympathy, side)  # [group at place, faction]
             self.violence_weight = np.ones(1)
         else:
             fear = fear_matrix(self.groups, scenario.displacement.fear_overrides())
             by_doctrine = fear[:, [DOCTRINE_COLUMNS.index(f.doctrine) for f in factions]]  # [group, faction]
-            self.hostility = np.repeat(by_doctrine, n, axis=0)  # [g * n + p, faction]
+            self.hostility = np.repeat(by_doctrine, n, axis=0)  # [g * n + c, faction]
             self.violence_weight = fear[:, DOCTRINE_COLUMNS.index("violence")].copy()
         unscreened = set(scenario.displacement.unscreened_groups)
-        self.screened = np.repeat([g not in unscreened for g in self.groups], n)  # by origin
+        self.screened = np.array([g not in unscreened for g in self.groups])[self.origin_gp // n]  # by origin
         self.admission_per_day = np.array([np.inf if p.admission is None else p.admission for p in scenario.places])
         self.admission_left = np.full(n, np.inf)  # today's, see step
         pop = world.population0
@@ -297,7 +308,7 @@ class Civilians:
         # ever written in place.
         self._packed_people = (self.residents_by_origin, self.cohort_by_origin, self.cohort_days,
                                self.displaced_from_by_origin, self.returned_by_origin, self.within_by_origin,
-                               self.within_days)
+                               self.within_days, self.origin_home)
         self._packed_fleeing = (self._fleeing, self._fleeing_n, self.fleeing_days)
         self._packed_returning = (self._returning, self._returning_n, self.returning_days)
         self._packed_fear = (self.fear_violence, self.fear_takeover, self.hazard_by_group, self.quiet_days)
@@ -307,10 +318,18 @@ class Civilians:
     # Views: by place (the groups summed)
 
     def _by_place(self, by_origin: np.ndarray) -> np.ndarray:
-        """Sum an array over the groups: ``[k, ...]`` with ``k = g * n + p`` to ``[p, ...]``."""
-        if self.n_groups == 1:
-            return by_origin
-        return by_origin.reshape(self.n_groups, self.n, *by_origin.shape[1:]).sum(axis=0)
+        """Sum an array over the groups: ``[k, ...]`` by origin to ``[p, ...]`` by home place."""
+        out = np.zeros((self.n, *by_origin.shape[1:]), dtype=by_origin.dtype)
+        np.add.at(out, self.origin_home, by_origin)
+        return out
+
+    def _by_group(self, at_place: np.ndarray) -> np.ndarray:
+        """The residents' mean of a quantity of each group at each place (``[g * n + c]``), by place."""
+        res = np.zeros(self.n_groups * self.n)
+        res[self.origin_gp] = self.residents_by_origin
+        res = res.reshape(self.n_groups, self.n)
+        weights = np.where(res.sum(axis=0) > 0, res, 1.0)
+        return (at_place.reshape(self.n_groups, self.n) * weights).sum(axis=0) / weights.sum(axis=0)
 
     @property
     def residents(self) -> np.ndarray:
@@ -350,20 +369,12 @@ class Civilians:
     @property
     def hazard(self) -> np.ndarray:
         """Each place's hazard of leaving today, averaged over its residents' groups."""
-        if self.n_groups == 1:
-            return self.hazard_by_group
-        res = self.residents_by_origin.reshape(self.n_groups, self.n)
-        weights = np.where(res.sum(axis=0) > 0, res, 1)
-        return (self.hazard_by_group.reshape(self.n_groups, self.n) * weights).sum(axis=0) / weights.sum(axis=0)
+        return self._by_group(self.hazard_by_group)
 
     @property
     def share_today(self) -> np.ndarray:
         """Each place's share of residents who left home today (expected)."""
-        if self.n_groups == 1:
-            return self.share_by_group
-        res = self.residents_by_origin.reshape(self.n_groups, self.n)
-        weights = np.where(res.sum(axis=0) > 0, res, 1)
-        return (self.share_by_group.reshape(self.n_groups, self.n) * weights).sum(axis=0) / weights.sum(axis=0)
+        return self._by_group(self.share_by_group)
 
     @property
     def idps(self) -> np.ndarray:
@@ -394,7 +405,8 @@ class Civilians:
     def displaced_by_group(self) -> dict[str, int]:
         """Everyone displaced now, by group."""
         now = (self.cohort_by_origin.sum(axis=1) + self.within_by_origin + self._fleeing_n + self._returning_n)
-        return {g: int(x) for g, x in zip(self.groups, now.reshape(self.n_groups, self.n).sum(axis=1))}
+        by_group = np.bincount(self.origin_gp // self.n, weights=now, minlength=self.n_groups)
+        return {g: int(x) for g, x in zip(self.groups, by_group)}
 
     @property
     def mean_days_displaced(self) -> float:
@@ -428,21 +440,20 @@ class Civilians:
         the road are not exposed to fighting in places.
         """
         counts = np.asarray(counts).astype(np.int64)
-        n, G = self.n, self.n_groups
         for c in np.flatnonzero(counts).tolist():
-            at_home = self.residents_by_origin[c::n]
-            inside = self.within_by_origin[c::n]
-            sheltering = self.cohort_by_origin[:, c]
-            pools = np.concatenate([at_home, inside, sheltering])
+            origins = self._origins_at[c]
+            G = origins.size
+            at_home = self.residents_by_origin[origins]
+            inside = self.within_by_origin[origins]
+            pools = np.concatenate([at_home, inside, self.cohort_by_origin[:, c]])
             k = min(int(counts[c]), int(pools.sum()))
             counts[c] = k
             if k == 0:
                 continue
             take = self.rng.multivariate_hypergeometric(pools, k, method="marginals")
-            self.residents_by_origin[c::n] -= take[:G]
-            self.killed_by_origin[c::n] += take[:G]
+            self.residents_by_origin[origins] -= take[:G]
+            self.killed_by_origin[origins] += take[:G]
             if take[G:2 * G].any():
-                origins = c + n * np.arange(G)
                 self.within_days[origins] -= take[G:2 * G] * self.within_days[origins] / np.maximum(inside, 1)
                 self.within_by_origin[origins] -= take[G:2 * G]
                 self.killed_by_origin[origins] += take[G:2 * G]
@@ -471,7 +482,7 @@ class Civilians:
             "injected totals" of FLEE's protocol (:mod:`simulation.replay.model`). Default: the flight rule.
         """
         p, w, n = self.p, self.world, self.world.n
-        K = self.residents_by_origin.size
+        K, G = self.residents_by_origin.size, self.n_groups
         violence = np.asarray(violence, dtype=float)
         taken_by = np.asarray(taken_by)
         controller = np.asarray(controller)
@@ -492,7 +503,7 @@ class Civilians:
             forced = np.asarray(departures, dtype=float)
             at = np.flatnonzero(forced >= 0)
             home = self.residents.astype(float)[at]
-            for g in range(self.n_groups):
+            for g in range(G):
                 k = g * n + at
                 self.share_by_group[k] = np.minimum(1.0, forced[at] / np.maximum(home, 1.0))
                 self.within_share[k] = 0.0
@@ -500,10 +511,11 @@ class Civilians:
 
         # 2. Where people would go: weight of each destination d for people of origin k (and 4: the shares of
         # each origin's displaced people heading home today).
-        open_to_idps, dest, weight = np.empty(n, dtype=bool), np.empty(K), np.empty((K, n))
+        open_to_idps, dest, weight = np.empty(n, dtype=bool), np.empty(G * n), np.empty((K, n))
         rate, near_rate = np.empty(K), np.empty(K)
         homeward = destination_weights(idps, self.hazard_by_group, battle, controller, self.quiet_days,
-                                       (self.capacity, self.checkpoint_open, self.attraction, self.hostility),
+                                       (self.capacity, self.checkpoint_open, self.attraction, self.hostility,
+                                        self.origin_gp),
                                        (p["return_quiet_days"], p["return_rate"], p["return_near_rate"]),
                                        (open_to_idps, dest, weight, rate, near_rate))
         nest = float(p["destination_nesting"])
@@ -525,13 +537,16 @@ class Civilians:
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
                            self.within_share, rate, near_rate, self._home_near[2],
-                           home_routes.next_hop if homeward else _NO_ROUTES, nest),
+                           home_routes.next_hop if homeward else _NO_ROUTES, nest,
+                           (self.origin_of_gp, self.group_start)),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
         # (compiled: see :mod:`simulation.civilians.travel`).
         home = home_routes.next_hop if home_routes is not None else _NO_ROUTES
-        self.admission_left[:] = self.admission_per_day * p["checkpoint_admission_scale"]
+        limited = np.isfinite(self.admission_per_day)  # (inf * 0 would be nan)
+        self.admission_left[:] = np.where(limited, np.where(limited, self.admission_per_day, 0.0)
+                                          * p["checkpoint_admission_scale"], np.inf)
         self.clock = travel_day(self.clock, self._packed_roads, hops,
                                 (weight, open_to_idps, home, battle, nest, self.admission_left, self.screened),
                                 self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)

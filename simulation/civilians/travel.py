@@ -14,8 +14,10 @@ gives the numbers it gave before, on every machine, whether or not the compiled 
 on-disk cache.
 
 See :class:`simulation.civilians.displacement.Civilians` for the arrays (``fleeing``, ``returning``,
-``cohort`` ...). People are counted by *origin* ``k = g * n + p``: group ``g`` of place ``p`` (``k % n`` is the
-home place; with one group, ``k`` is the place).
+``cohort`` ...). People are counted by *origin* ``k``: a group of a place that had people of it at the start
+(``People.home[k]`` is its place; ``gp[k] = g * n + p`` its group and place). Quantities of a group at a place,
+whoever is there (its fear of the place's taker, the hazard it sees, the share leaving), are indexed by
+``g * n + c``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class People(NamedTuple):
     returned: np.ndarray  #: (K,) int64, displaced people back home, by origin
     within: np.ndarray  #: (K,) int64, people displaced within their own place (another district)
     within_days: np.ndarray  #: (K,) float64, their person-days displaced
+    home: np.ndarray  #: (K,) int64, each origin's home place (fixed)
 
 
 class OnRoad(NamedTuple):
@@ -53,8 +56,8 @@ class Fear(NamedTuple):
     """The fear at each place, day to day."""
 
     violence: np.ndarray  #: (n,) float64, fear of violence felt nearby
-    takeover: np.ndarray  #: (K,) float64, fear of who took the place, by group (``[g * n + c]``)
-    hazard: np.ndarray  #: (K,) float64, the day's mean hazard of leaving for group ``g`` at place ``c``
+    takeover: np.ndarray  #: (G * n,) float64, fear of who took the place, by group (``[g * n + c]``)
+    hazard: np.ndarray  #: (G * n,) float64, the day's mean hazard of leaving for group ``g`` at place ``c``
     quiet_days: np.ndarray  #: (n,) int64, days without violence felt, battle or change of hands
 
 
@@ -134,8 +137,8 @@ def _mean_and_leave(road: OnRoad, off: np.ndarray, left: np.ndarray, mean: np.nd
 @njit(cache=True)
 def _settle(people: People, o: int, c: int, count: int, days: float) -> None:
     """``count`` people of origin ``o`` stop at ``c`` with ``days`` person-days: home (residents again, their
-    days dropped) if ``c`` is their home place (``o % n``), else sheltering in the cohort (o, c)."""
-    if c == o % people.cohort.shape[1]:
+    days dropped) if ``c`` is their home place, else sheltering in the cohort (o, c)."""
+    if c == people.home[o]:
         people.residents[o] += count
         people.returned[o] += count
     else:
@@ -160,6 +163,12 @@ def onward_split(cum: np.ndarray, deg: int, stay: float, total: float, uturn: in
         cum[uturn] = 0.0
     if total == 0:  # nowhere acceptable: stop here
         stay = 1.0
+    top = stay  # weights relative to the largest, so that tiny (subnormal) weights cannot overflow the shares
+    for k in range(deg):
+        top = max(top, cum[k])
+    stay /= top
+    for k in range(deg):
+        cum[k] /= top
     for k in range(1, deg):
         cum[k] = cum[k - 1] + cum[k]
     f = people / ((cum[deg - 1] if deg else 0.0) + stay)
@@ -177,14 +186,17 @@ def onward_split(cum: np.ndarray, deg: int, stay: float, total: float, uturn: in
 def road_split(weights: np.ndarray, count: int, u: float, take: np.ndarray) -> None:
     """Split ``count`` people among roads by their ``weights`` (not all zero), by the same systematic rounding
     as :func:`onward_split`; the last road takes the rest. Writes the people on each road in ``take``."""
+    top = 0.0  # weights relative to the largest, so that tiny (subnormal) weights cannot overflow the shares
+    for j in range(weights.size):
+        top = max(top, weights[j])
     last = 0.0
     for j in range(weights.size):
-        last += weights[j]
+        last += weights[j] / top
     f = count / last
     cum = 0.0
     taken = 0
     for j in range(weights.size):
-        cum += weights[j]
+        cum += weights[j] / top
         v = count if j == weights.size - 1 else min(np.int64(np.floor(cum * f + u)), count)
         take[j] = v - taken
         taken = v
@@ -217,7 +229,7 @@ def nested(terms_sum: float, nest: float) -> float:
     (1 / nest)``) and the destination weight raised to ``1 / nest`` once a day. With ``nest`` 1 a road weighs
     the sum of its destinations (destinations down one corridor add up); toward 0 it weighs its best destination
     only (a nested logit's nest parameter: destinations down one road are close substitutes)."""
-    return terms_sum if nest == 1.0 else terms_sum ** nest
+    return terms_sum if nest == 1.0 or terms_sum == 0.0 else terms_sum ** nest
 
 
 Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nest): see _weigh_choices
@@ -227,18 +239,19 @@ Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nes
 def _weigh_choices(choices: Choices, c: int, col: int) -> None:
     """The weights, for the ``col``-th origin on the road, of the choices at place ``c``: ``weights[c, j, col]``
     of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row j * n + c of kernel *
-    X[d, col])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[:, col]``: the destination weights of the
+    X[col, d])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[col]``: the destination weights of the
     ``col``-th origin on the road, raised to ``1 / nest``; see :func:`nested`), and their sum ``total[c, col]``;
     ``known[c, col]`` is then set. Each sum runs in increasing destination from 0.0 and the total in increasing
     ``j``. Worked out only for the (place, origin) pairs that people reach in the day."""
     ptr, to, kernel, X, n, weights, total, known, _, nest = choices
     J = weights.shape[1] - 1
     t = 0.0
+    x = X[col]
     for j in range(J + 1):
         row = j * n + c
         w = 0.0
         for k in range(ptr[row], ptr[row + 1]):
-            w += kernel[k] * X[to[k], col]
+            w += kernel[k] * x[to[k]]
         w = nested(w, nest)
         weights[c, j, col] = w
         t += w
@@ -314,7 +327,6 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
     edge, origin, count, settle_at, off, left, mean = scratch
     next_hop, battle, active = home
     K = returning.count.size
-    n = next_hop.shape[0]
     pairs = _arrivals(here, returning.slots, active, edge, origin, count)
     if pairs == 0:
         return
@@ -324,8 +336,9 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
     for i in range(pairs):
         e, o = edge[i], origin[i]
         h = roads.head[e]
-        nxt = next_hop[h, o % n]
-        if h == o % n:  # home
+        home = people.home[o]
+        nxt = next_hop[h, home]
+        if h == home:  # home
             settle_at[i] = h
         elif battle[h]:  # turned away: wait at the road's start, displaced
             settle_at[i] = roads.tail[e]
@@ -371,20 +384,20 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     n = weight.shape[1]
     E = head.size
     J = (ptr.size - 1) // n - 1 if n else 0
-    # The weights of each destination d for the a origins with people fleeing on the road now: X[d, k] for the
+    # The weights of each destination d for the a origins with people fleeing on the road now: X[k, d] for the
     # k-th such origin (column_of[o] = k; the choices at each place are weighed from them as people get there).
     a = 0
     for o in range(K):
         if fl.count[o] != 0:
             a += 1
-    X = np.empty((n, a))
+    X = np.empty((a, n))
     column_of = np.full(K, -1, dtype=np.int64)
     k = 0
     for o in range(K):
         if fl.count[o] != 0:
             column_of[o] = k
             for d in range(n):
-                X[d, k] = weight[o, d]
+                X[k, d] = weight[o, d]
             k += 1
     fleeing_origins = np.flatnonzero(fl.count)  # nobody else joins the road during the day's travel
     returning_origins = np.flatnonzero(rt.count)
@@ -430,12 +443,12 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
 
     ``params``: ``(decay_violence, decay_takeover, flight_takeover, flight_takeover_any, flight_per_casualty,
     battle_exposure_people, flight_max_share, flight_within_place)``; ``town``: ``(hostility, exposure,
-    violence_weight)`` (``hostility[k, f]``: origin ``k``'s fear of faction ``f``, also that of its group's
-    displaced people at ``k``'s place; ``violence_weight[g]``: group ``g``'s weight on violence).
+    violence_weight)`` (``hostility[g * n + c, f]``: the fear of faction ``f`` of group ``g`` at place ``c``,
+    residents and displaced alike; ``violence_weight[g]``: group ``g``'s weight on violence).
 
     At each place ``c`` with ``P = max(exposure[c], people present)`` and the district near the fighting
     ``D = min(P, battle_exposure_people)``, ``x = D / P`` of the people are exposed. For group ``g``
-    (``k = g * n + c``):
+    (``k = g * n + c``, the group at the place):
 
     - fear of violence ``V = V * decay_violence + felt``; of the takers ``T_k = T_k * decay_takeover +
       flight_takeover * (any + (1 - any) * hostility[k, taker])`` on a change of hands;
@@ -456,19 +469,19 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
     pe, fr = People(*people), Fear(*fear)
     residents, cohort = pe.residents, pe.cohort
     n = felt.size
-    G = residents.size // n
+    G = hostility.shape[0] // n
+    at_home = np.zeros(n)
     for c in range(n):
         idps[c] = 0
     for o in range(cohort.shape[0]):
         for c in range(n):
             idps[c] += cohort[o, c]
     for k in range(residents.size):
-        idps[k % n] += pe.within[k]
+        idps[pe.home[k]] += pe.within[k]
+        at_home[pe.home[k]] += residents[k]
     for c in range(n):
         fr.violence[c] = fr.violence[c] * decay_v + felt[c]
-        present = float(idps[c])
-        for g in range(G):
-            present += residents[g * n + c]
+        present = float(idps[c]) + at_home[c]
         exposed = max(exposure[c], present)
         near = min(exposed, district)
         x = near / exposed
@@ -493,7 +506,8 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
 def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray, controller: np.ndarray,
                         quiet_days: np.ndarray, places: tuple, params: tuple, out: tuple) -> bool:
     """Where people would go and who heads home (:meth:`simulation.civilians.displacement.Civilians.step`, 2
-    and 4); ``places`` is ``(capacity, checkpoint_open, attraction, hostility)``, ``params`` ``(return_quiet_days,
+    and 4); ``places`` is ``(capacity, checkpoint_open, attraction, hostility, gp)`` (``hostility`` by group at
+    place, ``gp[k]``: origin ``k``'s group and place, ``g * n + p``), ``params`` ``(return_quiet_days,
     return_rate, return_near_rate)``.
 
     Writes into ``out``, ``(open_to_idps, dest, weight, rate, near_rate)``: ``open_to_idps`` (no battle and the
@@ -504,26 +518,27 @@ def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray
     ``near_rate[k]``, the daily shares of origin ``k``'s displaced people heading home (``return_rate`` and
     ``return_near_rate`` times the acceptance of home's controller; zero unless home has been quiet
     ``return_quiet_days`` and has no battle). Returns whether any rate is non-zero."""
-    capacity, checkpoint_open, attraction, hostility = places
+    capacity, checkpoint_open, attraction, hostility, gp = places
     return_quiet_days, return_rate, return_near_rate = params
     open_to_idps, dest, weight, rate, near_rate = out
     n = idps.size
     K = weight.shape[0]
     for d in range(n):
         open_to_idps[d] = not battle[d] and checkpoint_open[d]
-    for k in range(K):
-        d = k % n
+    for i in range(dest.size):
+        d = i % n
         crowd = 1.0 / (1.0 + idps[d] / capacity[d])
-        dest[k] = attraction[d] * crowd * np.exp(-hazard[k]) * (1.0 if open_to_idps[d] else 0.0)
+        dest[i] = attraction[d] * crowd * np.exp(-hazard[i]) * (1.0 if open_to_idps[d] else 0.0)
     any_rate = False
     for k in range(K):
-        g0 = (k // n) * n
+        own = gp[k]  # the origin's group at its home place: its fears are the group's there
+        g0 = (own // n) * n
         for d in range(n):
-            weight[k, d] = dest[g0 + d] * (1.0 - hostility[k, controller[d]])
-        home = k % n
+            weight[k, d] = dest[g0 + d] * (1.0 - hostility[own, controller[d]])
+        home = own % n
         weight[k, home] = 0.0
         home_ok = quiet_days[home] >= return_quiet_days and not battle[home]
-        accept = (1.0 - hostility[k, controller[home]]) * (1.0 if home_ok else 0.0)
+        accept = (1.0 - hostility[own, controller[home]]) * (1.0 if home_ok else 0.0)
         rate[k] = return_rate * accept
         near_rate[k] = return_near_rate * accept
         if rate[k] != 0 or near_rate[k] != 0:
@@ -648,7 +663,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     hops : the hop matrix (see :class:`Hops`).
     roads : the road slots (``out_edge``, ``degree``, ``edge_id`` are read).
     start : (E,) the slot of each road in which people who set off now are put.
-    day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, next_hop, nest)``:
+    day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, next_hop, nest, origins)``:
 
         - ``weight``: (K, n) the weight of each destination d for people of origin k, ``[k, d]``, raised to ``1 /
           nest`` (with the hop matrix's kernels for the scale ``destination_distance_km * nest``; see
@@ -666,7 +681,9 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
         - ``near``: (n, n) ``exp(-road km / return_near_km)``;
         - ``next_hop``: (n, n) routes home, ``next_hop[c, p]`` the next place from ``c`` toward ``p``; empty if
           nobody heads home;
-        - ``nest``: how destinations down one road add up (see :func:`term`).
+        - ``nest``: how destinations down one road add up (see :func:`nested`);
+        - ``origins``: ``(of_gp, group_start)``: the origin of group ``g`` at place ``c`` (``of_gp[g * n + c]``,
+          -1 if it had nobody), and the first origin of each group (origins are in group order).
     people, fleeing, returning : the population, and the people on the road (see :class:`People`,
         :class:`OnRoad`).
 
@@ -678,19 +695,20 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     out_edge, degree, edge_id = rd.out_edge, rd.degree, rd.edge_id
-    weight, hazard, leaving, appeal, share, within_share, rate, near_rate, near, next_hop, nest = day
+    weight, hazard, leaving, appeal, share, within_share, rate, near_rate, near, next_hop, nest, origins = day
+    of_gp, group_start = origins
     residents, displaced_from, cohort, cohort_days = pe.residents, pe.displaced_from, pe.cohort, pe.cohort_days
     within, within_days = pe.within, pe.within_days
     fleeing_n, fleeing_days, returning_n, returning_days = fl.count, fl.days, rt.count, rt.days
     K, n = cohort.shape
-    G = K // n
+    G = group_start.size - 1
     J = out_edge.shape[1]
     probs = np.empty(J)
     take = np.empty(J, dtype=np.int64)
     for g in range(G):
         g0 = g * n
-        # can_leave[o, c]: some road out of c leads toward a place safer for group g with appeal to people
-        # from o (worked out only for the residents, o == g0 + c, and for the cohorts that may leave).
+        # Some road out of c leads toward a place safer for group g with appeal to people of origin o (worked
+        # out only for the residents and for the cohorts that may leave).
         at, safer_to, safer_kernel = _safer_by_road(ptr, to, kernel, hazard[g0:g0 + n], leaving[g0:g0 + n],
                                                    appeal[g0:g0 + n], J)
         road_share = np.empty(n)
@@ -700,7 +718,9 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
         # their place, then the displaced sheltering in frightened places, by (origin, place).
         leave_res = np.zeros(n, dtype=np.int64)
         for c in range(n):
-            k = g0 + c
+            k = of_gp[g0 + c]
+            if k < 0:
+                continue
             u = rng.random()
             if residents[k] == 0:
                 continue
@@ -712,17 +732,18 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
                 within[k] += inside
             if road_share[c] > 0 and _can_leave(at, safer_to, safer_kernel, weight[k], c, J):
                 leave_res[c] = _round_share(residents[k], road_share[c], u)
+        first, last = group_start[g], group_start[g + 1]
         groups = 0
         for c in range(n):
             if share[g0 + c] > 0:
-                for o in range(g0, g0 + n):
+                for o in range(first, last):
                     if cohort[o, c] != 0:
                         groups += 1
         g_origin = np.empty(groups + 2 * n, dtype=np.int64)  # the groups that leave: cohorts, residents, within
         g_place = np.empty(groups + 2 * n, dtype=np.int64)
         g_count = np.empty(groups + 2 * n, dtype=np.int64)
         m = 0
-        for o in range(g0, g0 + n):
+        for o in range(first, last):
             for c in range(n):
                 if cohort[o, c] != 0 and road_share[c] > 0 and \
                         _can_leave(at, safer_to, safer_kernel, weight[o], c, J):
@@ -737,7 +758,9 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
                         g_origin[m], g_place[m], g_count[m] = o, c, going
                         m += 1
         for c in range(n):
-            k = g0 + c
+            k = of_gp[g0 + c]
+            if k < 0:
+                continue
             if leave_res[c] != 0:
                 residents[k] -= leave_res[c]
                 displaced_from[k] += leave_res[c]
@@ -781,7 +804,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     for o in range(K):
         if rate[o] <= 0 and near_rate[o] <= 0:
             continue
-        home = o % n
+        home = pe.home[o]
         for c in range(n):
             h = next_hop[c, home]
             if cohort[o, c] == 0 or h < 0 or h == c:
