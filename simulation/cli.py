@@ -175,7 +175,7 @@ EXTENSIONS: list[str] = [
     "simulation.generate.cli",
     "simulation.replay.cli",
     "simulation.runs.cli",
-    "simulation.flee_import",
+    "simulation.flee_cli",
 ]
 
 

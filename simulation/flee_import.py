@@ -46,23 +46,20 @@ is written; the directory is written to a temporary sibling and renamed when com
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import io
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from simulation.flee_case import FleeCase, read_flee_case
 from simulation.scenario import ScenarioError
 
-__all__ = ["FITTED", "KIND_OF", "cmd_import_flee", "convert", "import_flee", "register_cli", "scenario_name"]
+__all__ = ["FITTED", "KIND_OF", "convert", "import_flee", "scenario_name"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FITTED = ROOT / "calibration" / "fitted" / "flee_suite.toml"
@@ -227,27 +224,3 @@ def import_flee(case_dir: str | Path, out: str | Path, overwrite: bool = False) 
         raise
     return out
 
-
-def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
-    """Add the ``import-flee`` sub-command."""
-    p = subparsers.add_parser(
-        "import-flee", help="convert a FLEE case (input_csv/, source_data/) into a scenario directory",
-        description="Convert a FLEE case as FLEE 3.1 reads it (FabFlee's flee3_validation layout) into a scenario "
-        "directory: places (FLEE's names kept exactly), roads, closures as road events, conflicts, UNHCR's daily "
-        "series with FLEE's registration corrections. Run it with `conflict-sim replay SCENARIO_DIR --totals "
-        "injected|generated --out DIR`. See docs/flee.md.")
-    p.add_argument("case", metavar="FLEE_DIR", type=Path, help="a FLEE case directory (input_csv/, source_data/)")
-    p.add_argument("--out", type=Path, required=True, metavar="SCENARIO_DIR", help="scenario directory to write")
-    p.add_argument("--force", action="store_true", help="replace SCENARIO_DIR if it exists")
-    commands["import-flee"] = cmd_import_flee
-
-
-def cmd_import_flee(args: argparse.Namespace) -> int:
-    from simulation.errors import OutputError
-
-    try:
-        out = import_flee(args.case, args.out, overwrite=args.force)
-    except FileExistsError as e:
-        raise OutputError(str(e)) from None
-    print(f"scenario directory: {out}")
-    return 0
