@@ -408,12 +408,55 @@ def _flee_engine(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, setti
                run.peak_rss_mib, int(run.agents[-1]), hasten, note, used)
 
 
-# name → runner(case_dir, case, seed, run_dir, settings, reuse, niceness) -> Row, or None while it does not exist.
-# The later work on the project's replay mode fills the two conflict-sim entries; until then they print "not run".
+_WARMED: set[str] = set()
+
+
+def _conflict_sim_engine(totals: str) -> Callable[..., Row]:
+    """This project's engine on a FLEE case in ``totals`` mode (``injected`` / ``generated``): the case converted
+    by ``import-flee`` (with the parameters fitted on Mali 2012 and Burundi 2015, calibration/fitted/
+    flee_suite.toml), run by :func:`simulation.flee_replay.run_flee_replay` at full scale, its run directory
+    written (no plots) and its ``displacement.csv`` scored.
+
+    Cost: wall and CPU time (``time.process_time``) of loading the converted scenario and running the model, in
+    this process, after one untimed warm-up run per mode (which loads the compiled kernels from numba's cache);
+    writing the run directory is not counted. Peak memory is this process's peak resident set so far
+    (``ru_maxrss``: an upper bound, it includes the earlier cases)."""
+
+    def runner(case_dir: Path, case: FleeCase, seed: int, run_dir: Path, settings: Path, reuse: bool | str,
+               niceness: int) -> Row:
+        import resource
+        import time
+
+        from simulation.flee_import import FITTED, import_flee
+        from simulation.flee_replay import run_flee_replay
+        from simulation.runs.output import write_run_directory
+
+        scenario_dir = run_dir.parent / "scenario"
+        if not (scenario_dir / "scenario.toml").is_file() or seed == 1:
+            import_flee(case_dir, scenario_dir, overwrite=True)
+        if totals not in _WARMED:
+            run_flee_replay(scenario_dir, totals, seed=0)
+            _WARMED.add(totals)
+        wall, cpu = time.perf_counter(), time.process_time()
+        model = run_flee_replay(scenario_dir, totals, seed=seed)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        write_run_directory(model, run_dir, wall, overwrite=True, plots=False)
+        table = read_camp_table(run_dir / "displacement.csv", case)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        note = "fitted on mali2012+burundi2015" if FITTED.is_file() else "defaults (no fitted file)"
+        if case.name in ("mali2012", "burundi2015"):
+            note += "; TRAINING case"
+        return Row(case.name, f"conflict-sim-{totals}", str(seed), "ok", score(table.counts, case.data.camps), wall,
+                   cpu, peak, int(model.civilians.total_displaced), 1, note, "")
+
+    return runner
+
+
+# name → runner(case_dir, case, seed, run_dir, settings, reuse, niceness) -> Row.
 ENGINES: dict[str, Callable[..., Row] | None] = {
     "flee": _flee_engine,
-    "conflict-sim-injected": None,
-    "conflict-sim-generated": None,
+    "conflict-sim-injected": _conflict_sim_engine("injected"),
+    "conflict-sim-generated": _conflict_sim_engine("generated"),
 }
 
 
@@ -491,7 +534,8 @@ def run_dir_for(runs_dir: Path, case: str, settings: Path, seed: int) -> Path:
 
 
 def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int, runs_dir: Path,
-              configs: dict[str, list[Path]], reuse: bool | str, niceness: int) -> list[Row]:
+              configs: dict[str, list[Path]], reuse: bool | str, niceness: int,
+              own_runs_dir: Path | None = None) -> list[Row]:
     """Every engine × FLEE settings × seed and the baselines on every case; prints each case's table.
 
     ``configs[case]`` lists the simsetting.yml files FLEE runs the case with (each its own rows: a scaled-down
@@ -507,15 +551,54 @@ def run_suite(cases_dir: Path, cases: list[str], engines: list[str], seeds: int,
             if runner is None:
                 rows.append(Row(name, engine, "-", "not run", note="no FLEE-case runner for this engine yet"))
                 continue
-            for settings in configs[name]:
-                per_seed = [runner(case_dir, case, seed, run_dir_for(runs_dir, name, settings, seed), settings, reuse,
-                                   niceness) for seed in range(1, seeds + 1)]
+            for settings in (configs[name] if engine == "flee" else configs[name][:1]):
+                per_seed = [runner(case_dir, case, seed, run_dir_for(runs_dir, name, settings, seed) if engine == "flee"
+                                   else (own_runs_dir or runs_dir) / f"{name}__{engine}" / f"seed{seed}", settings,
+                                   reuse, niceness)
+                            for seed in range(1, seeds + 1)]
                 mean = _mean_row(per_seed) if len(per_seed) > 1 else None
                 rows += _collapse_missing(per_seed) + ([mean] if mean else [])
         rows += baseline_rows(case)
         _print_case(rows)
         out += rows
     return out
+
+
+def _pick(rows: list[Row], model: str) -> Row | None:
+    """The row that stands for ``model`` on a case: the mean over seeds (else the one seed), full scale first."""
+    ok = [r for r in rows if r.model == model and r.scores is not None]
+    if not ok:
+        return None
+    return sorted(ok, key=lambda r: (r.hasten, r.seed != "mean"))[0]
+
+
+def summary_table(rows: list[Row]) -> str:
+    """Per case, side by side: FLEE 3.1's and this project's errors (averaged relative difference / rescaled),
+    the baselines', CPU seconds, the speed ratio (FLEE's CPU s ÷ ours, injected) and whether the injected mode's
+    averaged relative difference beats FLEE's and every baseline's (markdown)."""
+    out = ["| case | FLEE 3.1 error / rescaled | injected error / rescaled | generated error / rescaled "
+           "| capacity split | shares day 7 | shares day 30 | FLEE CPU s "
+           "| ours CPU s (injected) | speed ratio | injected beats all |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name in dict.fromkeys(r.case for r in rows):
+        case_rows = [r for r in rows if r.case == name]
+        flee, inj, gen = (_pick(case_rows, m) for m in ("flee-3.1", "conflict-sim-injected", "conflict-sim-generated"))
+        base = [_pick(case_rows, f"baseline-{b}") for b in ("capacity-split", "shares-day7", "shares-day30")]
+
+        def pair(r: Row | None) -> str:
+            return "–" if r is None else f"{r.scores.error:.3f} / {r.scores.rescaled:.3f}"
+
+        def one(r: Row | None) -> str:
+            return "–" if r is None else f"{r.scores.error:.3f}"
+
+        scale = "" if flee is None or flee.hasten == 1 else f" (1/{flee.hasten} scale)"
+        ratio = (f"{flee.cpu_s / inj.cpu_s:,.0f}x{scale}" if flee and inj and flee.cpu_s and inj.cpu_s else "–")
+        rivals = [r.scores.error for r in [flee, *base] if r is not None]
+        beats = "–" if inj is None else ("yes" if all(inj.scores.error < e for e in rivals) else "no")
+        out.append(f"| {name} | {pair(flee)}{scale} | {pair(inj)} | {pair(gen)} | {one(base[0])} | {one(base[1])} | "
+                   f"{one(base[2])} | {'–' if flee is None else f'{flee.cpu_s:.0f}'} | "
+                   f"{'–' if inj is None else f'{inj.cpu_s:.3f}'} | {ratio} | {beats} |")
+    return "\n".join(out)
 
 
 def write_results(rows: list[Row], path: Path) -> None:
@@ -537,6 +620,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engines", default="flee", help=f"comma-separated, of: {', '.join(ENGINES)}")
     p.add_argument("--seeds", type=int, default=1, help="seeds 1..N per engine and case")
     p.add_argument("--runs-dir", type=Path, default=Path("/work/flee-runs"), help="where FLEE's run folders go")
+    p.add_argument("--own-runs-dir", type=Path, default=None,
+                   help="where this project's run directories go (default: --runs-dir), RUNS/<case>__<engine>/seed<k>")
     p.add_argument("--settings", type=Path, help="FLEE simsetting.yml (default: CASES/simsetting.yml)")
     p.add_argument("--settings-for", action="append", default=[], metavar="CASE=YML",
                    help="simsetting.yml for one case instead of --settings; repeat to run the case with several "
@@ -584,11 +669,12 @@ def main(argv: list[str] | None = None) -> int:
                           f"largest difference {diff:.2e}", flush=True)
             return 0
         reuse: bool | str = "only" if a.stored_only else a.reuse
-        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, configs, reuse, a.nice)
+        rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, configs, reuse, a.nice, a.own_runs_dir)
     except (ScenarioError, FleeRunError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     write_results(rows, a.out)
+    print("\n" + summary_table(rows))
     print(f"\nwrote {a.out}")
     return 0
 

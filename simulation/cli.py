@@ -175,6 +175,7 @@ EXTENSIONS: list[str] = [
     "simulation.generate.cli",
     "simulation.replay.cli",
     "simulation.runs.cli",
+    "simulation.flee_cli",
 ]
 
 

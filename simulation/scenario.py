@@ -45,6 +45,11 @@ GROUPS = ("sunni_arab", "shia_arab", "kurd", "sunni_turkmen", "shia_turkmen", "c
 """The groups of ``composition.csv`` (its columns, in this order)."""
 KIN_GROUPS = ("kurd", "yazidi", "christian", "shabak")
 """The communities an opportunist faction (the Peshmerga) protects: its *kin* share of a place is theirs."""
+# With ``[scenario] place_ids = "names"`` (scenarios converted from other models, e.g. FLEE's cases, whose place
+# names are kept exactly), a place id may be any text without "|" (which joins a road's ends in events.csv) and
+# without control characters.
+PLACE_NAME_PATTERN = re.compile(r"^[^|\x00-\x1f\x7f]+$")
+PLACE_ID_RULES = ("ids", "names")
 SCENARIO_NAME_PATTERN = re.compile(r"^[a-z0-9_][a-z0-9_.-]*$")  # used in run-directory names: no "/" or ".."
 COLOUR_PATTERN = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 MAX_DAYS = 3660  # ten years of days: the daily records of a longer run would not fit in memory on a laptop
@@ -57,7 +62,7 @@ WHOLE_AMOUNT_EVENTS = {"reinforcement": MAX_PERSONNEL, "mobilisation": MAX_PERSO
 # The keys each table of scenario.toml may hold: anything else is a misspelling and is rejected.
 TOML_KEYS = {
     "": ("scenario", "factions", "relations", "parameters", "fit", "displacement", "replay"),
-    "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters", "observations"),
+    "scenario": ("name", "description", "start_date", "end_date", "fitted_parameters", "observations", "place_ids"),
     "factions": ("id", "name", "colour", "doctrine", "mobility", "air_force", "claims"),
     "relations": ("allied", "neutral"),
     "displacement": ("fear", "unscreened_groups"),
@@ -326,9 +331,14 @@ class _Rows:
             raise self.error(row, name, "is empty")
         return v
 
-    def ident(self, row: int, rec: dict[str, str], name: str) -> str:
+    def ident(self, row: int, rec: dict[str, str], name: str, names: bool = False) -> str:
+        """An id (lowercase letters, digits, _), or with ``names`` a place name (:data:`PLACE_NAME_PATTERN`)."""
         v = self.text(row, rec, name)
-        if not ID_PATTERN.match(v):
+        if names:
+            if not PLACE_NAME_PATTERN.match(v):
+                raise self.error(row, name, f"{v!r} is not a place name (any text without '|' or control "
+                                 "characters)")
+        elif not ID_PATTERN.match(v):
             raise self.error(row, name, f"{v!r} is not an id (lowercase letters, digits and _)")
         return v
 
@@ -504,7 +514,8 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
     if fitted_used:
         params.update(load_fitted_parameters(fitted_file))
 
-    places = _load_places(root, set(ids))
+    names = _place_id_rule(toml_name, head) == "names"
+    places = _load_places(root, set(ids), names=names)
     place_ids = {p.id for p in places}
     _check_claims(toml_name, factions, place_ids)
     roads = _load_roads(root, place_ids)
@@ -524,7 +535,7 @@ def load_scenario(path: str | Path, use_fitted: bool = True) -> Scenario:
         composition=composition, displacement=displacement, replay_actors=replay_actors,
         replay_fitted_file=replay_fitted,
     )
-    _check_connected(scenario)
+    _check_connected(scenario, allow_isolated=names)
     return scenario
 
 
@@ -547,6 +558,16 @@ def _scenario_table(toml_name: str, doc: dict[str, Any]) -> tuple[dict[str, Any]
     if (end - start).days + 1 > MAX_DAYS:
         raise ScenarioError(toml_name, f"{start} to {end} is more than {MAX_DAYS} days", field="scenario.end_date")
     return head, start, end
+
+
+def _place_id_rule(toml_name: str, head: dict[str, Any]) -> str:
+    """``[scenario] place_ids``: ``"ids"`` (default: lowercase letters, digits, _) or ``"names"`` (any text
+    without '|', for scenarios converted from other models whose place names are kept exactly)."""
+    rule = head.get("place_ids", "ids")
+    if rule not in PLACE_ID_RULES:
+        raise ScenarioError(toml_name, f"{rule!r} is not one of {', '.join(PLACE_ID_RULES)}",
+                            field="scenario.place_ids")
+    return str(rule)
 
 
 def _factions_table(toml_name: str, doc: dict[str, Any]) -> list[Faction]:
@@ -663,11 +684,14 @@ def _check_claims(toml_name: str, factions: list[Faction], place_ids: set[str]) 
             raise ScenarioError(toml_name, f"unknown place {unknown[0]!r}", field=f"factions[{i}].claims")
 
 
-def _check_connected(scenario: Scenario) -> None:
-    """Every place can be reached from every other by road."""
+def _check_connected(scenario: Scenario, allow_isolated: bool = False) -> None:
+    """Every place can be reached from every other by road; with ``allow_isolated`` (converted scenarios,
+    ``place_ids = "names"``: FLEE scores camps no road reaches) places without any road are left out."""
     import networkx as nx
 
     g = scenario.graph()
+    if allow_isolated:
+        g.remove_nodes_from([p for p, degree in list(g.degree) if degree == 0])
     if not nx.is_connected(g):
         parts = sorted(nx.connected_components(g), key=len)
         lonely = sorted(parts[0])[0]
@@ -714,13 +738,13 @@ def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
                                     f"{a}-{b} is {first} and {c}-{d} is {second}", field="relations.neutral")
 
 
-def _load_places(root: Path, factions: set[str]) -> list[Place]:
+def _load_places(root: Path, factions: set[str], names: bool = False) -> list[Place]:
     t = _Rows(root / "places.csv",
               ("id", "name", "kind", "governorate", "lat", "lon", "population", "controller", "value", "source"),
               ("sympathy", "fortification", "refuge", "admission_per_day"))
     places, seen = [], set()
     for row, r in t.rows:
-        pid = t.ident(row, r, "id")
+        pid = t.ident(row, r, "id", names=names)
         if pid in seen:
             raise t.error(row, "id", f"place {pid!r} appears twice")
         seen.add(pid)

@@ -355,17 +355,20 @@ def test_read_camp_table_from_a_run(tmp_path, case):
         fs.read_camp_table(p, case)
 
 
-def test_suite_without_flee_reports_baselines_and_not_run(tmp_path, capsys):
+def test_suite_without_flee_runs_our_engine_and_the_baselines(tmp_path, capsys):
     cases = tmp_path / "cases"
     write_case(cases / "mali2012")
     out = tmp_path / "res.csv"
-    code = fs.main(["--cases", str(cases), "--case", "mali2012", "--engines", "conflict-sim-injected",
+    code = fs.main(["--cases", str(cases), "--case", "mali2012", "--engines",
+                    "conflict-sim-injected,conflict-sim-generated", "--runs-dir", str(tmp_path / "runs"),
                     "--out", str(out)])
     assert code == 0
     text = out.read_text(encoding="utf-8")
-    assert "mali2012,conflict-sim-injected,-,not run,,,,," in text
+    assert "mali2012,conflict-sim-injected,1,ok," in text and "mali2012,conflict-sim-generated,1,ok," in text
     assert "mali2012,baseline-capacity-split,-,ok," in text and "baseline-shares-day30" in text
-    assert "not run" in capsys.readouterr().out
+    assert (tmp_path / "runs" / "mali2012__conflict-sim-injected" / "seed1" / "displacement.csv").is_file()
+    printed = capsys.readouterr().out
+    assert "| mali2012 | – |" in printed  # the summary table, FLEE not run here
 
 
 def test_suite_bad_case_exits_2_without_output(tmp_path, capsys):

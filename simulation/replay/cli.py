@@ -23,7 +23,12 @@ def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespa
         "scenario.toml, or ACLED's Iraq actor names). Civilians respond as in a full run; the run directory is "
         "a run's. See docs/displacement.md.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario directory or shipped scenario name")
-    p.add_argument("--events", type=Path, required=True, metavar="FILE", help="events CSV in ACLED's columns")
+    p.add_argument("--events", type=Path, default=None, metavar="FILE",
+                   help="events CSV in ACLED's columns (required unless --totals)")
+    # Hook for converted FLEE cases (simulation/flee_replay.py, docs/flee.md).
+    p.add_argument("--totals", choices=("injected", "generated"), default=None,
+                   help="a scenario made by `conflict-sim import-flee`: injected = UNHCR's daily increase injected "
+                   "at FLEE's conflict zones (FLEE's protocol), generated = the project's flight rule")
     p.add_argument("--seed", type=int, default=1, help="seed of the random generator (default 1)")
     p.add_argument("--days", type=int, default=None, help="days to replay (default: the scenario's)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
@@ -40,6 +45,12 @@ def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespa
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.totals is not None:
+        from simulation.flee_replay import cmd_replay_totals
+
+        return cmd_replay_totals(args)
+    if args.events is None:
+        raise UsageError("replay: --events FILE is required (or --totals for a converted FLEE case)")
     from simulation.replay.model import ReplayModel, replay_events, with_replay_fit
     from simulation.runs.output import check_run_target, summary_text, write_run_directory
     from simulation.scenario import MAX_DAYS, load_scenario

@@ -1,0 +1,304 @@
+"""FLEE cases in replay mode: ``conflict-sim replay SCENARIO_DIR --totals injected|generated --out DIR``.
+
+A scenario converted by ``conflict-sim import-flee`` (:mod:`simulation.flee_import`) runs on the project's replay
+engine (:class:`simulation.replay.model.ReplayModel`: no forces, the civilians of
+:mod:`simulation.civilians.displacement`), with FLEE's conflicts as each day's violence and FLEE's road closures
+as the scenario's events. Two ways to decide how many people flee:
+
+``injected`` (FLEE's own protocol; only *where people go* is predicted)
+    before day 0 each camp holds its day-0 UNHCR figure; each day t, FLEE's injection ``I[t]`` (the increase of
+    UNHCR's total, a decrease carried as a debt) leaves from the places in conflict, drawn at random in
+    proportion to FLEE's spawn weights ``w[t, p]`` (population × intensity × decay since onset): the numbers
+    leaving are one multinomial draw ``Multinomial(I[t], w[t] / Σ_p w[t, p])`` a day, seeded by the run's seed.
+    They replace the flight rule (the replay engine's ``departures``); the places they come from get enough
+    residents to supply them (FLEE's ``take_from_population`` is off: a conflict zone never empties).
+``generated`` (the project's own flight rule; no UNHCR figure is used)
+    each place in conflict feels, each day, violence equal to FLEE's intensity (1 for a plain conflict zone: FLEE
+    records no deaths, so one casualty-equivalent a day marks a conflict), and its residents (FLEE's
+    population) flee by the flight rule; the camps start empty.
+
+In both, a camp pulls the displaced with the scenario's ``refuge`` (1) times ``max(0, 1 - idps / capacity)``, its
+capacity being ``host_capacity_share`` × FLEE's (the civilians' softer crowding factor is switched off at camps);
+towns pull with ``destination_base_attraction`` (a FLEE town holds people too); a FLEE ``camp``
+closure turns the camp into an ordinary town (the pull of an empty town) from its start to its end day; people
+travel ``flight_speed_km`` a day and never go home (FLEE's agents do not). The run directory is a run's
+(``displacement.csv``: for every place, FLEE's name, and date, ``idps`` the displaced people there).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulation.replay.events import ReplayDays
+from simulation.replay.model import ReplayModel
+from simulation.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["TOTALS", "FleeInputs", "FleeReplayModel", "injected_departures", "read_flee_inputs", "run_flee_replay"]
+
+TOTALS = ("injected", "generated")
+
+
+@dataclass(frozen=True)
+class FleeInputs:
+    """What a converted FLEE case adds to its scenario, as arrays over the scenario's days and places.
+
+    Attributes
+    ----------
+    kind : per place, ``origin``, ``town``, ``camp``, ``pass-through`` or ``marker`` (flee_places.csv).
+    country : per place.
+    capacity : per place, a camp's FLEE capacity (0 elsewhere).
+    intensity : (days, n) FLEE's conflict intensity (0 where no conflict).
+    spawn_weight : (days, n) FLEE's spawn weights.
+    camp_closed : (days, n) bool, a camp turned into a town by a ``camp`` closure that day.
+    camps : the scored camps (FLEE's order), as place indices.
+    observed : (days, camps) UNHCR's figures (flee_observations.csv).
+    total, injected : (days,) UNHCR's total and FLEE's daily injection (flee_totals.csv).
+    """
+
+    kind: tuple[str, ...]
+    country: tuple[str, ...]
+    capacity: np.ndarray
+    intensity: np.ndarray
+    spawn_weight: np.ndarray
+    camp_closed: np.ndarray
+    camps: np.ndarray
+    observed: np.ndarray
+    total: np.ndarray
+    injected: np.ndarray
+
+
+def _rows(root: Path, name: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    path = root / name
+    where = f"{root.name}/{name}"
+    if not path.is_file():
+        raise ScenarioError(where, "file is missing (is this a scenario made by `conflict-sim import-flee`?)")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        for c in columns:
+            if c not in (reader.fieldnames or []):
+                raise ScenarioError(where, "required column is missing", row=1, field=c)
+        return [(i, rec) for i, rec in enumerate(reader, start=2)]
+
+
+def _number(where: str, row: int, rec: dict[str, str], name: str, low: float = 0.0) -> float:
+    try:
+        x = float(rec[name])
+    except (TypeError, ValueError):
+        raise ScenarioError(where, f"{rec[name]!r} is not a number", row=row, field=name) from None
+    if not np.isfinite(x) or x < low:
+        raise ScenarioError(where, f"{rec[name]} must be a number >= {low:g}", row=row, field=name)
+    return x
+
+
+def read_flee_inputs(scenario: Scenario) -> FleeInputs:
+    """Read the ``flee_*.csv`` tables of a converted scenario; a bad row raises :class:`ScenarioError`."""
+    root = scenario.path
+    index = {p: i for i, p in enumerate(scenario.place_ids)}
+    n, days = len(index), scenario.days
+
+    def place(where: str, row: int, rec: dict[str, str], name: str = "place") -> int:
+        if rec[name] not in index:
+            raise ScenarioError(where, f"unknown place {rec[name]!r}", row=row, field=name)
+        return index[rec[name]]
+
+    def day(where: str, row: int, rec: dict[str, str], name: str = "date") -> int:
+        try:
+            d = (dt.date.fromisoformat(rec[name]) - scenario.start_date).days
+        except (TypeError, ValueError):
+            raise ScenarioError(where, f"{rec[name]!r} is not a date (YYYY-MM-DD)", row=row, field=name) from None
+        if not 0 <= d < days:
+            raise ScenarioError(where, f"{rec[name]} is outside the scenario's dates", row=row, field=name)
+        return d
+
+    kind, country, capacity = [""] * n, [""] * n, np.zeros(n)
+    where = f"{root.name}/flee_places.csv"
+    for row, rec in _rows(root, "flee_places.csv", ("id", "country", "kind", "capacity")):
+        i = place(where, row, rec, "id")
+        kind[i], country[i] = rec["kind"], rec["country"]
+        if rec["kind"] not in ("origin", "town", "camp", "pass-through", "marker"):
+            raise ScenarioError(where, f"{rec['kind']!r} is not origin, town, camp, pass-through or marker", row=row,
+                                field="kind")
+        if rec["kind"] == "camp":
+            capacity[i] = _number(where, row, rec, "capacity")
+    missing = [scenario.place_ids[i] for i in range(n) if not kind[i]]
+    if missing:
+        raise ScenarioError(where, f"no row for place {missing[0]!r}", field="id")
+
+    intensity, weight = np.zeros((days, n)), np.zeros((days, n))
+    where = f"{root.name}/flee_conflicts.csv"
+    for row, rec in _rows(root, "flee_conflicts.csv", ("date", "place", "intensity", "spawn_weight")):
+        d, i = day(where, row, rec), place(where, row, rec)
+        intensity[d, i] = _number(where, row, rec, "intensity")
+        weight[d, i] = _number(where, row, rec, "spawn_weight")
+
+    closed = np.zeros((days, n), dtype=bool)
+    where = f"{root.name}/flee_closures.csv"
+    for row, rec in _rows(root, "flee_closures.csv", ("kind", "name1", "start", "end")):
+        if rec["kind"] not in ("camp", "idpcamp"):
+            continue  # the road closures are the scenario's events
+        i = place(where, row, rec, "name1")
+        start, end = int(_number(where, row, rec, "start", -1e9)), int(_number(where, row, rec, "end", -1e9))
+        # FLEE acts on day `start` (the camp becomes a town) and on day `end` (a camp again), tested in that order.
+        for d in range(days):
+            if d == start:
+                closed[d:, i] = True
+            if d == end:
+                closed[d:, i] = False
+
+    camps = [i for i in range(n) if kind[i] == "camp"]
+    col = {c: j for j, c in enumerate(camps)}
+    observed = np.full((days, len(camps)), -1.0)
+    where = f"{root.name}/flee_observations.csv"
+    for row, rec in _rows(root, "flee_observations.csv", ("date", "place", "refugees")):
+        d, i = day(where, row, rec), place(where, row, rec)
+        if i not in col:
+            raise ScenarioError(where, f"{rec['place']!r} is not a camp of flee_places.csv", row=row, field="place")
+        observed[d, col[i]] = _number(where, row, rec, "refugees")
+    if (observed < 0).any():
+        d, j = np.argwhere(observed < 0)[0]
+        raise ScenarioError(where, f"no figure for camp {scenario.place_ids[camps[j]]!r} on "
+                            f"{scenario.start_date + dt.timedelta(days=int(d))}", field="place")
+    total, injected = np.full(days, -1.0), np.full(days, -1.0)
+    where = f"{root.name}/flee_totals.csv"
+    for row, rec in _rows(root, "flee_totals.csv", ("date", "total", "injected")):
+        d = day(where, row, rec)
+        total[d], injected[d] = _number(where, row, rec, "total"), _number(where, row, rec, "injected")
+    if (total < 0).any():
+        raise ScenarioError(where, f"no row for {scenario.start_date + dt.timedelta(days=int(np.argmax(total < 0)))}",
+                            field="date")
+    return FleeInputs(tuple(kind), tuple(country), capacity, intensity, weight, closed, np.array(camps, dtype=np.int64),
+                      observed, total, injected)
+
+
+def injected_departures(inputs: FleeInputs, rng: np.random.Generator) -> np.ndarray:
+    """``(days, n)`` people leaving each place each day: ``Multinomial(injected[t], w[t] / Σ w[t])`` (nobody on a
+    day with no weight anywhere, as FLEE, which then has nowhere to put them)."""
+    days, n = inputs.spawn_weight.shape
+    out = np.zeros((days, n), dtype=np.int64)
+    for t in range(days):
+        w = inputs.spawn_weight[t]
+        s = w.sum()
+        if inputs.injected[t] > 0 and s > 0:
+            out[t] = rng.multinomial(int(inputs.injected[t]), w / s)
+    return out
+
+
+class FleeReplayModel(ReplayModel):
+    """:class:`ReplayModel` on a converted FLEE case: camps crowd at FLEE's capacities, ``camp`` closures turn
+    camps into towns, and (``injected``) the day-0 camp figures are pre-placed before day 0."""
+
+    def __init__(self, scenario: Scenario, events: ReplayDays, inputs: FleeInputs, preplaced: np.ndarray,
+                 origin_of_preplaced: int, seed: int | None = None, **parameters: Any):
+        super().__init__(scenario, events, seed=seed, **parameters)
+        self.flee = inputs
+        c = self.state.civilians
+        camps = inputs.camps
+        # A camp's pull falls linearly to 0 as it fills to host_capacity_share x FLEE's capacity (see _step); the
+        # civilians' own crowding factor is switched off at camps, whose capacity this rule states.
+        self._camp_capacity = self.p["host_capacity_share"] * np.maximum(inputs.capacity[camps], 1.0)
+        c.capacity[camps] = np.inf
+        self._camp_pull = c.attraction.copy()
+        self._town_pull = np.full(c.n, self.p["destination_base_attraction"])
+        if preplaced.any():
+            # People in the camps before day 0, counted as displaced from the largest origin of day 0 (FLEE does
+            # not say where they came from; nobody goes home, so it changes no movement).
+            o = origin_of_preplaced
+            c.residents_by_origin[o] -= int(preplaced.sum())
+            c.displaced_from_by_origin[o] += int(preplaced.sum())
+            c.cohort_by_origin[o, :] += preplaced
+            if c.residents_by_origin[o] < 0:
+                raise ValueError("not enough residents to pre-place the day-0 camp figures")
+
+    def _step(self) -> None:
+        d, c = self.day, self.state.civilians
+        if d >= self.days:
+            return super()._step()
+        pull = self._camp_pull.copy()
+        camps = self.flee.camps
+        pull[camps] *= np.clip(1.0 - c.idps[camps] / self._camp_capacity, 0.0, 1.0)
+        c.attraction[:] = np.where(self.flee.camp_closed[d], self._town_pull, pull)
+        left = c.displaced_from.copy()
+        super()._step()
+        forced = self.replay_days.departures
+        if forced is not None and d + 1 < self.days:
+            # People FLEE injects today who could not leave (no open road to anywhere with some pull) wait at home
+            # and leave the next day: the injected total is kept, as FLEE's spawned agents wait where they appear.
+            self.replay_days.departures[d + 1] += np.maximum(forced[d] - (c.displaced_from - left), 0.0)
+
+
+def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", seed: int = 1,
+                    use_fitted: bool = True, overrides: dict[str, float] | None = None) -> FleeReplayModel:
+    """Run a converted FLEE case in ``totals`` mode (see the module docstring); return the finished model.
+
+    ``overrides`` are parameter values set on top of the scenario's and its fitted file's.
+    """
+    if totals not in TOTALS:
+        raise ValueError(f"totals must be one of {', '.join(TOTALS)}, not {totals!r}")
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, use_fitted=use_fitted)
+    if overrides:
+        scenario = scenario.with_parameters(overrides)
+    inputs = read_flee_inputs(scenario)
+    days, n = scenario.days, len(scenario.places)
+    rng = np.random.default_rng(seed)
+    preplaced = np.zeros(n, dtype=np.int64)
+    origin = int(np.argmax(inputs.spawn_weight[0])) if days else 0
+    departures = None
+    if totals == "injected":
+        departures = injected_departures(inputs, rng)
+        preplaced[inputs.camps] = inputs.observed[0].astype(np.int64)
+        need = departures.sum(axis=0)
+        need[origin] += preplaced.sum()
+        places = tuple(dataclasses.replace(p, population=p.population + int(need[i]))
+                       for i, p in enumerate(scenario.places))
+        scenario = dataclasses.replace(scenario, places=places)
+    nf = len(scenario.factions)
+    events = ReplayDays(violence=inputs.intensity.copy(), battle=np.zeros((days, n), dtype=bool),
+                        civilians_killed=np.zeros((days, n)), killed=np.zeros((days, n, nf + 1), dtype=np.int64),
+                        control=[[] for _ in range(days)],
+                        matched=int((inputs.intensity > 0).sum()))
+    if departures is not None:
+        # Every place (0 where nobody is injected: no flight rule); a copy, the model adds those who wait a day.
+        events.departures = departures.astype(float)
+    model = FleeReplayModel(scenario, events, inputs, preplaced, origin, seed=seed)
+    return model.run()
+
+
+def cmd_replay_totals(args: Any) -> int:
+    """``conflict-sim replay SCENARIO_DIR --totals injected|generated --out DIR`` (a converted FLEE case)."""
+    from simulation.errors import UsageError, parse_sets
+    from simulation.runs.output import check_run_target, summary_text, write_run_directory
+
+    if args.events is not None:
+        raise UsageError("--totals runs a converted FLEE case on its own conflicts; drop --events")
+    if args.days is not None:
+        raise UsageError("--totals runs the case's whole period; drop --days")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: must be a whole number >= 0")
+    scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
+    sets = parse_sets(args.sets)
+    if sets:
+        scenario = scenario.with_parameters(sets)
+    read_flee_inputs(scenario)  # every table checked before anything runs or is written
+    out = args.out or Path("runs") / f"{scenario.name}-{args.totals}-seed{args.seed}"
+    check_run_target(out, overwrite=args.force, protect=[scenario.path, Path.cwd()])
+    started = time.perf_counter()
+    model = run_flee_replay(scenario, args.totals, seed=args.seed)
+    model.events_file = f"{scenario.path / 'flee_conflicts.csv'} (totals: {args.totals})"
+    write_run_directory(model, out, time.perf_counter() - started, overwrite=args.force, plots=not args.no_plots)
+    if args.quiet:
+        print(out)
+    else:
+        import json
+
+        print(summary_text(json.loads((out / "summary.json").read_text(encoding="utf-8"))), end="")
+        print(f"run directory: {out}")
+    return 0
