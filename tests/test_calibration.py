@@ -130,10 +130,10 @@ def test_shipped_windows_and_observation_errors_are_read():
     assert (c.control_low[i], c.control_day[i], c.control_high[i]) == (14, 15, 15)
     kr = [o.area for o in c.displacement].index("kurdistan_region")
     assert c.displacement_log_sd[kr] == 0.36 and np.isnan(np.delete(c.displacement_log_sd, kr)).all()
-    # A sourced row about a place the scenario lacks (Abu Kamal, in Syria) is kept with use=no, so it is dropped
-    # when compiled; used, it would be an error (a typo must not pass silently).
-    assert [o.use for o in obs.control if o.place == "abu_kamal"] == [False]
-    assert "abu_kamal" not in s.place_ids
+    # Abu Kamal (in Syria), once a place the scenario lacked and so a row with use=no, is now a place of the
+    # scenario (the fighters from Syria gather there) and its row is used, out of sample.
+    assert [(o.use, o.split) for o in obs.control if o.place == "abu_kamal"] == [(True, "validation")]
+    assert "abu_kamal" in s.place_ids
 
 
 def test_used_row_naming_an_unknown_place_is_rejected():
@@ -520,16 +520,20 @@ def test_objective_is_picklable_and_uses_common_random_numbers(toy_fit):
 def test_synthetic_recovery(toy_fit, tmp_path):
     """Parameters known in advance are recovered from synthetic observations (one run at the true values,
     seed 99; fitted over seeds 1-4): the killed share (set by the killed/wounded ratio) within ±0.15 and the
-    road speed (set by the timing of control changes) within a factor 1.6; the posterior's 90 % intervals
+    road speed (set by the timing of control changes) within a factor 2.5; the posterior's 90 % intervals
     contain both true values and the killed share's is narrower than 60 % of its prior range.
 
     The tolerances are wide because the toy is chaotic: one seed's sequence of control changes differs a lot
-    from another's, so the loss at the true values is far from zero and its minimum is noisy."""
+    from another's, so the loss at the true values is far from zero and its minimum is noisy. Since the collapse
+    rules (issue 16: uprisings wait for the columns, routs need a cause, garrisons lose their command) the toy's
+    first changes of hands depend less on travel time: over 8 seeds the loss is nearly flat for road speeds of
+    30-90 km a day and rises beyond 120, so a slow speed is hard to tell from the true one (the fit found 40;
+    the factor was 1.6 before)."""
     _, _, objective = toy_fit
     res = fit(objective, BOUNDS, tmp_path, budget=100, seed=5, abc_budget=1200, particles=60, progress=False)
     fitted = res.parameters
     assert abs(fitted["killed_share"] - TRUTH["killed_share"]) <= 0.15
-    assert abs(np.log(fitted["speed_road_km"] / TRUTH["speed_road_km"])) <= np.log(1.6)
+    assert abs(np.log(fitted["speed_road_km"] / TRUTH["speed_road_km"])) <= np.log(2.5)
     q = res.abc.quantiles((0.05, 0.95))
     for j, name in enumerate(objective.names):
         assert q[0, j] <= TRUTH[name] <= q[1, j], name

@@ -80,13 +80,14 @@ def test_a_row_without_source_is_rejected(tmp_path, table):
 
 
 def test_runs_1_to_30_june_and_mosul_changes_hands(iraq):
+    # Mosul falls in most runs, with no scripted shock (14 of seeds 1-20 with the shipped fit; 7 of 1-10).
     falls = 0
-    for seed in (1, 2, 3):
+    for seed in range(1, 11):
         m = ConflictModel(iraq, seed=seed).run()
         assert m.dates()[0] == "2014-06-01" and m.dates()[-1] == "2014-06-30"
         mosul = m.world.index["mosul"]
         falls += (m.rec_control[:, mosul] == m.faction_index["insurgent"]).any()
-    assert falls >= 2
+    assert falls >= 5
 
 
 def _edit_composition(tmp_path, edit) -> object:
