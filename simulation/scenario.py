@@ -45,6 +45,10 @@ GROUPS = ("sunni_arab", "shia_arab", "kurd", "sunni_turkmen", "shia_turkmen", "c
 """The groups of ``composition.csv`` (its columns, in this order)."""
 KIN_GROUPS = ("kurd", "yazidi", "christian", "shabak")
 """The communities an opportunist faction (the Peshmerga) protects: its *kin* share of a place is theirs."""
+ONE_GROUP = "everyone"
+"""The only group of a scenario without ``composition.csv``."""
+DOCTRINE_COLUMNS = ("government", "insurgent", "tribal", "opportunist", "violence")
+"""What a group fears: each faction doctrine, then violence felt nearby (a weight, not a share)."""
 # With ``[scenario] place_ids = "names"`` (scenarios converted from other models, e.g. FLEE's cases, whose place
 # names are kept exactly), a place id may be any text without "|" (which joins a road's ends in events.csv) and
 # without control characters.
@@ -881,8 +885,6 @@ def _load_composition(root: Path, place_ids: list[str]) -> Composition:
 def _displacement_table(toml_name: str, doc: dict[str, Any], composition: Composition | None) -> DisplacementSettings:
     """``[displacement]``: ``fear.GROUP = {DOCTRINE = value, ...}`` (0-1; violence 0-10) for groups of
     ``composition.csv``, and ``unscreened_groups``."""
-    from simulation.civilians.groups import DOCTRINE_COLUMNS, ONE_GROUP
-
     table = doc.get("displacement", {})
     if not isinstance(table, dict):
         raise ScenarioError(toml_name, "must be a table", field="displacement")

@@ -37,17 +37,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.scenario import GROUPS  # the groups of composition.csv (its columns, in this order)
+# The names of the data format live with its loader (the loader imports nothing of the civilians).
+from simulation.scenario import DOCTRINE_COLUMNS, GROUPS, ONE_GROUP
 
 __all__ = ["DEFAULT_FEAR", "DOCTRINE_COLUMNS", "GROUPS", "ONE_GROUP", "fear_matrix", "split_population",
            "sympathy_hostility"]
 
-
-ONE_GROUP = "everyone"
-"""The only group of a scenario without ``composition.csv``."""
-
-DOCTRINE_COLUMNS = ("government", "insurgent", "tribal", "opportunist", "violence")
-"""What a group fears: each faction doctrine, then violence felt nearby (a weight, not a share)."""
 
 DEFAULT_FEAR: dict[str, dict[str, float]] = {
     "sunni_arab": {"government": 0.5, "insurgent": 0.05, "tribal": 0.05, "opportunist": 0.2, "violence": 1.0},
