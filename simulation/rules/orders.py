@@ -613,9 +613,8 @@ def _attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, attac
     pl = Places(*places)
     rows, loc = free
     potential, defence = odds
-    send_rows, send_to = out
     value = pl.value
-    n, m = value.size, rows.size
+    n = value.size
     enemy_held = _targets_of(front, pl.governorate, False)
     appeal = np.empty(n)
     for q in range(n):
@@ -624,16 +623,7 @@ def _attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, attac
                                                                            + 1e-9)
         else:
             appeal[q] = 0.0
-    best = np.empty(m, dtype=np.int64)
-    go = np.empty(m, dtype=np.bool_)
-    _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), appeal), reach, (best, go))
-    k = 0
-    for i in range(m):
-        if go[i]:
-            send_rows[k] = rows[i]
-            send_to[k] = best[i]
-            k += 1
-    return k
+    return _send_to_best(rows, loc, value, appeal, reach, out)
 
 
 @njit(cache=True)
@@ -647,9 +637,8 @@ def _claim_attack_orders(free: tuple, front: tuple, places: Places, odds: tuple,
     pl = Places(*places)
     rows, loc = free
     potential, defence, allowed = odds
-    send_rows, send_to = out
     value = pl.value
-    n, m = value.size, rows.size
+    n = value.size
     enemy_held = _targets_of(front, pl.governorate, False)
     appeal = np.empty(n)
     for q in range(n):
@@ -657,6 +646,16 @@ def _claim_attack_orders(free: tuple, front: tuple, places: Places, odds: tuple,
             appeal[q] = value[q] * (1.5 - pl.sympathy[q]) * potential[q] / (potential[q] + ratio * defence[q] + 1e-9)
         else:
             appeal[q] = 0.0
+    return _send_to_best(rows, loc, value, appeal, reach, out)
+
+
+@njit(cache=True)
+def _send_to_best(rows: np.ndarray, loc: np.ndarray, value: np.ndarray, appeal: np.ndarray, reach: tuple,
+                  out: tuple) -> int:
+    """Each free unit (``rows`` at ``loc``) goes to its best target by ``appeal`` (see :func:`_best_targets`), if
+    it has one; ``out`` is ``(send_rows, send_to)``. Returns how many go."""
+    n, m = value.size, rows.size
+    send_rows, send_to = out
     best = np.empty(m, dtype=np.int64)
     go = np.empty(m, dtype=np.bool_)
     _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), appeal), reach, (best, go))
