@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulation.scenario import ScenarioError
+from simulation.scenario import ScenarioError, csv_records
 
 __all__ = [
     "CLOSURE_KINDS",
@@ -401,16 +401,7 @@ class _Csv:
         except OSError as e:
             raise ScenarioError(rel, f"cannot be read ({e.strerror})") from None
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        row = 0
-        while True:
-            row += 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:
-                raise ScenarioError(rel, f"is not valid CSV: {e}", row=row) from None
-            self.records.append((row, cells))
+        self.records.extend(csv_records(reader, rel))
 
     def data_rows(self) -> list[tuple[int, list[str]]]:
         """Rows that FLEE reads: not empty, first cell not starting with ``#``."""

@@ -279,6 +279,21 @@ def _replace(s: Scenario, **changes: Any) -> Scenario:
 # CSV reading with located errors
 
 
+def csv_records(reader: Iterator[list[str]], name: str, first_row: int = 1) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row, cells) of each record ``reader`` gives, the first being ``first_row``; a CSV syntax error
+    raises :class:`ScenarioError` naming ``name`` and the row."""
+    row = first_row - 1
+    while True:
+        row += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise ScenarioError(name, f"is not valid CSV: {e}", row=row) from None
+        yield row, cells
+
+
 class _Rows:
     """Rows of one CSV file with helpers that raise located :class:`ScenarioError`s."""
 
@@ -315,16 +330,7 @@ class _Rows:
 
     def _records(self, reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
         """(spreadsheet row, cells) of each record; the header is row 1. CSV syntax errors are located."""
-        row = 0
-        while True:
-            row += 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                raise ScenarioError(self.name, f"is not valid CSV: {e}", row=row) from None
-            yield row, cells
+        return csv_records(reader, self.name)
 
     def error(self, row: int, field: str, message: str) -> ScenarioError:
         return ScenarioError(self.name, message, row=row, field=field)

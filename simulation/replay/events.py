@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.scenario import Scenario, ScenarioError
+from simulation.scenario import Scenario, ScenarioError, csv_records
 
 __all__ = ["COLUMNS", "CONTROL_SUB_EVENTS", "DEFAULT_ACTORS", "MATCH_KM", "ReplayDays", "faction_of_actor",
            "read_events"]
@@ -183,15 +183,7 @@ def read_events(path: str, text: str, scenario: Scenario) -> ReplayDays:
     nf = len(scenario.factions)
     out = ReplayDays(np.zeros((days, n)), np.zeros((days, n), dtype=bool), np.zeros((days, n)),
                      np.zeros((days, n, nf + 1), dtype=np.int64), [[] for _ in range(days)])
-    row = 1
-    while True:
-        row += 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as e:
-            raise ScenarioError(name, f"is not valid CSV: {e}", row=row) from None
+    for row, cells in csv_records(reader, name, first_row=2):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) < len(header):
