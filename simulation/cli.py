@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from simulation.engine.signals import exit_on_signals, signals_deferred
-from simulation.errors import EXIT_BAD_INPUT, UsageError, parse_sets
+from simulation.errors import EXIT_BAD_INPUT, UsageError, check_days_and_seed, parse_sets
 from simulation.extras import MissingExtra, require_extra
 
 
@@ -80,10 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if wants_ensemble(args):
         return cmd_run_ensemble(args)
-    if args.days is not None and not 1 <= args.days <= MAX_DAYS:
-        raise UsageError(f"--days {args.days}: must be between 1 and {MAX_DAYS}")
-    if args.seed < 0:
-        raise UsageError(f"--seed {args.seed}: must be a whole number >= 0")
+    check_days_and_seed(args.days, args.seed, MAX_DAYS)
     sets = parse_sets(args.sets)
     scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
     if sets:

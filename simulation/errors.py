@@ -26,6 +26,14 @@ class SweepError(RuntimeError):
     """
 
 
+def check_days_and_seed(days: int | None, seed: int | None, max_days: int) -> None:
+    """Raise :class:`UsageError` for ``--days`` outside 1..``max_days`` or a negative ``--seed`` (None: not given)."""
+    if days is not None and not 1 <= days <= max_days:
+        raise UsageError(f"--days {days}: must be between 1 and {max_days}")
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed {seed}: must be a whole number >= 0")
+
+
 def parse_sets(items: Sequence[str]) -> dict[str, float]:
     from simulation.parameters import check_value
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from simulation.errors import UsageError, parse_sets
+from simulation.errors import UsageError, check_days_and_seed, parse_sets
 
 
 def register_cli(subparsers: Any, commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
@@ -55,10 +55,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from simulation.runs.output import check_run_target, summary_text, write_run_directory
     from simulation.scenario import MAX_DAYS, load_scenario
 
-    if args.days is not None and not 1 <= args.days <= MAX_DAYS:
-        raise UsageError(f"--days {args.days}: must be between 1 and {MAX_DAYS}")
-    if args.seed < 0:
-        raise UsageError(f"--seed {args.seed}: must be a whole number >= 0")
+    check_days_and_seed(args.days, args.seed, MAX_DAYS)
     sets = parse_sets(args.sets)
     scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
     if sets:

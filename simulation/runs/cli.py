@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulation.errors import UsageError
+from simulation.errors import UsageError, check_days_and_seed
 
 if TYPE_CHECKING:
     from simulation.runs.ensemble import EnsembleResult
@@ -97,10 +97,7 @@ def _check_common(args: argparse.Namespace) -> None:
         raise UsageError(f"--seeds {args.seeds}: need at least one run")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: need at least one")
-    if args.seed < 0:
-        raise UsageError(f"--seed {args.seed}: must be a whole number >= 0")
-    if args.days is not None and not 1 <= args.days <= MAX_DAYS:
-        raise UsageError(f"--days {args.days}: must be between 1 and {MAX_DAYS}")
+    check_days_and_seed(args.days, args.seed, MAX_DAYS)
     if args.posterior and args.no_fitted:
         raise UsageError("--posterior draws the fitted parameters from the fit's posterior: it cannot go with "
                          "--no-fitted")
