@@ -177,12 +177,10 @@ def test_defenders_fight_with_their_advantage(tmp_path):
 # --- morale: fall shock, routs, recovery ------------------------------------------------------------------
 
 
-def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path):
-    """An undefended town (value 2) falls to the insurgents on day 0. Government and tribal units 30 km away
-    (at a place of value 4) lose ``shock * v / (1 + v) * min(1, v / 4) * (1 - 30 / radius)`` morale; the
-    government's units 200 km away (beyond the 150 km radius), the neutral Kurds 20 km away and the winners
-    keep theirs."""
-    shock, radius, m0 = 1.0, 150.0, 0.9
+def fall_theatre(shock: float, radius: float, m0: float, garrison: int) -> Theatre:
+    """Insurgents at ``base`` take ``falls`` (value 2) on day 0; ``garrison`` tribal fighters of morale 0.1 hold
+    it at dawn and rout in the battle (all desert); government and tribal units 30 km away at ``near``, the
+    government's 200 km away at ``far``, the neutral Kurds 20 km away."""
     t = (Theatre().place("base", "insurgent").place("falls", "government", value=2.0)
          .place("near", "government", value=4.0).place("far", "government", value=4.0)
          .place("kurdtown", "kurds", value=4.0)
@@ -190,16 +188,35 @@ def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path)
          .unit("insurgent", "base", 100, morale=m0).unit("government", "near", 1000, morale=m0)
          .unit("tribal", "near", 500, morale=m0).unit("government", "far", 1000, morale=m0)
          .unit("kurds", "kurdtown", 1000, morale=m0)
-         .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=0.0))
-    m = run(t.model(tmp_path / "s", days=1))
+         .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=0.0, rout_threshold=0.3,
+              desertion_share=1.0))
+    return t.unit("tribal", "falls", garrison, morale=0.1) if garrison else t
+
+
+def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path):
+    """A garrisoned town (value 2) falls to the insurgents on day 0. Government and tribal units 30 km away
+    (at a place of value 4) lose ``shock * v / (1 + v) * min(1, v / 4) * (1 - 30 / radius)`` morale; the
+    government's units 200 km away (beyond the 150 km radius), the neutral Kurds 20 km away and the winners
+    keep theirs."""
+    shock, radius, m0 = 1.0, 150.0, 0.9
+    m = run(fall_theatre(shock, radius, m0, garrison=5).model(tmp_path / "s", days=1))
     assert logged(m, "control_change", "falls")
     v = 2.0
     # hollow_power 0: every unit as hollow as any; sympathy 0.5 where they stand: leaning 0.5, times 2 is 1.
     hit = shock * v / (1 + v) * min(1.0, v / 4.0) * (1 - 30 / radius)  # 0.2667
-    morale = {(a.faction, a.place): a.morale for a in units(m)}
+    morale = {(a.faction, a.place): a.morale for a in units(m) if a.faction != "insurgent"}
     assert morale == {("government", "near"): pytest.approx(m0 - hit), ("tribal", "near"): pytest.approx(m0 - hit),
-                      ("government", "far"): m0, ("kurds", "kurdtown"): m0,
-                      ("insurgent", "base"): m0, ("insurgent", "falls"): m0}
+                      ("government", "far"): m0, ("kurds", "kurdtown"): m0}
+    assert {a.morale for a in units(m, "insurgent", "base")} == {m0}
+
+
+def test_the_fall_of_an_empty_place_shakes_nobody(tmp_path):
+    """The same town, held by nobody at dawn, changes hands on day 0: no defeat, so every unit keeps its morale
+    (the insurgents' columns walking into an ungarrisoned desert town did not break the garrisons around)."""
+    m0 = 0.9
+    m = run(fall_theatre(1.0, 150.0, m0, garrison=0).model(tmp_path / "s", days=1))
+    assert logged(m, "control_change", "falls")
+    assert {a.morale for a in units(m) if a.faction != "insurgent"} == {m0}
 
 
 def test_a_unit_routs_below_the_threshold_and_not_above(tmp_path):
@@ -485,18 +502,20 @@ def test_a_garrison_long_outnumbered_loses_its_command(tmp_path, enemy_quality, 
 
 
 def test_the_fall_shock_hits_hollow_units_harder_with_the_largest_of_the_days_shocks(tmp_path):
-    """Two towns fall on day 0, each 30 km from ``near`` (sympathy 0.8 for the insurgents), where a hollow
-    unit (base morale 0.4) and a cohesive one (0.9) stand apart (different cohesion: they do not merge). Each
-    loses the largest shock of the day, not the sum: ``shock * v / (1 + v) * min(1, v / 4) * (1 - 30 / R)
-    * (1 - base) ** hollow_power * 2 * 0.8``."""
+    """Two garrisoned towns fall on day 0 (their tribal garrisons rout and desert), each 30 km from ``near``
+    (sympathy 0.8 for the insurgents), where a hollow unit (base morale 0.4) and a cohesive one (0.9) stand apart
+    (different cohesion: they do not merge). Each loses the largest shock of the day, not the sum: ``shock * v /
+    (1 + v) * min(1, v / 4) * (1 - 30 / R) * (1 - base) ** hollow_power * 2 * 0.8`` (the hollow unit, at about
+    0.36, stays above the rout threshold of 0.3)."""
     shock, radius, power = 0.5, 150.0, 2.0
     t = (Theatre().place("b1", "insurgent").place("b2", "insurgent").place("f1", "government", value=2.0)
          .place("f2", "government", value=2.0).place("near", "government", value=4.0, sympathy=0.8)
          .road("b1", "f1", 10).road("b2", "f2", 10).road("f1", "near", 30).road("f2", "near", 30)
          .unit("insurgent", "b1", 2000).unit("insurgent", "b2", 2000).unit("government", "near", 1000, morale=0.4)
          .unit("government", "near", 1000, morale=0.9)
-         .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=power, rout_threshold=0.0,
-              attack_ratio=10.0))
+         .unit("tribal", "f1", 5, morale=0.1).unit("tribal", "f2", 5, morale=0.1)
+         .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=power, rout_threshold=0.3,
+              desertion_share=1.0, attack_ratio=10.0))
     m = run(t.model(tmp_path / "s", days=1))
     assert {e[2] for e in logged(m, "control_change")} == {"f1", "f2"}
     one = shock * 2 / 3 * 0.5 * (1 - 30 / radius) * 2 * 0.8

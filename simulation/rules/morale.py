@@ -33,8 +33,10 @@ its enemies hold (no route of its side leads out) falls back by the road it came
 out, to the first place its enemies neither hold nor occupy, and on to the nearest place of its side from
 there; only with no such road does it dissolve, all of it deserting.
 
-**The fall shock.** When places fall, each live unit of a losing coalition within ``morale_shock_radius_km`` (by
-road) of one loses the largest of the day's shocks it felt (not their sum),
+**The fall shock.** When places fall that the losing coalition had forces at in the morning (the fall of an
+empty place is no defeat: the insurgents' columns walking into an ungarrisoned desert town shake nobody), each
+live unit of the losing coalition within ``morale_shock_radius_km`` (by road) of one loses the largest of the
+day's shocks it felt (not their sum),
 
     morale_fall_shock * v / (1 + v) * min(1, v / value of its own place) * (1 - d / radius)
                       * (1 - base_morale) ** hollow_power * 2 * leaning
@@ -156,11 +158,16 @@ def cut_off_garrisons(state: State, params: dict[str, float]) -> np.ndarray:
     return out
 
 
-def fall_shock(state: State, places: np.ndarray, losing: np.ndarray, takers: np.ndarray,
+def fall_shock(state: State, places: np.ndarray, losing: np.ndarray, takers: np.ndarray, dawn: np.ndarray,
                params: dict[str, float]) -> None:
-    """The day's falls (``places``, each lost by coalition ``losing`` to faction ``takers``) shake the morale of
-    the losing side's units nearby (see the module's docstring): each unit loses the largest of the day's
-    shocks it felt, and is ``shocked``."""
+    """The day's falls (``places``, each lost by coalition ``losing`` to faction ``takers``) of places the losing
+    side had forces at in the morning (``dawn``: personnel by place and coalition at the start of the day) shake
+    the morale of its units nearby (see the module's docstring): each unit loses the largest of the day's shocks
+    it felt, and is ``shocked``. An empty place changing hands is no defeat and shakes nobody."""
+    garrisoned = dawn[places, losing] > 0
+    if not garrisoned.any():
+        return
+    places, losing, takers = places[garrisoned], losing[garrisoned], takers[garrisoned]
     u, w = state.units, state.world
     radius = params["morale_shock_radius_km"]
     _fall_shock((places, losing, state.sides.insurgent[takers]), u.packed, u.n, state.sides.coalition_of,
