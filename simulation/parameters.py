@@ -172,7 +172,7 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         Parameter(
             "flight_takeover_any", 0.1, 0.0, 1.0,
-            "share of the takeover fear felt whatever the population's disposition (fear of the fighting to come)",
+            "share of the takeover fear felt whatever the disposition, if the place is fought over (fighting to come)",
         ),
         Parameter("flight_speed_km", 40.0, 5.0, 300.0, "km a day displaced people cover on the roads"),
         Parameter(
