@@ -351,6 +351,22 @@ def test_people_never_flee_into_or_through_a_battle_or_a_closed_checkpoint(tmp_p
     assert cohort[origin, b] + cohort[origin, h] > cohort[origin, plain] > 0
 
 
+def test_the_violence_civilians_feel_is_the_killed_not_the_wounded_or_the_sorties(tmp_path):
+    """A battle under air strikes: the day's violence at the place is the people killed there, every party and
+    civilians included, as a recorded fatality count would be; the wounded and the sorties add nothing."""
+    from simulation.rules import records
+
+    t = (Theatre().place("o", "government", population=100_000).place("s", "government", population=50_000)
+         .road("o", "s", 40).unit("government", "o", 2000).unit("insurgent", "o", 2000)
+         .event(0, "air_sorties", faction="government", amount=20).set(civilian_battle_harm=0.05))
+    m = run(t.model(tmp_path / "s", days=1))
+    o = place_index(m, "o")
+    killed, wounded = m.records.killed[0, o], m.records.wounded[0, o]
+    assert killed.sum() > 0 and wounded.sum() > 0 and killed[-1] + wounded[-1] > 0  # civilians were hit
+    assert m.state.tally.sorties[o] > 0
+    assert records.day_violence(m.state)[o] == killed.sum()
+
+
 @pytest.mark.parametrize("share", [1.0, 0.1, 0.0])
 def test_flight_from_fighting_follows_the_share_of_its_violence_counted_as_recorded_fatalities(tmp_path, share):
     """The same battle (civilians are not harmed in it, so it is the same fight whatever they do) drives away
