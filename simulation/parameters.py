@@ -146,7 +146,11 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         Parameter(
             "flight_per_casualty", 30.0, 0.0, 1e4,
-            "people driven to leave per casualty or air sortie felt nearby (the fear state), before saturation",
+            "people driven to leave per recorded-fatality equivalent felt nearby (the fear state), before saturation",
+        ),
+        Parameter(
+            "violence_recorded_share", 1.0, 0.0, 1.0,
+            "full runs: recorded-fatality equivalents per person the model kills (any party), for the civilians' fear",
         ),
         Parameter("fear_half_life_days", 2.0, 0.25, 90.0, "days for the fear of violence to halve"),
         Parameter("takeover_half_life_days", 1.0, 0.1, 90.0, "days for the fear of a place's new controller to halve"),
@@ -168,7 +172,7 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         Parameter(
             "flight_takeover_any", 0.1, 0.0, 1.0,
-            "share of the takeover fear felt whatever the population's disposition (fear of the fighting to come)",
+            "share of the takeover fear felt whatever the disposition, if the place is fought over (fighting to come)",
         ),
         Parameter("flight_speed_km", 40.0, 5.0, 300.0, "km a day displaced people cover on the roads"),
         Parameter(

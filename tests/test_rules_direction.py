@@ -318,7 +318,7 @@ def test_people_flee_toward_safer_places(tmp_path):
          .road("s", "o", 40).road("o", "d", 40).road("d", "v", 5)
          .unit("government", "o", 2000).unit("insurgent", "o", 2000)
          .unit("government", "v", 5000).unit("insurgent", "v", 5000))
-    m = t.model(tmp_path / "s", days=3)
+    m = t.model(tmp_path / "s", days=3, flight_per_casualty=90.0)  # the people killed drive them (3 x default)
     origin, quiet, danger = (place_index(m, p) for p in "osd")
     for _ in range(3):
         run(m, 1)
@@ -344,7 +344,7 @@ def flight_past(tmp_path, barrier: str, active: bool) -> tuple[ConflictModel, in
         t.unit("government", "b", 10, quality=0.01, morale=0.5).unit("insurgent", "b", 10, quality=0.01, morale=0.5)
     elif barrier == "checkpoint" and active:
         t.event(0, "checkpoint_closed", "b")
-    m = t.model(tmp_path / f"{barrier}-{str(active).lower()}", days=4)
+    m = t.model(tmp_path / f"{barrier}-{str(active).lower()}", days=4, flight_per_casualty=90.0)
     b, h = place_index(m, "b"), place_index(m, "h")
     for _ in range(4):
         run(m, 1)
@@ -366,6 +366,61 @@ def test_people_never_flee_into_or_through_a_battle_or_a_closed_checkpoint(tmp_p
     free, b, h = flight_past(tmp_path, barrier, active=False)
     cohort = free.civilians.cohort
     assert cohort[origin, b] + cohort[origin, h] > cohort[origin, plain] > 0
+
+
+def test_the_violence_civilians_feel_is_the_killed_not_the_wounded_or_the_sorties(tmp_path):
+    """A battle under air strikes: the day's violence at the place is the people killed there, every party and
+    civilians included, as a recorded fatality count would be; the wounded and the sorties add nothing."""
+    from simulation.rules import records
+
+    t = (Theatre().place("o", "government", population=100_000).place("s", "government", population=50_000)
+         .road("o", "s", 40).unit("government", "o", 2000).unit("insurgent", "o", 2000)
+         .event(0, "air_sorties", faction="government", amount=20).set(civilian_battle_harm=0.05))
+    m = run(t.model(tmp_path / "s", days=1))
+    o = place_index(m, "o")
+    killed, wounded = m.records.killed[0, o], m.records.wounded[0, o]
+    assert killed.sum() > 0 and wounded.sum() > 0 and killed[-1] + wounded[-1] > 0  # civilians were hit
+    assert m.state.tally.sorties[o] > 0
+    assert records.day_violence(m.state)[o] == killed.sum()
+
+
+@pytest.mark.parametrize("share", [1.0, 0.1, 0.0])
+def test_flight_from_fighting_follows_the_share_of_its_violence_counted_as_recorded_fatalities(tmp_path, share):
+    """The same battle (civilians are not harmed in it, so it is the same fight whatever they do) drives away
+    about ``share`` as many people as with all its casualties counted (hazards well below saturation, so the
+    flight is nearly proportional), and nobody at 0."""
+    def left(s: float) -> int:
+        t = (Theatre().place("o", "government", population=100_000).place("s", "government", population=50_000)
+             .road("o", "s", 40).unit("government", "o", 2000).unit("insurgent", "o", 2000))
+        m = run(t.model(tmp_path / f"v{s}", days=3, violence_recorded_share=s))
+        assert len(logged(m, "battle", "o")) == 3
+        return int(m.civilians.displaced_from[place_index(m, "o")])
+
+    full, part = left(1.0), left(share)
+    assert full > 2000  # the set-up: the battle does drive people away
+    if share == 0.0:
+        assert part == 0
+    else:
+        assert 0.7 * share * full <= part <= 1.05 * share * full + 50
+
+
+@pytest.mark.parametrize("fought", [False, True])
+def test_a_quiet_takeover_frightens_a_group_only_by_its_fear_of_the_taker(tmp_path, fought):
+    """Sunni Arabs (fear of the insurgents 0.05) of a town the insurgents take: handed over quietly, only
+    that fear drives them (hazard ``flight_takeover * 0.05``); where the place was fought over the day before,
+    the fear of the fighting to come, ``flight_takeover_any``, is added (hazard ``flight_takeover * (any +
+    (1 - any) * 0.05)``). No violence drives anyone (``flight_per_casualty = 0``)."""
+    from tests.test_displacement import INS, day, make_civilians
+
+    civ = make_civilians(tmp_path / ("fought" if fought else "quiet"), [("a", "government", 100_000, 0.8, 0),
+                                                   ("r", "government", 100_000, 0.1, 1.0)], [("a", "r", 40)],
+                         composition={"sunni_arab": [1.0, 1.0]}, flight_takeover=1.0, flight_takeover_any=0.5,
+                         flight_per_casualty=0.0, takeover_half_life_days=90.0, flight_max_share=0.3)
+    day(civ, violence={"a": 10} if fought else None)  # the day before: fighting felt there, or quiet
+    day(civ, taken={"a": INS})
+    hazard = 1.0 * (0.5 + 0.5 * 0.05) if fought else 1.0 * 0.05
+    expected = 100_000 * 0.3 * -math.expm1(-hazard)  # the share of the day of the takeover
+    assert abs(int(civ.displaced_from[0]) - expected) <= 0.02 * expected + 2
 
 
 # --- combat: air strikes ---------------------------------------------------------------------------------

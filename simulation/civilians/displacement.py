@@ -24,7 +24,7 @@ The place-level views (``residents``, ``cohort[p, c]``, ``displaced_from`` ...) 
 
 A day (:meth:`Civilians.step`, called by the model after the fighting, air strikes and changes of control):
 
-1. **Fear.** Violence (casualties and sorties) at each place is felt nearby, weighted by
+1. **Fear.** Violence (people killed, or recorded fatalities in a replay) at each place is felt nearby, weighted by
    ``exp(-road km / fear_radius_km)``, and accumulates in a fear state that halves every
    ``fear_half_life_days``. A change of controller adds a takeover fear, by group, that halves every
    ``takeover_half_life_days``: ``flight_takeover * (any + (1 - any) * fear of the taker)``. The fear of a
@@ -474,7 +474,8 @@ class Civilians:
 
         Parameters
         ----------
-        violence : (n,) casualties (killed and wounded, all parties) and air sorties at each place today.
+        violence : (n,) recorded-fatality equivalents at each place today: in a full run the killed of every
+            party times ``violence_recorded_share``, in a replay the recorded fatalities.
         taken_by : (n,) the faction that took each place today, -1 where control did not change.
         controller : (n,) each place's controller at the end of the day.
         battle : (n,) bool, places with an active battle (nobody flees into or through them); default none.

@@ -451,7 +451,9 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
     (``k = g * n + c``, the group at the place):
 
     - fear of violence ``V = V * decay_violence + felt``; of the takers ``T_k = T_k * decay_takeover +
-      flight_takeover * (any + (1 - any) * hostility[k, taker])`` on a change of hands;
+      flight_takeover * (any + (1 - any) * hostility[k, taker])`` on a change of hands, where ``any`` is
+      ``flight_takeover_any`` if the place is fought over (it was not quiet yesterday, or today it has a battle
+      or feels at least one casualty-equivalent) and 0 if it is handed over quietly;
     - hazard in the district ``h_near = flight_per_casualty * violence_weight[g] * V / D + T_k``, elsewhere
       ``h_far = T_k``; the mean hazard (``hazard[k]``, which destinations are judged by) is ``x * (h_near - T_k)
       + T_k``;
@@ -485,11 +487,15 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
         exposed = max(exposure[c], present)
         near = min(exposed, district)
         x = near / exposed
+        # A place handed over quietly (quiet yesterday, nothing fought or felt today) frightens each group only by
+        # its fear of the taker: the fear of the fighting to come, ``takeover_any``, needs fighting to be near.
+        fought = fr.quiet_days[c] == 0 or felt[c] >= 1.0 or battle[c]
+        anyone = takeover_any if fought else 0.0
         for g in range(G):
             k = g * n + c
             shock = 0.0
             if taken_by[c] >= 0:
-                shock = flight_takeover * (takeover_any + (1 - takeover_any) * hostility[k, taken_by[c]])
+                shock = flight_takeover * (anyone + (1 - anyone) * hostility[k, taken_by[c]])
             fr.takeover[k] = fr.takeover[k] * decay_t + shock
             h_violence = flight_per_casualty * violence_weight[g] * fr.violence[c] / near
             fr.hazard[k] = x * h_violence + fr.takeover[k]

@@ -211,7 +211,8 @@ class ConflictModel(mesa.Model):
         movement.update_presence(s)
         taken_by = self._changes_of_hands(dawn)                              # 7
         insurgency.recruit(s, rng, p)                                        # 8
-        s.civilians.step(records.day_violence(s), taken_by, s.controller, s.presence.battle)  # 9
+        felt = records.day_violence(s) * p["violence_recorded_share"]  # as recorded fatalities (replay's scale)
+        s.civilians.step(felt, taken_by, s.controller, s.presence.battle)  # 9
         s.units.bury_dead()
         records.record_day(s, self.records, self.day)
         self._report_day()

@@ -13,7 +13,9 @@ At the end of day ``d`` (after the civilians have moved):
   personnel present in all.
 
 The day's violence at each place, which the civilians feel (:meth:`simulation.civilians.displacement.Civilians
-.step`), is the killed and wounded of every party plus the air sorties flown there.
+.step`), is the killed of every party there (civilians included): the model's counterpart of the recorded
+fatalities that drive the civilians in replay mode (the wounded and the air sorties are not counted apart: a
+sortie frightens through the people it kills). The model scales it by ``violence_recorded_share``.
 
 No parameters, no random draws. Entries: :func:`day_violence`, :func:`record_day`.
 """
@@ -58,7 +60,7 @@ class Records(NamedTuple):
 
 
 def day_violence(state: State) -> np.ndarray:
-    """The day's violence at each place: killed and wounded of every party, and air sorties."""
+    """The day's violence at each place: the killed of every party, civilians included."""
     violence = np.empty(state.world.n, dtype=np.int64)
     _day_violence(state.packed_tally, violence)
     return violence
@@ -115,12 +117,10 @@ def _record_day(d: int, units: Units, n: int, controller: np.ndarray, tally: Tal
 
 @njit(cache=True)
 def _day_violence(tally: Tally, violence: np.ndarray) -> None:
-    """The day's violence at each place: killed and wounded of every party, and air sorties."""
+    """The day's violence at each place: the killed of every party, civilians included."""
     t = Tally(*tally)
     for p in range(violence.size):
         v = 0
         for j in range(t.killed.shape[1]):
             v += t.killed[p, j]
-        for j in range(t.wounded.shape[1]):
-            v += t.wounded[p, j]
-        violence[p] = v + t.sorties[p]
+        violence[p] = v
