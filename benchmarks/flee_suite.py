@@ -513,6 +513,34 @@ def _csv_row(r: Row) -> dict[str, str]:
             "hasten": str(r.hasten), "settings": r.settings, "note": r.note}
 
 
+def read_results(path: Path, model: str | None = None) -> list[Row]:
+    """The rows of a table written by :func:`write_results` (only ``model``'s when given), e.g. FLEE 3.1's stored
+    figures once its run folders are gone (``--flee-rows-from``)."""
+    def f(x: str) -> float | None:
+        return float(x) if x != "" else None
+
+    out = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for rec in csv.DictReader(fh):
+            if model is not None and rec["model"] != model:
+                continue
+            scores = None if rec["error"] == "" else Scores(float(rec["error"]), float(rec["rescaled_error"]),
+                                                            float(rec["mase7"]), float(rec["mase30"]))
+            out.append(Row(rec["case"], rec["model"], rec["seed"], rec["status"], scores, f(rec["wall_s"]),
+                           f(rec["cpu_s"]), f(rec["peak_rss_mib"]),
+                           None if rec["agents_final"] == "" else int(rec["agents_final"]), int(rec["hasten"]),
+                           rec["note"], rec["settings"]))
+    return out
+
+
+def with_stored_rows(rows: list[Row], stored: list[Row]) -> list[Row]:
+    """``rows`` with ``stored`` rows of the same cases put first in each case (cases in ``rows``' order)."""
+    out: list[Row] = []
+    for name in dict.fromkeys(r.case for r in rows):
+        out += [r for r in stored if r.case == name] + [r for r in rows if r.case == name]
+    return out
+
+
 def _print_case(rows: list[Row]) -> None:
     print(f"\n{rows[0].case}")
     print(f"  {'model':<26}{'seed':>5}{'error':>8}{'rescaled':>10}{'mase7':>8}{'mase30':>8}{'wall s':>9}"
@@ -629,6 +657,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", action="store_true", help="re-read finished runs (run.json present) instead of rerunning")
     p.add_argument("--stored-only", action="store_true",
                    help="never start FLEE: re-read finished runs and report the others as missing")
+    p.add_argument("--flee-rows-from", type=Path, metavar="CSV",
+                   help="take FLEE 3.1's rows from this earlier results table (its run folders being gone); "
+                   "do not list flee in --engines then")
     p.add_argument("--nice", type=int, default=19, help="niceness of FLEE's processes")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--check-reader", action="store_true",
@@ -638,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
+    if a.flee_rows_from is not None and "flee" in engines:
+        print("error: --flee-rows-from gives FLEE's rows: drop flee from --engines", file=sys.stderr)
+        return 2
     if unknown or a.seeds < 1:
         print(f"error: unknown engine {unknown[0]!r}" if unknown else "error: --seeds must be at least 1",
               file=sys.stderr)
@@ -670,6 +704,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         reuse: bool | str = "only" if a.stored_only else a.reuse
         rows = run_suite(a.cases, cases, engines, a.seeds, a.runs_dir, configs, reuse, a.nice, a.own_runs_dir)
+        if a.flee_rows_from is not None:
+            rows = with_stored_rows(rows, read_results(a.flee_rows_from, "flee-3.1"))
     except (ScenarioError, FleeRunError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

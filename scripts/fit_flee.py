@@ -7,7 +7,9 @@ The two training cases are converted (:func:`simulation.flee_import.convert`) an
 two cases of FLEE's averaged relative difference (``benchmarks.flee_suite.averaged_relative_difference``: the
 issue's measure). The search: ``--evals`` points drawn uniformly (log-uniformly for scales) in the box
 :data:`BOX`, then ``--refine`` rounds of coordinate steps around the best (each parameter moved by ±``step`` of
-its range, the step halved after a round without gain). Then the generated-flight mode's flight parameters
+its range, the step halved after a round without gain). The box includes ``town_move_chance``, the injected
+mode's daily share of the displaced in towns who move on (FLEE's move chance; the ``[flee_replay]`` table of the
+written file, not a model parameter). Then the generated-flight mode's flight parameters
 (:data:`FLIGHT_BOX`) are searched the same way with the injected fit held fixed, on the same two cases.
 
 Writes ``calibration/fitted/flee_suite.toml`` (the best point, which ``import-flee`` copies into every converted
@@ -48,7 +50,10 @@ BOX = {
     "host_capacity_share": (0.5, 2.0, False),
     "destination_nesting": (0.2, 1.0, False),
     "fear_radius_km": (0.0, 100.0, False),
+    "town_move_chance": (0.0, 1.0, False),  # not a model parameter: the [flee_replay] table (flee_replay.py)
 }
+REPLAY_ONLY = ("town_move_chance",)
+"""Searched with the others but passed to :func:`run_flee_replay` itself, and written to ``[flee_replay]``."""
 FLIGHT_BOX = {
     "flight_per_casualty": (1.0, 3000.0, True),
     "flight_max_share": (0.001, 0.3, True),
@@ -94,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             errs, resc = [], []
             started = time.perf_counter()
             for name in TRAINING:
-                m = run_flee_replay(scenarios[name], totals, seed=1, overrides=params)
+                model_params = {k: v for k, v in params.items() if k not in REPLAY_ONLY}
+                m = run_flee_replay(scenarios[name], totals, seed=1, overrides=model_params,
+                                    town_move_chance=params.get("town_move_chance", 0.0))
                 sim = m.records.idps[:, m.flee.camps].astype(float)
                 errs.append(averaged_relative_difference(sim, data[name]))
                 resc.append(rescaled_relative_difference(sim, data[name]))
@@ -144,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
              f"# are scored with these and were never used to choose anything. Search: seed {a.seed}, {a.evals}",
              f"# random points and {a.refine} refinement rounds per stage; every evaluation in flee_suite_search.csv.",
              "[parameters]"]
-    lines += [f"{k} = {v:.6g}" for k, v in best.items()]
+    lines += [f"{k} = {v:.6g}" for k, v in best.items() if k not in REPLAY_ONLY]
+    lines += ["", "# FLEE's daily move chance outside camps, injected mode only (simulation/flee_replay.py)",
+              "[flee_replay]"]
+    lines += [f"{k} = {best[k]:.6g}" for k in REPLAY_ONLY]
     a.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     keys: list[str] = []
     for r in log_rows:

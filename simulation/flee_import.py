@@ -9,7 +9,8 @@ scenario directory holds:
     factions (the state holding every place and the armed groups; FLEE has no factions), ``place_ids = "names"``
     and the parameters FLEE cases run with (no returns home: FLEE has none), and ``fitted_parameters`` naming
     ``fitted.toml``, a copy of ``calibration/fitted/flee_suite.toml`` (fitted on Mali 2012 and Burundi 2015
-    only; docs/flee.md) when the repository has it.
+    only; docs/flee.md; its ``[flee_replay]`` table holds the injected mode's ``town_move_chance``) when the
+    repository has it.
 ``places.csv``
     every location: ``kind`` town (a FLEE forwarding hub or marker: crossing), ``governorate`` FLEE's region,
     ``population`` FLEE's population for towns and conflict zones (their spawn weight) and 0 for camps, hubs and

@@ -21,7 +21,18 @@ In both, a camp pulls the displaced with the scenario's ``refuge`` (1) times ``m
 capacity being ``host_capacity_share`` × FLEE's (the civilians' softer crowding factor is switched off at camps);
 towns pull with ``destination_base_attraction`` (a FLEE town holds people too); a FLEE ``camp``
 closure turns the camp into an ordinary town (the pull of an empty town) from its start to its end day; people
-travel ``flight_speed_km`` a day and never go home (FLEE's agents do not). The run directory is a run's
+travel ``flight_speed_km`` a day and never go home (FLEE's agents do not).
+
+FLEE's agents do not settle in the first town they stop at: every day an agent moves on with a chance set by the
+kind of place it is in (FLEE's ``move_rules``: 1 in a conflict zone, ``default_movechance`` in a town,
+``camp_movechance`` in a camp). ``injected`` mode does the same with ``town_move_chance`` (the table
+``[flee_replay]`` of the fitted file, :func:`read_move_chance`; 0, the default, switches it off): each day that
+share of the displaced people sheltering in a town, a pass-through place, a closed camp or a conflict zone with
+nobody left to inject leaves it by road, toward any destination with some pull, and chooses again where to stop
+(stay, or take the next road) at each place it reaches; people in an open camp stay. In ``injected`` mode the
+places' residents are only the people FLEE will inject there (FLEE's agents are only those it spawns: a town's
+population is a spawn weight, not people who can move), while a place's pull, crowding and exposure still come
+from FLEE's population. The run directory is a run's
 (``displacement.csv``: for every place, FLEE's name, and date, ``idps`` the displaced people there).
 """
 
@@ -41,9 +52,33 @@ from simulation.replay.events import ReplayDays
 from simulation.replay.model import ReplayModel
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["TOTALS", "FleeInputs", "FleeReplayModel", "injected_departures", "read_flee_inputs", "run_flee_replay"]
+__all__ = ["TOTALS", "FleeInputs", "FleeReplayModel", "injected_departures", "read_flee_inputs", "read_move_chance",
+           "run_flee_replay"]
 
 TOTALS = ("injected", "generated")
+MOVE_CHANCE_TABLE = "flee_replay"
+"""The fitted file's table holding ``town_move_chance`` (kept out of ``[parameters]``: it is this replay's, not
+the model's)."""
+
+
+def read_move_chance(scenario: Scenario) -> float:
+    """``town_move_chance`` of the ``[flee_replay]`` table of the scenario's fitted file; 0 (off) without one, or
+    when the fitted file is not used. A value outside [0, 1] raises :class:`ScenarioError`."""
+    path = scenario.fitted_file
+    if path is None or not scenario.fitted_used or not path.is_file():
+        return 0.0
+    import tomllib
+
+    where = f"{path.parent.name}/{path.name}"
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get(MOVE_CHANCE_TABLE, {})
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(where, f"is not valid TOML ({e})") from None
+    value = table.get("town_move_chance", 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ScenarioError(where, f"{value!r} must be a number in [0, 1]",
+                            field=f"{MOVE_CHANCE_TABLE}.town_move_chance")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -196,10 +231,26 @@ class FleeReplayModel(ReplayModel):
     camps into towns, and (``injected``) the day-0 camp figures are pre-placed before day 0."""
 
     def __init__(self, scenario: Scenario, events: ReplayDays, inputs: FleeInputs, preplaced: np.ndarray,
-                 origin_of_preplaced: int, seed: int | None = None, **parameters: Any):
+                 origin_of_preplaced: int, seed: int | None = None, residents: np.ndarray | None = None,
+                 town_move_chance: float = 0.0, **parameters: Any):
         super().__init__(scenario, events, seed=seed, **parameters)
         self.flee = inputs
+        self.town_move_chance = float(town_move_chance)
         c = self.state.civilians
+        if residents is not None:
+            # Only the people FLEE injects live anywhere (see the module docstring); the places' pull, crowding and
+            # exposure were set from the scenario's populations (FLEE's) and are kept.
+            if c.n_groups != 1:
+                raise ValueError("a converted FLEE case has one population group")
+            k = c.origin_of_gp[:c.n]
+            has = k >= 0
+            drop = c.residents_by_origin[k[has]] - np.asarray(residents, dtype=np.int64)[has]
+            if (drop < 0).any():
+                raise ValueError("residents must not exceed the places' populations")
+            c.residents_by_origin[k[has]] -= drop
+            c.initial_by_origin[k[has]] -= drop
+        # Where the displaced may move on (town_move_chance): everywhere but the camps (a closed camp is a town).
+        self._moving_place = np.array([kd != "camp" for kd in inputs.kind])
         camps = inputs.camps
         # A camp's pull falls linearly to 0 as it fills to host_capacity_share x FLEE's capacity (see _step); the
         # civilians' own crowding factor is switched off at camps, whose capacity this rule states.
@@ -226,19 +277,29 @@ class FleeReplayModel(ReplayModel):
         pull[camps] *= np.clip(1.0 - c.idps[camps] / self._camp_capacity, 0.0, 1.0)
         c.attraction[:] = np.where(self.flee.camp_closed[d], self._town_pull, pull)
         left = c.displaced_from.copy()
-        super()._step()
         forced = self.replay_days.departures
+        today = None if forced is None else forced[d].copy()
+        if forced is not None and self.town_move_chance > 0:
+            # FLEE's move chance: where nobody is left to inject, the day's "departures" is the share of the
+            # displaced sheltering there who move on (the civilians read departures / max(residents, 1)).
+            moving = (self._moving_place | self.flee.camp_closed[d]) & (today <= 0) & (c.residents == 0)
+            forced[d] = np.where(moving, self.town_move_chance, today)
+        super()._step()
+        if forced is not None:
+            forced[d] = today
         if forced is not None and d + 1 < self.days:
             # People FLEE injects today who could not leave (no open road to anywhere with some pull) wait at home
             # and leave the next day: the injected total is kept, as FLEE's spawned agents wait where they appear.
-            self.replay_days.departures[d + 1] += np.maximum(forced[d] - (c.displaced_from - left), 0.0)
+            self.replay_days.departures[d + 1] += np.maximum(today - (c.displaced_from - left), 0.0)
 
 
 def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", seed: int = 1,
-                    use_fitted: bool = True, overrides: dict[str, float] | None = None) -> FleeReplayModel:
+                    use_fitted: bool = True, overrides: dict[str, float] | None = None,
+                    town_move_chance: float | None = None) -> FleeReplayModel:
     """Run a converted FLEE case in ``totals`` mode (see the module docstring); return the finished model.
 
-    ``overrides`` are parameter values set on top of the scenario's and its fitted file's.
+    ``overrides`` are parameter values set on top of the scenario's and its fitted file's;
+    ``town_move_chance`` (injected mode), when given, replaces the fitted file's (:func:`read_move_chance`).
     """
     if totals not in TOTALS:
         raise ValueError(f"totals must be one of {', '.join(TOTALS)}, not {totals!r}")
@@ -251,12 +312,16 @@ def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", s
     rng = np.random.default_rng(seed)
     preplaced = np.zeros(n, dtype=np.int64)
     origin = int(np.argmax(inputs.spawn_weight[0])) if days else 0
-    departures = None
+    departures, residents = None, None
+    move = read_move_chance(scenario) if town_move_chance is None else float(town_move_chance)
+    if not 0.0 <= move <= 1.0:
+        raise ValueError(f"town_move_chance must be in [0, 1], not {move}")
     if totals == "injected":
         departures = injected_departures(inputs, rng)
         preplaced[inputs.camps] = inputs.observed[0].astype(np.int64)
         need = departures.sum(axis=0)
         need[origin] += preplaced.sum()
+        residents = need
         places = tuple(dataclasses.replace(p, population=p.population + int(need[i]))
                        for i, p in enumerate(scenario.places))
         scenario = dataclasses.replace(scenario, places=places)
@@ -268,7 +333,8 @@ def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", s
     if departures is not None:
         # Every place (0 where nobody is injected: no flight rule); a copy, the model adds those who wait a day.
         events.departures = departures.astype(float)
-    model = FleeReplayModel(scenario, events, inputs, preplaced, origin, seed=seed)
+    model = FleeReplayModel(scenario, events, inputs, preplaced, origin, seed=seed, residents=residents,
+                            town_move_chance=move if totals == "injected" else 0.0)
     return model.run()
 
 

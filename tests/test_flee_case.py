@@ -416,6 +416,27 @@ def test_suite_scores_stored_flee_runs(tmp_path, capsys):
     assert mean[-2] == "simsetting.yml"
 
 
+def test_flee_rows_from_an_earlier_table_stand_in_for_gone_runs(tmp_path, capsys):
+    cases, runs = tmp_path / "cases", tmp_path / "runs"
+    case = read_flee_case(write_case(cases / "mali2012"))
+    write_flee_run(runs / "mali2012" / "seed1", case, sim_factor=2)
+    stored = tmp_path / "stored.csv"
+    assert fs.main(["--cases", str(cases), "--case", "mali2012", "--engines", "flee", "--runs-dir", str(runs),
+                    "--stored-only", "--out", str(stored)]) == 0
+    flee_lines = [ln for ln in stored.read_text().splitlines() if ",flee-3.1," in ln]
+    assert [r.model for r in fs.read_results(stored)].count("flee-3.1") == 1
+    # The run folders are gone: FLEE's rows come from the earlier table, unchanged, first in the case.
+    out = tmp_path / "res.csv"
+    assert fs.main(["--cases", str(cases), "--case", "mali2012", "--engines", "conflict-sim-injected",
+                    "--runs-dir", str(tmp_path / "none"), "--flee-rows-from", str(stored), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[1:2] == flee_lines and ",conflict-sim-injected,1,ok," in lines[2]
+    assert "| mali2012 | 1.000 / 0.000 |" in capsys.readouterr().out  # FLEE's stored error / rescaled
+    assert fs.main(["--cases", str(cases), "--case", "mali2012", "--engines", "flee", "--flee-rows-from",
+                    str(stored), "--out", str(tmp_path / "x.csv")]) == 2  # FLEE's rows twice
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_suite_flags_flee_data_that_differ_from_ours(tmp_path):
     cases, runs = tmp_path / "cases", tmp_path / "runs"
     case = read_flee_case(write_case(cases / "mali2012"))

@@ -13,7 +13,7 @@ from benchmarks import flee_suite as fs
 from simulation.cli import main
 from simulation.flee_case import read_flee_case
 from simulation.flee_import import import_flee
-from simulation.flee_replay import read_flee_inputs, run_flee_replay
+from simulation.flee_replay import read_flee_inputs, read_move_chance, run_flee_replay
 from simulation.scenario import ScenarioError, load_scenario
 
 # A conflict zone and a town at home, a camp abroad, 10 km apart each; the border is closed on days 0 and 1
@@ -162,3 +162,57 @@ def test_a_camp_no_road_reaches_is_kept_in_a_converted_case(tmp_path):
     assert "Far Camp" in s.place_ids
     m = run_flee_replay(s, "injected", overrides=FAST)
     assert m.records.idps[:, 3].tolist() == [5] * 6  # pre-placed, nobody else can get there
+
+
+# Towns pull a little (0.01 against the camp's 1, distance hardly matters; the fitted file is not used): on day 1
+# the border is closed and the 100 injected can only reach Mid-Town, where they all stop; later about 1 in 100
+# of those passing through stops there.
+TOWNS_PULL = {**FAST, "destination_base_attraction": 0.01, "destination_distance_km": 2000.0}
+
+
+def test_town_move_chance_moves_the_displaced_on_from_towns_not_camps(scenario_dir):
+    runs = {m: run_flee_replay(scenario_dir, "injected", use_fitted=False, overrides=TOWNS_PULL,
+                            town_move_chance=m)
+            for m in (0.0, 0.5, 1.0)}
+    for m, run in runs.items():
+        town, camp = run.records.idps[:, 1], run.records.idps[:, 2]
+        assert town[:2].tolist() == [0, 100] and camp[:2].tolist() == [50, 50], m
+        assert (np.diff(camp) >= 0).all(), m  # nobody moves on from an open camp
+        assert run.civilians.balance() == 0
+    # No move chance: the 100 stay in Mid-Town for good (a few of the later days' people stop there too).
+    assert (runs[0.0].records.idps[2:, 1] >= 100).all()
+    # Move chance 1/2: day 2, half of the 100 move on (an exact half: 50), a few of the day's people stop.
+    town = runs[0.5].records.idps[:, 1]
+    assert 50 <= town[2] <= 52 and 25 <= town[3] <= 28 and town[5] < 12  # about halved each day
+    # Move chance 1: day 2, all of the 100 move on to the camp (50 + 100 waiting + 100 of the day, but the few of
+    # the day who stop in Mid-Town).
+    town, camp = runs[1.0].records.idps[:, 1], runs[1.0].records.idps[:, 2]
+    assert town[2:].max() <= 2 and camp[2] >= 248
+
+
+def test_injected_residents_are_the_injected_people_only(scenario_dir):
+    m = run_flee_replay(scenario_dir, "injected", use_fitted=False, overrides=TOWNS_PULL, town_move_chance=0.5)
+    c = m.civilians
+    # FLEE's agents are only those it injects: 100 a day on days 1-5 at Kaga Bandoro and the camp's 50 of day 0;
+    # Mid-Town's population (500) is a spawn weight and a pull, not people.
+    assert int(c.initial_by_origin.sum()) == 550 and c.residents.tolist() == [0, 0, 0]
+    assert int(c.displaced_from[0]) == 550
+
+
+def test_move_chance_is_read_from_the_fitted_files_flee_replay_table(scenario_dir):
+    fitted = scenario_dir / "fitted.toml"
+    fitted.write_text("[parameters]\nflight_speed_km = 300\n\n[flee_replay]\ntown_move_chance = 0.25\n",
+                      encoding="utf-8")
+    assert read_move_chance(load_scenario(scenario_dir)) == 0.25
+    assert read_move_chance(load_scenario(scenario_dir, use_fitted=False)) == 0.0  # --no-fitted: off
+    fitted.write_text("[parameters]\nflight_speed_km = 300\n", encoding="utf-8")
+    assert read_move_chance(load_scenario(scenario_dir)) == 0.0  # no table: off
+    fitted.write_text("[flee_replay]\ntown_move_chance = 1.5\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"fitted.toml, field 'flee_replay.town_move_chance': 1.5 must be a "
+                       r"number in \[0, 1\]"):
+        read_move_chance(load_scenario(scenario_dir))
+    # The file's value is the run's unless one is given.
+    fitted.write_text("[flee_replay]\ntown_move_chance = 1\n", encoding="utf-8")
+    assert run_flee_replay(scenario_dir, "injected", overrides=TOWNS_PULL).records.idps[2:, 1].max() <= 2
+    assert run_flee_replay(scenario_dir, "injected", overrides=TOWNS_PULL,
+                           town_move_chance=0.0).records.idps[2:, 1].min() >= 100
