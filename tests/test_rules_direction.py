@@ -211,7 +211,7 @@ def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path)
 
 
 def test_the_fall_of_an_empty_place_shakes_nobody(tmp_path):
-    """The same town, held by nobody at dawn, changes hands on day 0: no defeat, so every unit keeps its morale
+    """The same town, never held with forces, changes hands on day 0: no defeat, so every unit keeps its morale
     (the insurgents' columns walking into an ungarrisoned desert town did not break the garrisons around)."""
     m0 = 0.9
     m = run(fall_theatre(1.0, 150.0, m0, garrison=0).model(tmp_path / "s", days=1))

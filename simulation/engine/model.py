@@ -199,7 +199,6 @@ class ConflictModel(mesa.Model):
         self._scripted_events()                                              # 1
         movement.merge_idle(s)
         movement.update_presence(s)
-        dawn = s.presence.personnel.copy()  # who stood where at dawn: only a garrisoned place's fall is news
         self.agents_by_type[FactionCommand].do("plan")                       # 2
         movement.move(s, p)                                                  # 3
         movement.update_presence(s)
@@ -209,7 +208,7 @@ class ConflictModel(mesa.Model):
         self._log_routs(morale.daily_morale_and_routs(s, rng, p))
         self._log_air_strikes(combat.air_strikes(s, rng, p))                 # 6
         movement.update_presence(s)
-        taken_by = self._changes_of_hands(dawn)                              # 7
+        taken_by = self._changes_of_hands()                                  # 7
         insurgency.recruit(s, rng, p)                                        # 8
         felt = records.day_violence(s) * p["violence_recorded_share"]  # as recorded fatalities (replay's scale)
         s.civilians.step(felt, taken_by, s.controller, s.presence.battle)  # 9
@@ -235,10 +234,10 @@ class ConflictModel(mesa.Model):
         tally.wounded[:] = 0
         tally.sorties[:] = 0
 
-    def _changes_of_hands(self, dawn: np.ndarray) -> np.ndarray:
-        """Places change hands; insurgents taking one execute people there; each fall of a place the losing side
-        had forces at today (``dawn``: personnel by place and coalition at the start of the day) shakes that
-        side's morale nearby. Returns the faction that took each place today (-1: none)."""
+    def _changes_of_hands(self) -> np.ndarray:
+        """Places change hands; insurgents taking one execute people there; each fall of a place its holder had
+        garrisoned shakes the losing side's morale nearby. Returns the faction that took each place today (-1:
+        none)."""
         s, p, ids = self.state, self.p, self.faction_ids
         changes = control.changes_of_hands(s, p)
         for pl, old, new in zip(changes.places.tolist(), changes.old.tolist(), changes.new.tolist()):
@@ -248,7 +247,7 @@ class ConflictModel(mesa.Model):
                 if killed:
                     self._log("executions", pl, f"{killed} people killed by {ids[new]}")
         if changes.places.size:
-            morale.fall_shock(s, changes.places, s.sides.coalition_of[changes.old], changes.new, dawn, p)
+            morale.fall_shock(s, changes.places, s.sides.coalition_of[changes.old], changes.new, p)
         return changes.taken_by
 
     def _report_day(self) -> None:

@@ -33,8 +33,9 @@ its enemies hold (no route of its side leads out) falls back by the road it came
 out, to the first place its enemies neither hold nor occupy, and on to the nearest place of its side from
 there; only with no such road does it dissolve, all of it deserting.
 
-**The fall shock.** When places fall that the losing coalition had forces at in the morning (the fall of an
-empty place is no defeat: the insurgents' columns walking into an ungarrisoned desert town shake nobody), each
+**The fall shock.** When places fall that their holder had garrisoned at some point of the run (the fall of a
+place nobody held with forces is no defeat: the insurgents' columns walking into the ungarrisoned desert town of
+al-Baaj shake nobody; Mosul's fall shakes the north even when its garrison broke days before), each
 live unit of the losing coalition within ``morale_shock_radius_km`` (by road) of one loses the largest of the
 day's shocks it felt (not their sum),
 
@@ -158,13 +159,13 @@ def cut_off_garrisons(state: State, params: dict[str, float]) -> np.ndarray:
     return out
 
 
-def fall_shock(state: State, places: np.ndarray, losing: np.ndarray, takers: np.ndarray, dawn: np.ndarray,
+def fall_shock(state: State, places: np.ndarray, losing: np.ndarray, takers: np.ndarray,
                params: dict[str, float]) -> None:
-    """The day's falls (``places``, each lost by coalition ``losing`` to faction ``takers``) of places the losing
-    side had forces at in the morning (``dawn``: personnel by place and coalition at the start of the day) shake
-    the morale of its units nearby (see the module's docstring): each unit loses the largest of the day's shocks
-    it felt, and is ``shocked``. An empty place changing hands is no defeat and shakes nobody."""
-    garrisoned = dawn[places, losing] > 0
+    """The day's falls (``places``, each lost by coalition ``losing`` to faction ``takers``) of places their
+    holder had garrisoned at some point (``state.was_garrisoned``) shake the morale of the losing side's units
+    nearby (see the module's docstring): each unit loses the largest of the day's shocks it felt, and is
+    ``shocked``. A place nobody ever held with forces changing hands is no defeat and shakes nobody."""
+    garrisoned = state.was_garrisoned[places]
     if not garrisoned.any():
         return
     places, losing, takers = places[garrisoned], losing[garrisoned], takers[garrisoned]
