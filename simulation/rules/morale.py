@@ -31,7 +31,10 @@ make for the nearest place their side holds (by their coalition's travel days) w
 none threatens (:func:`simulation.rules.orders.threat_to`), else where no enemy is present. A unit inside a place
 its enemies hold (no route of its side leads out) falls back by the road it came by, or else the shortest road
 out, to the first place its enemies neither hold nor occupy, and on to the nearest place of its side from
-there; only with no such road does it dissolve, all of it deserting.
+there; only with no such road does it dissolve, all of it deserting. A rout runs away from the front, not along
+it: a routing unit makes for a place no farther from its faction's rear (the most valuable place its side held
+at the start) than where it stands, if there is one, and only then for one in any direction (without this the
+routed garrisons of Tikrit and Camp Speicher swapped places and re-garrisoned each other).
 
 **The fall shock.** When places fall that their holder had garrisoned at some point of the run (the fall of a
 place nobody held with forces is no defeat: the insurgents' columns walking into the ungarrisoned desert town of
@@ -353,7 +356,9 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Si
     ``around`` is ``(held_by, enemy_here, threat)``: the coalition holding each place, enemies of each
     coalition present there, the threat to ``coalition`` at each place. The destination is the nearest place
     by ``days`` (its coalition's travel days; the first on a tie) other than its own that the coalition holds,
-    where no enemy is present and none threatens; else where no enemy is present (``hop`` stays -1). A unit
+    no farther from its faction's rear than where it stands (``days`` to ``rear``), where no enemy is present
+    and none threatens; else such a place where no enemy is present; else the same two without the rear
+    (``hop`` stays -1). A unit
     with neither (it is inside a place its enemies hold: no route of its side leads out) falls back by the road
     it came by (``came_from``), or else by the shortest road out, to the first place its enemies neither hold
     nor occupy: ``hop``, its next place; ``dest`` is that place if its side holds it, else the nearest place of
@@ -369,12 +374,16 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Si
             continue
         here = u.loc[r]
         reached[i] = False
-        for calm_only in (True, False):
+        rear = s.rear[u.faction[r]]
+        for mode in range(4):  # calm and rearward; rearward; calm; anywhere with no enemy present
+            calm_only, rearward = mode % 2 == 0, mode < 2 and rear >= 0
             best, top = -1, np.inf
             for q in range(n):
                 if q == here or held_by[q] != coalition or enemy_here[q, coalition]:
                     continue
                 if calm_only and threat[q] > 0:
+                    continue
+                if rearward and days[q, rear] > days[here, rear]:
                     continue
                 if days[here, q] < top:
                     best, top = q, days[here, q]
