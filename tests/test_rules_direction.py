@@ -235,6 +235,22 @@ def test_a_unit_routs_below_the_threshold_and_not_above(tmp_path):
     assert len(high) == 1 and high[0].personnel == 1000 and not high[0].routing
 
 
+def test_a_rout_runs_toward_the_rear_not_along_the_front(tmp_path):
+    """A government unit shaken below the threshold at ``mid`` routs to ``town``, 60 km back toward the rear
+    (the most valuable place its side holds), not to ``outpost``, 20 km away but further from the rear; with no
+    place behind it (the unit at ``outpost`` itself), it takes the nearest place of its side in any direction."""
+    t = (Theatre().place("rear", "government", value=5).place("town", "government").place("mid", "government")
+         .place("outpost", "government").place("camp", "insurgent")
+         .road("rear", "town", 100).road("town", "mid", 60).road("mid", "outpost", 20).road("rear", "camp", 1000)
+         .unit("government", "mid", 1000, morale=0.3).event(0, "morale_shock", "mid", "government", 0.05)
+         .unit("government", "outpost", 1000, morale=0.3).event(0, "morale_shock", "outpost", "government", 0.05)
+         .set(rout_threshold=0.3, desertion_share=0.4))
+    m = run(t.model(tmp_path / "s", days=1))
+    routs = {e[2]: e[3] for e in logged(m, "rout")}
+    assert "routs toward town" in routs["mid"], routs
+    assert "routs toward mid" in routs["outpost"], routs
+
+
 def test_no_rout_without_a_cause_that_day(tmp_path):
     """A government unit at morale 0.1, far below the threshold, with no battle, not cut off and not shaken,
     holds for days (its morale is not a switch); shaken on day 3 by a shock of 0.01, it routs that day."""
