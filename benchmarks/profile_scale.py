@@ -38,7 +38,8 @@ from simulation.scenario import load_scenario  # noqa: E402
 
 def arrays(prefix: str, obj: object) -> list[tuple[str, int, tuple]]:
     out = []
-    for k, v in vars(obj).items():
+    fields = obj._asdict() if hasattr(obj, "_asdict") else vars(obj)  # a NamedTuple (the civilians' roads) or not
+    for k, v in fields.items():
         if isinstance(v, np.ndarray):
             out.append((f"{prefix}.{k}", v.nbytes, v.shape))
         elif isinstance(v, tuple) and v and all(isinstance(a, np.ndarray) for a in v):
