@@ -103,8 +103,10 @@ def main() -> None:
     for name, size, shape in rows:
         if size > 2**20:
             print(f"{size / 2**20:10.1f} MB  {name} {shape}")
-    for label, value in (("model._routes_all (stacked next hops)", m._routes_all[1]),
-                         ("civilians._near (violence kernel)", m.civilians._near[2])):
+    routes_all = getattr(m, "_routes_all", None)  # names of earlier versions of the model, if still there
+    near = getattr(m.civilians, "_near", None)
+    for label, value in (("model._routes_all (stacked next hops)", routes_all and routes_all[1]),
+                         ("civilians._near (violence kernel)", near and near[2])):
         if isinstance(value, np.ndarray):
             print(f"{value.nbytes / 2**20:10.1f} MB  {label} {value.shape}")
     transient(scenario, args.days)
