@@ -38,7 +38,8 @@ from simulation.scenario import load_scenario  # noqa: E402
 
 def arrays(prefix: str, obj: object) -> list[tuple[str, int, tuple]]:
     out = []
-    for k, v in vars(obj).items():
+    fields = obj._asdict() if hasattr(obj, "_asdict") else vars(obj)  # a NamedTuple (the civilians' roads) or not
+    for k, v in fields.items():
         if isinstance(v, np.ndarray):
             out.append((f"{prefix}.{k}", v.nbytes, v.shape))
         elif isinstance(v, tuple) and v and all(isinstance(a, np.ndarray) for a in v):
@@ -102,8 +103,10 @@ def main() -> None:
     for name, size, shape in rows:
         if size > 2**20:
             print(f"{size / 2**20:10.1f} MB  {name} {shape}")
-    for label, value in (("model._routes_all (stacked next hops)", m._routes_all[1]),
-                         ("civilians._near (violence kernel)", m.civilians._near[2])):
+    routes_all = getattr(m, "_routes_all", None)  # names of earlier versions of the model, if still there
+    near = getattr(m.civilians, "_near", None)
+    for label, value in (("model._routes_all (stacked next hops)", routes_all and routes_all[1]),
+                         ("civilians._near (violence kernel)", near and near[2])):
         if isinstance(value, np.ndarray):
             print(f"{value.nbytes / 2**20:10.1f} MB  {label} {value.shape}")
     transient(scenario, args.days)

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from simulation.rules.routing import component_labels, routes_into
+from simulation.rules.routing import Previous, component_labels, routes_into
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -116,6 +116,10 @@ class Roads(NamedTuple):
     next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
 
 
+RECENT_MASKS, RECENT_BYTES = 3, 128 * 2**20
+"""Routes of the last masks a world keeps to repair (about one a coalition): 16 n² bytes each, as many as fit in
+RECENT_BYTES (three at 1,000 places, none from 2,900: then every mask's routes are computed anew)."""
+
 ROUTE_CACHE = BoundedCache(max_bytes=256 * 2**20)
 """Routes and components by road network and mask, shared by every model in the process (at most 256 MiB)."""
 
@@ -186,6 +190,7 @@ class World:
         self._edge_to, self._edge_from = np.nonzero(self.open_road.T)
         self._road_days = self.road_km / np.where(self.road_speed > 0, self.road_speed, 1)  # days at mobility 1
         self._nowhere = np.zeros(self.n, dtype=bool)
+        self._recent_avoiding: list[Previous] = []  # the last routes_avoiding computed over these roads
         self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
                                                                             self._all_routes)
         self.roads = Roads(self.road_km, self.road_speed, self.open_road, self.travel_days, self.distance_km,
@@ -221,9 +226,14 @@ class World:
         return indptr, self._edge_from[keep]
 
     def _routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # No road leads on out of a hostile place (compiled: see simulation.rules.routing.routes_into).
+        # No road leads on out of a hostile place (compiled: see simulation.rules.routing.routes_into). The routes
+        # of the nearest mask computed lately over these roads (a place or two changed hands since) are repaired
+        # rather than computed anew: the same result.
         days, nxt = np.empty((self.n, self.n)), np.empty((self.n, self.n), dtype=np.int64)
-        routes_into(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days, nxt)
+        near = min(self._recent_avoiding, key=lambda r: int(np.count_nonzero(r.no_exit != hostile)), default=None)
+        routes_into(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days, nxt, previous=near)
+        keep = min(RECENT_MASKS, RECENT_BYTES // (days.nbytes + nxt.nbytes))
+        self._recent_avoiding = [*self._recent_avoiding, Previous(hostile.copy(), self._nowhere, days, nxt)][-keep:]
         return days, nxt
 
     def set_road(self, a: str, b: str, is_open: bool) -> None:

@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from simulation.civilians.displacement import civilian_routes
 from simulation.engine.model import ConflictModel
-from simulation.rules.routing import component_labels, routes_into, shortest_paths
+from simulation.rules.routing import Previous, component_labels, routes_into, shortest_paths
 from simulation.scenario import load_scenario
 from simulation.world import World
 
@@ -71,6 +71,51 @@ def test_routes_into_may_end_at_but_not_pass_a_no_exit_place():
     assert np.isinf(dist[1, 2]) and nxt[1, 0] == -1 and nxt[2, 2] == 2 and dist[2, 1] == 10.0
     routes_into(road_km, road_km, road_km > 0, no, one, dist, nxt)
     assert nxt[0, 1] == -1 and nxt[0, 2] == -1 and dist[1, 2] == 10.0 and nxt[1, 0] == 0
+
+
+def _routes(road_km, length, open_road, no_exit, no_entry, previous=None):
+    n = road_km.shape[0]
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    searched = routes_into(road_km, length, open_road, no_exit, no_entry, dist, nxt, previous=previous)
+    return dist, nxt, searched
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_repaired_routes_are_the_routes_computed_anew(seed):
+    # Roads of whole km (many routes of equal length: ties), lengths symmetric or not, some roads closed one way;
+    # then some places change masks. Repairing the old routes gives the new ones bit for bit, ties included.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    road_km = np.where(rng.random((n, n)) < rng.uniform(0.03, 0.3), rng.integers(1, 6, (n, n)), 0).astype(float)
+    road_km = np.maximum(road_km, road_km.T)
+    np.fill_diagonal(road_km, 0.0)
+    length = road_km if seed % 2 else road_km / rng.choice([50.0, 80.0], (n, n))
+    open_road = (road_km > 0) & (rng.random((n, n)) < (0.9 if seed % 3 == 0 else 1.0))
+    no_exit, no_entry = rng.random(n) < rng.uniform(0, 0.3), rng.random(n) < rng.uniform(0, 0.3)
+    old_dist, old_next, _ = _routes(road_km, length, open_road, no_exit, no_entry)
+    for share in (0.0, 0.05, 0.3):
+        new_exit, new_entry = no_exit ^ (rng.random(n) < share), no_entry ^ (rng.random(n) < share)
+        want_dist, want_next, _ = _routes(road_km, length, open_road, new_exit, new_entry)
+        dist, nxt, searched = _routes(road_km, length, open_road, new_exit, new_entry,
+                                      Previous(no_exit, no_entry, old_dist, old_next))
+        np.testing.assert_array_equal(dist, want_dist)
+        np.testing.assert_array_equal(nxt, want_next)
+        if share == 0.0:
+            assert searched == 0
+
+
+def test_a_blocked_leaf_repairs_only_the_routes_toward_it():
+    # A line 0 - 1 - 2 - 3: closing the end 3 to entry changes the routes toward 3 only.
+    road_km = np.zeros((4, 4))
+    for a in range(3):
+        road_km[a, a + 1] = road_km[a + 1, a] = 5.0
+    no = np.zeros(4, dtype=bool)
+    dist, nxt, _ = _routes(road_km, road_km, road_km > 0, no, no)
+    closed = np.array([False, False, False, True])
+    new_dist, new_nxt, searched = _routes(road_km, road_km, road_km > 0, no, closed, Previous(no, no, dist, nxt))
+    assert searched == 1
+    assert np.isinf(new_dist[:3, 3]).all() and (new_nxt[:3, 3] == -1).all()
+    np.testing.assert_array_equal(new_dist[:, :3], dist[:, :3])
 
 
 def _lengths(g: nx.Graph | nx.DiGraph, ids: list[str], weight: str) -> np.ndarray:

@@ -85,7 +85,7 @@ from simulation.civilians.travel import (
     hop_rows,
     travel_day,
 )
-from simulation.rules.routing import routes_into
+from simulation.rules.routing import Previous, routes_into
 from simulation.world import BoundedCache, World
 
 __all__ = ["DOCTRINE_SIDE", "SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes", "civilian_routes", "hop_matrix",
@@ -176,7 +176,12 @@ ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 """Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
 
 
-def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray) -> Routes:
+LAST_ROUTES_BYTES = 128 * 2**20
+"""The largest routes a :class:`Civilians` keeps to repair the next day's from (16 n² bytes: up to 2,900 places)."""
+
+
+def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray,
+                    previous: tuple[np.ndarray, Routes] | None = None) -> Routes:
     """Shortest routes over open roads that never enter an impassable place (one may leave it).
 
     Parameters
@@ -184,10 +189,15 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     road_km : (n, n) road lengths, 0 where there is no road.
     open_road : (n, n) bool, roads open to traffic.
     passable : (n,) bool, places people may enter.
+    previous : ``(passable, routes)`` computed before over the same roads: repaired rather than computed anew
+        (the same result; see :func:`simulation.rules.routing.routes_into`).
     """
     n = road_km.shape[0]
     dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
-    routes_into(road_km, road_km, open_road, np.zeros(n, dtype=bool), ~passable, dist, nxt)
+    nowhere = np.zeros(n, dtype=bool)
+    before = None if previous is None else Previous(nowhere, ~previous[0], previous[1].distance_km,
+                                                         previous[1].next_hop)
+    routes_into(road_km, road_km, open_road, nowhere, ~passable, dist, nxt, previous=before)
     return Routes(dist, nxt)
 
 
@@ -217,6 +227,8 @@ class Civilians:
     rng : the model's generator. Civilians draw from a child of it (``rng.spawn``), so that displacement does
         not shift the random stream of the fighting.
     """
+
+    _last_routes: tuple[bytes, np.ndarray, Routes] | None = None  # network key, mask, routes (see _routes)
 
     def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
         self.world = world
@@ -566,8 +578,17 @@ class Civilians:
         """Routes through ``passable`` places (cached, see :data:`ROUTE_CACHE`: they change only with battles,
         checkpoints and roads)."""
         w = self.world
-        return ROUTE_CACHE.get(b"routes" + self._route_key(passable),
-                               lambda: civilian_routes(w.road_km, w.open_road, passable))
+
+        def compute() -> Routes:
+            # repaired from the last routes computed over the same roads (yesterday's battles, mostly the same)
+            last = self._last_routes
+            routes = civilian_routes(w.road_km, w.open_road, passable,
+                                     last[1:] if last is not None and last[0] == w.network_key else None)
+            if routes.distance_km.nbytes + routes.next_hop.nbytes <= LAST_ROUTES_BYTES:
+                self._last_routes = (w.network_key, passable.copy(), routes)
+            return routes
+
+        return ROUTE_CACHE.get(b"routes" + self._route_key(passable), compute)
 
     def _hops(self, passable: np.ndarray, nest: float = 1.0) -> Hops:
         """The matrix that turns destination weights into weights per road out of each place, for routes

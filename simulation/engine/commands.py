@@ -13,8 +13,7 @@ tribes) in a governorate until its offensive there begins (everywhere, for an ev
 
 from __future__ import annotations
 
-import mesa
-
+from simulation.engine import mesa_core as mesa  # Model, Agent, DataCollector: not the whole of Mesa
 from simulation.engine.units import Agent
 from simulation.rules import orders
 

@@ -259,6 +259,9 @@ def _text_box(x: float, y: float, w: float, h: float, ha: str, va: str) -> Box:
     return (left, bottom, left + w, bottom + h)
 
 
+_TEXT_SIZES: dict[tuple[Any, ...], tuple[float, float]] = {}  # (text, dpi, style): (width, height) in pixels
+
+
 def place_labels(ax: Any, items: Sequence[tuple[str, Sequence[tuple[Any, ...]], dict[str, Any]]],
                  obstacles: Sequence[Box] = ()) -> list[Any]:
     """Write each label of ``items`` at its first free candidate; return its Text, or None where none was free.
@@ -274,10 +277,14 @@ def place_labels(ax: Any, items: Sequence[tuple[str, Sequence[tuple[Any, ...]], 
     px = fig.dpi / 72.0
     sizes = []
     for text, _, style in items:
-        t = ax.text(0, 0, text, **{k: v for k, v in style.items() if k not in ("zorder", "path_effects")})
-        e = t.get_window_extent(renderer)
-        sizes.append((e.width, e.height))
-        t.remove()
+        measured = {k: v for k, v in style.items() if k not in ("zorder", "path_effects")}
+        key = (text, fig.dpi, tuple(sorted(measured.items())))
+        if key not in _TEXT_SIZES:  # the same labels recur on every map of a report
+            t = ax.text(0, 0, text, **measured)
+            e = t.get_window_extent(renderer)
+            _TEXT_SIZES[key] = (e.width, e.height)
+            t.remove()
+        sizes.append(_TEXT_SIZES[key])
     boxes = []
     for (_, cands, _), (w, h) in zip(items, sizes):
         anchors = ax.transData.transform([(c[0], c[1]) for c in cands]) if cands else np.zeros((0, 2))

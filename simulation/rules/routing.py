@@ -21,6 +21,8 @@ SciPy and against NetworkX's shortest paths on the scenarios' road networks.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -113,8 +115,19 @@ def _shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
                     size = _push(heap_d, heap_v, size, alt, v)
 
 
+class Previous(NamedTuple):
+    """Routes computed before over the same roads, lengths and open roads, with the masks they avoided (see
+    :func:`routes_into`'s ``previous``)."""
+
+    no_exit: np.ndarray
+    no_entry: np.ndarray
+    dist: np.ndarray
+    next_hop: np.ndarray
+
+
 def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
-                no_entry: np.ndarray, dist: np.ndarray, next_hop: np.ndarray) -> None:
+                no_entry: np.ndarray, dist: np.ndarray, next_hop: np.ndarray,
+                previous: Previous | None = None) -> int:
     """Shortest routes between all places over the open roads that neither leave a ``no_exit`` place nor enter a
     ``no_entry`` one (a trip may end at a ``no_exit`` place, or start at a ``no_entry`` one).
 
@@ -130,8 +143,44 @@ def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, 
     Dijkstra runs from every destination over the reversed graph (an edge ``b -> a`` for each road ``a -> b``),
     whose edges are taken in increasing ``b``, then ``a``: the order of ``np.nonzero`` on the transposed road
     matrix, which the routes' ties depend on (see the module's docstring).
+
+    ``previous``: routes computed over the same ``road_km``, ``length`` and ``open_road`` for other masks (a few
+    places changed hands, or have a battle today). They are repaired instead of computed anew: for each
+    destination, the places whose route took a road no longer allowed lose it, and a search from their edge,
+    and from the roads newly allowed, finds the new shortest routes; next hops are then chosen again where a
+    length changed. The result is the same, bit for bit, as without ``previous``: road lengths are positive, so
+    the shortest lengths are the one solution of ``dist[c, d] = min over roads c -> b of dist[b, d] + length[c,
+    b]`` (sums rounded alike), and Dijkstra's next hop is the ``b`` achieving it that leaves the queue first, the
+    smallest ``(dist[b, d], b)``: a function of the lengths alone, whatever the order of the search.
+
+    Returns the number of destinations whose routes were searched again (``n`` without ``previous``).
     """
-    _routes_into(road_km, length, open_road, no_exit, no_entry, dist, next_hop)
+    if previous is None:
+        _routes_into(road_km, length, open_road, no_exit, no_entry, dist, next_hop)
+        return road_km.shape[0]
+    changed = np.flatnonzero((no_exit != previous.no_exit) | (no_entry != previous.no_entry))
+    if changed.size == 0:
+        dist[:] = previous.dist
+        next_hop[:] = previous.next_hop
+        return 0
+    # The roads either way as neighbour lists (row-major: slot k is the road a[k] -> b[k]), with, for each slot,
+    # whether the road may be taken out of a (and its length) and into a from b (and its length).
+    a, b = np.nonzero(road_km > 0)
+    indptr = np.zeros(road_km.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a, minlength=road_km.shape[0]), out=indptr[1:])
+    out_ok = open_road[a, b] & ~no_exit[a] & ~no_entry[b]
+    in_ok = open_road[b, a] & ~no_exit[b] & ~no_entry[a]
+    was_ok = open_road[a, b] & ~previous.no_exit[a] & ~previous.no_entry[b]
+    gone, new = was_ok & ~out_ok, out_ok & ~was_ok
+    # Repaired a destination at a time, so by destination: each destination's routes a row in memory.
+    dist_t, next_t = previous.dist.T.copy(), previous.next_hop.T.copy()
+    repaired = _repair_routes(indptr, b.astype(np.int64), out_ok, np.ascontiguousarray(length[a, b]), in_ok,
+                              np.ascontiguousarray(length[b, a]), a[gone].astype(np.int64),
+                              b[gone].astype(np.int64), a[new].astype(np.int64), b[new].astype(np.int64),
+                              np.ascontiguousarray(length[a[new], b[new]]), dist_t, next_t)
+    dist[:] = dist_t.T
+    next_hop[:] = next_t.T
+    return repaired
 
 
 @njit(cache=True)
@@ -163,6 +212,150 @@ def _routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray,
             dist[c, d] = dist_rev[d, c]
             next_hop[c, d] = pred[d, c]
         next_hop[c, c] = c
+
+
+@njit(cache=True)
+def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out_w: np.ndarray, in_ok: np.ndarray,
+                   in_w: np.ndarray, gone_a: np.ndarray, gone_b: np.ndarray, new_a: np.ndarray, new_b: np.ndarray,
+                   new_w: np.ndarray, dist: np.ndarray, next_hop: np.ndarray) -> int:
+    """Repair ``dist`` and ``next_hop``, indexed [destination, place] (the transposes of :func:`routes_into`'s, so
+    that one destination's routes are a row), holding the routes under the old masks on entry, for the new
+    masks; return the number of destinations repaired. Roads: slot ``k`` of place ``a`` (``nbr_ptr[a] <= k <
+    nbr_ptr[a + 1]``) is its neighbour ``nbr[k]``; ``out_ok[k]``, ``out_w[k]``: whether ``a`` may take the road to
+    it now, and its length; ``in_ok[k]``, ``in_w[k]``: the same for the road from the neighbour into ``a``. Roads
+    no longer allowed: ``gone_a -> gone_b``; newly allowed: ``new_a -> new_b`` of length ``new_w``. See
+    :func:`routes_into`."""
+    n = nbr_ptr.size - 1
+    n_gone, n_new = gone_a.size, new_a.size
+    state = np.zeros(n, dtype=np.int8)  # 1: lost its route (below a gone road), 2: route shortened, 0: neither
+    lost = np.empty(n, dtype=np.int64)
+    improved = np.empty(n, dtype=np.int64)
+    mark = np.zeros(n, dtype=np.bool_)  # next hop to choose again
+    redo = np.empty(n, dtype=np.int64)
+    cap = nbr.size + n_new + n + 1
+    heap_d = np.empty(cap)
+    heap_v = np.empty(cap, dtype=np.int64)
+    repaired = 0
+    for d in range(n):
+        dd, hd = dist[d], next_hop[d]
+        need = False
+        for i in range(n_gone):
+            if gone_a[i] != d and hd[gone_a[i]] == gone_b[i]:
+                need = True
+                break
+        if not need:
+            for i in range(n_new):
+                a, b = new_a[i], new_b[i]
+                if a != d and dd[b] < np.inf and dd[b] + new_w[i] <= dd[a]:
+                    need = True
+                    break
+        if not need:
+            continue
+        repaired += 1
+        # 1. The places whose route to d took a gone road, and those whose route led through them.
+        n_lost = 0
+        for i in range(n_gone):
+            a = gone_a[i]
+            if a != d and state[a] == 0 and hd[a] == gone_b[i]:
+                state[a] = 1
+                lost[n_lost] = a
+                n_lost += 1
+        head = 0
+        while head < n_lost:
+            c = lost[head]
+            head += 1
+            for k in range(nbr_ptr[c], nbr_ptr[c + 1]):
+                a = nbr[k]
+                if a != d and state[a] == 0 and hd[a] == c:
+                    state[a] = 1
+                    lost[n_lost] = a
+                    n_lost += 1
+        for i in range(n_lost):
+            dd[lost[i]] = np.inf
+        # 2. Seeds: each lost place's best road to a place that kept its route, and the new roads.
+        size = 0
+        for i in range(n_lost):
+            c = lost[i]
+            best = np.inf
+            for k in range(nbr_ptr[c], nbr_ptr[c + 1]):
+                b = nbr[k]
+                if out_ok[k] and state[b] != 1:
+                    alt = dd[b] + out_w[k]
+                    if alt < best:
+                        best = alt
+            if best < np.inf:
+                dd[c] = best
+                size = _push(heap_d, heap_v, size, best, c)
+        n_improved = 0
+        for i in range(n_new):
+            a, b = new_a[i], new_b[i]
+            if a == d:
+                continue
+            alt = dd[b] + new_w[i]
+            if alt < dd[a]:
+                dd[a] = alt
+                size = _push(heap_d, heap_v, size, alt, a)
+                if state[a] == 0:
+                    state[a] = 2
+                    improved[n_improved] = a
+                    n_improved += 1
+        # 3. Dijkstra from the seeds, toward the places that reach d through them.
+        while size:
+            dc, c = heap_d[0], heap_v[0]
+            size = _pop(heap_d, heap_v, size)
+            if dc != dd[c]:
+                continue  # superseded by a shorter route
+            for k in range(nbr_ptr[c], nbr_ptr[c + 1]):
+                a = nbr[k]
+                if a == d or not in_ok[k]:
+                    continue
+                alt = dc + in_w[k]
+                if alt < dd[a]:
+                    dd[a] = alt
+                    size = _push(heap_d, heap_v, size, alt, a)
+                    if state[a] == 0:
+                        state[a] = 2
+                        improved[n_improved] = a
+                        n_improved += 1
+        # 4. Next hops again where a place's length or one of its neighbours' changed, or its roads did.
+        n_redo = 0
+        for i in range(n_lost + n_improved):
+            c = lost[i] if i < n_lost else improved[i - n_lost]
+            if not mark[c]:
+                mark[c] = True
+                redo[n_redo] = c
+                n_redo += 1
+            for k in range(nbr_ptr[c], nbr_ptr[c + 1]):
+                a = nbr[k]
+                if not mark[a]:
+                    mark[a] = True
+                    redo[n_redo] = a
+                    n_redo += 1
+        for i in range(n_gone + n_new):
+            a = gone_a[i] if i < n_gone else new_a[i - n_gone]
+            if not mark[a]:
+                mark[a] = True
+                redo[n_redo] = a
+                n_redo += 1
+        for i in range(n_redo):
+            a = redo[i]
+            mark[a] = False
+            if a == d:
+                continue
+            hop = -1
+            hop_d = np.inf
+            da = dd[a]
+            if da < np.inf:
+                for k in range(nbr_ptr[a], nbr_ptr[a + 1]):
+                    b = nbr[k]
+                    if out_ok[k] and dd[b] + out_w[k] == da and _precedes(dd[b], b, hop_d, hop if hop >= 0 else n):
+                        hop, hop_d = b, dd[b]
+            hd[a] = hop
+        for i in range(n_lost):
+            state[lost[i]] = 0
+        for i in range(n_improved):
+            state[improved[i]] = 0
+    return repaired
 
 
 def component_labels(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:

@@ -16,12 +16,27 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import LogLocator, NullFormatter  # noqa: E402
 
 from simulation import geography  # noqa: E402
 from simulation.engine.model import ConflictModel  # noqa: E402
 
-PNG_META = {"Software": None}  # no version string, so that identical runs give identical files
+PNG_META = {"Software": None}
+# A title's height given, not searched for: without it matplotlib measures the axes' tick labels at every draw,
+# to lift the title over any at the top (there are none here), a tenth of the report's time.
+TITLE_Y = 1.0  # no version string, so that identical runs give identical files
+
+
+def _margins(fig: plt.Figure, left: float = 0.8, right: float = 0.15, top: float = 0.35, bottom: float = 0.6,
+             between: float = 0.9) -> None:
+    """Fixed margins in inches (room for tick labels, axis labels and titles): the figures' layout is set, not
+    searched for (``tight_layout`` measured every text of a figure, a quarter of the report's time)."""
+    w, h = fig.get_size_inches()
+    n = len(fig.axes)
+    inner = (w - left - right - (n - 1) * between) / n
+    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h,
+                        wspace=between / inner)
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -58,6 +73,19 @@ def pie_marks(ax: plt.Axes, x: np.ndarray, y: np.ndarray, size: np.ndarray, shar
         ax.scatter(x[k], y[k], s=size[k], facecolors="none", edgecolors="white", linewidths=0.6, zorder=zorder)
 
 
+LINESTYLE = {"-": "solid", ":": "dotted", "--": "dashed"}
+
+
+def _road_segments(model: ConflictModel) -> dict[str, list[list[tuple[float, float]]]]:
+    """The roads' straight segments (lon, lat) by kind of road, in :data:`ROAD_STYLE`'s order."""
+    w = model.world
+    out: dict[str, list[list[tuple[float, float]]]] = {}
+    for r in model.scenario_data.roads:
+        i, j = w.index[r.a], w.index[r.b]
+        out.setdefault(r.kind, []).append([(w.lon[i], w.lat[i]), (w.lon[j], w.lat[j])])
+    return {k: out[k] for k in ROAD_STYLE if k in out}
+
+
 def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str,
              shares: np.ndarray | None = None) -> dict[str, Any]:
     """Places on the base map (borders, governorates, rivers), coloured by controller at the end of ``day``.
@@ -71,20 +99,26 @@ def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str,
     w, s = model.world, model.scenario_data
     colours = [f.colour for f in s.factions]
     base = geography.draw_basemap(ax, map_bbox(model), avoid=np.column_stack([w.lon, w.lat]))
-    for r in s.roads:
-        i, j = w.index[r.a], w.index[r.b]
-        style, lw = ROAD_STYLE[r.kind]
-        ax.plot([w.lon[i], w.lon[j]], [w.lat[i], w.lat[j]], style, color="#8a8172", lw=lw, zorder=1)
+    for kind, segments in _road_segments(model).items():  # one collection a kind of road, not a line a road
+        style, lw = ROAD_STYLE[kind]
+        ax.add_collection(LineCollection(segments, colors="#8a8172", linewidths=lw, linestyles=LINESTYLE[style],
+                                         zorder=1))
     ctrl = model.rec_control[day] if model.day else model.controller
     size = np.where([k in MARKERS for k in w.kind], 42.0,
                     16 + 260 * np.sqrt(w.population0 / max(w.population0.max(), 1)))
     if shares is not None:
         size = np.maximum(size, 60.0) * 1.5  # a pie must be large enough to show its slices
         pie_marks(ax, w.lon, w.lat, size, np.asarray(shares), colours)
-    for k in range(w.n if shares is None else 0):
-        ax.scatter(w.lon[k], w.lat[k], s=size[k], c=colours[ctrl[k]], marker=MARKERS.get(w.kind[k], "o"),
-                   edgecolors="#f2b705" if w.kind[k] == "refinery" else "white",
-                   linewidths=1.6 if w.kind[k] == "refinery" else 0.6, zorder=2)
+    if shares is None:  # one scatter a marker and edge, places in their order within it
+        marker = np.array([MARKERS.get(k, "o") for k in w.kind])
+        refinery = np.array([k == "refinery" for k in w.kind])
+        for m in dict.fromkeys(marker):
+            for gold in (False, True):
+                pick = np.flatnonzero((marker == m) & (refinery == gold))
+                if len(pick):
+                    ax.scatter(w.lon[pick], w.lat[pick], s=size[pick], c=[colours[ctrl[k]] for k in pick],
+                               marker=m, edgecolors="#f2b705" if gold else "white",
+                               linewidths=1.6 if gold else 0.6, zorder=2)
     radius = np.sqrt(size) / 2  # points: a marker of area s pt^2 is about sqrt(s) across
     obstacles = geography.mark_boxes(ax, w.lon, w.lat, radius)
     renderer = ax.figure.canvas.get_renderer()
@@ -98,7 +132,7 @@ def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str,
                              "path_effects": halo})
               for name, cands in geography.river_label_candidates(map_bbox(model))]
     geography.place_labels(ax, items, obstacles)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10, y=TITLE_Y)
     return base
 
 
@@ -227,16 +261,16 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
     pop = np.stack([np.where(model.rec_control[: model.day] == i, model.rec_population[: model.day], 0).sum(axis=1)
                     for i in range(len(colours))])
     axes[0].stackplot(days, held, colors=colours, labels=[f.name for f in s.factions])
-    axes[0].set_title("Places controlled", fontsize=9)
+    axes[0].set_title("Places controlled", fontsize=9, y=TITLE_Y)
     axes[1].stackplot(days, pop / 1e6, colors=colours)
-    axes[1].set_title("People living under each controller (millions)", fontsize=9)
+    axes[1].set_title("People living under each controller (millions)", fontsize=9, y=TITLE_Y)
     axes[0].set_ylabel("places held")
     axes[1].set_ylabel("people (millions)")
     for ax in axes:
         ax.set_xticks(ticks, tick_labels)
         ax.set_xlabel(date_label)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    _margins(fig, bottom=1.0)
     _save(fig, out / "control.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -247,21 +281,21 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
         wd = model.rec_wounded[: model.day, :, q].sum(axis=1).cumsum()
         axes[0].plot(days, k, color=pcol[q], label=name)
         axes[1].plot(days, wd, color=pcol[q], label=name)
-    axes[0].set_title("Killed, cumulative", fontsize=9)
-    axes[1].set_title("Wounded, cumulative", fontsize=9)
+    axes[0].set_title("Killed, cumulative", fontsize=9, y=TITLE_Y)
+    axes[1].set_title("Wounded, cumulative", fontsize=9, y=TITLE_Y)
     axes[0].legend(fontsize=7)
     axes[0].set_ylabel("people killed")
     axes[1].set_ylabel("people wounded")
     for ax in axes:
         ax.set_xticks(ticks, tick_labels)
         ax.set_xlabel(date_label)
-    fig.tight_layout()
+    _margins(fig)
     _save(fig, out / "casualties.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, f in enumerate(s.factions):
         ax.plot(days, model.rec_ledger[: model.day, -1, i], color=f.colour, label=f.name)
-    ax.set_title("Personnel present, by faction", fontsize=9)
+    ax.set_title("Personnel present, by faction", fontsize=9, y=TITLE_Y)
     if (model.rec_ledger[: model.day, -1] > 0).any():  # a replay has no forces: nothing to put on a log scale
         ax.set_yscale("log")  # the factions differ by two orders of magnitude; ticks at 1, 2 and 5 per decade
         ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -271,7 +305,7 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
     ax.set_xlabel(date_label)
     ax.set_xticks(ticks, tick_labels)
     ax.legend(fontsize=7)
-    fig.tight_layout()
+    _margins(fig, left=1.1)  # room for "100,000" and the axis label
     _save(fig, out / "forces.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -281,7 +315,7 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
     axes[0].plot(days, (idps.sum(axis=1) + transit) / 1e3, label="displaced now")
     axes[0].plot(days, idps.sum(axis=1) / 1e3, label="sheltering in a place")
     axes[0].plot(days, transit / 1e3, ":", label="on the road")
-    axes[0].set_title("Displaced people (thousands)", fontsize=9)
+    axes[0].set_title("Displaced people (thousands)", fontsize=9, y=TITLE_Y)
     axes[0].legend(fontsize=7)
     names = [pl.name for pl in s.places]
     top = [k for k in np.argsort(-idps.max(axis=0), kind="stable")[:8] if idps[:, k].max() > 0]
@@ -290,14 +324,14 @@ def write_report(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
     rest = np.delete(idps, top, axis=1).sum(axis=1)
     if rest.max() > 0:
         axes[1].plot(days, rest / 1e3, "--", color="#888888", label="all other places")
-    axes[1].set_title("Displaced people sheltering, by destination (thousands)", fontsize=9)
+    axes[1].set_title("Displaced people sheltering, by destination (thousands)", fontsize=9, y=TITLE_Y)
     if top:
         axes[1].legend(fontsize=7)
     for ax in axes:
         ax.set_xticks(ticks, tick_labels)
         ax.set_xlabel(date_label)
         ax.set_ylabel("people (thousands)")
-    fig.tight_layout()
+    _margins(fig)
     _save(fig, out / "displacement.png")
 
     t = data["totals"]
