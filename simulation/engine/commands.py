@@ -13,7 +13,8 @@ tribes) in a governorate until its offensive there begins (everywhere, for an ev
 
 from __future__ import annotations
 
-from simulation.engine import mesa_core as mesa  # Model, Agent, DataCollector: not the whole of Mesa
+import mesa
+
 from simulation.engine.units import Agent
 from simulation.rules import orders
 

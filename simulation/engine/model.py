@@ -30,11 +30,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import mesa
 import networkx as nx
 import numpy as np
 
 from simulation.civilians.displacement import Civilians
-from simulation.engine import mesa_core as mesa  # Model, Agent, DataCollector: not the whole of Mesa
 from simulation.engine.commands import FactionCommand
 from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 
+import mesa
 import numpy as np
 from numba import njit
 
-from simulation.engine import mesa_core as mesa  # Model, Agent, DataCollector: not the whole of Mesa
 from simulation.rules.state import UNIT_STORAGE, Units
 
 

@@ -214,6 +214,21 @@ def _routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray,
         next_hop[c, c] = c
 
 
+@njit(cache=True, inline="always")
+def _relax(a: int, alt: float, dd: np.ndarray, heap: tuple, size: int, state: np.ndarray, improved: np.ndarray,
+           n_improved: int) -> tuple:
+    """A route of length ``alt`` from ``a``: if shorter than ``dd[a]``, keep it, push ``a`` on the heap and, the
+    first time, list ``a`` as improved (``state`` 2). Returns the heap's size and the number improved."""
+    if alt < dd[a]:
+        dd[a] = alt
+        size = _push(heap[0], heap[1], size, alt, a)
+        if state[a] == 0:
+            state[a] = 2
+            improved[n_improved] = a
+            n_improved += 1
+    return size, n_improved
+
+
 @njit(cache=True)
 def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out_w: np.ndarray, in_ok: np.ndarray,
                    in_w: np.ndarray, gone_a: np.ndarray, gone_b: np.ndarray, new_a: np.ndarray, new_b: np.ndarray,
@@ -291,14 +306,7 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
             a, b = new_a[i], new_b[i]
             if a == d:
                 continue
-            alt = dd[b] + new_w[i]
-            if alt < dd[a]:
-                dd[a] = alt
-                size = _push(heap_d, heap_v, size, alt, a)
-                if state[a] == 0:
-                    state[a] = 2
-                    improved[n_improved] = a
-                    n_improved += 1
+            size, n_improved = _relax(a, dd[b] + new_w[i], dd, (heap_d, heap_v), size, state, improved, n_improved)
         # 3. Dijkstra from the seeds, toward the places that reach d through them.
         while size:
             dc, c = heap_d[0], heap_v[0]
@@ -309,14 +317,7 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
                 a = nbr[k]
                 if a == d or not in_ok[k]:
                     continue
-                alt = dc + in_w[k]
-                if alt < dd[a]:
-                    dd[a] = alt
-                    size = _push(heap_d, heap_v, size, alt, a)
-                    if state[a] == 0:
-                        state[a] = 2
-                        improved[n_improved] = a
-                        n_improved += 1
+                size, n_improved = _relax(a, dc + in_w[k], dd, (heap_d, heap_v), size, state, improved, n_improved)
         # 4. Next hops again where a place's length or one of its neighbours' changed, or its roads did.
         n_redo = 0
         for i in range(n_lost + n_improved):
