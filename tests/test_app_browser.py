@@ -211,6 +211,10 @@ def test_ensemble_mode_shows_shares_and_a_counterfactual_beside_them(tmp_path):
         page.get_by_role("button", name=button_label("no_air_strikes")).click()
         status = page.get_by_test_id("ensemble-status-counterfactual")
         expect(status).to_contain_text(f"{DEFAULT_SEEDS} runs (seeds 1–{DEFAULT_SEEDS})", timeout=300_000)
+        # The status can read "done" a moment before the map beside it is drawn: wait for the map, as above.
+        expect(page.locator("[data-testid=map-counterfactual] [data-place]")).to_have_count(len(base.scenario.places))
+        expect(page.locator("[data-testid=map-counterfactual] [data-testid=map]")).to_have_attribute("data-day",
+                                                                                                     str(day))
         beside = map_shares(page, "map-counterfactual")
         assert beside == expected_shares(other, day - 1)
         assert beside != shown, "the counterfactual's map shows the baseline's shares"
