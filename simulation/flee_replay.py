@@ -52,8 +52,8 @@ from simulation.replay.events import ReplayDays
 from simulation.replay.model import ReplayModel
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["TOTALS", "FleeInputs", "FleeReplayModel", "injected_departures", "read_flee_inputs", "read_move_chance",
-           "run_flee_replay"]
+__all__ = ["REPLAY_SETTINGS", "TOTALS", "FleeInputs", "FleeReplayModel", "injected_departures", "read_flee_inputs",
+           "read_move_chance", "read_replay_settings", "run_flee_replay"]
 
 TOTALS = ("injected", "generated")
 MOVE_CHANCE_TABLE = "flee_replay"
@@ -61,12 +61,18 @@ MOVE_CHANCE_TABLE = "flee_replay"
 the model's)."""
 
 
-def read_move_chance(scenario: Scenario) -> float:
-    """``town_move_chance`` of the ``[flee_replay]`` table of the scenario's fitted file; 0 (off) without one, or
-    when the fitted file is not used. A value outside [0, 1] raises :class:`ScenarioError`."""
+REPLAY_SETTINGS = {"town_move_chance": (0.0, 1.0), "capacity_buffer": (0.0, 0.99)}
+"""The ``[flee_replay]`` table's entries and their allowed ranges (each 0, its default, when absent)."""
+
+
+def read_replay_settings(scenario: Scenario) -> dict[str, float]:
+    """The ``[flee_replay]`` table of the scenario's fitted file (:data:`REPLAY_SETTINGS`, each 0 when absent); all
+    0 (off) without one, or when the fitted file is not used. A value out of its range raises
+    :class:`ScenarioError`."""
+    out = dict.fromkeys(REPLAY_SETTINGS, 0.0)
     path = scenario.fitted_file
     if path is None or not scenario.fitted_used or not path.is_file():
-        return 0.0
+        return out
     import tomllib
 
     where = f"{path.parent.name}/{path.name}"
@@ -74,11 +80,18 @@ def read_move_chance(scenario: Scenario) -> float:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get(MOVE_CHANCE_TABLE, {})
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(where, f"is not valid TOML ({e})") from None
-    value = table.get("town_move_chance", 0.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ScenarioError(where, f"{value!r} must be a number in [0, 1]",
-                            field=f"{MOVE_CHANCE_TABLE}.town_move_chance")
-    return float(value)
+    for key, (low, high) in REPLAY_SETTINGS.items():
+        value = table.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ScenarioError(where, f"{value!r} must be a number in [{low:g}, {high:g}]",
+                                field=f"{MOVE_CHANCE_TABLE}.{key}")
+        out[key] = float(value)
+    return out
+
+
+def read_move_chance(scenario: Scenario) -> float:
+    """``town_move_chance`` of the ``[flee_replay]`` table (:func:`read_replay_settings`)."""
+    return read_replay_settings(scenario)["town_move_chance"]
 
 
 @dataclass(frozen=True)
@@ -232,10 +245,13 @@ class FleeReplayModel(ReplayModel):
 
     def __init__(self, scenario: Scenario, events: ReplayDays, inputs: FleeInputs, preplaced: np.ndarray,
                  origin_of_preplaced: int, seed: int | None = None, residents: np.ndarray | None = None,
-                 town_move_chance: float = 0.0, **parameters: Any):
+                 town_move_chance: float = 0.0, capacity_buffer: float = 0.0, **parameters: Any):
         super().__init__(scenario, events, seed=seed, **parameters)
         self.flee = inputs
         self.town_move_chance = float(town_move_chance)
+        if not 0.0 <= capacity_buffer < 1.0:
+            raise ValueError(f"capacity_buffer must be in [0, 1), not {capacity_buffer}")
+        self.capacity_buffer = float(capacity_buffer)
         c = self.state.civilians
         if residents is not None:
             # Only the people FLEE injects live anywhere (see the module docstring); the places' pull, crowding and
@@ -274,7 +290,10 @@ class FleeReplayModel(ReplayModel):
             return super()._step()
         pull = self._camp_pull.copy()
         camps = self.flee.camps
-        pull[camps] *= np.clip(1.0 - c.idps[camps] / self._camp_capacity, 0.0, 1.0)
+        # FLEE's getCapMultiplier: full pull up to capacity_buffer x capacity, then falling linearly to 0 at the
+        # capacity (capacity_buffer 0: linearly from an empty camp).
+        room = (self._camp_capacity - c.idps[camps]) / (self._camp_capacity * (1.0 - self.capacity_buffer))
+        pull[camps] *= np.clip(room, 0.0, 1.0)
         c.attraction[:] = np.where(self.flee.camp_closed[d], self._town_pull, pull)
         left = c.displaced_from.copy()
         forced = self.replay_days.departures
@@ -295,11 +314,12 @@ class FleeReplayModel(ReplayModel):
 
 def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", seed: int = 1,
                     use_fitted: bool = True, overrides: dict[str, float] | None = None,
-                    town_move_chance: float | None = None) -> FleeReplayModel:
+                    town_move_chance: float | None = None, capacity_buffer: float | None = None) -> FleeReplayModel:
     """Run a converted FLEE case in ``totals`` mode (see the module docstring); return the finished model.
 
     ``overrides`` are parameter values set on top of the scenario's and its fitted file's;
-    ``town_move_chance`` (injected mode), when given, replaces the fitted file's (:func:`read_move_chance`).
+    ``town_move_chance`` (injected mode) and ``capacity_buffer`` (both modes), when given, replace the fitted
+    file's (:func:`read_replay_settings`).
     """
     if totals not in TOTALS:
         raise ValueError(f"totals must be one of {', '.join(TOTALS)}, not {totals!r}")
@@ -313,7 +333,9 @@ def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", s
     preplaced = np.zeros(n, dtype=np.int64)
     origin = int(np.argmax(inputs.spawn_weight[0])) if days else 0
     departures, residents = None, None
-    move = read_move_chance(scenario) if town_move_chance is None else float(town_move_chance)
+    settings = read_replay_settings(scenario)
+    move = settings["town_move_chance"] if town_move_chance is None else float(town_move_chance)
+    buffer = settings["capacity_buffer"] if capacity_buffer is None else float(capacity_buffer)
     if not 0.0 <= move <= 1.0:
         raise ValueError(f"town_move_chance must be in [0, 1], not {move}")
     if totals == "injected":
@@ -334,7 +356,7 @@ def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", s
         # Every place (0 where nobody is injected: no flight rule); a copy, the model adds those who wait a day.
         events.departures = departures.astype(float)
     model = FleeReplayModel(scenario, events, inputs, preplaced, origin, seed=seed, residents=residents,
-                            town_move_chance=move if totals == "injected" else 0.0)
+                            town_move_chance=move if totals == "injected" else 0.0, capacity_buffer=buffer)
     return model.run()
 
 

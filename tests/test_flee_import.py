@@ -13,7 +13,7 @@ from benchmarks import flee_suite as fs
 from simulation.cli import main
 from simulation.flee_case import read_flee_case
 from simulation.flee_import import import_flee
-from simulation.flee_replay import read_flee_inputs, read_move_chance, run_flee_replay
+from simulation.flee_replay import read_flee_inputs, read_move_chance, read_replay_settings, run_flee_replay
 from simulation.scenario import ScenarioError, load_scenario
 
 # A conflict zone and a town at home, a camp abroad, 10 km apart each; the border is closed on days 0 and 1
@@ -216,3 +216,47 @@ def test_move_chance_is_read_from_the_fitted_files_flee_replay_table(scenario_di
     assert run_flee_replay(scenario_dir, "injected", overrides=TOWNS_PULL).records.idps[2:, 1].max() <= 2
     assert run_flee_replay(scenario_dir, "injected", overrides=TOWNS_PULL,
                            town_move_chance=0.0).records.idps[2:, 1].min() >= 100
+
+
+# Towns pull half as much as a camp, nobody moves on: who stops at Mid-Town depends on how full the camp looks.
+HALF_PULL = {**TOWNS_PULL, "destination_base_attraction": 0.5}
+
+
+def test_capacity_buffer_keeps_a_camps_full_pull_until_that_share_of_its_capacity(scenario_dir):
+    def camp(share: float, buffer: float) -> list[int]:
+        m = run_flee_replay(scenario_dir, "injected", use_fitted=False, town_move_chance=0.0, capacity_buffer=buffer,
+                            overrides={**HALF_PULL, "host_capacity_share": share})
+        assert m.civilians.balance() == 0
+        return m.records.idps[:, 2].tolist()
+
+    # Capacity 1,000: the camp never holds 500, so with a buffer of 0.5 or more it pulls as an empty camp every
+    # day (the same run whatever the buffer); with no buffer its pull falls from the first arrivals, more people
+    # stop in Mid-Town and fewer reach the camp.
+    full = camp(1.0, 0.5)
+    assert camp(1.0, 0.9) == camp(1.0, 0.99) == full
+    linear = camp(1.0, 0.0)
+    assert linear[:2] == full[:2] == [50, 50] and all(a < b for a, b in zip(linear[3:], full[3:]))
+    # Capacity 350 (0.35 x 1,000): with FLEE's buffer (0.9) the camp pulls fully up to 315 and fills to its
+    # capacity by day 5; with no buffer it falls short of it.
+    assert 340 <= camp(0.35, 0.9)[5] <= 350 and camp(0.35, 0.0)[5] < 310
+    with pytest.raises(ValueError, match=r"capacity_buffer must be in \[0, 1\)"):
+        camp(1.0, 1.0)
+
+
+def test_capacity_buffer_is_read_from_the_fitted_files_flee_replay_table(scenario_dir):
+    fitted = scenario_dir / "fitted.toml"
+    fitted.write_text("[flee_replay]\ntown_move_chance = 0.25\ncapacity_buffer = 0.9\n", encoding="utf-8")
+    assert read_replay_settings(load_scenario(scenario_dir)) == {"town_move_chance": 0.25, "capacity_buffer": 0.9}
+    assert read_replay_settings(load_scenario(scenario_dir, use_fitted=False)) == {"town_move_chance": 0.0,
+                                                                                   "capacity_buffer": 0.0}
+    fitted.write_text("[flee_replay]\ncapacity_buffer = 1\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"fitted.toml, field 'flee_replay.capacity_buffer': 1 must be a "
+                       r"number in \[0, 0.99\]"):
+        read_replay_settings(load_scenario(scenario_dir))
+    # The file's buffer is the run's unless one is given.
+    fitted.write_text("[flee_replay]\ncapacity_buffer = 0.9\n", encoding="utf-8")
+    over = {**HALF_PULL, "host_capacity_share": 0.35}
+    from_file = run_flee_replay(scenario_dir, "injected", overrides=over).records.idps[:, 2]
+    given = run_flee_replay(scenario_dir, "injected", overrides=over, capacity_buffer=0.9).records.idps[:, 2]
+    none = run_flee_replay(scenario_dir, "injected", overrides=over, capacity_buffer=0.0).records.idps[:, 2]
+    assert from_file.tolist() == given.tolist() != none.tolist()
