@@ -17,8 +17,12 @@ as the scenario's events. Two ways to decide how many people flee:
     records no deaths, so one casualty-equivalent a day marks a conflict), and its residents (FLEE's
     population) flee by the flight rule; the camps start empty.
 
-In both, a camp pulls the displaced with the scenario's ``refuge`` (1) times ``max(0, 1 - idps / capacity)``, its
-capacity being ``host_capacity_share`` × FLEE's (the civilians' softer crowding factor is switched off at camps);
+In both, a camp pulls the displaced with the scenario's ``refuge`` (1) times FLEE's capacity multiplier
+(``flee/moving.py getCapMultiplier``): 1 up to ``capacity_buffer`` × its capacity, then falling linearly to 0 at
+the capacity, ``clip((capacity - idps) / (capacity × (1 - capacity_buffer)), 0, 1)``; ``capacity_buffer`` is the
+``[flee_replay]`` table's (:func:`read_replay_settings`; 0, the default, is a linear fall from an empty camp;
+FLEE's is 0.9), the capacity ``host_capacity_share`` × FLEE's (the civilians' softer crowding factor is switched
+off at camps);
 towns pull with ``destination_base_attraction`` (a FLEE town holds people too); a FLEE ``camp``
 closure turns the camp into an ordinary town (the pull of an empty town) from its start to its end day; people
 travel ``flight_speed_km`` a day and never go home (FLEE's agents do not).
