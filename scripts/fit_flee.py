@@ -14,8 +14,9 @@ of a camp's capacity up to which it pulls fully before its pull falls linearly t
 not model parameters. Then the generated-flight mode's flight parameters
 (:data:`FLIGHT_BOX`) are searched the same way with the injected fit held fixed, on the same two cases.
 
-With ``--start FILE`` (a fitted file, e.g. the previous one) that point is evaluated first in each stage, so the
-search keeps it unless it finds better. Writes ``calibration/fitted/flee_suite.toml`` (the best point, which
+With ``--start FILE`` (a fitted file, e.g. the previous one) that point is evaluated first in each stage whose
+parameters the file has (``capacity_buffer`` at FLEE's 0.9 if it lacks it), so the search keeps it unless it finds
+better. Writes ``calibration/fitted/flee_suite.toml`` (the best point, which
 ``import-flee`` copies into every converted scenario) and ``calibration/fitted/flee_suite_search.csv`` (every
 evaluation). The held-out cases (CAR 2013, South Sudan 2013, Syria 2013) are never read here.
 """
@@ -132,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
 
         def search(stage: str, totals: str, box: dict, fixed: dict[str, float]) -> dict[str, float]:
             best, best_obj = None, math.inf
-            if start:
+            lacking = [k for k in box if k not in start]
+            if start and lacking:
+                print(f"{stage}: --start has no {', '.join(lacking)}; this stage starts from its draws", flush=True)
+            elif start:
                 best = {k: float(min(hi, max(lo, start[k]))) for k, (lo, hi, _) in box.items()}
                 best_obj = evaluate(stage + "0", totals, {**fixed, **best})
             for _ in range(a.evals):

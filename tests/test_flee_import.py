@@ -260,3 +260,36 @@ def test_capacity_buffer_is_read_from_the_fitted_files_flee_replay_table(scenari
     given = run_flee_replay(scenario_dir, "injected", overrides=over, capacity_buffer=0.9).records.idps[:, 2]
     none = run_flee_replay(scenario_dir, "injected", overrides=over, capacity_buffer=0.0).records.idps[:, 2]
     assert from_file.tolist() == given.tolist() != none.tolist()
+
+
+def test_fit_flee_starts_from_a_fitted_file_and_keeps_it_unless_it_finds_better(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fit_flee", Path(__file__).resolve().parents[1] / "scripts" /
+                                                  "fit_flee.py")
+    fit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit)
+    for name in fit.TRAINING:  # the tiny case under both training names
+        write_case(tmp_path / "cases" / name)
+    start = tmp_path / "start.toml"
+    start.write_text("[parameters]\n" + "".join(f"{k} = {v}\n" for k, v in {**TOWNS_PULL, "destination_nesting": 1.0,
+                                                                            "fear_radius_km": 10.0}.items())
+                     + "\n[flee_replay]\ntown_move_chance = 0.5\n", encoding="utf-8")
+    out, log = tmp_path / "fit.toml", tmp_path / "search.csv"
+    assert fit.main(["--cases", str(tmp_path / "cases"), "--evals", "2", "--refine", "0", "--start", str(start),
+                     "--out", str(out), "--log", str(log)]) == 0
+    evals = rows(log)
+    first = evals[0]
+    # The start point is evaluated first, its missing capacity_buffer at FLEE's 0.9; then the 2 random draws.
+    assert first["stage"] == "injected0" and float(first["capacity_buffer"]) == 0.9
+    assert float(first["town_move_chance"]) == 0.5 and float(first["destination_base_attraction"]) == 0.01
+    injected = [r for r in evals if r["stage"].startswith("injected")]
+    assert len(injected) == 3
+    best = min(injected, key=lambda r: float(r["objective"]))
+    import tomllib
+
+    written = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert written["flee_replay"]["capacity_buffer"] == pytest.approx(float(best["capacity_buffer"]), rel=1e-5)
+    assert set(written["flee_replay"]) == {"town_move_chance", "capacity_buffer"}
+    # The start file has no flight-rule parameters: that stage starts from its draws alone (2 of them).
+    assert [r["stage"] for r in evals if r["stage"].startswith("flight")] == ["flight", "flight"]
