@@ -150,6 +150,38 @@ def _number(where: str, row: int, rec: dict[str, str], name: str, low: float = 0
     return x
 
 
+def _columns(root: Path, name: str, columns: tuple[str, ...]) -> dict[str, list[str | None]]:
+    """The file's ``columns`` as lists of strings (None where a row is short; row k of the lists is the file's
+    spreadsheet row k + 2): the fast path of the long tables, checked in bulk by :func:`_floats` and friends."""
+    path = root / name
+    where = f"{root.name}/{name}"
+    if not path.is_file():
+        raise ScenarioError(where, "file is missing (is this a scenario made by `conflict-sim import-flee`?)")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, [])
+        for c in columns:
+            if c not in header:
+                raise ScenarioError(where, "required column is missing", row=1, field=c)
+        rows = [r for r in reader if r]  # csv.DictReader skips blank lines too
+    at = [header.index(c) for c in columns]
+    if all(len(r) > max(at) for r in rows):
+        return {c: [r[a] for r in rows] for c, a in zip(columns, at)}
+    return {c: [r[a] if a < len(r) else None for r in rows] for c, a in zip(columns, at)}
+
+
+def _floats(where: str, name: str, values: list[str | None], low: float = 0.0) -> np.ndarray:
+    """``values`` as floats, each finite and >= ``low``; else the first bad row's :func:`_number` error."""
+    try:
+        x = np.array(values, dtype=float)
+        good = bool((np.isfinite(x) & (x >= low)).all())
+    except (TypeError, ValueError):
+        x, good = None, False
+    if not good:
+        x = np.array([_number(where, k + 2, {name: v}, name, low) for k, v in enumerate(values)])
+    return x
+
+
 def read_flee_inputs(scenario: Scenario) -> FleeInputs:
     """Read the ``flee_*.csv`` tables of a converted scenario; a bad row raises :class:`ScenarioError`."""
     root = scenario.path
@@ -170,6 +202,14 @@ def read_flee_inputs(scenario: Scenario) -> FleeInputs:
             raise ScenarioError(where, f"{rec[name]} is outside the scenario's dates", row=row, field=name)
         return d
 
+    def lookup(where: str, values: list[str | None], one: Any, name: str) -> np.ndarray:
+        # each distinct value checked once, by `one` (place or day), its error naming its first row
+        seen: dict[str | None, int] = {}
+        for k, v in enumerate(values):
+            if v not in seen:
+                seen[v] = one(where, k + 2, {name: v}, name)
+        return np.array([seen[v] for v in values], dtype=np.int64)
+
     kind, country, capacity = [""] * n, [""] * n, np.zeros(n)
     where = f"{root.name}/flee_places.csv"
     for row, rec in _rows(root, "flee_places.csv", ("id", "country", "kind", "capacity")):
@@ -186,10 +226,10 @@ def read_flee_inputs(scenario: Scenario) -> FleeInputs:
 
     intensity, weight = np.zeros((days, n)), np.zeros((days, n))
     where = f"{root.name}/flee_conflicts.csv"
-    for row, rec in _rows(root, "flee_conflicts.csv", ("date", "place", "intensity", "spawn_weight")):
-        d, i = day(where, row, rec), place(where, row, rec)
-        intensity[d, i] = _number(where, row, rec, "intensity")
-        weight[d, i] = _number(where, row, rec, "spawn_weight")
+    cols = _columns(root, "flee_conflicts.csv", ("date", "place", "intensity", "spawn_weight"))
+    d, i = lookup(where, cols["date"], day, "date"), lookup(where, cols["place"], place, "place")
+    intensity[d, i] = _floats(where, "intensity", cols["intensity"])
+    weight[d, i] = _floats(where, "spawn_weight", cols["spawn_weight"])
 
     closed = np.zeros((days, n), dtype=bool)
     where = f"{root.name}/flee_closures.csv"
@@ -209,20 +249,22 @@ def read_flee_inputs(scenario: Scenario) -> FleeInputs:
     col = {c: j for j, c in enumerate(camps)}
     observed = np.full((days, len(camps)), -1.0)
     where = f"{root.name}/flee_observations.csv"
-    for row, rec in _rows(root, "flee_observations.csv", ("date", "place", "refugees")):
-        d, i = day(where, row, rec), place(where, row, rec)
-        if i not in col:
-            raise ScenarioError(where, f"{rec['place']!r} is not a camp of flee_places.csv", row=row, field="place")
-        observed[d, col[i]] = _number(where, row, rec, "refugees")
+    cols = _columns(root, "flee_observations.csv", ("date", "place", "refugees"))
+    d, i = lookup(where, cols["date"], day, "date"), lookup(where, cols["place"], place, "place")
+    j = np.array([col.get(int(x), -1) for x in i], dtype=np.int64)
+    if (j < 0).any():
+        k = int(np.argmax(j < 0))
+        raise ScenarioError(where, f"{cols['place'][k]!r} is not a camp of flee_places.csv", row=k + 2, field="place")
+    observed[d, j] = _floats(where, "refugees", cols["refugees"])
     if (observed < 0).any():
         d, j = np.argwhere(observed < 0)[0]
         raise ScenarioError(where, f"no figure for camp {scenario.place_ids[camps[j]]!r} on "
                             f"{scenario.start_date + dt.timedelta(days=int(d))}", field="place")
     total, injected = np.full(days, -1.0), np.full(days, -1.0)
     where = f"{root.name}/flee_totals.csv"
-    for row, rec in _rows(root, "flee_totals.csv", ("date", "total", "injected")):
-        d = day(where, row, rec)
-        total[d], injected[d] = _number(where, row, rec, "total"), _number(where, row, rec, "injected")
+    cols = _columns(root, "flee_totals.csv", ("date", "total", "injected"))
+    d = lookup(where, cols["date"], day, "date")
+    total[d], injected[d] = _floats(where, "total", cols["total"]), _floats(where, "injected", cols["injected"])
     if (total < 0).any():
         raise ScenarioError(where, f"no row for {scenario.start_date + dt.timedelta(days=int(np.argmax(total < 0)))}",
                             field="date")

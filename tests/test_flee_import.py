@@ -293,3 +293,34 @@ def test_fit_flee_starts_from_a_fitted_file_and_keeps_it_unless_it_finds_better(
     assert set(written["flee_replay"]) == {"town_move_chance", "capacity_buffer"}
     # The start file has no flight-rule parameters: that stage starts from its draws alone (2 of them).
     assert [r["stage"] for r in evals if r["stage"].startswith("flight")] == ["flight", "flight"]
+
+
+@pytest.mark.parametrize(("name", "edit", "message"), [
+    ("flee_conflicts.csv", lambda rows: rows[3].__setitem__(2, "high"),
+     r"flee_conflicts.csv, row 4, field 'intensity': 'high' is not a number"),
+    ("flee_conflicts.csv", lambda rows: rows[2].__setitem__(3, "-1"),
+     r"flee_conflicts.csv, row 3, field 'spawn_weight': -1 must be a number >= 0"),
+    ("flee_conflicts.csv", lambda rows: rows[5].__setitem__(0, "2021-01-01"),
+     r"flee_conflicts.csv, row 6, field 'date': 2021-01-01 is outside the scenario's dates"),
+    ("flee_conflicts.csv", lambda rows: rows[2].__setitem__(1, "Nowhere"),
+     r"flee_conflicts.csv, row 3, field 'place': unknown place 'Nowhere'"),
+    ("flee_conflicts.csv", lambda rows: rows.__setitem__(4, rows[4][:2]),
+     r"flee_conflicts.csv, row 5, field 'intensity': None is not a number"),
+    ("flee_observations.csv", lambda rows: rows[2].__setitem__(1, "Mid-Town"),
+     r"flee_observations.csv, row 3, field 'place': 'Mid-Town' is not a camp of flee_places.csv"),
+    ("flee_observations.csv", lambda rows: rows[3].__setitem__(2, "nan"),
+     r"flee_observations.csv, row 4, field 'refugees': nan must be a number >= 0"),
+    ("flee_totals.csv", lambda rows: rows[6].__setitem__(0, "6 Jan"),
+     r"flee_totals.csv, row 7, field 'date': '6 Jan' is not a date \(YYYY-MM-DD\)"),
+    ("flee_totals.csv", lambda rows: rows[1].__setitem__(2, ""),
+     r"flee_totals.csv, row 2, field 'injected': '' is not a number"),
+])
+def test_a_bad_row_of_the_replays_tables_is_named(scenario_dir, name, edit, message):
+    path = scenario_dir / name
+    with path.open(newline="", encoding="utf-8") as f:
+        table = list(csv.reader(f))
+    edit(table)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(table)
+    with pytest.raises(ScenarioError, match=message):
+        read_flee_inputs(load_scenario(scenario_dir))
