@@ -8,13 +8,17 @@ two cases of FLEE's averaged relative difference (``benchmarks.flee_suite.averag
 issue's measure). The search: ``--evals`` points drawn uniformly (log-uniformly for scales) in the box
 :data:`BOX`, then ``--refine`` rounds of coordinate steps around the best (each parameter moved by ±``step`` of
 its range, the step halved after a round without gain). The box includes ``town_move_chance``, the injected
-mode's daily share of the displaced in towns who move on (FLEE's move chance; the ``[flee_replay]`` table of the
-written file, not a model parameter). Then the generated-flight mode's flight parameters
+mode's daily share of the displaced in towns who move on (FLEE's move chance), and ``capacity_buffer``, the share
+of a camp's capacity up to which it pulls fully before its pull falls linearly to 0 at the capacity (FLEE's
+``getCapMultiplier``, whose ``capacity_buffer`` is 0.9); both are the ``[flee_replay]`` table of the written file,
+not model parameters. Then the generated-flight mode's flight parameters
 (:data:`FLIGHT_BOX`) are searched the same way with the injected fit held fixed, on the same two cases.
 
-Writes ``calibration/fitted/flee_suite.toml`` (the best point, which ``import-flee`` copies into every converted
-scenario) and ``calibration/fitted/flee_suite_search.csv`` (every evaluation). The held-out cases (CAR 2013,
-South Sudan 2013, Syria 2013) are never read here.
+With ``--start FILE`` (a fitted file, e.g. the previous one) that point is evaluated first in each stage whose
+parameters the file has (``capacity_buffer`` at FLEE's 0.9 if it lacks it), so the search keeps it unless it finds
+better. Writes ``calibration/fitted/flee_suite.toml`` (the best point, which
+``import-flee`` copies into every converted scenario) and ``calibration/fitted/flee_suite_search.csv`` (every
+evaluation). The held-out cases (CAR 2013, South Sudan 2013, Syria 2013) are never read here.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ BOX = {
     "destination_nesting": (0.2, 1.0, False),
     "fear_radius_km": (0.0, 100.0, False),
     "town_move_chance": (0.0, 1.0, False),  # not a model parameter: the [flee_replay] table (flee_replay.py)
+    "capacity_buffer": (0.0, 0.99, False),  # the same table; FLEE's capacity_buffer is 0.9
 }
-REPLAY_ONLY = ("town_move_chance",)
+REPLAY_ONLY = ("town_move_chance", "capacity_buffer")
 """Searched with the others but passed to :func:`run_flee_replay` itself, and written to ``[flee_replay]``."""
 FLIGHT_BOX = {
     "flight_per_casualty": (1.0, 3000.0, True),
@@ -60,6 +65,8 @@ FLIGHT_BOX = {
     "fear_half_life_days": (0.5, 60.0, True),
     "battle_exposure_people": (1000.0, 1e6, True),
 }
+FLEE_VALUES = {"capacity_buffer": 0.9}
+"""FLEE 3.1's own values (``SimulationSettings``), where ``--start`` has none."""
 OUT = ROOT / "calibration" / "fitted" / "flee_suite.toml"
 LOG = ROOT / "calibration" / "fitted" / "flee_suite_search.csv"
 
@@ -77,10 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--evals", type=int, default=160, help="random points per stage")
     p.add_argument("--refine", type=int, default=4, help="rounds of coordinate steps around the best")
     p.add_argument("--seed", type=int, default=2026, help="seed of the search's draws")
+    p.add_argument("--start", type=Path, default=None,
+                   help="a fitted file whose point is evaluated first in each stage (keys it lacks: FLEE's values)")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--log", type=Path, default=LOG)
     a = p.parse_args(argv)
     rng = np.random.default_rng(a.seed)
+    start: dict[str, float] = {}
+    if a.start is not None:
+        import tomllib
+
+        table = tomllib.loads(a.start.read_text(encoding="utf-8"))
+        start = {**FLEE_VALUES, **table.get("parameters", {}), **table.get("flee_replay", {})}
     log_rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         scenarios, data = {}, {}
@@ -101,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in TRAINING:
                 model_params = {k: v for k, v in params.items() if k not in REPLAY_ONLY}
                 m = run_flee_replay(scenarios[name], totals, seed=1, overrides=model_params,
-                                    town_move_chance=params.get("town_move_chance", 0.0))
+                                    town_move_chance=params.get("town_move_chance", 0.0),
+                                    capacity_buffer=params.get("capacity_buffer", 0.0))
                 sim = m.records.idps[:, m.flee.camps].astype(float)
                 errs.append(averaged_relative_difference(sim, data[name]))
                 resc.append(rescaled_relative_difference(sim, data[name]))
@@ -117,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
 
         def search(stage: str, totals: str, box: dict, fixed: dict[str, float]) -> dict[str, float]:
             best, best_obj = None, math.inf
+            lacking = [k for k in box if k not in start]
+            if start and lacking:
+                print(f"{stage}: --start has no {', '.join(lacking)}; this stage starts from its draws", flush=True)
+            elif start:
+                best = {k: float(min(hi, max(lo, start[k]))) for k, (lo, hi, _) in box.items()}
+                best_obj = evaluate(stage + "0", totals, {**fixed, **best})
             for _ in range(a.evals):
                 cand = draw(box, rng)
                 obj = evaluate(stage, totals, {**fixed, **cand})
@@ -149,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
              "# ONLY (objective: mean averaged relative difference, injected totals; then the flight rule's",
              "# parameters on the generated-flight mode, the others held). CAR 2013, South Sudan 2013 and Syria 2013",
              f"# are scored with these and were never used to choose anything. Search: seed {a.seed}, {a.evals}",
-             f"# random points and {a.refine} refinement rounds per stage; every evaluation in flee_suite_search.csv.",
+             f"# random points and {a.refine} refinement rounds per stage"
+             + (f", started from {a.start.name}" if a.start else "") + "; every evaluation in flee_suite_search.csv.",
              "[parameters]"]
     lines += [f"{k} = {v:.6g}" for k, v in best.items() if k not in REPLAY_ONLY]
-    lines += ["", "# FLEE's daily move chance outside camps, injected mode only (simulation/flee_replay.py)",
+    lines += ["", "# FLEE's daily move chance outside camps (injected mode only) and FLEE's capacity buffer, the",
+              "# share of a camp's capacity up to which it pulls fully (both modes; simulation/flee_replay.py)",
               "[flee_replay]"]
     lines += [f"{k} = {best[k]:.6g}" for k in REPLAY_ONLY]
     a.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

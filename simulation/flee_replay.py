@@ -17,8 +17,12 @@ as the scenario's events. Two ways to decide how many people flee:
     records no deaths, so one casualty-equivalent a day marks a conflict), and its residents (FLEE's
     population) flee by the flight rule; the camps start empty.
 
-In both, a camp pulls the displaced with the scenario's ``refuge`` (1) times ``max(0, 1 - idps / capacity)``, its
-capacity being ``host_capacity_share`` × FLEE's (the civilians' softer crowding factor is switched off at camps);
+In both, a camp pulls the displaced with the scenario's ``refuge`` (1) times FLEE's capacity multiplier
+(``flee/moving.py getCapMultiplier``): 1 up to ``capacity_buffer`` × its capacity, then falling linearly to 0 at
+the capacity, ``clip((capacity - idps) / (capacity × (1 - capacity_buffer)), 0, 1)``; ``capacity_buffer`` is the
+``[flee_replay]`` table's (:func:`read_replay_settings`; 0, the default, is a linear fall from an empty camp;
+FLEE's is 0.9), the capacity ``host_capacity_share`` × FLEE's (the civilians' softer crowding factor is switched
+off at camps);
 towns pull with ``destination_base_attraction`` (a FLEE town holds people too); a FLEE ``camp``
 closure turns the camp into an ordinary town (the pull of an empty town) from its start to its end day; people
 travel ``flight_speed_km`` a day and never go home (FLEE's agents do not).
@@ -52,8 +56,8 @@ from simulation.replay.events import ReplayDays
 from simulation.replay.model import ReplayModel
 from simulation.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["TOTALS", "FleeInputs", "FleeReplayModel", "injected_departures", "read_flee_inputs", "read_move_chance",
-           "run_flee_replay"]
+__all__ = ["REPLAY_SETTINGS", "TOTALS", "FleeInputs", "FleeReplayModel", "injected_departures", "read_flee_inputs",
+           "read_move_chance", "read_replay_settings", "run_flee_replay"]
 
 TOTALS = ("injected", "generated")
 MOVE_CHANCE_TABLE = "flee_replay"
@@ -61,12 +65,18 @@ MOVE_CHANCE_TABLE = "flee_replay"
 the model's)."""
 
 
-def read_move_chance(scenario: Scenario) -> float:
-    """``town_move_chance`` of the ``[flee_replay]`` table of the scenario's fitted file; 0 (off) without one, or
-    when the fitted file is not used. A value outside [0, 1] raises :class:`ScenarioError`."""
+REPLAY_SETTINGS = {"town_move_chance": (0.0, 1.0), "capacity_buffer": (0.0, 0.99)}
+"""The ``[flee_replay]`` table's entries and their allowed ranges (each 0, its default, when absent)."""
+
+
+def read_replay_settings(scenario: Scenario) -> dict[str, float]:
+    """The ``[flee_replay]`` table of the scenario's fitted file (:data:`REPLAY_SETTINGS`, each 0 when absent); all
+    0 (off) without one, or when the fitted file is not used. A value out of its range raises
+    :class:`ScenarioError`."""
+    out = dict.fromkeys(REPLAY_SETTINGS, 0.0)
     path = scenario.fitted_file
     if path is None or not scenario.fitted_used or not path.is_file():
-        return 0.0
+        return out
     import tomllib
 
     where = f"{path.parent.name}/{path.name}"
@@ -74,11 +84,18 @@ def read_move_chance(scenario: Scenario) -> float:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get(MOVE_CHANCE_TABLE, {})
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(where, f"is not valid TOML ({e})") from None
-    value = table.get("town_move_chance", 0.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ScenarioError(where, f"{value!r} must be a number in [0, 1]",
-                            field=f"{MOVE_CHANCE_TABLE}.town_move_chance")
-    return float(value)
+    for key, (low, high) in REPLAY_SETTINGS.items():
+        value = table.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ScenarioError(where, f"{value!r} must be a number in [{low:g}, {high:g}]",
+                                field=f"{MOVE_CHANCE_TABLE}.{key}")
+        out[key] = float(value)
+    return out
+
+
+def read_move_chance(scenario: Scenario) -> float:
+    """``town_move_chance`` of the ``[flee_replay]`` table (:func:`read_replay_settings`)."""
+    return read_replay_settings(scenario)["town_move_chance"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,38 @@ def _number(where: str, row: int, rec: dict[str, str], name: str, low: float = 0
     return x
 
 
+def _columns(root: Path, name: str, columns: tuple[str, ...]) -> dict[str, list[str | None]]:
+    """The file's ``columns`` as lists of strings (None where a row is short; row k of the lists is the file's
+    spreadsheet row k + 2): the fast path of the long tables, checked in bulk by :func:`_floats` and friends."""
+    path = root / name
+    where = f"{root.name}/{name}"
+    if not path.is_file():
+        raise ScenarioError(where, "file is missing (is this a scenario made by `conflict-sim import-flee`?)")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, [])
+        for c in columns:
+            if c not in header:
+                raise ScenarioError(where, "required column is missing", row=1, field=c)
+        rows = [r for r in reader if r]  # csv.DictReader skips blank lines too
+    at = [header.index(c) for c in columns]
+    if all(len(r) > max(at) for r in rows):
+        return {c: [r[a] for r in rows] for c, a in zip(columns, at)}
+    return {c: [r[a] if a < len(r) else None for r in rows] for c, a in zip(columns, at)}
+
+
+def _floats(where: str, name: str, values: list[str | None], low: float = 0.0) -> np.ndarray:
+    """``values`` as floats, each finite and >= ``low``; else the first bad row's :func:`_number` error."""
+    try:
+        x = np.array(values, dtype=float)
+        good = bool((np.isfinite(x) & (x >= low)).all())
+    except (TypeError, ValueError):
+        x, good = None, False
+    if not good:
+        x = np.array([_number(where, k + 2, {name: v}, name, low) for k, v in enumerate(values)])
+    return x
+
+
 def read_flee_inputs(scenario: Scenario) -> FleeInputs:
     """Read the ``flee_*.csv`` tables of a converted scenario; a bad row raises :class:`ScenarioError`."""
     root = scenario.path
@@ -153,6 +202,14 @@ def read_flee_inputs(scenario: Scenario) -> FleeInputs:
             raise ScenarioError(where, f"{rec[name]} is outside the scenario's dates", row=row, field=name)
         return d
 
+    def lookup(where: str, values: list[str | None], one: Any, name: str) -> np.ndarray:
+        # each distinct value checked once, by `one` (place or day), its error naming its first row
+        seen: dict[str | None, int] = {}
+        for k, v in enumerate(values):
+            if v not in seen:
+                seen[v] = one(where, k + 2, {name: v}, name)
+        return np.array([seen[v] for v in values], dtype=np.int64)
+
     kind, country, capacity = [""] * n, [""] * n, np.zeros(n)
     where = f"{root.name}/flee_places.csv"
     for row, rec in _rows(root, "flee_places.csv", ("id", "country", "kind", "capacity")):
@@ -169,10 +226,10 @@ def read_flee_inputs(scenario: Scenario) -> FleeInputs:
 
     intensity, weight = np.zeros((days, n)), np.zeros((days, n))
     where = f"{root.name}/flee_conflicts.csv"
-    for row, rec in _rows(root, "flee_conflicts.csv", ("date", "place", "intensity", "spawn_weight")):
-        d, i = day(where, row, rec), place(where, row, rec)
-        intensity[d, i] = _number(where, row, rec, "intensity")
-        weight[d, i] = _number(where, row, rec, "spawn_weight")
+    cols = _columns(root, "flee_conflicts.csv", ("date", "place", "intensity", "spawn_weight"))
+    d, i = lookup(where, cols["date"], day, "date"), lookup(where, cols["place"], place, "place")
+    intensity[d, i] = _floats(where, "intensity", cols["intensity"])
+    weight[d, i] = _floats(where, "spawn_weight", cols["spawn_weight"])
 
     closed = np.zeros((days, n), dtype=bool)
     where = f"{root.name}/flee_closures.csv"
@@ -192,20 +249,22 @@ def read_flee_inputs(scenario: Scenario) -> FleeInputs:
     col = {c: j for j, c in enumerate(camps)}
     observed = np.full((days, len(camps)), -1.0)
     where = f"{root.name}/flee_observations.csv"
-    for row, rec in _rows(root, "flee_observations.csv", ("date", "place", "refugees")):
-        d, i = day(where, row, rec), place(where, row, rec)
-        if i not in col:
-            raise ScenarioError(where, f"{rec['place']!r} is not a camp of flee_places.csv", row=row, field="place")
-        observed[d, col[i]] = _number(where, row, rec, "refugees")
+    cols = _columns(root, "flee_observations.csv", ("date", "place", "refugees"))
+    d, i = lookup(where, cols["date"], day, "date"), lookup(where, cols["place"], place, "place")
+    j = np.array([col.get(int(x), -1) for x in i], dtype=np.int64)
+    if (j < 0).any():
+        k = int(np.argmax(j < 0))
+        raise ScenarioError(where, f"{cols['place'][k]!r} is not a camp of flee_places.csv", row=k + 2, field="place")
+    observed[d, j] = _floats(where, "refugees", cols["refugees"])
     if (observed < 0).any():
         d, j = np.argwhere(observed < 0)[0]
         raise ScenarioError(where, f"no figure for camp {scenario.place_ids[camps[j]]!r} on "
                             f"{scenario.start_date + dt.timedelta(days=int(d))}", field="place")
     total, injected = np.full(days, -1.0), np.full(days, -1.0)
     where = f"{root.name}/flee_totals.csv"
-    for row, rec in _rows(root, "flee_totals.csv", ("date", "total", "injected")):
-        d = day(where, row, rec)
-        total[d], injected[d] = _number(where, row, rec, "total"), _number(where, row, rec, "injected")
+    cols = _columns(root, "flee_totals.csv", ("date", "total", "injected"))
+    d = lookup(where, cols["date"], day, "date")
+    total[d], injected[d] = _floats(where, "total", cols["total"]), _floats(where, "injected", cols["injected"])
     if (total < 0).any():
         raise ScenarioError(where, f"no row for {scenario.start_date + dt.timedelta(days=int(np.argmax(total < 0)))}",
                             field="date")
@@ -232,10 +291,13 @@ class FleeReplayModel(ReplayModel):
 
     def __init__(self, scenario: Scenario, events: ReplayDays, inputs: FleeInputs, preplaced: np.ndarray,
                  origin_of_preplaced: int, seed: int | None = None, residents: np.ndarray | None = None,
-                 town_move_chance: float = 0.0, **parameters: Any):
+                 town_move_chance: float = 0.0, capacity_buffer: float = 0.0, **parameters: Any):
         super().__init__(scenario, events, seed=seed, **parameters)
         self.flee = inputs
         self.town_move_chance = float(town_move_chance)
+        if not 0.0 <= capacity_buffer < 1.0:
+            raise ValueError(f"capacity_buffer must be in [0, 1), not {capacity_buffer}")
+        self.capacity_buffer = float(capacity_buffer)
         c = self.state.civilians
         if residents is not None:
             # Only the people FLEE injects live anywhere (see the module docstring); the places' pull, crowding and
@@ -274,7 +336,10 @@ class FleeReplayModel(ReplayModel):
             return super()._step()
         pull = self._camp_pull.copy()
         camps = self.flee.camps
-        pull[camps] *= np.clip(1.0 - c.idps[camps] / self._camp_capacity, 0.0, 1.0)
+        # FLEE's getCapMultiplier: full pull up to capacity_buffer x capacity, then falling linearly to 0 at the
+        # capacity (capacity_buffer 0: linearly from an empty camp).
+        room = (self._camp_capacity - c.idps[camps]) / (self._camp_capacity * (1.0 - self.capacity_buffer))
+        pull[camps] *= np.clip(room, 0.0, 1.0)
         c.attraction[:] = np.where(self.flee.camp_closed[d], self._town_pull, pull)
         left = c.displaced_from.copy()
         forced = self.replay_days.departures
@@ -295,11 +360,12 @@ class FleeReplayModel(ReplayModel):
 
 def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", seed: int = 1,
                     use_fitted: bool = True, overrides: dict[str, float] | None = None,
-                    town_move_chance: float | None = None) -> FleeReplayModel:
+                    town_move_chance: float | None = None, capacity_buffer: float | None = None) -> FleeReplayModel:
     """Run a converted FLEE case in ``totals`` mode (see the module docstring); return the finished model.
 
     ``overrides`` are parameter values set on top of the scenario's and its fitted file's;
-    ``town_move_chance`` (injected mode), when given, replaces the fitted file's (:func:`read_move_chance`).
+    ``town_move_chance`` (injected mode) and ``capacity_buffer`` (both modes), when given, replace the fitted
+    file's (:func:`read_replay_settings`).
     """
     if totals not in TOTALS:
         raise ValueError(f"totals must be one of {', '.join(TOTALS)}, not {totals!r}")
@@ -313,7 +379,9 @@ def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", s
     preplaced = np.zeros(n, dtype=np.int64)
     origin = int(np.argmax(inputs.spawn_weight[0])) if days else 0
     departures, residents = None, None
-    move = read_move_chance(scenario) if town_move_chance is None else float(town_move_chance)
+    settings = read_replay_settings(scenario)
+    move = settings["town_move_chance"] if town_move_chance is None else float(town_move_chance)
+    buffer = settings["capacity_buffer"] if capacity_buffer is None else float(capacity_buffer)
     if not 0.0 <= move <= 1.0:
         raise ValueError(f"town_move_chance must be in [0, 1], not {move}")
     if totals == "injected":
@@ -334,7 +402,7 @@ def run_flee_replay(scenario: Scenario | str | Path, totals: str = "injected", s
         # Every place (0 where nobody is injected: no flight rule); a copy, the model adds those who wait a day.
         events.departures = departures.astype(float)
     model = FleeReplayModel(scenario, events, inputs, preplaced, origin, seed=seed, residents=residents,
-                            town_move_chance=move if totals == "injected" else 0.0)
+                            town_move_chance=move if totals == "injected" else 0.0, capacity_buffer=buffer)
     return model.run()
 
 

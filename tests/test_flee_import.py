@@ -13,7 +13,7 @@ from benchmarks import flee_suite as fs
 from simulation.cli import main
 from simulation.flee_case import read_flee_case
 from simulation.flee_import import import_flee
-from simulation.flee_replay import read_flee_inputs, read_move_chance, run_flee_replay
+from simulation.flee_replay import read_flee_inputs, read_move_chance, read_replay_settings, run_flee_replay
 from simulation.scenario import ScenarioError, load_scenario
 
 # A conflict zone and a town at home, a camp abroad, 10 km apart each; the border is closed on days 0 and 1
@@ -216,3 +216,111 @@ def test_move_chance_is_read_from_the_fitted_files_flee_replay_table(scenario_di
     assert run_flee_replay(scenario_dir, "injected", overrides=TOWNS_PULL).records.idps[2:, 1].max() <= 2
     assert run_flee_replay(scenario_dir, "injected", overrides=TOWNS_PULL,
                            town_move_chance=0.0).records.idps[2:, 1].min() >= 100
+
+
+# Towns pull half as much as a camp, nobody moves on: who stops at Mid-Town depends on how full the camp looks.
+HALF_PULL = {**TOWNS_PULL, "destination_base_attraction": 0.5}
+
+
+def test_capacity_buffer_keeps_a_camps_full_pull_until_that_share_of_its_capacity(scenario_dir):
+    def camp(share: float, buffer: float) -> list[int]:
+        m = run_flee_replay(scenario_dir, "injected", use_fitted=False, town_move_chance=0.0, capacity_buffer=buffer,
+                            overrides={**HALF_PULL, "host_capacity_share": share})
+        assert m.civilians.balance() == 0
+        return m.records.idps[:, 2].tolist()
+
+    # Capacity 1,000: the camp never holds 500, so with a buffer of 0.5 or more it pulls as an empty camp every
+    # day (the same run whatever the buffer); with no buffer its pull falls from the first arrivals, more people
+    # stop in Mid-Town and fewer reach the camp.
+    full = camp(1.0, 0.5)
+    assert camp(1.0, 0.9) == camp(1.0, 0.99) == full
+    linear = camp(1.0, 0.0)
+    assert linear[:2] == full[:2] == [50, 50] and all(a < b for a, b in zip(linear[3:], full[3:]))
+    # Capacity 350 (0.35 x 1,000): with FLEE's buffer (0.9) the camp pulls fully up to 315 and fills to its
+    # capacity by day 5; with no buffer it falls short of it.
+    assert 340 <= camp(0.35, 0.9)[5] <= 350 and camp(0.35, 0.0)[5] < 310
+    with pytest.raises(ValueError, match=r"capacity_buffer must be in \[0, 1\)"):
+        camp(1.0, 1.0)
+
+
+def test_capacity_buffer_is_read_from_the_fitted_files_flee_replay_table(scenario_dir):
+    fitted = scenario_dir / "fitted.toml"
+    fitted.write_text("[flee_replay]\ntown_move_chance = 0.25\ncapacity_buffer = 0.9\n", encoding="utf-8")
+    assert read_replay_settings(load_scenario(scenario_dir)) == {"town_move_chance": 0.25, "capacity_buffer": 0.9}
+    assert read_replay_settings(load_scenario(scenario_dir, use_fitted=False)) == {"town_move_chance": 0.0,
+                                                                                   "capacity_buffer": 0.0}
+    fitted.write_text("[flee_replay]\ncapacity_buffer = 1\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"fitted.toml, field 'flee_replay.capacity_buffer': 1 must be a "
+                       r"number in \[0, 0.99\]"):
+        read_replay_settings(load_scenario(scenario_dir))
+    # The file's buffer is the run's unless one is given.
+    fitted.write_text("[flee_replay]\ncapacity_buffer = 0.9\n", encoding="utf-8")
+    over = {**HALF_PULL, "host_capacity_share": 0.35}
+    from_file = run_flee_replay(scenario_dir, "injected", overrides=over).records.idps[:, 2]
+    given = run_flee_replay(scenario_dir, "injected", overrides=over, capacity_buffer=0.9).records.idps[:, 2]
+    none = run_flee_replay(scenario_dir, "injected", overrides=over, capacity_buffer=0.0).records.idps[:, 2]
+    assert from_file.tolist() == given.tolist() != none.tolist()
+
+
+def test_fit_flee_starts_from_a_fitted_file_and_keeps_it_unless_it_finds_better(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fit_flee", Path(__file__).resolve().parents[1] / "scripts" /
+                                                  "fit_flee.py")
+    fit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit)
+    for name in fit.TRAINING:  # the tiny case under both training names
+        write_case(tmp_path / "cases" / name)
+    start = tmp_path / "start.toml"
+    start.write_text("[parameters]\n" + "".join(f"{k} = {v}\n" for k, v in {**TOWNS_PULL, "destination_nesting": 1.0,
+                                                                            "fear_radius_km": 10.0}.items())
+                     + "\n[flee_replay]\ntown_move_chance = 0.5\n", encoding="utf-8")
+    out, log = tmp_path / "fit.toml", tmp_path / "search.csv"
+    assert fit.main(["--cases", str(tmp_path / "cases"), "--evals", "2", "--refine", "0", "--start", str(start),
+                     "--out", str(out), "--log", str(log)]) == 0
+    evals = rows(log)
+    first = evals[0]
+    # The start point is evaluated first, its missing capacity_buffer at FLEE's 0.9; then the 2 random draws.
+    assert first["stage"] == "injected0" and float(first["capacity_buffer"]) == 0.9
+    assert float(first["town_move_chance"]) == 0.5 and float(first["destination_base_attraction"]) == 0.01
+    injected = [r for r in evals if r["stage"].startswith("injected")]
+    assert len(injected) == 3
+    best = min(injected, key=lambda r: float(r["objective"]))
+    import tomllib
+
+    written = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert written["flee_replay"]["capacity_buffer"] == pytest.approx(float(best["capacity_buffer"]), rel=1e-5)
+    assert set(written["flee_replay"]) == {"town_move_chance", "capacity_buffer"}
+    # The start file has no flight-rule parameters: that stage starts from its draws alone (2 of them).
+    assert [r["stage"] for r in evals if r["stage"].startswith("flight")] == ["flight", "flight"]
+
+
+@pytest.mark.parametrize(("name", "edit", "message"), [
+    ("flee_conflicts.csv", lambda rows: rows[3].__setitem__(2, "high"),
+     r"flee_conflicts.csv, row 4, field 'intensity': 'high' is not a number"),
+    ("flee_conflicts.csv", lambda rows: rows[2].__setitem__(3, "-1"),
+     r"flee_conflicts.csv, row 3, field 'spawn_weight': -1 must be a number >= 0"),
+    ("flee_conflicts.csv", lambda rows: rows[5].__setitem__(0, "2021-01-01"),
+     r"flee_conflicts.csv, row 6, field 'date': 2021-01-01 is outside the scenario's dates"),
+    ("flee_conflicts.csv", lambda rows: rows[2].__setitem__(1, "Nowhere"),
+     r"flee_conflicts.csv, row 3, field 'place': unknown place 'Nowhere'"),
+    ("flee_conflicts.csv", lambda rows: rows.__setitem__(4, rows[4][:2]),
+     r"flee_conflicts.csv, row 5, field 'intensity': None is not a number"),
+    ("flee_observations.csv", lambda rows: rows[2].__setitem__(1, "Mid-Town"),
+     r"flee_observations.csv, row 3, field 'place': 'Mid-Town' is not a camp of flee_places.csv"),
+    ("flee_observations.csv", lambda rows: rows[3].__setitem__(2, "nan"),
+     r"flee_observations.csv, row 4, field 'refugees': nan must be a number >= 0"),
+    ("flee_totals.csv", lambda rows: rows[6].__setitem__(0, "6 Jan"),
+     r"flee_totals.csv, row 7, field 'date': '6 Jan' is not a date \(YYYY-MM-DD\)"),
+    ("flee_totals.csv", lambda rows: rows[1].__setitem__(2, ""),
+     r"flee_totals.csv, row 2, field 'injected': '' is not a number"),
+])
+def test_a_bad_row_of_the_replays_tables_is_named(scenario_dir, name, edit, message):
+    path = scenario_dir / name
+    with path.open(newline="", encoding="utf-8") as f:
+        table = list(csv.reader(f))
+    edit(table)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(table)
+    with pytest.raises(ScenarioError, match=message):
+        read_flee_inputs(load_scenario(scenario_dir))
