@@ -43,8 +43,13 @@ def _margins(fig: plt.Figure, left: float = 0.8, right: float = 0.15, top: float
                         wspace=between / inner)
 
 
+# zlib level 3 instead of Pillow's 6: the same pixels and about the same size (within 2 % on the Iraq report), in
+# 60 % of the time (the map: 113 -> 71 ms).
+PNG_COMPRESSION = {"compress_level": 3}
+
+
 def _save(fig: plt.Figure, path: Path) -> None:
-    fig.savefig(path, dpi=100, metadata=PNG_META)
+    fig.savefig(path, dpi=100, metadata=PNG_META, pil_kwargs=PNG_COMPRESSION)
     plt.close(fig)
 
 
