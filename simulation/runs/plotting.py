@@ -82,8 +82,14 @@ class ReportProcesses:
             raise UsageError(f"{ENV}={wanted}: expected auto, 0, 1 or 2")
         if wanted == "auto":
             cpus = available_cpus()
-            wanted = "2" if cpus >= 2 and os.getloadavg()[0] <= cpus - 1 else "0"
-        return None if wanted == "0" else cls(GROUPS if wanted == "2" else (PARTS,))
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cpus)
+            wanted = "2" if cpus >= 2 and load <= cpus - 1 else "0"
+        if wanted == "0":
+            return None
+        try:
+            return cls(GROUPS if wanted == "2" else (PARTS,))
+        except OSError:  # no interpreter to start (an embedded Python): draw here
+            return None
 
     def write(self, view: RunView, data: dict[str, Any], out: Path) -> None:
         """:meth:`send`, then :meth:`wait`."""
