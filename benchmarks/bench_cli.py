@@ -32,7 +32,7 @@ import sys, time
 t0 = time.perf_counter()
 from simulation.cli import build_parser
 t1 = time.perf_counter()
-from simulation.runs.output import write_run_directory
+from simulation.runs.output import summary, write_run_directory
 from simulation.scenario import load_scenario
 from simulation.engine.model import ConflictModel
 t2 = time.perf_counter()
@@ -45,15 +45,20 @@ t4 = time.perf_counter()
 write_run_directory(m, sys.argv[2], t4 - t3, overwrite=True, plots=False)
 t5 = time.perf_counter()
 if sys.argv[3] == "plots":
-    import simulation.runs.report  # noqa: F401
+    from pathlib import Path
+    from simulation.runs.report import write_map, write_markdown, write_series
 t6 = time.perf_counter()
 if sys.argv[3] == "plots":
-    write_run_directory(m, sys.argv[2], t4 - t3, overwrite=True, plots=True)
+    write_map(m, Path(sys.argv[2]))
 t7 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6 - (t5 - t4))
+if sys.argv[3] == "plots":
+    write_series(m, Path(sys.argv[2]))
+    write_markdown(m, summary(m), Path(sys.argv[2]))
+t8 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7)
 """
 PHASE_NAMES = ("parser", "model's imports", "load scenario", "model run (incl. Numba cache loads)",
-               "tables and summary", "matplotlib and report imports", "plots and report.md")
+               "tables and summary", "matplotlib and report imports", "map.png", "the four series and report.md")
 
 
 def run_once(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
