@@ -15,7 +15,7 @@ A report process that fails or dies fails the command (:class:`ReportError`, nam
 error line, exit code 1), and the run directory is not written: it is written atomically
 (:func:`simulation.runs.directories.atomic_directory`).
 
-This module is light (no matplotlib, no model): ``python -m simulation.runs.plotting PART...`` is a report process.
+This module is light (no matplotlib, no model); :func:`main` is a report process.
 """
 
 from __future__ import annotations
@@ -58,14 +58,17 @@ class ReportProcesses:
     """
 
     def __init__(self, groups: tuple[tuple[str, ...], ...] = GROUPS) -> None:
-        root = str(Path(__file__).resolve().parents[2])  # the folder holding the package, as this process sees it
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        # The package this process runs, wherever it was found (an editable install, a path added at run time);
+        # where that folder is already on the new process's path (site-packages), its order is left alone.
+        root = str(Path(__file__).resolve().parents[2])
+        code = (f"import sys; {root!r} in sys.path or sys.path.insert(0, {root!r}); "
+                "from simulation.runs.plotting import main; sys.exit(main(sys.argv[1:]))")
         self._procs: list[tuple[tuple[str, ...], subprocess.Popen[bytes], IO[bytes]]] = []
         try:
             for parts in groups:
                 err = tempfile.TemporaryFile()
-                proc = subprocess.Popen([sys.executable, "-m", "simulation.runs.plotting", *parts],
-                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env)
+                proc = subprocess.Popen([sys.executable, "-c", code, *parts], stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=err)
                 self._procs.append((parts, proc, err))
         except BaseException:
             self.close()
@@ -165,7 +168,3 @@ def main(parts: list[str]) -> int:
     view, data, out = pickle.loads(raw)
     write_report(view, data, Path(out), parts=tuple(parts))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
