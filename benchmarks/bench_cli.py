@@ -1,11 +1,15 @@
 """Time of the whole command ``conflict-sim run SCENARIO --seed 1 --out DIR --force``, warm (issue 21, item 5).
 
 Usage: python benchmarks/bench_cli.py [--repeats N] [--scenario DIR] [--no-plots] [--phases]
+                                      [--report-processes auto|0|1|2]
 
 Runs the command once to warm the caches (Numba's compiled kernels on disk, the OS's file cache, matplotlib's
 font list), then ``--repeats`` times (default 7), each in a fresh process, and prints each run's wall time and
 CPU time (user + system of the child) and their medians. ``--phases`` also times the stages inside one process
-(imports, loading, the model, tables, the report), medians over the repeats.
+(imports, loading, the model, tables, the report), medians over the repeats. ``--report-processes`` sets
+``CONFLICT_SIM_REPORT_PROCESSES`` for the command (:mod:`simulation.runs.plotting`: ``0`` draws the report in the
+command's process, ``2`` in two others; the default ``auto`` draws elsewhere only while a CPU is idle); the
+stages are always timed in one process. CPU times include the report processes'.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import sys, time
 t0 = time.perf_counter()
 from simulation.cli import build_parser
 t1 = time.perf_counter()
-from simulation.runs.output import write_run_directory
+from simulation.runs.output import summary, write_run_directory
 from simulation.scenario import load_scenario
 from simulation.engine.model import ConflictModel
 t2 = time.perf_counter()
@@ -41,22 +45,27 @@ t4 = time.perf_counter()
 write_run_directory(m, sys.argv[2], t4 - t3, overwrite=True, plots=False)
 t5 = time.perf_counter()
 if sys.argv[3] == "plots":
-    import simulation.runs.report  # noqa: F401
+    from pathlib import Path
+    from simulation.runs.report import write_map, write_markdown, write_series
 t6 = time.perf_counter()
 if sys.argv[3] == "plots":
-    write_run_directory(m, sys.argv[2], t4 - t3, overwrite=True, plots=True)
+    write_map(m, Path(sys.argv[2]))
 t7 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6 - (t5 - t4))
+if sys.argv[3] == "plots":
+    write_series(m, Path(sys.argv[2]))
+    write_markdown(m, summary(m), Path(sys.argv[2]))
+t8 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7)
 """
 PHASE_NAMES = ("parser", "model's imports", "load scenario", "model run (incl. Numba cache loads)",
-               "tables and summary", "matplotlib and report imports", "plots and report.md")
+               "tables and summary", "matplotlib and report imports", "map.png", "the four series and report.md")
 
 
-def run_once(cmd: list[str]) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one run of ``cmd`` in a fresh process."""
+def run_once(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``cmd`` in a fresh process (and those it waited for)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -68,17 +77,20 @@ def main() -> None:
     ap.add_argument("--scenario", default="scenarios/iraq_june_2014")
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--phases", action="store_true", help="also time the stages inside one process")
+    ap.add_argument("--report-processes", choices=("auto", "0", "1", "2"), default="auto",
+                    help="CONFLICT_SIM_REPORT_PROCESSES for the command (default auto)")
     a = ap.parse_args()
+    env = {**os.environ, "CONFLICT_SIM_REPORT_PROCESSES": a.report_processes}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         cmd = [str(CLI), "run", a.scenario, "--seed", "1", "--out", str(out), "--force", "--quiet",
                *(["--no-plots"] if a.no_plots else [])]
-        print("command: " + " ".join(cmd))
+        print(f"command: CONFLICT_SIM_REPORT_PROCESSES={a.report_processes} " + " ".join(cmd))
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        run_once(cmd)  # warm-up
+        run_once(cmd, env)  # warm-up
         walls, cpus = [], []
         for i in range(a.repeats):
-            wall, cpu = run_once(cmd)
+            wall, cpu = run_once(cmd, env)
             walls.append(wall)
             cpus.append(cpu)
             print(f"run {i + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s")

@@ -10,16 +10,20 @@ stderr naming the file, row and field, exit code 2, and no output directory.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from simulation.engine.signals import exit_on_signals, signals_deferred
 from simulation.errors import EXIT_BAD_INPUT, UsageError, check_days_and_seed, parse_sets
 from simulation.extras import MissingExtra, require_extra
+
+if TYPE_CHECKING:
+    from simulation.runs.plotting import ReportProcesses
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,25 +77,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from simulation.engine.model import ConflictModel
     from simulation.runs.cli import cmd_run_ensemble, wants_ensemble
-    from simulation.runs.output import check_run_target, summary_text, write_run_directory
-    from simulation.scenario import MAX_DAYS, load_scenario
+    from simulation.scenario import MAX_DAYS
 
     if wants_ensemble(args):
+        _import_model()
         return cmd_run_ensemble(args)
     check_days_and_seed(args.days, args.seed, MAX_DAYS)
     sets = parse_sets(args.sets)
+    report = None
+    if not args.no_plots:
+        from simulation.runs.plotting import ReportProcesses
+
+        report = ReportProcesses.start()  # they import matplotlib while this process imports and runs the model
+    with report or contextlib.nullcontext():
+        return _run(args, sets, report)
+
+
+def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcesses | None) -> int:
+    from simulation.scenario import load_scenario
+
     scenario = load_scenario(args.scenario, use_fitted=not args.no_fitted)
     if sets:
         scenario = scenario.with_parameters(sets)
     out = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
+    from simulation.runs.directories import check_run_target
+
     # Before the run, not after it: a run of many days should not end in "cannot write" or in bad observations.
     check_run_target(out, overwrite=args.force, protect=[scenario.path, Path.cwd()])
     if not args.no_plots:
         from simulation.runs.observed import scenario_observations
 
         scenario_observations(scenario)  # what the report compares the run with
+    _import_model()
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.output import summary_text, write_run_directory
 
     started = time.perf_counter()
     model = ConflictModel(scenario, seed=args.seed, days=args.days)
@@ -103,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             model.step()
             bar.update(1)
     write_run_directory(model, out, time.perf_counter() - started, overwrite=args.force,
-                        plots=not args.no_plots)
+                        plots=not args.no_plots, report=report)
     if args.quiet:
         print(out)
     else:
@@ -112,6 +132,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(summary_text(json.loads((out / "summary.json").read_text(encoding="utf-8"))), end="")
         print(f"run directory: {out}" + ("" if args.no_plots else f"\nreport: {out / 'report.md'}"))
     return 0
+
+
+def _import_model() -> None:
+    with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+        import simulation.runs.output  # noqa: F401 - the model and its libraries
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -160,8 +185,9 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "params": cmd_params, "check": cmd_check, "scenarios": cmd_scenarios}
-#: Commands that import neither the model nor its libraries.
-LIGHT_COMMANDS = ("scenarios",)
+#: Commands that import neither the model nor its libraries, or do so themselves (``run`` starts its report
+#: processes first, so that they import matplotlib while it imports the model).
+LIGHT_COMMANDS = ("scenarios", "run")
 
 # Modules that add sub-commands: each has ``register_cli(subparsers, commands)``, which adds its parser(s) and
 # puts its handler(s) in ``commands``. Handlers raise UsageError / ScenarioError / OutputError for bad input.
@@ -184,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     from simulation.errors import OutputError
+    from simulation.runs.plotting import ReportError
     from simulation.scenario import ScenarioError
 
     try:
@@ -192,12 +219,14 @@ def _main(argv: Sequence[str] | None) -> int:
         _shipped_names(args)
         require_extra(args)
         if args.command not in LIGHT_COMMANDS:
-            with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
-                import simulation.runs.output  # noqa: F401 - the model and its libraries, which these commands need
+            _import_model()  # the model and its libraries, which these commands need
         return COMMANDS[args.command](args)
     except (UsageError, ScenarioError, OutputError, MissingExtra) as e:
         print("error: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ReportError as e:  # not bad input: the run was fine, its report could not be drawn; nothing written
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted (output is written only when complete)", file=sys.stderr)
         return 130

@@ -9,124 +9,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simulation import __version__
 from simulation.engine.model import LEDGER, ConflictModel
-from simulation.engine.signals import signals_deferred
 from simulation.errors import OutputError  # noqa: F401 - raised here, and imported from here by callers
 from simulation.fingerprint import library_versions, model_fingerprint
+from simulation.runs.directories import atomic_directory, check_run_target  # noqa: F401 - imported from here too
 
-
-def _missing_ancestors(path: Path) -> list[Path]:
-    """The ancestors of ``path`` that do not exist yet, nearest first."""
-    missing = []
-    for parent in path.absolute().parents:
-        if parent.exists():
-            break
-        missing.append(parent)
-    return missing
-
-
-def check_run_target(out: str | Path, overwrite: bool = False, protect: Sequence[str | Path] = ()) -> None:
-    """Raise :class:`OutputError` now if the run directory ``out`` could not be written at the end of a run.
-
-    Parameters
-    ----------
-    out : the run directory to write.
-    overwrite : whether an existing run directory may be replaced (``--force``).
-    protect : directories that must never be replaced, nor anything holding them (the scenario directory,
-        the working directory).
-
-    Raises
-    ------
-    OutputError
-        ``out`` exists (and ``overwrite`` is false, or it is not a run directory, or it holds a protected
-        directory), or the nearest existing ancestor of ``out`` is not a writable directory.
-    """
-    out = Path(out)
-    if out.exists() or out.is_symlink():
-        if not overwrite:
-            raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
-        if not out.is_dir() or out.is_symlink():
-            raise OutputError(f"{out}: exists and is not a directory; --force replaces only a run directory")
-        resolved = out.resolve()
-        for p in protect:
-            if Path(p).resolve().is_relative_to(resolved):
-                raise OutputError(f"{out}: --force would delete {p}; choose another --out")
-        if any(out.iterdir()) and not (out / "summary.json").is_file():
-            raise OutputError(f"{out}: is not a run directory (no summary.json); --force replaces only a run "
-                              "directory")
-    missing = _missing_ancestors(out)
-    existing = out.absolute().parents[len(missing)] if missing else out.absolute().parent
-    if not existing.is_dir():
-        raise OutputError(f"{out}: cannot create the output directory ({existing} is not a directory)")
-    try:
-        with signals_deferred():  # a signal between the two calls would leave the probe behind
-            Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=existing)).rmdir()
-    except OSError as e:
-        raise OutputError(f"{out}: cannot create the output directory in {existing} ({e.strerror})") from None
-
-
-@contextmanager
-def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary directory beside ``out``; on success it becomes ``out``, on any error it is removed.
-
-    Directories created on the way to ``out`` are removed again on error too, so that a failed or interrupted
-    write leaves nothing behind. An ``OSError`` while writing (a full disk) becomes an :class:`OutputError`.
-    """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise OutputError(f"{out}: output directory exists (choose another --out or pass --force)")
-    parent = out.parent if str(out.parent) else Path(".")
-    created = _missing_ancestors(out)
-    tmp: Path | None = None
-    old: Path | None = None
-    try:
-        # A signal that arrives while the directory is made is raised once it exists: the cleanup below sees it.
-        with signals_deferred():
-            try:
-                parent.mkdir(parents=True, exist_ok=True)
-                tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
-            except OSError as e:
-                raise OutputError(f"{out}: cannot create the output directory ({e.strerror})") from None
-        old = tmp.with_name(tmp.name.removesuffix(".partial") + ".replaced")
-        yield tmp
-        with signals_deferred():
-            if out.exists():
-                # Move the old directory aside first, so that a failure here never loses both.
-                os.replace(out, old)
-                os.replace(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, out)
-    except BaseException as e:
-        with signals_deferred():
-            if old is not None and old.exists() and not out.exists():
-                os.replace(old, out)
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-            _remove_empty(created)
-        if isinstance(e, OSError) and not isinstance(e, OutputError):
-            where = f" ({e.filename})" if e.filename else ""
-            raise OutputError(f"{out}: cannot write the output: {e.strerror or e}{where}") from None
-        raise
-
-
-def _remove_empty(directories: list[Path]) -> None:
-    for d in directories:  # nearest first, so children go before their parents
-        try:
-            d.rmdir()
-        except OSError:
-            break
+if TYPE_CHECKING:
+    from simulation.runs.plotting import ReportProcesses
 
 
 def _write_csv(path: Path, header: list[str], rows: Any) -> None:
@@ -280,16 +176,38 @@ def write_gis(model: ConflictModel, out: Path) -> None:
     (out / "roads.geojson").write_text(roads_geojson(model), encoding="utf-8")
 
 
+def _write_data(model: ConflictModel, data: dict[str, Any], out: Path) -> None:
+    write_tables(model, out)
+    write_gis(model, out)
+    (out / "summary.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
 def write_run_directory(model: ConflictModel, out: str | Path, run_time_s: float, overwrite: bool = False,
-                        plots: bool = True, progress: Callable[[str], None] | None = None) -> Path:
-    """Write the whole run directory of a finished ``model`` to ``out`` atomically; return its path."""
+                        plots: bool = True, progress: Callable[[str], None] | None = None,
+                        report: ReportProcesses | None = None) -> Path:
+    """Write the whole run directory of a finished ``model`` to ``out`` atomically; return its path.
+
+    ``report``: processes started beforehand that draw the report (:mod:`simulation.runs.plotting`) instead of
+    this one; if one fails, :class:`~simulation.runs.plotting.ReportError` is raised and nothing is written.
+    """
     out = Path(out)
     with atomic_directory(out, overwrite=overwrite) as tmp:
-        write_tables(model, tmp)
-        write_gis(model, tmp)
         data = summary(model, run_time_s=round(run_time_s, 3))
-        (tmp / "summary.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        if plots:
+        if plots and report is not None:  # they draw while the tables are written
+            from simulation.runs.run_view import RunView
+
+            if progress:
+                progress("plotting")
+            try:
+                report.send(RunView.from_model(model), data, tmp)
+                _write_data(model, data, tmp)
+                report.wait()
+            except BaseException:
+                report.close()  # before the temporary folder is removed: nothing may write into it afterwards
+                raise
+        else:
+            _write_data(model, data, tmp)
+        if plots and report is None:
             if progress:
                 progress("plotting")
             from simulation.runs.report import write_report

@@ -1,0 +1,170 @@
+"""The report of ``conflict-sim run`` drawn by other processes while the model is imported and run.
+
+matplotlib's import (about 0.6 s) and the report's plots (1-2 s) cost more than a 30-day run of the Iraq scenario.
+``conflict-sim run`` therefore starts its report processes (:class:`ReportProcesses`) before it imports the model:
+each imports matplotlib and :mod:`simulation.runs.report` while the model is imported and run, then receives what
+the report reads of the finished run (a :class:`~simulation.runs.run_view.RunView`, pickled through its standard
+input) and writes its part into the run directory's temporary folder: the map in one process, the daily series
+and ``report.md`` in the other, at the same time, while the command writes the tables. The files are those
+:func:`simulation.runs.report.write_report` writes in one process, byte for byte.
+
+Each process imports matplotlib again, so they help only where a CPU would otherwise be idle;
+:meth:`ReportProcesses.start` draws in the command's own process otherwise.
+
+A report process that fails or dies fails the command (:class:`ReportError`, naming the part and the process's last
+error line, exit code 1), and the run directory is not written: it is written atomically
+(:func:`simulation.runs.directories.atomic_directory`).
+
+This module is light (no matplotlib, no model); :func:`main` is a report process.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from simulation.errors import UsageError
+from simulation.runs.run_view import PARTS, RunView
+
+#: The report's parts by process: the map is about half of the drawing.
+GROUPS: tuple[tuple[str, ...], ...] = (("map",), ("series", "markdown"))
+#: The variable that overrides :meth:`ReportProcesses.start`'s choice.
+ENV = "CONFLICT_SIM_REPORT_PROCESSES"
+
+
+class ReportError(RuntimeError):
+    """A report process failed: the run directory is not written."""
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class ReportProcesses:
+    """The report processes of one run: started now (they import matplotlib and wait), given the finished run by
+    :meth:`write`; ended by :meth:`close` (or leaving the ``with`` block) whatever happens.
+
+    Use :meth:`start`, which gives None where the report is better drawn in the command's own process.
+    """
+
+    def __init__(self, groups: tuple[tuple[str, ...], ...] = GROUPS) -> None:
+        # The package this process runs, wherever it was found (an editable install, a path added at run time);
+        # where that folder is already on the new process's path (site-packages), its order is left alone.
+        root = str(Path(__file__).resolve().parents[2])
+        code = (f"import sys; {root!r} in sys.path or sys.path.insert(0, {root!r}); "
+                "from simulation.runs.plotting import main; sys.exit(main(sys.argv[1:]))")
+        self._procs: list[tuple[tuple[str, ...], subprocess.Popen[bytes], IO[bytes]]] = []
+        try:
+            for parts in groups:
+                err = tempfile.TemporaryFile()
+                proc = subprocess.Popen([sys.executable, "-c", code, *parts], stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=err)
+                self._procs.append((parts, proc, err))
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def start(cls) -> ReportProcesses | None:
+        """The report processes, or None where drawing in this process is cheaper: no idle CPU to draw on (fewer
+        than two CPUs, or a load average that keeps all but one busy), since each process imports matplotlib
+        again. ``CONFLICT_SIM_REPORT_PROCESSES`` overrides: ``0`` draws here, ``1`` in one other process, ``2`` in
+        two (the map apart)."""
+        wanted = os.environ.get(ENV, "auto").strip().lower()
+        if wanted not in ("auto", "0", "1", "2"):
+            raise UsageError(f"{ENV}={wanted}: expected auto, 0, 1 or 2")
+        if wanted == "auto":
+            cpus = available_cpus()
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cpus)
+            wanted = "2" if cpus >= 2 and load <= cpus - 1 else "0"
+        if wanted == "0":
+            return None
+        try:
+            return cls(GROUPS if wanted == "2" else (PARTS,))
+        except OSError:  # no interpreter to start (an embedded Python): draw here
+            return None
+
+    def write(self, view: RunView, data: dict[str, Any], out: Path) -> None:
+        """:meth:`send`, then :meth:`wait`."""
+        self.send(view, data, out)
+        self.wait()
+
+    def send(self, view: RunView, data: dict[str, Any], out: Path) -> None:
+        """Have the processes write the report of ``view`` (whose summary is ``data``) into the folder ``out``."""
+        payload = pickle.dumps((view, data, str(out)), protocol=pickle.HIGHEST_PROTOCOL)
+        for _, proc, _ in self._procs:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(payload)
+                proc.stdin.close()
+            except BrokenPipeError:  # it died already: its exit code and error say why
+                pass
+
+    def wait(self) -> None:
+        """Wait for the processes to finish the report.
+
+        Raises
+        ------
+        ReportError
+            A process failed or died: which part, and its last error line.
+        """
+        failures = []
+        for parts, proc, err in self._procs:
+            code = proc.wait()
+            err.seek(0)
+            text = err.read().decode("utf-8", "replace")
+            if code != 0:
+                lines = [line.strip() for line in text.splitlines() if line.strip()]
+                why = lines[-1] if lines else (f"killed by signal {-code}" if code < 0 else f"exit code {code}")
+                failures.append(f"{' and '.join(parts)} ({why})")
+            elif text:
+                sys.stderr.write(text)  # its warnings, as if drawn here
+        if failures:
+            raise ReportError("the report could not be drawn: " + "; ".join(failures))
+
+    def close(self) -> None:
+        """End the processes still running (after an error or an interrupt) and release their files."""
+        for _, proc, err in self._procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdin is not None and not proc.stdin.closed:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            err.close()
+        self._procs = []
+
+    def __enter__(self) -> ReportProcesses:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def main(parts: list[str]) -> int:
+    """A report process: import the report, read ``(view, data, folder)`` from standard input, write ``parts``."""
+    from simulation.runs.report import write_report  # matplotlib, while the command imports and runs the model
+
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not parts:
+        print(f"report parts: {', '.join(PARTS)} (got {' '.join(parts) or 'none'})", file=sys.stderr)
+        return 2
+    raw = sys.stdin.buffer.read()
+    if not raw:  # the command ended before its run did (an error, an interrupt): nothing to draw
+        return 0
+    view, data, out = pickle.loads(raw)
+    write_report(view, data, Path(out), parts=tuple(parts))
+    return 0

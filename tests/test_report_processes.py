@@ -1,0 +1,92 @@
+"""``conflict-sim run`` with its report drawn by other processes (:mod:`simulation.runs.plotting`): the same files
+as drawn in the command's own process, a clear error and no output when a report process fails, and no model
+library in a report process."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from simulation.cli import main
+from simulation.runs.plotting import ENV, ReportError, ReportProcesses
+from tests.conftest import ROOT, TOY
+
+
+def _run(monkeypatch, out, processes: str) -> int:
+    monkeypatch.setenv(ENV, processes)
+    return main(["run", str(TOY), "--seed", "3", "--out", str(out), "--quiet"])
+
+
+def test_report_processes_write_the_same_files_as_one_process(monkeypatch, tmp_path):
+    runs = {n: tmp_path / f"p{n}" for n in ("0", "1", "2")}
+    for n, out in runs.items():
+        assert _run(monkeypatch, out, n) == 0
+    names = sorted(p.name for p in runs["0"].iterdir())
+    assert {"map.png", "control.png", "casualties.png", "forces.png", "displacement.png", "report.md"} <= set(names)
+    for n in ("1", "2"):
+        assert sorted(p.name for p in runs[n].iterdir()) == names
+        for name in names:
+            a, b = (runs["0"] / name).read_bytes(), (runs[n] / name).read_bytes()
+            if name == "summary.json":
+                a, b = json.loads(a), json.loads(b)
+                a.pop("run_time_s"), b.pop("run_time_s")
+            assert a == b, f"{name} differs when drawn by {n} other process(es)"
+
+
+def test_a_failed_report_process_fails_the_command_and_writes_nothing(monkeypatch, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    (broken / "matplotlib").mkdir(parents=True)
+    (broken / "matplotlib" / "__init__.py").write_text('raise ImportError("no matplotlib here (a test)")\n')
+    monkeypatch.setenv("PYTHONPATH", str(broken))  # the report processes find this matplotlib first
+    out = tmp_path / "runs" / "toy"
+    assert _run(monkeypatch, out, "2") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: the report could not be drawn: map (ImportError: no matplotlib here (a test))")
+    assert "series and markdown (ImportError" in err
+    assert not (tmp_path / "runs").exists()  # neither the run directory, nor its .partial, nor its parent
+
+
+def test_an_unknown_number_of_report_processes_is_bad_input(monkeypatch, tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert _run(monkeypatch, out, "3") == 2
+    assert f"{ENV}=3: expected auto, 0, 1 or 2" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_closing_ends_report_processes_that_got_no_run():
+    report = ReportProcesses()
+    procs = [proc for _, proc, _ in report._procs]
+    assert len(procs) == 2 and all(p.poll() is None for p in procs)
+    report.close()
+    assert all(p.poll() is not None for p in procs)
+
+
+def test_a_report_process_names_its_error():
+    from simulation.runs.run_view import RunView
+
+    report = ReportProcesses((("nonsense",),))
+    with pytest.raises(ReportError, match=r"nonsense \(report parts: map, series, markdown \(got nonsense\)\)"):
+        report.write(RunView([]), {}, ROOT)
+    report.close()
+
+
+def test_a_report_process_imports_no_model_library(tmp_path):
+    """What a report process loads: the run's view and the report, not Mesa, Numba, NetworkX or SciPy."""
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.run_view import RunView
+
+    model = ConflictModel(TOY, seed=1, days=4)
+    model.run()
+    view = tmp_path / "view.pickle"
+    view.write_bytes(pickle.dumps(RunView.from_model(model)))
+    heavy = ("mesa", "numba", "networkx", "scipy", "pandas", "simulation.engine.model")
+    code = (f"import pickle, sys; v = pickle.loads(open({str(view)!r}, 'rb').read()); "
+            "import simulation.runs.report; "
+            f"print(v.day, v.dates()[-1], sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["4", model.dates()[-1], "[]"]
