@@ -29,7 +29,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from simulation.rules.routing import Previous, component_labels, routes_into
+from simulation.rules.routing import Previous, component_labels, road_edges, routes_by_destination
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -120,8 +120,10 @@ RECENT_MASKS, RECENT_BYTES = 3, 128 * 2**20
 """Routes of the last masks a world keeps to repair (about one a coalition): 16 n² bytes each, as many as fit in
 RECENT_BYTES (three at 1,000 places, none from 2,900: then every mask's routes are computed anew)."""
 
-ROUTE_CACHE = BoundedCache(max_bytes=256 * 2**20)
-"""Routes and components by road network and mask, shared by every model in the process (at most 256 MiB)."""
+ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20)
+"""Routes and components by road network and mask, shared by every model in the process (at most 64 MiB: four
+sets of routes at 1,000 places, eight hundred at the Iraq scenario's 69; a 1,000-place run over 120 days hit it as
+often with 64 MiB as with 256)."""
 
 
 class World:
@@ -161,6 +163,8 @@ class World:
             self.road_km[i, j] = self.road_km[j, i] = r.km
             self.road_speed[i, j] = self.road_speed[j, i] = speed
         self.open_road = self.road_km > 0
+        self.edges = road_edges(self.road_km)
+        """The roads as lists (:class:`simulation.rules.routing.Edges`; closed roads included: they never change)."""
         self.roads_version = 0
         self.recompute_routes()
 
@@ -226,15 +230,20 @@ class World:
         return indptr, self._edge_from[keep]
 
     def _routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # No road leads on out of a hostile place (compiled: see simulation.rules.routing.routes_into). The routes
-        # of the nearest mask computed lately over these roads (a place or two changed hands since) are repaired
-        # rather than computed anew: the same result.
-        days, nxt = np.empty((self.n, self.n)), np.empty((self.n, self.n), dtype=np.int64)
+        # No road leads on out of a hostile place (compiled: see simulation.rules.routing.routes_by_destination).
+        # The routes of the nearest mask computed lately over these roads (a place or two changed hands since)
+        # are repaired rather than computed anew: the same result. They are kept by destination, as the repair
+        # works on them.
+        n = self.n
+        days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
         near = min(self._recent_avoiding, key=lambda r: int(np.count_nonzero(r.no_exit != hostile)), default=None)
-        routes_into(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days, nxt, previous=near)
-        keep = min(RECENT_MASKS, RECENT_BYTES // (days.nbytes + nxt.nbytes))
-        self._recent_avoiding = [*self._recent_avoiding, Previous(hostile.copy(), self._nowhere, days, nxt)][-keep:]
-        return days, nxt
+        routes_by_destination(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days_t, next_t,
+                              previous=near, edges=self.edges)
+        keep = min(RECENT_MASKS, RECENT_BYTES // (days_t.nbytes + next_t.nbytes))
+        if keep:
+            self._recent_avoiding = [*self._recent_avoiding, Previous(hostile.copy(), self._nowhere, days_t,
+                                                                      next_t)][-keep:]
+        return days_t.T.copy(), next_t.T.copy()
 
     def set_road(self, a: str, b: str, is_open: bool) -> None:
         """Close or open the road between places ``a`` and ``b`` and recompute routes."""

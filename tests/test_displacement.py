@@ -598,6 +598,9 @@ def test_people_are_conserved_every_day(spec):
         # ... and group by group: each origin (group, home place) keeps its people
         assert (civ.balance_by_origin() == 0).all(), f"day {k}"
         assert civ.killed_by_origin.sum() == civ.killed.sum()
+        # the people in each road slot, kept up to date for the quarter-day travel, are those of its row
+        np.testing.assert_array_equal(civ._fleeing_busy, civ._fleeing.sum(axis=1, dtype=np.int64))
+        np.testing.assert_array_equal(civ._returning_busy, civ._returning.sum(axis=1, dtype=np.int64))
         for name in ("residents_by_origin", "cohort_by_origin", "_fleeing", "_returning", "killed_by_origin",
                      "displaced_from_by_origin", "returned_by_origin", "within_by_origin"):
             assert (getattr(civ, name) >= 0).all(), f"negative {name} on day {k}"

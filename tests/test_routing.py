@@ -14,7 +14,15 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from simulation.civilians.displacement import civilian_routes
 from simulation.engine.model import ConflictModel
-from simulation.rules.routing import Previous, component_labels, routes_into, shortest_paths
+from simulation.rules import routing
+from simulation.rules.routing import (
+    Previous,
+    component_labels,
+    road_edges,
+    routes_by_destination,
+    routes_into,
+    shortest_paths,
+)
 from simulation.scenario import load_scenario
 from simulation.world import World
 
@@ -102,6 +110,70 @@ def test_repaired_routes_are_the_routes_computed_anew(seed):
         np.testing.assert_array_equal(nxt, want_next)
         if share == 0.0:
             assert searched == 0
+
+
+def _random_roads(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Roads of whole km (ties), lengths symmetric or not, some roads closed one way."""
+    road_km = np.where(rng.random((n, n)) < rng.uniform(0.03, 0.3), rng.integers(1, 6, (n, n)), 0).astype(float)
+    road_km = np.maximum(road_km, road_km.T)
+    np.fill_diagonal(road_km, 0.0)
+    length = road_km if rng.random() < 0.5 else road_km / rng.choice([50.0, 80.0], (n, n))
+    return road_km, length, (road_km > 0) & (rng.random((n, n)) < 0.9)
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("repair_most", [0, 3, 10**9])
+def test_routes_by_destination_are_the_routes_transposed(seed, repair_most, monkeypatch):
+    # The routes kept by destination (repaired in place from the last ones, or computed anew when many places
+    # changed: REPAIR_MOST) are routes_into's, transposed, bit for bit, over a series of masks.
+    monkeypatch.setattr(routing, "REPAIR_MOST", repair_most)
+    rng = np.random.default_rng(1000 + seed)
+    n = int(rng.integers(1, 50))
+    road_km, length, open_road = _random_roads(rng, n)
+    edges = road_edges(road_km) if seed % 2 else None
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    previous = None
+    for share in (0.2, 0.0, 0.05, 0.5, 0.02):
+        base = (np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)) if previous is None else previous[:2]
+        no_exit, no_entry = base[0] ^ (rng.random(n) < share), base[1] ^ (rng.random(n) < share)
+        want_dist, want_next, _ = _routes(road_km, length, open_road, no_exit, no_entry)
+        searched = routes_by_destination(road_km, length, open_road, no_exit, no_entry, dist, nxt, previous, edges)
+        np.testing.assert_array_equal(dist, want_dist.T)
+        np.testing.assert_array_equal(nxt, want_next.T)
+        changed = 0 if previous is None else int(((no_exit != base[0]) | (no_entry != base[1])).sum())
+        if previous is None or changed > repair_most:
+            assert searched == n
+        elif changed == 0:
+            assert searched == 0
+        previous = Previous(no_exit, no_entry, dist, nxt)  # repaired in place next time
+
+
+def test_a_world_repairs_its_sides_routes_to_the_routes_computed_anew(tmp_path):
+    # A generated theatre's sides' routes, asked for mask after mask (each repaired from the nearest of the last
+    # few kept, or computed anew when many places changed), are those of a world that never saw another mask;
+    # and civilians' routes repaired from the last ones are those computed anew.
+    from simulation.generate import generate_theatre
+
+    scenario = load_scenario(generate_theatre(tmp_path / "t", 150, seed=3))
+    world = World(scenario, scenario.parameters)
+    n = world.n
+    rng = np.random.default_rng(5)
+    mask = rng.random(n) < 0.3
+    last = None
+    for _ in range(12):
+        flip = rng.choice(n, int(rng.choice([1, 2, 5, 40])), replace=False)
+        mask = mask.copy()
+        mask[flip] = ~mask[flip]
+        days, nxt = world.routes_avoiding(mask)
+        fresh = World(scenario, scenario.parameters)  # nothing kept to repair from
+        want_days, want_next = fresh._routes_avoiding(mask)  # computed anew (not from the shared cache)
+        np.testing.assert_array_equal(days, want_days)
+        np.testing.assert_array_equal(nxt, want_next)
+        routes = civilian_routes(world.road_km, world.open_road, ~mask, last, world.edges)
+        want = civilian_routes(world.road_km, world.open_road, ~mask)
+        np.testing.assert_array_equal(routes.to_km, want.to_km)
+        np.testing.assert_array_equal(routes.next_hop, want.next_hop)
+        last = (~mask, routes)
 
 
 def test_a_blocked_leaf_repairs_only_the_routes_toward_it():

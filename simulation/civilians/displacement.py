@@ -85,7 +85,7 @@ from simulation.civilians.travel import (
     hop_rows,
     travel_day,
 )
-from simulation.rules.routing import Previous, routes_into
+from simulation.rules.routing import Edges, Previous, routes_by_destination
 from simulation.world import BoundedCache, World
 
 __all__ = ["DOCTRINE_SIDE", "SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes", "civilian_routes", "hop_matrix",
@@ -145,16 +145,28 @@ def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
 
 @dataclass(frozen=True)
 class Routes:
-    """Shortest road routes for people on foot or in cars, through passable places only.
+    """Shortest road routes for people on foot or in cars, through passable places only, kept by destination
+    (one destination's routes a row, as they are worked out and read).
 
     Attributes
     ----------
-    distance_km : (n, n) array, road km from ``c`` to ``d`` (inf if unreachable).
-    next_hop : (n, n) array, the next place from ``c`` toward ``d`` (``c`` itself for ``d == c``; -1 if none).
+    to_km : (n, n) array, ``to_km[d, c]`` the road km from ``c`` to ``d`` (inf if unreachable).
+    to_next : (n, n) array, ``to_next[d, c]`` the next place from ``c`` toward ``d`` (``c`` itself for ``d ==
+        c``; -1 if none).
     """
 
-    distance_km: np.ndarray
-    next_hop: np.ndarray
+    to_km: np.ndarray
+    to_next: np.ndarray
+
+    @property
+    def distance_km(self) -> np.ndarray:
+        """(n, n) ``[c, d]``: road km from ``c`` to ``d`` (a transposed view)."""
+        return self.to_km.T
+
+    @property
+    def next_hop(self) -> np.ndarray:
+        """(n, n) ``[c, d]``: the next place from ``c`` toward ``d`` (a transposed view)."""
+        return self.to_next.T
 
 
 # Civilian routes and hop matrices are shared by every :class:`Civilians` of the process: sweeps and
@@ -165,7 +177,7 @@ class Routes:
 
 def _arrays_of(value: object) -> list[np.ndarray]:
     if isinstance(value, Routes):
-        return [value.distance_km, value.next_hop]
+        return [value.to_km, value.to_next]
     return [value.data, value.indices, value.indptr]
 
 
@@ -181,7 +193,7 @@ LAST_ROUTES_BYTES = 128 * 2**20
 
 
 def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray,
-                    previous: tuple[np.ndarray, Routes] | None = None) -> Routes:
+                    previous: tuple[np.ndarray, Routes] | None = None, edges: Edges | None = None) -> Routes:
     """Shortest routes over open roads that never enter an impassable place (one may leave it).
 
     Parameters
@@ -190,14 +202,14 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     open_road : (n, n) bool, roads open to traffic.
     passable : (n,) bool, places people may enter.
     previous : ``(passable, routes)`` computed before over the same roads: repaired rather than computed anew
-        (the same result; see :func:`simulation.rules.routing.routes_into`).
+        (the same result; see :func:`simulation.rules.routing.routes_by_destination`).
+    edges : ``road_edges(road_km)``, if the caller keeps it.
     """
     n = road_km.shape[0]
     dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
     nowhere = np.zeros(n, dtype=bool)
-    before = None if previous is None else Previous(nowhere, ~previous[0], previous[1].distance_km,
-                                                         previous[1].next_hop)
-    routes_into(road_km, road_km, open_road, nowhere, ~passable, dist, nxt, previous=before)
+    before = None if previous is None else Previous(nowhere, ~previous[0], previous[1].to_km, previous[1].to_next)
+    routes_by_destination(road_km, road_km, open_road, nowhere, ~passable, dist, nxt, previous=before, edges=edges)
     return Routes(dist, nxt)
 
 
@@ -205,11 +217,15 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
     """The sparse matrix that turns destination weights [d, o] into weights per road out of each place
     [j * n + c, o]: entry ``(j * n + c, d)`` is ``exp(-road km from c to d / destination_distance_km)`` where
     ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
-    n, J = routes.next_hop.shape[0], roads.out_edge.shape[1]
+    n, J = routes.to_next.shape[0], roads.out_edge.shape[1]
     indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
-    indices, km = np.empty(hop_rows(routes.next_hop, roads.slot_of, J, indptr), dtype=np.int32), np.empty(indptr[-1])
-    hop_entries(routes.next_hop, roads.slot_of, J, routes.distance_km, indptr, indices, km)
-    return Hops(indptr, indices, np.exp(-km / destination_distance_km))
+    row_of = np.empty((n, n), dtype=np.int32)
+    indices = np.empty(hop_rows(routes.to_next, roads.out_edge, roads.head, indptr, row_of), dtype=np.int32)
+    km = np.empty(indptr[-1])
+    hop_entries(row_of, routes.to_km, indptr, indices, km)
+    np.negative(km, out=km)
+    np.divide(km, destination_distance_km, out=km)
+    return Hops(indptr, indices, np.exp(km, out=km))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -322,8 +338,12 @@ class Civilians:
         self._packed_people = (self.residents_by_origin, self.cohort_by_origin, self.cohort_days,
                                self.displaced_from_by_origin, self.returned_by_origin, self.within_by_origin,
                                self.within_days, self.origin_home)
-        self._packed_fleeing = (self._fleeing, self._fleeing_n, self.fleeing_days)
-        self._packed_returning = (self._returning, self._returning_n, self.returning_days)
+        # People in each road slot, fleeing and going home (the sums of the above over the origins): the
+        # quarter-day travel looks only at the slots with someone in them.
+        self._fleeing_busy = np.zeros(S, dtype=np.int64)
+        self._returning_busy = np.zeros(S, dtype=np.int64)
+        self._packed_fleeing = (self._fleeing, self._fleeing_n, self.fleeing_days, self._fleeing_busy)
+        self._packed_returning = (self._returning, self._returning_n, self.returning_days, self._returning_busy)
         self._packed_fear = (self.fear_violence, self.fear_takeover, self.hazard_by_group, self.quiet_days)
         self._packed_roads = tuple(self.roads)
 
@@ -551,13 +571,13 @@ class Civilians:
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
                            self.within_share, rate, near_rate, self._home_near[2],
-                           home_routes.next_hop if homeward else _NO_ROUTES, nest,
+                           home_routes.to_next if homeward else _NO_ROUTES, nest,
                            (self.origin_of_gp, self.group_start)),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
         # (compiled: see :mod:`simulation.civilians.travel`).
-        home = home_routes.next_hop if home_routes is not None else _NO_ROUTES
+        home = home_routes.to_next if home_routes is not None else _NO_ROUTES
         limited = np.isfinite(self.admission_per_day)  # (inf * 0 would be nan)
         self.admission_left[:] = np.where(limited, np.where(limited, self.admission_per_day, 0.0)
                                           * p["checkpoint_admission_scale"], np.inf)
@@ -583,8 +603,8 @@ class Civilians:
             # repaired from the last routes computed over the same roads (yesterday's battles, mostly the same)
             last = self._last_routes
             routes = civilian_routes(w.road_km, w.open_road, passable,
-                                     last[1:] if last is not None and last[0] == w.network_key else None)
-            if routes.distance_km.nbytes + routes.next_hop.nbytes <= LAST_ROUTES_BYTES:
+                                     last[1:] if last is not None and last[0] == w.network_key else None, w.edges)
+            if routes.to_km.nbytes + routes.to_next.nbytes <= LAST_ROUTES_BYTES:
                 self._last_routes = (w.network_key, passable.copy(), routes)
             return routes
 

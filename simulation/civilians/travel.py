@@ -50,6 +50,7 @@ class OnRoad(NamedTuple):
     slots: np.ndarray  #: (slots, K) int32 or int64, [slot, origin]
     count: np.ndarray  #: (K,) int64, people of each origin on the road (the sums of ``slots`` over the slots)
     days: np.ndarray  #: (K,) float64, their person-days displaced
+    busy: np.ndarray  #: (slots,) int64, people in each slot (the sums of ``slots`` over the origins)
 
 
 class Fear(NamedTuple):
@@ -203,13 +204,18 @@ def road_split(weights: np.ndarray, count: int, u: float, take: np.ndarray) -> N
 
 
 @njit(cache=True)
-def _arrivals(here: np.ndarray, on_road: np.ndarray, active: np.ndarray, edge: np.ndarray, origin: np.ndarray,
-              count: np.ndarray) -> int:
+def _arrivals(here: np.ndarray, on_road: np.ndarray, busy: np.ndarray, active: np.ndarray, edge: np.ndarray,
+              origin: np.ndarray, count: np.ndarray) -> int:
     """Take the people in the slots ``here`` (one per edge) off ``on_road`` [slot, origin] into the buffers
     ``edge``, ``origin`` and ``count``, in the order of ``edge * K + origin``; return how many groups. Only the
-    ``active`` origins (increasing; those with anyone on the road at the start of the day) are looked at."""
+    ``active`` origins (increasing; those with anyone on the road at the start of the day: nobody else is on
+    it) are looked at, and only in the slots with anyone in them (``busy``, the people in each slot, emptied
+    here)."""
     pairs = 0
     for e in range(here.size):
+        if busy[here[e]] == 0:
+            continue
+        busy[here[e]] = 0
         row = on_road[here[e]]
         for o in active:
             if row[o] != 0:
@@ -280,7 +286,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
     K = fleeing.count.size
     weights, total, known, column_of = choices[5], choices[6], choices[7], choices[8]
     J = weights.shape[1] - 1
-    pairs = _arrivals(here, fleeing.slots, active, edge, origin, count)
+    pairs = _arrivals(here, fleeing.slots, fleeing.busy, active, edge, origin, count)
     if pairs == 0:
         return
     cum = np.empty(J + 1)
@@ -294,6 +300,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
         if open_end[e] and screened[o] and admission[c] < arrived:  # the queue at a checkpoint
             arrived = np.int64(max(admission[c], 0.0))
             fleeing.slots[here[e], o] += count[i] - arrived
+            fleeing.busy[here[e]] += count[i] - arrived
         if open_end[e] and screened[o] and admission[c] != np.inf:
             admission[c] -= arrived
         if not known[c, col]:
@@ -307,6 +314,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
         for j in range(deg):
             if take[j] != 0:
                 fleeing.slots[here[roads.next_edge[j, e]], o] += take[j]
+                fleeing.busy[here[roads.next_edge[j, e]]] += take[j]
         stop[i] = arrived - onward
         off[o] += stop[i]
         left[o] = True
@@ -320,14 +328,15 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
 @njit(cache=True)
 def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: RoadSlots, people: People,
                       scratch: tuple) -> None:
-    """A quarter-day for people going home (``home``: ``(next_hop, battle, active)``, the routes home, the places
+    """A quarter-day for people going home (``home``: ``(to_next, battle, active)``, the routes home by home place
+    (``to_next[p, c]``: the next place from ``c`` toward ``p``), the places
     with a battle and the origins with anyone going home): at the end of a road they are home, turned away by a
     battle (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
     ``scratch`` is ``(edge, origin, count, settle_at, off, left, mean)``."""
     edge, origin, count, settle_at, off, left, mean = scratch
-    next_hop, battle, active = home
+    to_next, battle, active = home
     K = returning.count.size
-    pairs = _arrivals(here, returning.slots, active, edge, origin, count)
+    pairs = _arrivals(here, returning.slots, returning.busy, active, edge, origin, count)
     if pairs == 0:
         return
     for o in range(K):
@@ -337,7 +346,7 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
         e, o = edge[i], origin[i]
         h = roads.head[e]
         home = people.home[o]
-        nxt = next_hop[h, home]
+        nxt = to_next[home, h]
         if h == home:  # home
             settle_at[i] = h
         elif battle[h]:  # turned away: wait at the road's start, displaced
@@ -347,6 +356,7 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
         else:
             settle_at[i] = -1
             returning.slots[here[roads.edge_id[h, nxt]], o] += count[i]
+            returning.busy[here[roads.edge_id[h, nxt]]] += count[i]
             continue
         off[o] += count[i]
         left[o] = True
@@ -367,17 +377,17 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     for everyone away from home (:meth:`simulation.civilians.displacement.Civilians.step`, 5 and 6); returns the
     new clock.
 
-    ``choice`` is ``(weight, open_to_idps, next_hop, battle, nest, admission, screened)``. Fleeing people choose
+    ``choice`` is ``(weight, open_to_idps, to_next, battle, nest, admission, screened)``. Fleeing people choose
     by the hop matrix (``hops``, see :class:`Hops`, its kernels for the scale ``destination_distance_km *
     nest``) and ``weight[k, d]``, the weight of destination ``d`` for people of origin ``k`` raised to ``1 /
     nest``, the destinations down one road nested by ``nest`` (see :func:`nested`); people
     reaching the end of a road whose end is not ``open_to_idps`` wait at its start; ``admission[c]`` is how many
     more people of screened origins (``screened[k]``) place ``c`` admits today (``inf``: no limit), written
-    down as they pass. People go home by ``next_hop`` (the routes home, by home place), only if it is not empty;
-    a ``battle`` turns them away."""
+    down as they pass. People go home by ``to_next`` (the routes home by home place, ``to_next[p, c]``), only
+    if it is not empty; a ``battle`` turns them away."""
     rd, hp, pe = RoadSlots(*roads), Hops(*hops), People(*people)
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
-    weight, open_to_idps, next_hop, battle, nest, admission, screened = choice
+    weight, open_to_idps, to_next, battle, nest, admission, screened = choice
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     head, tail, first, length = rd.head, rd.tail, rd.first, rd.length
     K = fl.count.size
@@ -423,8 +433,8 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
         if a and fl.count.any():
             _travel_fleeing(here, fl, choices, rd, (open_end, settle_at, admission, screened, fleeing_origins), pe,
                             rng, scratch)
-        if next_hop.size and rt.count.any():
-            _travel_returning(here, rt, (next_hop, battle, returning_origins), rd, pe, scratch)
+        if to_next.size and rt.count.any():
+            _travel_returning(here, rt, (to_next, battle, returning_origins), rd, pe, scratch)
         clock += 1
     # 6. One more day displaced for everyone away from home.
     for o in range(K):
@@ -559,36 +569,48 @@ def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray
 
 
 @njit(cache=True)
-def hop_rows(next_hop: np.ndarray, slot_of: np.ndarray, J: int, indptr: np.ndarray) -> int:
-    """The row pointers of the hop matrix (:func:`simulation.civilians.displacement.hop_matrix`) into ``indptr`` (zeros,
-    ``n * (J + 1) + 1``): row ``j * n + c`` has an entry for each ``d`` whose route from ``c`` starts with
-    ``c``'s ``j``-th road (``j == J``: ``d == c``). Returns the number of entries."""
-    n = next_hop.shape[0]
+def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr: np.ndarray,
+             row_of: np.ndarray) -> int:
+    """The row pointers of the hop matrix (:func:`simulation.civilians.displacement.hop_matrix`) into ``indptr``
+    (zeros, ``n * (J + 1) + 1``): row ``j * n + c`` has an entry for each ``d`` whose route from ``c`` starts with
+    ``c``'s ``j``-th road (its position in ``out_edge[c]``, whose roads end at ``head``; ``j == J``: ``d == c``),
+    ``to_next[d, c]`` being the next place from ``c`` toward ``d``. Writes each entry's row in ``row_of[d, c]``
+    (-1: none). Returns the number of entries."""
+    n, J = to_next.shape[0], out_edge.shape[1]
     for d in range(n):
         for c in range(n):
-            h = next_hop[c, d]
-            if h >= 0:
-                j = J if c == d else slot_of[c, h]
-                indptr[j * n + c + 1] += 1
+            h = to_next[d, c]
+            row = -1
+            if h == c:
+                row = J * n + c
+            elif h >= 0:
+                for j in range(J):  # the road c -> h (there is one: h is the next place of a route)
+                    e = out_edge[c, j]
+                    if e >= 0 and head[e] == h:
+                        row = j * n + c
+                        break
+            row_of[d, c] = row
+            if row >= 0:
+                indptr[row + 1] += 1
     for r in range(n * (J + 1)):
         indptr[r + 1] += indptr[r]
     return indptr[n * (J + 1)]
 
 
 @njit(cache=True)
-def hop_entries(next_hop: np.ndarray, slot_of: np.ndarray, J: int, distance_km: np.ndarray, indptr: np.ndarray,
-                indices: np.ndarray, km: np.ndarray) -> None:
+def hop_entries(row_of: np.ndarray, to_km: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+                km: np.ndarray) -> None:
     """The hop matrix's destinations (``indices``) and their road km from the row's place (``km``), in row order
-    and, within a row, in increasing destination; ``indptr`` from :func:`hop_rows`."""
-    n = next_hop.shape[0]
+    and, within a row, in increasing destination; ``indptr`` and ``row_of`` from :func:`hop_rows` (``to_km``:
+    the routes' lengths by destination, ``[d, c]``)."""
+    n = row_of.shape[0]
     at = indptr[:-1].copy()
     for d in range(n):
         for c in range(n):
-            h = next_hop[c, d]
-            if h >= 0:
-                row = (J if c == d else slot_of[c, h]) * n + c
+            row = row_of[d, c]
+            if row >= 0:
                 indices[at[row]] = d
-                km[at[row]] = distance_km[c, d]
+                km[at[row]] = to_km[d, c]
                 at[row] += 1
 
 
@@ -675,7 +697,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     hops : the hop matrix (see :class:`Hops`).
     roads : the road slots (``out_edge``, ``degree``, ``edge_id`` are read).
     start : (E,) the slot of each road in which people who set off now are put.
-    day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, next_hop, nest, origins)``:
+    day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, to_next, nest, origins)``:
 
         - ``weight``: (K, n) the weight of each destination d for people of origin k, ``[k, d]``, raised to ``1 /
           nest`` (with the hop matrix's kernels for the scale ``destination_distance_km * nest``; see
@@ -691,8 +713,8 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
           :func:`destination_weights`); a cohort at ``c`` goes home at ``min(1, rate + near_rate * near[c,
           home])``, people displaced within their place at ``min(1, rate + near_rate)``, without travel;
         - ``near``: (n, n) ``exp(-road km / return_near_km)``;
-        - ``next_hop``: (n, n) routes home, ``next_hop[c, p]`` the next place from ``c`` toward ``p``; empty if
-          nobody heads home;
+        - ``to_next``: (n, n) routes home by home place, ``to_next[p, c]`` the next place from ``c`` toward
+          ``p``; empty if nobody heads home;
         - ``nest``: how destinations down one road add up (see :func:`nested`);
         - ``origins``: ``(of_gp, group_start)``: the origin of group ``g`` at place ``c`` (``of_gp[g * n + c]``,
           -1 if it had nobody), and the first origin of each group (origins are in group order).
@@ -707,7 +729,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     out_edge, degree, edge_id = rd.out_edge, rd.degree, rd.edge_id
-    weight, hazard, leaving, appeal, share, within_share, rate, near_rate, near, next_hop, nest, origins = day
+    weight, hazard, leaving, appeal, share, within_share, rate, near_rate, near, to_next, nest, origins = day
     of_gp, group_start = origins
     residents, displaced_from, cohort, cohort_days = pe.residents, pe.displaced_from, pe.cohort, pe.cohort_days
     within, within_days = pe.within, pe.within_days
@@ -799,6 +821,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             for j in range(deg):
                 if take[j] != 0:
                     fl.slots[start[out_edge[c, j]], o] += take[j]
+                    fl.busy[start[out_edge[c, j]]] += take[j]
     # 4. Returns: a share of each cohort whose home is quiet heads home by the first road of the route; people
     # displaced within their place go back to their district.
     for k in range(K):
@@ -811,14 +834,14 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             within_days[k] -= days
             residents[k] += going
             pe.returned[k] += going
-    if next_hop.size == 0:
+    if to_next.size == 0:
         return
     for o in range(K):
         if rate[o] <= 0 and near_rate[o] <= 0:
             continue
         home = pe.home[o]
         for c in range(n):
-            h = next_hop[c, home]
+            h = to_next[home, c]
             if cohort[o, c] == 0 or h < 0 or h == c:
                 continue
             count = cohort[o, c]
@@ -829,5 +852,6 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             cohort[o, c] -= going
             cohort_days[o, c] -= days
             rt.slots[start[edge_id[c, h]], o] += going
+            rt.busy[start[edge_id[c, h]]] += going
             returning_n[o] += going
             returning_days[o] += days

@@ -125,6 +125,31 @@ class Previous(NamedTuple):
     next_hop: np.ndarray
 
 
+class Edges(NamedTuple):
+    """A road network's directed roads as lists, worked out once per network (see :func:`road_edges`)."""
+
+    a: np.ndarray  #: (E,) int64, each road's start, row-major: increasing ``a``, then ``b``
+    b: np.ndarray  #: (E,) int64, its end
+    indptr: np.ndarray  #: (n + 1,) int64, the roads out of ``a`` are ``indptr[a] .. indptr[a + 1] - 1``
+    rev_b: np.ndarray  #: (E,) int64, the roads in increasing ``b``, then ``a``: their ends ...
+    rev_a: np.ndarray  #: (E,) int64, ... and their starts
+
+
+def road_edges(road_km: np.ndarray) -> Edges:
+    """The roads of ``road_km`` (> 0 where there is one) as :class:`Edges`."""
+    n = road_km.shape[0]
+    a, b = np.nonzero(road_km > 0)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+    rev_b, rev_a = np.nonzero(road_km.T > 0)
+    return Edges(a.astype(np.int64), b.astype(np.int64), indptr, rev_b.astype(np.int64), rev_a.astype(np.int64))
+
+
+REPAIR_MOST = 10
+"""Above this many places with a changed mask, routes are computed anew rather than repaired (the same result:
+repairing then reaches nearly every destination and costs more than the whole computation)."""
+
+
 def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
                 no_entry: np.ndarray, dist: np.ndarray, next_hop: np.ndarray,
                 previous: Previous | None = None) -> int:
@@ -140,6 +165,28 @@ def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, 
     dist, next_hop : (n, n) outputs: ``dist[c, d]`` the length of the shortest route from ``c`` to ``d`` (inf if
         none) and ``next_hop[c, d]`` the place after ``c`` on it (``c`` for ``d == c``; -1 if none).
 
+    The same as :func:`routes_by_destination` (which see), with every matrix indexed [place, destination].
+    Returns the number of destinations whose routes were searched again (``n`` without ``previous``).
+    """
+    n = road_km.shape[0]
+    before = None
+    if previous is not None:
+        before = previous._replace(dist=previous.dist.T.copy(), next_hop=previous.next_hop.T.copy())
+    dist_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    searched = routes_by_destination(road_km, length, open_road, no_exit, no_entry, dist_t, next_t, before)
+    dist[:] = dist_t.T
+    next_hop[:] = next_t.T
+    return searched
+
+
+def routes_by_destination(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
+                          no_entry: np.ndarray, dist: np.ndarray, next_hop: np.ndarray,
+                          previous: Previous | None = None, edges: Edges | None = None) -> int:
+    """Shortest routes toward every place, as :func:`routes_into` defines them, with the outputs (and
+    ``previous``'s matrices) indexed [destination, place]: ``dist[d, c]`` is the length of the shortest route
+    from ``c`` to ``d`` and ``next_hop[d, c]`` the place after ``c`` on it. One destination's routes are a row,
+    as they are worked out: nothing is transposed.
+
     Dijkstra runs from every destination over the reversed graph (an edge ``b -> a`` for each road ``a -> b``),
     whose edges are taken in increasing ``b``, then ``a``: the order of ``np.nonzero`` on the transposed road
     matrix, which the routes' ties depend on (see the module's docstring).
@@ -151,67 +198,57 @@ def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, 
     length changed. The result is the same, bit for bit, as without ``previous``: road lengths are positive, so
     the shortest lengths are the one solution of ``dist[c, d] = min over roads c -> b of dist[b, d] + length[c,
     b]`` (sums rounded alike), and Dijkstra's next hop is the ``b`` achieving it that leaves the queue first, the
-    smallest ``(dist[b, d], b)``: a function of the lengths alone, whatever the order of the search.
+    smallest ``(dist[b, d], b)``: a function of the lengths alone, whatever the order of the search. With more
+    than :data:`REPAIR_MOST` places changed, the routes are computed anew (the same result). ``previous``'s
+    arrays may be ``dist`` and ``next_hop`` themselves (repaired in place).
 
-    Returns the number of destinations whose routes were searched again (``n`` without ``previous``).
+    ``edges``: :func:`road_edges` of ``road_km``, if the caller keeps it (else worked out here).
+
+    Returns the number of destinations whose routes were searched again (``n`` when computed anew).
     """
-    if previous is None:
-        _routes_into(road_km, length, open_road, no_exit, no_entry, dist, next_hop)
-        return road_km.shape[0]
-    changed = np.flatnonzero((no_exit != previous.no_exit) | (no_entry != previous.no_entry))
-    if changed.size == 0:
+    n = road_km.shape[0]
+    e = road_edges(road_km) if edges is None else edges
+    a, b = e.a, e.b
+    changed = None
+    if previous is not None:
+        changed = np.flatnonzero((no_exit != previous.no_exit) | (no_entry != previous.no_entry))
+    if changed is None or changed.size > REPAIR_MOST:
+        rb, ra = e.rev_b, e.rev_a
+        keep = open_road[ra, rb] & ~no_exit[ra] & ~no_entry[rb]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rb[keep], minlength=n), out=indptr[1:])
+        _routes_toward(indptr, ra[keep], np.ascontiguousarray(length[ra[keep], rb[keep]]), dist, next_hop)
+        return n
+    if dist is not previous.dist:
         dist[:] = previous.dist
+    if next_hop is not previous.next_hop:
         next_hop[:] = previous.next_hop
+    if changed.size == 0:
         return 0
     # The roads either way as neighbour lists (row-major: slot k is the road a[k] -> b[k]), with, for each slot,
     # whether the road may be taken out of a (and its length) and into a from b (and its length).
-    a, b = np.nonzero(road_km > 0)
-    indptr = np.zeros(road_km.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(a, minlength=road_km.shape[0]), out=indptr[1:])
     out_ok = open_road[a, b] & ~no_exit[a] & ~no_entry[b]
     in_ok = open_road[b, a] & ~no_exit[b] & ~no_entry[a]
     was_ok = open_road[a, b] & ~previous.no_exit[a] & ~previous.no_entry[b]
     gone, new = was_ok & ~out_ok, out_ok & ~was_ok
-    # Repaired a destination at a time, so by destination: each destination's routes a row in memory.
-    dist_t, next_t = previous.dist.T.copy(), previous.next_hop.T.copy()
-    repaired = _repair_routes(indptr, b.astype(np.int64), out_ok, np.ascontiguousarray(length[a, b]), in_ok,
-                              np.ascontiguousarray(length[b, a]), a[gone].astype(np.int64),
-                              b[gone].astype(np.int64), a[new].astype(np.int64), b[new].astype(np.int64),
-                              np.ascontiguousarray(length[a[new], b[new]]), dist_t, next_t)
-    dist[:] = dist_t.T
-    next_hop[:] = next_t.T
-    return repaired
+    return _repair_routes(e.indptr, b, out_ok, np.ascontiguousarray(length[a, b]), in_ok,
+                          np.ascontiguousarray(length[b, a]), a[gone], b[gone], a[new], b[new],
+                          np.ascontiguousarray(length[a[new], b[new]]), dist, next_hop)
 
 
 @njit(cache=True)
-def _routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
-                 no_entry: np.ndarray, dist: np.ndarray, next_hop: np.ndarray) -> None:
-    n = road_km.shape[0]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    for b in range(n):
-        kept = 0
-        for a in range(n):
-            if open_road[a, b] and road_km[a, b] > 0 and not no_exit[a] and not no_entry[b]:
-                kept += 1
-        indptr[b + 1] = indptr[b] + kept
-    indices = np.empty(indptr[n], dtype=np.int64)
-    weights = np.empty(indptr[n])
-    k = 0
-    for b in range(n):
-        for a in range(n):
-            if open_road[a, b] and road_km[a, b] > 0 and not no_exit[a] and not no_entry[b]:
-                indices[k] = a
-                weights[k] = length[a, b]
-                k += 1
-    dist_rev = np.full((n, n), np.inf)
-    pred = np.full((n, n), -1, dtype=np.int64)
-    _shortest_paths(indptr, indices, weights, dist_rev, pred)
-    # The predecessor of c on the reversed path from d is the next hop from c toward d.
-    for c in range(n):
-        for d in range(n):
-            dist[c, d] = dist_rev[d, c]
-            next_hop[c, d] = pred[d, c]
-        next_hop[c, c] = c
+def _routes_toward(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, dist: np.ndarray,
+                   next_hop: np.ndarray) -> None:
+    """Dijkstra from every destination over the reversed graph in CSR form: ``dist[d, c]``, ``next_hop[d, c]``
+    (the predecessor of ``c`` on the reversed path from ``d``: the next hop from ``c`` toward ``d``)."""
+    n = indptr.size - 1
+    for d in range(n):
+        for c in range(n):
+            dist[d, c] = np.inf
+            next_hop[d, c] = -1
+    _shortest_paths(indptr, indices, weights, dist, next_hop)
+    for d in range(n):
+        next_hop[d, d] = d
 
 
 @njit(cache=True, inline="always")
