@@ -193,6 +193,14 @@ def fall_theatre(shock: float, radius: float, m0: float, garrison: int) -> Theat
     return t.unit("tribal", "falls", garrison, morale=0.1) if garrison else t
 
 
+def cells(t: Theatre, *places: str) -> Theatre:
+    """Ten-strong insurgent sleeper cells at ``places``, their side's offensive begun on day 0 (governorate G):
+    the enemy is near, so a shaken unit there may rout."""
+    for place in places:
+        t.unit("insurgent", place, 10)
+    return t.event(0, "offensive", places[0], "insurgent", 1)
+
+
 def test_the_fall_shock_reaches_only_the_losing_side_within_its_radius(tmp_path):
     """A garrisoned town (value 2) falls to the insurgents on day 0. Government and tribal units 30 km away
     (at a place of value 4) lose ``shock * v / (1 + v) * min(1, v / 4) * (1 - 30 / radius)`` morale; the
@@ -220,14 +228,14 @@ def test_the_fall_of_an_empty_place_shakes_nobody(tmp_path):
 
 
 def test_a_unit_routs_below_the_threshold_and_not_above(tmp_path):
-    """Two idle government units shaken by a scripted shock to morale 0.25 and 0.35, rout threshold 0.3: the
-    first routs (its deserters leave, the rest retreat to the rear), the second stays whole."""
+    """Two idle government units, sleeper cells beside them, shaken by a scripted shock to morale 0.25 and 0.35,
+    rout threshold 0.3: the first routs (its deserters leave, the rest retreat to the rear), the second stays whole."""
     t = (Theatre().place("low", "government").place("high", "government").place("rear", "government", value=5)
          .place("camp", "insurgent").road("low", "rear", 50).road("high", "rear", 50).road("rear", "camp", 1000)
          .unit("government", "low", 1000, morale=0.3).unit("government", "high", 1000, morale=0.4)
          .event(0, "morale_shock", "low", "government", 0.05).event(0, "morale_shock", "high", "government", 0.05)
          .set(rout_threshold=0.3, desertion_share=0.4))
-    m = run(t.model(tmp_path / "s", days=1))
+    m = run(cells(t, "low", "high").model(tmp_path / "s", days=1))
     routs = logged(m, "rout")
     assert [e[2] for e in routs] == ["low"]
     assert "routs toward rear" in routs[0][3]
@@ -245,24 +253,72 @@ def test_a_rout_runs_toward_the_rear_not_along_the_front(tmp_path):
          .unit("government", "mid", 1000, morale=0.3).event(0, "morale_shock", "mid", "government", 0.05)
          .unit("government", "outpost", 1000, morale=0.3).event(0, "morale_shock", "outpost", "government", 0.05)
          .set(rout_threshold=0.3, desertion_share=0.4))
-    m = run(t.model(tmp_path / "s", days=1))
+    m = run(cells(t, "mid", "outpost").model(tmp_path / "s", days=1))
     routs = {e[2]: e[3] for e in logged(m, "rout")}
     assert "routs toward town" in routs["mid"], routs
     assert "routs toward mid" in routs["outpost"], routs
 
 
 def test_no_rout_without_a_cause_that_day(tmp_path):
-    """A government unit at morale 0.1, far below the threshold, with no battle, not cut off and not shaken,
-    holds for days (its morale is not a switch); shaken on day 3 by a shock of 0.01, it routs that day."""
+    """A government unit at morale 0.1, far below the threshold, with sleeper cells beside it but no battle, not
+    cut off and not shaken, holds for days (its morale is not a switch); shaken on day 3 by a shock of 0.01, it
+    routs that day."""
     t = (Theatre().place("low", "government").place("rear", "government", value=5).place("camp", "insurgent")
          .road("low", "rear", 50).road("rear", "camp", 1000)
          .unit("government", "low", 1000, morale=0.1).event(3, "morale_shock", "low", "government", 0.01)
          .set(rout_threshold=0.3))
-    m = t.model(tmp_path / "s", days=4)
+    m = cells(t, "low").model(tmp_path / "s", days=4)
     run(m, 3)
     assert not logged(m, "rout")
     run(m, 1)
     assert [(e[0], e[2]) for e in logged(m, "rout")] == [("2014-06-04", "low")]
+
+
+@pytest.mark.parametrize("enemy", ["none", "cells", "column", "column waiting"])
+def test_a_shock_routs_a_unit_only_with_the_enemy_near(tmp_path, enemy):
+    """A government unit shaken from 0.32 to 0.27 (rout threshold 0.3), no battle, not cut off: with no enemy
+    near it holds (news alone does not break a garrison); it routs with sleeper cells of a side on the offensive
+    beside it, or an insurgent column on the offensive 30 km away, but not with a column whose offensive has not
+    begun."""
+    t = (Theatre().place("low", "government").place("rear", "government", value=5).place("camp", "insurgent")
+         .road("low", "rear", 50).road("low", "camp", 30)
+         .unit("government", "low", 1000, morale=0.32).event(0, "morale_shock", "low", "government", 0.05)
+         .set(rout_threshold=0.3, attack_ratio=10.0))
+    if enemy == "cells":
+        cells(t, "low")
+    elif enemy.startswith("column"):
+        t.unit("insurgent", "camp", 1000).event(0 if enemy == "column" else 5, "offensive", "camp", "insurgent", 1)
+    m = run(t.model(tmp_path / "s", days=6), 1)
+    assert bool(logged(m, "rout", "low")) == (enemy in ("cells", "column"))
+    assert [a.morale for a in units(m, "government", "rear")] == []  # nobody routed anywhere else
+
+
+def test_news_of_falls_does_not_add_up_from_day_to_day(tmp_path):
+    """The same fall heard twice (two days' news at the same distance) costs a unit once: its morale is
+    brought down to at most its base morale less the worst news so far; a nearer fall (worse news) lowers it
+    again, and a battle's losses still add to it."""
+    from simulation.rules import morale
+
+    m = fall_theatre(1.0, 150.0, 0.9, garrison=5).model(tmp_path / "s", days=1)
+    s, p = m.state, m.p
+    falls = np.array([place_index(m, "falls")])
+    losing = s.sides.coalition_of[np.array([faction_index(m, "government")])]
+    takers = np.array([faction_index(m, "insurgent")])
+    near = [i for i in range(s.units.n) if s.units.loc[i] == place_index(m, "near")]
+    s.was_garrisoned[falls] = True  # its tribal garrison stands there at the start
+    morale.fall_shock(s, falls, losing, takers, p)
+    once = s.units.morale[near].copy()
+    hit = 2 / 3 * 0.5 * (1 - 30 / 150.0)
+    assert once == pytest.approx(0.9 - hit)
+    morale.fall_shock(s, falls, losing, takers, p)
+    assert np.array_equal(s.units.morale[near], once)
+    assert not s.units.shocked[near].any() or s.units.shocked[near].all()  # flags are the model's to clear
+    s.units.morale[near] -= 0.1  # a battle's losses
+    morale.fall_shock(s, falls, losing, takers, p)
+    assert s.units.morale[near] == pytest.approx(once - 0.1)
+    s.world.value[place_index(m, "falls")] = 4.0  # worse news: a fall of equal value to the unit's place
+    morale.fall_shock(s, falls, losing, takers, p)
+    assert s.units.morale[near] == pytest.approx(0.9 - 1.0 * 4 / 5 * 1.0 * (1 - 30 / 150.0))
 
 
 def test_morale_recovers_toward_its_base_when_calm(tmp_path):
@@ -296,7 +352,7 @@ def test_deserters_are_booked_as_deserted_not_killed(tmp_path):
          .road("low", "rear", 50).road("rear", "camp", 1000)
          .unit("government", "low", 1000, morale=0.15).event(0, "morale_shock", "low", "government", 0.05)
          .set(desertion_share=0.4))
-    m = run(t.model(tmp_path / "s", days=3))
+    m = run(cells(t, "low").model(tmp_path / "s", days=1))
     gov = m.personnel_balance()["government"]
     assert within(gov["deserted"], 400, math.sqrt(1000 * 0.4 * 0.6)), gov
     assert gov["killed"] == gov["wounded"] == 0
@@ -513,7 +569,7 @@ def test_routing_units_make_for_a_place_no_enemy_threatens(tmp_path):
          .unit("government", "low", 1000, morale=0.3).unit("government", "near", 5000, morale=0.9)
          .unit("insurgent", "camp", 5000).event(0, "morale_shock", "low", "government", 0.1)
          .set(rout_threshold=0.3, attack_ratio=10.0))
-    m = run(t.model(tmp_path / "s", days=1))
+    m = run(cells(t, "low").model(tmp_path / "s", days=1))
     assert [e[3].split(":")[0] for e in logged(m, "rout", "low")] == ["government unit routs toward far"]
 
 

@@ -25,7 +25,10 @@ and not cut off. A unit is *calm* where it is neither cut off nor at a battle.
 
 **Routs.** A unit at a place, not already routing, whose morale is below ``rout_threshold`` routs only with a
 cause that day: a battle where it stands, being cut off, or a shock since its last check (a fall nearby, a
-lost command, a scripted ``morale_shock``); the starting morale is not a switch. ``Binomial(personnel,
+lost command, a scripted ``morale_shock``) while the enemy is near: hostile forces whose offensive has begun
+could reach its place within a day (:func:`simulation.rules.orders.threat_to`), or hostile sleeper cells wait
+there. News of a fall 300 km away shakes Baqubah's garrison, but it breaks only with the enemy near, not at the
+news alone. The starting morale is not a switch. ``Binomial(personnel,
 desertion_share)`` of it desert (desertion is not death: they go to the ledger's ``deserted``), and the rest
 make for the nearest place their side holds (by their coalition's travel days) where no enemy is present and
 none threatens (:func:`simulation.rules.orders.threat_to`), else where no enemy is present. A unit inside a place
@@ -39,16 +42,20 @@ routed garrisons of Tikrit and Camp Speicher swapped places and re-garrisoned ea
 **The fall shock.** When places fall that their holder had garrisoned at some point of the run (the fall of a
 place nobody held with forces is no defeat: the insurgents' columns walking into the ungarrisoned desert town of
 al-Baaj shake nobody; Mosul's fall shakes the north even when its garrison broke days before), each
-live unit of the losing coalition within ``morale_shock_radius_km`` (by road) of one loses the largest of the
-day's shocks it felt (not their sum),
+live unit of the losing coalition within ``morale_shock_radius_km`` (by road) of one feels the largest of the
+day's shocks (not their sum),
 
     morale_fall_shock * v / (1 + v) * min(1, v / value of its own place) * (1 - d / radius)
                       * (1 - base_morale) ** hollow_power * 2 * leaning
 
 (``v``: the fallen place's value; ``d``: its distance; ``leaning``: the sympathy where the unit stands for an
-insurgent taker, else 1 - sympathy), within [0, 1], and is shaken: the fall of a town shakes a city's garrison
-by the ratio of their values, hollow units and places that lean to the taker most, so collapse cascades along
-the roads to the divisions that collapsed and spares the units that held.
+insurgent taker, else 1 - sympathy), within [0, 1], and is shaken if it lowers its morale: the fall of a town
+shakes a city's garrison by the ratio of their values, hollow units and places that lean to the taker most, so
+collapse cascades along the roads to the divisions that collapsed and spares the units that held. News does not
+add up from day to day: a shock ``s`` brings a unit's morale down to at most ``base_morale - s``, so a unit that
+has already heard worse news loses nothing more (the garrison of Baqubah hears of Mosul, then of Tikrit, then of
+Baiji, and is shaken by the worst of them, not by their sum); battles, being cut off and a lost command still
+lower it further.
 
 Parameters read: ``leadership_ratio``, ``leadership_days``, ``leadership_shock``, ``hollow_power``,
 ``morale_cutoff``, ``hostile_population_morale``, ``morale_recovery``, ``rout_threshold``, ``airlift_places``,
@@ -76,6 +83,7 @@ from simulation.rules.state import (
     State,
     Tally,
     Units,
+    distinct,
     side_columns,
     unit_columns,
 )
@@ -108,8 +116,10 @@ def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[
     settings = (int(p["airlift_places"]), p["morale_cutoff"], p["hostile_population_morale"], p["morale_recovery"],
                 p["rout_threshold"])
     state.routed_at[:] = False
+    threatened = _threatened(state)
     k = _day_morale(u.packed, n, state.packed_presence, state.packed_sides, state.world.packed_places,
-                    state.world.open_road, state.controller, settings, (held_by, enemy_here, rout, coalitions))
+                    state.world.open_road, state.controller, settings, threatened,
+                    (held_by, enemy_here, rout, coalitions))
     if k == 0:
         return None
     rout = rout[:k]
@@ -131,6 +141,23 @@ def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[
         u.target[rows], u.next[rows] = dest[back], hop[back]
         u.km_left[rows] = state.world.road_km[here, hop[back]]
     return Routs(rout, u.faction[rout], u.loc[rout], reached, dest, deserters, u.personnel[rout])
+
+
+def _threatened(state: State) -> np.ndarray:
+    """(places, coalitions) bool: hostile forces whose offensive has begun could reach the place within a day
+    (:func:`simulation.rules.orders.threat_to`), or hostile sleeper cells wait there in a governorate where
+    their side's offensive has begun; for the coalitions with a shaken unit (False elsewhere)."""
+    u, n, sides = state.units, state.units.n, state.sides
+    out = np.zeros((state.world.n, sides.hostile.shape[0]), dtype=bool)
+    shaken = u.shocked[:n] & u.alive[:n]
+    if shaken.any():
+        cells = np.flatnonzero(u.alive[:n] & u.hidden[:n] & (u.personnel[:n] > 0))
+        cells = cells[state.offensive_in[u.faction[cells], state.world.governorate_of[u.loc[cells]]]]
+        for c in distinct(sides.coalition_of[u.faction[:n][shaken]]):
+            out[:, c] = threat_to(state, c) > 0
+            hostile_cells = cells[sides.hostile[c, sides.coalition_of[u.faction[cells]]]]
+            out[u.loc[hostile_cells], c] = True
+    return out
 
 
 def leadership(state: State, params: dict[str, float]) -> np.ndarray:
@@ -245,8 +272,11 @@ def _morale_today(morale: float, base_morale: float, cut_off: bool, sympathy: fl
 
 @njit(cache=True)
 def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: Places, open_road: np.ndarray,
-                controller: np.ndarray, params: tuple, out: tuple) -> int:
+                controller: np.ndarray, params: tuple, threatened: np.ndarray, out: tuple) -> int:
     """The day's morale of units ``0 .. n-1`` and who routs (see :func:`daily_morale_and_routs`).
+
+    ``threatened[place, coalition]``: enemies of the coalition could reach the place within a day (a shock is
+    a cause to rout only there).
 
     ``params`` is ``(airlift_places, morale_cutoff, hostile_population_morale, morale_recovery,
     rout_threshold)``; ``out`` is ``(held_by, enemy_here, rout, rout_coalitions)``: the coalition holding each
@@ -287,8 +317,10 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
         calm = not pr.battle[u.loc[r]] and not cut_off
         u.morale[r] = _morale_today(u.morale[r], u.base_morale[r], cut_off, pl.sympathy[u.loc[r]], government, calm,
                                     params)
-        # No rout without a cause that day: a battle, being cut off, or a shock since the last check.
-        cause[r] = pr.battle[u.loc[r]] or cut_off or u.shocked[r]
+        # No rout without a cause that day: a battle, being cut off, or a shock since the last check with the
+        # enemy within a day's reach.
+        near = threatened[u.loc[r], s.coalition_of[u.faction[r]]]
+        cause[r] = pr.battle[u.loc[r]] or cut_off or (u.shocked[r] and near)
     rout_coalitions[:] = False
     k = 0
     for r in range(n):
@@ -442,14 +474,15 @@ def _settle_routs(rout: np.ndarray, deserters: np.ndarray, reached: np.ndarray, 
 def _fall_shock(falls: tuple, units: Units, n: int, coalition_of: np.ndarray, places: Places,
                 distance_km: np.ndarray, params: tuple) -> None:
     """The day's falls (``falls``: ``(places, losing coalition, taker is insurgent)``) shake the losing
-    coalitions' live units (rows ``0 .. n-1``) within ``radius`` km of a fall: each unit loses the largest of
+    coalitions' live units (rows ``0 .. n-1``) within ``radius`` km of a fall: each unit's morale is brought
+    down to at most its base morale less the largest of
 
         shock * v / (1 + v) * min(1, v / max(value there, 1e-9)) * (1 - d / radius_floor)
               * (1 - base morale) ** hollow_power * 2 * leaning
 
     (``params``: ``(radius, radius_floor, shock, hollow_power)``, ``radius_floor = max(radius, 1e-9)``; ``v``:
     the value of the fallen place; ``d``: the distance; ``leaning``: the sympathy where the unit stands for an
-    insurgent taker, else 1 - sympathy), morale clipped to 0-1, and is ``shocked``."""
+    insurgent taker, else 1 - sympathy), clipped to 0-1, and, if that lowered it, the unit is ``shocked``."""
     u, pl = unit_columns(units), Places(*places)
     fallen, losing, insurgent_taker = falls
     radius, radius_floor, shock, hollow_power = params
@@ -471,8 +504,10 @@ def _fall_shock(falls: tuple, units: Units, n: int, coalition_of: np.ndarray, pl
                 * (1.0 - u.base_morale[r]) ** hollow_power * 2.0 * leaning
             if s > worst:
                 worst = s
-        if worst > 0.0:
-            u.morale[r] = np_clip(u.morale[r] - worst, 0.0, 1.0)
+        # News does not add up: it brings a unit's morale down to at most its base morale less the worst news
+        # so far; only worse news (a nearer or greater fall) lowers it again.
+        if worst > 0.0 and u.base_morale[r] - worst < u.morale[r]:
+            u.morale[r] = np_clip(u.base_morale[r] - worst, 0.0, 1.0)
             u.shocked[r] = True
 
 
