@@ -127,16 +127,25 @@ class FleeInputs:
     injected: np.ndarray
 
 
-def _rows(root: Path, name: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    path = root / name
-    where = f"{root.name}/{name}"
+def _table(root: Path, name: str) -> tuple[Path, str]:
+    """The path of a table of an imported FLEE scenario and its name for errors; an error if it is missing."""
+    path, where = root / name, f"{root.name}/{name}"
     if not path.is_file():
         raise ScenarioError(where, "file is missing (is this a scenario made by `conflict-sim import-flee`?)")
+    return path, where
+
+
+def _require(where: str, header: list[str], columns: tuple[str, ...]) -> None:
+    for c in columns:
+        if c not in header:
+            raise ScenarioError(where, "required column is missing", row=1, field=c)
+
+
+def _rows(root: Path, name: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    path, where = _table(root, name)
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        for c in columns:
-            if c not in (reader.fieldnames or []):
-                raise ScenarioError(where, "required column is missing", row=1, field=c)
+        _require(where, list(reader.fieldnames or []), columns)
         return [(i, rec) for i, rec in enumerate(reader, start=2)]
 
 
@@ -153,16 +162,11 @@ def _number(where: str, row: int, rec: dict[str, str], name: str, low: float = 0
 def _columns(root: Path, name: str, columns: tuple[str, ...]) -> dict[str, list[str | None]]:
     """The file's ``columns`` as lists of strings (None where a row is short; row k of the lists is the file's
     spreadsheet row k + 2): the fast path of the long tables, checked in bulk by :func:`_floats` and friends."""
-    path = root / name
-    where = f"{root.name}/{name}"
-    if not path.is_file():
-        raise ScenarioError(where, "file is missing (is this a scenario made by `conflict-sim import-flee`?)")
+    path, where = _table(root, name)
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = next(reader, [])
-        for c in columns:
-            if c not in header:
-                raise ScenarioError(where, "required column is missing", row=1, field=c)
+        _require(where, header, columns)
         rows = [r for r in reader if r]  # csv.DictReader skips blank lines too
     at = [header.index(c) for c in columns]
     if all(len(r) > max(at) for r in rows):

@@ -61,10 +61,7 @@ import csv
 import datetime as dt
 import io
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -927,33 +924,17 @@ def _check_target(out: Path, force: bool) -> None:
 
 
 def _write_atomically(out: Path, files: dict[str, str]) -> Path:
-    from simulation.engine.signals import signals_deferred
+    """Write ``files`` into ``out`` as one step (:func:`simulation.runs.directories.atomic_directory`): a failed
+    or interrupted write leaves the old directory, or nothing, behind."""
+    from simulation.errors import OutputError
+    from simulation.runs.directories import atomic_directory
 
-    parent = out.parent if str(out.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
-    except OSError as e:
-        raise GenerateError(f"{out}: cannot create the directory ({e.strerror})") from None
-    old = tmp.with_name(tmp.name.removesuffix(".partial") + ".replaced")
-    try:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8", newline="")
-        with signals_deferred():
-            if out.exists():
-                os.replace(out, old)  # aside first, so that a failure never loses both
-                os.replace(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, out)
-    except BaseException as e:
-        with signals_deferred():
-            if old.exists() and not out.exists():
-                os.replace(old, out)
-            shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise GenerateError(f"{out}: cannot write the theatre: {e.strerror or e}") from None
-        raise
+        with atomic_directory(out, overwrite=True) as tmp:
+            for name, text in files.items():
+                (tmp / name).write_text(text, encoding="utf-8", newline="")
+    except OutputError as e:
+        raise GenerateError(str(e)) from None
     return out
 
 
