@@ -138,6 +138,19 @@ MUTANTS = (
            "            out[u.loc[hostile_cells], c] = True",
            "            out[u.loc[hostile_cells], c] = out[u.loc[hostile_cells], c]",
            test="test_a_shock_routs_a_unit_only_with_the_enemy_near"),
+    Mutant("column_drops_no_detachment", "a column sent to attack leaves empty towns on its way unoccupied",
+           "simulation/rules/orders.py",
+           "    return attacks if occupy is None else occupy._replace(then=attacks)",
+           "    return attacks if occupy is None else occupy._replace(\n"
+           "        rows=occupy.rows[~np.isin(occupy.rows, sent)],\n"
+           "        targets=occupy.targets[~np.isin(occupy.rows, sent)],\n"
+           "        then=attacks)",
+           test="test_a_column_sent_on_drops_a_detachment"),
+    Mutant("detachment_races_third_party", "a detachment races a third party to the vacuum it could fill",
+           "simulation/rules/orders.py",
+           "            empty &= ~((state.holder == h) & (_threat_of(state, third) > 0))",
+           "            empty &= True",
+           test="test_a_column_sent_on_drops_a_detachment"),
     Mutant("news_adds_up", "each day's news of a fall lowers a unit's morale again, however it compares",
            "simulation/rules/morale.py",
            "        if worst > 0.0 and u.base_morale[r] - worst < u.morale[r]:\n"

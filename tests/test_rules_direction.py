@@ -603,6 +603,26 @@ def test_insurgents_occupy_an_undefended_place_within_a_day(tmp_path):
     assert m.rec_present[0, place_index(m, "post"), faction_index(m, "insurgent")] == 300
 
 
+@pytest.mark.parametrize("kurds_near", [False, True])
+def test_a_column_sent_on_drops_a_detachment_into_an_empty_town_unless_a_third_party_is_near(tmp_path, kurds_near):
+    """An insurgent column at ``camp`` is sent to attack ``fort`` (60 km, a small garrison); an empty government
+    post worth nothing lies 20 km away. The column drops a detachment (``detachment_share`` of it) into the post
+    the same day and goes on with the rest. If the Kurds (neutral to the government, hostile to the insurgents)
+    stand within a day of the post, it is theirs to fill: no detachment goes."""
+    t = (Theatre().place("camp", "insurgent").place("post", "government", value=0.0)
+         .place("fort", "government", value=3).place("kurd", "kurds")
+         .road("camp", "post", 20).road("camp", "fort", 60).road("post", "kurd", 30 if kurds_near else 300)
+         .unit("insurgent", "camp", 1000).unit("government", "fort", 50).unit("kurds", "kurd", 500)
+         .set(detachment_share=0.3, attack_ratio=0.2, garrison_share=0.2))
+    m = run(t.model(tmp_path / "s", days=1))
+    taken = [("2014-06-01", "control_change", "post", "government -> insurgent")]
+    assert logged(m, "control_change", "post") == ([] if kurds_near else taken)
+    present = m.rec_present[0, :, faction_index(m, "insurgent")]
+    assert present[place_index(m, "post")] == (0 if kurds_near else 300)
+    # the rest of the column goes on to the fort (a garrison share of what went on stays in the camp)
+    assert present[place_index(m, "camp")] == (200 if kurds_near else 140)
+
+
 @pytest.mark.parametrize("enemy_quality, loses", [(0.01, True), (0.001, False)])
 def test_a_garrison_long_outnumbered_loses_its_command(tmp_path, enemy_quality, loses):
     """A garrison (morale 0.8) in battle for two days with insurgents of at least half its effective strength

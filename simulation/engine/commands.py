@@ -48,7 +48,8 @@ class FactionCommand(Agent):
             return
         if chosen.withdrawn is not None:
             self.model.log_withdrawals(chosen.withdrawn)
-        while chosen is not None:  # a batch, then the batch it names (other units: occupations, attacks on claims)
+        while chosen is not None:  # a batch, then the batch it names (occupations, then attacks; attacks on claims)
+            chosen = orders.still_here(state, chosen)
             if chosen.rows.size:
                 orders.dispatch(state, chosen)
             chosen = chosen.then

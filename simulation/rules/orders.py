@@ -15,10 +15,11 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
 - **insurgent**: attack enemy-held places (in governorates where its offensive has begun) whose potential is at
   least ``attack_ratio`` times their defence, scored by
   ``value * (0.5 + sympathy) * potential / (potential + attack_ratio * defence)``; a ``garrison_share`` of
-  each unit stays where its side holds the place it leaves. Then *occupy*: each undefended enemy place (no
-  enemy present) within a day's travel, in such a governorate and not already a target, gets one detachment
-  (``detachment_share``) from the nearest free unit not sent to attack that has it as its best place (scored
-  by ``(value + 0.1) * decay``).
+  each unit stays where its side holds the place it leaves. Before they leave, *occupy*: each undefended
+  enemy place (no enemy present) within a day's travel, in such a governorate, that no attack reaches within a
+  day and no third party (hostile to this side, neutral to the place's holder) could reach within a day, gets
+  one detachment (``detachment_share``) from the nearest free unit that has it as its best place (scored by
+  ``(value + 0.1) * decay``); a unit sent to attack drops it on its way and goes on with the rest.
 - **government**: give up, in order, places worth less than ``hold_value`` whose threat, helped by a
   sympathetic population, clearly outweighs their defence (``threat * (0.5 + sympathy) > withdraw_ratio *
   own defence``): the units there withdraw to the nearest place their side holds that no enemy threatens.
@@ -100,28 +101,38 @@ def attack_orders(state: State, faction: int, params: dict[str, float]) -> Order
                        (potential, defence_against(state, c, params)), params["attack_ratio"], (in_reach, decay),
                        (send_rows, send_to))
     sent, targets = send_rows[:k], send_to[:k]
+    attacks = Orders(sent, targets, params["garrison_share"], None)
     occupy = _occupation_orders(state, faction, c, (rows, loc, decay, days), (sent, targets), params)
-    return Orders(sent, targets, params["garrison_share"], None, then=occupy)
+    # Detachments leave first: a column sent on to a far target drops one into an empty town on its way.
+    return attacks if occupy is None else occupy._replace(then=attacks)
 
 
 def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks: tuple,
                        params: dict[str, float]) -> Orders | None:
     """Undefended enemy places (held by a coalition hostile to ``c``, no enemy of it present) in governorates
-    where the offensive has begun, within a day's travel of a free unit not sent to attack and not already a
-    target: each gets one detachment (``detachment_share``) from the nearest such unit that has it as its best
-    place (by ``(value + 0.1) * decay``). None if there is none."""
+    where the offensive has begun, within a day's travel of a free unit, that no attack (``attacks``: the
+    units sent and their targets) reaches within a day and no third party (hostile to ``c``, neutral to the
+    holder) could reach within a day: each gets one detachment (``detachment_share``) from the nearest free
+    unit that has it as its best place (by ``(value + 0.1) * decay``), sent before the attacks. None if there
+    is none."""
     rows, loc, decay, days = free
     sent, targets = attacks
     w = state.world
+    mobility = float(state.sides.mobility[faction])
+    # A place an attack will reach within a day needs no detachment; one that only far units are sent to does.
+    near = days[state.units.loc[sent], targets] / mobility <= 1.0
     empty = np.empty(w.n, dtype=bool)
     if not _undefended(state.holder, state.sides.hostile[c], state.presence.personnel, state.offensive_in[faction],
-                       w.governorate_of, targets, empty):
+                       w.governorate_of, targets[near], empty):
         return None
-    keep = ~np.isin(rows, sent)
-    if not keep.any():
+    # No detachment races a third party (hostile to this side, neutral to the holder) that could reach the
+    # place within a day: the place is its vacuum to fill (the Peshmerga into Kirkuk, 12 June).
+    for h in np.unique(state.holder[empty]).tolist():
+        third = state.sides.hostile[c] & state.sides.neutral[h]
+        if third.any():
+            empty &= ~((state.holder == h) & (_threat_of(state, third) > 0))
+    if not empty.any():
         return None
-    rows, loc, decay = rows[keep], loc[keep], decay[keep]
-    mobility = float(state.sides.mobility[faction])
     in_day = (days[loc] / mobility <= 1.0).astype(float)
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _vacuum_orders((rows, loc), empty, w.value, (in_day, decay, days, mobility), (send_rows, send_to))
@@ -233,6 +244,16 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
     return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
 
 
+def still_here(state: State, orders: Orders) -> Orders:
+    """The orders without the units an earlier batch of the day sent away whole (a unit that left a
+    detachment is still here and may be sent on)."""
+    here = state.units.next[orders.rows] < 0
+    if here.all():
+        return orders
+    caps = None if orders.at_most is None else orders.at_most[here]
+    return orders._replace(rows=orders.rows[here], targets=orders.targets[here], at_most=caps)
+
+
 def dispatch(state: State, orders: Orders) -> None:
     """Send units toward their targets. Where a unit leaves a place its side holds, ``keep_share`` of it stays
     as a garrison. ``at_most`` (whole people, one per unit) caps how many go to a target: the first capped unit
@@ -280,12 +301,18 @@ def threat_to(state: State, coalition: int) -> np.ndarray:
     threat = state.estimates.threat
     hit = threat.get(coalition)
     if hit is None:
-        here, n = state.presence.here, state.world.n  # units split off today are not counted until tomorrow
-        effective, reach = np.empty(here.size), np.empty((here.size, n))
-        k = _within_a_day(state.units.packed, here, state.packed_sides, state.sides.hostile[coalition],
-                          state.routes.all()[0], (state.offensive_in, state.world.governorate_of), (effective, reach))
-        hit = threat[coalition] = np.zeros(n) if k == 0 else effective[:k] @ reach[:k]
+        hit = threat[coalition] = _threat_of(state, state.sides.hostile[coalition])
     return hit
+
+
+def _threat_of(state: State, coalitions: np.ndarray) -> np.ndarray:
+    """The effective strength of the ``coalitions`` (a mask) that could reach each place within a day (see
+    :func:`threat_to`), not kept."""
+    here, n = state.presence.here, state.world.n  # units split off today are not counted until tomorrow
+    effective, reach = np.empty(here.size), np.empty((here.size, n))
+    k = _within_a_day(state.units.packed, here, state.packed_sides, coalitions, state.routes.all()[0],
+                      (state.offensive_in, state.world.governorate_of), (effective, reach))
+    return np.zeros(n) if k == 0 else effective[:k] @ reach[:k]
 
 
 def defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
