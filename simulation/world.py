@@ -150,6 +150,8 @@ class World:
         self.governorates = sorted(set(self.governorate))
         self.governorate_of = np.array([self.governorates.index(g) for g in self.governorate], dtype=np.int64)
         self.kind = [p.kind for p in places]
+        self.crossing = np.array([k == "crossing" for k in self.kind], dtype=bool)
+        """(n,) bool: border crossings."""
         self.places = Places(self.value, self.sympathy, self.fortification, self.governorate_of)
         """The places' fixed attributes as the kernels' bundle (see :class:`Places`)."""
         self.packed_places = tuple(self.places)

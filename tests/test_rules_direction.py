@@ -189,7 +189,7 @@ def fall_theatre(shock: float, radius: float, m0: float, garrison: int) -> Theat
          .unit("tribal", "near", 500, morale=m0).unit("government", "far", 1000, morale=m0)
          .unit("kurds", "kurdtown", 1000, morale=m0)
          .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=0.0, rout_threshold=0.3,
-              desertion_share=1.0))
+              desertion_share=1.0, opportunist_radius_km=5.0))  # the Kurds stay home: no vacuum is theirs
     return t.unit("tribal", "falls", garrison, morale=0.1) if garrison else t
 
 
@@ -621,6 +621,25 @@ def test_a_column_sent_on_drops_a_detachment_into_an_empty_town_unless_a_third_p
     assert present[place_index(m, "post")] == (0 if kurds_near else 300)
     # the rest of the column goes on to the fort (a garrison share of what went on stays in the camp)
     assert present[place_index(m, "camp")] == (200 if kurds_near else 140)
+
+
+@pytest.mark.parametrize("morale, kind, takes", [(0.2, "crossing", True), (0.5, "crossing", False),
+                                                 (0.2, "town", False)])
+def test_the_peshmerga_take_over_a_claimed_post_whose_garrison_has_lost_the_will_to_fight(tmp_path, morale, kind,
+                                                                                          takes):
+    """A claimed Arab post held by 100 government troops, insurgents on the offensive 40 km away (too few to
+    attack), the Kurds 30 km away. When the garrison's morale is below the rout threshold (it has no enemy in the
+    place to run from, so it stays), the Kurds send a detachment and take the post over the same day, if it is a
+    border crossing (whoever lives there); not a garrison that still has its will, nor an Arab town."""
+    t = (Theatre().place("post", "government", kind=kind).place("kurd", "kurds").place("camp", "insurgent")
+         .place("rear", "government", value=5).road("post", "kurd", 30).road("post", "camp", 40)
+         .road("post", "rear", 100).people("post", sunni_arab=1.0).claim("post")
+         .unit("government", "post", 100, morale=morale).unit("kurds", "kurd", 1000).unit("insurgent", "camp", 50)
+         .set(rout_threshold=0.3, opportunist_kin=0.25, attack_ratio=10.0, detachment_share=0.3))
+    m = run(t.model(tmp_path / "s", days=1))
+    taken = [("2014-06-01", "control_change", "post", "government -> kurds")]
+    assert logged(m, "control_change", "post") == (taken if takes else [])
+    assert not logged(m, "battle") and not logged(m, "rout")
 
 
 @pytest.mark.parametrize("enemy_quality, loses", [(0.01, True), (0.001, False)])

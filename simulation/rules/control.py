@@ -13,10 +13,12 @@ most personnel there (the first, on a tie). Allies share control: a coalition's 
 ally holds do not take it. Nobody present, nothing changes.
 
 **Take-overs.** An opportunist faction (the Peshmerga) present at a place held by a side neutral to it takes
-it over, whatever the fighting, when the holder's garrison broke there today (a unit routed) or is cut off
-from its rear, its own effective strength there is at least the holder's, the place is among its claims and
-at least ``opportunist_kin`` of its people are of the communities it protects (``composition.csv``): the army
-leaves, the Peshmerga take over security (Kirkuk, 12 June 2014).
+it over, whatever the fighting, when the holder's garrison broke there today (a unit routed), is cut off
+from its rear or has lost the will to fight (none of its units there at the ``rout_threshold`` or above:
+:func:`simulation.rules.orders.broken_garrisons`), its own effective strength there is at least the holder's,
+the place is among its claims and at least ``opportunist_kin`` of its people are of the communities it
+protects (``composition.csv``; a border crossing whoever lives there): the army leaves, the Peshmerga take over
+security (Kirkuk, 12 June 2014).
 
 **Executions.** When an insurgent faction takes a place, it kills
 
@@ -25,7 +27,7 @@ leaves, the Peshmerga take over security (Kirkuk, 12 June 2014).
 of the people there (``people``: residents and displaced people present; ``1 - sympathy``: the share hostile
 to it), counted as civilians killed.
 
-Parameters read: ``execution_rate``, ``opportunist_kin``, ``airlift_places`` (who is cut off), and
+Parameters read: ``execution_rate``, ``opportunist_kin``, ``airlift_places`` (who is cut off), ``rout_threshold``,
 ``assault_days`` (through ``state.clear_days``).
 
 Entries: :func:`changes_of_hands`, :func:`executions`. The fall of a place also shakes the morale of the
@@ -40,6 +42,7 @@ import numpy as np
 from numba import njit
 
 from simulation.rules.morale import cut_off_garrisons
+from simulation.rules.orders import broken_garrisons
 from simulation.rules.state import Presence, Sides, State, Units, side_columns, unit_columns
 
 
@@ -61,10 +64,11 @@ def changes_of_hands(state: State, params: dict[str, float]) -> Changes:
     k = _control_changes(u.packed, u.n, state.packed_presence, state.sides.coalition_of, state.controller,
                          (state.present_days, state.clear_days), (changed, new))
     if state.opportunists.size:
-        broke = state.routed_at | cut_off_garrisons(state, params)
+        broke = state.routed_at | cut_off_garrisons(state, params) | broken_garrisons(state, params)
         if broke.any():
+            kin = (state.kin >= params["opportunist_kin"]) | state.world.crossing
             k = _handovers(broke, state.packed_presence, state.packed_sides, state.opportunists, state.claimed_any,
-                           state.controller, state.holder, state.kin >= params["opportunist_kin"], k, (changed, new))
+                           state.controller, state.holder, kin, k, (changed, new))
     if k == 0:  # most days
         return Changes(changed[:0], changed[:0], changed[:0], state.untaken)
     order = np.argsort(changed[:k], kind="stable")

@@ -32,9 +32,10 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
 - **tribal**: as the government, without giving up places, never farther than ``tribal_home_radius_km`` from
   home.
 - **opportunist**: move into *vacuums*: places its neutral neighbour held and garrisoned earlier in the run,
-  empty now, within a day of forces hostile to that neighbour, within ``opportunist_radius_km`` of its own
-  places, if it lists ``claims``, claimed, and with a *kin* share (``composition.csv``: Kurds, Yazidis,
-  Christians, Shabak) of at least ``opportunist_kin``; one detachment (``detachment_share`` of the nearest unit
+  empty now or whose garrison has lost the will to fight (:func:`broken_garrisons`), within a day of forces
+  hostile to that neighbour, within ``opportunist_radius_km`` of its own places, if it lists ``claims``,
+  claimed, and with a *kin* share (``composition.csv``: Kurds, Yazidis, Christians, Shabak) of at least
+  ``opportunist_kin`` (border crossings whoever lives there); one detachment (``detachment_share`` of the nearest unit
   that has the vacuum as its best target, scored by ``(value + 0.1) * decay``) per vacuum. A faction with
   claims also *attacks*, with its other free units, claimed places its enemies hold (kin share at least
   ``opportunist_kin``, border crossings whoever lives there) where the potential is at least
@@ -198,9 +199,16 @@ def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Order
         return None
     found = m > 0
     m = m if found else -1 - m
+    # A garrison that has lost the will to fight leaves a vacuum too (the army at Rabia and Kirkuk, 10-12 June).
+    broken = broken_garrisons(state, params) & sides.neutral[c][holder]
+    if broken.any():
+        vacuum |= broken
+        holders[np.unique(holder[broken])] = True
+        found = True
     rows, loc = rows[:m], loc[:m]
     claimed = state.claimed[faction]
-    allowed = (np.ones(w.n, dtype=bool) if claimed is None else claimed) & (state.kin >= params["opportunist_kin"])
+    allowed = (np.ones(w.n, dtype=bool) if claimed is None else claimed) & (
+        (state.kin >= params["opportunist_kin"]) | w.crossing)  # border crossings, whoever lives there
     if found:
         threat = np.zeros((nc, w.n))
         for h in np.flatnonzero(holders).tolist():
@@ -233,7 +241,7 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
         return None
     rows, loc, in_reach, decay, eff = rows[keep], loc[keep], in_reach[keep], decay[keep], eff[keep]
     w = state.world
-    allowed = claimed & ((state.kin >= params["opportunist_kin"]) | (np.asarray(w.kind) == "crossing"))
+    allowed = claimed & ((state.kin >= params["opportunist_kin"]) | w.crossing)
     potential = eff @ in_reach + state.presence.effective[:, c]
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _claim_attack_orders((rows, loc), _front(state, faction, c), w.packed_places,
@@ -242,6 +250,20 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
     if k == 0:
         return None
     return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
+
+
+def broken_garrisons(state: State, params: dict[str, float]) -> np.ndarray:
+    """(n,) bool: places whose holder has a garrison present (not routing) of which no unit has morale at the
+    ``rout_threshold`` or above: a garrison that has lost the will to fight but has no enemy near to run from."""
+    u, n = state.units, state.world.n
+    k = state.presence.here.size  # the rows when presence was computed
+    rows = np.flatnonzero(state.presence.here & ~u.routing[:k])
+    loc = u.loc[rows]
+    mine = state.sides.coalition_of[u.faction[rows]] == state.holder[loc]
+    garrisoned, firm = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    garrisoned[loc[mine]] = True
+    firm[loc[mine & (u.morale[rows] >= params["rout_threshold"])]] = True
+    return garrisoned & ~firm
 
 
 def still_here(state: State, orders: Orders) -> Orders:
