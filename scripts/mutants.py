@@ -161,6 +161,11 @@ MUTANTS = (
            "        (state.kin >= params[\"opportunist_kin\"]) | w.crossing)",
            "        (state.kin >= params[\"opportunist_kin\"]))",
            test="test_the_peshmerga_take_over_a_claimed_post_whose_garrison_has_lost"),
+    Mutant("battle_has_two_losers", "both sides of a battle may break the same day",
+           "simulation/rules/morale.py",
+           "        if breaks[r] and not (pr.battle[q]",
+           "        if breaks[r] and not (False and pr.battle[q]",
+           test="test_a_battle_has_one_loser"),
     Mutant("news_adds_up", "each day's news of a fall lowers a unit's morale again, however it compares",
            "simulation/rules/morale.py",
            "        if worst > 0.0 and u.base_morale[r] - worst < u.morale[r]:\n"

@@ -592,6 +592,29 @@ def test_routing_attackers_fall_back_the_way_they_came_instead_of_dissolving(tmp
     assert sum(a.personnel for a in units(m, "insurgent")) > 400
 
 
+@pytest.mark.parametrize("garrison_breaks", [True, False])
+def test_a_battle_has_one_loser_the_attackers_hold_on_where_the_garrison_breaks(tmp_path, garrison_breaks):
+    """Insurgents fight a government garrison in its town on day 1, and news shakes both sides below the rout
+    threshold. Where the garrison breaks, the attackers who would have broken too hold on and take the town;
+    where the garrison stands firm (morale 0.9), the shaken attackers rout."""
+    t = (Theatre().place("a", "insurgent").place("town", "government", value=3).place("rear", "government", value=5)
+         .road("a", "town", 30).road("town", "rear", 100)
+         .unit("insurgent", "a", 1000, quality=0.01, morale=0.5)
+         .unit("government", "town", 1000, quality=0.01, morale=0.5 if garrison_breaks else 0.9)
+         .event(1, "morale_shock", "town", "insurgent", 0.3)
+         .set(attack_ratio=0.2, rout_threshold=0.3, assault_days=0.0, desertion_share=0.4))
+    if garrison_breaks:
+        t.event(1, "morale_shock", "town", "government", 0.3)
+    m = t.model(tmp_path / "s", days=2)
+    run(m, 1)
+    assert logged(m, "battle", "town") and not logged(m, "rout")
+    run(m, 1)
+    routed = sorted(e[3].split(" unit")[0] for e in logged(m, "rout", "town"))
+    assert routed == (["government"] if garrison_breaks else ["insurgent"])
+    taken = [("2014-06-02", "control_change", "town", "government -> insurgent")]
+    assert logged(m, "control_change", "town") == (taken if garrison_breaks else [])
+
+
 def test_insurgents_occupy_an_undefended_place_within_a_day(tmp_path):
     """An empty government post worth nothing (no attack would choose it) 20 km from an insurgent camp whose
     unit has no target worth attacking: a detachment of ``detachment_share`` occupies it the same day."""

@@ -28,7 +28,9 @@ cause that day: a battle where it stands, being cut off, or a shock since its la
 lost command, a scripted ``morale_shock``) while the enemy is near: hostile forces whose offensive has begun
 could reach its place within a day (:func:`simulation.rules.orders.threat_to`), or hostile sleeper cells wait
 there. News of a fall 300 km away shakes Baqubah's garrison, but it breaks only with the enemy near, not at the
-news alone. The starting morale is not a switch. ``Binomial(personnel,
+news alone. The starting morale is not a switch. A battle has one loser: where half or more of the holder's
+garrison breaks, the attackers there who would break the same day hold on (at Mosul, 9-10 June, the army
+left; the attackers did not). ``Binomial(personnel,
 desertion_share)`` of it desert (desertion is not death: they go to the ledger's ``deserted``), and the rest
 make for the nearest place their side holds (by their coalition's travel days) where no enemy is present and
 none threatens (:func:`simulation.rules.orders.threat_to`), else where no enemy is present. A unit inside a place
@@ -322,10 +324,19 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
         near = threatened[u.loc[r], s.coalition_of[u.faction[r]]]
         cause[r] = pr.battle[u.loc[r]] or cut_off or (u.shocked[r] and near)
     rout_coalitions[:] = False
+    breaks = np.empty(n, dtype=np.bool_)
+    broken = np.zeros(n_places)  # personnel of the holder's side breaking at each place
+    for r in range(n):
+        breaks[r] = live[r] and r < pr.here.size and pr.here[r] and not u.routing[r] \
+            and u.morale[r] < rout_threshold and cause[r]
+        if breaks[r] and s.coalition_of[u.faction[r]] == held_by[u.loc[r]]:
+            broken[u.loc[r]] += u.personnel[r]
     k = 0
     for r in range(n):
-        if live[r] and r < pr.here.size and pr.here[r] and not u.routing[r] and u.morale[r] < rout_threshold \
-                and cause[r]:
+        q = u.loc[r]
+        # A battle has one loser: where the holder's garrison breaks (half of it or more), its attackers hold on.
+        if breaks[r] and not (pr.battle[q] and s.hostile[s.coalition_of[u.faction[r]], held_by[q]]
+                              and 2.0 * broken[q] >= pr.personnel[q, held_by[q]] > 0):
             rout[k] = r
             rout_coalitions[s.coalition_of[u.faction[r]]] = True
             k += 1
