@@ -918,7 +918,8 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
 
 @njit(cache=True)
 def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_place: np.ndarray,
-                 personnel: np.ndarray, next_by_coalition: np.ndarray, any_next: np.ndarray, out: tuple) -> None:
+                 personnel: np.ndarray, next_by_coalition: tuple[np.ndarray, ...], any_next: np.ndarray,
+                 out: tuple) -> None:
     """What :func:`dispatch` sends (``orders``: ``(rows, targets, keep_share, at_most)``; ``out``: ``(hop,
     send, go)``): for each unit (at ``here``, of ``coalition``, with ``personnel``) sent toward its target, its
     next place (by its coalition's routes, or by any road if it must; -1 if none), how many go and whether it
@@ -934,7 +935,7 @@ def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_pla
     hop, send, go = out
     m = targets.size
     for i in range(m):
-        h = next_by_coalition[coalition[i], here[i], targets[i]]
+        h = next_by_coalition[coalition[i]][here[i], targets[i]]
         hop[i] = h if h >= 0 else any_next[here[i], targets[i]]
         go[i] = targets[i] != here[i] and hop[i] >= 0
         keep = np.int64(np.rint(personnel[i] * keep_share)) if own_place[i] else 0
@@ -964,7 +965,7 @@ def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_pla
 
 @njit(cache=True)
 def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: np.ndarray, roads: Roads,
-                next_by_coalition: np.ndarray, out: tuple) -> int:
+                next_by_coalition: tuple[np.ndarray, ...], out: tuple) -> int:
     """:func:`dispatch` on the unit table's columns (rows ``0..n-1`` in use; room for as many more as units
     sent): the units ``orders[0]`` are sent toward ``orders[1]`` as :func:`_detachments` decides. A unit that
     sends only part of itself splits: the part sent becomes a new row (``n``, ``n + 1``, ... in the order of
