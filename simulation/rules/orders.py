@@ -46,12 +46,13 @@ Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``
 ``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``counterattack_ratio``, ``opportunist_radius_km``,
 ``detachment_share``, ``opportunist_attack_ratio``, ``opportunist_kin``.
 
-Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`,
-:func:`hold_orders`, :func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use
-are :func:`threat_to` and :func:`defence_against`. No random draws. The arithmetic is compiled (below), except the
-matrix products of strengths and reach and the exponential, which stay NumPy's. Units of one faction at one place
-(and home, for tribal units) reach the same places: the reach is worked out once for each such row and read by
-every unit of it, and the products are taken over every unit's copy of its row, as BLAS has always summed them.
+Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`, :func:`hold_orders`,
+:func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use are :func:`threat_to`
+and :func:`defence_against` (and :func:`threatened`, where a threat is only told from none). No random draws. The
+arithmetic is compiled (below), except the matrix products of strengths and reach and the exponential, which stay
+NumPy's. Units of one faction at one place (and home, for tribal units) reach the same places: the reach is worked
+out once for each such row and read by every unit of it, and the products are taken over every unit's copy of its
+row, as BLAS has always summed them.
 """
 
 from __future__ import annotations
@@ -294,6 +295,24 @@ def threat_to(state: State, coalition: int) -> np.ndarray:
         # place are the same row of ``reach``).
         hit = threat[coalition] = np.zeros(n) if effective.size == 0 else effective @ reach[row]
     return hit
+
+
+def threatened(state: State, coalition: int) -> np.ndarray:
+    """Whether any hostile strength could reach each place within a day: ``threat_to(state, coalition) > 0``, for
+    a caller that needs no more. The strengths are not negative, so the threat (their sum) is positive exactly
+    where a positive strength reaches: that is worked out from the units' distinct rows of reach, without
+    the units x places product, unless the threat is kept already."""
+    hit = state.estimates.threat.get(coalition)
+    if hit is not None:
+        return hit > 0
+    effective, row, reach = _within_a_day(state.units.packed, state.presence.here, state.packed_sides,
+                                          state.sides.hostile[coalition], state.routes.all()[0],
+                                          (state.offensive_in, state.world.governorate_of))
+    if (effective < 0).any():  # (not a strength: the sign of the sum is the product's to say)
+        return threat_to(state, coalition) > 0
+    strong = np.zeros(reach.shape[0], dtype=bool)
+    strong[row[effective > 0]] = True
+    return (reach[strong] > 0).any(axis=0)
 
 
 def defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
