@@ -198,9 +198,9 @@ def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Order
     claimed = state.claimed[faction]
     allowed = (np.ones(w.n, dtype=bool) if claimed is None else claimed) & (state.kin >= params["opportunist_kin"])
     if found:
-        threat = np.zeros((nc, w.n))
+        threat = np.zeros((nc, w.n))  # 1.0 where threatened: only whether the threat is positive is read
         for h in np.flatnonzero(holders).tolist():
-            threat[h] = threat_to(state, h)
+            threat[h] = threatened(state, h)
         found = _vacuums(vacuum, holder, threat, c, w.distance_km, params["opportunist_radius_km"], allowed)
     reach, eff, days = _reach_of(state, faction, rows, loc, params, tribal=False)
     k = 0
