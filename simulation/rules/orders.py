@@ -283,17 +283,17 @@ def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
 def threat_to(state: State, coalition: int) -> np.ndarray:
     """The hostile effective strength that could reach each place within a day, by roads that do not pass
     through places held by the hostile units' own enemies (kept until presence changes, see
-    :class:`simulation.rules.state.Estimates`)."""
+    :class:`simulation.rules.state.Estimates`: the strengths as they stood when the threat was first asked for,
+    here or by :func:`threatened`)."""
     threat = state.estimates.threat
     hit = threat.get(coalition)
     if hit is None:
-        here, n = state.presence.here, state.world.n  # units split off today are not counted until tomorrow
-        effective, row, reach = _within_a_day(state.units.packed, here, state.packed_sides,
-                                              state.sides.hostile[coalition], state.routes.all()[0],
-                                              (state.offensive_in, state.world.governorate_of))
+        hit = _threat_terms(state, coalition)
+    if isinstance(hit, tuple):
         # The product is taken over every unit's row, as BLAS sums it (the rows of units of one faction at one
         # place are the same row of ``reach``).
-        hit = threat[coalition] = np.zeros(n) if effective.size == 0 else effective @ reach[row]
+        effective, row, reach = hit
+        hit = threat[coalition] = np.zeros(state.world.n) if effective.size == 0 else effective @ reach[row]
     return hit
 
 
@@ -301,18 +301,28 @@ def threatened(state: State, coalition: int) -> np.ndarray:
     """Whether any hostile strength could reach each place within a day: ``threat_to(state, coalition) > 0``, for
     a caller that needs no more. The strengths are not negative, so the threat (their sum) is positive exactly
     where a positive strength reaches: that is worked out from the units' distinct rows of reach, without
-    the units x places product, unless the threat is kept already."""
-    hit = state.estimates.threat.get(coalition)
-    if hit is not None:
+    the units x places product. The terms are kept as the threat would be (until presence changes): a later
+    :func:`threat_to` takes its product over them, the strengths as they stood now, as it would have if asked
+    now."""
+    threat = state.estimates.threat
+    hit = threat.get(coalition)
+    if hit is None:
+        hit = threat[coalition] = _threat_terms(state, coalition)
+    if not isinstance(hit, tuple):
         return hit > 0
-    effective, row, reach = _within_a_day(state.units.packed, state.presence.here, state.packed_sides,
-                                          state.sides.hostile[coalition], state.routes.all()[0],
-                                          (state.offensive_in, state.world.governorate_of))
+    effective, row, reach = hit
     if (effective < 0).any():  # (not a strength: the sign of the sum is the product's to say)
         return threat_to(state, coalition) > 0
     strong = np.zeros(reach.shape[0], dtype=bool)
     strong[row[effective > 0]] = True
     return (reach[strong] > 0).any(axis=0)
+
+
+def _threat_terms(state: State, coalition: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(effective, row, reach)`` of :func:`_within_a_day` for the units threatening ``coalition`` now."""
+    # units split off today are not counted until tomorrow (presence.here)
+    return _within_a_day(state.units.packed, state.presence.here, state.packed_sides, state.sides.hostile[coalition],
+                         state.routes.all()[0], (state.offensive_in, state.world.governorate_of))
 
 
 def defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:

@@ -141,7 +141,8 @@ class Estimates(NamedTuple):
     """The commands' estimates by coalition, worked out when first asked for and kept until the next change of
     presence (see :mod:`simulation.rules.orders`)."""
 
-    threat: dict  #: coalition -> (n,) hostile effective strength within a day of each place
+    threat: dict  #: coalition -> (n,) hostile effective strength within a day of each place, or its terms
+    #: ``(effective, row, reach)`` as they stood when first asked for (see ``orders.threatened``)
     defence: dict  #: coalition -> (n,) effective strength hostile to it at each place, defenders' advantage in
 
 
