@@ -189,7 +189,14 @@ ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 
 
 LAST_ROUTES_BYTES = 128 * 2**20
-"""The largest routes a :class:`Civilians` keeps to repair the next day's from (16 n² bytes: up to 2,900 places)."""
+"""The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (16 n² bytes a set: two sets up
+to 2,000 places, one up to 2,900)."""
+
+RECENT_ROUTES = 2
+"""Sets of routes a :class:`Civilians` keeps to repair from: a day asks for two masks, the places open to the
+displaced (no battle, checkpoint open) for the hop matrix and those without a battle for the way home, which differ
+at every closed checkpoint; each is repaired from the nearer of the last two (yesterday's of the same kind, mostly),
+not from the other kind's."""
 
 
 def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray,
@@ -244,7 +251,7 @@ class Civilians:
         not shift the random stream of the fighting.
     """
 
-    _last_routes: tuple[bytes, np.ndarray, Routes] | None = None  # network key, mask, routes (see _routes)
+    _recent_routes: tuple[tuple[bytes, np.ndarray, Routes], ...] = ()  # (network key, mask, routes): see _routes
 
     def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
         self.world = world
@@ -600,12 +607,15 @@ class Civilians:
         w = self.world
 
         def compute() -> Routes:
-            # repaired from the last routes computed over the same roads (yesterday's battles, mostly the same)
-            last = self._last_routes
-            routes = civilian_routes(w.road_km, w.open_road, passable,
-                                     last[1:] if last is not None and last[0] == w.network_key else None, w.edges)
-            if routes.to_km.nbytes + routes.to_next.nbytes <= LAST_ROUTES_BYTES:
-                self._last_routes = (w.network_key, passable.copy(), routes)
+            # Repaired from the nearest of the last routes computed over the same roads (yesterday's battles,
+            # mostly the same): the same routes as computed anew, for less work the fewer places changed.
+            near = min((r for r in self._recent_routes if r[0] == w.network_key),
+                       key=lambda r: int(np.count_nonzero(r[1] != passable)), default=None)
+            routes = civilian_routes(w.road_km, w.open_road, passable, near[1:] if near is not None else None,
+                                     w.edges)
+            keep = min(RECENT_ROUTES, LAST_ROUTES_BYTES // (routes.to_km.nbytes + routes.to_next.nbytes))
+            self._recent_routes = (*self._recent_routes, (w.network_key, passable.copy(), routes))[-keep:] \
+                if keep else ()
             return routes
 
         return ROUTE_CACHE.get(b"routes" + self._route_key(passable), compute)

@@ -243,14 +243,14 @@ Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nes
 
 @njit(cache=True)
 def _weigh_choices(choices: Choices, c: int, col: int) -> None:
-    """The weights, for the ``col``-th origin on the road, of the choices at place ``c``: ``weights[c, j, col]``
+    """The weights, for the ``col``-th origin on the road, of the choices at place ``c``: ``weights[c, col, j]``
     of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row j * n + c of kernel *
     X[col, d])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[col]``: the destination weights of the
     ``col``-th origin on the road, raised to ``1 / nest``; see :func:`nested`), and their sum ``total[c, col]``;
     ``known[c, col]`` is then set. Each sum runs in increasing destination from 0.0 and the total in increasing
     ``j``. Worked out only for the (place, origin) pairs that people reach in the day."""
     ptr, to, kernel, X, n, weights, total, known, _, nest = choices
-    J = weights.shape[1] - 1
+    J = weights.shape[2] - 1
     t = 0.0
     x = X[col]
     for j in range(J + 1):
@@ -259,7 +259,7 @@ def _weigh_choices(choices: Choices, c: int, col: int) -> None:
         for k in range(ptr[row], ptr[row + 1]):
             w += kernel[k] * x[to[k]]
         w = nested(w, nest)
-        weights[c, j, col] = w
+        weights[c, col, j] = w
         t += w
     total[c, col] = t
     known[c, col] = True
@@ -285,7 +285,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
     open_end, settle_at, admission, screened, active = ends
     K = fleeing.count.size
     weights, total, known, column_of = choices[5], choices[6], choices[7], choices[8]
-    J = weights.shape[1] - 1
+    J = weights.shape[2] - 1
     pairs = _arrivals(here, fleeing.slots, fleeing.busy, active, edge, origin, count)
     if pairs == 0:
         return
@@ -307,9 +307,9 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
             _weigh_choices(choices, c, col)
         deg = roads.degree[c]
         for k in range(deg):
-            cum[k] = weights[c, k, col]
+            cum[k] = weights[c, col, k]
         people_here = float(arrived) if open_end[e] else 0.0
-        onward = onward_split(cum, deg, weights[c, J, col], total[c, col], roads.uturn[e], people_here, rng.random(),
+        onward = onward_split(cum, deg, weights[c, col, J], total[c, col], roads.uturn[e], people_here, rng.random(),
                               take)
         for j in range(deg):
             if take[j] != 0:
@@ -425,7 +425,8 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     off = np.zeros(K, dtype=np.int64)
     mean = np.zeros(K)
     left = np.zeros(K, dtype=np.bool_)
-    choices = (ptr, to, kernel, X, n, np.empty((n, J + 1, a)), np.empty((n, a)), np.zeros((n, a), dtype=np.bool_),
+    # weights[c, col, j]: one (place, origin) pair's choices side by side (few pairs are reached in a day)
+    choices = (ptr, to, kernel, X, n, np.empty((n, a, J + 1)), np.empty((n, a)), np.zeros((n, a), dtype=np.bool_),
                column_of, nest)
     scratch = (edge, origin, count, where, off, left, mean)
     for _ in range(SUBSTEPS):

@@ -75,7 +75,7 @@ from numba import njit
 
 from simulation.rules import draws
 from simulation.rules.movement import set_courses
-from simulation.rules.orders import threat_to
+from simulation.rules.orders import threatened as under_threat
 from simulation.rules.state import (
     DESERTED,
     Places,
@@ -131,7 +131,7 @@ def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[
     # (personnel have not moved since); inside an enemy's place, it falls back the way it came.
     dest, reached, hop = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool), np.full(k, -1, dtype=np.int64)
     for c in np.flatnonzero(coalitions).tolist():
-        _rout_destinations(c, rout, u.packed, state.packed_sides, (held_by, enemy_here, threat_to(state, c)),
+        _rout_destinations(c, rout, u.packed, state.packed_sides, (held_by, enemy_here, under_threat(state, c)),
                            state.routes.of(c)[0], state.world.packed_roads, (dest, reached, hop))
     # Nowhere to go: the unit dissolves.
     _settle_routs(rout, deserters, reached, u.packed, state.packed_tally)
@@ -156,7 +156,7 @@ def _threatened(state: State) -> np.ndarray:
         cells = np.flatnonzero(u.alive[:n] & u.hidden[:n] & (u.personnel[:n] > 0))
         cells = cells[state.offensive_in[u.faction[cells], state.world.governorate_of[u.loc[cells]]]]
         for c in distinct(sides.coalition_of[u.faction[:n][shaken]]):
-            out[:, c] = threat_to(state, c) > 0
+            out[:, c] = under_threat(state, c)  # threat_to(state, c) > 0
             hostile_cells = cells[sides.hostile[c, sides.coalition_of[u.faction[cells]]]]
             out[u.loc[hostile_cells], c] = True
     return out
@@ -397,7 +397,8 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Si
     reached, hop)``).
 
     ``around`` is ``(held_by, enemy_here, threat)``: the coalition holding each place, enemies of each
-    coalition present there, the threat to ``coalition`` at each place. The destination is the nearest place
+    coalition present there, whether enemies threaten each place (``threat_to(...) > 0``, see
+    :func:`simulation.rules.orders.threatened`). The destination is the nearest place
     by ``days`` (its coalition's travel days; the first on a tie) other than its own that the coalition holds,
     no farther from its faction's rear than where it stands (``days`` to ``rear``), where no enemy is present
     and none threatens; else such a place where no enemy is present; else the same two without the rear

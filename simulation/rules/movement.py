@@ -102,11 +102,11 @@ def merge_idle(state: State) -> None:
 
 @njit(cache=True)
 def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held_by: np.ndarray,
-                enemies_here: np.ndarray, next_hop: np.ndarray) -> None:
+                enemies_here: np.ndarray, next_hop: tuple[np.ndarray, ...]) -> None:
     """Move the units ``rows`` (on the road: ``next >= 0``) for one day, in place.
 
     ``held_by``: (n,) the coalition holding each place; ``enemies_here``: (n, coalitions) enemies of the
-    coalition present at the place; ``next_hop``: (coalitions, n, n) next place toward a target by the
+    coalition present at the place; ``next_hop``: by coalition, (n, n) next place toward a target by the
     coalition's routes, -1 if none (then any road, ``roads.next_hop``, is taken).
     """
     u, s, rd = unit_columns(units), side_columns(sides), Roads(*roads)
@@ -131,7 +131,7 @@ def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held
             if here == u.target[r] or s.hostile[c, held_by[here]] or enemies_here[here, c]:
                 nxt[r] = -1
                 continue
-            hop = next_hop[c, here, u.target[r]]
+            hop = next_hop[c][here, u.target[r]]
             if hop < 0:
                 hop = rd.next_hop[here, u.target[r]]
             if hop >= 0:

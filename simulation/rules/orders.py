@@ -48,10 +48,13 @@ Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``
 ``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``counterattack_ratio``, ``opportunist_radius_km``,
 ``detachment_share``, ``opportunist_attack_ratio``, ``opportunist_kin``.
 
-Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`,
-:func:`hold_orders`, :func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use
-are :func:`threat_to` and :func:`defence_against`. No random draws. The arithmetic is compiled (below), except the
-matrix products of strengths and reach and the exponential, which stay NumPy's.
+Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`, :func:`hold_orders`,
+:func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use are :func:`threat_to`
+and :func:`defence_against` (and :func:`threatened`, where a threat is only told from none). No random draws. The
+arithmetic is compiled (below), except the matrix products of strengths and reach and the exponential, which stay
+NumPy's. Units of one faction at one place (and home, for tribal units) reach the same places: the reach is worked
+out once for each such row and read by every unit of it, and the products are taken over every unit's copy of its
+row, as BLAS has always summed them.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict
 
 from simulation.rules.state import Places, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
@@ -91,19 +95,20 @@ def attack_orders(state: State, faction: int, params: dict[str, float]) -> Order
     """An insurgent command's orders of the day (see the module's docstring), or None if it has no free
     units."""
     c = int(state.sides.coalition_of[faction])
-    rows, loc, in_reach, decay, eff, days = _free_and_reach(state, faction, params, only_active=True, tribal=False)
+    rows, loc, (in_reach, decay, row), eff, days = _free_and_reach(state, faction, params, only_active=True,
+                                                                   tribal=False)
     if rows.size == 0:
         return None
     # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
     # them can overwhelm.
-    potential = eff @ in_reach + state.presence.effective[:, c]
+    potential = eff @ in_reach[row] + state.presence.effective[:, c]
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _attack_orders((rows, loc), _front(state, faction, c), state.world.packed_places,
-                       (potential, defence_against(state, c, params)), params["attack_ratio"], (in_reach, decay),
+                       (potential, defence_against(state, c, params)), params["attack_ratio"], (in_reach, decay, row),
                        (send_rows, send_to))
     sent, targets = send_rows[:k], send_to[:k]
     attacks = Orders(sent, targets, params["garrison_share"], None)
-    occupy = _occupation_orders(state, faction, c, (rows, loc, decay, days), (sent, targets), params)
+    occupy = _occupation_orders(state, faction, c, (rows, loc, (decay, row), days), (sent, targets), params)
     # Detachments leave first: a column sent on to a far target drops one into an empty town on its way.
     return attacks if occupy is None else occupy._replace(then=attacks)
 
@@ -116,7 +121,7 @@ def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks:
     holder) could reach within a day: each gets one detachment (``detachment_share``) from the nearest free
     unit that has it as its best place (by ``(value + 0.1) * decay``), sent before the attacks. None if there
     is none."""
-    rows, loc, decay, days = free
+    rows, loc, (decay, row), days = free
     sent, targets = attacks
     w = state.world
     mobility = float(state.sides.mobility[faction])
@@ -134,9 +139,11 @@ def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks:
             empty &= ~((state.holder == h) & (_threat_of(state, third) > 0))
     if not empty.any():
         return None
-    in_day = (days[loc] / mobility <= 1.0).astype(float)
+    place_of_row = np.empty(decay.shape[0], dtype=np.int64)
+    place_of_row[row] = loc  # the units of a row of the reach are at one place
+    in_day = (days[place_of_row] / mobility <= 1.0).astype(float)  # by row of the reach, as decay
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
-    k = _vacuum_orders((rows, loc), empty, w.value, (in_day, decay, days, mobility), (send_rows, send_to))
+    k = _vacuum_orders((rows, loc), empty, w.value, (in_day, decay, row, days, mobility), (send_rows, send_to))
     if k == 0:
         return None
     return Orders(send_rows[:k], send_to[:k], 1.0 - params["detachment_share"], None)
@@ -164,18 +171,18 @@ def hold_orders(state: State, faction: int, params: dict[str, float], government
         if k == 0:
             return Orders(rows[:0], rows[:0], p["garrison_share"], None, withdrawn)
     rows, loc = rows[:k], loc[:k]
-    in_reach, decay, eff, days = _reach_of(state, faction, rows, loc, params, tribal=not government)
+    (in_reach, decay, row), eff, days = _reach_of(state, faction, rows, loc, params, tribal=not government)
     # Reinforce: threatened places worth at least as much as where the unit stands, if its own place is safe.
     # Counter-attack: enemy-held places within reach that the force able to reach them can overwhelm; they
     # retake what the side held at the start, established enemy strongholds are not targets. Send what the
     # threatened place needs or what the counter-attack needs (or all but a garrison where it is), not the
     # whole unit: a budget per target, filled by the nearest units first.
-    potential = eff @ in_reach + own
+    potential = eff @ in_reach[row] + own
     send_rows, send_to, at_most = (np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64),
                                    np.empty(rows.size))
     k = _hold_orders((rows, loc), u.packed, _front(state, faction, c), state.world.packed_places,
                      (own_def, need, hopeless, potential, defence_against(state, c, p)),
-                     (in_reach, decay, days, float(state.sides.mobility[faction])),
+                     (in_reach, decay, row, days, float(state.sides.mobility[faction])),
                      (p["counterattack_ratio"], p["defender_advantage"]), (send_rows, send_to, at_most))
     return Orders(send_rows[:k], send_to[:k], p["garrison_share"], at_most[:k], withdrawn)
 
@@ -210,18 +217,18 @@ def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Order
     allowed = (np.ones(w.n, dtype=bool) if claimed is None else claimed) & (
         (state.kin >= params["opportunist_kin"]) | w.crossing)  # border crossings, whoever lives there
     if found:
-        threat = np.zeros((nc, w.n))
+        threat = np.zeros((nc, w.n))  # 1.0 where threatened: only whether the threat is positive is read
         for h in np.flatnonzero(holders).tolist():
-            threat[h] = threat_to(state, h)
+            threat[h] = threatened(state, h)
         found = _vacuums(vacuum, holder, threat, c, w.distance_km, params["opportunist_radius_km"], allowed)
-    in_reach, decay, eff, days = _reach_of(state, faction, rows, loc, params, tribal=False)
+    reach, eff, days = _reach_of(state, faction, rows, loc, params, tribal=False)
     k = 0
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     if found:
         # Each vacuum needs one detachment: the nearest unit that has it as its best target goes.
-        k = _vacuum_orders((rows, loc), vacuum, w.value, (in_reach, decay, days, float(sides.mobility[faction])),
+        k = _vacuum_orders((rows, loc), vacuum, w.value, (*reach, days, float(sides.mobility[faction])),
                            (send_rows, send_to))
-    attack = _claim_attacks(state, faction, c, (rows, loc, in_reach, decay, eff), send_rows[:k], params)
+    attack = _claim_attacks(state, faction, c, (rows, loc, reach, eff), send_rows[:k], params)
     if k == 0 and attack is None:
         return None
     return Orders(send_rows[:k], send_to[:k], 1.0 - params["detachment_share"], None, then=attack)
@@ -235,18 +242,18 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
     claimed = state.claimed[faction]
     if claimed is None:
         return None
-    rows, loc, in_reach, decay, eff = free
+    rows, loc, (in_reach, decay, row), eff = free
     keep = ~np.isin(rows, sent)
     if not keep.any():
         return None
-    rows, loc, in_reach, decay, eff = rows[keep], loc[keep], in_reach[keep], decay[keep], eff[keep]
+    rows, loc, row, eff = rows[keep], loc[keep], row[keep], eff[keep]
     w = state.world
     allowed = claimed & ((state.kin >= params["opportunist_kin"]) | w.crossing)
-    potential = eff @ in_reach + state.presence.effective[:, c]
+    potential = eff @ in_reach[row] + state.presence.effective[:, c]
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _claim_attack_orders((rows, loc), _front(state, faction, c), w.packed_places,
                              (potential, defence_against(state, c, params), allowed),
-                             params["opportunist_attack_ratio"], (in_reach, decay), (send_rows, send_to))
+                             params["opportunist_attack_ratio"], (in_reach, decay, row), (send_rows, send_to))
     if k == 0:
         return None
     return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
@@ -319,22 +326,54 @@ def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
 def threat_to(state: State, coalition: int) -> np.ndarray:
     """The hostile effective strength that could reach each place within a day, by roads that do not pass
     through places held by the hostile units' own enemies (kept until presence changes, see
-    :class:`simulation.rules.state.Estimates`)."""
+    :class:`simulation.rules.state.Estimates`: the strengths as they stood when the threat was first asked for,
+    here or by :func:`threatened`)."""
     threat = state.estimates.threat
     hit = threat.get(coalition)
     if hit is None:
-        hit = threat[coalition] = _threat_of(state, state.sides.hostile[coalition])
+        hit = _threat_terms(state, coalition)
+    if isinstance(hit, tuple):
+        # The product is taken over every unit's row, as BLAS sums it (the rows of units of one faction at one
+        # place are the same row of ``reach``).
+        effective, row, reach = hit
+        hit = threat[coalition] = np.zeros(state.world.n) if effective.size == 0 else effective @ reach[row]
     return hit
+
+
+def threatened(state: State, coalition: int) -> np.ndarray:
+    """Whether any hostile strength could reach each place within a day: ``threat_to(state, coalition) > 0``, for
+    a caller that needs no more. The strengths are not negative, so the threat (their sum) is positive exactly
+    where a positive strength reaches: that is worked out from the units' distinct rows of reach, without
+    the units x places product. The terms are kept as the threat would be (until presence changes): a later
+    :func:`threat_to` takes its product over them, the strengths as they stood now, as it would have if asked
+    now."""
+    threat = state.estimates.threat
+    hit = threat.get(coalition)
+    if hit is None:
+        hit = threat[coalition] = _threat_terms(state, coalition)
+    if not isinstance(hit, tuple):
+        return hit > 0
+    effective, row, reach = hit
+    if (effective < 0).any():  # (not a strength: the sign of the sum is the product's to say)
+        return threat_to(state, coalition) > 0
+    strong = np.zeros(reach.shape[0], dtype=bool)
+    strong[row[effective > 0]] = True
+    return (reach[strong] > 0).any(axis=0)
+
+
+def _threat_terms(state: State, coalition: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(effective, row, reach)`` of :func:`_within_a_day` for the units threatening ``coalition`` now."""
+    # units split off today are not counted until tomorrow (presence.here)
+    return _within_a_day(state.units.packed, state.presence.here, state.packed_sides, state.sides.hostile[coalition],
+                         state.routes.all()[0], (state.offensive_in, state.world.governorate_of))
 
 
 def _threat_of(state: State, coalitions: np.ndarray) -> np.ndarray:
     """The effective strength of the ``coalitions`` (a mask) that could reach each place within a day (see
     :func:`threat_to`), not kept."""
-    here, n = state.presence.here, state.world.n  # units split off today are not counted until tomorrow
-    effective, reach = np.empty(here.size), np.empty((here.size, n))
-    k = _within_a_day(state.units.packed, here, state.packed_sides, coalitions, state.routes.all()[0],
-                      (state.offensive_in, state.world.governorate_of), (effective, reach))
-    return np.zeros(n) if k == 0 else effective[:k] @ reach[:k]
+    effective, row, reach = _within_a_day(state.units.packed, state.presence.here, state.packed_sides, coalitions,
+                                          state.routes.all()[0], (state.offensive_in, state.world.governorate_of))
+    return np.zeros(state.world.n) if effective.size == 0 else effective @ reach[row]
 
 
 def defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
@@ -378,17 +417,13 @@ def _free_and_reach(state: State, faction: int, params: dict[str, float], only_a
                     tribal: bool) -> tuple[np.ndarray, ...]:
     """The free units of ``faction`` (see the module's docstring; with ``only_active``, those in governorates
     where its offensive has begun), their places, and what :func:`_reach_of` gives for them."""
-    u, n = state.units, state.world.n
+    u = state.units
     days = state.routes.of(state.sides.coalition_of[faction])[0]
     rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
-    in_reach, decay, eff = np.empty((u.n, n)), np.empty((u.n, n)), np.empty(u.n)
-    m = _free_units_reach(u.packed, u.n, _command(state, faction, only_active), days,
-                          float(state.sides.mobility[faction]), state.world.distance_km,
-                          (params["reach_days"], params["tribal_home_radius_km"], tribal), (rows, loc, in_reach, decay,
-                                                                                             eff))
-    in_reach, decay = in_reach[:m], decay[:m]
-    np.exp(decay, out=decay)  # the exponential stays NumPy's
-    return rows[:m], loc[:m], in_reach, decay, eff[:m], days
+    m = _free_of(u.packed, u.n, _command(state, faction, only_active), (rows, loc))
+    rows, loc = rows[:m], loc[:m]
+    reach, eff = _reach_rows(state, faction, rows, loc, days, params, tribal)
+    return rows, loc, reach, eff, days
 
 
 def _reach_of(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, params: dict[str, float],
@@ -399,12 +434,21 @@ def _reach_of(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, par
     (``exp(-days / reach_days)``), each unit's effective strength, and the coalition's travel days between
     places (before the faction's mobility)."""
     days = state.routes.of(state.sides.coalition_of[faction])[0]
-    in_reach, decay, eff = np.empty((loc.size, days.shape[1])), np.empty((loc.size, days.shape[1])), \
-        np.empty(loc.size)
-    _reach(rows, loc, state.units.packed, days, float(state.sides.mobility[faction]), state.world.distance_km,
-           (params["reach_days"], params["tribal_home_radius_km"], tribal), (in_reach, decay, eff))
-    np.exp(decay, out=decay)  # the exponential stays NumPy's
-    return in_reach, decay, eff, days
+    reach, eff = _reach_rows(state, faction, rows, loc, days, params, tribal)
+    return reach, eff, days
+
+
+def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, days: np.ndarray,
+                params: dict[str, float], tribal: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """:func:`_reach` for the units ``rows`` at ``loc``: ``((in_reach, decay, row), effective)``, the reach by
+    distinct row (one per place, or per place and home for ``tribal`` units) and each unit's row of it."""
+    row = np.empty(rows.size, dtype=np.int64)
+    eff = np.empty(rows.size)
+    in_reach, decay = _reach(rows, loc, state.units.packed, days, float(state.sides.mobility[faction]),
+                             state.world.distance_km, (params["reach_days"], params["tribal_home_radius_km"], tribal),
+                             (row, eff))
+    np.exp(decay, out=decay)  # the exponential stays NumPy's (element by element, whatever the array's rows)
+    return (in_reach, decay, row), eff
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -435,17 +479,11 @@ def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active:
 
 
 @njit(cache=True)
-def _free_units_reach(units: Units, n: int, command: tuple, days: np.ndarray, mobility: float,
-                      distance_km: np.ndarray, params: tuple, out: tuple) -> int:
-    """:func:`_free_units` (``command``: ``(faction, battle, only_active, active, governorate)``) into
-    ``out[0]``, ``out[1]``, then :func:`_reach` for them into the rest of ``out``. Returns how many."""
-    u = unit_columns(units)
+def _free_of(units: Units, n: int, command: tuple, out: tuple) -> int:
+    """:func:`_free_units` (``command``: ``(faction, battle, only_active, active, governorate)``) into ``out``,
+    ``(rows, loc)``. Returns how many."""
     faction, battle, only_active, active, governorate = command
-    rows, loc, in_reach, minus_days, effective = out
-    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
-    _reach(rows[:m], loc[:m], units, days, mobility, distance_km, params, (in_reach[:m], minus_days[:m],
-                                                                           effective[:m]))
-    return m
+    return _free_units(unit_columns(units), n, faction, battle, only_active, active, governorate, out[0], out[1])
 
 
 @njit(cache=True)
@@ -485,27 +523,44 @@ def _free_and_vacant(units: Units, n: int, command: tuple, holder: np.ndarray, n
 
 @njit(cache=True)
 def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mobility: float,
-           distance_km: np.ndarray, params: tuple, out: tuple) -> None:
-    """For the units ``rows`` at ``loc`` (``params``: ``(reach_days, home_radius_km, tribal)``; ``out``:
-    ``(in_reach, minus_days, effective)``): whether each place is within ``reach_days`` of travel
-    (``days / mobility``; for ``tribal`` units, also within ``home_radius_km`` of the unit's home), 1.0 or
-    0.0; ``-travel days / reach_days`` (whose exponential discounts a target's score); each unit's effective
-    strength. ``distance_km``: road km between places, for the home radius."""
+           distance_km: np.ndarray, params: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """For the units ``rows`` at ``loc`` (``params``: ``(reach_days, home_radius_km, tribal)``): whether each
+    place is within ``reach_days`` of travel (``days / mobility``; for ``tribal`` units, also within
+    ``home_radius_km`` of the unit's home), 1.0 or 0.0, and ``-travel days / reach_days`` (whose exponential
+    discounts a target's score), returned as ``(in_reach, minus_days)``, one row per distinct place (and home,
+    for tribal units) in the order the units first have it; into ``out`` (``(row, effective)``) each unit's row
+    of those and its effective strength. ``distance_km``: road km between places, for the home radius."""
     u = unit_columns(units)
     reach_days, home_radius_km, tribal = params
-    in_reach, minus_days, effective = out
+    row, effective = out
     n = days.shape[1]
+    first = Dict.empty(key_type=types.int64, value_type=types.int64)  # place (and home) -> row
+    of_unit = np.empty(rows.size, dtype=np.int64)  # the first unit of each row
+    d = 0
     for i in range(rows.size):
         r = rows[i]
         effective[i] = u.personnel[r] * u.quality[r] * u.morale[r]
-        d = days[loc[i]]
+        key = np.int64(loc[i]) * n + (np.int64(u.home[r]) if tribal else 0)
+        j = first.get(key, -1)
+        if j < 0:
+            j = d
+            first[key] = d
+            of_unit[d] = i
+            d += 1
+        row[i] = j
+    in_reach, minus_days = np.empty((d, n)), np.empty((d, n))
+    for j in range(d):
+        i = of_unit[j]
+        home = u.home[rows[i]]
+        dd = days[loc[i]]
         for q in range(n):
-            t = d[q] / mobility
+            t = dd[q] / mobility
             ok = t <= reach_days
-            if tribal and not distance_km[u.home[r], q] <= home_radius_km:
+            if tribal and not distance_km[home, q] <= home_radius_km:
                 ok = False
-            in_reach[i, q] = 1.0 if ok else 0.0
-            minus_days[i, q] = -t / reach_days
+            in_reach[j, q] = 1.0 if ok else 0.0
+            minus_days[j, q] = -t / reach_days
+    return in_reach, minus_days
 
 
 @njit(cache=True)
@@ -516,26 +571,33 @@ def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tupl
     ``scores`` is ``(safe, reinforce, other)`` by place: places a unit may leave to reinforce another; the score
     of reinforcing each place (0 where it needs none; a unit reinforces only a place worth at least as much as
     where it stands, ``value``, and only from a ``safe`` place); the score of each place as any other target (an
-    attack, a counter-attack; 0 where none). ``reach`` is ``(in_reach, decay)``, (units, n).
+    attack, a counter-attack; 0 where none). ``reach`` is ``(in_reach, decay, row)``: ``row[r]`` is unit ``r``'s
+    row of ``in_reach`` and ``decay`` (rows, n), shared by units at one place (see :func:`_reach`).
 
     A unit's score for place ``q`` is ``max(reinforce score, other score) * decay`` where in reach, else 0; its
-    best target is the first place of the highest score (``argmax``).
+    best target is the first place of the highest score (``argmax``): the same for every unit of a row.
     """
     safe, reinforce, other = scores
-    in_reach, decay = reach
+    in_reach, decay, row = reach
     best, go = out
-    units, n = in_reach.shape
-    for r in range(units):
+    n = in_reach.shape[1]
+    done = np.full(in_reach.shape[0], -1, dtype=np.int64)  # the first unit of each row worked out
+    for r in range(row.size):
+        j = row[r]
+        if done[j] >= 0:
+            best[r], go[r] = best[done[j]], go[done[j]]
+            continue
+        done[j] = r
         here = loc[r]
         can_reinforce = safe[here]
         top = -1.0
         arg = 0
         for q in range(n):
             s = 0.0
-            if in_reach[r, q]:
+            if in_reach[j, q]:
                 a = reinforce[q] if can_reinforce and value[q] >= value[here] else 0.0
                 b = other[q]
-                s = (a if a >= b else b) * decay[r, q]
+                s = (a if a >= b else b) * decay[j, q]
             if s > top:
                 top = s
                 arg = q
@@ -597,20 +659,20 @@ def _hold_orders(free: tuple, units: Units, front: tuple, places: Places, assess
                  params: tuple, out: tuple) -> int:
     """The orders of a government or tribal command to its units (``free``: ``(rows, loc)``).
 
-    ``assessment`` is ``(own_def, need, hopeless, potential, defence)`` by place; ``reach`` is ``(in_reach,
-    decay, days, mobility)``; ``params`` is ``(counterattack_ratio, defender_advantage)``; ``out`` is
-    ``(send_rows, send_to, at_most)``. Each unit's target: reinforce places in ``need`` (not ``hopeless``) by
-    ``value * need / (need + own_def)``, or counter-attack places the side held at the start and has lost (see
-    :func:`_targets_of`) where the ``potential`` is ``counterattack_ratio`` times the ``defence``, by
-    ``value * potential / (potential + defence)`` (see :func:`_best_targets`). For those that go, the most
-    people to send: 1.5 times what a threatened place needs in defenders of the unit's strength per person
-    (``quality * morale``, at least 1e-6, with the defenders' advantage), or for a counter-attack 1.2 times
-    ``counterattack_ratio`` times the defence (at least 1) in the unit's strength per person, rounded up. The
-    units that go, nearest first (by travel days, ``days / mobility``; a stable sort). Returns how many."""
+    ``assessment`` is ``(own_def, need, hopeless, potential, defence)`` by place; ``reach`` is ``(in_reach, decay,
+    row, days, mobility)`` (see :func:`_best_targets`); ``params`` is ``(counterattack_ratio, defender_advantage)``;
+    ``out`` is ``(send_rows, send_to, at_most)``. Each unit's target: reinforce places in ``need`` (not
+    ``hopeless``) by ``value * need / (need + own_def)``, or counter-attack places the side held at the start and
+    has lost (see :func:`_targets_of`) where the ``potential`` is ``counterattack_ratio`` times the ``defence``, by
+    ``value * potential / (potential + defence)`` (see :func:`_best_targets`). For those that go, the most people to
+    send: 1.5 times what a threatened place needs in defenders of the unit's strength per person (``quality *
+    morale``, at least 1e-6, with the defenders' advantage), or for a counter-attack 1.2 times
+    ``counterattack_ratio`` times the defence (at least 1) in the unit's strength per person, rounded up. The units
+    that go, nearest first (by travel days, ``days / mobility``; a stable sort). Returns how many."""
     u, pl = unit_columns(units), Places(*places)
     rows, loc = free
     own_def, need, hopeless, potential, defence = assessment
-    in_reach, decay, days, mobility = reach
+    in_reach, decay, row, days, mobility = reach
     counterattack_ratio, defender_advantage = params
     send_rows, send_to, at_most = out
     value = pl.value
@@ -627,7 +689,7 @@ def _hold_orders(free: tuple, units: Units, front: tuple, places: Places, assess
             if lost[q] and potential[q] >= counterattack_ratio * defence[q] else 0.0
     best = np.empty(m, dtype=np.int64)
     go = np.empty(m, dtype=np.bool_)
-    _best_targets(loc, value, (safe, reinforce, counter), (in_reach, decay), (best, go))
+    _best_targets(loc, value, (safe, reinforce, counter), (in_reach, decay, row), (best, go))
     key = np.empty(m)
     k = 0
     for i in range(m):
@@ -658,7 +720,7 @@ def _attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, attac
     offensive is active (see :func:`_targets_of`) where the potential is at least ``attack_ratio`` times the
     defence (``odds``: ``(potential, defence)``), scored by their appeal, ``value * (0.5 + sympathy) *
     potential / (potential + attack_ratio * defence)``; each unit goes to its best target (see
-    :func:`_best_targets`; ``reach``: ``(in_reach, decay)``), if it has one. Returns how many."""
+    :func:`_best_targets`; ``reach``: ``(in_reach, decay, row)``), if it has one. Returns how many."""
     pl = Places(*places)
     rows, loc = free
     potential, defence = odds
@@ -790,26 +852,35 @@ def _vacuums(candidate: np.ndarray, holder: np.ndarray, threat: np.ndarray, side
 @njit(cache=True)
 def _vacuum_orders(free: tuple, vacuum: np.ndarray, value: np.ndarray, reach: tuple, out: tuple) -> int:
     """The detachments an opportunist command sends (``free``: ``(rows, loc)``; ``reach``: ``(in_reach, decay,
-    days, mobility)``; ``out``: ``(send_rows, send_to)``): each unit scores the ``vacuum`` places in reach by
-    ``(value + 0.1) * decay``; its best (the first of the highest score, if positive) is its target. Each
-    vacuum gets one detachment, from the nearest unit that has it as its target (by travel days,
-    ``days / mobility``; the first on a tie). Returns how many, nearest first."""
+    row, days, mobility)``, see :func:`_best_targets`; ``out``: ``(send_rows, send_to)``): each unit scores the
+    ``vacuum`` places in reach by ``(value + 0.1) * decay``; its best (the first of the highest score, if
+    positive) is its target. Each vacuum gets one detachment, from the nearest unit that has it as its target
+    (by travel days, ``days / mobility``; the first on a tie). Returns how many, nearest first."""
     rows, loc = free
-    in_reach, decay, days, mobility = reach
+    in_reach, decay, row, days, mobility = reach
     send_rows, send_to = out
     m, n = rows.size, value.size
     best = np.empty(m, dtype=np.int64)
     key = np.empty(m)
     order = np.empty(m, dtype=np.int64)
+    done = np.full(in_reach.shape[0], -1, dtype=np.int64)  # the first unit of each row worked out
+    arg_of = np.empty(m, dtype=np.int64)
     for i in range(m):
-        top = -1.0
-        arg = 0
-        for q in range(n):
-            s = (value[q] + 0.1) * decay[i, q] if in_reach[i, q] and vacuum[q] else 0.0
-            if s > top:
-                top = s
-                arg = q
-        best[i] = arg if top > 0 else -1
+        j = row[i]
+        if done[j] >= 0:
+            arg = arg_of[done[j]]
+            best[i] = best[done[j]]
+        else:
+            done[j] = i
+            top = -1.0
+            arg = 0
+            for q in range(n):
+                s = (value[q] + 0.1) * decay[j, q] if in_reach[j, q] and vacuum[q] else 0.0
+                if s > top:
+                    top = s
+                    arg = q
+            best[i] = arg if top > 0 else -1
+        arg_of[i] = arg
         t = days[loc[i], arg] / mobility
         j = i  # insert after every unit no farther away: a stable sort
         while j > 0 and key[j - 1] > t:
@@ -848,19 +919,24 @@ def _defence(effective: np.ndarray, hostile: np.ndarray, holder: np.ndarray, def
 
 @njit(cache=True)
 def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndarray,
-                  days_by_coalition: tuple[np.ndarray, ...], offensive: tuple, out: tuple) -> int:
+                  days_by_coalition: tuple[np.ndarray, ...], offensive: tuple) -> tuple[np.ndarray, ...]:
     """The units that threaten a coalition (those ``here`` — present, not on the road — not routing, of a
     coalition ``hostile`` to it, and whose faction's offensive has begun in the governorate where they stand),
-    for :func:`threat_to`: ``out`` is ``(effective, reach)``, their effective strength and, 1.0 or 0.0, whether
-    each place is within a day of travel of them by their own coalition's routes
-    (``days_by_coalition[coalition][from, to] / mobility <= 1``) in a governorate where their offensive has
-    begun too (``offensive``: ``(offensive_in, governorate)``, faction x governorate and by place). Returns how
-    many units, in the order of their rows; ``effective[:k] @ reach[:k]`` is the threat at each place."""
+    for :func:`threat_to`: ``(effective, row, reach)``, their effective strength in the order of their rows,
+    each one's row of ``reach``, and ``reach``, one row per faction and place of such units (in the order the
+    units first have it): 1.0 or 0.0, whether each place is within a day of travel of them by their own
+    coalition's routes (``days_by_coalition[coalition][from, to] / mobility <= 1``) in a governorate where their
+    offensive has begun too (``offensive``: ``(offensive_in, governorate)``, faction x governorate and by
+    place). ``effective @ reach[row]`` is the threat at each place."""
     u, s = unit_columns(units), side_columns(sides)
     offensive_in, governorate = offensive
-    effective, reach = out
+    n = governorate.size
+    first = np.full((s.coalition_of.size, n), -1, dtype=np.int64)  # faction, place -> row of reach
+    effective = np.empty(here.size)
+    row = np.empty(here.size, dtype=np.int64)
+    of_row = np.empty(here.size, dtype=np.int64)  # the first unit of each row of reach
     k = 0
-    n = reach.shape[1]
+    d = 0
     for r in range(here.size):
         if not here[r] or u.routing[r]:
             continue
@@ -869,12 +945,21 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
         if not hostile[c] or not offensive_in[f, governorate[u.loc[r]]]:
             continue  # a unit whose offensive has not begun where it stands threatens nobody
         effective[k] = u.personnel[r] * u.quality[r] * u.morale[r]
-        days = days_by_coalition[c][u.loc[r]]
+        if first[f, u.loc[r]] < 0:
+            first[f, u.loc[r]] = d
+            of_row[d] = r
+            d += 1
+        row[k] = first[f, u.loc[r]]
+        k += 1
+    reach = np.empty((d, n))
+    for j in range(d):
+        r = of_row[j]
+        f = u.faction[r]
+        days = days_by_coalition[s.coalition_of[f]][u.loc[r]]
         speed = s.mobility[f]
         for q in range(n):
-            reach[k, q] = 1.0 if days[q] / speed <= 1.0 and offensive_in[f, governorate[q]] else 0.0
-        k += 1
-    return k
+            reach[j, q] = 1.0 if days[q] / speed <= 1.0 and offensive_in[f, governorate[q]] else 0.0
+    return effective[:k], row[:k], reach
 
 
 @njit(cache=True)
@@ -913,7 +998,8 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
 
 @njit(cache=True)
 def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_place: np.ndarray,
-                 personnel: np.ndarray, next_by_coalition: np.ndarray, any_next: np.ndarray, out: tuple) -> None:
+                 personnel: np.ndarray, next_by_coalition: tuple[np.ndarray, ...], any_next: np.ndarray,
+                 out: tuple) -> None:
     """What :func:`dispatch` sends (``orders``: ``(rows, targets, keep_share, at_most)``; ``out``: ``(hop,
     send, go)``): for each unit (at ``here``, of ``coalition``, with ``personnel``) sent toward its target, its
     next place (by its coalition's routes, or by any road if it must; -1 if none), how many go and whether it
@@ -929,7 +1015,7 @@ def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_pla
     hop, send, go = out
     m = targets.size
     for i in range(m):
-        h = next_by_coalition[coalition[i], here[i], targets[i]]
+        h = next_by_coalition[coalition[i]][here[i], targets[i]]
         hop[i] = h if h >= 0 else any_next[here[i], targets[i]]
         go[i] = targets[i] != here[i] and hop[i] >= 0
         keep = np.int64(np.rint(personnel[i] * keep_share)) if own_place[i] else 0
@@ -959,7 +1045,7 @@ def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_pla
 
 @njit(cache=True)
 def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: np.ndarray, roads: Roads,
-                next_by_coalition: np.ndarray, out: tuple) -> int:
+                next_by_coalition: tuple[np.ndarray, ...], out: tuple) -> int:
     """:func:`dispatch` on the unit table's columns (rows ``0..n-1`` in use; room for as many more as units
     sent): the units ``orders[0]`` are sent toward ``orders[1]`` as :func:`_detachments` decides. A unit that
     sends only part of itself splits: the part sent becomes a new row (``n``, ``n + 1``, ... in the order of

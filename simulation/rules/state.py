@@ -141,7 +141,8 @@ class Estimates(NamedTuple):
     """The commands' estimates by coalition, worked out when first asked for and kept until the next change of
     presence (see :mod:`simulation.rules.orders`)."""
 
-    threat: dict  #: coalition -> (n,) hostile effective strength within a day of each place
+    threat: dict  #: coalition -> (n,) hostile effective strength within a day of each place, or its terms
+    #: ``(effective, row, reach)`` as they stood when first asked for (see ``orders.threatened``)
     defence: dict  #: coalition -> (n,) effective strength hostile to it at each place, defenders' advantage in
 
 
@@ -166,7 +167,7 @@ class SideRoutes:
         self.control_version = 0  # bumped whenever a place changes hands
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._all_key: tuple[int, int] | None = None
-        self._all: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
+        self._all: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
 
     def control_changed(self, holder: np.ndarray) -> None:
         """Places changed hands (``holder``: the coalition now holding each): routes are worked out again when
@@ -184,13 +185,13 @@ class SideRoutes:
             hit = self._routes[key] = self.world.routes_avoiding(self.hostile[coalition, self.holder])
         return hit
 
-    def all(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        """The travel days of every coalition (a tuple of (n, n) arrays, as :meth:`of` gives them) and their next
-        hops (stacked: (coalitions, n, n))."""
+    def all(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """The travel days and the next hops of every coalition (two tuples of (n, n) arrays, as :meth:`of` gives
+        them; not stacked, which would copy them whenever a place changes hands)."""
         key = (self.world.roads_version, self.control_version)
         if self._all_key != key:
             routes = [self.of(c) for c in range(self.hostile.shape[0])]
-            self._all = (tuple(r[0] for r in routes), np.stack([r[1] for r in routes]))
+            self._all = (tuple(r[0] for r in routes), tuple(r[1] for r in routes))
             self._all_key = key
         return self._all
 
