@@ -361,18 +361,20 @@ def threatened(state: State, coalition: int) -> np.ndarray:
     return (reach[strong] > 0).any(axis=0)
 
 
-def _threat_terms(state: State, coalition: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(effective, row, reach)`` of :func:`_within_a_day` for the units threatening ``coalition`` now."""
+def _threat_terms(state: State, coalition: int | None = None,
+                  coalitions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(effective, row, reach)`` of :func:`_within_a_day` for the units threatening ``coalition`` now (or, given
+    a mask of ``coalitions``, for their units)."""
+    mask = state.sides.hostile[coalition] if coalitions is None else coalitions
     # units split off today are not counted until tomorrow (presence.here)
-    return _within_a_day(state.units.packed, state.presence.here, state.packed_sides, state.sides.hostile[coalition],
-                         state.routes.all()[0], (state.offensive_in, state.world.governorate_of))
+    return _within_a_day(state.units.packed, state.presence.here, state.packed_sides, mask, state.routes.all()[0],
+                         (state.offensive_in, state.world.governorate_of))
 
 
 def _threat_of(state: State, coalitions: np.ndarray) -> np.ndarray:
     """The effective strength of the ``coalitions`` (a mask) that could reach each place within a day (see
     :func:`threat_to`), not kept."""
-    effective, row, reach = _within_a_day(state.units.packed, state.presence.here, state.packed_sides, coalitions,
-                                          state.routes.all()[0], (state.offensive_in, state.world.governorate_of))
+    effective, row, reach = _threat_terms(state, coalitions=coalitions)
     return np.zeros(state.world.n) if effective.size == 0 else effective @ reach[row]
 
 
