@@ -764,3 +764,21 @@ def test_the_peshmerga_take_over_a_claimed_place_whose_garrison_is_cut_off(tmp_p
     changes = logged(m, "control_change", "k")
     assert changes == ([("2014-06-01", "control_change", "k", "government -> kurds")] if takes else [])
     assert not logged(m, "battle")
+
+
+def test_a_withdrawal_goes_back_toward_the_rear_not_into_a_dead_end_behind_a_threatened_place(tmp_path):
+    """5000 insurgents on the offensive 20 km from a small government ``town`` (not worth a stand): its garrison
+    withdraws. ``annex`` (35 km away, nearer the rear than the town) is safe only because the insurgents cannot
+    pass through ``hub``, which they threaten and by which alone it is reached: the garrison makes for ``rear``,
+    the nearest unthreatened place joined to the rear through unthreatened places."""
+    t = (Theatre().place("camp", "insurgent").place("camp2", "insurgent").place("town", "government")
+         .place("hub", "government", value=5.0).place("annex", "government").place("rear", "government", value=8.0)
+         .road("camp", "town", 20).road("town", "hub", 30).road("hub", "annex", 5).road("hub", "rear", 300)
+         .road("camp2", "hub", 10)
+         .unit("insurgent", "camp", 5000).unit("insurgent", "camp2", 5000).unit("government", "town", 100)
+         .unit("government", "hub", 5000).unit("government", "rear", 1000)
+         .event(0, "offensive", "town", "insurgent", 1).set(hold_value=2.0, withdraw_ratio=1.0, attack_ratio=10.0))
+    m = run(t.model(tmp_path / "s", days=1))
+    gone = logged(m, "withdrawal", "town")
+    assert len(gone) == 1 and "rear" in gone[0][3] and "annex" not in gone[0][3], gone
+

@@ -22,8 +22,10 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
   ``(value + 0.1) * decay``); a unit sent to attack drops it on its way and goes on with the rest.
 - **government**: give up, in order, places worth less than ``hold_value`` whose threat, helped by a
   sympathetic population, clearly outweighs their defence (``threat * (0.5 + sympathy) > withdraw_ratio *
-  own defence``): the units there withdraw to the nearest place their side holds that no enemy threatens.
-  Reinforce threatened places worth at least as much as where a unit stands (from a place that needs nothing),
+  own defence``): the units there withdraw to the nearest place their side holds that no enemy threatens and
+  that is joined to the rear through such places (:func:`linked_to_rear`), toward the rear if there is one
+  (not into a dead end behind a threatened place: the Baiji refinery behind Baiji town). Reinforce threatened
+  places worth at least as much as where a unit stands (from a place that needs nothing),
   scored by ``value * need / (need + own defence)``, ``need = threat - own defence``; counter-attack places
   the side held at the start and has lost, where the potential is ``counterattack_ratio`` times the defence,
   scored by ``value * potential / (potential + defence)``. Detachments are sized to the need (1.5 times it, in
@@ -308,7 +310,8 @@ def dispatch(state: State, orders: Orders) -> None:
 
 def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
     """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
-    occupies or threatens within a day (the first, by travel days, on a tie)."""
+    occupies or threatens within a day, toward their faction's rear if there is one (the first, by travel days,
+    on a tie; see :func:`_retreats`)."""
     u, w = state.units, state.world
     rows = np.asarray(rows, dtype=np.int64)
     coal = state.sides.coalition_of[u.faction[rows]]
@@ -316,11 +319,51 @@ def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
     for c in distinct(coal):
         sel = rows[coal == c]
         dest = np.empty(sel.size, dtype=np.int64)
-        _retreats(sel, c, state.holder, threat_to(state, c), state.routes.of(c), u.packed, w.packed_roads, dest)
+        threat = threat_to(state, c)
+        linked = linked_to_rear(state, c, (state.holder == c) & (threat == 0))
+        _retreats(sel, c, state.holder, threat, state.routes.of(c), u.packed, w.packed_roads,
+                  state.sides.rear, linked, dest)
         gone.append(sel[dest >= 0])
         where.append(dest[dest >= 0])
     moved = np.concatenate(gone)
     return Withdrawals(moved, u.faction[moved], u.loc[moved], u.personnel[moved], np.concatenate(where))
+
+
+def linked_to_rear(state: State, coalition: int, allowed: np.ndarray) -> np.ndarray:
+    """(places,) bool: the ``allowed`` places joined by open roads through ``allowed`` places only to the rear of
+    a faction of ``coalition`` (the most valuable place the coalition held at the start; the rear itself counts
+    if allowed). A place behind a threatened one (the Baiji refinery behind Baiji town) is not linked: it is
+    safe only until the threatened place falls, then it is cut off."""
+    w, sides = state.world, state.sides
+    rears = np.unique(sides.rear[(sides.coalition_of == coalition) & (sides.rear >= 0)]).astype(np.int64)
+    out = np.zeros(w.n, dtype=bool)
+    if rears.size:
+        e = w.edges
+        _flood(rears, allowed, e.indptr, e.b, w.open_road[e.a, e.b], out)
+    return out
+
+
+@njit(cache=True)
+def _flood(starts: np.ndarray, allowed: np.ndarray, indptr: np.ndarray, to: np.ndarray, open_edge: np.ndarray,
+           out: np.ndarray) -> None:
+    """Mark in ``out`` the ``allowed`` places reachable from ``starts`` (themselves if allowed) by open edges
+    (CSR: the edges out of ``a`` are ``indptr[a] .. indptr[a + 1] - 1``, to ``to``) through allowed places."""
+    stack = np.empty(allowed.size, dtype=np.int64)
+    k = 0
+    for s in starts:
+        if allowed[s] and not out[s]:
+            out[s] = True
+            stack[k] = s
+            k += 1
+    while k:
+        k -= 1
+        a = stack[k]
+        for j in range(indptr[a], indptr[a + 1]):
+            b = to[j]
+            if open_edge[j] and allowed[b] and not out[b]:
+                out[b] = True
+                stack[k] = b
+                k += 1
 
 
 def threat_to(state: State, coalition: int) -> np.ndarray:
@@ -966,25 +1009,42 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
 
 @njit(cache=True)
 def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, routes: tuple, units: Units,
-              roads: Roads, dest: np.ndarray) -> None:
+              roads: Roads, rear: np.ndarray, linked: np.ndarray, dest: np.ndarray) -> None:
     """Orderly withdrawals of the units ``rows`` of coalition ``side``: each one's destination (``dest``; -1 if
     none) is the nearest place by the coalition's travel days (``routes``: ``(days, next_hop)``; the first on a
-    tie), other than its own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0). A
-    unit with a destination gets it as its objective and, unless its next place (by ``next_hop``, or by any road
-    if it must) is none or where it is, that place and the road's length."""
+    tie), other than its own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0): of those
+    ``linked`` to the rear through such places (see :func:`linked_to_rear`), the nearest no farther from its
+    faction's rear (``rear``, by faction; -1 for none) than where it stands; else the nearest linked one; else
+    the nearest at all. A withdrawal goes back toward the rear, not into a dead end behind the line: the Baiji
+    refinery, reached only through Baiji town, is safe from the insurgents only while the town holds. A unit
+    with a destination gets it as its objective and, unless its next place
+    (by ``next_hop``, or by any road if it must) is none or where it is, that place and the road's length."""
     u, rd = unit_columns(units), Roads(*roads)
     days, next_hop = routes
     n = holder.size
     for i in range(rows.size):
         r = rows[i]
         here = u.loc[r]
+        back = rear[u.faction[r]]
         best = np.inf
         arg = 0
-        for q in range(n):
-            t = days[here, q] if holder[q] == side and threat[q] == 0 and q != here else np.inf
-            if t < best:
-                best = t
-                arg = q
+        for mode in range(3):  # linked and rearward; linked; any
+            rearward = mode == 0
+            if rearward and back < 0:
+                continue
+            for q in range(n):
+                if holder[q] != side or threat[q] != 0 or q == here:
+                    continue
+                if mode < 2 and not linked[q]:
+                    continue
+                if rearward and days[q, back] > days[here, back]:
+                    continue
+                t = days[here, q]
+                if t < best:
+                    best = t
+                    arg = q
+            if np.isfinite(best):
+                break
         if not np.isfinite(best):
             dest[i] = -1
             continue
