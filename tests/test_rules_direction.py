@@ -782,3 +782,25 @@ def test_a_withdrawal_goes_back_toward_the_rear_not_into_a_dead_end_behind_a_thr
     gone = logged(m, "withdrawal", "town")
     assert len(gone) == 1 and "rear" in gone[0][3] and "annex" not in gone[0][3], gone
 
+
+@pytest.mark.parametrize("airlift", [True, False])
+def test_a_besieged_garrison_the_air_force_supplies_stands_instead_of_breaking(tmp_path, airlift):
+    """A government garrison shaken below the rout threshold holds a refinery whose one road leads to a town the
+    insurgents hold; they assault it on day 1. Supplied by air (``airlift_places`` 1), it has no road to run on
+    and stands: it keeps fighting, and the refinery is still the government's after the day; with no airlift it
+    breaks and, with nowhere to go, dissolves."""
+    t = (Theatre().place("town", "insurgent").place("refinery", "government", value=6.0, fortification=2.5)
+         .place("rear", "government", value=8.0).road("town", "refinery", 6).road("rear", "town", 200)
+         .unit("insurgent", "town", 2000).unit("government", "refinery", 300, morale=0.2)
+         .unit("government", "rear", 1000)
+         .event(0, "offensive", "refinery", "insurgent", 1)
+         .set(rout_threshold=0.3, attack_ratio=0.2, airlift_places=1.0 if airlift else 0.0, desertion_share=0.4))
+    m = run(t.model(tmp_path / "s", days=2))
+    assert logged(m, "battle", "refinery")
+    broke = logged(m, "rout", "refinery")
+    held = [a for a in units(m, "government", "refinery") if a.personnel > 0]
+    if airlift:
+        assert broke == [] and held and not held[0].routing
+        assert m.rec_control[-1, place_index(m, "refinery")] == faction_index(m, "government")
+    else:
+        assert broke and "dissolves" in broke[0][3], broke

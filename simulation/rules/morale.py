@@ -21,7 +21,13 @@ fighting), and a hollow unit breaks where a cohesive one holds.
 A government unit is *cut off* where no open road leads from its faction's rear (the most valuable place its
 coalition held at the start) through places neither held nor occupied by its enemies; with an air force on its
 side, the ``airlift_places`` most valuable of the places its coalition holds among those are supplied by air
-and not cut off. A unit is *calm* where it is neither cut off nor at a battle.
+and not cut off. A unit is *calm* where it is neither cut off nor at a battle. A garrison supplied by air
+whose every road leads to a place its enemies hold or occupy (*besieged*) does not rout: it has no road to run
+on and the air force keeps it fighting (the Baiji refinery: the regular troops pulled out and the special
+forces left held it, "gradually re-supplied by air", BBC via Iraq Business News, 25 August 2014; Amerli,
+attacked from 10 June and surrounded from 18 June, held with supplies flown in, AFP 7 August and CBS 31
+August 2014); it can still be killed, and the place still falls when its attackers are alone there long
+enough.
 
 **Routs.** A unit at a place, not already routing, whose morale is below ``rout_threshold`` routs only with a
 cause that day: a battle where it stands, being cut off, or a shock since its last check (a fall nearby, a
@@ -306,12 +312,13 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
             gov_live[u.faction[r]] = True
     # Where each of those factions is cut off (rows of other factions are not read).
     passable, cut = np.empty(n_places, dtype=np.bool_), np.empty((nf, n_places), dtype=np.bool_)
+    supplied = np.zeros((nf, n_places), dtype=np.bool_)
     for f in range(nf):
         if gov_live[f]:
             c = s.coalition_of[f]
             for q in range(n_places):
                 passable[q] = not s.hostile[c, held_by[q]] and not enemy_here[q, c]
-            _cut_off_places(open_road, pl.value, passable, f, s, airlift_places, held_by, cut[f])
+            _cut_off_places(open_road, pl.value, passable, f, s, airlift_places, held_by, cut[f], supplied[f])
     cause = np.empty(n, dtype=np.bool_)
     for r in range(n):
         government = s.government[u.faction[r]]
@@ -327,8 +334,9 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
     breaks = np.empty(n, dtype=np.bool_)
     broken = np.zeros(n_places)  # personnel of the holder's side breaking at each place
     for r in range(n):
+        # A garrison the air force supplies where the roads are cut stands: it has no road to run on.
         breaks[r] = live[r] and r < pr.here.size and pr.here[r] and not u.routing[r] \
-            and u.morale[r] < rout_threshold and cause[r]
+            and u.morale[r] < rout_threshold and cause[r] and not supplied[u.faction[r], u.loc[r]]
         if breaks[r] and s.coalition_of[u.faction[r]] == held_by[u.loc[r]]:
             broken[u.loc[r]] += u.personnel[r]
     k = 0
@@ -346,12 +354,14 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
 
 @njit(cache=True)
 def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarray, faction: int, sides: Sides,
-                    airlift_places: int, held_by: np.ndarray, cut: np.ndarray) -> None:
+                    airlift_places: int, held_by: np.ndarray, cut: np.ndarray, supplied: np.ndarray) -> None:
     """The places a government ``faction`` is cut off at (``cut``): all but those its rear reaches by open roads
     (either way round) through ``passable`` places (all of them if it has no rear, or its rear is not
     passable): the places outside the rear's connected component, as ``World.components`` labels them. With an
     airlift, the ``airlift_places`` most valuable (``value``) of the places its coalition holds among them (the
-    first, on a tie) are not cut off: Python's ``[:airlift_places]`` of the stable sort by decreasing value."""
+    first, on a tie) are not cut off: Python's ``[:airlift_places]`` of the stable sort by decreasing value. Those
+    of them besieged (every open road from them leads to a place that is not ``passable``) are marked in
+    ``supplied``."""
     rear, airlift, coalition = sides.rear[faction], sides.airlift[faction], sides.coalition_of[faction]
     n = passable.size
     cut[:] = True
@@ -385,6 +395,15 @@ def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarr
             if best < 0 or value[q] > value[best] or (value[best] != value[best] and value[q] == value[q]):
                 best = q
         taken[best] = True
+    for q in range(n):
+        if taken[q]:
+            # Supplied by air and besieged: every open road from it leads to a place its enemies hold or occupy.
+            besieged = True
+            for b in range(n):
+                if passable[b] and (open_road[q, b] or open_road[b, q]):
+                    besieged = False
+                    break
+            supplied[q] = besieged
     for q in range(n):
         if taken[q]:
             cut[q] = False
@@ -530,7 +549,7 @@ def _cut_off_garrisons(open_road: np.ndarray, value: np.ndarray, sides: Sides, p
     rear (see :func:`_cut_off_places`; passable: not held by an enemy of the coalition, no enemy present)."""
     s = side_columns(sides)
     nf, n, nc = s.coalition_of.size, held_by.size, s.hostile.shape[0]
-    passable, cut = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
+    passable, cut, supplied = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
     for f in range(nf):
         if not s.government[f]:
             continue
@@ -541,7 +560,7 @@ def _cut_off_garrisons(open_road: np.ndarray, value: np.ndarray, sides: Sides, p
                 if s.hostile[c, d] and personnel_c[q, d] > 0:
                     ok = False
             passable[q] = ok
-        _cut_off_places(open_road, value, passable, f, s, airlift_places, held_by, cut)
+        _cut_off_places(open_road, value, passable, f, s, airlift_places, held_by, cut, supplied)
         for q in range(n):
             if cut[q] and held_by[q] == c:
                 out[q] = True
