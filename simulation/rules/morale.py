@@ -25,9 +25,9 @@ and not cut off. A unit is *calm* where it is neither cut off nor at a battle. A
 whose every road leads to a place its enemies hold or occupy (*besieged*) does not rout: it has no road to run
 on and the air force keeps it fighting (the Baiji refinery: the regular troops pulled out and the special
 forces left held it, "gradually re-supplied by air", BBC via Iraq Business News, 25 August 2014; Amerli,
-attacked from 10 June and surrounded from 18 June, held with supplies flown in, AFP 7 August and CBS 31
-August 2014); it can still be killed, and the place still falls when its attackers are alone there long
-enough.
+attacked from 10 June and surrounded from 18 June by AFP's account, 7 August 2014, from mid-July by CBS's,
+31 August 2014, held with supplies flown in, CBS); it can still be killed, and the place still falls when its
+attackers are alone there long enough.
 
 **Routs.** A unit at a place, not already routing, whose morale is below ``rout_threshold`` routs only with a
 cause that day: a battle where it stands, being cut off, or a shock since its last check (a fall nearby, a
