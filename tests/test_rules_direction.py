@@ -804,3 +804,20 @@ def test_a_besieged_garrison_the_air_force_supplies_stands_instead_of_breaking(t
         assert m.rec_control[-1, place_index(m, "refinery")] == faction_index(m, "government")
     else:
         assert broke and "dissolves" in broke[0][3], broke
+
+
+@pytest.mark.parametrize("waiting", [True, False])
+def test_the_peshmerga_waiting_in_a_claimed_town_the_army_holds_stay_instead_of_attacking_elsewhere(tmp_path,
+                                                                                                    waiting):
+    """3000 Kurds (opportunists) stand in a claimed Kurdish town 30 km from a claimed insurgent-held town they
+    could attack (``opportunist_attack_ratio`` 3 is met). Where the army (neutral to them) still holds their town,
+    they stay, to take it over when its garrison goes; where they hold it, they attack."""
+    t = (Theatre().place("kt", "government" if waiting else "kurds").place("x", "insurgent", population=10_000)
+         .place("rear", "government", value=5).road("kt", "x", 30).road("kt", "rear", 300)
+         .unit("kurds", "kt", 3000).unit("insurgent", "x", 100).unit("government", "rear", 1000).claim("kt", "x")
+         .people("x", kurd=0.9, sunni_arab=0.1).people("kt", kurd=1.0)
+         .set(opportunist_attack_ratio=3.0, opportunist_kin=0.25))
+    m = run(t.model(tmp_path / "s", days=1))
+    x = place_index(m, "x")
+    sent = int(m.rec_arriving[0, x, faction_index(m, "kurds")] + m.rec_present[0, x, faction_index(m, "kurds")])
+    assert (sent > 0) == (not waiting)

@@ -39,7 +39,8 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
   claimed, and with a *kin* share (``composition.csv``: Kurds, Yazidis, Christians, Shabak) of at least
   ``opportunist_kin`` (border crossings whoever lives there); one detachment (``detachment_share`` of the nearest unit
   that has the vacuum as its best target, scored by ``(value + 0.1) * decay``) per vacuum. A faction with
-  claims also *attacks*, with its other free units, claimed places its enemies hold (kin share at least
+  claims also *attacks*, with its other free units (not those waiting in a claimed place of their kin that a
+  neutral side still holds: they stay to take it over), claimed places its enemies hold (kin share at least
   ``opportunist_kin``, border crossings whoever lives there) where the potential is at least
   ``opportunist_attack_ratio`` times the defence, scored by ``value * (1.5 - sympathy) * potential /
   (potential + opportunist_attack_ratio * defence)``.
@@ -245,12 +246,15 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
     if claimed is None:
         return None
     rows, loc, (in_reach, decay, row), eff = free
-    keep = ~np.isin(rows, sent)
+    w = state.world
+    allowed = claimed & ((state.kin >= params["opportunist_kin"]) | w.crossing)
+    # Units waiting in a claimed place of their kin that a neutral side still holds stay to take it over when
+    # its garrison goes (the Peshmerga on Kirkuk's outskirts, 11-12 June 2014): they are not sent on to attack.
+    waiting = allowed[loc] & state.sides.neutral[c][state.holder[loc]]
+    keep = ~np.isin(rows, sent) & ~waiting
     if not keep.any():
         return None
     rows, loc, row, eff = rows[keep], loc[keep], row[keep], eff[keep]
-    w = state.world
-    allowed = claimed & ((state.kin >= params["opportunist_kin"]) | w.crossing)
     potential = eff @ in_reach[row] + state.presence.effective[:, c]
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _claim_attack_orders((rows, loc), _front(state, faction, c), w.packed_places,
