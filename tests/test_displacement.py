@@ -267,21 +267,33 @@ def test_closing_a_checkpoint_diverts_flows(tmp_path):
     assert results[True][3] > 2 * results[False][3]  # closed: they go the other way
 
 
-def test_a_checkpoint_closing_turns_back_people_on_the_road(tmp_path):
-    places = [("a", "government", 200_000, 0.5, 0), ("k", "government", 0, 0.1, 0.9, "checkpoint")]
-    civ = make_civilians(tmp_path / "s", places, [("a", "k", 120)])
-    day(civ, violence={"a": 400})
-    on_road = civ.in_transit
-    assert on_road > 0
-    civ.set_checkpoint(1, False)
-    for _ in range(4):
-        day(civ)
-    assert civ.idps[1] == 0
-    civ.set_checkpoint(1, True)
-    day(civ, violence={"a": 400})
-    for _ in range(4):
-        day(civ)
-    assert civ.idps[1] > 0  # open again: admitted
+def test_a_checkpoint_closing_holds_people_on_the_road_at_its_camp(tmp_path):
+    """People already on the road to a checkpoint when it closes are held at it, displaced, and let no further
+    (stranded at its camp: "thousands stranded" at Kalak, Amnesty, 1 July 2014); they are not sent home. Open, they
+    pass on to the town behind it (so the test can fail)."""
+    places = [("a", "government", 200_000, 0.5, 0), ("k", "government", 0, 0.1, 0.2, "checkpoint"),
+              ("e", "government", 200_000, 0.1, 0.9)]
+    roads = [("a", "k", 120), ("k", "e", 40)]
+    behind = {}
+    for close in (False, True):
+        civ = make_civilians(tmp_path / f"s{int(close)}", places, roads)
+        day(civ, violence={"a": 400})
+        on_road = civ.in_transit
+        assert on_road > 0
+        if close:
+            civ.set_checkpoint(1, False)
+        for _ in range(6):
+            day(civ)
+        behind[close] = int(civ.cohort[:, 2].sum())
+        if close:
+            assert civ.in_transit == 0 and civ.returned[0] == 0
+            assert civ.idps[1] == on_road  # everyone who was on the road, held at the checkpoint
+            civ.set_checkpoint(1, True)
+            day(civ, violence={"a": 400})
+            for _ in range(6):
+                day(civ)
+            assert civ.cohort[:, 2].sum() > 0  # open again: let through
+    assert behind[True] == 0 and behind[False] > 0
 
 
 def test_people_return_once_home_is_quiet(tmp_path):

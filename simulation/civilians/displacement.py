@@ -48,9 +48,10 @@ A day (:meth:`Civilians.step`, called by the model after the fighting, air strik
    day: short displacement (within the place, to the next town) ends within days.
 5. **Travel** in ``SUBSTEPS`` quarters of a day. People reaching a place choose again among the destinations
    that do not lie back the way they came: stay, or take the next road. People reaching a place with a battle
-   or a closed checkpoint are turned away and wait at the place they came from; a checkpoint with an admission
-   capacity (``admission_per_day`` x ``checkpoint_admission_scale``) admits that many people of screened
-   groups a day, and the others queue on the road and try again.
+   are turned away and wait at the place they came from; people reaching a closed checkpoint (already on the
+   road when it closed) are held at it, in its camp on the near side, and let no further; a checkpoint with an
+   admission capacity (``admission_per_day`` x ``checkpoint_admission_scale``) admits that many people of
+   screened groups a day, and the others queue on the road and try again.
 6. Everyone still displaced is one day older.
 
 Flows are expected values rounded to whole people with one uniform draw per cohort (systematic, unbiased
