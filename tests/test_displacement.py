@@ -267,21 +267,33 @@ def test_closing_a_checkpoint_diverts_flows(tmp_path):
     assert results[True][3] > 2 * results[False][3]  # closed: they go the other way
 
 
-def test_a_checkpoint_closing_turns_back_people_on_the_road(tmp_path):
-    places = [("a", "government", 200_000, 0.5, 0), ("k", "government", 0, 0.1, 0.9, "checkpoint")]
-    civ = make_civilians(tmp_path / "s", places, [("a", "k", 120)])
-    day(civ, violence={"a": 400})
-    on_road = civ.in_transit
-    assert on_road > 0
-    civ.set_checkpoint(1, False)
-    for _ in range(4):
-        day(civ)
-    assert civ.idps[1] == 0
-    civ.set_checkpoint(1, True)
-    day(civ, violence={"a": 400})
-    for _ in range(4):
-        day(civ)
-    assert civ.idps[1] > 0  # open again: admitted
+def test_a_checkpoint_closing_holds_people_on_the_road_at_its_camp(tmp_path):
+    """People already on the road to a checkpoint when it closes are held at it, displaced, and let no further
+    (stranded at its camp: "thousands stranded" at Kalak, Amnesty, 1 July 2014); they are not sent home. Open, they
+    pass on to the town behind it (so the test can fail)."""
+    places = [("a", "government", 200_000, 0.5, 0), ("k", "government", 0, 0.1, 0.2, "checkpoint"),
+              ("e", "government", 200_000, 0.1, 0.9)]
+    roads = [("a", "k", 120), ("k", "e", 40)]
+    behind = {}
+    for close in (False, True):
+        civ = make_civilians(tmp_path / f"s{int(close)}", places, roads)
+        day(civ, violence={"a": 400})
+        on_road = civ.in_transit
+        assert on_road > 0
+        if close:
+            civ.set_checkpoint(1, False)
+        for _ in range(6):
+            day(civ)
+        behind[close] = int(civ.cohort[:, 2].sum())
+        if close:
+            assert civ.in_transit == 0 and civ.returned[0] == 0
+            assert civ.idps[1] == on_road  # everyone who was on the road, held at the checkpoint
+            civ.set_checkpoint(1, True)
+            day(civ, violence={"a": 400})
+            for _ in range(6):
+                day(civ)
+            assert civ.cohort[:, 2].sum() > 0  # open again: let through
+    assert behind[True] == 0 and behind[False] > 0
 
 
 def test_people_return_once_home_is_quiet(tmp_path):
@@ -393,11 +405,14 @@ def test_a_fall_of_mosul_sends_people_to_erbil_and_dohuk():
     for k in range(6):
         v = np.zeros(w.n)
         taken = np.full(w.n, -1)
-        if k == 0:
+        battle = np.zeros(w.n, dtype=bool)
+        if k == 0:  # fought over, then taken
             v[mosul] = 300
+            battle[mosul] = True
+        if k == 1:
             taken[mosul] = ins
             ctrl[mosul] = ins
-        civ.step(v, taken, ctrl, np.zeros(w.n, dtype=bool))
+        civ.step(v, taken, ctrl, battle)
     assert civ.displaced_from[mosul] > 150_000
     sheltering = civ.cohort[mosul]
     gov = np.array(w.governorate)
@@ -457,12 +472,51 @@ def test_a_battle_in_a_city_drives_away_its_district_not_the_city(tmp_path):
         civ = make_civilians(tmp_path / f"d{int(district)}", places, [("a", "r", 40)],
                              battle_exposure_people=district, flight_within_place=0.0)
         for _ in range(3):
-            day(civ, violence={"a": 300})
+            day(civ, violence={"a": 10_000})
         left[district] = int(civ.displaced_from[0])
-    # Normalised by the whole city, 300 casualties a day move few; in a district of 100,000 they move many,
-    # but never more than the district.
-    assert left[100_000] > 3 * left[1e8]
+    # With the whole city exposed, a heavy battle moves a large share of it; with a district of 100,000 exposed,
+    # never more than flight_max_share of the district a day.
     assert left[100_000] < 3 * 100_000 * 0.3 + 1
+    assert left[1e8] > 2 * left[100_000]
+
+
+def test_a_battle_in_a_city_frightens_a_small_town_near_it_less_than_its_own_district(tmp_path):
+    """Violence elsewhere is felt as the danger where it happens, not as its casualty count falling on the few
+    people of a small place: a town 10 km from a city's battle loses a smaller share than the city's district
+    near the fighting, and no more people. Before 7 December 2026 the town, 20,000 people, lost a larger share
+    than the city (the city's count, decayed by distance, divided by the town's people)."""
+    places = [("c", "government", 1_000_000, 0.5, 0), ("t", "government", 20_000, 0.5, 0),
+              ("r", "government", 100_000, 0.1, 1.0)]
+    roads = [("c", "t", 10), ("c", "r", 60), ("t", "r", 60)]
+    civ = make_civilians(tmp_path / "s", places, roads, battle_exposure_people=200_000, fear_radius_km=20,
+                         flight_within_place=0.0)
+    for _ in range(3):
+        day(civ, violence={"c": 300})
+    city, town = int(civ.displaced_from[at(civ, "c")]), int(civ.displaced_from[at(civ, "t")])
+    assert town > 0  # felt 10 km away (so the test can fail)
+    assert town / 20_000 < city / 200_000
+    assert town < city
+
+
+def test_killing_on_the_day_a_place_is_taken_without_a_battle_is_feared_as_the_taker(tmp_path):
+    """The killing at a place on the day it changes hands without a battle (a full run's executions) frightens
+    each group by its fear of the taker, as a quiet takeover does, not as violence: Sunni Arabs taken by the
+    insurgents stay. The same killing a day later, or with a battle, drives people away."""
+    places = [("a", "government", 100_000, 0.8, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    comp = {"sunni_arab": [0.98, 0.0], "kurd": [0.02, 1.0]}
+    left = {}
+    for case in ("quiet", "killing", "killing next day", "battle"):
+        civ = make_civilians(tmp_path / case.replace(" ", "_"), places, [("a", "r", 40)], composition=comp)
+        day(civ)  # quiet before
+        day(civ, taken={"a": INS}, violence={"a": 500} if case in ("killing", "battle") else None,
+            battle={"a"} if case == "battle" else frozenset())
+        day(civ, violence={"a": 500} if case == "killing next day" else None)
+        for _ in range(5):
+            day(civ)
+        left[case] = int(civ.displaced_from[0])
+    assert left["killing"] == left["quiet"] < 0.10 * 100_000
+    assert left["killing next day"] > 3 * left["quiet"]
+    assert left["battle"] > 3 * left["quiet"]
 
 
 def test_people_displaced_within_a_city_go_back_within_days(tmp_path):

@@ -48,9 +48,10 @@ A day (:meth:`Civilians.step`, called by the model after the fighting, air strik
    day: short displacement (within the place, to the next town) ends within days.
 5. **Travel** in ``SUBSTEPS`` quarters of a day. People reaching a place choose again among the destinations
    that do not lie back the way they came: stay, or take the next road. People reaching a place with a battle
-   or a closed checkpoint are turned away and wait at the place they came from; a checkpoint with an admission
-   capacity (``admission_per_day`` x ``checkpoint_admission_scale``) admits that many people of screened
-   groups a day, and the others queue on the road and try again.
+   are turned away and wait at the place they came from; people reaching a closed checkpoint (already on the
+   road when it closed) are held at it, in its camp on the near side, and let no further; a checkpoint with an
+   admission capacity (``admission_per_day`` x ``checkpoint_admission_scale``) admits that many people of
+   screened groups a day, and the others queue on the road and try again.
 6. Everyone still displaced is one day older.
 
 Flows are expected values rounded to whole people with one uniform draw per cohort (systematic, unbiased
@@ -94,13 +95,28 @@ __all__ = ["DOCTRINE_SIDE", "SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Route
 hostility = sympathy_hostility  # the one-group fear of each faction (see simulation.civilians.groups)
 
 
-def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: float) -> np.ndarray:
-    """Violence felt at each place: ``sum_q violence[q] * exp(-distance_km[p, q] / radius_km)``.
+def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: float,
+                  district: np.ndarray | None = None, kernel: np.ndarray | None = None) -> np.ndarray:
+    """Violence felt at each place: ``sum_q violence[q] * exp(-distance_km[p, q] / radius_km) * min(1, D[p] /
+    D[q])``, ``D`` the people of each place's district near fighting (``district``; without it, every ``D`` is
+    the same and the last factor is 1).
 
-    With ``radius_km == 0`` only the place's own violence counts. Unreachable places (infinite distance) count
-    for nothing.
+    A place's violence is felt by its own district in full; elsewhere it frightens, before the distance decay,
+    no more people than it frightens where it happens (the felt count is at most ``violence[q]``) and no larger
+    share of them (``violence[q] / D[q]`` per person exposed at most): a battle in a city is felt in a small town
+    near it as the city's danger, not as the city's casualty count falling on the town's few people. With
+    ``radius_km == 0`` only the place's own violence counts. Unreachable places (infinite distance) count for
+    nothing. ``kernel``: ``violence_kernel(distance_km, radius_km)``, if the caller keeps it.
     """
-    return (violence_kernel(distance_km, radius_km) * violence[None, :]).sum(axis=1)
+    violence = np.asarray(violence, dtype=float)
+    kernel = violence_kernel(distance_km, radius_km) if kernel is None else kernel
+    at = np.flatnonzero(violence)
+    if at.size == 0:
+        return np.zeros(kernel.shape[0])
+    weights = kernel[:, at]
+    if district is not None:
+        weights = weights * np.minimum(1.0, district[:, None] / district[None, at])
+    return weights @ violence[at]
 
 
 def violence_kernel(distance_km: np.ndarray, radius_km: float) -> np.ndarray:
@@ -532,7 +548,11 @@ class Civilians:
         # 1. Fear, and the shares who leave.
         if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
             self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
-        felt = self._near[2] @ violence  # felt_violence, with the kernel kept
+        # The killing at a place on the day it changes hands without a battle there is the taker's (in a full run,
+        # the insurgents' executions as they take it): each group fears it through its fear of the taker, the
+        # takeover term below, not as violence.
+        violence = np.where((taken_by >= 0) & ~battle, 0.0, violence)
+        felt = felt_violence(violence, w.distance_km, p["fear_radius_km"], self._districts(), self._near[2])
         idps = np.empty(n, dtype=np.int64)
         fear_and_hazard(felt, taken_by, battle,
                         (0.5 ** (1.0 / p["fear_half_life_days"]), 0.5 ** (1.0 / p["takeover_half_life_days"]),
@@ -594,6 +614,14 @@ class Civilians:
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping
+
+    def _districts(self) -> np.ndarray:
+        """The people of each place's district near fighting: ``min(P, battle_exposure_people)``, ``P`` the people
+        present (residents and displaced), at least the place's exposure (its population, or the median town's
+        for an empty place), as :func:`simulation.civilians.travel.fear_and_hazard` takes it."""
+        present = (np.bincount(self.origin_home, weights=self.residents_by_origin + self.within_by_origin,
+                               minlength=self.n) + self.cohort_by_origin.sum(axis=0))
+        return np.minimum(np.maximum(self.exposure, present), self.p["battle_exposure_people"])
 
     def _route_key(self, passable: np.ndarray) -> bytes:
         """What routes through ``passable`` places depend on: the roads and which are open (the world's

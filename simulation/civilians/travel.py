@@ -270,7 +270,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
                     people: People, rng: np.random.Generator, scratch: tuple) -> None:
     """A quarter-day for fleeing people: those reaching the end of a road (``here``: the slot of each road they
     arrive from) choose among the next roads and staying (see :func:`onward_split`, one uniform number per
-    group), or wait back at its start if its end admits nobody today (``ends``: ``(open_end, settle_at,
+    group), or stop if its end lets nobody on today (``ends``: ``(open_end, settle_at,
     admission, screened, active)``: by road, then the admissions left today at each place, whether each
     origin's group is screened, and the origins with anyone fleeing). At a place with an admission limit,
     people of screened groups beyond what it still admits today stay in the queue on the road: they reach its
@@ -381,7 +381,8 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     by the hop matrix (``hops``, see :class:`Hops`, its kernels for the scale ``destination_distance_km *
     nest``) and ``weight[k, d]``, the weight of destination ``d`` for people of origin ``k`` raised to ``1 /
     nest``, the destinations down one road nested by ``nest`` (see :func:`nested`); people
-    reaching the end of a road whose end is not ``open_to_idps`` wait at its start; ``admission[c]`` is how many
+    reaching the end of a road whose end is not ``open_to_idps`` stop: at its start if a ``battle`` is fought at its
+    end, else (a closed checkpoint) at its end, held there and let no further; ``admission[c]`` is how many
     more people of screened origins (``screened[k]``) place ``c`` admits today (``inf``: no limit), written
     down as they pass. People go home by ``to_next`` (the routes home by home place, ``to_next[p, c]``), only
     if it is not empty; a ``battle`` turns them away."""
@@ -412,10 +413,12 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     fleeing_origins = np.flatnonzero(fl.count)  # nobody else joins the road during the day's travel
     returning_origins = np.flatnonzero(rt.count)
     open_end = np.empty(E, dtype=np.bool_)  # roads whose end admits people today
-    settle_at = np.empty(E, dtype=np.int64)  # where people who stop settle: the road's end if open, else start
+    # Where people who stop settle: the road's end, unless a battle is fought there (then back at its start). At a
+    # closed checkpoint those already on the road to it are held on its near side, in its camp, and pass no further.
+    settle_at = np.empty(E, dtype=np.int64)
     for e in range(E):
         open_end[e] = open_to_idps[head[e]]
-        settle_at[e] = head[e] if open_end[e] else tail[e]
+        settle_at[e] = tail[e] if battle[head[e]] else head[e]
     # The groups arriving in a quarter-day: at most one per edge and origin on the road.
     most = E * max(fleeing_origins.size, returning_origins.size, 1)
     edge = np.empty(most, dtype=np.int64)
