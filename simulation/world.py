@@ -205,9 +205,17 @@ class World:
         self.packed_roads = tuple(self.roads)
 
     def _all_routes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        hours = np.where(self.open_road, self.road_km / np.where(self.road_speed > 0, self.road_speed, 1), 0)
-        travel_days, pred = dijkstra(csr_matrix(hours), directed=False, return_predecessors=True)
-        distance_km = dijkstra(csr_matrix(np.where(self.open_road, self.road_km, 0)), directed=False)
+        # The open roads in CSR form straight from the edge lists (row-major, as SciPy's conversion of the dense
+        # matrices orders them: the same arrays), without a dense temporary.
+        a, b = self.edges.a, self.edges.b
+        is_open = self.open_road[a, b]
+        a, b = a[is_open], b[is_open]
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(a, minlength=self.n), out=indptr[1:])
+        speed = self.road_speed[a, b]
+        hours = csr_matrix((self.road_km[a, b] / np.where(speed > 0, speed, 1), b, indptr), shape=(self.n, self.n))
+        travel_days, pred = dijkstra(hours, directed=False, return_predecessors=True)
+        distance_km = dijkstra(csr_matrix((self.road_km[a, b], b, indptr), shape=(self.n, self.n)), directed=False)
         # For an undirected graph, the predecessor of i on the shortest path from j is the next hop from i
         # toward j; -9999 (unreachable) becomes -1.
         nxt = pred.T.copy()

@@ -121,26 +121,28 @@ def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
     """Cut every road of the (n, n) matrix ``road_km`` (0 = no road) into slots of ``step_km``.
 
     An edge of ``km`` takes ``max(1, ceil(km / step_km))`` slots: people never arrive sooner than the road allows.
+    Nothing of the result is n x n: a place's roads are found through its ``out_edge`` row (see
+    :func:`simulation.civilians.travel.edge_between`).
     """
     n = road_km.shape[0]
     tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
     km = road_km[tail, head]
     E = tail.size
-    edge_id = np.full((n, n), -1, dtype=np.int64)
-    edge_id[tail, head] = np.arange(E)
     degree = np.bincount(tail, minlength=n)
     J = int(degree.max()) if E else 0
     out_edge = np.full((n, max(J, 1)), -1, dtype=np.int64)
-    slot_of = np.full((n, n), -1, dtype=np.int64)
-    position = np.arange(E) - np.r_[0, np.cumsum(degree)[:-1]][tail]
+    start = np.r_[0, np.cumsum(degree)[:-1]].astype(np.int64)
+    position = np.arange(E) - start[tail]
     out_edge[tail, position] = np.arange(E)
-    slot_of[tail, head] = position
-    uturn = slot_of[head, tail]
+    # The way back of each edge (head -> tail): edges are sorted by (tail, head), so it is found by bisection.
+    key = tail.astype(np.int64) * n + head
+    back = np.minimum(np.searchsorted(key, head.astype(np.int64) * n + tail), max(E - 1, 0))
+    uturn = np.where(key[back] == head.astype(np.int64) * n + tail, back - start[head], -1) if E else position
     length = np.maximum(1, np.ceil(km / step_km - 1e-9)).astype(np.int64)
     first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
     # next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
     next_edge = np.ascontiguousarray(out_edge[head].T)
-    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length, degree, next_edge)
+    return RoadSlots(tail, head, km, out_edge, uturn, first, length, degree, next_edge)
 
 
 @dataclass(frozen=True)
