@@ -245,7 +245,7 @@ class World:
         # are repaired rather than computed anew: the same result. They are kept by destination, as the repair
         # works on them.
         n = self.n
-        days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+        days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int32)
         near = min(self._recent_avoiding, key=lambda r: int(np.count_nonzero(r.no_exit != hostile)), default=None)
         routes_by_destination(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days_t, next_t,
                               previous=near, edges=self.edges)

@@ -183,7 +183,7 @@ def _arrays_of(value: object) -> list[np.ndarray]:
     return [value.data, value.indices, value.indptr]
 
 
-_NO_ROUTES = np.zeros((0, 0), dtype=np.int64)  # no routes home today: nobody goes home
+_NO_ROUTES = np.zeros((0, 0), dtype=np.int32)  # no routes home today: nobody goes home
 _NO_ROUTES.flags.writeable = False  # like the cached routes, so that the compiled travel has one signature
 
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
@@ -215,7 +215,7 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     edges : ``road_edges(road_km)``, if the caller keeps it.
     """
     n = road_km.shape[0]
-    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int32)
     nowhere = np.zeros(n, dtype=bool)
     before = None if previous is None else Previous(nowhere, ~previous[0], previous[1].to_km, previous[1].to_next)
     routes_by_destination(road_km, road_km, open_road, nowhere, ~passable, dist, nxt, previous=before, edges=edges)
