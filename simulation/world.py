@@ -117,12 +117,13 @@ class Roads(NamedTuple):
 
 
 RECENT_MASKS, RECENT_BYTES = 3, 128 * 2**20
-"""Routes of the last masks a world keeps to repair (about one a coalition): 16 n² bytes each, as many as fit in
-RECENT_BYTES (three at 1,000 places, none from 2,900: then every mask's routes are computed anew)."""
+"""Routes of the last masks a world keeps to repair (about one a coalition): 12 n² bytes each (float64 days, int32
+next hops), as many as fit in RECENT_BYTES (three at 1,000 places, none from about 3,350: then every mask's routes
+are computed anew)."""
 
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20)
-"""Routes and components by road network and mask, shared by every model in the process (at most 64 MiB: four
-sets of routes at 1,000 places, eight hundred at the Iraq scenario's 69; a 1,000-place run over 120 days hit it as
+"""Routes and components by road network and mask, shared by every model in the process (at most 64 MiB: five
+sets of routes at 1,000 places, over a thousand at the Iraq scenario's; a 1,000-place run over 120 days hit it as
 often with 64 MiB as with 256)."""
 
 

@@ -191,8 +191,8 @@ ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 
 
 LAST_ROUTES_BYTES = 128 * 2**20
-"""The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (16 n² bytes a set: two sets up
-to 2,000 places, one up to 2,900)."""
+"""The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (12 n² bytes a set: two sets up
+to about 2,350 places, one up to about 3,350)."""
 
 RECENT_ROUTES = 2
 """Sets of routes a :class:`Civilians` keeps to repair from: a day asks for two masks, the places open to the
