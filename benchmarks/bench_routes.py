@@ -4,11 +4,12 @@ Usage: nice -n 19 python benchmarks/bench_routes.py [--places 1000,2000,4000,100
 
 The model works out every coalition's routes toward every place whenever a place changes hands (and the
 civilians' whenever a battle starts or ends): :func:`simulation.rules.routing.routes_by_destination`, a Dijkstra
-from every destination, kept as two (n, n) arrays (travel days and next hops, 16 n² bytes). This times that
-computation alone, on the roads of a generated theatre (``conflict-sim generate``, seed 1; lengths in days at
-``speed_road_km``), for a coalition barred from 2 % of the places (chosen at random, ``--seed``), computed anew
-and repaired after one more place is barred. CPU seconds (``time.process_time``), medians of ``--repeats``; one
-thread. Nothing of the model is built: the (n, n) road and length matrices the function takes are made here.
+from every destination, kept as two (n, n) arrays (travel days and next hops, float64 and int32: 12 n² bytes).
+This times that computation alone, on the roads of a generated theatre (``conflict-sim generate``, seed 1;
+lengths in days at ``speed_road_km``), for a coalition barred from 2 % of the places (chosen at random,
+``--seed``), computed anew and repaired after one more place is barred. CPU seconds (``time.process_time``),
+medians of ``--repeats``; one thread. Nothing of the model is built: the (n, n) road and length matrices the
+function takes are made here.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def measure(places: int, repeats: int, seed: int) -> dict:
     one_more = barred.copy()
     one_more[rng.choice(np.flatnonzero(~barred))] = True
     nowhere = np.zeros(n, dtype=bool)
-    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int32)  # as the model keeps them
     routes_by_destination(km, days, open_road, barred, nowhere, dist, nxt, edges=edges)  # loads the kernels
     fresh, repair = [], []
     for _ in range(repeats):
