@@ -112,8 +112,12 @@ def main() -> None:
     transient(scenario, args.days)
 
 
-STAGES = ("_scripted_events", "_merge_idle_units", "_presence", "_move", "_wake_sleepers", "_engage", "_morale",
-          "_air_strikes", "_control", "_recruit", "_bury_dead_units", "_record")
+STAGES = (("movement", "merge_idle"), ("movement", "update_presence"), ("movement", "move"),
+          ("insurgency", "sleepers_rise"), ("combat", "fight"), ("morale", "leadership"),
+          ("morale", "daily_morale_and_routs"), ("combat", "air_strikes"), ("insurgency", "recruit"),
+          ("records", "record_day"))
+"""The stages of a day (``ConflictModel._step``): functions of :mod:`simulation.rules` the model calls through their
+modules, so that wrapping the module's attribute watches them."""
 
 
 def transient(scenario: object, days: int) -> None:
@@ -134,12 +138,23 @@ def transient(scenario: object, days: int) -> None:
 
     tracemalloc.start()
     m = watched("ConflictModel(...) construction", ConflictModel)(scenario, seed=1, days=days)
-    for name in STAGES:
-        setattr(m, name, watched(f"model.{name}", getattr(m, name)))
+    import simulation.rules as rules
+
+    originals = []
+    for module_name, name in STAGES:
+        module = getattr(rules, module_name)
+        originals.append((module, name, getattr(module, name)))
+        setattr(module, name, watched(f"{module_name}.{name}", getattr(module, name)))
+    m._scripted_events = watched("model._scripted_events", m._scripted_events)
+    m._changes_of_hands = watched("model._changes_of_hands", m._changes_of_hands)
     for c in m.commands:
         c.plan = watched(f"command.plan ({c.doctrine})", c.plan)
     m.civilians.step = watched("civilians.step", m.civilians.step)
-    m.run()
+    try:
+        m.run()
+    finally:
+        for module, name, fn in originals:
+            setattr(module, name, fn)
     held = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     print(f"\n--- largest transient allocation by stage (tracemalloc; held at the end {held / 2**20:,.0f} MB) ---")

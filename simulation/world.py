@@ -117,12 +117,13 @@ class Roads(NamedTuple):
 
 
 RECENT_MASKS, RECENT_BYTES = 3, 128 * 2**20
-"""Routes of the last masks a world keeps to repair (about one a coalition): 16 n² bytes each, as many as fit in
-RECENT_BYTES (three at 1,000 places, none from 2,900: then every mask's routes are computed anew)."""
+"""Routes of the last masks a world keeps to repair (about one a coalition): 12 n² bytes each (float64 days, int32
+next hops), as many as fit in RECENT_BYTES (three at 1,000 places, none from about 3,350: then every mask's routes
+are computed anew)."""
 
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20)
-"""Routes and components by road network and mask, shared by every model in the process (at most 64 MiB: four
-sets of routes at 1,000 places, eight hundred at the Iraq scenario's 69; a 1,000-place run over 120 days hit it as
+"""Routes and components by road network and mask, shared by every model in the process (at most 64 MiB: five
+sets of routes at 1,000 places, over a thousand at the Iraq scenario's; a 1,000-place run over 120 days hit it as
 often with 64 MiB as with 256)."""
 
 
@@ -205,9 +206,17 @@ class World:
         self.packed_roads = tuple(self.roads)
 
     def _all_routes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        hours = np.where(self.open_road, self.road_km / np.where(self.road_speed > 0, self.road_speed, 1), 0)
-        travel_days, pred = dijkstra(csr_matrix(hours), directed=False, return_predecessors=True)
-        distance_km = dijkstra(csr_matrix(np.where(self.open_road, self.road_km, 0)), directed=False)
+        # The open roads in CSR form straight from the edge lists (row-major, as SciPy's conversion of the dense
+        # matrices orders them: the same arrays), without a dense temporary.
+        a, b = self.edges.a, self.edges.b
+        is_open = self.open_road[a, b]
+        a, b = a[is_open], b[is_open]
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(a, minlength=self.n), out=indptr[1:])
+        speed = self.road_speed[a, b]
+        hours = csr_matrix((self.road_km[a, b] / np.where(speed > 0, speed, 1), b, indptr), shape=(self.n, self.n))
+        travel_days, pred = dijkstra(hours, directed=False, return_predecessors=True)
+        distance_km = dijkstra(csr_matrix((self.road_km[a, b], b, indptr), shape=(self.n, self.n)), directed=False)
         # For an undirected graph, the predecessor of i on the shortest path from j is the next hop from i
         # toward j; -9999 (unreachable) becomes -1.
         nxt = pred.T.copy()
@@ -237,7 +246,7 @@ class World:
         # are repaired rather than computed anew: the same result. They are kept by destination, as the repair
         # works on them.
         n = self.n
-        days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+        days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int32)
         near = min(self._recent_avoiding, key=lambda r: int(np.count_nonzero(r.no_exit != hostile)), default=None)
         routes_by_destination(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days_t, next_t,
                               previous=near, edges=self.edges)

@@ -137,26 +137,28 @@ def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
     """Cut every road of the (n, n) matrix ``road_km`` (0 = no road) into slots of ``step_km``.
 
     An edge of ``km`` takes ``max(1, ceil(km / step_km))`` slots: people never arrive sooner than the road allows.
+    Nothing of the result is n x n: a place's roads are found through its ``out_edge`` row (see
+    :func:`simulation.civilians.travel.edge_between`).
     """
     n = road_km.shape[0]
     tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
     km = road_km[tail, head]
     E = tail.size
-    edge_id = np.full((n, n), -1, dtype=np.int64)
-    edge_id[tail, head] = np.arange(E)
     degree = np.bincount(tail, minlength=n)
     J = int(degree.max()) if E else 0
     out_edge = np.full((n, max(J, 1)), -1, dtype=np.int64)
-    slot_of = np.full((n, n), -1, dtype=np.int64)
-    position = np.arange(E) - np.r_[0, np.cumsum(degree)[:-1]][tail]
+    start = np.r_[0, np.cumsum(degree)[:-1]].astype(np.int64)
+    position = np.arange(E) - start[tail]
     out_edge[tail, position] = np.arange(E)
-    slot_of[tail, head] = position
-    uturn = slot_of[head, tail]
+    # The way back of each edge (head -> tail): edges are sorted by (tail, head), so it is found by bisection.
+    key = tail.astype(np.int64) * n + head
+    back = np.minimum(np.searchsorted(key, head.astype(np.int64) * n + tail), max(E - 1, 0))
+    uturn = np.where(key[back] == head.astype(np.int64) * n + tail, back - start[head], -1) if E else position
     length = np.maximum(1, np.ceil(km / step_km - 1e-9)).astype(np.int64)
     first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
     # next_edge[j, e]: the edge taken by the j-th road out of e's head (-1 where the head has fewer).
     next_edge = np.ascontiguousarray(out_edge[head].T)
-    return RoadSlots(tail, head, km, edge_id, out_edge, slot_of, uturn, first, length, degree, next_edge)
+    return RoadSlots(tail, head, km, out_edge, uturn, first, length, degree, next_edge)
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def _arrays_of(value: object) -> list[np.ndarray]:
     return [value.data, value.indices, value.indptr]
 
 
-_NO_ROUTES = np.zeros((0, 0), dtype=np.int64)  # no routes home today: nobody goes home
+_NO_ROUTES = np.zeros((0, 0), dtype=np.int32)  # no routes home today: nobody goes home
 _NO_ROUTES.flags.writeable = False  # like the cached routes, so that the compiled travel has one signature
 
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
@@ -205,8 +207,8 @@ ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 
 
 LAST_ROUTES_BYTES = 128 * 2**20
-"""The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (16 n² bytes a set: two sets up
-to 2,000 places, one up to 2,900)."""
+"""The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (12 n² bytes a set: two sets up
+to about 2,350 places, one up to about 3,350)."""
 
 RECENT_ROUTES = 2
 """Sets of routes a :class:`Civilians` keeps to repair from: a day asks for two masks, the places open to the
@@ -229,7 +231,7 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     edges : ``road_edges(road_km)``, if the caller keeps it.
     """
     n = road_km.shape[0]
-    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int64)
+    dist, nxt = np.empty((n, n)), np.empty((n, n), dtype=np.int32)
     nowhere = np.zeros(n, dtype=bool)
     before = None if previous is None else Previous(nowhere, ~previous[0], previous[1].to_km, previous[1].to_next)
     routes_by_destination(road_km, road_km, open_road, nowhere, ~passable, dist, nxt, previous=before, edges=edges)

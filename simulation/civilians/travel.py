@@ -69,9 +69,8 @@ class RoadSlots(NamedTuple):
     Attributes
     ----------
     tail, head, km : arrays of shape (E,): the directed edges ``tail -> head`` (both directions of every road).
-    edge_id : (n, n) array, the edge from ``a`` to ``b`` or -1.
-    out_edge : (n, J) array, the edges leaving each place, padded with -1 (J = the largest degree).
-    slot_of : (n, n) array, the position of ``b`` in ``a``'s ``out_edge`` row, or -1.
+    out_edge : (n, J) array, the edges leaving each place, padded with -1 (J = the largest degree); the edge
+        from ``a`` to ``b`` is found among ``a``'s (:func:`edge_between`).
     uturn : (E,) array, the position of the way back (``head -> tail``) in ``head``'s ``out_edge`` row.
     first, length : (E,) arrays: each edge's slots are ``first .. first + length - 1``, a ring buffer. At
         quarter-day ``t`` people arrive from slot ``first + t % length`` (see :meth:`RoadSlots.slot`), and
@@ -85,9 +84,7 @@ class RoadSlots(NamedTuple):
     tail: np.ndarray
     head: np.ndarray
     km: np.ndarray
-    edge_id: np.ndarray
     out_edge: np.ndarray
-    slot_of: np.ndarray
     uturn: np.ndarray
     first: np.ndarray
     length: np.ndarray
@@ -102,6 +99,16 @@ class RoadSlots(NamedTuple):
         """The slot of each edge from which people arrive at quarter-day ``t`` (and into which people who
         start on the edge then are put)."""
         return self.first + t % self.length
+
+
+@njit(cache=True, inline="always")
+def edge_between(out_edge: np.ndarray, degree: np.ndarray, head: np.ndarray, a: int, b: int) -> int:
+    """The edge from place ``a`` to place ``b`` (found among ``a``'s few roads), or -1 if there is none."""
+    for j in range(degree[a]):
+        e = out_edge[a, j]
+        if head[e] == b:
+            return e
+    return -1
 
 
 class Hops(NamedTuple):
@@ -355,8 +362,9 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
             settle_at[i] = h
         else:
             settle_at[i] = -1
-            returning.slots[here[roads.edge_id[h, nxt]], o] += count[i]
-            returning.busy[here[roads.edge_id[h, nxt]]] += count[i]
+            e_next = edge_between(roads.out_edge, roads.degree, roads.head, h, nxt)
+            returning.slots[here[e_next], o] += count[i]
+            returning.busy[here[e_next]] += count[i]
             continue
         off[o] += count[i]
         left[o] = True
@@ -699,7 +707,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     Parameters
     ----------
     hops : the hop matrix (see :class:`Hops`).
-    roads : the road slots (``out_edge``, ``degree``, ``edge_id`` are read).
+    roads : the road slots (``out_edge``, ``degree``, ``head`` are read).
     start : (E,) the slot of each road in which people who set off now are put.
     day : ``(weight, hazard, leaving, appeal, share, within, rate, near_rate, near, to_next, nest, origins)``:
 
@@ -732,7 +740,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     hp, rd, pe = Hops(*hops), RoadSlots(*roads), People(*people)
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
-    out_edge, degree, edge_id = rd.out_edge, rd.degree, rd.edge_id
+    out_edge, degree, head = rd.out_edge, rd.degree, rd.head
     weight, hazard, leaving, appeal, share, within_share, rate, near_rate, near, to_next, nest, origins = day
     of_gp, group_start = origins
     residents, displaced_from, cohort, cohort_days = pe.residents, pe.displaced_from, pe.cohort, pe.cohort_days
@@ -855,7 +863,8 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             days = _days_taken(count, cohort_days[o, c], going)
             cohort[o, c] -= going
             cohort_days[o, c] -= days
-            rt.slots[start[edge_id[c, h]], o] += going
-            rt.busy[start[edge_id[c, h]]] += going
+            e = edge_between(out_edge, degree, head, c, h)
+            rt.slots[start[e], o] += going
+            rt.busy[start[e]] += going
             returning_n[o] += going
             returning_days[o] += days
