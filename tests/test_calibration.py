@@ -15,7 +15,7 @@ import pytest
 
 from simulation.calibration.abc import reflect, smc_abc
 from simulation.calibration.evaluate import Evaluator, Objective, ObservedValues
-from simulation.calibration.fit import calibrate, fit
+from simulation.calibration.fit import calibrate, fit, fit_differential_evolution
 from simulation.calibration.fitted import fitted_file_text, load_posterior
 from simulation.calibration.loss import (
     DEFAULT_SETTINGS,
@@ -544,6 +544,22 @@ def test_synthetic_recovery(toy_fit, tmp_path):
     assert progress["phase"] == "done" and progress["differential_evolution"]["history"]
 
 
+def test_a_warm_start_is_never_lost_by_differential_evolution(toy_fit):
+    """``start`` (an earlier fit's best) joins the first population, and the evolution ends no worse than it on
+    the common seeds; without it, a budget too small to find that point ends worse."""
+    s, _, full = toy_fit
+    objective = Objective(s, full.observations, full.names, (1, 2), full.settings, days=TOY_DAYS)
+    with Evaluator(objective, workers=1) as ev:
+        earlier = fit_differential_evolution(ev, BOUNDS, budget=60, seed=4)
+        start, at_start = np.asarray(earlier.x), float(earlier.fun)
+        cold = fit_differential_evolution(ev, BOUNDS, budget=12, seed=3)
+        seen: list = []
+        warm = fit_differential_evolution(ev, BOUNDS, budget=12, seed=3, start=start, evaluated=seen)
+    assert seen[0] == (tuple(float(v) for v in start), at_start)  # the start is the first set scored
+    assert warm.fun <= at_start
+    assert cold.fun > at_start  # so the warm start is what made the difference
+
+
 class _Interrupt(Exception):
     pass
 
@@ -754,6 +770,8 @@ def test_calibrate_command_writes_fitted_file_and_refuses_to_overwrite(tmp_path,
     (["--budget", "3"], "--budget 3: must be at least 10"),
     (["--workers", "0"], "--workers 0: must be at least 1"),
     (["--resume"], "nothing to resume"),
+    (["--start", "no-such-fitted.toml"], "--start no-such-fitted.toml: cannot read it"),
+    (["--start", str(TOY / "scenario.toml")], "[parameters] has no number for"),
 ])
 def test_calibrate_bad_input_exits_2_without_output(tmp_path, toy_observations, capsys, extra, message):
     out = tmp_path / "cal"

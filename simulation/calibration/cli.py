@@ -30,6 +30,20 @@ def _positive(name: str, value: int, least: int = 1) -> int:
 # ------------------------------------------------------------------------------------------------------------
 
 
+def _start_point(path: Path, names: tuple[str, ...]) -> dict[str, float]:
+    """The ``[parameters]`` of a fitted file (``--start``), one value for each fitted parameter."""
+    import tomllib
+
+    try:
+        params = tomllib.loads(path.read_text(encoding="utf-8")).get("parameters", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise UsageError(f"--start {path}: cannot read it ({e})") from None
+    missing = [n for n in names if not isinstance(params.get(n), (int, float)) or isinstance(params.get(n), bool)]
+    if missing:
+        raise UsageError(f"--start {path}: [parameters] has no number for {', '.join(missing)}")
+    return {n: float(params[n]) for n in names}
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -76,11 +90,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if particles > evaluations:
         raise UsageError(f"--particles {particles}: more than the ABC budget of {abc_budget} runs allows "
                          f"({evaluations} particle evaluations of {args.seeds} runs)")
+    start = None
+    if args.start is not None:
+        start = _start_point(args.start, names)
     out = args.out or Path("runs") / f"calibrate-{scenario.name}"
     command = shlex.join(["conflict-sim", "calibrate", _relative(scenario_dir), "--budget", str(args.budget),
                           "--seed", str(args.seed), "--seeds", str(args.seeds), "--rescore-seeds",
                           str(args.rescore_seeds), "--abc-budget", str(abc_budget), "--particles", str(particles),
-                          "--observations", _relative(obs_dir)])
+                          "--observations", _relative(obs_dir)]
+                         + ([] if args.start is None else ["--start", _relative(args.start)]))
     # What the runs depend on: a resumed calibration refuses to continue if any of it changed.
     record = {
         "command": command, "scenario": scenario.name, "scenario_dir": _relative(scenario_dir),
@@ -92,6 +110,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "scenario_fingerprint": scenario_fingerprint(scenario), "scenario_parameters": dict(scenario.parameters),
         "observations_fingerprint": compiled.digest(),
     }
+    if start is not None:
+        record["start"] = {"file": _relative(args.start), "parameters": start}
     settings_file = out / "calibration.json"
     if out.exists():
         if args.resume:
@@ -127,7 +147,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         result = calibrate(scenario, observations, budget=args.budget, seed=args.seed, seeds=args.seeds,
                            abc_budget=abc_budget, particles=particles, rescore_seeds=args.rescore_seeds,
                            workers=args.workers, out=out, progress=not args.quiet, settings=settings,
-                           record=record)
+                           record=record, start=start)
     except ForeignStore as e:
         raise UsageError(str(e)) from None
     except KeyboardInterrupt:
@@ -354,6 +374,9 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
     c.add_argument("--out", type=Path, default=None, help="calibration directory (default runs/calibrate-<name>)")
     c.add_argument("--fitted", type=Path, default=None,
                    help="also write the fitted-parameters file here (and the posterior beside it)")
+    c.add_argument("--start", type=Path, default=None, metavar="FITTED",
+                   help="warm start: the [parameters] of an earlier fitted file join differential evolution's "
+                        "first population (the fit then ends no worse than them on the common seeds)")
     c.add_argument("--resume", action="store_true", help="continue an interrupted calibration in --out")
     c.add_argument("--force", action="store_true", help="replace --out if it exists")
     c.add_argument("--quiet", action="store_true", help="no progress bar")

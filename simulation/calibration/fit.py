@@ -69,7 +69,8 @@ def de_schedule(budget: int, dim: int) -> tuple[int, int]:
 
 def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget: int, seed: int,
                                callback: Callable[[OptimizeResult], None] | None = None,
-                               evaluated: list[tuple[tuple[float, ...], float]] | None = None) -> OptimizeResult:
+                               evaluated: list[tuple[tuple[float, ...], float]] | None = None,
+                               start: np.ndarray | None = None) -> OptimizeResult:
     """Minimise the objective with ``scipy.optimize.differential_evolution``.
 
     Parameters
@@ -80,6 +81,10 @@ def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget:
     seed : seeds the initial Latin hypercube and the evolution.
     callback : called after every generation with SciPy's intermediate result.
     evaluated : if given, every vector scored and its score are appended to it.
+    start : if given, a parameter vector (clipped to the bounds) that replaces the first member of the initial
+        population: a warm start from an earlier fit, which the evolution then keeps unless a set scores better
+        on the same seeds (DE replaces a member only by a better trial), so the result is never worse than the
+        start on the common seeds.
 
     Returns
     -------
@@ -99,6 +104,8 @@ def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget:
     init = qmc.scale(qmc.LatinHypercube(d=dim, rng=rng).random(pop) if "rng" in inspect.signature(
         qmc.LatinHypercube).parameters else qmc.LatinHypercube(d=dim, seed=rng).random(pop),
         bounds[:, 0], bounds[:, 1])
+    if start is not None:
+        init[0] = np.clip(np.asarray(start, dtype=float), bounds[:, 0], bounds[:, 1])
 
     def mapper(func: Callable, xs: Iterable) -> list[float]:
         xs = [tuple(float(v) for v in x) for x in xs]
@@ -217,7 +224,7 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
         abc_budget: int | None = None, particles: int | None = None, progress: bool = True,
         settings: dict[str, Any] | None = None, backend: str | None = None, scheduler: str | None = None,
         callback: Callable[[OptimizeResult], None] | None = None, rescore_seeds: tuple[int, ...] | None = None,
-        rescore_share: float = 0.1) -> CalibrationResult:
+        rescore_share: float = 0.1, start: np.ndarray | None = None) -> CalibrationResult:
     """Fit with differential evolution, re-score the best, then sample the SMC-ABC posterior; record everything
     in ``out``.
 
@@ -241,6 +248,7 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
         ``progress.json``.
     rescore_seeds : the seeds the best are scored again on (default: 40, :func:`rescore_seeds_of`).
     rescore_share : share of the evaluated parameter sets re-scored.
+    start : a warm start for differential evolution (see :func:`fit_differential_evolution`).
 
     Returns
     -------
@@ -290,7 +298,8 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
             bar.set_postfix(best=f"{float(res.fun):.3f}")
             record("differential_evolution", h[-1])
 
-        de = fit_differential_evolution(ev, bounds, budget, seed, callback=de_progress, evaluated=evaluated)
+        de = fit_differential_evolution(ev, bounds, budget, seed, callback=de_progress, evaluated=evaluated,
+                                        start=start)
         if out is not None:
             _write_json(out / "de.json", {"x": objective.parameters(de.x), "fun": float(de.fun),
                                           "nfev": int(de.nfev), "nit": int(de.nit), "message": str(de.message),
@@ -351,7 +360,7 @@ def calibrate(scenario: Scenario | str | Path, observations: Observations | str 
               scheduler: str | None = None, out: str | Path | None = None,
               callback: Callable[[OptimizeResult], None] | None = None, progress: bool = False,
               settings: LossSettings = DEFAULT_SETTINGS, days: int | None = None,
-              record: dict[str, Any] | None = None) -> CalibrationResult:
+              record: dict[str, Any] | None = None, start: dict[str, float] | None = None) -> CalibrationResult:
     """Fit the scenario's ``[fit]`` parameters to the observations of the calibration split.
 
     Differential evolution on ensembles over common seeds, a re-scoring of the best on other seeds, then an
@@ -376,6 +385,8 @@ def calibrate(scenario: Scenario | str | Path, observations: Observations | str 
     settings : constants of the loss.
     days : days per run (default: the scenario's length).
     record : recorded in ``progress.json`` (the command line records its settings).
+    start : a warm start, ``{name: value}`` for every fitted parameter (an earlier fit's): the first member of
+        differential evolution's initial population (see :func:`fit_differential_evolution`).
 
     Returns
     -------
@@ -410,7 +421,13 @@ def calibrate(scenario: Scenario | str | Path, observations: Observations | str 
     names = tuple(scenario.fit_bounds)
     bounds = np.array([scenario.fit_bounds[n] for n in names])
     objective = Objective(scenario, compiled, names, tuple(seed * 1000 + k for k in range(seeds)), settings, days)
+    x0 = None
+    if start is not None:
+        missing = [n for n in names if n not in start]
+        if missing:
+            raise ValueError(f"start: no value for {', '.join(missing)}")
+        x0 = np.array([float(start[n]) for n in names])
     return fit(objective, bounds, None if out is None else Path(out), budget, seed, workers=workers,
                abc_budget=abc_budget, particles=particles, progress=progress, settings=record, backend=backend,
                scheduler=scheduler, callback=callback, rescore_seeds=rescore_seeds_of(seed, rescore_seeds),
-               rescore_share=rescore_share)
+               rescore_share=rescore_share, start=x0)
