@@ -52,7 +52,9 @@ def test_low_morale_garrison_routs_and_deserters_are_not_dead(tmp_path):
         ["insurgent,base,800,1.2,0.9", "government,city,3000,0.7,0.5", "government,rear,100,0.8,0.8"],
         events=["2014-06-01,morale_shock,city,government,0.45,commanders leave,test"],
     )
-    m = run(path, attack_ratio=0.3)
+    # No airlift: the rear, reached only through the city, would otherwise be a besieged place the air force
+    # supplies, whose garrison stands instead of routing (tests/test_rules_direction.py tests that rule).
+    m = run(path, attack_ratio=0.3, airlift_places=0)
     routs = [e for e in m.log if e[1] == "rout" and e[3].startswith("government")]
     assert routs, "the demoralised garrison should rout (in the city, or at the rear it withdrew to)"
     ledger = m.personnel_balance()["government"]
