@@ -170,7 +170,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "loss_casualties": terms["casualties"],
         "loss_displacement": terms["displacement"],
         "loss_common_seeds": common["loss"],
-        "method": "scipy.optimize.differential_evolution (best1bin, deferred updating, Latin hypercube start, "
+        "method": "scipy.optimize.differential_evolution (best1bin, deferred updating, Latin hypercube start"
+                  + (" with the --start point as its first member" if args.start is not None else "") + ", "
                   "no polish) on the ensemble loss over the common seeds; the best 10 % re-scored on the "
                   "re-scoring seeds and the best of them chosen; then replenishment SMC-ABC on the ensemble loss "
                   "(simulation/calibration/abc.py)",
