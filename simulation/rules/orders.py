@@ -336,38 +336,14 @@ def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
 def linked_to_rear(state: State, coalition: int, allowed: np.ndarray) -> np.ndarray:
     """(places,) bool: the ``allowed`` places joined by open roads through ``allowed`` places only to the rear of
     a faction of ``coalition`` (the most valuable place the coalition held at the start; the rear itself counts
-    if allowed). A place behind a threatened one (the Baiji refinery behind Baiji town) is not linked: it is
-    safe only until the threatened place falls, then it is cut off."""
-    w, sides = state.world, state.sides
-    rears = np.unique(sides.rear[(sides.coalition_of == coalition) & (sides.rear >= 0)]).astype(np.int64)
-    out = np.zeros(w.n, dtype=bool)
-    if rears.size:
-        e = w.edges
-        _flood(rears, allowed, e.indptr, e.b, w.open_road[e.a, e.b], out)
-    return out
-
-
-@njit(cache=True)
-def _flood(starts: np.ndarray, allowed: np.ndarray, indptr: np.ndarray, to: np.ndarray, open_edge: np.ndarray,
-           out: np.ndarray) -> None:
-    """Mark in ``out`` the ``allowed`` places reachable from ``starts`` (themselves if allowed) by open edges
-    (CSR: the edges out of ``a`` are ``indptr[a] .. indptr[a + 1] - 1``, to ``to``) through allowed places."""
-    stack = np.empty(allowed.size, dtype=np.int64)
-    k = 0
-    for s in starts:
-        if allowed[s] and not out[s]:
-            out[s] = True
-            stack[k] = s
-            k += 1
-    while k:
-        k -= 1
-        a = stack[k]
-        for j in range(indptr[a], indptr[a + 1]):
-            b = to[j]
-            if open_edge[j] and allowed[b] and not out[b]:
-                out[b] = True
-                stack[k] = b
-                k += 1
+    if allowed): the rear's connected components (:meth:`simulation.world.World.components`). A place behind a
+    threatened one (the Baiji refinery behind Baiji town) is not linked: it is safe only until the threatened
+    place falls, then it is cut off."""
+    sides = state.sides
+    rears = sides.rear[(sides.coalition_of == coalition) & (sides.rear >= 0)]
+    labels = state.world.components(allowed)
+    reached = labels[rears]
+    return np.isin(labels, reached[reached >= 0])
 
 
 def threat_to(state: State, coalition: int) -> np.ndarray:
