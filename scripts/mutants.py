@@ -176,6 +176,11 @@ MUTANTS = (
            "    keep = ~np.isin(rows, sent) & ~waiting",
            "    keep = ~np.isin(rows, sent)",
            test="test_the_peshmerga_waiting_in_a_claimed_town"),
+    Mutant("enclave_joins_every_offensive", "insurgents holding an enclave join their governorate's offensive "
+           "wherever it begins", "simulation/rules/insurgency.py",
+           "        at[f] &= ~enclave | joined",
+           "        at[f] &= ~enclave | ~joined | joined",
+           test="test_insurgents_holding_an_enclave_join"),
     Mutant("battle_has_two_losers", "both sides of a battle may break the same day",
            "simulation/rules/morale.py",
            "        if breaks[r] and not (pr.battle[q]",

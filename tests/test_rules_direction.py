@@ -570,7 +570,7 @@ def test_routing_units_make_for_a_place_no_enemy_threatens(tmp_path):
          .place("camp", "insurgent").road("low", "near", 20).road("low", "far", 200).road("near", "camp", 30)
          .unit("government", "low", 1000, morale=0.3).unit("government", "near", 5000, morale=0.9)
          .unit("insurgent", "camp", 5000).event(0, "morale_shock", "low", "government", 0.1)
-         .set(rout_threshold=0.3, attack_ratio=10.0))
+         .event(0, "offensive", "camp", "insurgent", 1).set(rout_threshold=0.3, attack_ratio=10.0))
     m = run(cells(t, "low").model(tmp_path / "s", days=1))
     assert [e[3].split(":")[0] for e in logged(m, "rout", "low")] == ["government unit routs toward far"]
 
@@ -777,7 +777,8 @@ def test_a_withdrawal_goes_back_toward_the_rear_not_into_a_dead_end_behind_a_thr
          .road("camp2", "hub", 10)
          .unit("insurgent", "camp", 5000).unit("insurgent", "camp2", 5000).unit("government", "town", 100)
          .unit("government", "hub", 5000).unit("government", "rear", 1000)
-         .event(0, "offensive", "town", "insurgent", 1).set(hold_value=2.0, withdraw_ratio=1.0, attack_ratio=10.0))
+         .event(0, "offensive", "town", "insurgent", 1).event(0, "offensive", "camp2", "insurgent", 1)
+         .set(hold_value=2.0, withdraw_ratio=1.0, attack_ratio=10.0))
     m = run(t.model(tmp_path / "s", days=1))
     gone = logged(m, "withdrawal", "town")
     assert len(gone) == 1 and "rear" in gone[0][3] and "annex" not in gone[0][3], gone
@@ -821,3 +822,22 @@ def test_the_peshmerga_waiting_in_a_claimed_town_the_army_holds_stay_instead_of_
     x = place_index(m, "x")
     sent = int(m.rec_arriving[0, x, faction_index(m, "kurds")] + m.rec_present[0, x, faction_index(m, "kurds")])
     assert (sent > 0) == (not waiting)
+
+
+@pytest.mark.parametrize("joined", [True, False])
+def test_insurgents_holding_an_enclave_join_their_governorates_offensive_only_once_it_reaches_them(tmp_path,
+                                                                                                   joined):
+    """5000 insurgents have held ``enclave`` since the start, 20 km from a small government ``town`` (not worth
+    a stand) of the same governorate; their offensive there begins at ``origin``. Joined to ``origin`` by a road
+    of their own, they take part: the town's garrison withdraws before them. Reached only through the town, the
+    offensive has not reached them: they threaten nobody, and nothing happens at the town."""
+    t = (Theatre().place("enclave", "insurgent").place("town", "government").place("origin", "government")
+         .place("rear", "government", value=5, governorate="R").road("enclave", "town", 20)
+         .road("enclave" if joined else "town", "origin", 200).road("town", "rear", 400).road("origin", "rear", 400)
+         .unit("insurgent", "enclave", 5000).unit("government", "town", 100).unit("government", "rear", 1000)
+         .event(0, "offensive", "origin", "insurgent", 1).set(hold_value=2.0, withdraw_ratio=1.0))
+    m = run(t.model(tmp_path / "s", days=3))
+    assert bool(logged(m, "withdrawal", "town")) == joined
+    if not joined:
+        assert not logged(m, "battle") and (m.rec_control[:, place_index(m, "town")]
+                                             == faction_index(m, "government")).all()

@@ -197,6 +197,7 @@ class ConflictModel(mesa.Model):
         s, rng, p = self.state, self.rng, self.p
         self._start_day()
         self._scripted_events()                                              # 1
+        insurgency.offensive_fronts(s)
         movement.merge_idle(s)
         movement.update_presence(s)
         self.agents_by_type[FactionCommand].do("plan")                       # 2
@@ -286,6 +287,10 @@ class ConflictModel(mesa.Model):
                     where[:] = False
                     where[w.governorate_of[w.index[e.place]]] = True
                 s.offensive_in[f, where] = e.amount > 0
+                if e.place:
+                    s.offensive_from[f, w.index[e.place]] = e.amount > 0
+                else:
+                    s.offensive_from[f, :] = e.amount > 0
                 region = f" in {w.governorates[int(np.flatnonzero(where)[0])]}" if e.place else ""
                 self._log(e.kind, e.place or "", f"{e.faction} {'begins' if e.amount > 0 else 'ends'} its offensive"
                           + region)

@@ -6,6 +6,14 @@ are present at its place, or when no enemy is (the garrison has gone or routed);
 much it outnumbers the garrison (in June 2014 the cells of Mosul, Tikrit or Hawija rose as the columns
 arrived or the army left, not on the offensive's first day).
 
+**Fronts.** An offensive begins in a governorate (``offensive`` events), but the insurgents holding an enclave
+there since before the run began (Fallujah and Karma since January 2014) are tied to its defence: they take part
+(attack, threaten, count as free for orders) only once the enclave is joined to a place where an offensive of
+theirs in that governorate began, by open roads through places their enemies do not hold. In June 2014 the
+push up the Euphrates from the Syrian border took al-Qaim, Rawa, Ana and Rutba, while the front around
+Fallujah and Ramadi, deadlocked since January, did not move (Musings on Iraq, 'Stalemate in Iraq's Anbar
+Province', 19 Feb 2014; the scenario's Anbar offensive row). Units elsewhere follow their governorate's start.
+
 **Recruitment.** Each day, at each place an insurgent faction holds,
 
     recruits ~ Poisson(recruit_rate * residents * sympathy)
@@ -16,7 +24,7 @@ quality becomes the personnel-weighted mean with ``recruit_quality``, or form a 
 
 Parameters read: ``recruit_rate``, ``recruit_quality``, ``initial_morale``.
 
-Entries: :func:`sleepers_rise`, :func:`recruit`.
+Entries: :func:`offensive_fronts`, :func:`sleepers_rise`, :func:`recruit`.
 """
 
 from __future__ import annotations
@@ -26,6 +34,29 @@ from numba import njit
 
 from simulation.rules import movement
 from simulation.rules.state import RECRUITED, Places, Sides, State, Units, side_columns, unit_columns
+
+
+def offensive_fronts(state: State) -> None:
+    """Where each faction's units take part in its offensive today (``state.offensive_at``, faction x place): where
+    it has begun in the place's governorate, except, for insurgent factions, at places their side holds and has
+    held since the start (an enclave) that open roads through places not held by their enemies do not join to
+    a place where one of their offensives in that governorate began (see the module's docstring)."""
+    w, sides = state.world, state.sides
+    gov = w.governorate_of
+    at = state.offensive_at
+    at[:] = state.offensive_in[:, gov]
+    for f in state.insurgent_factions:
+        c = sides.coalition_of[f]
+        enclave = at[f] & (state.initial_holder == c) & (state.holder == c)
+        if not enclave.any():
+            continue
+        origins = state.offensive_from[f]
+        labels = w.components(~sides.hostile[c, state.holder] | origins)
+        joined = np.zeros(w.n, dtype=bool)
+        for g in np.unique(gov[enclave]).tolist():
+            from_here = labels[origins & (gov == g)]
+            joined |= (gov == g) & np.isin(labels, from_here[from_here >= 0])
+        at[f] &= ~enclave | joined
 
 
 def sleepers_rise(state: State, params: dict[str, float]) -> np.ndarray | None:

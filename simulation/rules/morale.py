@@ -160,7 +160,7 @@ def _threatened(state: State) -> np.ndarray:
     shaken = u.shocked[:n] & u.alive[:n]
     if shaken.any():
         cells = np.flatnonzero(u.alive[:n] & u.hidden[:n] & (u.personnel[:n] > 0))
-        cells = cells[state.offensive_in[u.faction[cells], state.world.governorate_of[u.loc[cells]]]]
+        cells = cells[state.offensive_at[u.faction[cells], u.loc[cells]]]
         for c in distinct(sides.coalition_of[u.faction[:n][shaken]]):
             out[:, c] = under_threat(state, c)  # threat_to(state, c) > 0
             hostile_cells = cells[sides.hostile[c, sides.coalition_of[u.faction[cells]]]]

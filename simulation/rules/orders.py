@@ -391,7 +391,7 @@ def _threat_terms(state: State, coalition: int | None = None,
     mask = state.sides.hostile[coalition] if coalitions is None else coalitions
     # units split off today are not counted until tomorrow (presence.here)
     return _within_a_day(state.units.packed, state.presence.here, state.packed_sides, mask, state.routes.all()[0],
-                         (state.offensive_in, state.world.governorate_of))
+                         (state.offensive_in, state.world.governorate_of, state.offensive_at))
 
 
 def _threat_of(state: State, coalitions: np.ndarray) -> np.ndarray:
@@ -425,9 +425,10 @@ def _defence_against(state: State, coalition: int, params: dict[str, float]) -> 
 
 
 def _command(state: State, faction: int, only_active: bool) -> tuple:
-    """``(faction, battle, only_active, active, governorate)`` for :func:`_free_units`: the places where a battle
-    is, and whether only the units in governorates where the faction's offensive has begun are free."""
-    return (faction, state.presence.battle, only_active, state.offensive_in[faction], state.world.governorate_of)
+    """``(faction, battle, only_active, active)`` for :func:`_free_units`: the places where a battle is, whether
+    only the units standing where the faction's offensive has begun are free, and where it has
+    (:func:`simulation.rules.insurgency.offensive_fronts`)."""
+    return (faction, state.presence.battle, only_active, state.offensive_at[faction])
 
 
 def _front(state: State, faction: int, coalition: int) -> tuple:
@@ -482,10 +483,10 @@ def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, d
 
 @njit(cache=True)
 def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active: bool, active: np.ndarray,
-                governorate: np.ndarray, rows: np.ndarray, rows_loc: np.ndarray) -> int:
+                rows: np.ndarray, rows_loc: np.ndarray) -> int:
     """The units of ``faction`` (among rows ``0..n-1``) a command may give orders to today: alive, at a place,
     not routing, not hidden, and not where a ``battle`` is; each one's objective becomes where it is. Of those,
-    into ``rows`` and ``rows_loc``: all of them or, if ``only_active``, those in a governorate where ``active``.
+    into ``rows`` and ``rows_loc``: all of them or, if ``only_active``, those at places where ``active``.
     Returns how many. (Called by the compiled entries below, with ``u`` named.)"""
     k = 0
     for r in range(n):
@@ -495,7 +496,7 @@ def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active:
         if battle[here]:
             continue
         u.target[r] = here
-        if only_active and not active[governorate[here]]:
+        if only_active and not active[here]:
             continue
         rows[k] = r
         rows_loc[k] = here
@@ -505,10 +506,10 @@ def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active:
 
 @njit(cache=True)
 def _free_of(units: Units, n: int, command: tuple, out: tuple) -> int:
-    """:func:`_free_units` (``command``: ``(faction, battle, only_active, active, governorate)``) into ``out``,
+    """:func:`_free_units` (``command``: ``(faction, battle, only_active, active)``) into ``out``,
     ``(rows, loc)``. Returns how many."""
-    faction, battle, only_active, active, governorate = command
-    return _free_units(unit_columns(units), n, faction, battle, only_active, active, governorate, out[0], out[1])
+    faction, battle, only_active, active = command
+    return _free_units(unit_columns(units), n, faction, battle, only_active, active, out[0], out[1])
 
 
 @njit(cache=True)
@@ -518,10 +519,10 @@ def _free_and_needing(units: Units, n: int, command: tuple, needs_in: tuple, pla
     them (``needs_in``: ``(own_effective, threat, holder, side)``; ``out[2:]``:
     ``(leaving, own_def, need, hopeless)``). Returns (how many free units, how many of them stay)."""
     u = unit_columns(units)
-    faction, battle, only_active, active, governorate = command
+    faction, battle, only_active, active = command
     own_effective, threat, holder, side = needs_in
     rows, loc, leaving, own_def, need, hopeless = out
-    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    m = _free_units(u, n, faction, battle, only_active, active, rows, loc)
     if m == 0:
         return 0, 0
     k = _needs(own_effective, threat, holder, side, places, params, (rows[:m], loc[:m], leaving),
@@ -536,9 +537,9 @@ def _free_and_vacant(units: Units, n: int, command: tuple, holder: np.ndarray, n
     :func:`_vacuum_candidates` into ``out[2]``, ``out[3]``. Returns how many free units, or ``-1 - that``
     if there is no candidate."""
     u = unit_columns(units)
-    faction, battle, only_active, active, governorate = command
+    faction, battle, only_active, active = command
     rows, loc, candidate, holders = out
-    m = _free_units(u, n, faction, battle, only_active, active, governorate, rows, loc)
+    m = _free_units(u, n, faction, battle, only_active, active, rows, loc)
     if m == 0:
         return 0
     if not _vacuum_candidates(holder, neutral, present_personnel, was_garrisoned, candidate, holders):
@@ -946,15 +947,17 @@ def _defence(effective: np.ndarray, hostile: np.ndarray, holder: np.ndarray, def
 def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndarray,
                   days_by_coalition: tuple[np.ndarray, ...], offensive: tuple) -> tuple[np.ndarray, ...]:
     """The units that threaten a coalition (those ``here`` — present, not on the road — not routing, of a
-    coalition ``hostile`` to it, and whose faction's offensive has begun in the governorate where they stand),
+    coalition ``hostile`` to it, and whose faction's offensive has begun where they stand),
     for :func:`threat_to`: ``(effective, row, reach)``, their effective strength in the order of their rows,
     each one's row of ``reach``, and ``reach``, one row per faction and place of such units (in the order the
     units first have it): 1.0 or 0.0, whether each place is within a day of travel of them by their own
     coalition's routes (``days_by_coalition[coalition][from, to] / mobility <= 1``) in a governorate where their
-    offensive has begun too (``offensive``: ``(offensive_in, governorate)``, faction x governorate and by
-    place). ``effective @ reach[row]`` is the threat at each place."""
+    offensive has begun too (``offensive``: ``(offensive_in, governorate, offensive_at)``, faction x
+    governorate, by place, and faction x place: where a unit standing takes part in its side's offensive, see
+    :func:`simulation.rules.insurgency.offensive_fronts`). ``effective @ reach[row]`` is the threat at each
+    place."""
     u, s = unit_columns(units), side_columns(sides)
-    offensive_in, governorate = offensive
+    offensive_in, governorate, offensive_at = offensive
     n = governorate.size
     first = np.full((s.coalition_of.size, n), -1, dtype=np.int64)  # faction, place -> row of reach
     effective = np.empty(here.size)
@@ -967,7 +970,7 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
             continue
         c = s.coalition_of[u.faction[r]]
         f = u.faction[r]
-        if not hostile[c] or not offensive_in[f, governorate[u.loc[r]]]:
+        if not hostile[c] or not offensive_at[f, u.loc[r]]:
             continue  # a unit whose offensive has not begun where it stands threatens nobody
         effective[k] = u.personnel[r] * u.quality[r] * u.morale[r]
         if first[f, u.loc[r]] < 0:

@@ -225,6 +225,10 @@ class State:
     initial_holder: np.ndarray  #: (n,) int64, the coalition holding each place at the start
     claimed: list[np.ndarray | None]  #: per faction, the places it claims (None: no claims)
     offensive_in: np.ndarray  #: (factions, governorates) bool, where each faction's offensive has begun
+    #: (factions, places) bool, the places named by the offensives that have begun (all of them for a faction
+    #: whose offensive needs no start)
+    offensive_from: np.ndarray
+    offensive_at: np.ndarray  #: (factions, places) bool, where a unit standing takes part in its side's offensive
     sorties: np.ndarray  #: (factions,) int64, each air force's sorties a day
     tally: Tally
     civilians: Civilians
