@@ -841,3 +841,20 @@ def test_insurgents_holding_an_enclave_join_their_governorates_offensive_only_on
     if not joined:
         assert not logged(m, "battle") and (m.rec_control[:, place_index(m, "town")]
                                              == faction_index(m, "government")).all()
+
+
+@pytest.mark.parametrize("village_value", [1.0, 5.0])
+def test_a_withdrawal_passes_the_next_small_town_on_the_enemys_road_for_a_place_worth_a_stand(tmp_path,
+                                                                                               village_value):
+    """5000 insurgents on the offensive 20 km from a small government ``town`` (not worth a stand): its garrison
+    withdraws. ``village``, 30 km behind it on the way to the rear, is the nearest unthreatened place: the
+    garrison makes for it only if it is worth a stand (value at least ``hold_value``); a small village less than
+    a day away it would have to leave the next day, so it goes on to ``rear``."""
+    t = (Theatre().place("camp", "insurgent").place("town", "government")
+         .place("village", "government", value=village_value).place("rear", "government", value=8.0)
+         .road("camp", "town", 20).road("town", "village", 30).road("village", "rear", 300)
+         .unit("insurgent", "camp", 5000).unit("government", "town", 100).unit("government", "rear", 1000)
+         .event(0, "offensive", "town", "insurgent", 1).set(hold_value=2.0, withdraw_ratio=1.0, attack_ratio=10.0))
+    m = run(t.model(tmp_path / "s", days=1))
+    gone = logged(m, "withdrawal", "town")
+    assert len(gone) == 1 and gone[0][3].endswith("village" if village_value >= 2.0 else "rear"), gone

@@ -24,7 +24,8 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
   sympathetic population, clearly outweighs their defence (``threat * (0.5 + sympathy) > withdraw_ratio *
   own defence``): the units there withdraw to the nearest place their side holds that no enemy threatens and
   that is joined to the rear through such places (:func:`linked_to_rear`), toward the rear if there is one
-  (not into a dead end behind a threatened place: the Baiji refinery behind Baiji town). Reinforce threatened
+  (not into a dead end behind a threatened place: the Baiji refinery behind Baiji town), and that is worth a
+  stand or at least a day's travel away (not the next small town on the enemy's road). Reinforce threatened
   places worth at least as much as where a unit stands (from a place that needs nothing),
   scored by ``value * need / (need + own defence)``, ``need = threat - own defence``; counter-attack places
   the side held at the start and has lost, where the potential is ``counterattack_ratio`` times the defence,
@@ -170,7 +171,7 @@ def hold_orders(state: State, faction: int, params: dict[str, float], government
         return None
     withdrawn = None
     if k < m:
-        withdrawn = withdraw(state, leaving[: m - k])
+        withdrawn = withdraw(state, leaving[: m - k], p["hold_value"])
         if k == 0:
             return Orders(rows[:0], rows[:0], p["garrison_share"], None, withdrawn)
     rows, loc = rows[:k], loc[:k]
@@ -312,10 +313,11 @@ def dispatch(state: State, orders: Orders) -> None:
         u.commit(parent[:added])  # the detachments are new units (their rows are written)
 
 
-def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
+def withdraw(state: State, rows: np.ndarray, hold_value: float) -> Withdrawals:
     """Units leave their place in order (no desertion) for the nearest place their side holds that no enemy
-    occupies or threatens within a day, toward their faction's rear if there is one (the first, by travel days,
-    on a tie; see :func:`_retreats`)."""
+    occupies or threatens within a day, toward their faction's rear if there is one, and that is worth a stand
+    (value at least ``hold_value``) or a day's travel or more away (the first, by travel days, on a tie; see
+    :func:`_retreats`)."""
     u, w = state.units, state.world
     rows = np.asarray(rows, dtype=np.int64)
     coal = state.sides.coalition_of[u.faction[rows]]
@@ -326,7 +328,7 @@ def withdraw(state: State, rows: np.ndarray) -> Withdrawals:
         threat = threat_to(state, c)
         linked = linked_to_rear(state, c, (state.holder == c) & (threat == 0))
         _retreats(sel, c, state.holder, threat, state.routes.of(c), u.packed, w.packed_roads,
-                  state.sides.rear, linked, dest)
+                  state.sides.rear, linked, w.value < hold_value, dest)
         gone.append(sel[dest >= 0])
         where.append(dest[dest >= 0])
     moved = np.concatenate(gone)
@@ -992,14 +994,18 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
 
 @njit(cache=True)
 def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, routes: tuple, units: Units,
-              roads: Roads, rear: np.ndarray, linked: np.ndarray, dest: np.ndarray) -> None:
+              roads: Roads, rear: np.ndarray, linked: np.ndarray, no_stand: np.ndarray, dest: np.ndarray) -> None:
     """Orderly withdrawals of the units ``rows`` of coalition ``side``: each one's destination (``dest``; -1 if
     none) is the nearest place by the coalition's travel days (``routes``: ``(days, next_hop)``; the first on a
     tie), other than its own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0): of those
     ``linked`` to the rear through such places (see :func:`linked_to_rear`), the nearest no farther from its
     faction's rear (``rear``, by faction; -1 for none) than where it stands; else the nearest linked one; else
-    the nearest at all. A withdrawal goes back toward the rear, not into a dead end behind the line: the Baiji
-    refinery, reached only through Baiji town, is safe from the insurgents only while the town holds. A unit
+    the nearest at all; in the first two, not a place not worth a stand (``no_stand``) less than a day (``days``
+    1.0) away. A withdrawal goes back toward the rear, not into a dead end behind the line: the Baiji
+    refinery, reached only through Baiji town, is safe from the insurgents only while the town holds; nor into
+    the next small town on the enemy's road, which it would have to leave again the next day (the garrisons of
+    al-Qaim and Rawa used to fall back 9 km to Ana; the army left Rawa, Ana and Rutba on the same day:
+    Xinhua, 22 June 2014). A unit
     with a destination gets it as its objective and, unless its next place
     (by ``next_hop``, or by any road if it must) is none or where it is, that place and the road's length."""
     u, rd = unit_columns(units), Roads(*roads)
@@ -1019,6 +1025,8 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
                 if holder[q] != side or threat[q] != 0 or q == here:
                     continue
                 if mode < 2 and not linked[q]:
+                    continue
+                if mode < 2 and no_stand[q] and days[here, q] < 1.0:
                     continue
                 if rearward and days[q, back] > days[here, back]:
                     continue
