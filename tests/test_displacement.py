@@ -519,6 +519,24 @@ def test_killing_on_the_day_a_place_is_taken_without_a_battle_is_feared_as_the_t
     assert left["battle"] > 3 * left["quiet"]
 
 
+def test_only_the_place_with_the_fighting_has_people_displaced_within_it(tmp_path):
+    """People move to another district of their own place only where that place's violence drives them. The
+    refuge comes first and has no Sunni Arabs, so the Sunni Arabs' origins are not numbered as their places are
+    (origin 0 is the city's, origin 1 the town's): before 7 December 2026 (branch displace4) the town's Sunni
+    Arabs moved within their quiet town by the share of the city's battle (the share of group and place read at
+    the origin's number), and the city's by the refuge's, none."""
+    places = [("r", "government", 100_000, 0.1, 1.0), ("a", "government", 1_000_000, 0.5, 0),
+              ("b", "government", 50_000, 0.5, 0)]
+    civ = make_civilians(tmp_path / "s", places, [("r", "a", 40), ("r", "b", 300)],
+                         composition={"sunni_arab": [0.0, 1.0, 1.0], "kurd": [1.0, 0.0, 0.0]},
+                         flight_within_place=1.0, battle_exposure_people=200_000, fear_radius_km=0.0,
+                         return_near_rate=0.0, return_rate=0.0)
+    for _ in range(3):
+        day(civ, violence={"a": 300})
+    assert civ.within[at(civ, "a")] > 1_000
+    assert civ.displaced_from[at(civ, "b")] == 0
+
+
 def test_people_displaced_within_a_city_go_back_within_days(tmp_path):
     places = [("a", "government", 1_000_000, 0.0, 0), ("r", "government", 100_000, 0.1, 1.0)]
     civ = make_civilians(tmp_path / "s", places, [("a", "r", 40)], flight_within_place=1.0, fear_half_life_days=0.5,

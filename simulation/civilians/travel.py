@@ -771,8 +771,8 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             if residents[k] == 0:
                 continue
             inside = 0
-            if within_share[k] > 0:
-                inside = _round_share(residents[k], within_share[k], rng.random())
+            if within_share[g0 + c] > 0:  # shares are by group at place, counts by origin
+                inside = _round_share(residents[k], within_share[g0 + c], rng.random())
                 residents[k] -= inside
                 displaced_from[k] += inside
                 within[k] += inside
