@@ -497,6 +497,26 @@ def test_a_quiet_takeover_frightens_a_group_only_by_its_fear_of_the_taker(tmp_pa
     assert abs(int(civ.displaced_from[0]) - expected) <= 0.02 * expected + 2
 
 
+def test_violence_below_one_casualty_equivalent_a_day_drives_nobody_away(tmp_path):
+    """A day with less than one casualty-equivalent felt is a quiet day: it adds nothing to the fear of violence,
+    however often it recurs, while one casualty-equivalent a day does drive people away (low levels of violence do
+    not raise flight: Bohra-Mishra and Massey, Demography 48(2), 2011). The hazard per casualty is high here
+    (``flight_per_casualty`` 10,000 in a town of 20,000), so that without the rule even 0.9 a day moves
+    thousands."""
+    from tests.test_displacement import day, make_civilians
+
+    places = [("a", "government", 20_000, 0.5, 0), ("r", "government", 100_000, 0.1, 1.0)]
+    left = {}
+    for v in (0.0, 0.9, 1.0):
+        civ = make_civilians(tmp_path / f"v{v}", places, [("a", "r", 40)], flight_per_casualty=10_000.0,
+                             fear_radius_km=0.0)
+        for _ in range(10):
+            day(civ, violence={"a": v})
+        left[v] = int(civ.displaced_from[0])
+    assert left[0.9] == left[0.0] == 0
+    assert left[1.0] > 2_000
+
+
 # --- combat: air strikes ---------------------------------------------------------------------------------
 
 

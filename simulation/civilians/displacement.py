@@ -26,12 +26,14 @@ A day (:meth:`Civilians.step`, called by the model after the fighting, air strik
 
 1. **Fear.** Violence (people killed, or recorded fatalities in a replay) at each place is felt nearby, weighted by
    ``exp(-road km / fear_radius_km)``, and accumulates in a fear state that halves every
-   ``fear_half_life_days``. A change of controller adds a takeover fear, by group, that halves every
-   ``takeover_half_life_days``: ``flight_takeover * (any + (1 - any) * fear of the taker)``. The fear of a
-   faction is the group's fear of its doctrine (:mod:`simulation.civilians.groups`), or, with one group, each
-   place's from its ``sympathy``. Violence drives away the people of the district near it
-   (``battle_exposure_people`` at most), not a whole city; some of them move within the city
-   (``flight_within_place``). See :func:`simulation.civilians.travel.fear_and_hazard` for the formulas.
+   ``fear_half_life_days``; a day with less than one casualty-equivalent felt is a quiet day and adds nothing
+   (low levels of violence do not drive people away: Bohra-Mishra and Massey, Demography 48(2), 2011). A
+   change of controller adds a takeover fear, by group, that halves every ``takeover_half_life_days``:
+   ``flight_takeover * (any + (1 - any) * fear of the taker)``. The fear of a faction is the group's fear of
+   its doctrine (:mod:`simulation.civilians.groups`), or, with one group, each place's from its ``sympathy``.
+   Violence drives away the people of the district near it (``battle_exposure_people`` at most), not a whole
+   city; some of them move within the city (``flight_within_place``). See
+   :func:`simulation.civilians.travel.fear_and_hazard` for the formulas.
 2. **Where to go.** A destination's weight for people of origin ``k`` is its attraction
    (``destination_base_attraction`` if it is populated, plus its ``refuge``), times ``exp(-hazard)`` of their
    group there, times ``1 - fear`` of the destination's controller, times a crowding factor

@@ -472,8 +472,11 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
     ``D = min(P, battle_exposure_people)``, ``x = D / P`` of the people are exposed. For group ``g``
     (``k = g * n + c``, the group at the place):
 
-    - fear of violence ``V = V * decay_violence + felt``; of the takers ``T_k = T_k * decay_takeover +
-      flight_takeover * (any + (1 - any) * hostility[k, taker])`` on a change of hands, where ``any`` is
+    - fear of violence ``V = V * decay_violence + felt`` on a day with at least one casualty-equivalent felt,
+      ``V = V * decay_violence`` on a day with less (violence too low to record one fatality, such as an air
+      strike that kills one or two people in a full run: a quiet day, below, and it frightens nobody away); of
+      the takers ``T_k = T_k * decay_takeover + flight_takeover * (any + (1 - any) * hostility[k, taker])`` on a
+      change of hands, where ``any`` is
       ``flight_takeover_any`` if the place is fought over (it was not quiet yesterday, or today it has a battle
       or feels at least one casualty-equivalent) and 0 if it is handed over quietly;
     - hazard in the district ``h_near = flight_per_casualty * violence_weight[g] * V / D + T_k``, elsewhere
@@ -504,7 +507,8 @@ def fear_and_hazard(felt: np.ndarray, taken_by: np.ndarray, battle: np.ndarray, 
         idps[pe.home[k]] += pe.within[k]
         at_home[pe.home[k]] += residents[k]
     for c in range(n):
-        fr.violence[c] = fr.violence[c] * decay_v + felt[c]
+        # Violence below one casualty-equivalent is a quiet day's (see ``quiet`` below): it adds no fear.
+        fr.violence[c] = fr.violence[c] * decay_v + (felt[c] if felt[c] >= 1.0 else 0.0)
         present = float(idps[c]) + at_home[c]
         exposed = max(exposure[c], present)
         near = min(exposed, district)
@@ -771,8 +775,8 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             if residents[k] == 0:
                 continue
             inside = 0
-            if within_share[k] > 0:
-                inside = _round_share(residents[k], within_share[k], rng.random())
+            if within_share[g0 + c] > 0:  # shares are by group at place, counts by origin
+                inside = _round_share(residents[k], within_share[g0 + c], rng.random())
                 residents[k] -= inside
                 displaced_from[k] += inside
                 within[k] += inside
