@@ -16,7 +16,9 @@ groups actually present, not with groups times places).
 ``fleeing`` and ``returning``, ``[slot, k]``
     people of origin ``k`` on the road, in *road slot* ``s``. Each directed road ``a -> b`` is cut into
     ``ceil(km / (flight_speed_km / SUBSTEPS))`` slots; a slot is a quarter of a day's travel. Fleeing people
-    choose where to go next at every place they reach; returning people head home.
+    choose where to go next at every place they reach; returning people head home. Only the (slot, origin)
+    pairs with someone in them are kept (a list a slot in a pool, :class:`simulation.civilians.travel.OnRoad`);
+    ``_fleeing`` and ``_returning`` give them as dense tables, for checks on small theatres.
 person-days displaced (``cohort_days`` ...)
     so that ``days / count`` is a cohort's mean number of days displaced.
 
@@ -66,6 +68,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.civilians import travel
 from simulation.civilians.groups import (
     DOCTRINE_COLUMNS,
     DOCTRINE_SIDE,
@@ -81,9 +84,12 @@ from simulation.civilians.travel import (
     RoadSlots,
     depart_and_return,
     destination_weights,
+    empty_road,
     fear_and_hazard,
     hop_entries,
     hop_rows,
+    road_by_origin,
+    road_table,
     travel_day,
 )
 from simulation.rules.routing import Edges, Previous, routes_by_destination
@@ -206,6 +212,11 @@ ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 """Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
 
 
+ROAD_POOL_ENTRIES = 1024
+"""Entries (24 bytes each) a pool of people on the road starts with; it doubles whenever full (see
+:class:`simulation.civilians.travel.OnRoad`)."""
+
+
 LAST_ROUTES_BYTES = 128 * 2**20
 """The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (12 n² bytes a set: two sets up
 to about 2,350 places, one up to about 3,350)."""
@@ -307,13 +318,9 @@ class Civilians:
         self.within_days = np.zeros(K)
         self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
         S = self.roads.n_slots
-        # People on the road are stored [slot, origin], so that the people reaching the end of every road in a
-        # quarter-day are a gather of whole rows. Counts of 32 bits while the population fits: the quarter-day
-        # gathers touch half the memory.
-        road_dtype = np.int32 if self.initial.sum() < 2**31 else np.int64
-        self._fleeing = np.zeros((S, K), dtype=road_dtype)
+        # People on the road by (slot, origin), only where someone is: each slot's list of entries in a pool
+        # (see simulation.civilians.travel.OnRoad), which the compiled calls may enlarge (and return).
         self.fleeing_days = np.zeros(K)  # person-days displaced of each origin's people on the road
-        self._returning = np.zeros((S, K), dtype=road_dtype)
         # People per origin on the road, fleeing and going home: the sums of the above over the slots, kept up
         # to date as people join and leave the road.
         self._fleeing_n = np.zeros(K, dtype=np.int64)
@@ -363,12 +370,13 @@ class Civilians:
         self._packed_people = (self.residents_by_origin, self.cohort_by_origin, self.cohort_days,
                                self.displaced_from_by_origin, self.returned_by_origin, self.within_by_origin,
                                self.within_days, self.origin_home)
-        # People in each road slot, fleeing and going home (the sums of the above over the origins): the
-        # quarter-day travel looks only at the slots with someone in them.
-        self._fleeing_busy = np.zeros(S, dtype=np.int64)
-        self._returning_busy = np.zeros(S, dtype=np.int64)
-        self._packed_fleeing = (self._fleeing, self._fleeing_n, self.fleeing_days, self._fleeing_busy)
-        self._packed_returning = (self._returning, self._returning_n, self.returning_days, self._returning_busy)
+        # People in each road slot, fleeing and going home (the sums over the origins): the quarter-day travel
+        # looks only at the slots with someone in them.
+        first, entries, pool, self._fleeing_busy = empty_road(S, ROAD_POOL_ENTRIES)
+        self._packed_fleeing = (first, entries, pool, self._fleeing_n, self.fleeing_days, self._fleeing_busy)
+        first, entries, pool, self._returning_busy = empty_road(S, ROAD_POOL_ENTRIES)
+        self._packed_returning = (first, entries, pool, self._returning_n, self.returning_days,
+                                  self._returning_busy)
         self._packed_fear = (self.fear_violence, self.fear_takeover, self.hazard_by_group, self.quiet_days)
         self._packed_roads = tuple(self.roads)
 
@@ -413,6 +421,30 @@ class Civilians:
     def returned(self) -> np.ndarray:
         """Displaced people back home, by home place, cumulative."""
         return self._by_place(self.returned_by_origin)
+
+    @property
+    def _fleeing(self) -> np.ndarray:
+        """People fleeing on the road, as a dense table [road slot, origin] (built on demand: for checks on small
+        theatres)."""
+        return road_table(self._packed_fleeing[0], self._packed_fleeing[1], self.origin_gp.size)
+
+    @property
+    def _returning(self) -> np.ndarray:
+        """People on the road home, as a dense table [road slot, origin] (built on demand: for checks on small
+        theatres)."""
+        return road_table(self._packed_returning[0], self._packed_returning[1], self.origin_gp.size)
+
+    def _store_entries(self, fleeing: np.ndarray, returning: np.ndarray) -> None:
+        """Keep the pools' entries that a compiled call returned (new arrays if a pool grew)."""
+        if fleeing is not self._packed_fleeing[1]:
+            self._packed_fleeing = (*self._packed_fleeing[:1], fleeing, *self._packed_fleeing[2:])
+        if returning is not self._packed_returning[1]:
+            self._packed_returning = (*self._packed_returning[:1], returning, *self._packed_returning[2:])
+
+    @property
+    def on_road_entries(self) -> int:
+        """(Slot, origin) entries in use in the pools of people on the road, fleeing and going home."""
+        return int(self._packed_fleeing[2][2] + self._packed_returning[2][2])
 
     @property
     def fleeing(self) -> np.ndarray:
@@ -478,7 +510,9 @@ class Civilians:
         """Initial people of each origin minus residents, displaced and casualties removed: always 0. Counts the
         people on the road slot by slot (not the running totals that ``in_transit`` reads), so it checks those
         too."""
-        on_road = self._fleeing.sum(axis=0, dtype=np.int64) + self._returning.sum(axis=0, dtype=np.int64)
+        K = self.origin_gp.size
+        on_road = (road_by_origin(self._packed_fleeing[0], self._packed_fleeing[1], K)
+                   + road_by_origin(self._packed_returning[0], self._packed_returning[1], K))
         return (self.initial_by_origin - self.residents_by_origin - self.cohort_by_origin.sum(axis=1)
                 - self.within_by_origin - on_road - self.killed_by_origin)
 
@@ -596,13 +630,14 @@ class Civilians:
             with np.errstate(over="ignore"):
                 self._home_near = (w.distance_km, p["return_near_km"], np.exp(-w.distance_km / p["return_near_km"]))
         r = self.roads
-        depart_and_return(hops, self._packed_roads,
+        entries = depart_and_return(hops, self._packed_roads,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
                            self.within_share, rate, near_rate, self._home_near[2],
                            home_routes.to_next if homeward else _NO_ROUTES, nest,
                            (self.origin_of_gp, self.group_start)),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
+        self._store_entries(*entries)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
         # (compiled: see :mod:`simulation.civilians.travel`).
@@ -610,9 +645,11 @@ class Civilians:
         limited = np.isfinite(self.admission_per_day)  # (inf * 0 would be nan)
         self.admission_left[:] = np.where(limited, np.where(limited, self.admission_per_day, 0.0)
                                           * p["checkpoint_admission_scale"], np.inf)
-        self.clock = travel_day(self.clock, self._packed_roads, hops,
-                                (weight, open_to_idps, home, battle, nest, self.admission_left, self.screened),
-                                self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
+        self.clock, *entries = travel_day(self.clock, self._packed_roads, hops,
+                                          (weight, open_to_idps, home, battle, nest, self.admission_left,
+                                           self.screened, travel.CHOICE_CACHE_BYTES),
+                                          self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
+        self._store_entries(*entries)
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping
