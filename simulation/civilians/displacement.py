@@ -112,14 +112,15 @@ def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: floa
     share of them (``violence[q] / D[q]`` per person exposed at most): a battle in a city is felt in a small town
     near it as the city's danger, not as the city's casualty count falling on the town's few people. With
     ``radius_km == 0`` only the place's own violence counts. Unreachable places (infinite distance) count for
-    nothing. ``kernel``: ``violence_kernel(distance_km, radius_km)``, if the caller keeps it.
+    nothing. ``kernel``: ``violence_kernel(distance_km, radius_km)``, if the caller keeps it; else only the
+    columns of the places with violence are worked out (the same numbers, element by element, and no (n, n)
+    array).
     """
     violence = np.asarray(violence, dtype=float)
-    kernel = violence_kernel(distance_km, radius_km) if kernel is None else kernel
     at = np.flatnonzero(violence)
     if at.size == 0:
-        return np.zeros(kernel.shape[0])
-    weights = kernel[:, at]
+        return np.zeros(distance_km.shape[0])
+    weights = violence_kernel(distance_km[:, at], radius_km) if kernel is None else kernel[:, at]
     if district is not None:
         weights = weights * np.minimum(1.0, district[:, None] / district[None, at])
     return weights @ violence[at]
@@ -362,7 +363,6 @@ class Civilians:
         self.capacity = parameters["host_capacity_share"] * np.maximum(pop, floor)
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
-        self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
         self._home_near: tuple = (None, None, None)  # (distance matrix, return_near_km, its kernel)
         self._acceptance: tuple = (None, None)  # (nest, (1 - hostility) ** (1 / nest)), see step
         # The kernels' bundles (see simulation.civilians.travel), as plain tuples of these arrays, which are only
@@ -582,13 +582,11 @@ class Civilians:
         battle = np.zeros(n, dtype=bool) if battle is None else np.asarray(battle, dtype=bool)
 
         # 1. Fear, and the shares who leave.
-        if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
-            self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
         # The killing at a place on the day it changes hands without a battle there is the taker's (in a full run,
         # the insurgents' executions as they take it): each group fears it through its fear of the taker, the
         # takeover term below, not as violence.
         violence = np.where((taken_by >= 0) & ~battle, 0.0, violence)
-        felt = felt_violence(violence, w.distance_km, p["fear_radius_km"], self._districts(), self._near[2])
+        felt = felt_violence(violence, w.distance_km, p["fear_radius_km"], self._districts())
         idps = np.empty(n, dtype=np.int64)
         fear_and_hazard(felt, taken_by, battle,
                         (0.5 ** (1.0 / p["fear_half_life_days"]), 0.5 ** (1.0 / p["takeover_half_life_days"]),
