@@ -92,6 +92,7 @@ from simulation.civilians.travel import (
     road_table,
     travel_day,
 )
+from simulation.roads import RoadMatrix
 from simulation.rules.routing import Edges, Previous, routes_by_destination
 from simulation.world import BoundedCache, World
 
@@ -140,16 +141,22 @@ def flight_share(hazard: np.ndarray, max_share: float) -> np.ndarray:
     return max_share * -np.expm1(-np.maximum(hazard, 0.0))
 
 
-def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
-    """Cut every road of the (n, n) matrix ``road_km`` (0 = no road) into slots of ``step_km``.
+def road_slots(road_km: np.ndarray | RoadMatrix, step_km: float) -> RoadSlots:
+    """Cut every road of the (n, n) matrix ``road_km`` (0 = no road; or the world's, road by road) into slots of
+    ``step_km``.
 
     An edge of ``km`` takes ``max(1, ceil(km / step_km))`` slots: people never arrive sooner than the road allows.
     Nothing of the result is n x n: a place's roads are found through its ``out_edge`` row (see
     :func:`simulation.civilians.travel.edge_between`).
     """
     n = road_km.shape[0]
-    tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
-    km = road_km[tail, head]
+    if isinstance(road_km, RoadMatrix):  # the world's roads, kept road by road in row-major order
+        keep = road_km.values > 0
+        tail, head = np.divmod(road_km.keys[keep], n)
+        km = road_km.values[keep]
+    else:
+        tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
+        km = road_km[tail, head]
     E = tail.size
     degree = np.bincount(tail, minlength=n)
     J = int(degree.max()) if E else 0
