@@ -82,6 +82,7 @@ from simulation.civilians.travel import (
     SUBSTEPS,
     Hops,
     RoadSlots,
+    cohort_places,
     depart_and_return,
     destination_weights,
     empty_road,
@@ -370,7 +371,6 @@ class Civilians:
         self.capacity = parameters["host_capacity_share"] * np.maximum(pop, floor)
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
-        self._home_near: tuple = (None, None, None)  # (distance matrix, return_near_km, its kernel)
         self._acceptance: tuple = (None, None)  # (nest, (1 - hostility) ** (1 / nest)), see step
         # The kernels' bundles (see simulation.civilians.travel), as plain tuples of these arrays, which are only
         # ever written in place.
@@ -631,14 +631,19 @@ class Civilians:
         # toward a safer destination. 4. Returns home once home has been quiet long enough. (Compiled: see
         # :func:`simulation.civilians.travel.depart_and_return`.)
         home_routes = self._routes(~battle) if homeward or self._returning_n.any() else None
-        if self._home_near[0] is not w.distance_km or self._home_near[1] != p["return_near_km"]:
+        # exp(-road km from each cohort's place to home / return_near_km), for the cohorts that may head home
+        # (worked out for them alone: no (n, n) kernel).
+        near: tuple = (np.zeros(self.origin_gp.size + 1, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
+        if homeward:
+            ptr, at = cohort_places(self.cohort_by_origin, rate, near_rate)
             with np.errstate(over="ignore"):
-                self._home_near = (w.distance_km, p["return_near_km"], np.exp(-w.distance_km / p["return_near_km"]))
+                near = (ptr, at, np.exp(-w.distance_km[at, np.repeat(self.origin_home, np.diff(ptr))]
+                                        / p["return_near_km"]))
         r = self.roads
         entries = depart_and_return(hops, self._packed_roads,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
-                           self.within_share, rate, near_rate, self._home_near[2],
+                           self.within_share, rate, near_rate, near,
                            home_routes.to_next if homeward else _NO_ROUTES, nest,
                            (self.origin_of_gp, self.group_start)),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)

@@ -804,6 +804,31 @@ def _can_leave(at: np.ndarray, safer_to: np.ndarray, safer_kernel: np.ndarray, w
 
 
 @njit(cache=True)
+def cohort_places(cohort: np.ndarray, rate: np.ndarray, near_rate: np.ndarray) -> tuple:
+    """The places of the cohorts of the origins that head home today (``rate`` or ``near_rate`` positive, as
+    :func:`depart_and_return` reads them): ``(ptr, at)``, origin ``o``'s at ``at[ptr[o]:ptr[o + 1]]``, in
+    increasing place."""
+    K, n = cohort.shape
+    ptr = np.zeros(K + 1, dtype=np.int64)
+    for o in range(K):
+        m = 0
+        if not (rate[o] <= 0 and near_rate[o] <= 0):
+            for c in range(n):
+                if cohort[o, c] != 0:
+                    m += 1
+        ptr[o + 1] = ptr[o] + m
+    at = np.empty(ptr[K], dtype=np.int64)
+    for o in range(K):
+        j = ptr[o]
+        if ptr[o + 1] > j:
+            for c in range(n):
+                if cohort[o, c] != 0:
+                    at[j] = c
+                    j += 1
+    return ptr, at
+
+
+@njit(cache=True)
 def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tuple, people: People,
                       fleeing: OnRoad, returning: OnRoad, rng: np.random.Generator) -> tuple:
     """A day's departures and returns (:meth:`simulation.civilians.displacement.Civilians.step`, 3 and 4).
@@ -828,7 +853,9 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
         - ``rate``, ``near_rate``: (K,) each origin's daily shares heading home (see
           :func:`destination_weights`); a cohort at ``c`` goes home at ``min(1, rate + near_rate * near[c,
           home])``, people displaced within their place at ``min(1, rate + near_rate)``, without travel;
-        - ``near``: (n, n) ``exp(-road km / return_near_km)``;
+        - ``near``: ``(ptr, at, value)``, ``exp(-road km from c to home / return_near_km)`` for the places ``c =
+          at[j]`` (increasing) of origin ``o``'s cohorts, ``ptr[o] <= j < ptr[o + 1]``, where it heads home (see
+          :func:`cohort_places`; empty if nobody heads home);
         - ``to_next``: (n, n) routes home by home place, ``to_next[p, c]`` the next place from ``c`` toward
           ``p``; empty if nobody heads home;
         - ``nest``: how destinations down one road add up (see :func:`nested`);
@@ -955,16 +982,20 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             pe.returned[k] += going
     if to_next.size == 0:
         return fl_entries, rt_entries
+    near_ptr, near_at, near_value = near
     for o in range(K):
         if rate[o] <= 0 and near_rate[o] <= 0:
             continue
         home = pe.home[o]
+        j = near_ptr[o]  # the cohorts only shrank since cohort_places listed them
         for c in range(n):
             h = to_next[home, c]
             if cohort[o, c] == 0 or h < 0 or h == c:
                 continue
+            while near_at[j] < c:
+                j += 1
             count = cohort[o, c]
-            going = _round_share(count, min(1.0, rate[o] + near_rate[o] * near[c, home]), rng.random())
+            going = _round_share(count, min(1.0, rate[o] + near_rate[o] * near_value[j]), rng.random())
             if going == 0:
                 continue
             days = _days_taken(count, cohort_days[o, c], going)
