@@ -51,7 +51,8 @@ class OnRoad(NamedTuple):
     dense table would be 50,250 slots by 9,874 origins). An origin may have more than one entry in a slot (people
     put on the road are added at the front of its list without a search); they are added up when the slot's
     people arrive (:func:`_arrivals`), in increasing origin, as the rows of the dense table were read. The pool
-    grows (doubles) inside the compiled calls, which return it (:func:`put_on_road`)."""
+    grows (doubles) inside the compiled calls, which return it (:func:`with_room`, called before people are put
+    on the road)."""
 
     first: np.ndarray  #: (slots,) int64, the first entry of each slot's list (-1: nobody in the slot)
     entries: np.ndarray  #: (capacity, 3) int64, ``[origin, people, next entry of the list]`` (next free if free)
@@ -69,20 +70,28 @@ def empty_road(slots: int, capacity: int = 1024) -> OnRoad:
 
 
 @njit(cache=True)
+def with_room(entries: np.ndarray, pool: np.ndarray, need: int) -> np.ndarray:
+    """The pool's entries with room for ``need`` more in use: the same array, or a copy twice as large (or more)."""
+    size = entries.shape[0]
+    if size - pool[2] >= need:
+        return entries
+    while size - pool[2] < need:
+        size *= 2
+    bigger = np.zeros((size, 3), dtype=np.int64)
+    bigger[:entries.shape[0]] = entries
+    return bigger
+
+
+@njit(cache=True, inline="always")
 def put_on_road(first: np.ndarray, entries: np.ndarray, pool: np.ndarray, busy: np.ndarray, s: int, o: int,
-                people: int) -> np.ndarray:
-    """Put ``people`` (> 0) of origin ``o`` in slot ``s`` (an entry at the front of the slot's list, from the
-    free list, else the next unused one, else a pool twice as large); returns the pool's entries (the same array
-    unless it grew)."""
+                people: int) -> None:
+    """Put ``people`` (> 0) of origin ``o`` in slot ``s``: an entry at the front of the slot's list, from the free
+    list, else the next unused one (the caller made room: :func:`with_room`)."""
     i = pool[0]
     if i >= 0:
         pool[0] = entries[i, 2]
     else:
         i = pool[1]
-        if i == entries.shape[0]:
-            bigger = np.zeros((2 * entries.shape[0], 3), dtype=np.int64)
-            bigger[:i] = entries
-            entries = bigger
         pool[1] = i + 1
     entries[i, 0] = o
     entries[i, 1] = people
@@ -90,7 +99,6 @@ def put_on_road(first: np.ndarray, entries: np.ndarray, pool: np.ndarray, busy: 
     first[s] = i
     pool[2] += 1
     busy[s] += people
-    return entries
 
 
 @njit(cache=True)
@@ -288,20 +296,26 @@ def _arrivals(here: np.ndarray, road: OnRoad, edge: np.ndarray, origin: np.ndarr
             continue
         busy[s] = 0
         start = pairs
+        m = 0
+        i = first[s]
+        while i >= 0:
+            m += 1
+            i = entries[i, 2]
+        pairs += m
+        at = pairs - 1  # the list runs from the last put to the first: put them back in the order they came
         i = first[s]
         while i >= 0:
             after = entries[i, 2]
-            origin[pairs] = entries[i, 0]
-            count[pairs] = entries[i, 1]
-            pairs += 1
+            origin[at] = entries[i, 0]
+            count[at] = entries[i, 1]
+            at -= 1
             entries[i, 2] = pool[0]
             pool[0] = i
             pool[2] -= 1
             i = after
         first[s] = -1
-        m = pairs - start
-        if m > 1:  # in increasing origin, an origin's entries added up
-            if m <= 32:
+        if m > 1:  # in increasing origin, an origin's entries added up (they came in a few increasing runs)
+            if m <= 64:
                 for a in range(start + 1, pairs):
                     o, x = origin[a], count[a]
                     b = a - 1
@@ -347,20 +361,17 @@ are shared and a pair's weights may be worked out again (the same numbers: the c
 
 
 @njit(cache=True)
-def _weigh_choices(choices: Choices, c: int, o: int) -> int:
-    """The row of the day's cache holding the weights, for origin ``o`` on the road, of the choices at place
+def _weigh_choices(choices: Choices, c: int, o: int, row: int, key: int) -> None:
+    """Into row ``row`` of the day's cache: the weights, for origin ``o`` on the road, of the choices at place
     ``c``: ``weights[row, j]`` of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row
     j * n + c of kernel * weight[o, d])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``weight[o]``: the
     destination weights of origin ``o``, raised to ``1 / nest``; see :func:`nested`), and their sum
     ``total[row]``. Each sum runs in increasing destination from 0.0 and the total in increasing ``j``. Worked
-    out only for the (place, origin) pairs that people reach in the day, and kept in row ``key % rows``
+    out only for the (place, origin) pairs that people reach in the day, and kept in row ``row = key % rows``
     (``key = c * a + column_of[o]``, ``a`` the origins on the road: ``key_of[row]`` says whose weights a row
-    holds); a pair whose row another took since is worked out again, to the same numbers."""
-    ptr, to, kernel, weight, n, weights, total, key_of, column_of, nest, a = choices
-    key = c * a + column_of[o]
-    row = key % key_of.size
-    if key_of[row] == key:
-        return row
+    holds, and the caller looks there first); a pair whose row another took since is worked out again, to the
+    same numbers."""
+    ptr, to, kernel, weight, n, weights, total, key_of, _, nest, _ = choices
     J = weights.shape[1] - 1
     t = 0.0
     x = weight[o]
@@ -374,7 +385,6 @@ def _weigh_choices(choices: Choices, c: int, o: int) -> int:
         t += w
     total[row] = t
     key_of[row] = key
-    return row
 
 
 @njit(cache=True)
@@ -396,7 +406,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
     open_end, settle_at, admission, screened = ends
     K = fleeing.count.size
     first, entries, pool, busy = fleeing.first, fleeing.entries, fleeing.pool, fleeing.busy
-    weights, total = choices[5], choices[6]
+    weights, total, key_of, column_of, a = choices[5], choices[6], choices[7], choices[8], choices[10]
     J = weights.shape[1] - 1
     most = pool[2]  # the groups arriving: at most one per entry in use
     edge = np.empty(most, dtype=np.int64)
@@ -405,6 +415,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
     pairs = _arrivals(here, fleeing, edge, origin, count)
     if pairs == 0:
         return entries
+    entries = with_room(entries, pool, pairs * (J + 1))  # a group puts people on J roads at most, and the queue
     stop = np.empty(pairs, dtype=np.int64)
     cum = np.empty(J + 1)
     take = np.empty(J + 1, dtype=np.int64)
@@ -416,10 +427,13 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
         arrived = count[i]
         if open_end[e] and screened[o] and admission[c] < arrived:  # the queue at a checkpoint
             arrived = np.int64(max(admission[c], 0.0))
-            entries = put_on_road(first, entries, pool, busy, here[e], o, count[i] - arrived)
+            put_on_road(first, entries, pool, busy, here[e], o, count[i] - arrived)
         if open_end[e] and screened[o] and admission[c] != np.inf:
             admission[c] -= arrived
-        row = _weigh_choices(choices, c, o)
+        key = c * a + column_of[o]
+        row = key % key_of.size
+        if key_of[row] != key:
+            _weigh_choices(choices, c, o, row, key)
         deg = roads.degree[c]
         for k in range(deg):
             cum[k] = weights[row, k]
@@ -428,7 +442,7 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
                               take)
         for j in range(deg):
             if take[j] != 0:
-                entries = put_on_road(first, entries, pool, busy, here[roads.next_edge[j, e]], o, take[j])
+                put_on_road(first, entries, pool, busy, here[roads.next_edge[j, e]], o, take[j])
         stop[i] = arrived - onward
         off[o] += stop[i]
         left[o] = True
@@ -459,6 +473,7 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
     pairs = _arrivals(here, returning, edge, origin, count)
     if pairs == 0:
         return entries
+    entries = with_room(entries, pool, pairs)  # a group takes one road at most
     settle_at = np.empty(pairs, dtype=np.int64)
     for o in range(K):
         off[o] = 0
@@ -477,7 +492,7 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
         else:
             settle_at[i] = -1
             e_next = edge_between(roads.out_edge, roads.degree, roads.head, h, nxt)
-            entries = put_on_road(first, entries, pool, busy, here[e_next], o, count[i])
+            put_on_road(first, entries, pool, busy, here[e_next], o, count[i])
             continue
         off[o] += count[i]
         left[o] = True
@@ -958,6 +973,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
                     g_origin[m], g_place[m], g_count[m] = k, c, going
                     m += 1
         # Each group splits among the roads toward its safer destinations and sets off.
+        fl_entries = with_room(fl_entries, fl.pool, m * J)
         for i in range(m):
             o, c, count = g_origin[i], g_place[i], g_count[i]
             deg = degree[c]
@@ -966,8 +982,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             road_split(probs[:deg], count, rng.random(), take)
             for j in range(deg):
                 if take[j] != 0:
-                    fl_entries = put_on_road(fl.first, fl_entries, fl.pool, fl.busy, start[out_edge[c, j]], o,
-                                             take[j])
+                    put_on_road(fl.first, fl_entries, fl.pool, fl.busy, start[out_edge[c, j]], o, take[j])
     # 4. Returns: a share of each cohort whose home is quiet heads home by the first road of the route; people
     # displaced within their place go back to their district.
     for k in range(K):
@@ -987,6 +1002,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
         if rate[o] <= 0 and near_rate[o] <= 0:
             continue
         home = pe.home[o]
+        rt_entries = with_room(rt_entries, rt.pool, near_ptr[o + 1] - near_ptr[o])  # a road a cohort at most
         j = near_ptr[o]  # the cohorts only shrank since cohort_places listed them
         for c in range(n):
             h = to_next[home, c]
@@ -1002,7 +1018,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             cohort[o, c] -= going
             cohort_days[o, c] -= days
             e = edge_between(out_edge, degree, head, c, h)
-            rt_entries = put_on_road(rt.first, rt_entries, rt.pool, rt.busy, start[e], o, going)
+            put_on_road(rt.first, rt_entries, rt.pool, rt.busy, start[e], o, going)
             returning_n[o] += going
             returning_days[o] += days
     return fl_entries, rt_entries
