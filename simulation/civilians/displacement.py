@@ -264,10 +264,9 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
     ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
     n, J = routes.to_next.shape[0], roads.out_edge.shape[1]
     indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
-    row_of = np.empty((n, n), dtype=np.int32)
-    indices = np.empty(hop_rows(routes.to_next, roads.out_edge, roads.head, indptr, row_of), dtype=np.int32)
+    indices = np.empty(hop_rows(routes.to_next, roads.out_edge, roads.head, indptr), dtype=np.int32)
     km = np.empty(indptr[-1])
-    hop_entries(row_of, routes.to_km, indptr, indices, km)
+    hop_entries(routes.to_next, roads.out_edge, roads.head, routes.to_km, indptr, indices, km)
     np.negative(km, out=km)
     np.divide(km, destination_distance_km, out=km)
     return Hops(indptr, indices, np.exp(km, out=km))

@@ -699,28 +699,31 @@ def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray
     return any_rate
 
 
+@njit(cache=True, inline="always")
+def _hop_row(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, d: int, c: int) -> int:
+    """The hop matrix's row of destination ``d`` from place ``c`` (see :func:`hop_rows`), -1 if none."""
+    n, J = to_next.shape[0], out_edge.shape[1]
+    h = to_next[d, c]
+    if h == c:
+        return J * n + c
+    if h >= 0:
+        for j in range(J):  # the road c -> h (there is one: h is the next place of a route)
+            e = out_edge[c, j]
+            if e >= 0 and head[e] == h:
+                return j * n + c
+    return -1
+
+
 @njit(cache=True)
-def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr: np.ndarray,
-             row_of: np.ndarray) -> int:
+def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr: np.ndarray) -> int:
     """The row pointers of the hop matrix (:func:`simulation.civilians.displacement.hop_matrix`) into ``indptr``
     (zeros, ``n * (J + 1) + 1``): row ``j * n + c`` has an entry for each ``d`` whose route from ``c`` starts with
     ``c``'s ``j``-th road (its position in ``out_edge[c]``, whose roads end at ``head``; ``j == J``: ``d == c``),
-    ``to_next[d, c]`` being the next place from ``c`` toward ``d``. Writes each entry's row in ``row_of[d, c]``
-    (-1: none). Returns the number of entries."""
+    ``to_next[d, c]`` being the next place from ``c`` toward ``d``. Returns the number of entries."""
     n, J = to_next.shape[0], out_edge.shape[1]
     for d in range(n):
         for c in range(n):
-            h = to_next[d, c]
-            row = -1
-            if h == c:
-                row = J * n + c
-            elif h >= 0:
-                for j in range(J):  # the road c -> h (there is one: h is the next place of a route)
-                    e = out_edge[c, j]
-                    if e >= 0 and head[e] == h:
-                        row = j * n + c
-                        break
-            row_of[d, c] = row
+            row = _hop_row(to_next, out_edge, head, d, c)
             if row >= 0:
                 indptr[row + 1] += 1
     for r in range(n * (J + 1)):
@@ -729,16 +732,16 @@ def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr
 
 
 @njit(cache=True)
-def hop_entries(row_of: np.ndarray, to_km: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-                km: np.ndarray) -> None:
+def hop_entries(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, to_km: np.ndarray,
+                indptr: np.ndarray, indices: np.ndarray, km: np.ndarray) -> None:
     """The hop matrix's destinations (``indices``) and their road km from the row's place (``km``), in row order
-    and, within a row, in increasing destination; ``indptr`` and ``row_of`` from :func:`hop_rows` (``to_km``:
-    the routes' lengths by destination, ``[d, c]``)."""
-    n = row_of.shape[0]
+    and, within a row, in increasing destination; ``indptr`` from :func:`hop_rows`, each entry's row found again
+    as it found it (no (n, n) table of rows), ``to_km``: the routes' lengths by destination, ``[d, c]``."""
+    n = to_next.shape[0]
     at = indptr[:-1].copy()
     for d in range(n):
         for c in range(n):
-            row = row_of[d, c]
+            row = _hop_row(to_next, out_edge, head, d, c)
             if row >= 0:
                 indices[at[row]] = d
                 km[at[row]] = to_km[d, c]
