@@ -44,10 +44,16 @@ class RoadMatrix(NDArrayOperatorsMixin):
         a, b = np.asarray(key[0]), np.asarray(key[1])
         if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
             raise IndexError("a RoadMatrix is indexed by integers or integer arrays")
+        if not self.keys.size:
+            out = np.full(np.broadcast(a, b).shape, self.fill, dtype=self.dtype)
+            return out[()] if out.ndim == 0 else out
         want = a.astype(np.int64) * self.n + b
-        at = np.minimum(np.searchsorted(self.keys, want), max(self.keys.size - 1, 0))
-        found = self.keys[at] == want if self.keys.size else np.zeros(want.shape, dtype=bool)
-        out = np.where(found, self.values[at] if self.keys.size else self.fill, self.fill).astype(self.dtype)
+        at = np.searchsorted(self.keys, want)
+        at = np.minimum(at, self.keys.size - 1)
+        found = self.keys[at] == want
+        out = self.values[at]
+        if not found.all():
+            out = np.where(found, out, self.fill)
         return out[()] if out.ndim == 0 else out
 
     def toarray(self) -> np.ndarray:
