@@ -152,6 +152,8 @@ def child_model(scenario_dir: str, days: int, seed: int, record: str | None) -> 
             "military route cache": _cache_bytes(world.ROUTE_CACHE) / 2**20,
             "model (records and state)": _array_bytes(model) / 2**20,
             "civilians": _array_bytes(model.civilians) / 2**20,
+            "civilians on the road (pools)": sum(a.nbytes for road in (civ._packed_fleeing, civ._packed_returning)
+                                                 for a in road[:3]) / 2**20,
             "civilian route cache": _cache_bytes(displacement.ROUTE_CACHE) / 2**20,
         }
         out["control_changes"] = sum(1 for e in model.log if e[1] == "control_change")

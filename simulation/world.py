@@ -1,14 +1,14 @@
 """The world: places and roads, as the scenario's NetworkX graph and as arrays for the model's hot loops.
 
 The road network is the scenario's NetworkX graph (:meth:`simulation.scenario.Scenario.graph`): it validates the
-scenario (a connected network) and is what :meth:`World.graph` exports, with each road's travel time and
-whether it is open. The model moves units and people over the same roads as dense matrices (``road_km``,
-``road_speed``, ``open_road``): routing is precomputed once (and again when a road closes or opens) with
-SciPy's Dijkstra over the whole network, so that a unit's next hop toward any objective is an array look-up, not
-a path search. Routes that avoid some places are computed far more often, by the compiled routines of
-:mod:`simulation.rules.routing` (which also label connected components; the daily morale finds the places a
-side can still reach with its own compiled search, see :mod:`simulation.rules.morale`). ``tests/test_routing.py``
-checks these routes against NetworkX's shortest paths over :meth:`World.graph`.
+scenario (a connected network) and is what :meth:`World.graph` exports, with each road's travel time and whether it
+is open. The model moves units and people over the same roads, kept road by road (``road_km``, ``road_speed``,
+``open_road`` read them as (n, n) matrices; see :mod:`simulation.roads`): routing is precomputed once (and again
+when a road closes or opens) with SciPy's Dijkstra over the whole network, so that a unit's next hop toward any
+objective is an array look-up, not a path search. Routes that avoid some places are computed far more often, by the
+compiled routines of :mod:`simulation.rules.routing` (which also label connected components; the daily morale finds
+the places a side can still reach with its own compiled search, see :mod:`simulation.rules.morale`).
+``tests/test_routing.py`` checks these routes against NetworkX's shortest paths over :meth:`World.graph`.
 
 Routes that avoid enemy-held places, and the connected components a side can still move through, depend only on
 the road network and a mask of places. The same masks come back again and again, within a run and across the
@@ -29,7 +29,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from simulation.rules.routing import Previous, component_labels, road_edges, routes_by_destination
+from simulation.roads import RoadMatrix
+from simulation.rules.routing import Edges, Previous, component_labels, routes_by_destination
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -102,15 +103,19 @@ class Places(NamedTuple):
 
 
 class Roads(NamedTuple):
-    """The roads between places, as dense matrices, and the shortest routes over the open ones (by any side).
+    """The roads between places, road by road (see :mod:`simulation.roads`), and the shortest routes over the
+    open ones (by any side).
 
     Renewed whenever a road opens or closes (:attr:`simulation.world.World.roads`); the route matrices come from
-    a cache and are read-only.
+    a cache and are read-only. The road from ``a`` to ``b`` is ``simulation.roads.road_between(ptr, to, a, b)``.
     """
 
-    road_km: np.ndarray  #: (n, n) float64, 0 where no road
-    road_speed: np.ndarray  #: (n, n) float64, km a day at mobility 1
-    open_road: np.ndarray  #: (n, n) bool
+    ptr: np.ndarray  #: (n + 1,) int64, the roads out of ``a`` are ``ptr[a] .. ptr[a + 1] - 1``
+    to: np.ndarray  #: (E,) int64, each road's end (increasing within a place's roads)
+    km: np.ndarray  #: (E,) float64, its length
+    speed: np.ndarray  #: (E,) float64, km a day at mobility 1
+    is_open: np.ndarray  #: (E,) bool, open to traffic (both ways of a road open and close together)
+    back: np.ndarray  #: (E,) int64, the way back (the road ``to -> a``; -1 if none)
     travel_days: np.ndarray  #: (n, n) float64, shortest travel days at mobility 1 by any open road
     distance_km: np.ndarray  #: (n, n) float64, shortest road km by any open road
     next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
@@ -157,17 +162,45 @@ class World:
         """The places' fixed attributes as the kernels' bundle (see :class:`Places`)."""
         self.packed_places = tuple(self.places)
 
-        # Road arrays: km and base speed (km/day) of each edge, as dense matrices (n is small).
-        self.road_km = np.zeros((n, n))
-        self.road_speed = np.zeros((n, n))
+        # Road arrays: km and base speed (km/day) of each directed road, road by road in row-major order (a later
+        # row of roads.csv between the same places replaces an earlier one, as it did in the dense matrices).
+        by_pair: dict[tuple[int, int], tuple[float, float]] = {}
         for r in scenario.roads:
             i, j = self.index[r.a], self.index[r.b]
             speed = parameters[ROAD_SPEED_PARAMETER[r.kind]]
-            self.road_km[i, j] = self.road_km[j, i] = r.km
-            self.road_speed[i, j] = self.road_speed[j, i] = speed
-        self.open_road = self.road_km > 0
-        self.edges = road_edges(self.road_km)
+            by_pair[i, j] = by_pair[j, i] = (r.km, speed)
+        pairs = sorted(p for p, (km, _) in by_pair.items() if km > 0)
+        a = np.array([p[0] for p in pairs], dtype=np.int64)
+        b = np.array([p[1] for p in pairs], dtype=np.int64)
+        self.edge_km = np.array([by_pair[p][0] for p in pairs], dtype=float)
+        """(E,) km of each directed road (see :attr:`edges` for its ends)."""
+        self.edge_speed = np.array([by_pair[p][1] for p in pairs], dtype=float)
+        """(E,) its speed at mobility 1, km a day."""
+        self.edge_open = np.ones(a.size, dtype=bool)
+        """(E,) whether it is open (written in place by :meth:`set_road`)."""
+        self.edge_days = self.edge_km / np.where(self.edge_speed > 0, self.edge_speed, 1)
+        """(E,) its travel days at mobility 1."""
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+        rev = np.lexsort((a, b))  # increasing b, then a
+        self.edges = Edges(a, b, indptr, b[rev], a[rev])
         """The roads as lists (:class:`simulation.rules.routing.Edges`; closed roads included: they never change)."""
+        self._edge_keys = a * n + b
+        self._edge_rev = rev
+        back = np.searchsorted(self._edge_keys, b * n + a)
+        back = np.minimum(back, max(a.size - 1, 0))
+        self.edge_back = np.where(self._edge_keys[back] == b * n + a, back, -1) if a.size else back
+        """(E,) the way back of each road (-1 if none)."""
+        self.road_km = RoadMatrix(n, self._edge_keys, self.edge_km)
+        """``road_km[a, b]``: the km of the road from ``a`` to ``b``, 0 where none (see
+        :class:`simulation.roads.RoadMatrix`)."""
+        self.road_speed = RoadMatrix(n, self._edge_keys, self.edge_speed)
+        """``road_speed[a, b]``: its speed at mobility 1, 0 where none."""
+        self.open_road = RoadMatrix(n, self._edge_keys, self.edge_open, False)
+        """``open_road[a, b]``: whether it is open, False where there is no road."""
+        self._road_days = RoadMatrix(n, self._edge_keys, self.edge_days)
+        self.road_net = (indptr, b, self.edge_open, self.edge_back)
+        """The roads as the compiled rules' bundle ``(ptr, to, is_open, back)`` (see :class:`Roads`)."""
         self.roads_version = 0
         self.recompute_routes()
 
@@ -189,19 +222,19 @@ class World:
     def recompute_routes(self) -> None:
         """Shortest travel times (days at mobility 1), road distances (km) and next hops over open roads."""
         digest = hashlib.blake2b(digest_size=16)
-        for a in (self.road_km, self.road_speed, self.open_road):
+        for a in (np.int64(self.n), self._edge_keys, self.edge_km, self.edge_speed, self.edge_open):
             digest.update(a.tobytes())
         self.network_key = digest.digest()  # what routes over these roads depend on
         # Open roads as a list of directed edges, row-major in (to, from): masking it gives the CSR arrays of
         # the reversed graph (see _graph) without a dense-to-sparse conversion.
-        self._edge_to, self._edge_from = np.nonzero(self.open_road.T)
-        self._road_days = self.road_km / np.where(self.road_speed > 0, self.road_speed, 1)  # days at mobility 1
+        open_rev = self.edge_open[self._edge_rev]
+        self._edge_to, self._edge_from = self.edges.rev_b[open_rev], self.edges.rev_a[open_rev]
         self._nowhere = np.zeros(self.n, dtype=bool)
         self._recent_avoiding: list[Previous] = []  # the last routes_avoiding computed over these roads
         self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
                                                                             self._all_routes)
-        self.roads = Roads(self.road_km, self.road_speed, self.open_road, self.travel_days, self.distance_km,
-                           self.next_hop)
+        self.roads = Roads(self.edges.indptr, self.edges.b, self.edge_km, self.edge_speed, self.edge_open,
+                           self.edge_back, self.travel_days, self.distance_km, self.next_hop)
         """The roads and routes as the kernels' bundle (see :class:`Roads`)."""
         self.packed_roads = tuple(self.roads)
 
@@ -209,14 +242,14 @@ class World:
         # The open roads in CSR form straight from the edge lists (row-major, as SciPy's conversion of the dense
         # matrices orders them: the same arrays), without a dense temporary.
         a, b = self.edges.a, self.edges.b
-        is_open = self.open_road[a, b]
+        is_open = self.edge_open
         a, b = a[is_open], b[is_open]
         indptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(a, minlength=self.n), out=indptr[1:])
-        speed = self.road_speed[a, b]
-        hours = csr_matrix((self.road_km[a, b] / np.where(speed > 0, speed, 1), b, indptr), shape=(self.n, self.n))
+        speed, km = self.edge_speed[is_open], self.edge_km[is_open]
+        hours = csr_matrix((km / np.where(speed > 0, speed, 1), b, indptr), shape=(self.n, self.n))
         travel_days, pred = dijkstra(hours, directed=False, return_predecessors=True)
-        distance_km = dijkstra(csr_matrix((self.road_km[a, b], b, indptr), shape=(self.n, self.n)), directed=False)
+        distance_km = dijkstra(csr_matrix((km, b, indptr), shape=(self.n, self.n)), directed=False)
         # For an undirected graph, the predecessor of i on the shortest path from j is the next hop from i
         # toward j; -9999 (unreachable) becomes -1.
         nxt = pred.T.copy()
@@ -259,7 +292,8 @@ class World:
     def set_road(self, a: str, b: str, is_open: bool) -> None:
         """Close or open the road between places ``a`` and ``b`` and recompute routes."""
         i, j = self.index[a], self.index[b]
-        self.open_road[i, j] = self.open_road[j, i] = is_open and self.road_km[i, j] > 0
+        for k in np.flatnonzero((self._edge_keys == i * self.n + j) | (self._edge_keys == j * self.n + i)):
+            self.edge_open[k] = is_open  # (a road's km are > 0: roads of 0 km are not kept)
         self.roads_version += 1
         self.recompute_routes()
 

@@ -16,7 +16,9 @@ groups actually present, not with groups times places).
 ``fleeing`` and ``returning``, ``[slot, k]``
     people of origin ``k`` on the road, in *road slot* ``s``. Each directed road ``a -> b`` is cut into
     ``ceil(km / (flight_speed_km / SUBSTEPS))`` slots; a slot is a quarter of a day's travel. Fleeing people
-    choose where to go next at every place they reach; returning people head home.
+    choose where to go next at every place they reach; returning people head home. Only the (slot, origin)
+    pairs with someone in them are kept (a list a slot in a pool, :class:`simulation.civilians.travel.OnRoad`);
+    ``_fleeing`` and ``_returning`` give them as dense tables, for checks on small theatres.
 person-days displaced (``cohort_days`` ...)
     so that ``days / count`` is a cohort's mean number of days displaced.
 
@@ -68,6 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.civilians import travel
 from simulation.civilians.groups import (
     DOCTRINE_COLUMNS,
     DOCTRINE_SIDE,
@@ -81,13 +84,18 @@ from simulation.civilians.travel import (
     SUBSTEPS,
     Hops,
     RoadSlots,
+    cohort_places,
     depart_and_return,
     destination_weights,
+    empty_road,
     fear_and_hazard,
     hop_entries,
     hop_rows,
+    road_by_origin,
+    road_table,
     travel_day,
 )
+from simulation.roads import RoadMatrix
 from simulation.rules.routing import Edges, Previous, routes_by_destination
 from simulation.world import BoundedCache, World
 
@@ -108,14 +116,15 @@ def felt_violence(violence: np.ndarray, distance_km: np.ndarray, radius_km: floa
     share of them (``violence[q] / D[q]`` per person exposed at most): a battle in a city is felt in a small town
     near it as the city's danger, not as the city's casualty count falling on the town's few people. With
     ``radius_km == 0`` only the place's own violence counts. Unreachable places (infinite distance) count for
-    nothing. ``kernel``: ``violence_kernel(distance_km, radius_km)``, if the caller keeps it.
+    nothing. ``kernel``: ``violence_kernel(distance_km, radius_km)``, if the caller keeps it; else only the
+    columns of the places with violence are worked out (the same numbers, element by element, and no (n, n)
+    array).
     """
     violence = np.asarray(violence, dtype=float)
-    kernel = violence_kernel(distance_km, radius_km) if kernel is None else kernel
     at = np.flatnonzero(violence)
     if at.size == 0:
-        return np.zeros(kernel.shape[0])
-    weights = kernel[:, at]
+        return np.zeros(distance_km.shape[0])
+    weights = violence_kernel(distance_km[:, at], radius_km) if kernel is None else kernel[:, at]
     if district is not None:
         weights = weights * np.minimum(1.0, district[:, None] / district[None, at])
     return weights @ violence[at]
@@ -135,16 +144,22 @@ def flight_share(hazard: np.ndarray, max_share: float) -> np.ndarray:
     return max_share * -np.expm1(-np.maximum(hazard, 0.0))
 
 
-def road_slots(road_km: np.ndarray, step_km: float) -> RoadSlots:
-    """Cut every road of the (n, n) matrix ``road_km`` (0 = no road) into slots of ``step_km``.
+def road_slots(road_km: np.ndarray | RoadMatrix, step_km: float) -> RoadSlots:
+    """Cut every road of the (n, n) matrix ``road_km`` (0 = no road; or the world's, road by road) into slots of
+    ``step_km``.
 
     An edge of ``km`` takes ``max(1, ceil(km / step_km))`` slots: people never arrive sooner than the road allows.
     Nothing of the result is n x n: a place's roads are found through its ``out_edge`` row (see
     :func:`simulation.civilians.travel.edge_between`).
     """
     n = road_km.shape[0]
-    tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
-    km = road_km[tail, head]
+    if isinstance(road_km, RoadMatrix):  # the world's roads, kept road by road in row-major order
+        keep = road_km.values > 0
+        tail, head = np.divmod(road_km.keys[keep], n)
+        km = road_km.values[keep]
+    else:
+        tail, head = np.nonzero(road_km > 0)  # row-major: sorted by tail, then head
+        km = road_km[tail, head]
     E = tail.size
     degree = np.bincount(tail, minlength=n)
     J = int(degree.max()) if E else 0
@@ -208,6 +223,11 @@ ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 """Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
 
 
+ROAD_POOL_ENTRIES = 1024
+"""Entries (24 bytes each) a pool of people on the road starts with; it doubles whenever full (see
+:class:`simulation.civilians.travel.OnRoad`)."""
+
+
 LAST_ROUTES_BYTES = 128 * 2**20
 """The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (12 n² bytes a set: two sets up
 to about 2,350 places, one up to about 3,350)."""
@@ -246,10 +266,9 @@ def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float)
     ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
     n, J = routes.to_next.shape[0], roads.out_edge.shape[1]
     indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
-    row_of = np.empty((n, n), dtype=np.int32)
-    indices = np.empty(hop_rows(routes.to_next, roads.out_edge, roads.head, indptr, row_of), dtype=np.int32)
+    indices = np.empty(hop_rows(routes.to_next, roads.out_edge, roads.head, indptr), dtype=np.int32)
     km = np.empty(indptr[-1])
-    hop_entries(row_of, routes.to_km, indptr, indices, km)
+    hop_entries(routes.to_next, roads.out_edge, roads.head, routes.to_km, indptr, indices, km)
     np.negative(km, out=km)
     np.divide(km, destination_distance_km, out=km)
     return Hops(indptr, indices, np.exp(km, out=km))
@@ -309,13 +328,9 @@ class Civilians:
         self.within_days = np.zeros(K)
         self.roads = road_slots(world.road_km, parameters["flight_speed_km"] / SUBSTEPS)
         S = self.roads.n_slots
-        # People on the road are stored [slot, origin], so that the people reaching the end of every road in a
-        # quarter-day are a gather of whole rows. Counts of 32 bits while the population fits: the quarter-day
-        # gathers touch half the memory.
-        road_dtype = np.int32 if self.initial.sum() < 2**31 else np.int64
-        self._fleeing = np.zeros((S, K), dtype=road_dtype)
+        # People on the road by (slot, origin), only where someone is: each slot's list of entries in a pool
+        # (see simulation.civilians.travel.OnRoad), which the compiled calls may enlarge (and return).
         self.fleeing_days = np.zeros(K)  # person-days displaced of each origin's people on the road
-        self._returning = np.zeros((S, K), dtype=road_dtype)
         # People per origin on the road, fleeing and going home: the sums of the above over the slots, kept up
         # to date as people join and leave the road.
         self._fleeing_n = np.zeros(K, dtype=np.int64)
@@ -357,20 +372,19 @@ class Civilians:
         self.capacity = parameters["host_capacity_share"] * np.maximum(pop, floor)
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
-        self._near: tuple = (None, None, None)  # (distance matrix, fear radius, violence_kernel), see step
-        self._home_near: tuple = (None, None, None)  # (distance matrix, return_near_km, its kernel)
         self._acceptance: tuple = (None, None)  # (nest, (1 - hostility) ** (1 / nest)), see step
         # The kernels' bundles (see simulation.civilians.travel), as plain tuples of these arrays, which are only
         # ever written in place.
         self._packed_people = (self.residents_by_origin, self.cohort_by_origin, self.cohort_days,
                                self.displaced_from_by_origin, self.returned_by_origin, self.within_by_origin,
                                self.within_days, self.origin_home)
-        # People in each road slot, fleeing and going home (the sums of the above over the origins): the
-        # quarter-day travel looks only at the slots with someone in them.
-        self._fleeing_busy = np.zeros(S, dtype=np.int64)
-        self._returning_busy = np.zeros(S, dtype=np.int64)
-        self._packed_fleeing = (self._fleeing, self._fleeing_n, self.fleeing_days, self._fleeing_busy)
-        self._packed_returning = (self._returning, self._returning_n, self.returning_days, self._returning_busy)
+        # People in each road slot, fleeing and going home (the sums over the origins): the quarter-day travel
+        # looks only at the slots with someone in them.
+        first, entries, pool, self._fleeing_busy = empty_road(S, ROAD_POOL_ENTRIES)
+        self._packed_fleeing = (first, entries, pool, self._fleeing_n, self.fleeing_days, self._fleeing_busy)
+        first, entries, pool, self._returning_busy = empty_road(S, ROAD_POOL_ENTRIES)
+        self._packed_returning = (first, entries, pool, self._returning_n, self.returning_days,
+                                  self._returning_busy)
         self._packed_fear = (self.fear_violence, self.fear_takeover, self.hazard_by_group, self.quiet_days)
         self._packed_roads = tuple(self.roads)
 
@@ -415,6 +429,30 @@ class Civilians:
     def returned(self) -> np.ndarray:
         """Displaced people back home, by home place, cumulative."""
         return self._by_place(self.returned_by_origin)
+
+    @property
+    def _fleeing(self) -> np.ndarray:
+        """People fleeing on the road, as a dense table [road slot, origin] (built on demand: for checks on small
+        theatres)."""
+        return road_table(self._packed_fleeing[0], self._packed_fleeing[1], self.origin_gp.size)
+
+    @property
+    def _returning(self) -> np.ndarray:
+        """People on the road home, as a dense table [road slot, origin] (built on demand: for checks on small
+        theatres)."""
+        return road_table(self._packed_returning[0], self._packed_returning[1], self.origin_gp.size)
+
+    def _store_entries(self, fleeing: np.ndarray, returning: np.ndarray) -> None:
+        """Keep the pools' entries that a compiled call returned (new arrays if a pool grew)."""
+        if fleeing is not self._packed_fleeing[1]:
+            self._packed_fleeing = (*self._packed_fleeing[:1], fleeing, *self._packed_fleeing[2:])
+        if returning is not self._packed_returning[1]:
+            self._packed_returning = (*self._packed_returning[:1], returning, *self._packed_returning[2:])
+
+    @property
+    def on_road_entries(self) -> int:
+        """(Slot, origin) entries in use in the pools of people on the road, fleeing and going home."""
+        return int(self._packed_fleeing[2][2] + self._packed_returning[2][2])
 
     @property
     def fleeing(self) -> np.ndarray:
@@ -480,7 +518,9 @@ class Civilians:
         """Initial people of each origin minus residents, displaced and casualties removed: always 0. Counts the
         people on the road slot by slot (not the running totals that ``in_transit`` reads), so it checks those
         too."""
-        on_road = self._fleeing.sum(axis=0, dtype=np.int64) + self._returning.sum(axis=0, dtype=np.int64)
+        K = self.origin_gp.size
+        on_road = (road_by_origin(self._packed_fleeing[0], self._packed_fleeing[1], K)
+                   + road_by_origin(self._packed_returning[0], self._packed_returning[1], K))
         return (self.initial_by_origin - self.residents_by_origin - self.cohort_by_origin.sum(axis=1)
                 - self.within_by_origin - on_road - self.killed_by_origin)
 
@@ -550,13 +590,11 @@ class Civilians:
         battle = np.zeros(n, dtype=bool) if battle is None else np.asarray(battle, dtype=bool)
 
         # 1. Fear, and the shares who leave.
-        if self._near[0] is not w.distance_km or self._near[1] != p["fear_radius_km"]:  # new roads or radius
-            self._near = (w.distance_km, p["fear_radius_km"], violence_kernel(w.distance_km, p["fear_radius_km"]))
         # The killing at a place on the day it changes hands without a battle there is the taker's (in a full run,
         # the insurgents' executions as they take it): each group fears it through its fear of the taker, the
         # takeover term below, not as violence.
         violence = np.where((taken_by >= 0) & ~battle, 0.0, violence)
-        felt = felt_violence(violence, w.distance_km, p["fear_radius_km"], self._districts(), self._near[2])
+        felt = felt_violence(violence, w.distance_km, p["fear_radius_km"], self._districts())
         idps = np.empty(n, dtype=np.int64)
         fear_and_hazard(felt, taken_by, battle,
                         (0.5 ** (1.0 / p["fear_half_life_days"]), 0.5 ** (1.0 / p["takeover_half_life_days"]),
@@ -594,17 +632,23 @@ class Civilians:
         # toward a safer destination. 4. Returns home once home has been quiet long enough. (Compiled: see
         # :func:`simulation.civilians.travel.depart_and_return`.)
         home_routes = self._routes(~battle) if homeward or self._returning_n.any() else None
-        if self._home_near[0] is not w.distance_km or self._home_near[1] != p["return_near_km"]:
+        # exp(-road km from each cohort's place to home / return_near_km), for the cohorts that may head home
+        # (worked out for them alone: no (n, n) kernel).
+        near: tuple = (np.zeros(self.origin_gp.size + 1, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
+        if homeward:
+            ptr, at = cohort_places(self.cohort_by_origin, rate, near_rate)
             with np.errstate(over="ignore"):
-                self._home_near = (w.distance_km, p["return_near_km"], np.exp(-w.distance_km / p["return_near_km"]))
+                near = (ptr, at, np.exp(-w.distance_km[at, np.repeat(self.origin_home, np.diff(ptr))]
+                                        / p["return_near_km"]))
         r = self.roads
-        depart_and_return(hops, self._packed_roads,
+        entries = depart_and_return(hops, self._packed_roads,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
-                           self.within_share, rate, near_rate, self._home_near[2],
+                           self.within_share, rate, near_rate, near,
                            home_routes.to_next if homeward else _NO_ROUTES, nest,
                            (self.origin_of_gp, self.group_start)),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
+        self._store_entries(*entries)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
         # (compiled: see :mod:`simulation.civilians.travel`).
@@ -612,9 +656,11 @@ class Civilians:
         limited = np.isfinite(self.admission_per_day)  # (inf * 0 would be nan)
         self.admission_left[:] = np.where(limited, np.where(limited, self.admission_per_day, 0.0)
                                           * p["checkpoint_admission_scale"], np.inf)
-        self.clock = travel_day(self.clock, self._packed_roads, hops,
-                                (weight, open_to_idps, home, battle, nest, self.admission_left, self.screened),
-                                self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
+        self.clock, *entries = travel_day(self.clock, self._packed_roads, hops,
+                                          (weight, open_to_idps, home, battle, nest, self.admission_left,
+                                           self.screened, travel.CHOICE_CACHE_BYTES),
+                                          self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
+        self._store_entries(*entries)
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping

@@ -45,12 +45,84 @@ class People(NamedTuple):
 
 
 class OnRoad(NamedTuple):
-    """People on the road (fleeing, or going home), by road slot and origin."""
+    """People on the road (fleeing, or going home), by road slot and origin, kept only for the (slot, origin)
+    pairs with someone in them: each slot has a linked list of entries ``(origin, people, next)`` in a pool
+    (``entries``), so the memory follows the people on the road, not slots times origins (at 10,000 places a
+    dense table would be 50,250 slots by 9,874 origins). An origin may have more than one entry in a slot (people
+    put on the road are added at the front of its list without a search); they are added up when the slot's
+    people arrive (:func:`_arrivals`), in increasing origin, as the rows of the dense table were read. The pool
+    grows (doubles) inside the compiled calls, which return it (:func:`with_room`, called before people are put
+    on the road)."""
 
-    slots: np.ndarray  #: (slots, K) int32 or int64, [slot, origin]
-    count: np.ndarray  #: (K,) int64, people of each origin on the road (the sums of ``slots`` over the slots)
+    first: np.ndarray  #: (slots,) int64, the first entry of each slot's list (-1: nobody in the slot)
+    entries: np.ndarray  #: (capacity, 3) int64, ``[origin, people, next entry of the list]`` (next free if free)
+    pool: np.ndarray  #: (3,) int64, ``[first free entry (-1: none), entries ever used, entries in use]``
+    count: np.ndarray  #: (K,) int64, people of each origin on the road (the sums over the slots)
     days: np.ndarray  #: (K,) float64, their person-days displaced
-    busy: np.ndarray  #: (slots,) int64, people in each slot (the sums of ``slots`` over the origins)
+    busy: np.ndarray  #: (slots,) int64, people in each slot (the sums over the origins)
+
+
+def empty_road(slots: int, capacity: int = 1024) -> OnRoad:
+    """Nobody on the road (``count``, ``days`` left for the caller: see :class:`OnRoad`): ``(first, entries,
+    pool, busy)``."""
+    return (np.full(slots, -1, dtype=np.int64), np.zeros((max(capacity, 1), 3), dtype=np.int64),
+            np.array([-1, 0, 0], dtype=np.int64), np.zeros(slots, dtype=np.int64))
+
+
+@njit(cache=True)
+def with_room(entries: np.ndarray, pool: np.ndarray, need: int) -> np.ndarray:
+    """The pool's entries with room for ``need`` more in use: the same array, or a copy twice as large (or more)."""
+    size = entries.shape[0]
+    if size - pool[2] >= need:
+        return entries
+    while size - pool[2] < need:
+        size *= 2
+    bigger = np.zeros((size, 3), dtype=np.int64)
+    bigger[:entries.shape[0]] = entries
+    return bigger
+
+
+@njit(cache=True, inline="always")
+def put_on_road(first: np.ndarray, entries: np.ndarray, pool: np.ndarray, busy: np.ndarray, s: int, o: int,
+                people: int) -> None:
+    """Put ``people`` (> 0) of origin ``o`` in slot ``s``: an entry at the front of the slot's list, from the free
+    list, else the next unused one (the caller made room: :func:`with_room`)."""
+    i = pool[0]
+    if i >= 0:
+        pool[0] = entries[i, 2]
+    else:
+        i = pool[1]
+        pool[1] = i + 1
+    entries[i, 0] = o
+    entries[i, 1] = people
+    entries[i, 2] = first[s]
+    first[s] = i
+    pool[2] += 1
+    busy[s] += people
+
+
+@njit(cache=True)
+def road_table(first: np.ndarray, entries: np.ndarray, K: int) -> np.ndarray:
+    """The people on the road as a dense table ``[slot, origin]`` (for checks on small theatres)."""
+    out = np.zeros((first.size, K), dtype=np.int64)
+    for s in range(first.size):
+        i = first[s]
+        while i >= 0:
+            out[s, entries[i, 0]] += entries[i, 1]
+            i = entries[i, 2]
+    return out
+
+
+@njit(cache=True)
+def road_by_origin(first: np.ndarray, entries: np.ndarray, K: int) -> np.ndarray:
+    """The people on the road by origin, counted entry by entry."""
+    out = np.zeros(K, dtype=np.int64)
+    for s in range(first.size):
+        i = first[s]
+        while i >= 0:
+            out[entries[i, 0]] += entries[i, 1]
+            i = entries[i, 2]
+    return out
 
 
 class Fear(NamedTuple):
@@ -211,26 +283,61 @@ def road_split(weights: np.ndarray, count: int, u: float, take: np.ndarray) -> N
 
 
 @njit(cache=True)
-def _arrivals(here: np.ndarray, on_road: np.ndarray, busy: np.ndarray, active: np.ndarray, edge: np.ndarray,
-              origin: np.ndarray, count: np.ndarray) -> int:
-    """Take the people in the slots ``here`` (one per edge) off ``on_road`` [slot, origin] into the buffers
-    ``edge``, ``origin`` and ``count``, in the order of ``edge * K + origin``; return how many groups. Only the
-    ``active`` origins (increasing; those with anyone on the road at the start of the day: nobody else is on
-    it) are looked at, and only in the slots with anyone in them (``busy``, the people in each slot, emptied
-    here)."""
+def _arrivals(here: np.ndarray, road: OnRoad, edge: np.ndarray, origin: np.ndarray, count: np.ndarray) -> int:
+    """Take the people in the slots ``here`` (one per edge) off the road into the buffers ``edge``, ``origin``
+    and ``count`` (at least as long as the entries in use), in the order of ``edge * K + origin``, the entries of
+    an origin in a slot added up; return how many groups. Only the slots with anyone in them are looked at
+    (``busy``, the people in each slot, emptied here); their entries go back to the free list."""
+    first, entries, pool, busy = road.first, road.entries, road.pool, road.busy
     pairs = 0
     for e in range(here.size):
-        if busy[here[e]] == 0:
+        s = here[e]
+        if busy[s] == 0:
             continue
-        busy[here[e]] = 0
-        row = on_road[here[e]]
-        for o in active:
-            if row[o] != 0:
-                edge[pairs] = e
-                origin[pairs] = o
-                count[pairs] = row[o]
-                row[o] = 0
-                pairs += 1
+        busy[s] = 0
+        start = pairs
+        m = 0
+        i = first[s]
+        while i >= 0:
+            m += 1
+            i = entries[i, 2]
+        pairs += m
+        at = pairs - 1  # the list runs from the last put to the first: put them back in the order they came
+        i = first[s]
+        while i >= 0:
+            after = entries[i, 2]
+            origin[at] = entries[i, 0]
+            count[at] = entries[i, 1]
+            at -= 1
+            entries[i, 2] = pool[0]
+            pool[0] = i
+            pool[2] -= 1
+            i = after
+        first[s] = -1
+        if m > 1:  # in increasing origin, an origin's entries added up (they came in a few increasing runs)
+            if m <= 64:
+                for a in range(start + 1, pairs):
+                    o, x = origin[a], count[a]
+                    b = a - 1
+                    while b >= start and origin[b] > o:
+                        origin[b + 1], count[b + 1] = origin[b], count[b]
+                        b -= 1
+                    origin[b + 1], count[b + 1] = o, x
+            else:
+                order = np.argsort(origin[start:pairs]) + start
+                o_sorted, x_sorted = origin[order], count[order]
+                origin[start:pairs] = o_sorted
+                count[start:pairs] = x_sorted
+            kept = start
+            for a in range(start + 1, pairs):
+                if origin[a] == origin[kept]:
+                    count[kept] += count[a]
+                else:
+                    kept += 1
+                    origin[kept], count[kept] = origin[a], count[a]
+            pairs = kept + 1
+        for a in range(start, pairs):
+            edge[a] = e
     return pairs
 
 
@@ -245,83 +352,97 @@ def nested(terms_sum: float, nest: float) -> float:
     return terms_sum if nest == 1.0 or terms_sum == 0.0 else terms_sum ** nest
 
 
-Choices = tuple  # (ptr, to, kernel, X, n, weights, total, known, column_of, nest): see _weigh_choices
+Choices = tuple  # (ptr, to, kernel, weight, n, weights, total, key_of, column_of, nest, a): see _weigh_choices
+
+CHOICE_CACHE_BYTES = 64 * 2**20
+"""The most bytes of the day's cache of the choices' weights at a place for an origin (see :func:`_weigh_choices`):
+every (place, origin on the road) pair has its own row while they fit (up to about a thousand places), else rows
+are shared and a pair's weights may be worked out again (the same numbers: the cache only saves time)."""
 
 
 @njit(cache=True)
-def _weigh_choices(choices: Choices, c: int, col: int) -> None:
-    """The weights, for the ``col``-th origin on the road, of the choices at place ``c``: ``weights[c, col, j]``
-    of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row j * n + c of kernel *
-    X[col, d])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``X[col]``: the destination weights of the
-    ``col``-th origin on the road, raised to ``1 / nest``; see :func:`nested`), and their sum ``total[c, col]``;
-    ``known[c, col]`` is then set. Each sum runs in increasing destination from 0.0 and the total in increasing
-    ``j``. Worked out only for the (place, origin) pairs that people reach in the day."""
-    ptr, to, kernel, X, n, weights, total, known, _, nest = choices
-    J = weights.shape[2] - 1
+def _weigh_choices(choices: Choices, c: int, o: int, row: int, key: int) -> None:
+    """Into row ``row`` of the day's cache: the weights, for origin ``o`` on the road, of the choices at place
+    ``c``: ``weights[row, j]`` of its ``j``-th road (``j == J``: staying), ``nested(sum over the hop matrix's row
+    j * n + c of kernel * weight[o, d])`` (``ptr``, ``to``, ``kernel``, see :class:`Hops`; ``weight[o]``: the
+    destination weights of origin ``o``, raised to ``1 / nest``; see :func:`nested`), and their sum
+    ``total[row]``. Each sum runs in increasing destination from 0.0 and the total in increasing ``j``. Worked
+    out only for the (place, origin) pairs that people reach in the day, and kept in row ``row = key % rows``
+    (``key = c * a + column_of[o]``, ``a`` the origins on the road: ``key_of[row]`` says whose weights a row
+    holds, and the caller looks there first); a pair whose row another took since is worked out again, to the
+    same numbers."""
+    ptr, to, kernel, weight, n, weights, total, key_of, _, nest, _ = choices
+    J = weights.shape[1] - 1
     t = 0.0
-    x = X[col]
+    x = weight[o]
     for j in range(J + 1):
-        row = j * n + c
+        r = j * n + c
         w = 0.0
-        for k in range(ptr[row], ptr[row + 1]):
+        for k in range(ptr[r], ptr[r + 1]):
             w += kernel[k] * x[to[k]]
         w = nested(w, nest)
-        weights[c, col, j] = w
+        weights[row, j] = w
         t += w
-    total[c, col] = t
-    known[c, col] = True
+    total[row] = t
+    key_of[row] = key
 
 
 @njit(cache=True)
 def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: RoadSlots, ends: tuple,
-                    people: People, rng: np.random.Generator, scratch: tuple) -> None:
+                    people: People, rng: np.random.Generator, scratch: tuple) -> np.ndarray:
     """A quarter-day for fleeing people: those reaching the end of a road (``here``: the slot of each road they
     arrive from) choose among the next roads and staying (see :func:`onward_split`, one uniform number per
     group), or stop if its end lets nobody on today (``ends``: ``(open_end, settle_at,
-    admission, screened, active)``: by road, then the admissions left today at each place, whether each
-    origin's group is screened, and the origins with anyone fleeing). At a place with an admission limit,
+    admission, screened)``: by road, then the admissions left today at each place and whether each
+    origin's group is screened). At a place with an admission limit,
     people of screened groups beyond what it still admits today stay in the queue on the road: they reach its
     end again after the road's length in quarter-days. Only the (road, origin) pairs with someone arriving are
-    worked on.
+    worked on. Returns the pool's entries (see :func:`put_on_road`).
 
-    ``column_of[o]`` (in ``choices``) is origin ``o``'s column among the day's origins on the road (-1 if
-    none); the weights of the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its
-    ``degree`` roads in ``out_edge`` order, zeros up to ``J``, and staying (``J``). ``scratch`` is ``(edge,
-    origin, count, stop, off, left, mean)``."""
-    edge, origin, count, stop, off, left, mean = scratch
-    open_end, settle_at, admission, screened, active = ends
+    The weights of the choices at a place come from ``choices`` (see :func:`_weigh_choices`): its
+    ``degree`` roads in ``out_edge`` order, zeros up to ``J``, and staying (``J``). ``scratch`` is ``(off,
+    left, mean)``."""
+    off, left, mean = scratch
+    open_end, settle_at, admission, screened = ends
     K = fleeing.count.size
-    weights, total, known, column_of = choices[5], choices[6], choices[7], choices[8]
-    J = weights.shape[2] - 1
-    pairs = _arrivals(here, fleeing.slots, fleeing.busy, active, edge, origin, count)
+    first, entries, pool, busy = fleeing.first, fleeing.entries, fleeing.pool, fleeing.busy
+    weights, total, key_of, column_of, a = choices[5], choices[6], choices[7], choices[8], choices[10]
+    J = weights.shape[1] - 1
+    most = pool[2]  # the groups arriving: at most one per entry in use
+    edge = np.empty(most, dtype=np.int64)
+    origin = np.empty(most, dtype=np.int64)
+    count = np.empty(most, dtype=np.int64)
+    pairs = _arrivals(here, fleeing, edge, origin, count)
     if pairs == 0:
-        return
+        return entries
+    entries = with_room(entries, pool, pairs * (J + 1))  # a group puts people on J roads at most, and the queue
+    stop = np.empty(pairs, dtype=np.int64)
     cum = np.empty(J + 1)
     take = np.empty(J + 1, dtype=np.int64)
     for o in range(K):
         off[o] = 0
     for i in range(pairs):
         e, o = edge[i], origin[i]
-        c, col = roads.head[e], column_of[o]
+        c = roads.head[e]
         arrived = count[i]
         if open_end[e] and screened[o] and admission[c] < arrived:  # the queue at a checkpoint
             arrived = np.int64(max(admission[c], 0.0))
-            fleeing.slots[here[e], o] += count[i] - arrived
-            fleeing.busy[here[e]] += count[i] - arrived
+            put_on_road(first, entries, pool, busy, here[e], o, count[i] - arrived)
         if open_end[e] and screened[o] and admission[c] != np.inf:
             admission[c] -= arrived
-        if not known[c, col]:
-            _weigh_choices(choices, c, col)
+        key = c * a + column_of[o]
+        row = key % key_of.size
+        if key_of[row] != key:
+            _weigh_choices(choices, c, o, row, key)
         deg = roads.degree[c]
         for k in range(deg):
-            cum[k] = weights[c, col, k]
+            cum[k] = weights[row, k]
         people_here = float(arrived) if open_end[e] else 0.0
-        onward = onward_split(cum, deg, weights[c, col, J], total[c, col], roads.uturn[e], people_here, rng.random(),
+        onward = onward_split(cum, deg, weights[row, J], total[row], roads.uturn[e], people_here, rng.random(),
                               take)
         for j in range(deg):
             if take[j] != 0:
-                fleeing.slots[here[roads.next_edge[j, e]], o] += take[j]
-                fleeing.busy[here[roads.next_edge[j, e]]] += take[j]
+                put_on_road(first, entries, pool, busy, here[roads.next_edge[j, e]], o, take[j])
         stop[i] = arrived - onward
         off[o] += stop[i]
         left[o] = True
@@ -330,22 +451,30 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
         if stop[i] != 0:  # (settling nobody changes nothing: cohort_days never holds -0.0)
             o = origin[i]
             _settle(people, o, settle_at[edge[i]], stop[i], stop[i] * mean[o])
+    return entries
 
 
 @njit(cache=True)
 def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: RoadSlots, people: People,
-                      scratch: tuple) -> None:
-    """A quarter-day for people going home (``home``: ``(to_next, battle, active)``, the routes home by home place
-    (``to_next[p, c]``: the next place from ``c`` toward ``p``), the places
-    with a battle and the origins with anyone going home): at the end of a road they are home, turned away by a
+                      scratch: tuple) -> np.ndarray:
+    """A quarter-day for people going home (``home``: ``(to_next, battle)``, the routes home by home place
+    (``to_next[p, c]``: the next place from ``c`` toward ``p``) and the places
+    with a battle): at the end of a road they are home, turned away by a
     battle (they wait at the road's start), stuck (no way on: they wait here), or take the next road home.
-    ``scratch`` is ``(edge, origin, count, settle_at, off, left, mean)``."""
-    edge, origin, count, settle_at, off, left, mean = scratch
-    to_next, battle, active = home
+    ``scratch`` is ``(off, left, mean)``. Returns the pool's entries (see :func:`put_on_road`)."""
+    off, left, mean = scratch
+    to_next, battle = home
     K = returning.count.size
-    pairs = _arrivals(here, returning.slots, returning.busy, active, edge, origin, count)
+    first, entries, pool, busy = returning.first, returning.entries, returning.pool, returning.busy
+    most = pool[2]  # the groups arriving: at most one per entry in use
+    edge = np.empty(most, dtype=np.int64)
+    origin = np.empty(most, dtype=np.int64)
+    count = np.empty(most, dtype=np.int64)
+    pairs = _arrivals(here, returning, edge, origin, count)
     if pairs == 0:
-        return
+        return entries
+    entries = with_room(entries, pool, pairs)  # a group takes one road at most
+    settle_at = np.empty(pairs, dtype=np.int64)
     for o in range(K):
         off[o] = 0
     stopped = 0
@@ -363,29 +492,30 @@ def _travel_returning(here: np.ndarray, returning: OnRoad, home: tuple, roads: R
         else:
             settle_at[i] = -1
             e_next = edge_between(roads.out_edge, roads.degree, roads.head, h, nxt)
-            returning.slots[here[e_next], o] += count[i]
-            returning.busy[here[e_next]] += count[i]
+            put_on_road(first, entries, pool, busy, here[e_next], o, count[i])
             continue
         off[o] += count[i]
         left[o] = True
         stopped += 1
     if stopped == 0:
-        return
+        return entries
     _mean_and_leave(returning, off, left, mean)
     for i in range(pairs):
         if settle_at[i] >= 0:
             o = origin[i]
             _settle(people, o, settle_at[i], count[i], count[i] * mean[o])
+    return entries
 
 
 @njit(cache=True)
 def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: People, fleeing: OnRoad,
-               returning: OnRoad, rng: np.random.Generator) -> int:
+               returning: OnRoad, rng: np.random.Generator) -> tuple:
     """A day of travel in :data:`SUBSTEPS` quarter-days from quarter-day ``clock``, then one more day displaced
     for everyone away from home (:meth:`simulation.civilians.displacement.Civilians.step`, 5 and 6); returns the
-    new clock.
+    new clock and the entries of the pools of people fleeing and going home (see :func:`put_on_road`).
 
-    ``choice`` is ``(weight, open_to_idps, to_next, battle, nest, admission, screened)``. Fleeing people choose
+    ``choice`` is ``(weight, open_to_idps, to_next, battle, nest, admission, screened, cache_bytes)``
+    (``cache_bytes``: :data:`CHOICE_CACHE_BYTES`, see :func:`_weigh_choices`). Fleeing people choose
     by the hop matrix (``hops``, see :class:`Hops`, its kernels for the scale ``destination_distance_km *
     nest``) and ``weight[k, d]``, the weight of destination ``d`` for people of origin ``k`` raised to ``1 /
     nest``, the destinations down one road nested by ``nest`` (see :func:`nested`); people
@@ -396,30 +526,21 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     if it is not empty; a ``battle`` turns them away."""
     rd, hp, pe = RoadSlots(*roads), Hops(*hops), People(*people)
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
-    weight, open_to_idps, to_next, battle, nest, admission, screened = choice
+    weight, open_to_idps, to_next, battle, nest, admission, screened, cache_bytes = choice
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     head, tail, first, length = rd.head, rd.tail, rd.first, rd.length
     K = fl.count.size
     n = weight.shape[1]
     E = head.size
     J = (ptr.size - 1) // n - 1 if n else 0
-    # The weights of each destination d for the a origins with people fleeing on the road now: X[k, d] for the
-    # k-th such origin (column_of[o] = k; the choices at each place are weighed from them as people get there).
+    # The a origins with people fleeing on the road now (nobody else joins the road during the day's travel):
+    # column_of[o] = k for the k-th, which keys the day's cache of the choices at each place (_weigh_choices).
     a = 0
-    for o in range(K):
-        if fl.count[o] != 0:
-            a += 1
-    X = np.empty((a, n))
     column_of = np.full(K, -1, dtype=np.int64)
-    k = 0
     for o in range(K):
         if fl.count[o] != 0:
-            column_of[o] = k
-            for d in range(n):
-                X[k, d] = weight[o, d]
-            k += 1
-    fleeing_origins = np.flatnonzero(fl.count)  # nobody else joins the road during the day's travel
-    returning_origins = np.flatnonzero(rt.count)
+            column_of[o] = a
+            a += 1
     open_end = np.empty(E, dtype=np.bool_)  # roads whose end admits people today
     # Where people who stop settle: the road's end, unless a battle is fought there (then back at its start). At a
     # closed checkpoint those already on the road to it are held on its near side, in its camp, and pass no further.
@@ -427,26 +548,24 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     for e in range(E):
         open_end[e] = open_to_idps[head[e]]
         settle_at[e] = tail[e] if battle[head[e]] else head[e]
-    # The groups arriving in a quarter-day: at most one per edge and origin on the road.
-    most = E * max(fleeing_origins.size, returning_origins.size, 1)
-    edge = np.empty(most, dtype=np.int64)
-    origin = np.empty(most, dtype=np.int64)
-    count = np.empty(most, dtype=np.int64)
-    where = np.empty(most, dtype=np.int64)
     off = np.zeros(K, dtype=np.int64)
     mean = np.zeros(K)
     left = np.zeros(K, dtype=np.bool_)
-    # weights[c, col, j]: one (place, origin) pair's choices side by side (few pairs are reached in a day)
-    choices = (ptr, to, kernel, X, n, np.empty((n, a, J + 1)), np.empty((n, a)), np.zeros((n, a), dtype=np.bool_),
-               column_of, nest)
-    scratch = (edge, origin, count, where, off, left, mean)
+    # weights[row, j]: one (place, origin) pair's choices side by side (few pairs are reached in a day), a row a
+    # pair while cache_bytes allow (see _weigh_choices)
+    rows = max(1, min(n * a, cache_bytes // ((J + 3) * 8)))
+    choices = (ptr, to, kernel, weight, n, np.empty((rows, J + 1)), np.empty(rows), np.full(rows, -1, dtype=np.int64),
+               column_of, nest, a)
+    scratch = (off, left, mean)
     for _ in range(SUBSTEPS):
         here = first + clock % length
         if a and fl.count.any():
-            _travel_fleeing(here, fl, choices, rd, (open_end, settle_at, admission, screened, fleeing_origins), pe,
-                            rng, scratch)
+            entries = _travel_fleeing(here, fl, choices, rd, (open_end, settle_at, admission, screened), pe, rng,
+                                      scratch)
+            fl = OnRoad(fl.first, entries, fl.pool, fl.count, fl.days, fl.busy)
         if to_next.size and rt.count.any():
-            _travel_returning(here, rt, (to_next, battle, returning_origins), rd, pe, scratch)
+            entries = _travel_returning(here, rt, (to_next, battle), rd, pe, scratch)
+            rt = OnRoad(rt.first, entries, rt.pool, rt.count, rt.days, rt.busy)
         clock += 1
     # 6. One more day displaced for everyone away from home.
     for o in range(K):
@@ -455,7 +574,7 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
         fl.days[o] += fl.count[o]
         rt.days[o] += rt.count[o]
         pe.within_days[o] += pe.within[o]
-    return clock
+    return clock, fl.entries, rt.entries
 
 
 @njit(cache=True)
@@ -584,28 +703,31 @@ def destination_weights(idps: np.ndarray, hazard: np.ndarray, battle: np.ndarray
     return any_rate
 
 
+@njit(cache=True, inline="always")
+def _hop_row(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, d: int, c: int) -> int:
+    """The hop matrix's row of destination ``d`` from place ``c`` (see :func:`hop_rows`), -1 if none."""
+    n, J = to_next.shape[0], out_edge.shape[1]
+    h = to_next[d, c]
+    if h == c:
+        return J * n + c
+    if h >= 0:
+        for j in range(J):  # the road c -> h (there is one: h is the next place of a route)
+            e = out_edge[c, j]
+            if e >= 0 and head[e] == h:
+                return j * n + c
+    return -1
+
+
 @njit(cache=True)
-def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr: np.ndarray,
-             row_of: np.ndarray) -> int:
+def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr: np.ndarray) -> int:
     """The row pointers of the hop matrix (:func:`simulation.civilians.displacement.hop_matrix`) into ``indptr``
     (zeros, ``n * (J + 1) + 1``): row ``j * n + c`` has an entry for each ``d`` whose route from ``c`` starts with
     ``c``'s ``j``-th road (its position in ``out_edge[c]``, whose roads end at ``head``; ``j == J``: ``d == c``),
-    ``to_next[d, c]`` being the next place from ``c`` toward ``d``. Writes each entry's row in ``row_of[d, c]``
-    (-1: none). Returns the number of entries."""
+    ``to_next[d, c]`` being the next place from ``c`` toward ``d``. Returns the number of entries."""
     n, J = to_next.shape[0], out_edge.shape[1]
     for d in range(n):
         for c in range(n):
-            h = to_next[d, c]
-            row = -1
-            if h == c:
-                row = J * n + c
-            elif h >= 0:
-                for j in range(J):  # the road c -> h (there is one: h is the next place of a route)
-                    e = out_edge[c, j]
-                    if e >= 0 and head[e] == h:
-                        row = j * n + c
-                        break
-            row_of[d, c] = row
+            row = _hop_row(to_next, out_edge, head, d, c)
             if row >= 0:
                 indptr[row + 1] += 1
     for r in range(n * (J + 1)):
@@ -614,16 +736,16 @@ def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr
 
 
 @njit(cache=True)
-def hop_entries(row_of: np.ndarray, to_km: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-                km: np.ndarray) -> None:
+def hop_entries(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, to_km: np.ndarray,
+                indptr: np.ndarray, indices: np.ndarray, km: np.ndarray) -> None:
     """The hop matrix's destinations (``indices``) and their road km from the row's place (``km``), in row order
-    and, within a row, in increasing destination; ``indptr`` and ``row_of`` from :func:`hop_rows` (``to_km``:
-    the routes' lengths by destination, ``[d, c]``)."""
-    n = row_of.shape[0]
+    and, within a row, in increasing destination; ``indptr`` from :func:`hop_rows`, each entry's row found again
+    as it found it (no (n, n) table of rows), ``to_km``: the routes' lengths by destination, ``[d, c]``."""
+    n = to_next.shape[0]
     at = indptr[:-1].copy()
     for d in range(n):
         for c in range(n):
-            row = row_of[d, c]
+            row = _hop_row(to_next, out_edge, head, d, c)
             if row >= 0:
                 indices[at[row]] = d
                 km[at[row]] = to_km[d, c]
@@ -704,8 +826,33 @@ def _can_leave(at: np.ndarray, safer_to: np.ndarray, safer_kernel: np.ndarray, w
 
 
 @njit(cache=True)
+def cohort_places(cohort: np.ndarray, rate: np.ndarray, near_rate: np.ndarray) -> tuple:
+    """The places of the cohorts of the origins that head home today (``rate`` or ``near_rate`` positive, as
+    :func:`depart_and_return` reads them): ``(ptr, at)``, origin ``o``'s at ``at[ptr[o]:ptr[o + 1]]``, in
+    increasing place."""
+    K, n = cohort.shape
+    ptr = np.zeros(K + 1, dtype=np.int64)
+    for o in range(K):
+        m = 0
+        if not (rate[o] <= 0 and near_rate[o] <= 0):
+            for c in range(n):
+                if cohort[o, c] != 0:
+                    m += 1
+        ptr[o + 1] = ptr[o] + m
+    at = np.empty(ptr[K], dtype=np.int64)
+    for o in range(K):
+        j = ptr[o]
+        if ptr[o + 1] > j:
+            for c in range(n):
+                if cohort[o, c] != 0:
+                    at[j] = c
+                    j += 1
+    return ptr, at
+
+
+@njit(cache=True)
 def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tuple, people: People,
-                      fleeing: OnRoad, returning: OnRoad, rng: np.random.Generator) -> None:
+                      fleeing: OnRoad, returning: OnRoad, rng: np.random.Generator) -> tuple:
     """A day's departures and returns (:meth:`simulation.civilians.displacement.Civilians.step`, 3 and 4).
 
     Parameters
@@ -728,7 +875,9 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
         - ``rate``, ``near_rate``: (K,) each origin's daily shares heading home (see
           :func:`destination_weights`); a cohort at ``c`` goes home at ``min(1, rate + near_rate * near[c,
           home])``, people displaced within their place at ``min(1, rate + near_rate)``, without travel;
-        - ``near``: (n, n) ``exp(-road km / return_near_km)``;
+        - ``near``: ``(ptr, at, value)``, ``exp(-road km from c to home / return_near_km)`` for the places ``c =
+          at[j]`` (increasing) of origin ``o``'s cohorts, ``ptr[o] <= j < ptr[o + 1]``, where it heads home (see
+          :func:`cohort_places`; empty if nobody heads home);
         - ``to_next``: (n, n) routes home by home place, ``to_next[p, c]`` the next place from ``c`` toward
           ``p``; empty if nobody heads home;
         - ``nest``: how destinations down one road add up (see :func:`nested`);
@@ -736,6 +885,8 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
           -1 if it had nobody), and the first origin of each group (origins are in group order).
     people, fleeing, returning : the population, and the people on the road (see :class:`People`,
         :class:`OnRoad`).
+
+    Returns the entries of the pools of people fleeing and going home (see :func:`put_on_road`).
 
     Random numbers, group by group, in this order: one per place for its residents, and one more where some
     move within it; one per (origin, place) cohort that may leave; one per group that leaves, to split it among
@@ -750,6 +901,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
     residents, displaced_from, cohort, cohort_days = pe.residents, pe.displaced_from, pe.cohort, pe.cohort_days
     within, within_days = pe.within, pe.within_days
     fleeing_n, fleeing_days, returning_n, returning_days = fl.count, fl.days, rt.count, rt.days
+    fl_entries, rt_entries = fl.entries, rt.entries
     K, n = cohort.shape
     G = group_start.size - 1
     J = out_edge.shape[1]
@@ -828,6 +980,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
                     g_origin[m], g_place[m], g_count[m] = k, c, going
                     m += 1
         # Each group splits among the roads toward its safer destinations and sets off.
+        fl_entries = with_room(fl_entries, fl.pool, m * J)
         for i in range(m):
             o, c, count = g_origin[i], g_place[i], g_count[i]
             deg = degree[c]
@@ -836,8 +989,7 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             road_split(probs[:deg], count, rng.random(), take)
             for j in range(deg):
                 if take[j] != 0:
-                    fl.slots[start[out_edge[c, j]], o] += take[j]
-                    fl.busy[start[out_edge[c, j]]] += take[j]
+                    put_on_road(fl.first, fl_entries, fl.pool, fl.busy, start[out_edge[c, j]], o, take[j])
     # 4. Returns: a share of each cohort whose home is quiet heads home by the first road of the route; people
     # displaced within their place go back to their district.
     for k in range(K):
@@ -851,24 +1003,29 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             residents[k] += going
             pe.returned[k] += going
     if to_next.size == 0:
-        return
+        return fl_entries, rt_entries
+    near_ptr, near_at, near_value = near
     for o in range(K):
         if rate[o] <= 0 and near_rate[o] <= 0:
             continue
         home = pe.home[o]
+        rt_entries = with_room(rt_entries, rt.pool, near_ptr[o + 1] - near_ptr[o])  # a road a cohort at most
+        j = near_ptr[o]  # the cohorts only shrank since cohort_places listed them
         for c in range(n):
             h = to_next[home, c]
             if cohort[o, c] == 0 or h < 0 or h == c:
                 continue
+            while near_at[j] < c:
+                j += 1
             count = cohort[o, c]
-            going = _round_share(count, min(1.0, rate[o] + near_rate[o] * near[c, home]), rng.random())
+            going = _round_share(count, min(1.0, rate[o] + near_rate[o] * near_value[j]), rng.random())
             if going == 0:
                 continue
             days = _days_taken(count, cohort_days[o, c], going)
             cohort[o, c] -= going
             cohort_days[o, c] -= days
             e = edge_between(out_edge, degree, head, c, h)
-            rt.slots[start[e], o] += going
-            rt.busy[start[e]] += going
+            put_on_road(rt.first, rt_entries, rt.pool, rt.busy, start[e], o, going)
             returning_n[o] += going
             returning_days[o] += days
+    return fl_entries, rt_entries

@@ -79,6 +79,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from simulation.roads import road_open
 from simulation.rules import draws
 from simulation.rules.movement import set_courses
 from simulation.rules.orders import threatened as under_threat
@@ -126,7 +127,7 @@ def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[
     state.routed_at[:] = False
     threatened = _threatened(state)
     k = _day_morale(u.packed, n, state.packed_presence, state.packed_sides, state.world.packed_places,
-                    state.world.open_road, state.controller, settings, threatened,
+                    state.world.road_net, state.controller, settings, threatened,
                     (held_by, enemy_here, rout, coalitions))
     if k == 0:
         return None
@@ -192,7 +193,7 @@ def cut_off_garrisons(state: State, params: dict[str, float]) -> np.ndarray:
     through places its enemies neither hold nor occupy (the ``airlift_places`` most valuable of them excepted,
     for a side with an air force)."""
     out = np.zeros(state.world.n, dtype=bool)
-    _cut_off_garrisons(state.world.open_road, state.world.value, state.packed_sides, state.presence.personnel,
+    _cut_off_garrisons(state.world.road_net, state.world.value, state.packed_sides, state.presence.personnel,
                        state.holder, int(params["airlift_places"]), out)
     return out
 
@@ -279,7 +280,7 @@ def _morale_today(morale: float, base_morale: float, cut_off: bool, sympathy: fl
 
 
 @njit(cache=True)
-def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: Places, open_road: np.ndarray,
+def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: Places, road_net: tuple,
                 controller: np.ndarray, params: tuple, threatened: np.ndarray, out: tuple) -> int:
     """The day's morale of units ``0 .. n-1`` and who routs (see :func:`daily_morale_and_routs`).
 
@@ -318,7 +319,7 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
             c = s.coalition_of[f]
             for q in range(n_places):
                 passable[q] = not s.hostile[c, held_by[q]] and not enemy_here[q, c]
-            _cut_off_places(open_road, pl.value, passable, f, s, airlift_places, held_by, cut[f], supplied[f])
+            _cut_off_places(road_net, pl.value, passable, f, s, airlift_places, held_by, cut[f], supplied[f])
     cause = np.empty(n, dtype=np.bool_)
     for r in range(n):
         government = s.government[u.faction[r]]
@@ -353,7 +354,7 @@ def _day_morale(units: Units, n: int, presence: Presence, sides: Sides, places: 
 
 
 @njit(cache=True)
-def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarray, faction: int, sides: Sides,
+def _cut_off_places(road_net: tuple, value: np.ndarray, passable: np.ndarray, faction: int, sides: Sides,
                     airlift_places: int, held_by: np.ndarray, cut: np.ndarray, supplied: np.ndarray) -> None:
     """The places a government ``faction`` is cut off at (``cut``): all but those its rear reaches by open roads
     (either way round) through ``passable`` places (all of them if it has no rear, or its rear is not
@@ -361,7 +362,8 @@ def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarr
     airlift, the ``airlift_places`` most valuable (``value``) of the places its coalition holds among them (the
     first, on a tie) are not cut off: Python's ``[:airlift_places]`` of the stable sort by decreasing value. Those
     of them besieged (every open road from them leads to a place that is not ``passable``) are marked in
-    ``supplied``."""
+    ``supplied``. ``road_net``: ``(ptr, to, is_open, back)``, the roads (see :class:`Roads`)."""
+    ptr, to, is_open, back = road_net
     rear, airlift, coalition = sides.rear[faction], sides.airlift[faction], sides.coalition_of[faction]
     n = passable.size
     cut[:] = True
@@ -373,8 +375,9 @@ def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarr
         while head < tail:
             a = queue[head]
             head += 1
-            for b in range(n):
-                if cut[b] and passable[b] and (open_road[a, b] or open_road[b, a]):
+            for k in range(ptr[a], ptr[a + 1]):  # a's roads, in increasing b
+                b = to[k]
+                if cut[b] and passable[b] and (is_open[k] or (back[k] >= 0 and is_open[back[k]])):
                     cut[b] = False
                     queue[tail] = b
                     tail += 1
@@ -399,8 +402,9 @@ def _cut_off_places(open_road: np.ndarray, value: np.ndarray, passable: np.ndarr
         if taken[q]:
             # Supplied by air and besieged: every open road from it leads to a place its enemies hold or occupy.
             besieged = True
-            for b in range(n):
-                if passable[b] and (open_road[q, b] or open_road[b, q]):
+            for k in range(ptr[q], ptr[q + 1]):
+                b = to[k]
+                if passable[b] and (is_open[k] or (back[k] >= 0 and is_open[back[k]])):
                     besieged = False
                     break
             supplied[q] = besieged
@@ -456,12 +460,12 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Si
         if reached[i]:
             continue
         # Inside an enemy's place: the way it came first, then the roads out, shortest first.
-        out_roads = np.flatnonzero(rd.open_road[here])
-        order = out_roads[np.argsort(rd.road_km[here, out_roads], kind="mergesort")]
+        out_roads = rd.ptr[here] + np.flatnonzero(rd.is_open[rd.ptr[here]:rd.ptr[here + 1]])  # in increasing end
+        order = rd.to[out_roads[np.argsort(rd.km[out_roads], kind="mergesort")]]
         back = u.came_from[r]
         candidates = np.empty(order.size + 1, dtype=np.int64)
         m = 0
-        if back >= 0 and rd.open_road[here, back]:
+        if back >= 0 and road_open(rd.ptr, rd.to, rd.is_open, here, back):
             candidates[0] = back
             m = 1
         for q in order:
@@ -543,7 +547,7 @@ def _fall_shock(falls: tuple, units: Units, n: int, coalition_of: np.ndarray, pl
 
 
 @njit(cache=True)
-def _cut_off_garrisons(open_road: np.ndarray, value: np.ndarray, sides: Sides, personnel_c: np.ndarray,
+def _cut_off_garrisons(road_net: tuple, value: np.ndarray, sides: Sides, personnel_c: np.ndarray,
                        held_by: np.ndarray, airlift_places: int, out: np.ndarray) -> None:
     """Into ``out`` (zeroed): the places held by each government faction's coalition that are cut off from its
     rear (see :func:`_cut_off_places`; passable: not held by an enemy of the coalition, no enemy present)."""
@@ -560,7 +564,7 @@ def _cut_off_garrisons(open_road: np.ndarray, value: np.ndarray, sides: Sides, p
                 if s.hostile[c, d] and personnel_c[q, d] > 0:
                     ok = False
             passable[q] = ok
-        _cut_off_places(open_road, value, passable, f, s, airlift_places, held_by, cut, supplied)
+        _cut_off_places(road_net, value, passable, f, s, airlift_places, held_by, cut, supplied)
         for q in range(n):
             if cut[q] and held_by[q] == c:
                 out[q] = True

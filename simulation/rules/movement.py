@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulation.roads import road_value
 from simulation.rules.state import Presence, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
 
@@ -116,7 +117,7 @@ def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held
         for _ in range(64):
             if not (budget > 1e-9 and nxt[r] >= 0):
                 break
-            speed = rd.road_speed[loc[r], nxt[r]] * s.mobility[u.faction[r]]
+            speed = road_value(rd.ptr, rd.to, rd.speed, loc[r], nxt[r]) * s.mobility[u.faction[r]]
             need = km_left[r] / speed
             if not need <= budget:  # still on the road at the end of the day
                 km_left[r] -= budget * speed
@@ -136,7 +137,7 @@ def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held
                 hop = rd.next_hop[here, u.target[r]]
             if hop >= 0:
                 nxt[r] = hop
-                km_left[r] = rd.road_km[here, hop]
+                km_left[r] = road_value(rd.ptr, rd.to, rd.km, here, hop)
             else:
                 nxt[r] = -1
 

@@ -69,6 +69,7 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
+from simulation.roads import road_value
 from simulation.rules.state import Places, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
 _NO_CAPS = np.zeros(0)  # detachments without caps
@@ -1046,7 +1047,7 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
             h = rd.next_hop[here, arg]
         if h >= 0 and h != here:
             u.next[r] = h
-            u.km_left[r] = rd.road_km[here, h]
+            u.km_left[r] = road_value(rd.ptr, rd.to, rd.km, here, h)
 
 
 @njit(cache=True)
@@ -1148,5 +1149,5 @@ def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: n
         h = hop[i]
         if h != here[i]:  # h >= 0: the unit goes
             u.next[mover] = h
-            u.km_left[mover] = rd.road_km[here[i], h]
+            u.km_left[mover] = road_value(rd.ptr, rd.to, rd.km, here[i], h)
     return new - n
