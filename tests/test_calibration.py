@@ -819,3 +819,18 @@ def test_validate_a_scenario_over_seeds_writes_report(tmp_path, toy_observations
     assert main(["validate", str(TOY), "--observations", str(toy_observations), "--seeds", "1", "--out",
                  str(out)]) == 2  # an explicit --out is not replaced without --force
     assert "exists" in capsys.readouterr().err
+
+
+def test_validate_refuses_a_fitted_file_whose_posterior_sample_is_missing(tmp_path, toy_observations, capsys):
+    """A fitted file naming a posterior sample that is not beside it (a fit's file copied without its sample) is
+    one line and exit 2, with no output, instead of a silent fall-back to the point estimate."""
+    fitted = tmp_path / "fitted.toml"
+    fitted.write_text('[parameters]\nspeed_road_km = 90.0\n\n[fit]\nposterior_samples = "fitted_posterior.csv"\n')
+    out = tmp_path / "val"
+    args = ["validate", str(TOY), "--observations", str(toy_observations), "--fitted", str(fitted), "--seeds", "1",
+            "--out", str(out), "--quiet", "--no-plots"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "fitted_posterior.csv" in err and "--no-posterior" in err
+    assert not out.exists()
+    assert main([*args, "--no-posterior"]) == 0 and (out / "validation.json").is_file()

@@ -138,6 +138,19 @@ def rounded(x: Sequence[float], digits: int = 4) -> np.ndarray:
     return np.array([float(f"{v:.{digits}g}") for v in x])
 
 
+def posterior_named(fitted: str | Path) -> Path | None:
+    """The posterior sample a fitted-parameters file names (``posterior_samples`` in its ``[fit]`` table, beside
+    the file), whether or not it exists; ``None`` when it names none or cannot be read."""
+    import tomllib
+
+    fitted = Path(fitted)
+    try:
+        name = tomllib.loads(fitted.read_text(encoding="utf-8")).get("fit", {}).get("posterior_samples")
+    except (OSError, ValueError):
+        return None
+    return fitted.parent / str(name) if name else None
+
+
 def posterior_file(fitted: str | Path) -> Path | None:
     """The posterior sample a fitted-parameters file names (``posterior_samples`` in its ``[fit]`` table, beside
     the file), or ``None`` when it names none or the file is missing."""
