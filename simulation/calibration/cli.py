@@ -213,7 +213,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simulation.calibration.fitted import load_posterior, posterior_file, posterior_named
+    from simulation.calibration.fitted import load_posterior, posterior_named
     from simulation.calibration.observations import coalition_labels, load_observations, observations_dir, split_window
     from simulation.calibration.record import RunRecord
     from simulation.calibration.validation import (
@@ -275,8 +275,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         scenario.fitted_file if (not is_run and not args.no_fitted and scenario.fitted_file
                                  and scenario.fitted_file.is_file()) else None)
     # The runs are the fit's posterior predictive when the fitted file has a posterior beside it.
-    post_path = posterior_file(fitted) if fitted and not args.no_posterior else None
     named = posterior_named(fitted) if fitted and not args.no_posterior else None
+    post_path = named if named is not None and named.is_file() else None
     if named is not None and post_path is None:
         raise UsageError(f"{fitted}: names the posterior sample {named.name} (posterior_samples), which is missing "
                          "(copy it beside the file, or pass --no-posterior for the point estimate)")

@@ -152,16 +152,9 @@ def posterior_named(fitted: str | Path) -> Path | None:
 
 
 def posterior_file(fitted: str | Path) -> Path | None:
-    """The posterior sample a fitted-parameters file names (``posterior_samples`` in its ``[fit]`` table, beside
-    the file), or ``None`` when it names none or the file is missing."""
-    import tomllib
-
-    fitted = Path(fitted)
-    try:
-        name = tomllib.loads(fitted.read_text(encoding="utf-8")).get("fit", {}).get("posterior_samples")
-    except (OSError, ValueError):
-        return None
-    path = fitted.parent / str(name) if name else None
+    """The posterior sample a fitted-parameters file names (see :func:`posterior_named`), or ``None`` when it
+    names none or the file is missing."""
+    path = posterior_named(fitted)
     return path if path is not None and path.is_file() else None
 
 

@@ -75,7 +75,7 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
     return State(
         world=world, sides=sides, units=units, controller=controller, holder=holder,
         initial_holder=sides.coalition_of[controller], claimed=claimed, offensive_in=offensive_in,
-        offensive_from=np.array([[f not in starts] * n for f in scenario.faction_ids], dtype=bool).reshape(nf, n),
+        offensive_from=np.array([[f not in starts] * n for f in scenario.faction_ids], dtype=bool),
         offensive_at=offensive_in[:, world.governorate_of].copy(),
         sorties=np.zeros(nf, dtype=np.int64), tally=tally, civilians=Civilians(world, parameters, rng),
         routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool), kin=kin,

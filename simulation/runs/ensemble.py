@@ -200,17 +200,10 @@ def reported_scopes(obs: CompiledObservations | None) -> tuple[Scope, ...]:
 def posterior_path(scenario: Scenario) -> Path | None:
     """The posterior sample beside the scenario's fitted-parameters file (``posterior_samples`` in its ``[fit]``
     table), or None if there is no fitted file, it names none, or the sample is missing."""
-    import tomllib
+    from simulation.calibration.fitted import posterior_file
 
     fitted = scenario.fitted_file
-    if fitted is None or not Path(fitted).is_file():
-        return None
-    try:
-        name = tomllib.loads(Path(fitted).read_text(encoding="utf-8")).get("fit", {}).get("posterior_samples")
-    except (OSError, ValueError):
-        return None
-    path = Path(fitted).parent / str(name) if name else None
-    return path if path is not None and path.is_file() else None
+    return posterior_file(fitted) if fitted is not None and Path(fitted).is_file() else None
 
 
 def posterior_draw(posterior: Mapping[str, np.ndarray], seed: int) -> dict[str, float]:
