@@ -104,7 +104,16 @@ PARAMETERS: dict[str, Parameter] = {
             "population's sympathy for it), outweighs the side's defence there by this ratio",
         ),
         Parameter("hold_value", 4.0, 0.0, 100.0, "places worth at least this much are held, not given up"),
-        Parameter("garrison_share", 0.2, 0.0, 0.9, "share of an insurgent force left to hold a place it moves on from"),
+        Parameter(
+            "stand_share", 0.3, 0.0, 1.0,
+            "places where at least this share of the people are Shia Arabs or Turkmen (composition.csv) are held, "
+            "not given up: the government's own community fights for its homes with it",
+        ),
+        Parameter(
+            "garrison_share", 0.2, 0.0, 0.9,
+            "share of a force left to hold a place it moves on from; a government or tribal force leaves only if "
+            "that share could hold the place against the threat to it",
+        ),
         Parameter(
             "opportunist_attack_ratio", 3.0, 0.5, 20.0,
             "an opportunist attacks a place it claims that its enemy holds when its strength that can reach it is "

@@ -44,6 +44,7 @@ GROUPS = ("sunni_arab", "shia_arab", "kurd", "sunni_turkmen", "shia_turkmen", "c
           "other")
 """The groups of ``composition.csv`` (its columns, in this order)."""
 KIN_GROUPS = ("kurd", "yazidi", "christian", "shabak")
+LOYAL_GROUPS = ("shia_arab", "shia_turkmen")
 """The communities an opportunist faction (the Peshmerga) protects: its *kin* share of a place is theirs."""
 ONE_GROUP = "everyone"
 """The only group of a scenario without ``composition.csv``."""
@@ -181,6 +182,11 @@ class Composition:
     def kin(self) -> tuple[float, ...]:
         """Each place's share of :data:`KIN_GROUPS` (the groups the file has)."""
         cols = [i for i, g in enumerate(self.groups) if g in KIN_GROUPS]
+        return tuple(sum(row[i] for i in cols) for row in self.shares)
+
+    def loyal(self) -> tuple[float, ...]:
+        """Each place's share of :data:`LOYAL_GROUPS` (the groups the file has)."""
+        cols = [i for i, g in enumerate(self.groups) if g in LOYAL_GROUPS]
         return tuple(sum(row[i] for i in cols) for row in self.shares)
 
 

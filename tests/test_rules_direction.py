@@ -878,3 +878,80 @@ def test_a_withdrawal_passes_the_next_small_town_on_the_enemys_road_for_a_place_
     m = run(t.model(tmp_path / "s", days=1))
     gone = logged(m, "withdrawal", "town")
     assert len(gone) == 1 and gone[0][3].endswith("village" if village_value >= 2.0 else "rear"), gone
+
+
+@pytest.mark.parametrize("threatened", [False, True])
+def test_a_garrison_is_stripped_to_reinforce_only_if_what_stays_could_hold_its_own_place(tmp_path, threatened):
+    """1000 government troops hold ``town`` (worth a stand); the ``dam`` (worth more) 60 km away has 50 and
+    2000 insurgents on the offensive 30 km from it (too few to attack anything: ``attack_ratio`` 10). The town's
+    garrison goes to reinforce the dam, leaving its ``garrison_share`` (0.2) behind, only if that share could
+    still hold the town: with 500 insurgents within a day of the town it stays whole (500 > 0.2 x 1000, though
+    its whole garrison outweighs them and the town needs nothing)."""
+    t = (Theatre().place("town", "government", value=1.0).place("dam", "government", value=4.0)
+         .place("camp", "insurgent").place("camp2", "insurgent").road("town", "dam", 60).road("dam", "camp", 30)
+         .road("town", "camp2", 30 if threatened else 600)
+         .unit("government", "town", 1000).unit("government", "dam", 50).unit("insurgent", "camp", 2000)
+         .unit("insurgent", "camp2", 500).set(attack_ratio=10.0, garrison_share=0.2, defender_advantage=1.0))
+    m = run(t.model(tmp_path / "s", days=1))
+    present = int(m.rec_present[0, place_index(m, "town"), faction_index(m, "government")])
+    assert present == (1000 if threatened else 200)
+
+
+@pytest.mark.parametrize("enemy_near", [True, False])
+def test_a_garrison_that_broke_on_the_news_is_a_vacuum_whether_or_not_the_enemy_is_near(tmp_path, enemy_near):
+    """A claimed border post held by 100 government troops whose morale (0.2) is below the rout threshold (0.3),
+    the Kurds 30 km away: they take the post over the same day whether the insurgents are 40 km away or 600 (the
+    border guards at Rabia broke on the news of Mosul with the insurgents still in Mosul)."""
+    t = (Theatre().place("post", "government", kind="crossing").place("kurd", "kurds").place("camp", "insurgent")
+         .place("rear", "government", value=5).road("post", "kurd", 30).road("post", "camp", 40 if enemy_near else 600)
+         .road("post", "rear", 100).people("post", sunni_arab=1.0).claim("post")
+         .unit("government", "post", 100, morale=0.2).unit("kurds", "kurd", 1000).unit("insurgent", "camp", 50)
+         .set(rout_threshold=0.3, opportunist_kin=0.25, attack_ratio=10.0, detachment_share=0.3))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert logged(m, "control_change", "post") == [("2014-06-01", "control_change", "post", "government -> kurds")]
+
+
+@pytest.mark.parametrize("waiting", [True, False])
+def test_the_peshmerga_waiting_in_a_claimed_town_are_not_sent_into_a_vacuum_elsewhere(tmp_path, waiting):
+    """3000 Kurds stand in a claimed Kurdish town ``kt``; a claimed border post 30 km away (and 30 km from an
+    empty place the Kurds hold) has a broken government garrison (a vacuum). Where the army (neutral to them)
+    still holds ``kt``, they wait to take it over and send nobody to the post; where they hold ``kt``, a
+    detachment takes the post."""
+    t = (Theatre().place("kt", "government" if waiting else "kurds").place("post", "government", kind="crossing")
+         .place("rear", "government", value=5).place("home", "kurds").road("kt", "post", 30).road("kt", "rear", 300)
+         .road("home", "post", 30).road("home", "kt", 40)
+         .road("post", "rear", 300).people("kt", kurd=1.0).people("post", sunni_arab=1.0).claim("kt", "post")
+         .unit("kurds", "kt", 3000).unit("government", "post", 100, morale=0.2)
+         .unit("government", "rear", 1000).set(rout_threshold=0.3, opportunist_kin=0.25, detachment_share=0.3))
+    m = run(t.model(tmp_path / "s", days=1))
+    taken = [("2014-06-01", "control_change", "post", "government -> kurds")]
+    assert logged(m, "control_change", "post") == ([] if waiting else taken)
+
+
+@pytest.mark.parametrize("shia", [0.0, 0.5])
+def test_the_government_holds_a_town_of_its_own_community_instead_of_giving_it_up(tmp_path, shia):
+    """5000 insurgents on the offensive 20 km from a small government town (below ``hold_value``) whose 100
+    defenders they clearly outweigh: the garrison withdraws from a Sunni Arab town, and stays where half the
+    people are Shia Arabs (at least ``stand_share``)."""
+    t = (Theatre().place("camp", "insurgent").place("town", "government", population=10_000)
+         .place("rear", "government", value=8.0).road("camp", "town", 20).road("town", "rear", 300)
+         .people("town", shia_arab=shia, sunni_arab=1.0 - shia)
+         .unit("insurgent", "camp", 5000).unit("government", "town", 100).unit("government", "rear", 1000)
+         .set(hold_value=2.0, withdraw_ratio=1.0, attack_ratio=10.0, stand_share=0.3))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert bool(logged(m, "withdrawal", "town")) == (shia < 0.3)
+
+
+@pytest.mark.parametrize("small_nearer", [True, False])
+def test_an_empty_town_is_occupied_by_the_nearest_unit_that_can_spare_a_detachment(tmp_path, small_nearer):
+    """An empty government post worth nothing lies 10 km from a camp of 20 insurgents and 20 km from a camp of
+    1000 (``detachment_share`` 0.3: the small unit's 6 would stay, a detachment of fewer than 10 leaving part of
+    the unit behind). The post is occupied the same day by 300 from the large camp, whichever is nearer."""
+    t = (Theatre().place("small", "insurgent").place("big", "insurgent").place("post", "government", value=0.0)
+         .place("fort", "government", value=3).road("small", "post", 10 if small_nearer else 40)
+         .road("big", "post", 20).road("big", "fort", 200)
+         .unit("insurgent", "small", 20).unit("insurgent", "big", 1000).unit("government", "fort", 20_000)
+         .set(detachment_share=0.3))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert logged(m, "control_change", "post") == [("2014-06-01", "control_change", "post", "government -> insurgent")]
+    assert m.rec_present[0, place_index(m, "post"), faction_index(m, "insurgent")] == 300

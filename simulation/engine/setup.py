@@ -70,6 +70,7 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
     holder.setflags(write=False)
     nc = sides.hostile.shape[0]
     kin = np.ones(n) if scenario.composition is None else np.array(scenario.composition.kin(), dtype=float)
+    loyal = np.zeros(n) if scenario.composition is None else np.array(scenario.composition.loyal(), dtype=float)
     # Clearing a place takes longer where it is fortified and where more people live (log of the population).
     clear_days = parameters["assault_days"] * world.fortification * (1.0 + np.log10(1.0 + world.population0 / 10_000))
     return State(
@@ -78,7 +79,7 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
         offensive_from=np.array([[f not in starts] * n for f in scenario.faction_ids], dtype=bool),
         offensive_at=offensive_in[:, world.governorate_of].copy(),
         sorties=np.zeros(nf, dtype=np.int64), tally=tally, civilians=Civilians(world, parameters, rng),
-        routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool), kin=kin,
+        routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool), kin=kin, loyal=loyal,
         clear_days=clear_days, pressure_days=np.zeros(n, dtype=np.int64),
         present_days=np.zeros((n, nc), dtype=np.int64), routed_at=np.zeros(n, dtype=bool),
         opportunists=np.array([i for i, f in enumerate(scenario.factions) if f.doctrine == "opportunist"],

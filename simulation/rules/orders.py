@@ -19,15 +19,19 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
   enemy place (no enemy present) within a day's travel, in such a governorate, that no attack reaches within a
   day and no third party (hostile to this side, neutral to the place's holder) could reach within a day, gets
   one detachment (``detachment_share``) from the nearest free unit that has it as its best place (scored by
-  ``(value + 0.1) * decay``); a unit sent to attack drops it on its way and goes on with the rest.
-- **government**: give up, in order, places worth less than ``hold_value`` whose threat, helped by a
-  sympathetic population, clearly outweighs their defence (``threat * (0.5 + sympathy) > withdraw_ratio *
-  own defence``): the units there withdraw to the nearest place their side holds that no enemy threatens and
-  that is joined to the rear through such places (:func:`linked_to_rear`), toward the rear if there is one
-  (not into a dead end behind a threatened place: the Baiji refinery behind Baiji town), and that is worth a
-  stand or at least a day's travel away (not the next small town on the enemy's road). Reinforce threatened
-  places worth at least as much as where a unit stands (from a place that needs nothing),
-  scored by ``value * need / (need + own defence)``, ``need = threat - own defence``; counter-attack places
+  ``(value + 0.1) * decay``) and can spare one of 10 or more; a unit sent to attack drops it on its way and goes
+  on with the rest.
+- **government**: give up, in order, places worth less than ``hold_value`` where less than ``stand_share`` of
+  the people are Shia Arabs or Turkmen (``composition.csv``: the government's own community, who fight for
+  their homes with it) whose threat, helped by a sympathetic population, clearly outweighs their defence
+  (``threat * (0.5 + sympathy) > withdraw_ratio * own defence``): the units there withdraw to the nearest
+  place their side holds that no enemy threatens and that is joined to the rear through such places
+  (:func:`linked_to_rear`), toward the rear if there is one (not into a dead end behind a threatened place: the
+  Baiji refinery behind Baiji town), and that is worth a stand or at least a day's travel away (not the next
+  small town on the enemy's road). A unit leaves a place its side holds only if the ``garrison_share`` that
+  stays could hold it against the threat (Tal Afar's garrison, with Mosul's captors a day away, does not march
+  off to Mosul Dam). Reinforce threatened places worth at least as much as where a unit stands, scored by
+  ``value * need / (need + own defence)``, ``need = threat - own defence``; counter-attack places
   the side held at the start and has lost, where the potential is ``counterattack_ratio`` times the defence,
   scored by ``value * potential / (potential + defence)``. Detachments are sized to the need (1.5 times it, in
   defenders) or to the counter-attack (1.2 times ``counterattack_ratio`` times the defence), filled by the
@@ -35,11 +39,13 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
 - **tribal**: as the government, without giving up places, never farther than ``tribal_home_radius_km`` from
   home.
 - **opportunist**: move into *vacuums*: places its neutral neighbour held and garrisoned earlier in the run,
-  empty now or whose garrison has lost the will to fight (:func:`broken_garrisons`), within a day of forces
-  hostile to that neighbour, within ``opportunist_radius_km`` of its own places, if it lists ``claims``,
+  empty now and within a day of forces hostile to that neighbour, or whose garrison has lost the will to fight
+  (:func:`broken_garrisons`: it broke on the news of a fall, whether or not the enemy is near: the border
+  guards at Rabia, 10-11 June 2014), within ``opportunist_radius_km`` of its own places, if it lists ``claims``,
   claimed, and with a *kin* share (``composition.csv``: Kurds, Yazidis, Christians, Shabak) of at least
   ``opportunist_kin`` (border crossings whoever lives there); one detachment (``detachment_share`` of the nearest unit
-  that has the vacuum as its best target, scored by ``(value + 0.1) * decay``) per vacuum. A faction with
+  that has the vacuum as its best target, scored by ``(value + 0.1) * decay``, and can spare 10 or more; not a
+  unit waiting in a claimed place of its kin that a neutral side still holds) per vacuum. A faction with
   claims also *attacks*, with its other free units (not those waiting in a claimed place of their kin that a
   neutral side still holds: they stay to take it over), claimed places its enemies hold (kin share at least
   ``opportunist_kin``, border crossings whoever lives there) where the potential is at least
@@ -49,8 +55,8 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
 Detachments of fewer than 10 that would leave part of a unit behind stay.
 
 Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``garrison_share``,
-``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``counterattack_ratio``, ``opportunist_radius_km``,
-``detachment_share``, ``opportunist_attack_ratio``, ``opportunist_kin``.
+``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``stand_share``, ``counterattack_ratio``,
+``opportunist_radius_km``, ``detachment_share``, ``opportunist_attack_ratio``, ``opportunist_kin``.
 
 Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`, :func:`hold_orders`,
 :func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use are :func:`threat_to`
@@ -147,11 +153,23 @@ def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks:
     place_of_row = np.empty(decay.shape[0], dtype=np.int64)
     place_of_row[row] = loc  # the units of a row of the reach are at one place
     in_day = (days[place_of_row] / mobility <= 1.0).astype(float)  # by row of the reach, as decay
+    # The nearest unit that can spare a detachment of 10 or more goes (a smaller one would stay, see
+    # _detachments, and the town would wait for nobody: Qayyarah, 12-17 June, in runs before this rule).
+    big = _can_detach(state, rows, loc, c, params["detachment_share"])
+    rows, loc, row = rows[big], loc[big], row[big]
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _vacuum_orders((rows, loc), empty, w.value, (in_day, decay, row, days, mobility), (send_rows, send_to))
     if k == 0:
         return None
     return Orders(send_rows[:k], send_to[:k], 1.0 - params["detachment_share"], None)
+
+
+def _can_detach(state: State, rows: np.ndarray, loc: np.ndarray, c: int, share: float) -> np.ndarray:
+    """Whether each unit (``rows`` at ``loc``, of coalition ``c``) can send a detachment of ``share`` of itself
+    that :func:`_detachments` lets go: 10 or more, or the whole unit (where its side does not hold the place)."""
+    pers = state.units.personnel[rows]
+    keep = np.where(state.holder[loc] == c, np.rint(pers * (1.0 - share)), 0)
+    return (pers - keep >= 10) | (keep == 0)
 
 
 def hold_orders(state: State, faction: int, params: dict[str, float], government: bool) -> Orders | None:
@@ -164,8 +182,11 @@ def hold_orders(state: State, faction: int, params: dict[str, float], government
     own_def, need, hopeless = np.empty(w.n), np.empty(w.n), np.empty(w.n, dtype=bool)
     # The government gives up, in order, places not worth a stand where the enemy (helped by a sympathetic
     # population) clearly outweighs the defence: towns that change hands without a fight.
+    # ... except where enough of the people are of the government's own community (Shia Arabs and Turkmen),
+    # who would fight for their homes with it: Tal Afar, Muqdadiyah, Amerli held or fought in June 2014.
+    stand = state.loyal >= p["stand_share"]
     m, k = _free_and_needing(u.packed, u.n, _command(state, faction, False), (own, threat_to(state, c),
-                             state.holder, c), state.world.packed_places,
+                             state.holder, c, stand), state.world.packed_places,
                              (p["defender_advantage"], p["withdraw_ratio"], p["hold_value"], government),
                              (rows, loc, leaving, own_def, need, hopeless))
     if m == 0:
@@ -188,7 +209,8 @@ def hold_orders(state: State, faction: int, params: dict[str, float], government
     k = _hold_orders((rows, loc), u.packed, _front(state, faction, c), state.world.packed_places,
                      (own_def, need, hopeless, potential, defence_against(state, c, p)),
                      (in_reach, decay, row, days, float(state.sides.mobility[faction])),
-                     (p["counterattack_ratio"], p["defender_advantage"]), (send_rows, send_to, at_most))
+                     (p["counterattack_ratio"], p["defender_advantage"], p["garrison_share"]),
+                     (send_rows, send_to, at_most))
     return Orders(send_rows[:k], send_to[:k], p["garrison_share"], at_most[:k], withdrawn)
 
 
@@ -225,14 +247,23 @@ def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Order
         threat = np.zeros((nc, w.n))  # 1.0 where threatened: only whether the threat is positive is read
         for h in np.flatnonzero(holders).tolist():
             threat[h] = threatened(state, h)
+        # A broken garrison is a vacuum whether or not the enemy is near: it broke on the news of a fall (the
+        # border guards at Rabia, 10-11 June 2014, with the insurgents still in Mosul).
+        threat[holder[broken], np.flatnonzero(broken)] = 1.0
         found = _vacuums(vacuum, holder, threat, c, w.distance_km, params["opportunist_radius_km"], allowed)
     reach, eff, days = _reach_of(state, faction, rows, loc, params, tribal=False)
     k = 0
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     if found:
-        # Each vacuum needs one detachment: the nearest unit that has it as its best target goes.
-        k = _vacuum_orders((rows, loc), vacuum, w.value, (*reach, days, float(sides.mobility[faction])),
-                           (send_rows, send_to))
+        # Each vacuum needs one detachment: the nearest unit that has it as its best target goes. Units waiting
+        # to take over a claimed place of their kin that a neutral side still holds stay (as in _claim_attacks:
+        # Kirkuk's Peshmerga were sent to Zummar before this rule).
+        stay = (allowed if claimed is not None else np.zeros(w.n, dtype=bool))[loc] & sides.neutral[c][holder[loc]]
+        stay |= ~_can_detach(state, rows, loc, c, params["detachment_share"])  # too small to spare one
+        go = np.flatnonzero(~stay)
+        in_reach, decay, row = reach
+        k = _vacuum_orders((rows[go], loc[go]), vacuum, w.value, (in_reach, decay, row[go], days,
+                           float(sides.mobility[faction])), (send_rows, send_to))
     attack = _claim_attacks(state, faction, c, (rows, loc, reach, eff), send_rows[:k], params)
     if k == 0 and attack is None:
         return None
@@ -519,16 +550,16 @@ def _free_of(units: Units, n: int, command: tuple, out: tuple) -> int:
 def _free_and_needing(units: Units, n: int, command: tuple, needs_in: tuple, places: Places, params: tuple,
                       out: tuple) -> tuple[int, int]:
     """:func:`_free_units` (``command``: see :func:`_command`) into ``out[0]``, ``out[1]``, then :func:`_needs` for
-    them (``needs_in``: ``(own_effective, threat, holder, side)``; ``out[2:]``:
+    them (``needs_in``: ``(own_effective, threat, holder, side, stand)``; ``out[2:]``:
     ``(leaving, own_def, need, hopeless)``). Returns (how many free units, how many of them stay)."""
     u = unit_columns(units)
     faction, battle, only_active, active = command
-    own_effective, threat, holder, side = needs_in
+    own_effective, threat, holder, side, stand = needs_in
     rows, loc, leaving, own_def, need, hopeless = out
     m = _free_units(u, n, faction, battle, only_active, active, rows, loc)
     if m == 0:
         return 0, 0
-    k = _needs(own_effective, threat, holder, side, places, params, (rows[:m], loc[:m], leaving),
+    k = _needs(own_effective, threat, holder, side, stand, places, params, (rows[:m], loc[:m], leaving),
                (own_def, need, hopeless))
     return m, k
 
@@ -597,16 +628,17 @@ def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tupl
     """Each unit's best target (``out[0]``) and whether it has one worth going to (``out[1]``, a positive
     score).
 
-    ``scores`` is ``(safe, reinforce, other)`` by place: places a unit may leave to reinforce another; the score
-    of reinforcing each place (0 where it needs none; a unit reinforces only a place worth at least as much as
-    where it stands, ``value``, and only from a ``safe`` place); the score of each place as any other target (an
-    attack, a counter-attack; 0 where none). ``reach`` is ``(in_reach, decay, row)``: ``row[r]`` is unit ``r``'s
-    row of ``in_reach`` and ``decay`` (rows, n), shared by units at one place (see :func:`_reach`).
+    ``scores`` is ``(safe, reinforce, other, strike_from)`` by place: places a unit may leave to reinforce
+    another; the score of reinforcing each place (0 where it needs none; a unit reinforces only a place worth at
+    least as much as where it stands, ``value``, and only from a ``safe`` place); the score of each place as any
+    other target (an attack, a counter-attack; 0 where none); places a unit may leave for such a target.
+    ``reach`` is ``(in_reach, decay, row)``: ``row[r]`` is unit ``r``'s row of ``in_reach`` and ``decay``
+    (rows, n), shared by units at one place (see :func:`_reach`).
 
     A unit's score for place ``q`` is ``max(reinforce score, other score) * decay`` where in reach, else 0; its
     best target is the first place of the highest score (``argmax``): the same for every unit of a row.
     """
-    safe, reinforce, other = scores
+    safe, reinforce, other, strike_from = scores
     in_reach, decay, row = reach
     best, go = out
     n = in_reach.shape[1]
@@ -619,13 +651,14 @@ def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tupl
         done[j] = r
         here = loc[r]
         can_reinforce = safe[here]
+        can_strike = strike_from[here]
         top = -1.0
         arg = 0
         for q in range(n):
             s = 0.0
             if in_reach[j, q]:
                 a = reinforce[q] if can_reinforce and value[q] >= value[here] else 0.0
-                b = other[q]
+                b = other[q] if can_strike else 0.0
                 s = (a if a >= b else b) * decay[j, q]
             if s > top:
                 top = s
@@ -635,13 +668,14 @@ def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tupl
 
 
 @njit(cache=True)
-def _needs(own_effective: np.ndarray, threat: np.ndarray, holder: np.ndarray, side: int, places: Places,
-           params: tuple, free: tuple, out: tuple) -> int:
+def _needs(own_effective: np.ndarray, threat: np.ndarray, holder: np.ndarray, side: int, stand: np.ndarray,
+           places: Places, params: tuple, free: tuple, out: tuple) -> int:
     """For a government or tribal command of coalition ``side`` (``params``: ``(defender_advantage,
     withdraw_ratio, hold_value, government)``; ``out``: ``(own_def, need, hopeless)``): its defence of each
     place (its effective strength there with the defenders' advantage), what each place it holds (``holder``:
     the coalition holding each) needs against the ``threat`` (0 elsewhere) and, for the government, the places
-    not worth a stand that the enemy (helped by a sympathetic population) clearly outweighs.
+    not worth a stand (value below ``hold_value`` and not ``stand``) that the enemy (helped by a sympathetic
+    population) clearly outweighs.
 
     ``free`` is ``(rows, loc, leaving)``: of the units ``rows`` at ``loc``, those at such places go into
     ``leaving``, in order, and the others stay at the front of ``rows`` and ``loc``, in order. Returns how many
@@ -655,7 +689,7 @@ def _needs(own_effective: np.ndarray, threat: np.ndarray, holder: np.ndarray, si
         own_def[q] = own_effective[q] * defender_advantage * pl.fortification[q]
         need[q] = threat[q] - own_def[q] if own_held else 0.0
         hopeless[q] = government and own_held and threat[q] * (0.5 + pl.sympathy[q]) > withdraw_ratio * own_def[q] \
-            and pl.value[q] < hold_value
+            and pl.value[q] < hold_value and not stand[q]
     if not government:
         return rows.size
     k = 0
@@ -689,8 +723,10 @@ def _hold_orders(free: tuple, units: Units, front: tuple, places: Places, assess
     """The orders of a government or tribal command to its units (``free``: ``(rows, loc)``).
 
     ``assessment`` is ``(own_def, need, hopeless, potential, defence)`` by place; ``reach`` is ``(in_reach, decay,
-    row, days, mobility)`` (see :func:`_best_targets`); ``params`` is ``(counterattack_ratio, defender_advantage)``;
-    ``out`` is ``(send_rows, send_to, at_most)``. Each unit's target: reinforce places in ``need`` (not
+    row, days, mobility)`` (see :func:`_best_targets`); ``params`` is ``(counterattack_ratio, defender_advantage,
+    garrison_share)``; ``out`` is ``(send_rows, send_to, at_most)``. A unit leaves a place its side holds (for
+    any target) only if its ``garrison_share`` of the defence would still match the threat there (the need plus
+    the defence), and may leave any other place. Each unit's target: reinforce places in ``need`` (not
     ``hopeless``) by ``value * need / (need + own_def)``, or counter-attack places the side held at the start and
     has lost (see :func:`_targets_of`) where the ``potential`` is ``counterattack_ratio`` times the ``defence``, by
     ``value * potential / (potential + defence)`` (see :func:`_best_targets`). For those that go, the most people to
@@ -702,23 +738,26 @@ def _hold_orders(free: tuple, units: Units, front: tuple, places: Places, assess
     rows, loc = free
     own_def, need, hopeless, potential, defence = assessment
     in_reach, decay, row, days, mobility = reach
-    counterattack_ratio, defender_advantage = params
+    counterattack_ratio, defender_advantage, garrison_share = params
     send_rows, send_to, at_most = out
     value = pl.value
+    side, holder = front[0], front[2]
     m, n = rows.size, value.size
     lost = _targets_of(front, pl.governorate, True)
     safe = np.empty(n, dtype=np.bool_)
     reinforce = np.empty(n)
     counter = np.empty(n)
     for q in range(n):
-        safe[q] = need[q] <= 0
+        # A garrison is stripped (to its garrison share) only if what stays could still hold the place against
+        # the threat to it, the need plus the defence: Tal Afar's, with Mosul's captors a day away, stays.
+        safe[q] = holder[q] != side or need[q] + own_def[q] <= garrison_share * own_def[q]
         reinforce[q] = value[q] * need[q] / (need[q] + own_def[q] + 1e-9) if need[q] > 0 and not hopeless[q] \
             else 0.0
         counter[q] = value[q] * potential[q] / (potential[q] + defence[q] + 1e-9) \
             if lost[q] and potential[q] >= counterattack_ratio * defence[q] else 0.0
     best = np.empty(m, dtype=np.int64)
     go = np.empty(m, dtype=np.bool_)
-    _best_targets(loc, value, (safe, reinforce, counter), (in_reach, decay, row), (best, go))
+    _best_targets(loc, value, (safe, reinforce, counter, safe), (in_reach, decay, row), (best, go))
     key = np.empty(m)
     k = 0
     for i in range(m):
@@ -798,7 +837,8 @@ def _send_to_best(rows: np.ndarray, loc: np.ndarray, value: np.ndarray, appeal: 
     send_rows, send_to = out
     best = np.empty(m, dtype=np.int64)
     go = np.empty(m, dtype=np.bool_)
-    _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), appeal), reach, (best, go))
+    _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), appeal, np.ones(n, dtype=np.bool_)), reach,
+                  (best, go))
     k = 0
     for i in range(m):
         if go[i]:
@@ -857,7 +897,8 @@ def _vacuum_candidates(holder: np.ndarray, neutral: np.ndarray, present_personne
 def _vacuums(candidate: np.ndarray, holder: np.ndarray, threat: np.ndarray, side: int, distance_km: np.ndarray,
              radius_km: float, allowed: np.ndarray) -> bool:
     """Of the ``candidate`` places (see :func:`_vacuum_candidates`), in place, the vacuums: those within a day's
-    reach of forces hostile to their holder (``threat[holder]`` positive there), within ``radius_km`` of a
+    reach of forces hostile to their holder (``threat[holder]`` positive there; the caller sets it where a
+    garrison broke), within ``radius_km`` of a
     place held by the command's coalition ``side`` and ``allowed`` (claimed, if the faction claims places, and
     where enough of its kin live). Returns whether there is any."""
     n = holder.size

@@ -235,6 +235,7 @@ class State:
     routes: SideRoutes  #: the routes each coalition may take
     was_garrisoned: np.ndarray  #: (n,) bool, its holder had forces there at some point
     kin: np.ndarray  #: (n,) float64, share of the people of the communities opportunists protect (composition.csv)
+    loyal: np.ndarray  #: (n,) float64, share of the people of the groups that fear the insurgents (composition.csv)
     clear_days: np.ndarray  #: (n,) float64, days a side must be present at a place before it takes it
     pressure_days: np.ndarray  #: (n,) int64, days in a row the garrison has been under pressure or cut off
     present_days: np.ndarray  #: (n, coalitions) int64, days in a row each coalition has had forces at a place
