@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
         from simulation.runs.observed import scenario_observations
 
         scenario_observations(scenario)  # what the report compares the run with
-    _import_model()
+    _import_model(defer_pandas=True)
     from simulation.engine.model import ConflictModel
     from simulation.runs.output import summary_text, write_run_directory
 
@@ -134,8 +134,14 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
     return 0
 
 
-def _import_model() -> None:
+def _import_model(defer_pandas: bool = False) -> None:
+    """Import the model and its libraries. ``defer_pandas``: Mesa's import of pandas (0.25-0.3 s) runs pandas only
+    when something uses it (:mod:`simulation.deferred`); a single run never does."""
     with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+        if defer_pandas:
+            from simulation.deferred import defer
+
+            defer("pandas")
         import simulation.runs.output  # noqa: F401 - the model and its libraries
 
 
