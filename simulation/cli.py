@@ -115,6 +115,10 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
 
     started = time.perf_counter()
     model = ConflictModel(scenario, seed=args.seed, days=args.days)
+    if report is not None:
+        from simulation.runs.run_view import RunView
+
+        report.draft(RunView.from_model(model))  # the map's process draws what does not depend on the run
     from tqdm import tqdm
 
     with tqdm(total=model.days, desc=scenario.name, unit="day", disable=None if not args.quiet else True,

@@ -90,3 +90,22 @@ def test_a_report_process_imports_no_model_library(tmp_path):
             f"print(v.day, v.dates()[-1], sorted(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["4", model.dates()[-1], "[]"]
+
+
+def test_a_map_drafted_from_another_scenario_is_drawn_again(tmp_path):
+    """The map's process drafts the map from the model as built; given a run whose places differ from the draft's,
+    it draws the whole map again rather than colour the wrong places."""
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.report import write_map
+    from simulation.runs.run_view import RunView
+    other = RunView.from_model(ConflictModel(ROOT / "scenarios" / "iraq_june_2014", seed=1, days=2))
+    model = ConflictModel(TOY, seed=1, days=4)
+    model.run()
+    view = RunView.from_model(model)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "there").mkdir()
+    write_map(view, tmp_path / "here")
+    with ReportProcesses((("map",),)) as report:
+        report.draft(other)
+        report.write(view, {}, tmp_path / "there")
+    assert (tmp_path / "there" / "map.png").read_bytes() == (tmp_path / "here" / "map.png").read_bytes()

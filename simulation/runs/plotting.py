@@ -8,6 +8,11 @@ input) and writes its part into the run directory's temporary folder: the map in
 and ``report.md`` in the other, at the same time, while the command writes the tables. The files are those
 :func:`simulation.runs.report.write_report` writes in one process, byte for byte.
 
+Before the run, the command also sends a view of the model as built (:meth:`ReportProcesses.draft`): the map's
+process then draws all of ``map.png`` that does not depend on the run (the base map, roads, labels and legends:
+:class:`simulation.runs.report.MapDraft`) while the model runs, and after it only the places' colours, the titles
+and the drawing into pixels remain.
+
 Each process imports matplotlib again, so they help only where a CPU would otherwise be idle;
 :meth:`ReportProcesses.start` draws in the command's own process otherwise.
 
@@ -94,6 +99,10 @@ class ReportProcesses:
         except OSError:  # no interpreter to start (an embedded Python): draw here
             return None
 
+    def draft(self, view: RunView) -> None:
+        """Have the processes draw what they can of the report before the run: ``view`` is the model as built."""
+        self._write_all(pickle.dumps(("draft", view), protocol=pickle.HIGHEST_PROTOCOL), close=False)
+
     def write(self, view: RunView, data: dict[str, Any], out: Path) -> None:
         """:meth:`send`, then :meth:`wait`."""
         self.send(view, data, out)
@@ -101,12 +110,17 @@ class ReportProcesses:
 
     def send(self, view: RunView, data: dict[str, Any], out: Path) -> None:
         """Have the processes write the report of ``view`` (whose summary is ``data``) into the folder ``out``."""
-        payload = pickle.dumps((view, data, str(out)), protocol=pickle.HIGHEST_PROTOCOL)
+        self._write_all(pickle.dumps(("draw", view, data, str(out)), protocol=pickle.HIGHEST_PROTOCOL), close=True)
+
+    def _write_all(self, payload: bytes, close: bool) -> None:
         for _, proc, _ in self._procs:
             assert proc.stdin is not None
             try:
                 proc.stdin.write(payload)
-                proc.stdin.close()
+                if close:
+                    proc.stdin.close()
+                else:
+                    proc.stdin.flush()
             except BrokenPipeError:  # it died already: its exit code and error say why
                 pass
 
@@ -155,16 +169,29 @@ class ReportProcesses:
 
 
 def main(parts: list[str]) -> int:
-    """A report process: import the report, read ``(view, data, folder)`` from standard input, write ``parts``."""
-    from simulation.runs.report import write_report  # matplotlib, while the command imports and runs the model
+    """A report process: import the report, then read from standard input ``("draft", view)`` (optional: the model
+    as built, from which the map is drafted) and ``("draw", view, data, folder)``, and write ``parts``."""
+    from simulation.runs.report import MapDraft, write_report  # matplotlib, while the command imports the model
 
     unknown = [p for p in parts if p not in PARTS]
     if unknown or not parts:
         print(f"report parts: {', '.join(PARTS)} (got {' '.join(parts) or 'none'})", file=sys.stderr)
         return 2
-    raw = sys.stdin.buffer.read()
-    if not raw:  # the command ended before its run did (an error, an interrupt): nothing to draw
-        return 0
-    view, data, out = pickle.loads(raw)
-    write_report(view, data, Path(out), parts=tuple(parts))
+    draft = None
+    while True:
+        try:
+            message = pickle.load(sys.stdin.buffer)
+        except EOFError:  # the command ended before its run did (an error, an interrupt): nothing to draw
+            return 0
+        if message[0] == "draft":
+            if "map" in parts:
+                draft = MapDraft(message[1])
+            continue
+        _, view, data, out = message
+        break
+    if "map" in parts:
+        if draft is None or not draft.fits(view):
+            draft = MapDraft(view)
+        draft.finish(view, Path(out))
+    write_report(view, data, Path(out), parts=tuple(p for p in parts if p != "map"))
     return 0
