@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
         from simulation.runs.observed import scenario_observations
 
         scenario_observations(scenario)  # what the report compares the run with
-    _import_model(defer_pandas=True)
+    _import_model(single_run=True)
     from simulation.engine.model import ConflictModel
     from simulation.runs.output import summary_text, write_run_directory
 
@@ -138,14 +138,19 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
     return 0
 
 
-def _import_model(defer_pandas: bool = False) -> None:
-    """Import the model and its libraries. ``defer_pandas``: Mesa's import of pandas (0.25-0.3 s) runs pandas only
-    when something uses it (:mod:`simulation.deferred`); a single run never does."""
+#: Libraries the model's modules import but a single run never uses (:mod:`simulation.deferred`): pandas (Mesa's
+#: data frames; 0.25-0.3 s) and NetworkX (the road network's export, ``ConflictModel.road_network``; 0.1 s).
+SINGLE_RUN_UNUSED = ("pandas", "networkx")
+
+
+def _import_model(single_run: bool = False) -> None:
+    """Import the model and its libraries; for a ``single_run``, :data:`SINGLE_RUN_UNUSED` run on their first use."""
     with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
-        if defer_pandas:
+        if single_run:
             from simulation.deferred import defer
 
-            defer("pandas")
+            for name in SINGLE_RUN_UNUSED:
+                defer(name)
         import simulation.runs.output  # noqa: F401 - the model and its libraries
 
 

@@ -94,16 +94,36 @@ def test_a_deferred_module_that_fails_fails_at_its_first_use_and_is_not_kept(tmp
     assert result.stdout.strip() == "ok", result.stderr
 
 
-def test_a_single_run_imports_the_model_without_running_pandas_and_pandas_still_works():
+def test_a_single_run_uses_neither_pandas_nor_networkx_and_both_still_work(tmp_path):
+    """The run's own code uses neither; Mesa 3.5 (Python 3.12 and later) uses NetworkX as it is imported (a default
+    argument), Mesa 3.3 does not; neither uses pandas."""
+    result = _python(ROOT, f"""
+        from simulation.cli import SINGLE_RUN_UNUSED, main
+        from simulation.deferred import defer, is_deferred
+        assert SINGLE_RUN_UNUSED == ("pandas", "networkx")
+        for name in SINGLE_RUN_UNUSED:
+            defer(name)
+        import mesa
+        used_by_mesa = {{m for m in SINGLE_RUN_UNUSED if not is_deferred(m)}}
+        assert "pandas" not in used_by_mesa
+        assert main(["run", "toy", "--days", "3", "--out", {str(tmp_path / 'run')!r}, "--quiet", "--no-plots"]) == 0
+        used = {{m for m in SINGLE_RUN_UNUSED if not is_deferred(m)}}
+        assert used == used_by_mesa, f"a single run used {{sorted(used - used_by_mesa)}}"
+        import pandas as pd, networkx as nx
+        assert pd.DataFrame({{"a": [1, 2]}})["a"].sum() == 3 and nx.path_graph(3).number_of_edges() == 2
+        assert not any(is_deferred(m) for m in SINGLE_RUN_UNUSED)
+        print("ok")
+    """)
+    assert result.stdout.strip().endswith("ok"), result.stderr
+
+
+def test_the_command_defers_pandas_before_it_imports_the_model():
     result = _python(ROOT, """
         import sys
         from simulation.cli import _import_model
         from simulation.deferred import is_deferred
-        _import_model(defer_pandas=True)
-        import mesa
-        assert is_deferred("pandas"), "something used pandas while the model was imported"
-        import pandas as pd
-        assert pd.DataFrame({"a": [1, 2]})["a"].sum() == 3 and not is_deferred("pandas")
+        _import_model(single_run=True)
+        assert "simulation.engine.model" in sys.modules and is_deferred("pandas")
         print("ok")
     """)
     assert result.stdout.strip() == "ok", result.stderr
