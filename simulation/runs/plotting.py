@@ -30,6 +30,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -69,6 +70,7 @@ class ReportProcesses:
         code = (f"import sys; {root!r} in sys.path or sys.path.insert(0, {root!r}); "
                 "from simulation.runs.plotting import main; sys.exit(main(sys.argv[1:]))")
         self._procs: list[tuple[tuple[str, ...], subprocess.Popen[bytes], IO[bytes]]] = []
+        self._writers: list[threading.Thread] = []
         try:
             for parts in groups:
                 err = tempfile.TemporaryFile()
@@ -100,8 +102,16 @@ class ReportProcesses:
             return None
 
     def draft(self, view: RunView) -> None:
-        """Have the processes draw what they can of the report before the run: ``view`` is the model as built."""
-        self._write_all(pickle.dumps(("draft", view), protocol=pickle.HIGHEST_PROTOCOL), close=False)
+        """Have the map's process draw what it can of the map before the run: ``view`` is the model as built.
+
+        Sent by a thread: the view is larger than a pipe holds (0.36 MB for the Iraq scenario), and the process may
+        still be importing matplotlib; the model need not wait for it."""
+        payload = pickle.dumps(("draft", view), protocol=pickle.HIGHEST_PROTOCOL)
+        for parts, proc, _ in self._procs:
+            if "map" in parts:
+                writer = threading.Thread(target=self._write, args=(proc, payload, False), daemon=True)
+                writer.start()
+                self._writers.append(writer)
 
     def write(self, view: RunView, data: dict[str, Any], out: Path) -> None:
         """:meth:`send`, then :meth:`wait`."""
@@ -113,16 +123,26 @@ class ReportProcesses:
         self._write_all(pickle.dumps(("draw", view, data, str(out)), protocol=pickle.HIGHEST_PROTOCOL), close=True)
 
     def _write_all(self, payload: bytes, close: bool) -> None:
+        self._join_writers()
         for _, proc, _ in self._procs:
-            assert proc.stdin is not None
-            try:
-                proc.stdin.write(payload)
-                if close:
-                    proc.stdin.close()
-                else:
-                    proc.stdin.flush()
-            except BrokenPipeError:  # it died already: its exit code and error say why
-                pass
+            self._write(proc, payload, close)
+
+    @staticmethod
+    def _write(proc: subprocess.Popen[bytes], payload: bytes, close: bool) -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(payload)
+            if close:
+                proc.stdin.close()
+            else:
+                proc.stdin.flush()
+        except (BrokenPipeError, ValueError):  # it died already (its exit code and error say why), or was closed
+            pass
+
+    def _join_writers(self) -> None:
+        for writer in self._writers:
+            writer.join()
+        self._writers = []
 
     def wait(self) -> None:
         """Wait for the processes to finish the report.
@@ -148,10 +168,12 @@ class ReportProcesses:
 
     def close(self) -> None:
         """End the processes still running (after an error or an interrupt) and release their files."""
-        for _, proc, err in self._procs:
+        for _, proc, _ in self._procs:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+        self._join_writers()  # a writer still writing to a process just ended stops at its broken pipe
+        for _, proc, err in self._procs:
             if proc.stdin is not None and not proc.stdin.closed:
                 try:
                     proc.stdin.close()
