@@ -109,3 +109,13 @@ def test_a_map_drafted_from_another_scenario_is_drawn_again(tmp_path):
         report.draft(other)
         report.write(view, {}, tmp_path / "there")
     assert (tmp_path / "there" / "map.png").read_bytes() == (tmp_path / "here" / "map.png").read_bytes()
+
+
+def test_report_processes_run_this_package_whatever_the_working_directory_holds(monkeypatch, tmp_path):
+    """Run from a directory that holds another ``simulation`` package (another checkout, say): the report is
+    drawn by this package's code, as the model is run by it."""
+    (tmp_path / "simulation").mkdir()
+    (tmp_path / "simulation" / "__init__.py").write_text('raise ImportError("the wrong simulation package")\n')
+    monkeypatch.chdir(tmp_path)
+    assert _run(monkeypatch, tmp_path / "out", "2") == 0
+    assert (tmp_path / "out" / "map.png").is_file()

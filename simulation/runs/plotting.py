@@ -65,7 +65,8 @@ class ReportProcesses:
 
     def __init__(self, groups: tuple[tuple[str, ...], ...] = GROUPS) -> None:
         # The package this process runs, wherever it was found (an editable install, a path added at run time);
-        # where that folder is already on the new process's path (site-packages), its order is left alone.
+        # where that folder is already on the new process's path (site-packages), its order is left alone. -P:
+        # not the working directory first, where another checkout's `simulation` may be.
         root = str(Path(__file__).resolve().parents[2])
         code = (f"import sys; {root!r} in sys.path or sys.path.insert(0, {root!r}); "
                 "from simulation.runs.plotting import main; sys.exit(main(sys.argv[1:]))")
@@ -74,7 +75,7 @@ class ReportProcesses:
         try:
             for parts in groups:
                 err = tempfile.TemporaryFile()
-                proc = subprocess.Popen([sys.executable, "-c", code, *parts], stdin=subprocess.PIPE,
+                proc = subprocess.Popen([sys.executable, "-P", "-c", code, *parts], stdin=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL, stderr=err)
                 self._procs.append((parts, proc, err))
         except BaseException:
