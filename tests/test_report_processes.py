@@ -116,6 +116,7 @@ def test_report_processes_run_this_package_whatever_the_working_directory_holds(
     drawn by this package's code, as the model is run by it."""
     (tmp_path / "simulation").mkdir()
     (tmp_path / "simulation" / "__init__.py").write_text('raise ImportError("the wrong simulation package")\n')
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this package on the path, as a run from a checkout has it
     monkeypatch.chdir(tmp_path)
     assert _run(monkeypatch, tmp_path / "out", "2") == 0
     assert (tmp_path / "out" / "map.png").is_file()
