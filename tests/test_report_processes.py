@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from simulation.cli import main
+from simulation.runs import plotting
 from simulation.runs.plotting import ENV, ReportError, ReportProcesses
 from tests.conftest import ROOT, TOY
 
@@ -21,7 +22,11 @@ def _run(monkeypatch, out, processes: str) -> int:
     return main(["run", str(TOY), "--seed", "3", "--out", str(out), "--quiet"])
 
 
-def test_report_processes_write_the_same_files_as_one_process(monkeypatch, tmp_path):
+@pytest.mark.parametrize("fork", [True, False] if plotting.FORK else [False])
+def test_report_processes_write_the_same_files_as_one_process(monkeypatch, tmp_path, fork):
+    """With ``fork``, one process imports matplotlib and forks to draw the map and the series at once (Linux);
+    without, each has its own process."""
+    monkeypatch.setattr(plotting, "FORK", fork)
     runs = {n: tmp_path / f"p{n}" for n in ("0", "1", "2")}
     for n, out in runs.items():
         assert _run(monkeypatch, out, n) == 0
@@ -58,12 +63,29 @@ def test_an_unknown_number_of_report_processes_is_bad_input(monkeypatch, tmp_pat
     assert not out.exists()
 
 
-def test_closing_ends_report_processes_that_got_no_run():
-    report = ReportProcesses()
+@pytest.mark.parametrize("fork", [True, False])
+def test_closing_ends_report_processes_that_got_no_run(fork):
+    report = ReportProcesses(fork=fork)
     procs = [proc for _, proc, _ in report._procs]
-    assert len(procs) == 2 and all(p.poll() is None for p in procs)
+    assert len(procs) == (1 if fork else 2) and all(p.poll() is None for p in procs)
     report.close()
     assert all(p.poll() is not None for p in procs)
+
+
+@pytest.mark.skipif(not plotting.FORK, reason="a report process forks on Linux only")
+def test_a_part_that_fails_after_the_fork_is_named_and_fails_the_command(tmp_path):
+    """The map is drawn, the series cannot be (a view without its casualties): the error names the series."""
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.run_view import RunView
+
+    model = ConflictModel(TOY, seed=1, days=4)
+    model.run()
+    view = RunView.from_model(model)
+    del view.__dict__["rec_killed"]
+    with ReportProcesses(fork=True) as report, pytest.raises(ReportError) as e:
+        report.write(view, {}, tmp_path)
+    assert str(e.value).startswith("the report could not be drawn: series and markdown (AttributeError: ")
+    assert "map" not in str(e.value) and (tmp_path / "map.png").is_file()
 
 
 def test_a_report_process_names_its_error():
