@@ -102,9 +102,9 @@ class ReportProcesses:
     @classmethod
     def start(cls) -> ReportProcesses | None:
         """The report processes, or None where drawing in this process is cheaper: no idle CPU to draw on (fewer
-        than two CPUs, or a load average that keeps all but one busy), since each process imports matplotlib
+        than two CPUs, or a load average that keeps all but one busy), since a report process imports matplotlib
         again. ``CONFLICT_SIM_REPORT_PROCESSES`` overrides: ``0`` draws here, ``1`` in one other process, ``2`` in
-        two (the map apart)."""
+        two at once, the map apart (on Linux, one process and its fork)."""
         wanted = os.environ.get(ENV, "auto").strip().lower()
         if wanted not in ("auto", "0", "1", "2"):
             raise UsageError(f"{ENV}={wanted}: expected auto, 0, 1 or 2")
