@@ -231,9 +231,9 @@ def main(argv: list[str]) -> int:
         print(f"report parts: {', '.join(PARTS)} (got {' '.join(argv) or 'none'})", file=sys.stderr)
         return 2
     try:
-        from simulation.runs.report import MapDraft  # matplotlib, while the command imports the model
+        from simulation.runs.report import MapDraft, series_figures  # matplotlib, while the model is imported
 
-        draft = None
+        draft = series = None
         while True:
             try:
                 message = pickle.load(sys.stdin.buffer)
@@ -242,6 +242,8 @@ def main(argv: list[str]) -> int:
             if message[0] == "draft":
                 if any("map" in g for g in groups):
                     draft = MapDraft(message[1])
+                if any("series" in g for g in groups):
+                    series = series_figures()  # their empty figures, for a fork to fill
                 continue
             _, view, data, out = message
             break
@@ -256,11 +258,11 @@ def main(argv: list[str]) -> int:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the copy: draws its group and leaves at once (no clean-up of the process it copies)
-            code = _draw(g, draft, view, data, Path(out))
+            code = _draw(g, draft, series, view, data, Path(out))
             sys.stderr.flush()
             os._exit(code)
         forks[pid] = g
-    code = _draw(groups[0], draft, view, data, Path(out))
+    code = _draw(groups[0], draft, series, view, data, Path(out))
     for pid, g in forks.items():
         status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         if status < 0:
@@ -269,14 +271,18 @@ def main(argv: list[str]) -> int:
     return code
 
 
-def _draw(parts: tuple[str, ...], draft: Any, view: RunView, data: dict[str, Any], out: Path) -> int:
-    """Write ``parts`` of the report of ``view`` into ``out`` (the map from ``draft``, where one fits); 0 if done."""
+def _draw(parts: tuple[str, ...], draft: Any, series: Any, view: RunView, data: dict[str, Any], out: Path) -> int:
+    """Write ``parts`` of the report of ``view`` into ``out`` (the map from ``draft`` where one fits, the series into
+    the figures ``series`` where made); 0 if done."""
     try:
-        from simulation.runs.report import MapDraft, write_report
+        from simulation.runs.report import MapDraft, write_markdown, write_series
 
         if "map" in parts:
             (draft or MapDraft(view)).finish(view, out)
-        write_report(view, data, out, parts=tuple(p for p in parts if p != "map"))
+        if "series" in parts:
+            write_series(view, out, figures=series)
+        if "markdown" in parts:
+            write_markdown(view, data, out)
     except Exception as e:
         _failed(parts, e)
         return 1

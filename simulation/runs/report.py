@@ -323,12 +323,25 @@ def write_map(model: ConflictModel | RunView, out: Path) -> None:
     MapDraft(model).finish(model, out)
 
 
-def write_series(model: ConflictModel | RunView, out: Path) -> None:
-    """The daily series: ``control.png``, ``casualties.png``, ``forces.png`` and ``displacement.png``."""
+#: The series' figures: each file's size in inches and number of plots.
+SERIES_FIGURES = (("control.png", (11, 4), 2), ("casualties.png", (11, 4), 2), ("forces.png", (7, 4), 1),
+                  ("displacement.png", (11, 4), 2))
+
+
+def series_figures() -> list[tuple[plt.Figure, Any]]:
+    """The empty figures and axes of :func:`write_series` (made beforehand by a report process, before the run)."""
+    return [plt.subplots(1, n, figsize=size) for _, size, n in SERIES_FIGURES]
+
+
+def write_series(model: ConflictModel | RunView, out: Path,
+                 figures: list[tuple[plt.Figure, Any]] | None = None) -> None:
+    """The daily series: ``control.png``, ``casualties.png``, ``forces.png`` and ``displacement.png`` (into
+    ``figures`` from :func:`series_figures`, or new ones)."""
     s = model.scenario_data
     colours = [f.colour for f in s.factions]
     days, ticks, tick_labels, date_label = _time_axis(model)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    made = iter(figures or series_figures())
+    fig, axes = next(made)
     held = np.stack([(model.rec_control[: model.day] == i).sum(axis=1) for i in range(len(colours))])
     pop = np.stack([np.where(model.rec_control[: model.day] == i, model.rec_population[: model.day], 0).sum(axis=1)
                     for i in range(len(colours))])
@@ -345,7 +358,7 @@ def write_series(model: ConflictModel | RunView, out: Path) -> None:
     _margins(fig, bottom=1.0)
     _save(fig, out / "control.png")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = next(made)
     parties = [*model.faction_ids, "civilian"]
     pcol = [*colours, "#d62728"]
     for q, name in enumerate(parties):
@@ -364,7 +377,7 @@ def write_series(model: ConflictModel | RunView, out: Path) -> None:
     _margins(fig)
     _save(fig, out / "casualties.png")
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = next(made)
     for i, f in enumerate(s.factions):
         ax.plot(days, model.rec_ledger[: model.day, -1, i], color=f.colour, label=f.name)
     ax.set_title("Personnel present, by faction", fontsize=9, y=TITLE_Y)
@@ -380,7 +393,7 @@ def write_series(model: ConflictModel | RunView, out: Path) -> None:
     _margins(fig, left=1.1)  # room for "100,000" and the axis label
     _save(fig, out / "forces.png")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = next(made)
     idps = model.rec_idps[: model.day]
     transit = getattr(model, "rec_in_transit", np.zeros(model.rec_idps.shape[0], dtype=np.int64))[: model.day]
     axes[0].plot(days, model.rec_displaced_from[: model.day].sum(axis=1) / 1e3, label="left their homes (cumulative)")
