@@ -263,7 +263,9 @@ def _shipped_names(args: argparse.Namespace) -> None:
 
 
 def entry() -> NoReturn:
-    sys.exit(main())
+    from simulation.exiting import exit_now
+
+    exit_now(main())  # without the interpreter's teardown (0.2 s after a run)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ class ReportProcesses:
         # not the working directory first, where another checkout's `simulation` may be.
         root = str(Path(__file__).resolve().parents[2])
         code = (f"import sys; {root!r} in sys.path or sys.path.insert(0, {root!r}); "
-                "from simulation.runs.plotting import main; sys.exit(main(sys.argv[1:]))")
+                "from simulation.runs.plotting import main; from simulation.exiting import exit_now; "
+                "exit_now(main(sys.argv[1:]))")
         self._procs: list[tuple[tuple[tuple[str, ...], ...], subprocess.Popen[bytes], IO[bytes]]] = []
         self._writers: list[threading.Thread] = []
         # Its own process group, so that close() ends its forks too.
