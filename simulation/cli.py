@@ -109,12 +109,16 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
         from simulation.runs.observed import scenario_observations
 
         scenario_observations(scenario)  # what the report compares the run with
-    _import_model()
+    _import_model(single_run=True)
     from simulation.engine.model import ConflictModel
     from simulation.runs.output import summary_text, write_run_directory
 
     started = time.perf_counter()
     model = ConflictModel(scenario, seed=args.seed, days=args.days)
+    if report is not None:
+        from simulation.runs.run_view import RunView
+
+        report.draft(RunView.from_model(model))  # the map's process draws what does not depend on the run
     from tqdm import tqdm
 
     with tqdm(total=model.days, desc=scenario.name, unit="day", disable=None if not args.quiet else True,
@@ -134,8 +138,19 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
     return 0
 
 
-def _import_model() -> None:
+#: Libraries the model's modules import but a single run never uses (:mod:`simulation.deferred`): pandas (Mesa's
+#: data frames; 0.25-0.3 s) and NetworkX (the road network's export, ``ConflictModel.road_network``; 0.1 s).
+SINGLE_RUN_UNUSED = ("pandas", "networkx")
+
+
+def _import_model(single_run: bool = False) -> None:
+    """Import the model and its libraries; for a ``single_run``, :data:`SINGLE_RUN_UNUSED` run on their first use."""
     with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+        if single_run:
+            from simulation.deferred import defer
+
+            for name in SINGLE_RUN_UNUSED:
+                defer(name)
         import simulation.runs.output  # noqa: F401 - the model and its libraries
 
 
@@ -248,7 +263,9 @@ def _shipped_names(args: argparse.Namespace) -> None:
 
 
 def entry() -> NoReturn:
-    sys.exit(main())
+    from simulation.exiting import exit_now
+
+    exit_now(main())  # without the interpreter's teardown (0.2 s after a run)
 
 
 if __name__ == "__main__":

@@ -700,16 +700,41 @@ def _check_claims(toml_name: str, factions: list[Faction], place_ids: set[str]) 
             raise ScenarioError(toml_name, f"unknown place {unknown[0]!r}", field=f"factions[{i}].claims")
 
 
+def _components(nodes: list[str], edges: list[tuple[str, str]]) -> list[list[str]]:
+    """The connected groups of a graph, as ``networkx.connected_components`` gives them: each found by a search from
+    its first node in ``nodes``' order, the groups in that order. Plain Python, so that loading a scenario does not
+    import NetworkX (0.1-0.2 s of a ``conflict-sim run``; the model imports it only to export its road network)."""
+    near: dict[str, list[str]] = {n: [] for n in nodes}
+    for a, b in edges:
+        near.setdefault(a, []).append(b)  # a node named only by an edge comes after the others, as in NetworkX
+        near.setdefault(b, []).append(a)
+    seen: set[str] = set()
+    out = []
+    for start in near:
+        if start in seen:
+            continue
+        seen.add(start)
+        group, todo = [start], [start]
+        while todo:
+            for m in near[todo.pop()]:
+                if m not in seen:
+                    seen.add(m)
+                    group.append(m)
+                    todo.append(m)
+        out.append(group)
+    return out
+
+
 def _check_connected(scenario: Scenario, allow_isolated: bool = False) -> None:
     """Every place can be reached from every other by road; with ``allow_isolated`` (converted scenarios,
     ``place_ids = "names"``: FLEE scores camps no road reaches) places without any road are left out."""
-    import networkx as nx
-
-    g = scenario.graph()
+    edges = [(r.a, r.b) for r in scenario.roads]
+    nodes = list(dict.fromkeys(p.id for p in scenario.places))
     if allow_isolated:
-        g.remove_nodes_from([p for p, degree in list(g.degree) if degree == 0])
-    if not nx.is_connected(g):
-        parts = sorted(nx.connected_components(g), key=len)
+        on_roads = {x for e in edges for x in e}
+        nodes = [n for n in nodes if n in on_roads]
+    parts = sorted(_components(nodes, edges), key=len)
+    if len(parts) > 1:
         lonely = sorted(parts[0])[0]
         raise ScenarioError(f"{scenario.path.name}/roads.csv",
                             f"the road network is not connected: place {lonely!r} cannot be reached from the rest")
@@ -723,13 +748,9 @@ def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
     places together. So allies of allies must be allied too, and the members of a coalition must stand in the
     same relation (neutral or hostile) to every other faction.
     """
-    import networkx as nx
-
-    graph = nx.Graph()
-    graph.add_nodes_from(ids)
-    graph.add_edges_from(tuple(pair) for pair in allied)
     order = {f: i for i, f in enumerate(ids)}
-    coalitions = sorted((sorted(c, key=order.get) for c in nx.connected_components(graph)), key=lambda c: order[c[0]])
+    pairs = [tuple(pair) for pair in allied]
+    coalitions = sorted((sorted(c, key=order.get) for c in _components(ids, pairs)), key=lambda c: order[c[0]])
 
     def relation(a: str, b: str) -> str:
         pair = frozenset((a, b))
@@ -739,6 +760,11 @@ def _check_coalitions(file: str, ids: list[str], allied: set[frozenset[str]],
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 if relation(a, b) != "allied":
+                    import networkx as nx  # only to name the chain of alliances in the message
+
+                    graph = nx.Graph()
+                    graph.add_nodes_from(ids)
+                    graph.add_edges_from(pairs)
                     path = nx.shortest_path(graph, a, b)
                     chain = " and ".join(f"{x} with {y}" for x, y in zip(path, path[1:]))
                     raise ScenarioError(file, f"{chain} are allied, so {a} and {b} fight on one side, but {a} and "

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from simulation.cli import main
+from simulation.runs import plotting
 from simulation.runs.plotting import ENV, ReportError, ReportProcesses
 from tests.conftest import ROOT, TOY
 
@@ -21,7 +22,11 @@ def _run(monkeypatch, out, processes: str) -> int:
     return main(["run", str(TOY), "--seed", "3", "--out", str(out), "--quiet"])
 
 
-def test_report_processes_write_the_same_files_as_one_process(monkeypatch, tmp_path):
+@pytest.mark.parametrize("fork", [True, False] if plotting.FORK else [False])
+def test_report_processes_write_the_same_files_as_one_process(monkeypatch, tmp_path, fork):
+    """With ``fork``, one process imports matplotlib and forks to draw the map and the series at once (Linux);
+    without, each has its own process."""
+    monkeypatch.setattr(plotting, "FORK", fork)
     runs = {n: tmp_path / f"p{n}" for n in ("0", "1", "2")}
     for n, out in runs.items():
         assert _run(monkeypatch, out, n) == 0
@@ -58,12 +63,29 @@ def test_an_unknown_number_of_report_processes_is_bad_input(monkeypatch, tmp_pat
     assert not out.exists()
 
 
-def test_closing_ends_report_processes_that_got_no_run():
-    report = ReportProcesses()
+@pytest.mark.parametrize("fork", [True, False])
+def test_closing_ends_report_processes_that_got_no_run(fork):
+    report = ReportProcesses(fork=fork)
     procs = [proc for _, proc, _ in report._procs]
-    assert len(procs) == 2 and all(p.poll() is None for p in procs)
+    assert len(procs) == (1 if fork else 2) and all(p.poll() is None for p in procs)
     report.close()
     assert all(p.poll() is not None for p in procs)
+
+
+@pytest.mark.skipif(not plotting.FORK, reason="a report process forks on Linux only")
+def test_a_part_that_fails_after_the_fork_is_named_and_fails_the_command(tmp_path):
+    """The map is drawn, the series cannot be (a view without its casualties): the error names the series."""
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.run_view import RunView
+
+    model = ConflictModel(TOY, seed=1, days=4)
+    model.run()
+    view = RunView.from_model(model)
+    del view.__dict__["rec_killed"]
+    with ReportProcesses(fork=True) as report, pytest.raises(ReportError) as e:
+        report.write(view, {}, tmp_path)
+    assert str(e.value).startswith("the report could not be drawn: series and markdown (AttributeError: ")
+    assert "map" not in str(e.value) and (tmp_path / "map.png").is_file()
 
 
 def test_a_report_process_names_its_error():
@@ -90,3 +112,33 @@ def test_a_report_process_imports_no_model_library(tmp_path):
             f"print(v.day, v.dates()[-1], sorted(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["4", model.dates()[-1], "[]"]
+
+
+def test_a_map_drafted_from_another_scenario_is_drawn_again(tmp_path):
+    """The map's process drafts the map from the model as built; given a run whose places differ from the draft's,
+    it draws the whole map again rather than colour the wrong places."""
+    from simulation.engine.model import ConflictModel
+    from simulation.runs.report import write_map
+    from simulation.runs.run_view import RunView
+    other = RunView.from_model(ConflictModel(ROOT / "scenarios" / "iraq_june_2014", seed=1, days=2))
+    model = ConflictModel(TOY, seed=1, days=4)
+    model.run()
+    view = RunView.from_model(model)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "there").mkdir()
+    write_map(view, tmp_path / "here")
+    with ReportProcesses((("map",),)) as report:
+        report.draft(other)
+        report.write(view, {}, tmp_path / "there")
+    assert (tmp_path / "there" / "map.png").read_bytes() == (tmp_path / "here" / "map.png").read_bytes()
+
+
+def test_report_processes_run_this_package_whatever_the_working_directory_holds(monkeypatch, tmp_path):
+    """Run from a directory that holds another ``simulation`` package (another checkout, say): the report is
+    drawn by this package's code, as the model is run by it."""
+    (tmp_path / "simulation").mkdir()
+    (tmp_path / "simulation" / "__init__.py").write_text('raise ImportError("the wrong simulation package")\n')
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this package on the path, as a run from a checkout has it
+    monkeypatch.chdir(tmp_path)
+    assert _run(monkeypatch, tmp_path / "out", "2") == 0
+    assert (tmp_path / "out" / "map.png").is_file()

@@ -77,3 +77,25 @@ def test_with_parameters_checks_names_and_bounds():
         s.with_parameters({"no_such_thing": 1})
     with pytest.raises(ScenarioError, match="outside its bounds"):
         s.with_parameters({"killed_share": 2})
+
+
+def test_road_and_alliance_groups_are_networkx_connected_components():
+    """Loading a scenario finds connected groups without NetworkX: the same groups, in the same order (which picks
+    the place named in the "not connected" error)."""
+    import random
+
+    import networkx as nx
+
+    from simulation.scenario import _components
+
+    rng = random.Random(5)
+    for trial in range(200):
+        n = rng.randint(1, 30)
+        nodes = [f"p{i}" for i in rng.sample(range(60), n)]
+        extra = [f"q{i}" for i in range(rng.randint(0, 2))]  # named only by a road
+        edges = [(rng.choice(nodes + extra), rng.choice(nodes + extra)) for _ in range(rng.randint(0, 2 * n))]
+        g = nx.Graph()
+        g.add_nodes_from(nodes)
+        g.add_edges_from(edges)
+        want = [sorted(c) for c in nx.connected_components(g)]
+        assert [sorted(c) for c in _components(nodes, edges)] == want, trial

@@ -8,11 +8,20 @@ input) and writes its part into the run directory's temporary folder: the map in
 and ``report.md`` in the other, at the same time, while the command writes the tables. The files are those
 :func:`simulation.runs.report.write_report` writes in one process, byte for byte.
 
-Each process imports matplotlib again, so they help only where a CPU would otherwise be idle;
-:meth:`ReportProcesses.start` draws in the command's own process otherwise.
+Before the run, the command also sends a view of the model as built (:meth:`ReportProcesses.draft`): the map's
+process then draws all of ``map.png`` that does not depend on the run (the base map, roads, labels and legends:
+:class:`simulation.runs.report.MapDraft`) while the model runs, and after it only the places' colours, the titles
+and the drawing into pixels remain.
 
-A report process that fails or dies fails the command (:class:`ReportError`, naming the part and the process's last
-error line, exit code 1), and the run directory is not written: it is written atomically
+On Linux the two are one process until the run is over: it imports matplotlib and drafts the map beside the
+command (so that, on two CPUs, nothing competes with the model's imports and run), then forks, and the map and the
+series are drawn at the same time by the process and its copy, without a second import of matplotlib. Elsewhere
+each part has a process of its own from the start. Either way matplotlib is imported once more than in one
+process, so they help only where a CPU would otherwise be idle; :meth:`ReportProcesses.start` draws in the
+command's own process otherwise.
+
+A report process that fails or dies fails the command (:class:`ReportError`, naming the part and its error, exit
+code 1), and the run directory is not written: it is written atomically
 (:func:`simulation.runs.directories.atomic_directory`).
 
 This module is light (no matplotlib, no model); :func:`main` is a report process.
@@ -22,9 +31,12 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import traceback
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -36,6 +48,11 @@ from simulation.runs.run_view import PARTS, RunView
 GROUPS: tuple[tuple[str, ...], ...] = (("map",), ("series", "markdown"))
 #: The variable that overrides :meth:`ReportProcesses.start`'s choice.
 ENV = "CONFLICT_SIM_REPORT_PROCESSES"
+#: How a report process names a part it could not draw, on a line of its standard error: this, the parts, a tab and
+#: the error.
+FAILED = "report part failed: "
+#: Whether a report process may fork to draw its groups of parts at the same time (after one import of matplotlib).
+FORK = sys.platform == "linux" and hasattr(os, "fork")
 
 
 class ReportError(RuntimeError):
@@ -57,19 +74,28 @@ class ReportProcesses:
     Use :meth:`start`, which gives None where the report is better drawn in the command's own process.
     """
 
-    def __init__(self, groups: tuple[tuple[str, ...], ...] = GROUPS) -> None:
+    def __init__(self, groups: tuple[tuple[str, ...], ...] = GROUPS, fork: bool | None = None) -> None:
+        """One process for all ``groups`` (each drawn by a fork of it) with ``fork`` (default :data:`FORK`), else one
+        process a group."""
+        fork = FORK if fork is None else fork
         # The package this process runs, wherever it was found (an editable install, a path added at run time);
-        # where that folder is already on the new process's path (site-packages), its order is left alone.
+        # where that folder is already on the new process's path (site-packages), its order is left alone. -P:
+        # not the working directory first, where another checkout's `simulation` may be.
         root = str(Path(__file__).resolve().parents[2])
         code = (f"import sys; {root!r} in sys.path or sys.path.insert(0, {root!r}); "
-                "from simulation.runs.plotting import main; sys.exit(main(sys.argv[1:]))")
-        self._procs: list[tuple[tuple[str, ...], subprocess.Popen[bytes], IO[bytes]]] = []
+                "from simulation.runs.plotting import main; from simulation.exiting import exit_now; "
+                "exit_now(main(sys.argv[1:]))")
+        self._procs: list[tuple[tuple[tuple[str, ...], ...], subprocess.Popen[bytes], IO[bytes]]] = []
+        self._writers: list[threading.Thread] = []
+        # Its own process group, so that close() ends its forks too.
+        group = {"process_group": 0} if os.name == "posix" else {}
         try:
-            for parts in groups:
+            for owned in ((groups,) if fork else tuple((g,) for g in groups)):
                 err = tempfile.TemporaryFile()
-                proc = subprocess.Popen([sys.executable, "-c", code, *parts], stdin=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, stderr=err)
-                self._procs.append((parts, proc, err))
+                args = [a for k, g in enumerate(owned) for a in ((["+"] if k else []) + list(g))]
+                proc = subprocess.Popen([sys.executable, "-P", "-c", code, *args], stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=err, **group)
+                self._procs.append((owned, proc, err))
         except BaseException:
             self.close()
             raise
@@ -77,9 +103,9 @@ class ReportProcesses:
     @classmethod
     def start(cls) -> ReportProcesses | None:
         """The report processes, or None where drawing in this process is cheaper: no idle CPU to draw on (fewer
-        than two CPUs, or a load average that keeps all but one busy), since each process imports matplotlib
+        than two CPUs, or a load average that keeps all but one busy), since a report process imports matplotlib
         again. ``CONFLICT_SIM_REPORT_PROCESSES`` overrides: ``0`` draws here, ``1`` in one other process, ``2`` in
-        two (the map apart)."""
+        two at once, the map apart (on Linux, one process and its fork)."""
         wanted = os.environ.get(ENV, "auto").strip().lower()
         if wanted not in ("auto", "0", "1", "2"):
             raise UsageError(f"{ENV}={wanted}: expected auto, 0, 1 or 2")
@@ -94,6 +120,18 @@ class ReportProcesses:
         except OSError:  # no interpreter to start (an embedded Python): draw here
             return None
 
+    def draft(self, view: RunView) -> None:
+        """Have the map's process draw what it can of the map before the run: ``view`` is the model as built.
+
+        Sent by a thread: the view is larger than a pipe holds (0.36 MB for the Iraq scenario), and the process may
+        still be importing matplotlib; the model need not wait for it."""
+        payload = pickle.dumps(("draft", view), protocol=pickle.HIGHEST_PROTOCOL)
+        for owned, proc, _ in self._procs:
+            if any("map" in g for g in owned):
+                writer = threading.Thread(target=self._write, args=(proc, payload, False), daemon=True)
+                writer.start()
+                self._writers.append(writer)
+
     def write(self, view: RunView, data: dict[str, Any], out: Path) -> None:
         """:meth:`send`, then :meth:`wait`."""
         self.send(view, data, out)
@@ -101,14 +139,29 @@ class ReportProcesses:
 
     def send(self, view: RunView, data: dict[str, Any], out: Path) -> None:
         """Have the processes write the report of ``view`` (whose summary is ``data``) into the folder ``out``."""
-        payload = pickle.dumps((view, data, str(out)), protocol=pickle.HIGHEST_PROTOCOL)
+        self._write_all(pickle.dumps(("draw", view, data, str(out)), protocol=pickle.HIGHEST_PROTOCOL), close=True)
+
+    def _write_all(self, payload: bytes, close: bool) -> None:
+        self._join_writers()
         for _, proc, _ in self._procs:
-            assert proc.stdin is not None
-            try:
-                proc.stdin.write(payload)
+            self._write(proc, payload, close)
+
+    @staticmethod
+    def _write(proc: subprocess.Popen[bytes], payload: bytes, close: bool) -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(payload)
+            if close:
                 proc.stdin.close()
-            except BrokenPipeError:  # it died already: its exit code and error say why
-                pass
+            else:
+                proc.stdin.flush()
+        except (BrokenPipeError, ValueError):  # it died already (its exit code and error say why), or was closed
+            pass
+
+    def _join_writers(self) -> None:
+        for writer in self._writers:
+            writer.join()
+        self._writers = []
 
     def wait(self) -> None:
         """Wait for the processes to finish the report.
@@ -116,17 +169,21 @@ class ReportProcesses:
         Raises
         ------
         ReportError
-            A process failed or died: which part, and its last error line.
+            A process failed or died: which part, and its error (else its last error line).
         """
         failures = []
-        for parts, proc, err in self._procs:
+        for owned, proc, err in self._procs:
             code = proc.wait()
             err.seek(0)
             text = err.read().decode("utf-8", "replace")
             if code != 0:
                 lines = [line.strip() for line in text.splitlines() if line.strip()]
+                named = [line[len(FAILED):].split("\t", 1) for line in lines if line.startswith(FAILED)]
+                if named:
+                    failures += [f"{parts} ({why})" for parts, why in named]
+                    continue
                 why = lines[-1] if lines else (f"killed by signal {-code}" if code < 0 else f"exit code {code}")
-                failures.append(f"{' and '.join(parts)} ({why})")
+                failures.append(f"{' and '.join(p for g in owned for p in g)} ({why})")
             elif text:
                 sys.stderr.write(text)  # its warnings, as if drawn here
         if failures:
@@ -134,10 +191,15 @@ class ReportProcesses:
 
     def close(self) -> None:
         """End the processes still running (after an error or an interrupt) and release their files."""
-        for _, proc, err in self._procs:
-            if proc.poll() is None:
-                proc.kill()
+        for _, proc, _ in self._procs:
+            if proc.poll() is None or proc.returncode != 0:  # it, or a fork of it, may still be drawing
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (AttributeError, OSError):  # not POSIX, or none left in its group
+                    proc.kill()
             proc.wait()
+        self._join_writers()  # a writer still writing to a process just ended stops at its broken pipe
+        for _, proc, err in self._procs:
             if proc.stdin is not None and not proc.stdin.closed:
                 try:
                     proc.stdin.close()
@@ -154,17 +216,75 @@ class ReportProcesses:
         self.close()
 
 
-def main(parts: list[str]) -> int:
-    """A report process: import the report, read ``(view, data, folder)`` from standard input, write ``parts``."""
-    from simulation.runs.report import write_report  # matplotlib, while the command imports and runs the model
+def _failed(parts: tuple[str, ...], error: BaseException) -> None:
+    traceback.print_exception(error)
+    why = traceback.format_exception_only(error)[-1].strip()
+    print(f"{FAILED}{' and '.join(parts)}\t{why}", file=sys.stderr, flush=True)
 
-    unknown = [p for p in parts if p not in PARTS]
-    if unknown or not parts:
-        print(f"report parts: {', '.join(PARTS)} (got {' '.join(parts) or 'none'})", file=sys.stderr)
+
+def main(argv: list[str]) -> int:
+    """A report process: import the report, then read from standard input ``("draft", view)`` (optional: the model
+    as built, from which the map is drafted) and ``("draw", view, data, folder)``, and write the parts ``argv``
+    names. Groups of parts separated by ``+`` are drawn at the same time, each after the first by a fork."""
+    groups = [tuple(g.split()) for g in " ".join(argv).split("+")]
+    unknown = [p for g in groups for p in g if p not in PARTS]
+    if unknown or not all(groups):
+        print(f"report parts: {', '.join(PARTS)} (got {' '.join(argv) or 'none'})", file=sys.stderr)
         return 2
-    raw = sys.stdin.buffer.read()
-    if not raw:  # the command ended before its run did (an error, an interrupt): nothing to draw
-        return 0
-    view, data, out = pickle.loads(raw)
-    write_report(view, data, Path(out), parts=tuple(parts))
+    try:
+        from simulation.runs.report import MapDraft, series_figures  # matplotlib, while the model is imported
+
+        draft = series = None
+        while True:
+            try:
+                message = pickle.load(sys.stdin.buffer)
+            except EOFError:  # the command ended before its run did (an error, an interrupt): nothing to draw
+                return 0
+            if message[0] == "draft":
+                if any("map" in g for g in groups):
+                    draft = MapDraft(message[1])
+                if any("series" in g for g in groups):
+                    series = series_figures()  # their empty figures, for a fork to fill
+                continue
+            _, view, data, out = message
+            break
+        if draft is not None and not draft.fits(view):
+            draft = None
+    except Exception as e:
+        for g in groups:
+            _failed(g, e)
+        return 1
+    forks = {}
+    for g in groups[1:]:
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the copy: draws its group and leaves at once (no clean-up of the process it copies)
+            code = _draw(g, draft, series, view, data, Path(out))
+            sys.stderr.flush()
+            os._exit(code)
+        forks[pid] = g
+    code = _draw(groups[0], draft, series, view, data, Path(out))
+    for pid, g in forks.items():
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        if status < 0:
+            print(f"{FAILED}{' and '.join(g)}\tkilled by signal {-status}", file=sys.stderr, flush=True)
+        code = code or int(status != 0)
+    return code
+
+
+def _draw(parts: tuple[str, ...], draft: Any, series: Any, view: RunView, data: dict[str, Any], out: Path) -> int:
+    """Write ``parts`` of the report of ``view`` into ``out`` (the map from ``draft`` where one fits, the series into
+    the figures ``series`` where made); 0 if done."""
+    try:
+        from simulation.runs.report import MapDraft, write_markdown, write_series
+
+        if "map" in parts:
+            (draft or MapDraft(view)).finish(view, out)
+        if "series" in parts:
+            write_series(view, out, figures=series)
+        if "markdown" in parts:
+            write_markdown(view, data, out)
+    except Exception as e:
+        _failed(parts, e)
+        return 1
     return 0

@@ -95,6 +95,14 @@ def _road_segments(model: ConflictModel) -> dict[str, list[list[tuple[float, flo
     return {k: out[k] for k in ROAD_STYLE if k in out}
 
 
+def _mark_size(model: ConflictModel | RunView, pies: bool) -> np.ndarray:
+    """Each place's mark's area in points²: by population for towns and cities, fixed for the other kinds."""
+    w = model.world
+    size = np.where([k in MARKERS for k in w.kind], 42.0,
+                    16 + 260 * np.sqrt(w.population0 / max(w.population0.max(), 1)))
+    return np.maximum(size, 60.0) * 1.5 if pies else size  # a pie must be large enough to show its slices
+
+
 def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str,
              shares: np.ndarray | None = None) -> dict[str, Any]:
     """Places on the base map (borders, governorates, rivers), coloured by controller at the end of ``day``.
@@ -105,30 +113,23 @@ def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str,
     ``day``), each place is a pie of them instead (:func:`pie_marks`).
     Call it once the figure's layout is final. Returns the legend handles of the base map under ``handles``.
     """
+    base = draw_ground(model, ax, pies=shares is not None)
+    draw_places(model, ax, day, shares)
+    ax.set_title(title, fontsize=10, y=TITLE_Y)
+    return base
+
+
+def draw_ground(model: ConflictModel | RunView, ax: plt.Axes, pies: bool = False) -> dict[str, Any]:
+    """What :func:`draw_map` draws that does not depend on the run: the base map, the roads and the labels (placed
+    around the marks :func:`draw_places` draws, whose sizes are known before the run). The marks come at a
+    height (zorder 2) of their own, so drawing them after the labels gives the same picture."""
     w, s = model.world, model.scenario_data
-    colours = [f.colour for f in s.factions]
     base = geography.draw_basemap(ax, map_bbox(model), avoid=np.column_stack([w.lon, w.lat]))
     for kind, segments in _road_segments(model).items():  # one collection a kind of road, not a line a road
         style, lw = ROAD_STYLE[kind]
         ax.add_collection(LineCollection(segments, colors="#8a8172", linewidths=lw, linestyles=LINESTYLE[style],
                                          zorder=1))
-    ctrl = model.rec_control[day] if model.day else model.controller
-    size = np.where([k in MARKERS for k in w.kind], 42.0,
-                    16 + 260 * np.sqrt(w.population0 / max(w.population0.max(), 1)))
-    if shares is not None:
-        size = np.maximum(size, 60.0) * 1.5  # a pie must be large enough to show its slices
-        pie_marks(ax, w.lon, w.lat, size, np.asarray(shares), colours)
-    if shares is None:  # one scatter a marker and edge, places in their order within it
-        marker = np.array([MARKERS.get(k, "o") for k in w.kind])
-        refinery = np.array([k == "refinery" for k in w.kind])
-        for m in dict.fromkeys(marker):
-            for gold in (False, True):
-                pick = np.flatnonzero((marker == m) & (refinery == gold))
-                if len(pick):
-                    ax.scatter(w.lon[pick], w.lat[pick], s=size[pick], c=[colours[ctrl[k]] for k in pick],
-                               marker=m, edgecolors="#f2b705" if gold else "white",
-                               linewidths=1.6 if gold else 0.6, zorder=2)
-    radius = np.sqrt(size) / 2  # points: a marker of area s pt^2 is about sqrt(s) across
+    radius = np.sqrt(_mark_size(model, pies)) / 2  # points: a marker of area s pt^2 is about sqrt(s) across
     obstacles = geography.mark_boxes(ax, w.lon, w.lat, radius)
     renderer = ax.figure.canvas.get_renderer()
     obstacles += [tuple(t.get_window_extent(renderer).extents) for t in base["labels"]]
@@ -141,8 +142,27 @@ def draw_map(model: ConflictModel, ax: plt.Axes, day: int, title: str,
                              "path_effects": halo})
               for name, cands in geography.river_label_candidates(map_bbox(model))]
     geography.place_labels(ax, items, obstacles)
-    ax.set_title(title, fontsize=10, y=TITLE_Y)
     return base
+
+
+def draw_places(model: ConflictModel | RunView, ax: plt.Axes, day: int, shares: np.ndarray | None = None) -> None:
+    """The places' marks of :func:`draw_map`: coloured by controller at the end of ``day``, or pies of ``shares``."""
+    w, s = model.world, model.scenario_data
+    colours = [f.colour for f in s.factions]
+    size = _mark_size(model, shares is not None)
+    if shares is not None:
+        pie_marks(ax, w.lon, w.lat, size, np.asarray(shares), colours)
+        return
+    ctrl = model.rec_control[day] if model.day else model.controller
+    marker = np.array([MARKERS.get(k, "o") for k in w.kind])  # one scatter a marker and edge, places in order
+    refinery = np.array([k == "refinery" for k in w.kind])
+    for m in dict.fromkeys(marker):
+        for gold in (False, True):
+            pick = np.flatnonzero((marker == m) & (refinery == gold))
+            if len(pick):
+                ax.scatter(w.lon[pick], w.lat[pick], s=size[pick], c=[colours[ctrl[k]] for k in pick],
+                           marker=m, edgecolors="#f2b705" if gold else "white",
+                           linewidths=1.6 if gold else 0.6, zorder=2)
 
 
 def map_legends(fig: plt.Figure, model: ConflictModel, base: dict[str, Any], top: float) -> None:
@@ -262,27 +282,66 @@ def _time_axis(model: ConflictModel | RunView) -> tuple[np.ndarray, np.ndarray, 
     return days, ticks, [dates[i][5:] for i in ticks], f"date ({dates[0][:4]}, month-day)"
 
 
+class MapDraft:
+    """``map.png`` drawn but for what the run decides: only ``model``'s world and scenario are read, so a report
+    process drafts it while the model runs; :meth:`finish` adds the places' colours and the dates."""
+
+    def __init__(self, model: ConflictModel | RunView) -> None:
+        # Two maps 6.3 in wide, their height set by the true-shape aspect, 0.45 in above for the titles and 2.2 in
+        # below for the axis labels and the legends; the layout is final before the labels are placed.
+        x0, y0, x1, y1 = map_bbox(model)
+        height = 6.3 * (y1 - y0) * geography.aspect((x0, y0, x1, y1)) / (x1 - x0) + 0.45 + 2.05
+        self.fig, self.axes = plt.subplots(1, 2, figsize=(14, height))
+        self.fig.subplots_adjust(left=0.055, right=0.99, top=1 - 0.45 / height, bottom=2.05 / height, wspace=0.12)
+        base = draw_ground(model, self.axes[0])
+        draw_ground(model, self.axes[1])
+        map_legends(self.fig, model, base, top=1.42 / height)
+        self._drawn = self._ground(model)
+
+    @staticmethod
+    def _ground(model: ConflictModel | RunView) -> tuple[Any, ...]:
+        """What the draft was drawn from: the places, their kinds and sizes, the roads and the factions."""
+        w, s = model.world, model.scenario_data
+        return (w.lon.tolist(), w.lat.tolist(), list(w.kind), w.population0.tolist(), w.value.tolist(),
+                [p.name for p in s.places], _road_segments(model), [(f.name, f.colour) for f in s.factions])
+
+    def fits(self, model: ConflictModel | RunView) -> bool:
+        """Whether the draft shows ``model``'s places, roads and factions (then :meth:`finish` may write it)."""
+        return self._ground(model) == self._drawn
+
+    def finish(self, model: ConflictModel | RunView, out: Path) -> None:
+        """Write ``map.png`` of the finished run ``model`` (the one drafted, or one of the same scenario)."""
+        dates = model.dates()
+        for ax, day, date in ((self.axes[0], 0, dates[0]), (self.axes[1], model.day - 1, dates[-1])):
+            draw_places(model, ax, day)
+            ax.set_title(f"Control at the end of {date}", fontsize=10, y=TITLE_Y)
+        _save(self.fig, out / "map.png")
+
+
 def write_map(model: ConflictModel | RunView, out: Path) -> None:
     """``map.png``: control at the end of the first and of the last day, with the legends."""
-    dates = model.dates()
-    # Two maps 6.3 in wide, their height set by the true-shape aspect, 0.45 in above for the titles and 2.2 in
-    # below for the axis labels and the legends; the layout is final before the labels are placed.
-    x0, y0, x1, y1 = map_bbox(model)
-    height = 6.3 * (y1 - y0) * geography.aspect((x0, y0, x1, y1)) / (x1 - x0) + 0.45 + 2.05
-    fig, axes = plt.subplots(1, 2, figsize=(14, height))
-    fig.subplots_adjust(left=0.055, right=0.99, top=1 - 0.45 / height, bottom=2.05 / height, wspace=0.12)
-    base = draw_map(model, axes[0], 0, f"Control at the end of {dates[0]}")
-    draw_map(model, axes[1], model.day - 1, f"Control at the end of {dates[-1]}")
-    map_legends(fig, model, base, top=1.42 / height)
-    _save(fig, out / "map.png")
+    MapDraft(model).finish(model, out)
 
 
-def write_series(model: ConflictModel | RunView, out: Path) -> None:
-    """The daily series: ``control.png``, ``casualties.png``, ``forces.png`` and ``displacement.png``."""
+#: The series' figures: each file's size in inches and number of plots.
+SERIES_FIGURES = (("control.png", (11, 4), 2), ("casualties.png", (11, 4), 2), ("forces.png", (7, 4), 1),
+                  ("displacement.png", (11, 4), 2))
+
+
+def series_figures() -> list[tuple[plt.Figure, Any]]:
+    """The empty figures and axes of :func:`write_series` (made beforehand by a report process, before the run)."""
+    return [plt.subplots(1, n, figsize=size) for _, size, n in SERIES_FIGURES]
+
+
+def write_series(model: ConflictModel | RunView, out: Path,
+                 figures: list[tuple[plt.Figure, Any]] | None = None) -> None:
+    """The daily series: ``control.png``, ``casualties.png``, ``forces.png`` and ``displacement.png`` (into
+    ``figures`` from :func:`series_figures`, or new ones)."""
     s = model.scenario_data
     colours = [f.colour for f in s.factions]
     days, ticks, tick_labels, date_label = _time_axis(model)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    made = iter(figures or series_figures())
+    fig, axes = next(made)
     held = np.stack([(model.rec_control[: model.day] == i).sum(axis=1) for i in range(len(colours))])
     pop = np.stack([np.where(model.rec_control[: model.day] == i, model.rec_population[: model.day], 0).sum(axis=1)
                     for i in range(len(colours))])
@@ -299,7 +358,7 @@ def write_series(model: ConflictModel | RunView, out: Path) -> None:
     _margins(fig, bottom=1.0)
     _save(fig, out / "control.png")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = next(made)
     parties = [*model.faction_ids, "civilian"]
     pcol = [*colours, "#d62728"]
     for q, name in enumerate(parties):
@@ -318,7 +377,7 @@ def write_series(model: ConflictModel | RunView, out: Path) -> None:
     _margins(fig)
     _save(fig, out / "casualties.png")
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = next(made)
     for i, f in enumerate(s.factions):
         ax.plot(days, model.rec_ledger[: model.day, -1, i], color=f.colour, label=f.name)
     ax.set_title("Personnel present, by faction", fontsize=9, y=TITLE_Y)
@@ -334,7 +393,7 @@ def write_series(model: ConflictModel | RunView, out: Path) -> None:
     _margins(fig, left=1.1)  # room for "100,000" and the axis label
     _save(fig, out / "forces.png")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = next(made)
     idps = model.rec_idps[: model.day]
     transit = getattr(model, "rec_in_transit", np.zeros(model.rec_idps.shape[0], dtype=np.int64))[: model.day]
     axes[0].plot(days, model.rec_displaced_from[: model.day].sum(axis=1) / 1e3, label="left their homes (cumulative)")
