@@ -158,10 +158,10 @@ repairing then reaches nearly every destination and costs more than the whole co
 
 REPAIR_REACH = 0.3
 """In a repair, a destination whose routes from more than this share of the places were lost or shortened is
-searched anew (one Dijkstra toward it: the same routes) rather than repaired: a repair costs about three times a
-search per place it reaches (it finds the places, searches from them and chooses their next hops again), and a
-change at a well-connected place (a battle in a city, for the civilians' routes) reaches half the places from
-many destinations."""
+searched anew (one Dijkstra toward it: the same routes) rather than repaired: a repair does more work per place it
+reaches than a search (it finds the places, searches from them and chooses their next hops again), and a change at
+a well-connected place (a battle in a city, for the civilians' routes) reaches most places from many destinations
+(docs/performance.md, branch scale6)."""
 
 
 def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
