@@ -154,9 +154,11 @@ def road_edges(road_km: np.ndarray) -> Edges:
 
 REPAIR_MOST = 40
 """Above this many places with a changed mask, routes are computed anew rather than repaired (the same result:
-repairing then reaches nearly every destination and costs more than the whole computation)."""
+repairing then reaches nearly every destination). Below it, a destination that the repair would take far is
+searched anew on its own (:data:`REPAIR_REACH`); the sides' repairs of 5-10 places took a quarter of the time of a
+computation anew (docs/performance.md, branch scale6)."""
 
-REPAIR_REACH = 0.3
+REPAIR_REACH = 0.15
 """In a repair, a destination whose routes from more than this share of the places were lost or shortened is
 searched anew (one Dijkstra toward it: the same routes) rather than repaired: a repair does more work per place it
 reaches than a search (it finds the places, searches from them and chooses their next hops again), and a change at
