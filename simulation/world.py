@@ -277,16 +277,23 @@ class World:
         # No road leads on out of a hostile place (compiled: see simulation.rules.routing.routes_by_destination).
         # The routes of the nearest mask computed lately over these roads (a place or two changed hands since)
         # are repaired rather than computed anew: the same result. They are kept by destination, as the repair
-        # works on them.
+        # works on them. Once as many are kept as fit, the nearest is repaired in place and gives way to the new
+        # mask's routes (the cache keeps what the rules read, the transposed copies), rather than the oldest
+        # dropped and two n x n arrays allocated and copied a time.
         n = self.n
-        days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int32)
-        near = min(self._recent_avoiding, key=lambda r: int(np.count_nonzero(r.no_exit != hostile)), default=None)
+        keep = min(RECENT_MASKS, RECENT_BYTES // (12 * n * n))  # float64 days, int32 next hops
+        recent = self._recent_avoiding
+        differ = [int(np.count_nonzero(r.no_exit != hostile)) for r in recent]
+        near = recent[differ.index(min(differ))] if recent else None
+        if near is not None and len(recent) >= keep:
+            recent = [r for r in recent if r is not near]
+            days_t, next_t = near.dist, near.next_hop
+        else:
+            days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int32)
         routes_by_destination(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days_t, next_t,
                               previous=near, edges=self.edges)
-        keep = min(RECENT_MASKS, RECENT_BYTES // (days_t.nbytes + next_t.nbytes))
         if keep:
-            self._recent_avoiding = [*self._recent_avoiding, Previous(hostile.copy(), self._nowhere, days_t,
-                                                                      next_t)][-keep:]
+            self._recent_avoiding = [*recent, Previous(hostile.copy(), self._nowhere, days_t, next_t)][-keep:]
         return days_t.T.copy(), next_t.T.copy()
 
     def set_road(self, a: str, b: str, is_open: bool) -> None:

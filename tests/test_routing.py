@@ -12,6 +12,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from simulation import world as world_module
 from simulation.civilians.displacement import civilian_routes
 from simulation.engine.model import ConflictModel
 from simulation.rules import routing
@@ -122,11 +123,15 @@ def _random_roads(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
 
 
 @pytest.mark.parametrize("seed", range(30))
-@pytest.mark.parametrize("repair_most", [0, 3, 10**9])
-def test_routes_by_destination_are_the_routes_transposed(seed, repair_most, monkeypatch):
+@pytest.mark.parametrize(("repair_most", "repair_reach"), [(0, 0.25), (3, 0.25), (10**9, 0.25), (10**9, 0.0),
+                                                           (10**9, 0.1), (10**9, 10.0)])
+def test_routes_by_destination_are_the_routes_transposed(seed, repair_most, repair_reach, monkeypatch):
     # The routes kept by destination (repaired in place from the last ones, or computed anew when many places
-    # changed: REPAIR_MOST) are routes_into's, transposed, bit for bit, over a series of masks.
+    # changed: REPAIR_MOST; in a repair, a destination whose repair reaches more than REPAIR_REACH of the places
+    # is searched anew: with 0 every destination needing a repair is, with 10 none) are routes_into's,
+    # transposed, bit for bit, over a series of masks.
     monkeypatch.setattr(routing, "REPAIR_MOST", repair_most)
+    monkeypatch.setattr(routing, "REPAIR_REACH", repair_reach)
     rng = np.random.default_rng(1000 + seed)
     n = int(rng.integers(1, 50))
     road_km, length, open_road = _random_roads(rng, n)
@@ -174,6 +179,36 @@ def test_a_world_repairs_its_sides_routes_to_the_routes_computed_anew(tmp_path):
         np.testing.assert_array_equal(routes.to_km, want.to_km)
         np.testing.assert_array_equal(routes.next_hop, want.next_hop)
         last = (~mask, routes)
+
+
+@pytest.mark.parametrize("recent_masks", [1, 2, 3])
+def test_a_world_repairing_in_place_keeps_each_masks_own_routes(tmp_path, monkeypatch, recent_masks):
+    # Two sides' masks, each a place or two from its last, asked for in turn and coming back to earlier ones:
+    # once a world keeps as many masks' routes as fit, it repairs the nearest in place, and what it keeps for
+    # each mask must be that mask's routes (a stale set would repair to wrong routes).
+    from simulation.generate import generate_theatre
+
+    monkeypatch.setattr(world_module, "RECENT_MASKS", recent_masks)
+    scenario = load_scenario(generate_theatre(tmp_path / "t", 120, seed=5))
+    world, fresh = World(scenario, scenario.parameters), World(scenario, scenario.parameters)
+    n = world.n
+    rng = np.random.default_rng(8)
+    first = rng.random(n) < 0.4
+    masks = [first, ~first]
+    for i in range(16):
+        side = i % 2
+        if i % 5 == 4:
+            mask = masks[side - 2]  # back to this side's mask before its last
+        else:
+            mask = masks[-2].copy()
+            flip = rng.choice(n, int(rng.integers(1, 4)), replace=False)
+            mask[flip] = ~mask[flip]
+        masks.append(mask)
+        days, nxt = world._routes_avoiding(mask)
+        want_days, want_next = fresh._routes_avoiding(mask)
+        fresh._recent_avoiding = []  # computed anew every time
+        np.testing.assert_array_equal(days, want_days)
+        np.testing.assert_array_equal(nxt, want_next)
 
 
 def test_a_blocked_leaf_repairs_only_the_routes_toward_it():

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simulation import world as world_module
 from simulation.civilians import displacement, travel
 from simulation.engine.model import ConflictModel
 from simulation.generate import generate_theatre
+from simulation.rules import routing
 from simulation.scenario import load_scenario
 from simulation.world import ROAD_SPEED_PARAMETER, World
 
@@ -27,6 +29,7 @@ def theatre(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(theatre: Path) -> tuple[ConflictModel, list[np.ndarray]]:
     displacement.ROUTE_CACHE.clear()
+    world_module.ROUTE_CACHE.clear()
     model = ConflictModel(theatre, seed=3, days=25).run()
     civ = model.civilians
     return model, [civ.residents_by_origin, civ.cohort_by_origin, civ.cohort_days, civ._fleeing, civ._returning,
@@ -54,6 +57,34 @@ def test_a_cache_of_choices_shared_between_pairs_gives_the_same_run(theatre, mon
     monkeypatch.setattr(travel, "CHOICE_CACHE_BYTES", 200)  # a few rows for every (place, origin) pair
     _, shared = _run(theatre)
     _assert_same(shipped, shared)
+
+
+@pytest.mark.parametrize(("repair_most", "repair_reach", "recent_masks"),
+                         [(0, 0.3, 3),  # every set of routes computed anew
+                          (10**9, 0.0, 3),  # repaired, every destination needing it searched anew
+                          (10**9, 10.0, 1),  # repaired place by place, the sides' routes from one mask kept
+                          (10**9, 10.0, 5)])  # ... from five masks (repaired in place once five are kept)
+def test_routes_repaired_or_searched_anew_give_the_same_run(theatre, monkeypatch, repair_most, repair_reach,
+                                                             recent_masks):
+    # The sides' and the civilians' routes are repaired from the last ones kept (in place, for the sides, once
+    # as many are kept as fit), a destination at a time searched anew when its repair would reach many places:
+    # a run is the same whichever way each set of routes was found, and repairs happened.
+    searched = []
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        searched.append(kwargs.get("previous") is not None)
+        return routes_by_destination(*args, **kwargs)
+
+    routes_by_destination = routing.routes_by_destination
+    monkeypatch.setattr(world_module, "routes_by_destination", counted)
+    monkeypatch.setattr(displacement, "routes_by_destination", counted)
+    _, shipped = _run(theatre)
+    assert sum(searched) > 10  # repaired from earlier routes, mostly
+    monkeypatch.setattr(routing, "REPAIR_MOST", repair_most)
+    monkeypatch.setattr(routing, "REPAIR_REACH", repair_reach)
+    monkeypatch.setattr(world_module, "RECENT_MASKS", recent_masks)
+    _, other = _run(theatre)
+    _assert_same(shipped, other)
 
 
 def test_the_worlds_roads_read_as_the_dense_matrices_they_replace(theatre):

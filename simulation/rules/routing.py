@@ -94,25 +94,32 @@ def _shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
     heap_v = np.empty(indices.size + 1, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
     for s in range(n):
-        done[:] = False
-        d_s, p_s = dist[s], pred[s]
-        d_s[s] = 0.0
-        size = _push(heap_d, heap_v, 0, 0.0, s)
-        while size:
-            du, u = heap_d[0], heap_v[0]
-            size = _pop(heap_d, heap_v, size)
-            if done[u]:
+        _dijkstra(indptr, indices, weights, s, dist[s], pred[s], heap_d, heap_v, done)
+
+
+@njit(cache=True)
+def _dijkstra(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, s: int, d_s: np.ndarray,
+              p_s: np.ndarray, heap_d: np.ndarray, heap_v: np.ndarray, done: np.ndarray) -> None:
+    """Dijkstra from ``s`` into ``d_s`` and ``p_s`` (inf and -1 on entry), with the heap's arrays (``indices.size + 1``
+    entries at least) and ``done`` (n) as scratch."""
+    done[:] = False
+    d_s[s] = 0.0
+    size = _push(heap_d, heap_v, 0, 0.0, s)
+    while size:
+        du, u = heap_d[0], heap_v[0]
+        size = _pop(heap_d, heap_v, size)
+        if done[u]:
+            continue
+        done[u] = True
+        for k in range(indptr[u], indptr[u + 1]):
+            v = indices[k]
+            if done[v]:
                 continue
-            done[u] = True
-            for k in range(indptr[u], indptr[u + 1]):
-                v = indices[k]
-                if done[v]:
-                    continue
-                alt = du + weights[k]
-                if alt < d_s[v]:
-                    d_s[v] = alt
-                    p_s[v] = u
-                    size = _push(heap_d, heap_v, size, alt, v)
+            alt = du + weights[k]
+            if alt < d_s[v]:
+                d_s[v] = alt
+                p_s[v] = u
+                size = _push(heap_d, heap_v, size, alt, v)
 
 
 class Previous(NamedTuple):
@@ -145,9 +152,18 @@ def road_edges(road_km: np.ndarray) -> Edges:
     return Edges(a.astype(np.int64), b.astype(np.int64), indptr, rev_b.astype(np.int64), rev_a.astype(np.int64))
 
 
-REPAIR_MOST = 10
+REPAIR_MOST = 40
 """Above this many places with a changed mask, routes are computed anew rather than repaired (the same result:
-repairing then reaches nearly every destination and costs more than the whole computation)."""
+repairing then reaches nearly every destination). Below it, a destination that the repair would take far is
+searched anew on its own (:data:`REPAIR_REACH`); the sides' repairs of 5-10 places took a quarter of the time of a
+computation anew (docs/performance.md, branch scale6)."""
+
+REPAIR_REACH = 0.15
+"""In a repair, a destination whose routes from more than this share of the places were lost or shortened is
+searched anew (one Dijkstra toward it: the same routes) rather than repaired: a repair does more work per place it
+reaches than a search (it finds the places, searches from them and chooses their next hops again), and a change at
+a well-connected place (a battle in a city, for the civilians' routes) reaches most places from many destinations
+(docs/performance.md, branch scale6)."""
 
 
 def routes_into(road_km: np.ndarray, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
@@ -213,11 +229,7 @@ def routes_by_destination(road_km: np.ndarray, length: np.ndarray, open_road: np
     if previous is not None:
         changed = np.flatnonzero((no_exit != previous.no_exit) | (no_entry != previous.no_entry))
     if changed is None or changed.size > REPAIR_MOST:
-        rb, ra = e.rev_b, e.rev_a
-        keep = open_road[ra, rb] & ~no_exit[ra] & ~no_entry[rb]
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rb[keep], minlength=n), out=indptr[1:])
-        _routes_toward(indptr, ra[keep], np.ascontiguousarray(length[ra[keep], rb[keep]]), dist, next_hop)
+        _routes_toward(*_reversed_graph(e, length, open_road, no_exit, no_entry), dist, next_hop)
         return n
     if dist is not previous.dist:
         dist[:] = previous.dist
@@ -233,7 +245,19 @@ def routes_by_destination(road_km: np.ndarray, length: np.ndarray, open_road: np
     gone, new = was_ok & ~out_ok, out_ok & ~was_ok
     return _repair_routes(e.indptr, b, out_ok, np.ascontiguousarray(length[a, b]), in_ok,
                           np.ascontiguousarray(length[b, a]), a[gone], b[gone], a[new], b[new],
-                          np.ascontiguousarray(length[a[new], b[new]]), dist, next_hop)
+                          np.ascontiguousarray(length[a[new], b[new]]), dist, next_hop,
+                          _reversed_graph(e, length, open_road, no_exit, no_entry), int(REPAIR_REACH * n))
+
+
+def _reversed_graph(e: Edges, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
+                    no_entry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reversed graph (an edge ``b -> a`` for each road ``a -> b`` allowed by the masks) in CSR form
+    ``(indptr, indices, weights)``, its edges in increasing ``b``, then ``a``."""
+    rb, ra = e.rev_b, e.rev_a
+    keep = open_road[ra, rb] & ~no_exit[ra] & ~no_entry[rb]
+    indptr = np.zeros(no_exit.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rb[keep], minlength=no_exit.size), out=indptr[1:])
+    return indptr, ra[keep], np.ascontiguousarray(length[ra[keep], rb[keep]])
 
 
 @njit(cache=True)
@@ -269,14 +293,16 @@ def _relax(a: int, alt: float, dd: np.ndarray, heap: tuple, size: int, state: np
 @njit(cache=True)
 def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out_w: np.ndarray, in_ok: np.ndarray,
                    in_w: np.ndarray, gone_a: np.ndarray, gone_b: np.ndarray, new_a: np.ndarray, new_b: np.ndarray,
-                   new_w: np.ndarray, dist: np.ndarray, next_hop: np.ndarray) -> int:
+                   new_w: np.ndarray, dist: np.ndarray, next_hop: np.ndarray, graph: tuple, limit: int) -> int:
     """Repair ``dist`` and ``next_hop``, indexed [destination, place] (the transposes of :func:`routes_into`'s, so
     that one destination's routes are a row), holding the routes under the old masks on entry, for the new
     masks; return the number of destinations repaired. Roads: slot ``k`` of place ``a`` (``nbr_ptr[a] <= k <
     nbr_ptr[a + 1]``) is its neighbour ``nbr[k]``; ``out_ok[k]``, ``out_w[k]``: whether ``a`` may take the road to
     it now, and its length; ``in_ok[k]``, ``in_w[k]``: the same for the road from the neighbour into ``a``. Roads
     no longer allowed: ``gone_a -> gone_b``; newly allowed: ``new_a -> new_b`` of length ``new_w``. See
-    :func:`routes_into`."""
+    :func:`routes_into`. A destination whose repair loses or shortens the routes of more than ``limit`` places
+    is searched anew instead, by Dijkstra over ``graph`` (the reversed graph of the roads allowed now, CSR
+    ``(indptr, indices, weights)``, as :func:`_routes_toward` searches it: the same routes)."""
     n = nbr_ptr.size - 1
     n_gone, n_new = gone_a.size, new_a.size
     state = np.zeros(n, dtype=np.int8)  # 1: lost its route (below a gone road), 2: route shortened, 0: neither
@@ -287,6 +313,7 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
     cap = nbr.size + n_new + n + 1
     heap_d = np.empty(cap)
     heap_v = np.empty(cap, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
     repaired = 0
     for d in range(n):
         dd, hd = dist[d], next_hop[d]
@@ -322,6 +349,11 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
                     state[a] = 1
                     lost[n_lost] = a
                     n_lost += 1
+        if n_lost > limit:
+            for i in range(n_lost):
+                state[lost[i]] = 0
+            _search_anew(graph, d, dd, hd, heap_d, heap_v, done)
+            continue
         for i in range(n_lost):
             dd[lost[i]] = np.inf
         # 2. Seeds: each lost place's best road to a place that kept its route, and the new roads.
@@ -344,8 +376,11 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
             if a == d:
                 continue
             size, n_improved = _relax(a, dd[b] + new_w[i], dd, (heap_d, heap_v), size, state, improved, n_improved)
-        # 3. Dijkstra from the seeds, toward the places that reach d through them.
+        # 3. Dijkstra from the seeds, toward the places that reach d through them (or, once it has reached more
+        # than ``limit`` places, a search anew).
         while size:
+            if n_lost + n_improved > limit:
+                break
             dc, c = heap_d[0], heap_v[0]
             size = _pop(heap_d, heap_v, size)
             if dc != dd[c]:
@@ -355,6 +390,13 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
                 if a == d or not in_ok[k]:
                     continue
                 size, n_improved = _relax(a, dc + in_w[k], dd, (heap_d, heap_v), size, state, improved, n_improved)
+        if n_lost + n_improved > limit:
+            for i in range(n_lost):
+                state[lost[i]] = 0
+            for i in range(n_improved):
+                state[improved[i]] = 0
+            _search_anew(graph, d, dd, hd, heap_d, heap_v, done)
+            continue
         # 4. Next hops again where a place's length or one of its neighbours' changed, or its roads did.
         n_redo = 0
         for i in range(n_lost + n_improved):
@@ -394,6 +436,17 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
         for i in range(n_improved):
             state[improved[i]] = 0
     return repaired
+
+
+@njit(cache=True)
+def _search_anew(graph: tuple, d: int, dd: np.ndarray, hd: np.ndarray, heap_d: np.ndarray, heap_v: np.ndarray,
+                 done: np.ndarray) -> None:
+    """Destination ``d``'s routes (``dd``, ``hd``: its rows) searched anew over the reversed ``graph``, as
+    :func:`_routes_toward` searches them."""
+    dd[:] = np.inf
+    hd[:] = -1
+    _dijkstra(graph[0], graph[1], graph[2], d, dd, hd, heap_d, heap_v, done)
+    hd[d] = d
 
 
 def component_labels(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
