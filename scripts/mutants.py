@@ -173,7 +173,7 @@ MUTANTS = (
            test="test_a_besieged_garrison_the_air_force_supplies"),
     Mutant("waiting_peshmerga_attack", "the Peshmerga waiting in a claimed town the army holds are sent to attack",
            "simulation/rules/orders.py",
-           "    keep = ~np.isin(rows, sent) & ~waiting",
+           "    keep = ~np.isin(rows, sent) & ~_waiting(state, c, loc, allowed)",
            "    keep = ~np.isin(rows, sent)",
            test="test_the_peshmerga_waiting_in_a_claimed_town"),
     Mutant("enclave_joins_every_offensive", "insurgents holding an enclave join their governorate's offensive "
@@ -198,8 +198,7 @@ MUTANTS = (
            test="test_a_garrison_that_broke_on_the_news"),
     Mutant("waiting_peshmerga_fill_vacuums", "the Peshmerga waiting in a claimed town the army holds are sent into "
            "vacuums elsewhere", "simulation/rules/orders.py",
-           "        stay = (allowed if claimed is not None else np.zeros(w.n, dtype=bool))[loc] "
-           "& sides.neutral[c][holder[loc]]",
+           "        stay = _waiting(state, c, loc, allowed) if claimed is not None else np.zeros(loc.size, dtype=bool)",
            "        stay = np.zeros(loc.size, dtype=bool)",
            test="test_the_peshmerga_waiting_in_a_claimed_town_are_not_sent"),
     Mutant("own_community_given_up", "the government gives up towns of its own community like any other",

@@ -258,7 +258,7 @@ def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Order
         # Each vacuum needs one detachment: the nearest unit that has it as its best target goes. Units waiting
         # to take over a claimed place of their kin that a neutral side still holds stay (as in _claim_attacks:
         # Kirkuk's Peshmerga were sent to Zummar before this rule).
-        stay = (allowed if claimed is not None else np.zeros(w.n, dtype=bool))[loc] & sides.neutral[c][holder[loc]]
+        stay = _waiting(state, c, loc, allowed) if claimed is not None else np.zeros(loc.size, dtype=bool)
         stay |= ~_can_detach(state, rows, loc, c, params["detachment_share"])  # too small to spare one
         go = np.flatnonzero(~stay)
         in_reach, decay, row = reach
@@ -281,10 +281,7 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
     rows, loc, (in_reach, decay, row), eff = free
     w = state.world
     allowed = claimed & ((state.kin >= params["opportunist_kin"]) | w.crossing)
-    # Units waiting in a claimed place of their kin that a neutral side still holds stay to take it over when
-    # its garrison goes (the Peshmerga on Kirkuk's outskirts, 11-12 June 2014): they are not sent on to attack.
-    waiting = allowed[loc] & state.sides.neutral[c][state.holder[loc]]
-    keep = ~np.isin(rows, sent) & ~waiting
+    keep = ~np.isin(rows, sent) & ~_waiting(state, c, loc, allowed)
     if not keep.any():
         return None
     rows, loc, row, eff = rows[keep], loc[keep], row[keep], eff[keep]
@@ -296,6 +293,13 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
     if k == 0:
         return None
     return Orders(send_rows[:k], send_to[:k], params["garrison_share"], None)
+
+
+def _waiting(state: State, c: int, loc: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Whether each unit of an opportunist of coalition ``c`` at ``loc`` waits in a claimed place of its kin
+    (``allowed``) that a neutral side still holds, to take it over when its garrison goes (the Peshmerga on
+    Kirkuk's outskirts, 11-12 June 2014): it is sent neither to attack nor into a vacuum elsewhere."""
+    return allowed[loc] & state.sides.neutral[c][state.holder[loc]]
 
 
 def broken_garrisons(state: State, params: dict[str, float]) -> np.ndarray:
