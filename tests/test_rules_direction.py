@@ -955,3 +955,22 @@ def test_an_empty_town_is_occupied_by_the_nearest_unit_that_can_spare_a_detachme
     m = run(t.model(tmp_path / "s", days=1))
     assert logged(m, "control_change", "post") == [("2014-06-01", "control_change", "post", "government -> insurgent")]
     assert m.rec_present[0, place_index(m, "post"), faction_index(m, "insurgent")] == 300
+
+
+@pytest.mark.parametrize("recruits", [False, True])
+def test_the_garrison_a_column_leaves_behind_is_not_sent_on_the_next_day(tmp_path, recruits):
+    """1000 insurgents at their camp are sent on day 1 against a weak fort 200 km away (days of march):
+    ``garrison_share`` (0.2) of them stays. On day 2 the fort is still the best target, but the 200 left behind
+    are the camp's garrison and stay (without the rule, 160 of them would follow and 40 would be left). Recruits
+    (about 100 a day) joining the garrison free it: on day 2 it is sent on again, keeping a share."""
+    t = (Theatre().place("camp", "insurgent", population=1_000_000, sympathy=1.0).place("fort", "government", value=3)
+         .road("camp", "fort", 200).unit("insurgent", "camp", 1000).unit("government", "fort", 50)
+         .set(attack_ratio=0.2, garrison_share=0.2, recruit_rate=1e-4 if recruits else 0.0))
+    m = run(t.model(tmp_path / "s", days=2))
+    camp, ins = place_index(m, "camp"), faction_index(m, "insurgent")
+    day1, day2 = m.rec_present[0, camp, ins], m.rec_present[1, camp, ins]
+    if not recruits:
+        assert (day1, day2) == (200, 200)
+    else:  # 200 + ~100 recruits on day 1; day 2 keeps a fifth of that and adds ~100 recruits
+        assert 250 < day1 < 350
+        assert day2 < 0.75 * day1, (day1, day2)

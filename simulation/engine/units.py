@@ -32,7 +32,7 @@ class UnitTable:
 
     FIELDS = dict(zip(Units._fields, (np.int32, np.int32, np.int64, np.float64, np.float64, np.float64, np.int32,
                                       np.int32, np.float64, np.int32, np.bool_, np.bool_, np.bool_,
-                                      np.int32, np.bool_)))
+                                      np.int32, np.bool_, np.int32)))
     _STORED = tuple(zip(UNIT_STORAGE, (np.int32, np.int64, np.float64, np.bool_)))
 
     def __init__(self, model: mesa.Model, capacity: int = 64):
@@ -64,7 +64,7 @@ class UnitTable:
         self.quality[i], self.morale[i], self.base_morale[i] = quality, morale, morale
         self.target[i], self.next[i], self.km_left[i], self.home[i] = loc, -1, 0.0, loc
         self.routing[i], self.alive[i], self.hidden[i] = False, True, False
-        self.came_from[i], self.shocked[i] = -1, False
+        self.came_from[i], self.shocked[i], self.garrison_at[i] = -1, False, -1
         self.n += 1
         self.agents.append(ForceUnit(self.model, i, name))
         return i

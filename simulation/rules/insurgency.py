@@ -176,6 +176,7 @@ def _join_recruits(faction: int, held: np.ndarray, recruits: np.ndarray, units: 
             joined = personnel[r] + k
             quality[r] = (quality[r] * personnel[r] + recruit_quality * k) / joined
             personnel[r] = joined
+            u.garrison_at[r] = -1  # recruits free a garrison to be sent on (it keeps a share again when it is)
         else:
             new_places[m] = held[i]
             new_recruits[m] = k

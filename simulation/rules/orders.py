@@ -52,7 +52,11 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
   ``opportunist_attack_ratio`` times the defence, scored by ``value * (1.5 - sympathy) * potential /
   (potential + opportunist_attack_ratio * defence)``.
 
-Detachments of fewer than 10 that would leave part of a unit behind stay.
+Detachments of fewer than 10 that would leave part of a unit behind stay. The part of a unit that stays where
+its side holds the place it leaves is that place's *garrison* (``garrison_at``): the insurgent and opportunist
+commands do not send it on (the Peshmerga sent four fifths of what held Kirkuk away day after day, and the
+insurgents took it back in most 30-day runs; Mosul's captors dwindled the same way); recruits joining it free it
+(then a share stays again); the government's and the tribes' garrisons are kept by the rule above instead.
 
 Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``garrison_share``,
 ``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``stand_share``, ``counterattack_ratio``,
@@ -106,8 +110,9 @@ def attack_orders(state: State, faction: int, params: dict[str, float]) -> Order
     """An insurgent command's orders of the day (see the module's docstring), or None if it has no free
     units."""
     c = int(state.sides.coalition_of[faction])
+    # A garrison left behind holds its place: it is not sent on (Mosul's captors dwindled day by day before this).
     rows, loc, (in_reach, decay, row), eff, days = _free_and_reach(state, faction, params, only_active=True,
-                                                                   tribal=False)
+                                                                   tribal=False, garrisons=False)
     if rows.size == 0:
         return None
     # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
@@ -227,7 +232,8 @@ def vacuum_orders(state: State, faction: int, params: dict[str, float]) -> Order
     # live.
     rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
     vacuum, holders = np.empty(w.n, dtype=bool), np.zeros(nc, dtype=bool)
-    m = _free_and_vacant(u.packed, u.n, _command(state, faction, False), holder, sides.neutral[c],
+    # The garrison a claim attack left behind holds the place taken (Kirkuk, from 12 June 2014): it is not sent on.
+    m = _free_and_vacant(u.packed, u.n, _command(state, faction, False, garrisons=False), holder, sides.neutral[c],
                          state.presence.personnel, state.was_garrisoned, (rows, loc, vacuum, holders))
     if m == 0:
         return None
@@ -462,11 +468,11 @@ def _defence_against(state: State, coalition: int, params: dict[str, float]) -> 
     return (eff * mult).sum(axis=1)
 
 
-def _command(state: State, faction: int, only_active: bool) -> tuple:
-    """``(faction, battle, only_active, active)`` for :func:`_free_units`: the places where a battle is, whether
-    only the units standing where the faction's offensive has begun are free, and where it has
-    (:func:`simulation.rules.insurgency.offensive_fronts`)."""
-    return (faction, state.presence.battle, only_active, state.offensive_at[faction])
+def _command(state: State, faction: int, only_active: bool, garrisons: bool = True) -> tuple:
+    """``(faction, battle, only_active, active, garrisons)`` for :func:`_free_units`: the places where a battle is,
+    whether only the units standing where the faction's offensive has begun are free, where it has
+    (:func:`simulation.rules.insurgency.offensive_fronts`), and whether garrisons left behind are free."""
+    return (faction, state.presence.battle, only_active, state.offensive_at[faction], garrisons)
 
 
 def _front(state: State, faction: int, coalition: int) -> tuple:
@@ -478,13 +484,13 @@ def _front(state: State, faction: int, coalition: int) -> tuple:
 
 
 def _free_and_reach(state: State, faction: int, params: dict[str, float], only_active: bool,
-                    tribal: bool) -> tuple[np.ndarray, ...]:
+                    tribal: bool, garrisons: bool = True) -> tuple[np.ndarray, ...]:
     """The free units of ``faction`` (see the module's docstring; with ``only_active``, those in governorates
     where its offensive has begun), their places, and what :func:`_reach_of` gives for them."""
     u = state.units
     days = state.routes.of(state.sides.coalition_of[faction])[0]
     rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
-    m = _free_of(u.packed, u.n, _command(state, faction, only_active), (rows, loc))
+    m = _free_of(u.packed, u.n, _command(state, faction, only_active, garrisons), (rows, loc))
     rows, loc = rows[:m], loc[:m]
     reach, eff = _reach_rows(state, faction, rows, loc, days, params, tribal)
     return rows, loc, reach, eff, days
@@ -521,10 +527,11 @@ def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, d
 
 @njit(cache=True)
 def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active: bool, active: np.ndarray,
-                rows: np.ndarray, rows_loc: np.ndarray) -> int:
+                garrisons: bool, rows: np.ndarray, rows_loc: np.ndarray) -> int:
     """The units of ``faction`` (among rows ``0..n-1``) a command may give orders to today: alive, at a place,
     not routing, not hidden, and not where a ``battle`` is; each one's objective becomes where it is. Of those,
-    into ``rows`` and ``rows_loc``: all of them or, if ``only_active``, those at places where ``active``.
+    into ``rows`` and ``rows_loc``: all of them or, if ``only_active``, those at places where ``active``; without
+    ``garrisons``, not the units that stayed behind as the garrison of where they are (``garrison_at``).
     Returns how many. (Called by the compiled entries below, with ``u`` named.)"""
     k = 0
     for r in range(n):
@@ -536,6 +543,8 @@ def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active:
         u.target[r] = here
         if only_active and not active[here]:
             continue
+        if not garrisons and u.garrison_at[r] == here:
+            continue
         rows[k] = r
         rows_loc[k] = here
         k += 1
@@ -546,8 +555,8 @@ def _free_units(u: Units, n: int, faction: int, battle: np.ndarray, only_active:
 def _free_of(units: Units, n: int, command: tuple, out: tuple) -> int:
     """:func:`_free_units` (``command``: ``(faction, battle, only_active, active)``) into ``out``,
     ``(rows, loc)``. Returns how many."""
-    faction, battle, only_active, active = command
-    return _free_units(unit_columns(units), n, faction, battle, only_active, active, out[0], out[1])
+    faction, battle, only_active, active, garrisons = command
+    return _free_units(unit_columns(units), n, faction, battle, only_active, active, garrisons, out[0], out[1])
 
 
 @njit(cache=True)
@@ -557,10 +566,10 @@ def _free_and_needing(units: Units, n: int, command: tuple, needs_in: tuple, pla
     them (``needs_in``: ``(own_effective, threat, holder, side, stand)``; ``out[2:]``:
     ``(leaving, own_def, need, hopeless)``). Returns (how many free units, how many of them stay)."""
     u = unit_columns(units)
-    faction, battle, only_active, active = command
+    faction, battle, only_active, active, garrisons = command
     own_effective, threat, holder, side, stand = needs_in
     rows, loc, leaving, own_def, need, hopeless = out
-    m = _free_units(u, n, faction, battle, only_active, active, rows, loc)
+    m = _free_units(u, n, faction, battle, only_active, active, garrisons, rows, loc)
     if m == 0:
         return 0, 0
     k = _needs(own_effective, threat, holder, side, stand, places, params, (rows[:m], loc[:m], leaving),
@@ -575,9 +584,9 @@ def _free_and_vacant(units: Units, n: int, command: tuple, holder: np.ndarray, n
     :func:`_vacuum_candidates` into ``out[2]``, ``out[3]``. Returns how many free units, or ``-1 - that``
     if there is no candidate."""
     u = unit_columns(units)
-    faction, battle, only_active, active = command
+    faction, battle, only_active, active, garrisons = command
     rows, loc, candidate, holders = out
-    m = _free_units(u, n, faction, battle, only_active, active, rows, loc)
+    m = _free_units(u, n, faction, battle, only_active, active, garrisons, rows, loc)
     if m == 0:
         return 0
     if not _vacuum_candidates(holder, neutral, present_personnel, was_garrisoned, candidate, holders):
@@ -1187,9 +1196,14 @@ def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: n
             u.routing[new], u.alive[new], u.hidden[new] = False, True, False
             u.came_from[new], u.shocked[new] = u.came_from[r], False
             u.personnel[r] -= send[i]
+            u.garrison_at[new] = -1
+            if own_place[i]:
+                u.garrison_at[r] = here[i]  # what stays behind is the place's garrison
             parent[new - n] = r
             split_by[coal[i]] = True
             new += 1
+        else:
+            u.garrison_at[r] = -1  # the whole unit goes
         u.target[mover] = targets[i]
         h = hop[i]
         if h != here[i]:  # h >= 0: the unit goes

@@ -73,11 +73,12 @@ class Units(NamedTuple):
     hidden: np.ndarray  #: bool, a sleeper cell (not fighting, not seen) until its side's offensive reaches it
     came_from: np.ndarray  #: int32, the last place it was at before its current one (-1: none), its way back
     shocked: np.ndarray  #: bool, shaken since its last morale check (a fall nearby, a lost command, a scripted shock)
+    garrison_at: np.ndarray  #: int32, the place where it stayed behind as a garrison when part of it left (-1: none)
 
 
-UNIT_STORAGE = (("faction", "loc", "target", "next", "home", "came_from"), ("personnel",),
+UNIT_STORAGE = (("faction", "loc", "target", "next", "home", "came_from", "garrison_at"), ("personnel",),
                 ("quality", "morale", "base_morale", "km_left"), ("routing", "alive", "hidden", "shocked"))
-"""How the unit table's columns are stored (its packed form): four arrays by dtype, an int32 (6, rows) array, the
+"""How the unit table's columns are stored (its packed form): four arrays by dtype, an int32 (7, rows) array, the
 int64 personnel, a float64 (4, rows) array and a bool (4, rows) array, whose rows are these columns."""
 
 
@@ -87,7 +88,7 @@ def unit_columns(units: tuple) -> Units:
     :data:`UNIT_STORAGE`), for a kernel."""
     ints, personnel, floats, flags = units
     return Units(ints[0], ints[1], personnel, floats[0], floats[1], floats[2], ints[2], ints[3], floats[3], ints[4],
-                 flags[0], flags[1], flags[2], ints[5], flags[3])
+                 flags[0], flags[1], flags[2], ints[5], flags[3], ints[6])
 
 
 class Sides(NamedTuple):
