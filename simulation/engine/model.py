@@ -34,7 +34,7 @@ import mesa
 import networkx as nx
 import numpy as np
 
-from simulation.civilians.displacement import Civilians
+from simulation.civilians.displacement import DENSE_MOST_PLACES, Civilians
 from simulation.engine.commands import FactionCommand
 from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred
@@ -55,11 +55,13 @@ class ConflictModel(mesa.Model):
     scenario : a loaded :class:`Scenario`, the path of a scenario directory or a shipped scenario's name.
     seed : seed of the model's random generator.
     days : number of days to run (default: the scenario's start to end date).
+    dense_most_places : theatres of up to this many places weigh every destination of the civilians; above it
+        only those within a bound (see :data:`simulation.civilians.displacement.DENSE_MOST_PLACES`, the default).
     **parameters : any model parameter (see :mod:`simulation.parameters`), overriding the scenario's values.
     """
 
     def __init__(self, scenario: Scenario | str | Path = "toy", seed: int | None = None,
-                 days: int | None = None, **parameters: Any):
+                 days: int | None = None, *, dense_most_places: int = DENSE_MOST_PLACES, **parameters: Any):
         super().__init__(rng=seed)  # rng=: Mesa 3.5 deprecates seed= (the same NumPy stream)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
@@ -75,7 +77,7 @@ class ConflictModel(mesa.Model):
         # One command per faction, created first: AgentSet.do calls them in this order, every day.
         for i, f in enumerate(scenario.factions):
             FactionCommand(self, i, f.doctrine)
-        self.state = s = set_up(scenario, self.p, self.rng, UnitTable(self))
+        self.state = s = set_up(scenario, self.p, self.rng, UnitTable(self), dense_most_places)
         self.nominal = nominal_strength(scenario)
         self.records = records.Records.empty(self.days, s.world.n, len(self.faction_ids))
         self.log: list[tuple[str, str, str, str]] = []

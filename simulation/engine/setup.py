@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.civilians.displacement import Civilians
+from simulation.civilians.displacement import DENSE_MOST_PLACES, Civilians
 from simulation.engine.units import UnitTable
 from simulation.rules.state import LEDGER, SideRoutes, Sides, State, Tally
 from simulation.scenario import Scenario
 from simulation.world import World
 
 
-def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Generator, units: UnitTable) -> State:
+def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Generator, units: UnitTable,
+           dense_most_places: int = DENSE_MOST_PLACES) -> State:
     """The state of ``scenario`` on its first morning.
 
     Parameters
@@ -24,6 +25,8 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
     parameters : the model's parameter values, by name.
     rng : the model's random generator (the civilians draw from a child of it).
     units : an empty unit table (its rows get their Mesa agents as they are created).
+    dense_most_places : the civilians' size threshold (see :data:`simulation.civilians.displacement.
+        DENSE_MOST_PLACES`).
 
     The forces' rows become units of ``personnel * present_share`` (rounded; none if that is 0) at their place.
     Factions with an ``offensive`` event wait for it in each governorate it names (everywhere, for an event
@@ -78,7 +81,8 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
         initial_holder=sides.coalition_of[controller], claimed=claimed, offensive_in=offensive_in,
         offensive_from=np.array([[f not in starts] * n for f in scenario.faction_ids], dtype=bool),
         offensive_at=offensive_in[:, world.governorate_of].copy(),
-        sorties=np.zeros(nf, dtype=np.int64), tally=tally, civilians=Civilians(world, parameters, rng),
+        sorties=np.zeros(nf, dtype=np.int64), tally=tally,
+        civilians=Civilians(world, parameters, rng, dense_most_places),
         routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool), kin=kin, loyal=loyal,
         clear_days=clear_days, pressure_days=np.zeros(n, dtype=np.int64),
         present_days=np.zeros((n, nc), dtype=np.int64), routed_at=np.zeros(n, dtype=bool),
