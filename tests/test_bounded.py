@@ -16,10 +16,11 @@ import pytest
 
 from simulation import world as world_module
 from simulation.civilians import displacement
-from simulation.civilians.bounded import DESTINATION_REACH, bounded_routes, home_routes
+from simulation.civilians.bounded import DESTINATION_REACH, bounded_routes, far_routes, home_routes
 from simulation.civilians.displacement import DENSE_MOST_PLACES, civilian_routes
 from simulation.engine.model import ConflictModel
 from simulation.generate import generate_theatre
+from simulation.rules import orders
 from simulation.rules.state import LEDGER
 from simulation.scenario import load_scenario
 from simulation.world import World
@@ -89,7 +90,7 @@ def test_routes_home_beyond_the_bound_follow_the_world(theatre):
     passable = np.ones(world.n, dtype=bool)
     passable[world.population0.argmax()] = False
     km, nxt, _ = bounded_routes(world.edges, world.road_km, world.open_road, passable, 60.0)
-    home = home_routes(nxt, world.next_hop, world.distance_km, 60.0)
+    home = home_routes(nxt, far_routes(world.next_hop, world.distance_km, 60.0))
     near = world.distance_km.T <= 60.0
     assert near.any() and (~near).any()
     np.testing.assert_array_equal(home[near], nxt[near])
@@ -123,9 +124,11 @@ def test_forced_bounded_path_same_seed_same_run_and_it_differs_from_the_complete
     assert not all(np.array_equal(x, y) for x, y in zip(_state(a), _state(complete)))
 
 
-def test_a_bound_beyond_every_route_gives_the_complete_run(theatre):
-    # destination_distance_km 2000: the bound (10,000 km) is beyond the theatre's widest route, so the bounded
-    # path (its routes, repairs, hop matrices and routes home) must give the complete path's run, bit for bit.
+def test_a_bound_beyond_every_route_gives_the_complete_run(theatre, monkeypatch):
+    # destination_distance_km 2000: the bound (10,000 km) is beyond the theatre's widest route, so the civilians'
+    # bounded path (its routes, repairs, hop matrices and routes home) must give the complete path's run, bit for
+    # bit, once the commands take their products unit by unit on both paths.
+    monkeypatch.setattr(orders, "_strength_over", lambda state, strength, row, reach: strength @ reach[row])
     scenario = load_scenario(theatre)
     world = World(scenario, dict(scenario.parameters))
     assert world.distance_km.max() < DESTINATION_REACH * 2000
@@ -135,3 +138,22 @@ def test_a_bound_beyond_every_route_gives_the_complete_run(theatre):
     for x, y in zip(_state(bounded), _state(complete)):
         np.testing.assert_array_equal(x, y)
     assert bounded.log == complete.log
+
+
+def test_strengths_summed_by_row_above_the_threshold(theatre):
+    # Up to the threshold the product is BLAS's over every unit's copy of its row (the golden runs' numbers);
+    # above it the strengths are summed by distinct row first: the same sums to rounding.
+    rng = np.random.default_rng(3)
+    reach = rng.random((40, 150)) * (rng.random((40, 150)) < 0.3)
+    row = rng.integers(0, 40, 900)
+    strength = rng.random(900) * 1000
+    dense = ConflictModel(theatre, seed=3, days=1).state
+    bounded = ConflictModel(theatre, seed=3, days=1, dense_most_places=10).state
+    assert dense.world.dense and not bounded.world.dense
+    np.testing.assert_array_equal(orders._strength_over(dense, strength, row, reach), strength @ reach[row])
+    summed = orders._strength_over(bounded, strength, row, reach)
+    np.testing.assert_allclose(summed, strength @ reach[row], rtol=1e-12)
+    want = np.zeros(150)
+    for u in range(900):
+        want += strength[u] * reach[row[u]]
+    np.testing.assert_allclose(summed, want, rtol=1e-12)

@@ -113,11 +113,18 @@ def bounded_routes(edges: Edges, road_km: np.ndarray, open_road: np.ndarray, pas
     return to_km, to_next, int(redo.size)
 
 
-def home_routes(to_next: np.ndarray, world_next_hop: np.ndarray, world_km: np.ndarray, reach_km: float) -> np.ndarray:
-    """The routes home on a large theatre, [home, place] (int32): from a place within ``reach_km`` of home by the
-    shortest road (``world_km`` [place, destination]), the bounded routes ``to_next`` [destination, place] (-1
-    where they find no way within the bound: people wait); from farther, the world's next hop by any open road
-    (``world_next_hop`` [place, destination]). See the module's docstring."""
-    out = np.ascontiguousarray(world_next_hop.T, dtype=np.int32)
-    np.copyto(out, to_next, where=world_km.T <= reach_km)
+def far_routes(world_next_hop: np.ndarray, world_km: np.ndarray, reach_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """What the routes home take from the world, once per road network: ``(far, near)``, [home, place], the
+    world's next hop by any open road (``world_next_hop`` [place, destination], int32) and whether the place lies
+    within ``reach_km`` of home by the shortest road (``world_km`` [place, destination])."""
+    return np.ascontiguousarray(world_next_hop.T, dtype=np.int32), np.ascontiguousarray(world_km.T <= reach_km)
+
+
+def home_routes(to_next: np.ndarray, far: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The routes home on a large theatre, [home, place] (int32): from a place within the bound of home by the
+    shortest road, the bounded routes ``to_next`` [destination, place] (-1 where they find no way within the
+    bound: people wait); from farther, the world's next hop by any open road (``far``: :func:`far_routes`). See
+    the module's docstring."""
+    out = far[0].copy()
+    np.copyto(out, to_next, where=far[1])
     return out

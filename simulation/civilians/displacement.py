@@ -71,7 +71,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.civilians import travel
-from simulation.civilians.bounded import DESTINATION_REACH, bounded_routes, home_routes
+from simulation.civilians.bounded import DESTINATION_REACH, bounded_routes, far_routes, home_routes
 from simulation.civilians.groups import (
     DOCTRINE_COLUMNS,
     DOCTRINE_SIDE,
@@ -98,7 +98,7 @@ from simulation.civilians.travel import (
 )
 from simulation.roads import RoadMatrix
 from simulation.rules.routing import Edges, Previous, routes_by_destination
-from simulation.world import BoundedCache, World
+from simulation.world import DENSE_MOST_PLACES, BoundedCache, World
 
 __all__ = ["DENSE_MOST_PLACES", "DOCTRINE_SIDE", "SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes",
            "civilian_routes", "hop_matrix",
@@ -235,13 +235,6 @@ LAST_ROUTES_BYTES = 128 * 2**20
 """The most bytes of routes a :class:`Civilians` keeps to repair the next day's from (12 n² bytes a set: two sets up
 to about 2,350 places, one up to about 3,350)."""
 
-DENSE_MOST_PLACES = 500
-"""Theatres of up to this many places weigh every destination (exact routes toward every place: the Iraq and toy
-scenarios and the tests' small theatres); above it the civilians consider only the destinations within
-:data:`simulation.civilians.bounded.DESTINATION_REACH` times ``destination_distance_km`` of each place by road (see
-:mod:`simulation.civilians.bounded`; their numbers differ from what the complete routes would give). A
-:class:`Civilians` takes it as an argument (``dense_most_places``), so that a test can force either path."""
-
 RECENT_ROUTES = 2
 """Sets of routes a :class:`Civilians` keeps to repair from: a day asks for two masks, the places open to the
 displaced (no battle, checkpoint open) for the hop matrix and those without a battle for the way home, which differ
@@ -298,14 +291,15 @@ class Civilians:
     parameters : the model's parameter values (see the "civilians" section of :mod:`simulation.parameters`).
     rng : the model's generator. Civilians draw from a child of it (``rng.spawn``), so that displacement does
         not shift the random stream of the fighting.
-    dense_most_places : above this many places, destinations beyond a bound are not considered (see
-        :data:`DENSE_MOST_PLACES`, the default).
+
+    On a world above the size threshold (``world.dense`` false, see :data:`simulation.world.DENSE_MOST_PLACES`)
+    destinations beyond a bound are not considered (:mod:`simulation.civilians.bounded`).
     """
 
     _recent_routes: tuple[tuple[bytes, np.ndarray, Routes], ...] = ()  # (network key, mask, routes): see _routes
+    _far: tuple = (None, None)  # (network key, the routes home's part from the world): see _home
 
-    def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator,
-                 dense_most_places: int = DENSE_MOST_PLACES):
+    def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
         self.world = world
         self.p = parameters
         try:
@@ -313,7 +307,7 @@ class Civilians:
         except (AttributeError, TypeError, ValueError):  # a generator without a seed sequence
             self.rng = rng
         n = world.n
-        self.reach_km: float | None = None if n <= dense_most_places else \
+        self.reach_km: float | None = None if world.dense else \
             DESTINATION_REACH * float(parameters["destination_distance_km"])
         """Road km beyond which a destination is not considered (None: every destination; see
         :mod:`simulation.civilians.bounded`)."""
@@ -728,8 +722,10 @@ class Civilians:
         if self.reach_km is None:
             return self._routes(passable).to_next
         w = self.world
+        if self._far[0] != w.network_key:  # the world's part, once per road network
+            self._far = (w.network_key, far_routes(w.next_hop, w.distance_km, self.reach_km))
         return ROUTE_CACHE.get(b"home" + self._route_key(passable), lambda: Routes(
-            _NO_KM, home_routes(self._routes(passable).to_next, w.next_hop, w.distance_km, self.reach_km))).to_next
+            _NO_KM, home_routes(self._routes(passable).to_next, self._far[1]))).to_next
 
     def _hops(self, passable: np.ndarray, nest: float = 1.0) -> Hops:
         """The matrix that turns destination weights into weights per road out of each place, for routes

@@ -34,7 +34,7 @@ import mesa
 import networkx as nx
 import numpy as np
 
-from simulation.civilians.displacement import DENSE_MOST_PLACES, Civilians
+from simulation.civilians.displacement import Civilians
 from simulation.engine.commands import FactionCommand
 from simulation.engine.setup import nominal_strength, set_up
 from simulation.engine.signals import raise_pending, signals_deferred
@@ -42,7 +42,7 @@ from simulation.engine.units import UnitTable
 from simulation.rules import combat, control, insurgency, morale, movement, orders, records
 from simulation.rules.state import LEDGER, distinct
 from simulation.scenario import Scenario, load_scenario
-from simulation.world import World
+from simulation.world import DENSE_MOST_PLACES, World
 
 __all__ = ["LEDGER", "ConflictModel"]
 
@@ -55,8 +55,9 @@ class ConflictModel(mesa.Model):
     scenario : a loaded :class:`Scenario`, the path of a scenario directory or a shipped scenario's name.
     seed : seed of the model's random generator.
     days : number of days to run (default: the scenario's start to end date).
-    dense_most_places : theatres of up to this many places weigh every destination of the civilians; above it
-        only those within a bound (see :data:`simulation.civilians.displacement.DENSE_MOST_PLACES`, the default).
+    dense_most_places : theatres of up to this many places take the exact dense path; above it the civilians'
+        destinations are bounded and the commands' sums taken by distinct row (see
+        :data:`simulation.world.DENSE_MOST_PLACES`, the default).
     **parameters : any model parameter (see :mod:`simulation.parameters`), overriding the scenario's values.
     """
 
