@@ -121,6 +121,14 @@ class Roads(NamedTuple):
     next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
 
 
+DENSE_MOST_PLACES = 500
+"""Theatres of up to this many places keep the exact dense path (every destination of the civilians, the commands'
+products of strengths and reach unit by unit, as BLAS sums them): the Iraq and toy scenarios and the tests' small
+theatres. Above it the civilians consider only the destinations within a bound (:mod:`simulation.civilians.bounded`)
+and the commands sum strengths by distinct row of reach first (:func:`simulation.rules.orders._strength_over`):
+their numbers differ from the dense path's. :class:`World` takes it as an argument (``dense_most_places``, from
+:class:`simulation.engine.model.ConflictModel`), so that a test can force either path."""
+
 RECENT_MASKS, RECENT_BYTES = 3, 128 * 2**20
 """Routes of the last masks a world keeps to repair (about one a coalition): 12 n² bytes each (float64 days, int32
 next hops), as many as fit in RECENT_BYTES (three at 1,000 places, none from about 3,350: then every mask's routes
@@ -138,13 +146,15 @@ class World:
     Attributes are NumPy arrays indexed by place number (the row order of ``places.csv``).
     """
 
-    def __init__(self, scenario: Scenario, parameters: dict[str, float]):
+    def __init__(self, scenario: Scenario, parameters: dict[str, float], dense_most_places: int = DENSE_MOST_PLACES):
         self.scenario = scenario
         self.place_ids: list[str] = list(scenario.place_ids)
         self.index: dict[str, int] = {pid: i for i, pid in enumerate(self.place_ids)}
         places = scenario.places
         n = len(places)
         self.n = n
+        self.dense = n <= dense_most_places
+        """Whether the theatre is at most :data:`DENSE_MOST_PLACES` (or the ``dense_most_places`` given) places."""
         self.population0 = np.array([p.population for p in places], dtype=np.int64)
         self.value = np.array([p.value for p in places], dtype=float)
         self.sympathy = np.array([p.sympathy for p in places], dtype=float)

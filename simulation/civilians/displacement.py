@@ -71,6 +71,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.civilians import travel
+from simulation.civilians.bounded import DESTINATION_REACH, bounded_routes, far_routes, home_routes
 from simulation.civilians.groups import (
     DOCTRINE_COLUMNS,
     DOCTRINE_SIDE,
@@ -97,9 +98,10 @@ from simulation.civilians.travel import (
 )
 from simulation.roads import RoadMatrix
 from simulation.rules.routing import Edges, Previous, routes_by_destination
-from simulation.world import BoundedCache, World
+from simulation.world import DENSE_MOST_PLACES, BoundedCache, World
 
-__all__ = ["DOCTRINE_SIDE", "SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes", "civilian_routes", "hop_matrix",
+__all__ = ["DENSE_MOST_PLACES", "DOCTRINE_SIDE", "SUBSTEPS", "Civilians", "Hops", "RoadSlots", "Routes",
+           "civilian_routes", "hop_matrix",
            "hostility", "road_slots"]
 
 hostility = sympathy_hostility  # the one-group fear of each faction (see simulation.civilians.groups)
@@ -218,6 +220,7 @@ def _arrays_of(value: object) -> list[np.ndarray]:
 
 _NO_ROUTES = np.zeros((0, 0), dtype=np.int32)  # no routes home today: nobody goes home
 _NO_ROUTES.flags.writeable = False  # like the cached routes, so that the compiled travel has one signature
+_NO_KM = np.zeros((0, 0))  # the routes home of a large theatre keep no lengths
 
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20, arrays_of=_arrays_of)
 """Civilian routes by road network and passable places, and their hop matrices (at most 64 MiB a process)."""
@@ -288,9 +291,13 @@ class Civilians:
     parameters : the model's parameter values (see the "civilians" section of :mod:`simulation.parameters`).
     rng : the model's generator. Civilians draw from a child of it (``rng.spawn``), so that displacement does
         not shift the random stream of the fighting.
+
+    On a world above the size threshold (``world.dense`` false, see :data:`simulation.world.DENSE_MOST_PLACES`)
+    destinations beyond a bound are not considered (:mod:`simulation.civilians.bounded`).
     """
 
     _recent_routes: tuple[tuple[bytes, np.ndarray, Routes], ...] = ()  # (network key, mask, routes): see _routes
+    _far: tuple = (None, None)  # (network key, the routes home's part from the world): see _home
 
     def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
         self.world = world
@@ -300,6 +307,10 @@ class Civilians:
         except (AttributeError, TypeError, ValueError):  # a generator without a seed sequence
             self.rng = rng
         n = world.n
+        self.reach_km: float | None = None if world.dense else \
+            DESTINATION_REACH * float(parameters["destination_distance_km"])
+        """Road km beyond which a destination is not considered (None: every destination; see
+        :mod:`simulation.civilians.bounded`)."""
         scenario = world.scenario
         composition = scenario.composition
         if composition is None:
@@ -631,7 +642,7 @@ class Civilians:
         # 3. Departures: residents, and displaced people sheltering in a frightened place, take the first road
         # toward a safer destination. 4. Returns home once home has been quiet long enough. (Compiled: see
         # :func:`simulation.civilians.travel.depart_and_return`.)
-        home_routes = self._routes(~battle) if homeward or self._returning_n.any() else None
+        home = self._home(~battle) if homeward or self._returning_n.any() else _NO_ROUTES
         # exp(-road km from each cohort's place to home / return_near_km), for the cohorts that may head home
         # (worked out for them alone: no (n, n) kernel).
         near: tuple = (np.zeros(self.origin_gp.size + 1, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
@@ -645,14 +656,13 @@ class Civilians:
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one
                           (weight, self.hazard_by_group, self.leaving_hazard, dest, self.share_by_group,
                            self.within_share, rate, near_rate, near,
-                           home_routes.to_next if homeward else _NO_ROUTES, nest,
+                           home if homeward else _NO_ROUTES, nest,
                            (self.origin_of_gp, self.group_start)),
                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
         self._store_entries(*entries)
 
         # 5. Travel, a quarter of a day at a time, and 6. one more day displaced for everyone away from home
         # (compiled: see :mod:`simulation.civilians.travel`).
-        home = home_routes.to_next if home_routes is not None else _NO_ROUTES
         limited = np.isfinite(self.admission_per_day)  # (inf * 0 would be nan)
         self.admission_left[:] = np.where(limited, np.where(limited, self.admission_per_day, 0.0)
                                           * p["checkpoint_admission_scale"], np.inf)
@@ -675,9 +685,10 @@ class Civilians:
 
     def _route_key(self, passable: np.ndarray) -> bytes:
         """What routes through ``passable`` places depend on: the roads and which are open (the world's
-        :attr:`~simulation.world.World.network_key`, a digest renewed whenever a road opens or closes), and the
-        mask."""
-        return self.world.network_key + passable.tobytes()
+        :attr:`~simulation.world.World.network_key`, a digest renewed whenever a road opens or closes), the
+        mask, and the bound on destinations (:attr:`reach_km`)."""
+        bound = b"" if self.reach_km is None else b"within" + np.float64(self.reach_km).tobytes()
+        return self.world.network_key + bound + passable.tobytes()
 
     def _routes(self, passable: np.ndarray) -> Routes:
         """Routes through ``passable`` places (cached, see :data:`ROUTE_CACHE`: they change only with battles,
@@ -689,14 +700,32 @@ class Civilians:
             # mostly the same): the same routes as computed anew, for less work the fewer places changed.
             near = min((r for r in self._recent_routes if r[0] == w.network_key),
                        key=lambda r: int(np.count_nonzero(r[1] != passable)), default=None)
-            routes = civilian_routes(w.road_km, w.open_road, passable, near[1:] if near is not None else None,
-                                     w.edges)
+            if self.reach_km is not None:  # a large theatre: destinations within reach only
+                to_km, to_next, _ = bounded_routes(w.edges, w.road_km, w.open_road, passable, self.reach_km,
+                                                   None if near is None else (near[1], near[2].to_km,
+                                                                              near[2].to_next))
+                routes = Routes(to_km, to_next)
+            else:
+                routes = civilian_routes(w.road_km, w.open_road, passable, near[1:] if near is not None else None,
+                                         w.edges)
             keep = min(RECENT_ROUTES, LAST_ROUTES_BYTES // (routes.to_km.nbytes + routes.to_next.nbytes))
             self._recent_routes = (*self._recent_routes, (w.network_key, passable.copy(), routes))[-keep:] \
                 if keep else ()
             return routes
 
         return ROUTE_CACHE.get(b"routes" + self._route_key(passable), compute)
+
+    def _home(self, passable: np.ndarray) -> np.ndarray:
+        """The routes home through ``passable`` places, [home, place]: the next place toward home (-1: none). Up
+        to the size threshold the routes themselves; above it the bounded ones near home and the world's
+        farther (see :func:`simulation.civilians.bounded.home_routes`; cached)."""
+        if self.reach_km is None:
+            return self._routes(passable).to_next
+        w = self.world
+        if self._far[0] != w.network_key:  # the world's part, once per road network
+            self._far = (w.network_key, far_routes(w.next_hop, w.distance_km, self.reach_km))
+        return ROUTE_CACHE.get(b"home" + self._route_key(passable), lambda: Routes(
+            _NO_KM, home_routes(self._routes(passable).to_next, self._far[1]))).to_next
 
     def _hops(self, passable: np.ndarray, nest: float = 1.0) -> Hops:
         """The matrix that turns destination weights into weights per road out of each place, for routes

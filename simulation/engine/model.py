@@ -42,7 +42,7 @@ from simulation.engine.units import UnitTable
 from simulation.rules import combat, control, insurgency, morale, movement, orders, records
 from simulation.rules.state import LEDGER, distinct
 from simulation.scenario import Scenario, load_scenario
-from simulation.world import World
+from simulation.world import DENSE_MOST_PLACES, World
 
 __all__ = ["LEDGER", "ConflictModel"]
 
@@ -55,11 +55,14 @@ class ConflictModel(mesa.Model):
     scenario : a loaded :class:`Scenario`, the path of a scenario directory or a shipped scenario's name.
     seed : seed of the model's random generator.
     days : number of days to run (default: the scenario's start to end date).
+    dense_most_places : theatres of up to this many places take the exact dense path; above it the civilians'
+        destinations are bounded and the commands' sums taken by distinct row (see
+        :data:`simulation.world.DENSE_MOST_PLACES`, the default).
     **parameters : any model parameter (see :mod:`simulation.parameters`), overriding the scenario's values.
     """
 
     def __init__(self, scenario: Scenario | str | Path = "toy", seed: int | None = None,
-                 days: int | None = None, **parameters: Any):
+                 days: int | None = None, *, dense_most_places: int = DENSE_MOST_PLACES, **parameters: Any):
         super().__init__(rng=seed)  # rng=: Mesa 3.5 deprecates seed= (the same NumPy stream)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
@@ -75,7 +78,7 @@ class ConflictModel(mesa.Model):
         # One command per faction, created first: AgentSet.do calls them in this order, every day.
         for i, f in enumerate(scenario.factions):
             FactionCommand(self, i, f.doctrine)
-        self.state = s = set_up(scenario, self.p, self.rng, UnitTable(self))
+        self.state = s = set_up(scenario, self.p, self.rng, UnitTable(self), dense_most_places)
         self.nominal = nominal_strength(scenario)
         self.records = records.Records.empty(self.days, s.world.n, len(self.faction_ids))
         self.log: list[tuple[str, str, str, str]] = []

@@ -12,10 +12,11 @@ from simulation.civilians.displacement import Civilians
 from simulation.engine.units import UnitTable
 from simulation.rules.state import LEDGER, SideRoutes, Sides, State, Tally
 from simulation.scenario import Scenario
-from simulation.world import World
+from simulation.world import DENSE_MOST_PLACES, World
 
 
-def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Generator, units: UnitTable) -> State:
+def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Generator, units: UnitTable,
+           dense_most_places: int = DENSE_MOST_PLACES) -> State:
     """The state of ``scenario`` on its first morning.
 
     Parameters
@@ -24,6 +25,7 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
     parameters : the model's parameter values, by name.
     rng : the model's random generator (the civilians draw from a child of it).
     units : an empty unit table (its rows get their Mesa agents as they are created).
+    dense_most_places : the size threshold of the dense path (see :data:`simulation.world.DENSE_MOST_PLACES`).
 
     The forces' rows become units of ``personnel * present_share`` (rounded; none if that is 0) at their place.
     Factions with an ``offensive`` event wait for it in each governorate it names (everywhere, for an event
@@ -33,7 +35,7 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
     An insurgent unit that starts in a place held by a side hostile to it, where its offensive has not begun,
     is a sleeper cell (hidden).
     """
-    world = World(scenario, parameters)
+    world = World(scenario, parameters, dense_most_places)
     index = {f: i for i, f in enumerate(scenario.faction_ids)}
     controller = np.array([index[pl.controller] for pl in scenario.places], dtype=np.int64)
     sides = _sides(scenario, world, controller)
@@ -78,7 +80,8 @@ def set_up(scenario: Scenario, parameters: dict[str, float], rng: np.random.Gene
         initial_holder=sides.coalition_of[controller], claimed=claimed, offensive_in=offensive_in,
         offensive_from=np.array([[f not in starts] * n for f in scenario.faction_ids], dtype=bool),
         offensive_at=offensive_in[:, world.governorate_of].copy(),
-        sorties=np.zeros(nf, dtype=np.int64), tally=tally, civilians=Civilians(world, parameters, rng),
+        sorties=np.zeros(nf, dtype=np.int64), tally=tally,
+        civilians=Civilians(world, parameters, rng),
         routes=SideRoutes(world, sides, holder), was_garrisoned=np.zeros(n, dtype=bool), kin=kin, loyal=loyal,
         clear_days=clear_days, pressure_days=np.zeros(n, dtype=np.int64),
         present_days=np.zeros((n, nc), dtype=np.int64), routed_at=np.zeros(n, dtype=bool),

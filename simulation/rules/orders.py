@@ -117,7 +117,7 @@ def attack_orders(state: State, faction: int, params: dict[str, float]) -> Order
         return None
     # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
     # them can overwhelm.
-    potential = eff @ in_reach[row] + state.presence.effective[:, c]
+    potential = _strength_over(state, eff, row, in_reach) + state.presence.effective[:, c]
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _attack_orders((rows, loc), _front(state, faction, c), state.world.packed_places,
                        (potential, defence_against(state, c, params)), params["attack_ratio"], (in_reach, decay, row),
@@ -208,7 +208,7 @@ def hold_orders(state: State, faction: int, params: dict[str, float], government
     # retake what the side held at the start, established enemy strongholds are not targets. Send what the
     # threatened place needs or what the counter-attack needs (or all but a garrison where it is), not the
     # whole unit: a budget per target, filled by the nearest units first.
-    potential = eff @ in_reach[row] + own
+    potential = _strength_over(state, eff, row, in_reach) + own
     send_rows, send_to, at_most = (np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64),
                                    np.empty(rows.size))
     k = _hold_orders((rows, loc), u.packed, _front(state, faction, c), state.world.packed_places,
@@ -291,7 +291,7 @@ def _claim_attacks(state: State, faction: int, c: int, free: tuple, sent: np.nda
     if not keep.any():
         return None
     rows, loc, row, eff = rows[keep], loc[keep], row[keep], eff[keep]
-    potential = eff @ in_reach[row] + state.presence.effective[:, c]
+    potential = _strength_over(state, eff, row, in_reach) + state.presence.effective[:, c]
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
     k = _claim_attack_orders((rows, loc), _front(state, faction, c), w.packed_places,
                              (potential, defence_against(state, c, params), allowed),
@@ -403,7 +403,8 @@ def threat_to(state: State, coalition: int) -> np.ndarray:
         # The product is taken over every unit's row, as BLAS sums it (the rows of units of one faction at one
         # place are the same row of ``reach``).
         effective, row, reach = hit
-        hit = threat[coalition] = np.zeros(state.world.n) if effective.size == 0 else effective @ reach[row]
+        hit = threat[coalition] = np.zeros(state.world.n) if effective.size == 0 else \
+            _strength_over(state, effective, row, reach)
     return hit
 
 
@@ -428,6 +429,17 @@ def threatened(state: State, coalition: int) -> np.ndarray:
     return (reach[strong] > 0).any(axis=0)
 
 
+def _strength_over(state: State, strength: np.ndarray, row: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """``strength @ reach[row]``: the units' strengths over the places their rows of ``reach`` (distinct rows)
+    reach. Up to the size threshold (``World.dense``) the product is taken over every unit's copy of its row, as
+    BLAS sums it (the numbers the golden runs hold); above it the strengths are summed by distinct row first and
+    the product taken over the distinct rows: the same sums in another order (the last bits may differ), without
+    a units x places copy (performance only: issue 21)."""
+    if state.world.dense:
+        return strength @ reach[row]
+    return np.bincount(row, weights=strength, minlength=reach.shape[0]) @ reach
+
+
 def _threat_terms(state: State, coalition: int | None = None,
                   coalitions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(effective, row, reach)`` of :func:`_within_a_day` for the units threatening ``coalition`` now (or, given
@@ -442,7 +454,7 @@ def _threat_of(state: State, coalitions: np.ndarray) -> np.ndarray:
     """The effective strength of the ``coalitions`` (a mask) that could reach each place within a day (see
     :func:`threat_to`), not kept."""
     effective, row, reach = _threat_terms(state, coalitions=coalitions)
-    return np.zeros(state.world.n) if effective.size == 0 else effective @ reach[row]
+    return np.zeros(state.world.n) if effective.size == 0 else _strength_over(state, effective, row, reach)
 
 
 def defence_against(state: State, coalition: int, params: dict[str, float]) -> np.ndarray:
