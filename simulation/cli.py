@@ -139,14 +139,19 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
 
 
 #: Libraries the model's modules import but a single run never uses (:mod:`simulation.deferred`): pandas (Mesa's
-#: data frames; 0.25-0.3 s) and NetworkX (the road network's export, ``ConflictModel.road_network``; 0.1 s).
-SINGLE_RUN_UNUSED = ("pandas", "networkx")
+#: data frames; 0.25-0.3 s), NetworkX (the road network's export, ``ConflictModel.road_network``; 0.1 s), Mesa's
+#: experimental spaces and simulators, which ``import mesa`` imports and the model does not use (its continuous
+#: space imports SciPy's spatial index: about 0.1 s beyond the SciPy the model needs), and NumPy's Fortran wrapper
+#: generator and test helpers, which SciPy's array API layer imports with ``from numpy import *`` (0.04-0.06 s).
+SINGLE_RUN_UNUSED = ("pandas", "networkx", "mesa.experimental", "numpy.f2py", "numpy.testing")
 
 
 def _import_model(single_run: bool = False) -> None:
     """Import the model and its libraries; for a ``single_run``, :data:`SINGLE_RUN_UNUSED` run on their first use."""
     with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
         if single_run:
+            import numpy  # noqa: F401 - first: its submodules are deferred as parts of it (bound in it)
+
             from simulation.deferred import defer
 
             for name in SINGLE_RUN_UNUSED:
