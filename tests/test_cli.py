@@ -219,3 +219,18 @@ def test_no_library_module_imports_a_command_line_module():
             offenders += [f"{path.relative_to(package)} imports {n}" for n in names
                           if n == "simulation.cli" or n.endswith(".cli")]
     assert offenders == []
+
+
+def test_the_command_lets_openblas_threads_sleep_unless_told_otherwise(monkeypatch, capsys):
+    """OPENBLAS_THREAD_TIMEOUT is set before NumPy's import (in a fresh process, and inherited by the report
+    processes), and a user's own value is kept."""
+    import simulation.cli as cli
+
+    name, value = cli.BLAS_IDLE
+    monkeypatch.delenv(name, raising=False)
+    assert main(["check", str(TOY)]) == 0
+    assert cli.os.environ[name] == value
+    monkeypatch.setenv(name, "28")
+    assert main(["check", str(TOY)]) == 0
+    assert cli.os.environ[name] == "28"
+    capsys.readouterr()
