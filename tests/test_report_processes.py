@@ -142,3 +142,29 @@ def test_report_processes_run_this_package_whatever_the_working_directory_holds(
     monkeypatch.chdir(tmp_path)
     assert _run(monkeypatch, tmp_path / "out", "2") == 0
     assert (tmp_path / "out" / "map.png").is_file()
+
+
+def test_auto_draws_elsewhere_only_while_the_cpus_are_not_contended(monkeypatch, tmp_path):
+    """``auto`` reads how long tasks waited for a CPU (Linux's pressure stall information), not the load average,
+    which counts the command's own last runs; without that file, the load average decides."""
+    pressure = tmp_path / "cpu"
+    pressure.write_text("some avg10=2.50 avg60=9.00 avg300=30.00 total=123\nfull avg10=0.00 avg60=0.00 "
+                        "avg300=0.00 total=0\n")
+    monkeypatch.setattr(plotting.os, "getloadavg", lambda: (6.0, 6.0, 6.0))  # ignored while the file is read
+    assert not plotting.cpus_contended(2, pressure)
+    pressure.write_text("some avg10=35.00 avg60=9.00 avg300=30.00 total=123\n")
+    assert plotting.cpus_contended(2, pressure)
+    missing = tmp_path / "none"
+    assert plotting.cpus_contended(2, missing)  # load 6 on 2 CPUs
+    monkeypatch.setattr(plotting.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert not plotting.cpus_contended(2, missing)
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.setattr(plotting, "available_cpus", lambda: 2)
+    monkeypatch.setattr(plotting, "cpus_contended", lambda cpus: True)
+    assert ReportProcesses.start() is None  # drawn in the command's process
+    monkeypatch.setattr(plotting, "cpus_contended", lambda cpus: False)
+    report = ReportProcesses.start()
+    assert report is not None
+    report.close()
+    monkeypatch.setattr(plotting, "available_cpus", lambda: 1)
+    assert ReportProcesses.start() is None

@@ -67,6 +67,28 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+#: Above this share of the last ten seconds (in %) during which some runnable task waited for a CPU (Linux's
+#: pressure stall information), the CPUs count as busy.
+PRESSURE_LIMIT = 10.0
+PRESSURE = Path("/proc/pressure/cpu")
+
+
+def cpus_contended(cpus: int, pressure: Path = PRESSURE) -> bool:
+    """Whether other work keeps the CPUs busy: tasks waited for a CPU more than :data:`PRESSURE_LIMIT` % of the last
+    ten seconds (``some avg10`` of ``pressure``), or, where the kernel does not say (not Linux, or no pressure
+    stall information), a load average above ``cpus - 1``.
+
+    Waiting, not the load average: the load average counts this command's own last runs (two busy processes on two
+    CPUs, waiting for none), and after a few runs in a row it would send the report into the command's process,
+    0.8 s slower on an idle machine."""
+    try:
+        some = pressure.read_text(encoding="ascii").splitlines()[0].split()
+        return float(dict(f.split("=", 1) for f in some[1:])["avg10"]) > PRESSURE_LIMIT
+    except (OSError, IndexError, KeyError, ValueError):
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cpus)
+        return load > cpus - 1
+
+
 class ReportProcesses:
     """The report processes of one run: started now (they import matplotlib and wait), given the finished run by
     :meth:`write`; ended by :meth:`close` (or leaving the ``with`` block) whatever happens.
@@ -103,16 +125,16 @@ class ReportProcesses:
     @classmethod
     def start(cls) -> ReportProcesses | None:
         """The report processes, or None where drawing in this process is cheaper: no idle CPU to draw on (fewer
-        than two CPUs, or a load average that keeps all but one busy), since a report process imports matplotlib
-        again. ``CONFLICT_SIM_REPORT_PROCESSES`` overrides: ``0`` draws here, ``1`` in one other process, ``2`` in
-        two at once, the map apart (on Linux, one process and its fork)."""
+        than two CPUs, or other work keeping them busy: :func:`cpus_contended`), since a report process costs more
+        CPU time (another interpreter, NumPy imported again). ``CONFLICT_SIM_REPORT_PROCESSES`` overrides: ``0``
+        draws here, ``1`` in one other process, ``2`` in two at once, the map apart (on Linux, one process and its
+        fork)."""
         wanted = os.environ.get(ENV, "auto").strip().lower()
         if wanted not in ("auto", "0", "1", "2"):
             raise UsageError(f"{ENV}={wanted}: expected auto, 0, 1 or 2")
         if wanted == "auto":
             cpus = available_cpus()
-            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cpus)
-            wanted = "2" if cpus >= 2 and load <= cpus - 1 else "0"
+            wanted = "2" if cpus >= 2 and not cpus_contended(cpus) else "0"
         if wanted == "0":
             return None
         try:
