@@ -127,8 +127,12 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
         while model.running:
             model.step()
             bar.update(1)
-    write_run_directory(model, out, time.perf_counter() - started, overwrite=args.force,
-                        plots=not args.no_plots, report=report)
+    from simulation.collector import collector_held
+
+    # The process ends after this: its last garbage (the tables', the figures' drawn here) need not be collected.
+    with collector_held(freeze=False):
+        write_run_directory(model, out, time.perf_counter() - started, overwrite=args.force,
+                            plots=not args.no_plots, report=report)
     if args.quiet:
         print(out)
     else:
@@ -149,11 +153,11 @@ SINGLE_RUN_UNUSED = ("pandas", "networkx", "mesa.experimental", "numpy.f2py", "n
 
 def _import_model(single_run: bool = False) -> None:
     """Import the model and its libraries; for a ``single_run``, :data:`SINGLE_RUN_UNUSED` run on their first use."""
-    from simulation.collector import imports_uncollected
+    from simulation.collector import collector_held
 
     # A Ctrl-C in the middle of importing a library can break it in odd ways; the collector need not look at what
     # the imports make (0.05-0.14 s).
-    with signals_deferred(), imports_uncollected():
+    with signals_deferred(), collector_held():
         if single_run:
             import numpy  # noqa: F401 - first: its submodules are deferred as parts of it (bound in it)
 

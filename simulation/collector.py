@@ -1,4 +1,4 @@
-"""Python's cyclic garbage collector held off while a command imports its libraries (:func:`imports_uncollected`).
+"""Python's cyclic garbage collector held off while a command imports its libraries (:func:`collector_held`).
 
 Importing NumPy, SciPy, Numba and Mesa (or matplotlib, in a report process) makes hundreds of thousands of objects
 that live as long as the process: modules, classes, functions. The collector, which runs every 700 new objects,
@@ -17,14 +17,15 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def imports_uncollected() -> Iterator[None]:
+def collector_held(freeze: bool = True) -> Iterator[None]:
     """No cyclic collection inside the block; after it (also after an error), what exists is frozen (never
-    collected: import-time objects that stay), and the collector is enabled again if it was."""
+    collected: import-time objects that stay) if ``freeze``, and the collector is enabled again if it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if enabled:
             gc.enable()

@@ -19,10 +19,10 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 def test_no_collection_during_the_imports_then_they_are_frozen_and_the_collector_runs_again():
     result = _python("""
         import gc
-        from simulation.collector import imports_uncollected
+        from simulation.collector import collector_held
         runs = []
         gc.callbacks.append(lambda phase, info: phase == "start" and runs.append(info["generation"]))
-        with imports_uncollected():
+        with collector_held():
             assert not gc.isenabled()
             junk = [[i] for i in range(50_000)]  # far more new objects than a collection waits for
             import json, decimal  # noqa: F401
@@ -39,14 +39,14 @@ def test_no_collection_during_the_imports_then_they_are_frozen_and_the_collector
 def test_a_collector_disabled_before_stays_disabled_and_an_error_enables_it_again():
     result = _python("""
         import gc
-        from simulation.collector import imports_uncollected
+        from simulation.collector import collector_held
         gc.disable()
-        with imports_uncollected():
+        with collector_held():
             pass
         assert not gc.isenabled()
         gc.enable()
         try:
-            with imports_uncollected():
+            with collector_held():
                 raise ImportError("a library that fails to import")
         except ImportError:
             assert gc.isenabled()

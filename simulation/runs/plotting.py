@@ -253,12 +253,12 @@ def main(argv: list[str]) -> int:
     if unknown or not all(groups):
         print(f"report parts: {', '.join(PARTS)} (got {' '.join(argv) or 'none'})", file=sys.stderr)
         return 2
-    from simulation.collector import imports_uncollected
+    from simulation.collector import collector_held
 
     try:
         # No collection before the run is over, then all of it frozen (matplotlib, the draft, the view): the forks'
         # collections look at what they draw only (0.05-0.07 s less of each).
-        with imports_uncollected():
+        with collector_held():
             from simulation.runs.report import MapDraft, series_figures  # matplotlib, while the model is imported
 
             draft = series = None
