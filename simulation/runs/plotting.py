@@ -79,8 +79,8 @@ def cpus_contended(cpus: int, pressure: Path = PRESSURE) -> bool:
     stall information), a load average above ``cpus - 1``.
 
     Waiting, not the load average: the load average counts this command's own last runs (two busy processes on two
-    CPUs, waiting for none), and after a few runs in a row it would send the report into the command's process,
-    0.8 s slower on an idle machine."""
+    CPUs, waiting for none), and after a few runs in a row it sent the report into the command's process, which
+    is slower on an idle machine (docs/performance.md)."""
     try:
         some = pressure.read_text(encoding="ascii").splitlines()[0].split()
         return float(dict(f.split("=", 1) for f in some[1:])["avg10"]) > PRESSURE_LIMIT
