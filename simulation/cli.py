@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,6 +123,9 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
         report.draft(RunView.from_model(model))  # the map's process draws what does not depend on the run
     from tqdm import tqdm
 
+    # A lock for this process's threads: tqdm's default also makes a multiprocessing lock, and with it starts
+    # multiprocessing's resource tracker, another Python process (0.03-0.05 s of CPU) that a single run never needs.
+    tqdm.set_lock(threading.RLock())
     with tqdm(total=model.days, desc=scenario.name, unit="day", disable=None if not args.quiet else True,
               file=sys.stderr, leave=False) as bar:
         while model.running:

@@ -234,3 +234,17 @@ def test_the_command_lets_openblas_threads_sleep_unless_told_otherwise(monkeypat
     assert main(["check", str(TOY)]) == 0
     assert cli.os.environ[name] == "28"
     capsys.readouterr()
+
+
+def test_a_single_run_starts_no_resource_tracker(tmp_path):
+    """tqdm's default lock is also a multiprocessing lock, whose semaphore starts multiprocessing's resource tracker
+    (another Python process); a single run uses a thread lock instead."""
+    code = f"""
+import multiprocessing.resource_tracker as rt
+from simulation.cli import main
+assert main(["run", {str(TOY)!r}, "--days", "2", "--out", {str(tmp_path / 'run')!r}, "--quiet", "--no-plots"]) == 0
+print(rt._resource_tracker._pid)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "None"
