@@ -71,20 +71,43 @@ def available_cpus() -> int:
 #: pressure stall information), the CPUs count as busy.
 PRESSURE_LIMIT = 10.0
 PRESSURE = Path("/proc/pressure/cpu")
+LOADAVG = Path("/proc/loadavg")
 
 
-def cpus_contended(cpus: int, pressure: Path = PRESSURE) -> bool:
-    """Whether other work keeps the CPUs busy: tasks waited for a CPU more than :data:`PRESSURE_LIMIT` % of the last
-    ten seconds (``some avg10`` of ``pressure``), or, where the kernel does not say (not Linux, or no pressure
-    stall information), a load average above ``cpus - 1``.
+def others_running(loadavg: Path = LOADAVG) -> int | None:
+    """Tasks running or ready to run on the machine at this moment besides this process (the fourth field of Linux's
+    ``/proc/loadavg``), or None where unknown."""
+    try:
+        return int(loadavg.read_text(encoding="ascii").split()[3].split("/")[0]) - 1
+    except (OSError, IndexError, ValueError):
+        return None
 
-    Waiting, not the load average: the load average counts this command's own last runs (two busy processes on two
-    CPUs, waiting for none), and after a few runs in a row it sent the report into the command's process, which
-    is slower on an idle machine (docs/performance.md)."""
+
+#: :func:`others_running` when this module was imported, early in the command (a second look, some 30 ms before
+#: :meth:`ReportProcesses.start`'s own: a task that ran only at one of the two moments does not count).
+OTHERS_AT_IMPORT = others_running()
+
+
+def cpus_contended(cpus: int, pressure: Path = PRESSURE, loadavg: Path = LOADAVG,
+                   earlier: int | None = None) -> bool:
+    """Whether other work keeps the CPUs busy: other tasks running now on all but this process's CPU (in this look
+    at ``loadavg`` and in the ``earlier`` one, where given), or tasks that waited for a CPU more than
+    :data:`PRESSURE_LIMIT` % of the last ten seconds (``some avg10`` of ``pressure``); where the kernel says
+    neither (not Linux), a load average above ``cpus - 1``.
+
+    Not the load average: it counts this command's own last runs (two busy processes on two CPUs), and after a few
+    runs in a row it sent the report into the command's process, which is slower on an idle machine
+    (docs/performance.md). Pressure alone misses neighbours that use the CPUs without waiting (one task on each
+    CPU), where drawing here is the faster choice too, hence the tasks running now."""
+    looks = [n for n in (earlier, others_running(loadavg)) if n is not None]
+    if looks and all(n >= cpus - 1 for n in looks):
+        return True
     try:
         some = pressure.read_text(encoding="ascii").splitlines()[0].split()
         return float(dict(f.split("=", 1) for f in some[1:])["avg10"]) > PRESSURE_LIMIT
     except (OSError, IndexError, KeyError, ValueError):
+        if looks:
+            return False
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cpus)
         return load > cpus - 1
 
@@ -134,7 +157,7 @@ class ReportProcesses:
             raise UsageError(f"{ENV}={wanted}: expected auto, 0, 1 or 2")
         if wanted == "auto":
             cpus = available_cpus()
-            wanted = "2" if cpus >= 2 and not cpus_contended(cpus) else "0"
+            wanted = "2" if cpus >= 2 and not cpus_contended(cpus, earlier=OTHERS_AT_IMPORT) else "0"
         if wanted == "0":
             return None
         try:
