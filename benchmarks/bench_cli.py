@@ -1,7 +1,7 @@
 """Time of the whole command ``conflict-sim run SCENARIO --seed 1 --out DIR --force``, warm (issue 21, item 5).
 
 Usage: python benchmarks/bench_cli.py [--repeats N] [--scenario DIR] [--no-plots] [--phases]
-                                      [--report-processes auto|0|1|2]
+                                      [--report-processes auto|0|1|2] [--vs OTHER_CHECKOUT]
 
 Runs the command once to warm the caches (Numba's compiled kernels on disk, the OS's file cache, matplotlib's
 font list), then ``--repeats`` times (default 7), each in a fresh process, and prints each run's wall time and
@@ -10,7 +10,10 @@ CPU time (user + system of the child) and their medians. ``--phases`` also times
 over the repeats. The command runs this checkout's code (``PYTHONPATH``). ``--report-processes`` sets
 ``CONFLICT_SIM_REPORT_PROCESSES`` for the command (:mod:`simulation.runs.plotting`: ``0`` draws the report in the
 command's process, ``2`` in two others; the default ``auto`` draws elsewhere only while a CPU is idle); the
-stages are always timed in one process. CPU times include the report processes'.
+stages are always timed in one process. CPU times include the report processes'. Each run also prints the CPU
+seconds the rest of the machine spent meanwhile (Linux: /proc/stat less the run's own), since on a shared machine
+a run's wall time depends on it. ``--vs DIR`` runs another checkout (its own code and scenario, with this
+environment) alternately with this one, run by run, and gives each one's medians.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import sys, time
 t0 = time.perf_counter()
 from simulation.cli import _import_model, build_parser
 t1 = time.perf_counter()
-_import_model(single_run=True)  # as the command imports the model: pandas and NetworkX deferred
+_import_model(single_run=True)  # as the command imports the model: unused libraries deferred
 from simulation.runs.output import summary, write_run_directory
 from simulation.scenario import load_scenario
 from simulation.engine.model import ConflictModel
@@ -62,20 +65,35 @@ if sys.argv[3] == "plots":
 t9 = time.perf_counter()
 print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7, t9 - t8)
 """
-PHASE_NAMES = ("parser", "model's imports (as the command: pandas, NetworkX deferred)", "load scenario",
+PHASE_NAMES = ("parser", "model's imports (as the command: unused libraries deferred)", "load scenario",
                "model run (incl. Numba cache loads)", "tables and summary", "matplotlib and report imports",
                "map.png: draft (before the run in the command)", "map.png: the run's colours, drawn and saved",
                "the four series and report.md")
 
 
-def run_once(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one run of ``cmd`` in a fresh process (and those it waited for)."""
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (Linux's /proc/stat), or None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def run_once(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[float, float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``cmd`` in a fresh process (and those it waited for), and
+    the CPU seconds the rest of the machine spent meanwhile (other users' work; NaN where unknown)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = _busy_seconds()
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=cwd, env=env)
     wall = time.perf_counter() - t
+    busy_after = _busy_seconds()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    others = float("nan") if busy is None or busy_after is None else max(0.0, busy_after - busy - cpu)
+    return wall, cpu, others
 
 
 def main() -> None:
@@ -86,24 +104,37 @@ def main() -> None:
     ap.add_argument("--phases", action="store_true", help="also time the stages inside one process")
     ap.add_argument("--report-processes", choices=("auto", "0", "1", "2"), default="auto",
                     help="CONFLICT_SIM_REPORT_PROCESSES for the command (default auto)")
+    ap.add_argument("--vs", type=Path, default=None,
+                    help="another checkout of the project, run alternately with this one (its own code)")
     a = ap.parse_args()
     # PYTHONPATH: the command runs this checkout's code, whatever the virtual environment's install points to.
     env = {**os.environ, "CONFLICT_SIM_REPORT_PROCESSES": a.report_processes, "PYTHONPATH": str(ROOT)}
+    checkouts = {"this": ROOT}
+    if a.vs is not None:  # another checkout (e.g. a worktree of main), its code run with this environment
+        checkouts["vs"] = a.vs.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         cmd = [str(CLI), "run", a.scenario, "--seed", "1", "--out", str(out), "--force", "--quiet",
                *(["--no-plots"] if a.no_plots else [])]
         print(f"command: CONFLICT_SIM_REPORT_PROCESSES={a.report_processes} " + " ".join(cmd))
+        if a.vs is not None:
+            print(f"alternately in {ROOT} (this) and {checkouts['vs']} (vs), each with PYTHONPATH set to it")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        run_once(cmd, env)  # warm-up
-        walls, cpus = [], []
+        for where in checkouts.values():
+            run_once(cmd, {**env, "PYTHONPATH": str(where)}, where)  # warm-up
+        times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in checkouts}
         for i in range(a.repeats):
-            wall, cpu = run_once(cmd, env)
-            walls.append(wall)
-            cpus.append(cpu)
-            print(f"run {i + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s")
-        print(f"median of {a.repeats}: wall {statistics.median(walls):.2f} s (min {min(walls):.2f}, max "
-              f"{max(walls):.2f}), CPU {statistics.median(cpus):.2f} s")
+            for name, where in checkouts.items():
+                wall, cpu, others = run_once(cmd, {**env, "PYTHONPATH": str(where)}, where)
+                times[name].append((wall, cpu, others))
+                print(f"run {i + 1}{'' if a.vs is None else ' ' + name}: wall {wall:.2f} s, CPU {cpu:.2f} s "
+                      f"(the rest of the machine: {others:.2f} CPU s meanwhile)")
+        for name, rows in times.items():
+            walls = [r[0] for r in rows]
+            print(f"median of {a.repeats}{'' if a.vs is None else ' (' + name + ')'}: wall "
+                  f"{statistics.median(walls):.2f} s (min {min(walls):.2f}, max {max(walls):.2f}), CPU "
+                  f"{statistics.median(r[1] for r in rows):.2f} s, the rest of the machine "
+                  f"{statistics.median(r[2] for r in rows):.2f} CPU s")
         if a.phases:
             rows = []
             for _ in range(a.repeats):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -121,13 +123,20 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
         report.draft(RunView.from_model(model))  # the map's process draws what does not depend on the run
     from tqdm import tqdm
 
+    # A lock for this process's threads: tqdm's default also makes a multiprocessing lock, and with it starts
+    # multiprocessing's resource tracker, another Python process (0.03-0.05 s of CPU) that a single run never needs.
+    tqdm.set_lock(threading.RLock())
     with tqdm(total=model.days, desc=scenario.name, unit="day", disable=None if not args.quiet else True,
               file=sys.stderr, leave=False) as bar:
         while model.running:
             model.step()
             bar.update(1)
-    write_run_directory(model, out, time.perf_counter() - started, overwrite=args.force,
-                        plots=not args.no_plots, report=report)
+    from simulation.collector import collector_held
+
+    # The process ends after this: its last garbage (the tables', the figures' drawn here) need not be collected.
+    with collector_held(freeze=False):
+        write_run_directory(model, out, time.perf_counter() - started, overwrite=args.force,
+                            plots=not args.no_plots, report=report)
     if args.quiet:
         print(out)
     else:
@@ -139,14 +148,23 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
 
 
 #: Libraries the model's modules import but a single run never uses (:mod:`simulation.deferred`): pandas (Mesa's
-#: data frames; 0.25-0.3 s) and NetworkX (the road network's export, ``ConflictModel.road_network``; 0.1 s).
-SINGLE_RUN_UNUSED = ("pandas", "networkx")
+#: data frames; 0.25-0.3 s), NetworkX (the road network's export, ``ConflictModel.road_network``; 0.1 s), Mesa's
+#: experimental spaces and simulators, which ``import mesa`` imports and the model does not use (its continuous
+#: space imports SciPy's spatial index: about 0.1 s beyond the SciPy the model needs), and NumPy's Fortran wrapper
+#: generator and test helpers, which SciPy's array API layer imports with ``from numpy import *`` (0.04-0.06 s).
+SINGLE_RUN_UNUSED = ("pandas", "networkx", "mesa.experimental", "numpy.f2py", "numpy.testing")
 
 
 def _import_model(single_run: bool = False) -> None:
     """Import the model and its libraries; for a ``single_run``, :data:`SINGLE_RUN_UNUSED` run on their first use."""
-    with signals_deferred():  # a Ctrl-C in the middle of importing a library can break it in odd ways
+    from simulation.collector import collector_held
+
+    # A Ctrl-C in the middle of importing a library can break it in odd ways; the collector need not look at what
+    # the imports make (0.05-0.14 s).
+    with signals_deferred(), collector_held():
         if single_run:
+            import numpy  # noqa: F401 - first: its submodules are deferred as parts of it (bound in it)
+
             from simulation.deferred import defer
 
             for name in SINGLE_RUN_UNUSED:
@@ -217,8 +235,17 @@ EXTENSIONS: list[str] = [
 ]
 
 
+#: Set for this process (and the report processes it starts) where the user has not set it, before NumPy is
+#: imported: OpenBLAS's (NumPy's and SciPy's, one each) idle threads wait 2**n cycles before they sleep (``n`` 28 by
+#: default), and on import they so burn about 0.1 s of CPU each, beside the model's imports and the report's on
+#: two CPUs; 2**4 lets them sleep at once. Only their waiting changes: how many threads a product uses, and so
+#: every number, stay the same.
+BLAS_IDLE = ("OPENBLAS_THREAD_TIMEOUT", "4")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``conflict-sim``; returns the exit code."""
+    os.environ.setdefault(*BLAS_IDLE)  # before NumPy's import (does nothing where it is imported already)
     with exit_on_signals():  # SIGTERM unwinds like Ctrl-C, so that temporary output is removed
         return _main(argv)
 

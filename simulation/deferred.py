@@ -36,25 +36,44 @@ class _SubmoduleFinder(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        root = fullname.partition(".")[0]
-        if root != fullname and root in _pending:
-            load(root)
+        for name in [p for p in _pending if fullname.startswith(p + ".")]:
+            load(name)
         return None
 
 
 _finder = _SubmoduleFinder()
 
 
-def defer(name: str) -> bool:
-    """Put the top-level module ``name`` into ``sys.modules`` with its code deferred to its first use.
+def _find_spec(name: str) -> importlib.machinery.ModuleSpec | None:
+    """The specification of the module ``name``, found without running any module (nor the packages above it)."""
+    parent, _, _ = name.rpartition(".")
+    if not parent or parent in sys.modules:
+        return importlib.util.find_spec(name)  # imports nothing (its package, if any, is imported already)
+    above = _find_spec(parent)
+    if above is None or above.submodule_search_locations is None:
+        return None
+    for finder in sys.meta_path:  # as the import system searches a package's path
+        find = getattr(finder, "find_spec", None)
+        spec = None if finder is _finder or find is None else find(name, list(above.submodule_search_locations))
+        if spec is not None:
+            return spec
+    return None
 
-    Returns False, and does nothing, where ``name`` is imported already, is a submodule, or cannot be found (its
-    import then fails as usual, when it is used).
+
+def defer(name: str) -> bool:
+    """Put the module ``name`` into ``sys.modules`` with its code deferred to its first use.
+
+    ``name`` may be a submodule: deferred after its package is imported (``numpy.testing``), it is bound in the
+    package as an import would bind it; deferred before (``mesa.experimental``), the package is not run, and its
+    own ``import`` of the submodule gives the deferred module (binding it in the package is then up to that
+    ``import``, as Mesa's ``import mesa.experimental as experimental`` does).
+    Returns False, and does nothing, where ``name`` is imported already or cannot be found (its import then fails
+    as usual, when it is used).
     """
     with _lock:
-        if "." in name or name in sys.modules:
+        if name in sys.modules:
             return False
-        spec = importlib.util.find_spec(name)
+        spec = _find_spec(name)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return False
         module = importlib.util.module_from_spec(spec)
@@ -65,6 +84,9 @@ def defer(name: str) -> bool:
 
         module.__getattr__ = __getattr__  # type: ignore[attr-defined]
         sys.modules[name] = module
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules:  # as the import system binds a submodule in its package (NumPy's own lazy
+            setattr(sys.modules[parent], child, module)  # attributes would otherwise import it again, and again)
         _pending[name] = module
         if _finder not in sys.meta_path:
             sys.meta_path.insert(0, _finder)
@@ -96,4 +118,7 @@ def load(name: str) -> ModuleType:
         except BaseException:
             sys.modules.pop(name, None)  # as a failed import: the next import tries again
             raise
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules:  # as the import system binds a submodule in its package
+            setattr(sys.modules[parent], child, module)
         return module

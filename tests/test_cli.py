@@ -219,3 +219,32 @@ def test_no_library_module_imports_a_command_line_module():
             offenders += [f"{path.relative_to(package)} imports {n}" for n in names
                           if n == "simulation.cli" or n.endswith(".cli")]
     assert offenders == []
+
+
+def test_the_command_lets_openblas_threads_sleep_unless_told_otherwise(monkeypatch, capsys):
+    """OPENBLAS_THREAD_TIMEOUT is set before NumPy's import (in a fresh process, and inherited by the report
+    processes), and a user's own value is kept."""
+    import simulation.cli as cli
+
+    name, value = cli.BLAS_IDLE
+    monkeypatch.delenv(name, raising=False)
+    assert main(["check", str(TOY)]) == 0
+    assert cli.os.environ[name] == value
+    monkeypatch.setenv(name, "28")
+    assert main(["check", str(TOY)]) == 0
+    assert cli.os.environ[name] == "28"
+    capsys.readouterr()
+
+
+def test_a_single_run_starts_no_resource_tracker(tmp_path):
+    """tqdm's default lock is also a multiprocessing lock, whose semaphore starts multiprocessing's resource tracker
+    (another Python process); a single run uses a thread lock instead."""
+    code = f"""
+import multiprocessing.resource_tracker as rt
+from simulation.cli import main
+assert main(["run", {str(TOY)!r}, "--days", "2", "--out", {str(tmp_path / 'run')!r}, "--quiet", "--no-plots"]) == 0
+print(rt._resource_tracker._pid)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "None"

@@ -72,7 +72,45 @@ def test_a_module_imported_already_or_missing_is_left_alone(tmp_path):
         from simulation.deferred import defer
         assert not defer("heavy") and sys.modules["heavy"].VALUE == 42
         assert not defer("no_such_module_here") and "no_such_module_here" not in sys.modules
-        assert not defer("heavy.part")
+        assert not defer("heavy.part")  # imported with its package
+        print("ok")
+    """)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_submodule_deferred_before_its_package_runs_on_its_first_use_only(tmp_path):
+    path = _package(tmp_path, """
+        import heavy.part as part
+        VALUE = 42
+    """)
+    (path / "heavy" / "part.py").write_text(textwrap.dedent("""
+        import builtins
+        builtins.part_runs = getattr(builtins, "part_runs", 0) + 1
+        def helper():
+            return 'helped'
+    """))
+    (path / "heavy" / "inner").mkdir()
+    (path / "heavy" / "inner" / "__init__.py").write_text("import builtins\nbuiltins.inner_runs = 1\n")
+    (path / "heavy" / "inner" / "leaf.py").write_text("LEAF = 'leaf'\n")
+    result = _python(path, """
+        import builtins, inspect, sys
+        from simulation.deferred import defer, is_deferred
+        assert defer("heavy.part") and defer("heavy.inner") and "heavy" not in sys.modules  # the package not run
+        import heavy  # binds heavy.part itself (as Mesa binds mesa.experimental)
+        inspect.getmodule(inspect.currentframe())
+        assert heavy.VALUE == 42 and getattr(builtins, "part_runs", 0) == 0 and is_deferred("heavy.part")
+        assert heavy.part.helper() == "helped" and builtins.part_runs == 1 and not is_deferred("heavy.part")
+        assert sys.modules["heavy.part"] is heavy.part
+        assert not hasattr(builtins, "inner_runs")
+        from heavy.inner.leaf import LEAF  # a submodule of a deferred submodule runs that first
+        assert LEAF == "leaf" and builtins.inner_runs == 1 and not is_deferred("heavy.inner")
+        assert heavy.inner.leaf.LEAF == "leaf"
+        assert not defer("heavy.part") and not defer("heavy.missing")
+        path = heavy.__path__[0]
+        open(path + "/late.py", "w").write("import builtins\\nbuiltins.late_runs = 1\\nLATE = 'late'\\n")
+        assert defer("heavy.late") and is_deferred("heavy.late")  # its package imported already: bound in it
+        assert heavy.late is sys.modules["heavy.late"] and not hasattr(builtins, "late_runs")
+        assert heavy.late.LATE == "late" and builtins.late_runs == 1
         print("ok")
     """)
     assert result.stdout.strip() == "ok", result.stderr
@@ -94,23 +132,30 @@ def test_a_deferred_module_that_fails_fails_at_its_first_use_and_is_not_kept(tmp
     assert result.stdout.strip() == "ok", result.stderr
 
 
-def test_a_single_run_uses_neither_pandas_nor_networkx_and_both_still_work(tmp_path):
-    """The run's own code uses neither; Mesa 3.5 (Python 3.12 and later) uses NetworkX as it is imported (a default
-    argument), Mesa 3.3 does not; neither uses pandas."""
+def test_a_single_run_uses_none_of_the_deferred_libraries_and_all_still_work(tmp_path):
+    """The run's own code uses none; Mesa 3.5 (Python 3.12 and later) uses NetworkX as it is imported (a default
+    argument), Mesa 3.3 does not; neither uses pandas nor its experimental package (SciPy's spatial index); SciPy
+    binds NumPy's f2py and testing but does not use them."""
     result = _python(ROOT, f"""
+        import sys
+        import numpy
         from simulation.cli import SINGLE_RUN_UNUSED, main
         from simulation.deferred import defer, is_deferred
-        assert SINGLE_RUN_UNUSED == ("pandas", "networkx")
+        assert SINGLE_RUN_UNUSED == ("pandas", "networkx", "mesa.experimental", "numpy.f2py", "numpy.testing")
         for name in SINGLE_RUN_UNUSED:
             defer(name)
-        import mesa
+        import mesa, scipy.sparse.csgraph
         used_by_mesa = {{m for m in SINGLE_RUN_UNUSED if not is_deferred(m)}}
-        assert "pandas" not in used_by_mesa
+        assert "pandas" not in used_by_mesa and "mesa.experimental" not in used_by_mesa
         assert main(["run", "toy", "--days", "3", "--out", {str(tmp_path / 'run')!r}, "--quiet", "--no-plots"]) == 0
         used = {{m for m in SINGLE_RUN_UNUSED if not is_deferred(m)}}
         assert used == used_by_mesa, f"a single run used {{sorted(used - used_by_mesa)}}"
+        assert "scipy.spatial" not in sys.modules
         import pandas as pd, networkx as nx
         assert pd.DataFrame({{"a": [1, 2]}})["a"].sum() == 3 and nx.path_graph(3).number_of_edges() == 2
+        assert mesa.experimental.continuous_space.ContinuousSpace.__name__ == "ContinuousSpace"
+        numpy.testing.assert_equal(numpy.arange(2), [0, 1])
+        assert callable(numpy.f2py.run_main)
         assert not any(is_deferred(m) for m in SINGLE_RUN_UNUSED)
         print("ok")
     """)
@@ -123,7 +168,8 @@ def test_the_command_defers_pandas_before_it_imports_the_model():
         from simulation.cli import _import_model
         from simulation.deferred import is_deferred
         _import_model(single_run=True)
-        assert "simulation.engine.model" in sys.modules and is_deferred("pandas")
+        assert "simulation.engine.model" in sys.modules and is_deferred("pandas") and is_deferred("numpy.testing")
+        assert "scipy.spatial" not in sys.modules
         print("ok")
     """)
     assert result.stdout.strip() == "ok", result.stderr

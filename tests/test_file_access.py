@@ -2,9 +2,9 @@
 
 A fresh process runs the commands with a Python audit hook (PEP 578) that records every file opened for
 reading while project code (``simulation/``) is on the call stack. Allowed: the scenario directory (and the
-fitted-parameters file it names), the output directory, and what Python and the libraries read to work at
-all (their installed files, matplotlib's font cache, the time-zone database). Anything else, such as a file in
-the working directory or the home directory, fails the test. The working directory holds a decoy
+fitted-parameters file it names), the output directory, what Python and the libraries read to work at all
+(their installed files, matplotlib's font cache, the time-zone database) and the kernel's CPU load. Anything
+else, such as a file in the working directory or the home directory, fails the test. The working directory holds a decoy
 ``scenario.toml`` so that a command reading from it would be caught. Covered: ``run``, ``check``, ``params``,
 ``validate`` (of a scenario and of a run directory) and ``calibrate`` (slow), where the observations directory
 given is allowed too, ``sweep`` (with its design file), and the app's loading of observations.
@@ -54,9 +54,10 @@ with open(sys.argv[2], "w") as f:
 '''
 
 # What Python and the libraries read to work at all (time zones for pandas/dateutil, fonts for matplotlib, the
-# processor's features for Numba, whose compiled code is cached per processor).
+# processor's features for Numba, whose compiled code is cached per processor), and the kernel's CPU pressure and
+# running tasks, which decide whether `run` draws its report in other processes (plotting.cpus_contended).
 SYSTEM_DATA = ("/usr/share/zoneinfo", "/usr/lib/python3/dist-packages/tzdata", "/usr/share/fonts",
-               "/etc/localtime", "/proc/cpuinfo")
+               "/etc/localtime", "/proc/cpuinfo", "/proc/pressure/cpu", "/proc/loadavg")
 
 
 def reads_of(commands: list[list[str]], tmp: Path, code: str = "") -> tuple[list[int], list[str], list[str]]:

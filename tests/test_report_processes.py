@@ -142,3 +142,38 @@ def test_report_processes_run_this_package_whatever_the_working_directory_holds(
     monkeypatch.chdir(tmp_path)
     assert _run(monkeypatch, tmp_path / "out", "2") == 0
     assert (tmp_path / "out" / "map.png").is_file()
+
+
+def test_auto_draws_elsewhere_only_while_the_cpus_are_not_contended(monkeypatch, tmp_path):
+    """``auto`` reads the tasks running now and how long tasks waited for a CPU (Linux), not the load average,
+    which counts the command's own last runs; without those files, the load average decides."""
+    pressure, loadavg = tmp_path / "cpu", tmp_path / "loadavg"
+    pressure.write_text("some avg10=2.50 avg60=9.00 avg300=30.00 total=123\nfull avg10=0.00 avg60=0.00 "
+                        "avg300=0.00 total=0\n")
+    loadavg.write_text("6.00 6.00 6.00 1/300 4242\n")  # only this process running
+    monkeypatch.setattr(plotting.os, "getloadavg", lambda: (6.0, 6.0, 6.0))  # ignored while the files are read
+    assert plotting.others_running(loadavg) == 0
+    assert not plotting.cpus_contended(2, pressure, loadavg)
+    loadavg.write_text("6.00 6.00 6.00 2/300 4242\n")  # a neighbour on the other CPU, now
+    assert plotting.cpus_contended(2, pressure, loadavg)
+    assert plotting.cpus_contended(2, pressure, loadavg, earlier=1)
+    assert not plotting.cpus_contended(2, pressure, loadavg, earlier=0)  # not at the earlier look: a passing task
+    assert not plotting.cpus_contended(4, pressure, loadavg)  # two CPUs left free
+    loadavg.write_text("6.00 6.00 6.00 1/300 4242\n")
+    pressure.write_text("some avg10=35.00 avg60=9.00 avg300=30.00 total=123\n")
+    assert plotting.cpus_contended(2, pressure, loadavg)  # tasks waited
+    missing = tmp_path / "none"
+    assert plotting.others_running(missing) is None
+    assert plotting.cpus_contended(2, missing, missing)  # load 6 on 2 CPUs
+    monkeypatch.setattr(plotting.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert not plotting.cpus_contended(2, missing, missing)
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.setattr(plotting, "available_cpus", lambda: 2)
+    monkeypatch.setattr(plotting, "cpus_contended", lambda cpus, earlier=None: True)
+    assert ReportProcesses.start() is None  # drawn in the command's process
+    monkeypatch.setattr(plotting, "cpus_contended", lambda cpus, earlier=None: False)
+    report = ReportProcesses.start()
+    assert report is not None
+    report.close()
+    monkeypatch.setattr(plotting, "available_cpus", lambda: 1)
+    assert ReportProcesses.start() is None

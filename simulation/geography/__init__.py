@@ -139,6 +139,10 @@ def aspect(bbox: Sequence[float]) -> float:
     return 1.0 / math.cos(math.radians((bbox[1] + bbox[3]) / 2))
 
 
+#: label_point's answers by country, box and places to avoid (the same on each map of a report).
+_LABEL_POINTS: dict[tuple[Any, ...], tuple[float, float] | None] = {}
+
+
 def draw_basemap(ax: Any, bbox: Sequence[float], *, country_labels: bool = True,
                  avoid: np.ndarray | None = None) -> dict[str, Any]:
     """Draw sea, countries (Iraq lighter), lakes, governorate lines, rivers and borders on ``ax``, within ``bbox``.
@@ -185,7 +189,12 @@ def draw_basemap(ax: Any, bbox: Sequence[float], *, country_labels: bool = True,
     labels = []
     if country_labels:
         for c in countries:
-            at = label_point(c, bbox, avoid)
+            key = (c.name, tuple(float(v) for v in bbox), None if avoid is None else np.asarray(avoid).tobytes())
+            if key not in _LABEL_POINTS:  # the report's two maps, a grid search each (the slowest of the base map)
+                if len(_LABEL_POINTS) >= 64:
+                    _LABEL_POINTS.clear()
+                _LABEL_POINTS[key] = label_point(c, bbox, avoid)
+            at = _LABEL_POINTS[key]
             if at is not None:
                 labels.append(ax.text(at[0], at[1], c.name.upper(), ha="center", va="center", fontsize=8.5,
                                       color=COUNTRY_TEXT, fontweight="bold", zorder=0.6))

@@ -67,6 +67,51 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+#: Above this share of the last ten seconds (in %) during which some runnable task waited for a CPU (Linux's
+#: pressure stall information), the CPUs count as busy.
+PRESSURE_LIMIT = 10.0
+PRESSURE = Path("/proc/pressure/cpu")
+LOADAVG = Path("/proc/loadavg")
+
+
+def others_running(loadavg: Path = LOADAVG) -> int | None:
+    """Tasks running or ready to run on the machine at this moment besides this process (the fourth field of Linux's
+    ``/proc/loadavg``), or None where unknown."""
+    try:
+        return int(loadavg.read_text(encoding="ascii").split()[3].split("/")[0]) - 1
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+#: :func:`others_running` when this module was imported, early in the command (a second look, some 30 ms before
+#: :meth:`ReportProcesses.start`'s own: a task that ran only at one of the two moments does not count).
+OTHERS_AT_IMPORT = others_running()
+
+
+def cpus_contended(cpus: int, pressure: Path = PRESSURE, loadavg: Path = LOADAVG,
+                   earlier: int | None = None) -> bool:
+    """Whether other work keeps the CPUs busy: other tasks running now on all but this process's CPU (in this look
+    at ``loadavg`` and in the ``earlier`` one, where given), or tasks that waited for a CPU more than
+    :data:`PRESSURE_LIMIT` % of the last ten seconds (``some avg10`` of ``pressure``); where the kernel says
+    neither (not Linux), a load average above ``cpus - 1``.
+
+    Not the load average: it counts this command's own last runs (two busy processes on two CPUs), and after a few
+    runs in a row it sent the report into the command's process, which is slower on an idle machine
+    (docs/performance.md). Pressure alone misses neighbours that use the CPUs without waiting (one task on each
+    CPU), where drawing here is the faster choice too, hence the tasks running now."""
+    looks = [n for n in (earlier, others_running(loadavg)) if n is not None]
+    if looks and all(n >= cpus - 1 for n in looks):
+        return True
+    try:
+        some = pressure.read_text(encoding="ascii").splitlines()[0].split()
+        return float(dict(f.split("=", 1) for f in some[1:])["avg10"]) > PRESSURE_LIMIT
+    except (OSError, IndexError, KeyError, ValueError):
+        if looks:
+            return False
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cpus)
+        return load > cpus - 1
+
+
 class ReportProcesses:
     """The report processes of one run: started now (they import matplotlib and wait), given the finished run by
     :meth:`write`; ended by :meth:`close` (or leaving the ``with`` block) whatever happens.
@@ -103,16 +148,16 @@ class ReportProcesses:
     @classmethod
     def start(cls) -> ReportProcesses | None:
         """The report processes, or None where drawing in this process is cheaper: no idle CPU to draw on (fewer
-        than two CPUs, or a load average that keeps all but one busy), since a report process imports matplotlib
-        again. ``CONFLICT_SIM_REPORT_PROCESSES`` overrides: ``0`` draws here, ``1`` in one other process, ``2`` in
-        two at once, the map apart (on Linux, one process and its fork)."""
+        than two CPUs, or other work keeping them busy: :func:`cpus_contended`), since a report process costs more
+        CPU time (another interpreter, NumPy imported again). ``CONFLICT_SIM_REPORT_PROCESSES`` overrides: ``0``
+        draws here, ``1`` in one other process, ``2`` in two at once, the map apart (on Linux, one process and its
+        fork)."""
         wanted = os.environ.get(ENV, "auto").strip().lower()
         if wanted not in ("auto", "0", "1", "2"):
             raise UsageError(f"{ENV}={wanted}: expected auto, 0, 1 or 2")
         if wanted == "auto":
             cpus = available_cpus()
-            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cpus)
-            wanted = "2" if cpus >= 2 and load <= cpus - 1 else "0"
+            wanted = "2" if cpus >= 2 and not cpus_contended(cpus, earlier=OTHERS_AT_IMPORT) else "0"
         if wanted == "0":
             return None
         try:
@@ -231,23 +276,28 @@ def main(argv: list[str]) -> int:
     if unknown or not all(groups):
         print(f"report parts: {', '.join(PARTS)} (got {' '.join(argv) or 'none'})", file=sys.stderr)
         return 2
-    try:
-        from simulation.runs.report import MapDraft, series_figures  # matplotlib, while the model is imported
+    from simulation.collector import collector_held
 
-        draft = series = None
-        while True:
-            try:
-                message = pickle.load(sys.stdin.buffer)
-            except EOFError:  # the command ended before its run did (an error, an interrupt): nothing to draw
-                return 0
-            if message[0] == "draft":
-                if any("map" in g for g in groups):
-                    draft = MapDraft(message[1])
-                if any("series" in g for g in groups):
-                    series = series_figures()  # their empty figures, for a fork to fill
-                continue
-            _, view, data, out = message
-            break
+    try:
+        # No collection before the run is over, then all of it frozen (matplotlib, the draft, the view): the forks'
+        # collections look at what they draw only (0.05-0.07 s less of each).
+        with collector_held():
+            from simulation.runs.report import MapDraft, series_figures  # matplotlib, while the model is imported
+
+            draft = series = None
+            while True:
+                try:
+                    message = pickle.load(sys.stdin.buffer)
+                except EOFError:  # the command ended before its run did (an error, an interrupt): nothing to draw
+                    return 0
+                if message[0] == "draft":
+                    if any("map" in g for g in groups):
+                        draft = MapDraft(message[1])
+                    if any("series" in g for g in groups):
+                        series = series_figures()  # their empty figures, for a fork to fill
+                    continue
+                _, view, data, out = message
+                break
         if draft is not None and not draft.fits(view):
             draft = None
     except Exception as e:

@@ -296,6 +296,9 @@ class MapDraft:
         base = draw_ground(model, self.axes[0])
         draw_ground(model, self.axes[1])
         map_legends(self.fig, model, base, top=1.42 / height)
+        for ax in self.axes:  # the axes' ticks (degrees), made now: the view is final, the run cannot move them
+            for axis in (ax.xaxis, ax.yaxis):
+                axis.get_major_ticks(len(axis.get_majorticklocs()))
         self._drawn = self._ground(model)
 
     @staticmethod
@@ -328,9 +331,21 @@ SERIES_FIGURES = (("control.png", (11, 4), 2), ("casualties.png", (11, 4), 2), (
                   ("displacement.png", (11, 4), 2))
 
 
+#: Ticks made with the series' empty figures, on each x axis and y axis: at most seven dates (see
+#: :func:`_time_axis`) and about as many values as matplotlib's locator gives on a plot of this height.
+SERIES_TICKS = (7, 10)
+
+
 def series_figures() -> list[tuple[plt.Figure, Any]]:
-    """The empty figures and axes of :func:`write_series` (made beforehand by a report process, before the run)."""
-    return [plt.subplots(1, n, figsize=size) for _, size, n in SERIES_FIGURES]
+    """The empty figures and axes of :func:`write_series` (made beforehand by a report process, before the run),
+    with their axes' ticks made (the drawing after the run makes only those it lacks: ticks beyond those a plot
+    uses are not drawn)."""
+    figures = [plt.subplots(1, n, figsize=size) for _, size, n in SERIES_FIGURES]
+    for fig, _ in figures:
+        for ax in fig.axes:
+            ax.xaxis.get_major_ticks(SERIES_TICKS[0])
+            ax.yaxis.get_major_ticks(SERIES_TICKS[1])
+    return figures
 
 
 def write_series(model: ConflictModel | RunView, out: Path,
