@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation.rules.routing import Edges, _pop, _push, _reversed_graph
+from simulation.rules.routing import Edges, _reversed_graph, _search_anew, search_scratch
 
 DESTINATION_REACH = 5.0
 """On a theatre above the size threshold, the destinations the civilians consider from a place lie within this
@@ -47,42 +47,12 @@ def _bounded_toward(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
                     reach: float, dist: np.ndarray, next_hop: np.ndarray) -> int:
     """Dijkstra toward each of ``destinations`` over the reversed graph in CSR form, stopped at ``reach``: rows
     ``dist[d]`` and ``next_hop[d]`` written anew (inf and -1 beyond the bound). Returns the places settled."""
-    n = indptr.size - 1
-    heap_d = np.empty(indices.size + 1)
-    heap_v = np.empty(indices.size + 1, dtype=np.int64)
-    done = np.zeros(n, dtype=np.bool_)
-    touched = np.empty(n, dtype=np.int64)
+    scratch = search_scratch(indptr.size - 1, indices.size)
+    graph = (indptr, indices, weights)
     settled = 0
     for i in range(destinations.size):
         d = destinations[i]
-        dd, hd = dist[d], next_hop[d]
-        for c in range(n):
-            dd[c] = np.inf
-            hd[c] = -1
-        dd[d] = 0.0
-        size = _push(heap_d, heap_v, 0, 0.0, d)
-        m = 0
-        while size:
-            du, u = heap_d[0], heap_v[0]
-            size = _pop(heap_d, heap_v, size)
-            if done[u]:
-                continue
-            done[u] = True
-            touched[m] = u
-            m += 1
-            for k in range(indptr[u], indptr[u + 1]):
-                v = indices[k]
-                if done[v]:
-                    continue
-                alt = du + weights[k]
-                if alt <= reach and alt < dd[v]:
-                    dd[v] = alt
-                    hd[v] = u
-                    size = _push(heap_d, heap_v, size, alt, v)
-        for j in range(m):
-            done[touched[j]] = False
-        hd[d] = d
-        settled += m
+        settled += _search_anew(graph, d, dist[d], next_hop[d], scratch, reach)
     return settled
 
 

@@ -90,36 +90,50 @@ def shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray)
 def _shortest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, dist: np.ndarray,
                     pred: np.ndarray) -> None:
     n = indptr.size - 1
-    heap_d = np.empty(indices.size + 1)
-    heap_v = np.empty(indices.size + 1, dtype=np.int64)
-    done = np.zeros(n, dtype=np.bool_)
+    scratch = search_scratch(n, indices.size)
     for s in range(n):
-        _dijkstra(indptr, indices, weights, s, dist[s], pred[s], heap_d, heap_v, done)
+        _dijkstra(indptr, indices, weights, s, dist[s], pred[s], scratch, np.inf)
+
+
+@njit(cache=True)
+def search_scratch(n: int, edges: int) -> tuple:
+    """Scratch arrays for :func:`_dijkstra` over ``n`` places and ``edges`` edges: ``(heap_d, heap_v, done,
+    settled)``."""
+    return (np.empty(edges + 1), np.empty(edges + 1, dtype=np.int64), np.zeros(n, dtype=np.bool_),
+            np.empty(n, dtype=np.int64))
 
 
 @njit(cache=True)
 def _dijkstra(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, s: int, d_s: np.ndarray,
-              p_s: np.ndarray, heap_d: np.ndarray, heap_v: np.ndarray, done: np.ndarray) -> None:
-    """Dijkstra from ``s`` into ``d_s`` and ``p_s`` (inf and -1 on entry), with the heap's arrays (``indices.size + 1``
-    entries at least) and ``done`` (n) as scratch."""
-    done[:] = False
+              p_s: np.ndarray, scratch: tuple, limit: float) -> int:
+    """Dijkstra from ``s`` into ``d_s`` and ``p_s`` (inf and -1 on entry), stopped at ``limit`` (places farther
+    keep inf and -1; ``np.inf`` for no bound: a search stopped at a bound gives the complete search's lengths and
+    predecessors within it), with ``scratch`` from :func:`search_scratch` (its ``done`` all False on entry and on
+    return). Returns how many places were settled."""
+    heap_d, heap_v, done, settled = scratch
     d_s[s] = 0.0
     size = _push(heap_d, heap_v, 0, 0.0, s)
+    m = 0
     while size:
         du, u = heap_d[0], heap_v[0]
         size = _pop(heap_d, heap_v, size)
         if done[u]:
             continue
         done[u] = True
+        settled[m] = u
+        m += 1
         for k in range(indptr[u], indptr[u + 1]):
             v = indices[k]
             if done[v]:
                 continue
             alt = du + weights[k]
-            if alt < d_s[v]:
+            if alt <= limit and alt < d_s[v]:
                 d_s[v] = alt
                 p_s[v] = u
                 size = _push(heap_d, heap_v, size, alt, v)
+    for j in range(m):
+        done[settled[j]] = False
+    return m
 
 
 class Previous(NamedTuple):
@@ -311,9 +325,8 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
     mark = np.zeros(n, dtype=np.bool_)  # next hop to choose again
     redo = np.empty(n, dtype=np.int64)
     cap = nbr.size + n_new + n + 1
-    heap_d = np.empty(cap)
-    heap_v = np.empty(cap, dtype=np.int64)
-    done = np.zeros(n, dtype=np.bool_)
+    scratch = search_scratch(n, cap - 1)
+    heap_d, heap_v = scratch[0], scratch[1]  # the repairs' own searches use the heap too
     repaired = 0
     for d in range(n):
         dd, hd = dist[d], next_hop[d]
@@ -352,7 +365,7 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
         if n_lost > limit:
             for i in range(n_lost):
                 state[lost[i]] = 0
-            _search_anew(graph, d, dd, hd, heap_d, heap_v, done)
+            _search_anew(graph, d, dd, hd, scratch, np.inf)
             continue
         for i in range(n_lost):
             dd[lost[i]] = np.inf
@@ -395,7 +408,7 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
                 state[lost[i]] = 0
             for i in range(n_improved):
                 state[improved[i]] = 0
-            _search_anew(graph, d, dd, hd, heap_d, heap_v, done)
+            _search_anew(graph, d, dd, hd, scratch, np.inf)
             continue
         # 4. Next hops again where a place's length or one of its neighbours' changed, or its roads did.
         n_redo = 0
@@ -439,14 +452,14 @@ def _repair_routes(nbr_ptr: np.ndarray, nbr: np.ndarray, out_ok: np.ndarray, out
 
 
 @njit(cache=True)
-def _search_anew(graph: tuple, d: int, dd: np.ndarray, hd: np.ndarray, heap_d: np.ndarray, heap_v: np.ndarray,
-                 done: np.ndarray) -> None:
+def _search_anew(graph: tuple, d: int, dd: np.ndarray, hd: np.ndarray, scratch: tuple, limit: float) -> int:
     """Destination ``d``'s routes (``dd``, ``hd``: its rows) searched anew over the reversed ``graph``, as
-    :func:`_routes_toward` searches them."""
+    :func:`_routes_toward` searches them, out to ``limit`` (see :func:`_dijkstra`). Returns the places settled."""
     dd[:] = np.inf
     hd[:] = -1
-    _dijkstra(graph[0], graph[1], graph[2], d, dd, hd, heap_d, heap_v, done)
+    m = _dijkstra(graph[0], graph[1], graph[2], d, dd, hd, scratch, limit)
     hd[d] = d
+    return m
 
 
 def component_labels(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
