@@ -150,7 +150,8 @@ def _run(args: argparse.Namespace, sets: dict[str, float], report: ReportProcess
 #: Libraries the model's modules import but a single run never uses (:mod:`simulation.deferred`): pandas (Mesa's
 #: data frames; 0.25-0.3 s), NetworkX (the road network's export, ``ConflictModel.road_network``; 0.1 s), Mesa's
 #: experimental spaces and simulators, which ``import mesa`` imports and the model does not use (its continuous
-#: space imports SciPy's spatial index: about 0.1 s beyond the SciPy the model needs), and NumPy's Fortran wrapper
+#: space imports SciPy's spatial index: about 0.1 s beyond the SciPy the model needs; Mesa 3.5, on Python 3.12
+#: and later, uses them as it is imported, so there this saves nothing), and NumPy's Fortran wrapper
 #: generator and test helpers, which SciPy's array API layer imports with ``from numpy import *`` (0.04-0.06 s).
 SINGLE_RUN_UNUSED = ("pandas", "networkx", "mesa.experimental", "numpy.f2py", "numpy.testing")
 
