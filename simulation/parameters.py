@@ -53,6 +53,11 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("rout_threshold", 0.3, 0.0, 0.9, "below this morale a unit routs"),
         Parameter("morale_loss_per_casualty", 2.0, 0.0, 20.0, "morale lost per share of the unit's strength lost"),
         Parameter(
+            "battle_hollow_power", 0.0, 0.0, 3.0,
+            "a battle's morale loss times (2 * (1 - base morale)) to this power: the same losses break a hollow "
+            "unit sooner than a cohesive one (0: alike)",
+        ),
+        Parameter(
             "morale_outnumbered", 0.08, 0.0, 1.0,
             "daily morale loss per log-unit of enemy superiority in a battle",
         ),
