@@ -164,6 +164,34 @@ def test_losses_follow_enemy_strength_and_own_numbers_as_the_exponent_goes_to_it
     assert 0.8 * enemy_factor <= more_enemy / base <= 1.25 * enemy_factor, (base, more_enemy)
 
 
+@pytest.mark.parametrize("power", [0.0, 1.0])
+def test_the_same_losses_break_a_hollow_unit_sooner_than_a_cohesive_one(tmp_path, power):
+    """A hollow garrison (base morale 0.4) and a cohesive one (0.85) hold a town together (different cohesion:
+    they do not merge) against insurgents (0.9) on day 0. Each unit's morale falls by ``morale_loss_per_casualty
+    * its share of casualties * (2 * (1 - base)) ** battle_hollow_power``: the hollow one 1.2 times the plain drop,
+    the cohesive one 0.3 times, the attackers 0.2 times at power 1; all alike at power 0."""
+    per = 2.0
+    t = (Theatre().place("town", "government", value=3).place("camp", "insurgent").road("town", "camp", 20)
+         .unit("government", "town", 2000, morale=0.4).unit("government", "town", 2000, morale=0.85)
+         .unit("insurgent", "town", 3000, morale=0.9)
+         .set(battle_hollow_power=power, morale_loss_per_casualty=per, rout_threshold=0.0, attrition_rate=0.05))
+    m = run(t.model(tmp_path / "s", days=1))
+    assert logged(m, "battle", "town") and not logged(m, "rout")
+    drops = {}
+    start = {0.4: 2000, 0.85: 2000, 0.9: 3000}
+    for a in units(m):
+        base = float(m.units.base_morale[a.row])
+        share = (start[base] - a.personnel) / start[base]
+        assert share > 0.01, share  # every unit lost people
+        expected = per * share * (2 * (1 - base)) ** power
+        assert a.morale == pytest.approx(base - expected), (base, a.morale, share)
+        drops[base] = (base - a.morale) / share
+    if power:
+        assert drops[0.4] == pytest.approx(4 * drops[0.85]) and drops[0.85] == pytest.approx(1.5 * drops[0.9])
+    else:
+        assert drops[0.4] == pytest.approx(drops[0.85]) == pytest.approx(drops[0.9]) == pytest.approx(per)
+
+
 def test_defenders_fight_with_their_advantage(tmp_path):
     """Under the square law the attackers' losses follow the defenders' effective strength, which the
     defender advantage multiplies: 4 instead of 1 gives four times the attackers' losses and leaves the
