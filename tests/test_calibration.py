@@ -15,7 +15,7 @@ import pytest
 
 from simulation.calibration.abc import reflect, smc_abc
 from simulation.calibration.evaluate import Evaluator, Objective, ObservedValues
-from simulation.calibration.fit import calibrate, fit, fit_differential_evolution
+from simulation.calibration.fit import calibrate, fit, fit_differential_evolution, rescore
 from simulation.calibration.fitted import fitted_file_text, load_posterior
 from simulation.calibration.loss import (
     DEFAULT_SETTINGS,
@@ -560,6 +560,27 @@ def test_a_warm_start_is_never_lost_by_differential_evolution(toy_fit):
     assert cold.fun > at_start  # so the warm start is what made the difference
 
 
+def test_rescoring_says_whether_the_choice_is_told_apart_from_the_runner_up(toy_fit):
+    """The re-scored candidates come best first with the noise of their loss over the re-scoring seeds (a paired
+    bootstrap, the same for every call): the truth against a far corner of the box is told apart (more than two
+    standard errors of the difference); the chosen one is 0 above itself."""
+    s, _, full = toy_fit
+    objective = Objective(s, full.observations, full.names, (1, 2), full.settings, days=TOY_DAYS)
+    truth = (TRUTH["speed_road_km"], TRUTH["killed_share"])
+    corner = (float(BOUNDS[0, 1]), float(BOUNDS[1, 0]))
+    seeds = tuple(range(500, 512))
+    with Evaluator(objective, workers=1) as ev:
+        out = rescore(ev, [(corner, 0.1), (truth, 0.2), (corner, 0.3)], 1.0, seeds)
+        again = rescore(ev, [(corner, 0.1), (truth, 0.2)], 1.0, seeds)
+        plain = ev.ensemble_terms([truth, corner], seeds)
+    assert [tuple(r["x"]) for r in out] == [truth, corner]  # best first, each vector once
+    assert [r["terms"] for r in out] == plain  # the same score as before
+    assert out[0]["above_best"] == 0.0 and out[0]["above_best_se"] == 0.0 and out[0]["loss_se"] > 0.0
+    assert out[1]["above_best"] == pytest.approx(plain[1]["loss"] - plain[0]["loss"])
+    assert out[1]["above_best"] > 2 * out[1]["above_best_se"] > 0.0
+    assert out == again
+
+
 class _Interrupt(Exception):
     pass
 
@@ -738,6 +759,8 @@ def test_calibrate_command_writes_fitted_file_and_refuses_to_overwrite(tmp_path,
     assert doc["fit"]["seeds"] == [1000, 1001] and doc["fit"]["rescore_seeds"] == [1500, 1501, 1502]
     rescored = json.loads((out / "rescored.json").read_text())
     assert len(rescored["candidates"]) == 1
+    assert rescored["candidates"][0]["above_best"] == 0.0 and rescored["candidates"][0]["loss_se"] >= 0.0
+    assert doc["fit"]["rescore_loss_se"] == rescored["candidates"][0]["loss_se"]
     assert rescored["candidates"][0]["x"] == pytest.approx(doc["parameters"], rel=1e-3)
     assert set(doc["fit"].get("pressed", {})) <= set(doc["parameters"])
     assert "posterior median" in capsys.readouterr().out

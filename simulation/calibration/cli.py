@@ -179,6 +179,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "de_generations": int(result.de.nit) + 1,
         "de_evaluations": int(result.de.nfev),
         "rescored_candidates": len(result.rescored),
+        "rescore_loss_se": result.rescored[0]["loss_se"],
+        **({"rescore_runner_up_above": result.rescored[1]["above_best"],
+            "rescore_runner_up_above_se": result.rescored[1]["above_best_se"]} if len(result.rescored) > 1 else {}),
         "abc_particles": particles,
         "abc_runs_per_particle": len(seeds),
         "abc_evaluations": result.abc.simulations,
@@ -199,6 +202,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"loss {terms['loss']:.4f} (control {terms['control']:.4f}, casualties {terms['casualties']:.4f}, "
           f"displacement {terms['displacement']:.4f}) over the {len(rescore_seeds)} re-scoring seeds "
           f"({rescore_seeds[0]}-{rescore_seeds[-1]}); {common['loss']:.4f} over the {len(seeds)} common seeds")
+    if len(result.rescored) > 1:
+        r = result.rescored[1]
+        print(f"re-scoring: the chosen set's loss {result.rescored[0]['terms']['loss']:.4f} ± "
+              f"{result.rescored[0]['loss_se']:.4f}; the runner-up {r['above_best']:.4f} above it ± "
+              f"{r['above_best_se']:.4f} (paired bootstrap over the re-scoring seeds)"
+              + ("; not told apart by these seeds" if r["above_best"] < 2 * r["above_best_se"] else ""))
     print(f"{'parameter':<28}{'fitted':>10}{'posterior median':>18}{'90 % interval':>24}  bounds")
     for j, name in enumerate(names):
         flag = "  presses on a bound" if name in result.pressed else ""

@@ -9,7 +9,8 @@ for a given :class:`~simulation.calibration.evaluate.Objective`:
    :class:`~simulation.calibration.evaluate.Evaluator` (the sweep's backends: serial, processes or Dask).
 2. :func:`rescore` — the best ``rescore_share`` (10 %) of every parameter set differential evolution scored are
    scored again on ``rescore_seeds`` (40) other seeds, and the best of them by that score is chosen: the
-   K-seed score that picked them is biased down by the choice (the winner's curse), the new seeds are not.
+   K-seed score that picked them is biased down by the choice (the winner's curse), the new seeds are not; a
+   paired bootstrap over the new seeds says whether the choice is told apart from the next candidate at all.
 3. :func:`simulation.calibration.abc.smc_abc` — a posterior over the same parameters, the distance of a particle
    being the loss of its ensemble over ``K`` fresh seeds, so that sweeps, the app and validation can show the
    uncertainty of the fit.
@@ -128,19 +129,37 @@ def fit_differential_evolution(evaluator: Evaluator, bounds: np.ndarray, budget:
 # Re-scoring the best
 
 
+#: Bootstrap resamples of the re-scoring seeds that measure the noise of the re-scored losses.
+RESCORE_BOOTSTRAP = 200
+
+
 def rescore(evaluator: Evaluator, evaluated: list[tuple[tuple[float, ...], float]], share: float,
-            seeds: tuple[int, ...]) -> list[dict[str, Any]]:
+            seeds: tuple[int, ...], bootstrap: int = RESCORE_BOOTSTRAP) -> list[dict[str, Any]]:
     """Score again the best ``share`` of the ``evaluated`` ``(x, loss)`` pairs (distinct vectors, at least one)
-    on ``seeds``; return them best first by the new score: ``x``, ``loss_common`` (the score that chose them)
-    and ``terms`` (the new score's terms)."""
+    on ``seeds``; return them best first by the new score: ``x``, ``loss_common`` (the score that chose them),
+    ``terms`` (the new score's terms) and the noise of that score, from ``bootstrap`` resamples of the seeds
+    (the same resamples for every candidate, so that differences are paired; the resampling is seeded, so the
+    same runs give the same figures): ``loss_se`` (the standard error of the candidate's loss), ``above_best``
+    (its loss minus the chosen one's, 0 for the chosen) and ``above_best_se`` (the standard error of that
+    difference). A candidate less than two ``above_best_se`` above the chosen one is not told apart from it by
+    these seeds."""
     best: dict[tuple[float, ...], float] = {}
     for x, loss in evaluated:
         best[x] = min(loss, best.get(x, np.inf))
     ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))
     top = ranked[:max(1, int(round(share * len(ranked))))]
-    terms = evaluator.ensemble_terms([x for x, _ in top], seeds)
-    out = [{"x": list(x), "loss_common": float(loss), "terms": t} for (x, loss), t in zip(top, terms)]
-    return sorted(out, key=lambda r: (r["terms"]["loss"], r["loss_common"]))
+    k = len(seeds)
+    runs = evaluator.run([(x, s) for x, _ in top for s in seeds])
+    per = [runs[i * k:(i + 1) * k] for i in range(len(top))]
+    terms = [evaluator.objective.terms(r) for r in per]
+    order = sorted(range(len(top)), key=lambda i: (terms[i]["loss"], top[i][1]))
+    draws = np.random.default_rng(0).integers(0, k, size=(max(2, int(bootstrap)), k))
+    boot = np.array([[evaluator.objective.terms([r[j] for j in row])["loss"] for row in draws] for r in per])
+    b = order[0]
+    return [{"x": list(top[i][0]), "loss_common": float(top[i][1]), "terms": terms[i],
+             "loss_se": float(boot[i].std(ddof=1)),
+             "above_best": float(terms[i]["loss"] - terms[b]["loss"]),
+             "above_best_se": float((boot[i] - boot[b]).std(ddof=1))} for i in order]
 
 
 def particle_seeds(seed: int, k: int) -> list[int]:
