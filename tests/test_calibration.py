@@ -15,7 +15,7 @@ import pytest
 
 from simulation.calibration.abc import reflect, smc_abc
 from simulation.calibration.evaluate import Evaluator, Objective, ObservedValues
-from simulation.calibration.fit import calibrate, fit, fit_differential_evolution, rescore
+from simulation.calibration.fit import calibrate, choose, fit, fit_differential_evolution, rescore
 from simulation.calibration.fitted import fitted_file_text, load_posterior
 from simulation.calibration.loss import (
     DEFAULT_SETTINGS,
@@ -579,6 +579,24 @@ def test_rescoring_says_whether_the_choice_is_told_apart_from_the_runner_up(toy_
     assert out[1]["above_best"] == pytest.approx(plain[1]["loss"] - plain[0]["loss"])
     assert out[1]["above_best"] > 2 * out[1]["above_best_se"] > 0.0
     assert out == again
+    # The warm start is re-scored even outside the best share, and kept only within noise of the best.
+    with Evaluator(objective, workers=1) as ev:
+        both = rescore(ev, [(truth, 0.1), (corner, 0.9)], 0.5, seeds, keep=corner)
+    assert [tuple(r["x"]) for r in both] == [truth, corner]
+    assert choose(both, corner) == 0 and choose(both, truth) == 0 and choose(both, None) == 0
+
+
+def test_a_warm_start_within_noise_of_the_best_is_kept():
+    """The re-scoring's choice: the best, unless the warm start is less than two standard errors of the paired
+    difference above it."""
+    def cand(x, above, se):
+        return {"x": [x], "terms": {"loss": 0.2 + above}, "loss_se": 0.01, "above_best": above, "above_best_se": se}
+
+    best, near, far = cand(1.0, 0.0, 0.0), cand(2.0, 0.013, 0.018), cand(3.0, 0.05, 0.017)
+    assert choose([best, near, far], (2.0,)) == 1  # 0.013 < 2 x 0.018: the seeds do not tell them apart
+    assert choose([best, near, far], (3.0,)) == 0  # 0.05 > 2 x 0.017: the best is better
+    assert choose([best, near, far], (1.0,)) == 0 and choose([best, near, far], None) == 0
+    assert choose([best, near, far], (9.0,)) == 0  # a start that was not re-scored
 
 
 class _Interrupt(Exception):
@@ -761,6 +779,7 @@ def test_calibrate_command_writes_fitted_file_and_refuses_to_overwrite(tmp_path,
     assert len(rescored["candidates"]) == 1
     assert rescored["candidates"][0]["above_best"] == 0.0 and rescored["candidates"][0]["loss_se"] >= 0.0
     assert doc["fit"]["rescore_loss_se"] == rescored["candidates"][0]["loss_se"]
+    assert doc["fit"]["rescore_choice"] == "the best" and rescored["candidates"][0]["chosen"]
     assert rescored["candidates"][0]["x"] == pytest.approx(doc["parameters"], rel=1e-3)
     assert set(doc["fit"].get("pressed", {})) <= set(doc["parameters"])
     assert "posterior median" in capsys.readouterr().out

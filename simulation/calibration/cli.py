@@ -179,9 +179,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "de_generations": int(result.de.nit) + 1,
         "de_evaluations": int(result.de.nfev),
         "rescored_candidates": len(result.rescored),
-        "rescore_loss_se": result.rescored[0]["loss_se"],
-        **({"rescore_runner_up_above": result.rescored[1]["above_best"],
-            "rescore_runner_up_above_se": result.rescored[1]["above_best_se"]} if len(result.rescored) > 1 else {}),
+        **rescore_record(result.rescored),
         "abc_particles": particles,
         "abc_runs_per_particle": len(seeds),
         "abc_evaluations": result.abc.simulations,
@@ -202,12 +200,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"loss {terms['loss']:.4f} (control {terms['control']:.4f}, casualties {terms['casualties']:.4f}, "
           f"displacement {terms['displacement']:.4f}) over the {len(rescore_seeds)} re-scoring seeds "
           f"({rescore_seeds[0]}-{rescore_seeds[-1]}); {common['loss']:.4f} over the {len(seeds)} common seeds")
-    if len(result.rescored) > 1:
-        r = result.rescored[1]
-        print(f"re-scoring: the chosen set's loss {result.rescored[0]['terms']['loss']:.4f} ± "
-              f"{result.rescored[0]['loss_se']:.4f}; the runner-up {r['above_best']:.4f} above it ± "
-              f"{r['above_best_se']:.4f} (paired bootstrap over the re-scoring seeds)"
-              + ("; not told apart by these seeds" if r["above_best"] < 2 * r["above_best_se"] else ""))
+    rec = rescore_record(result.rescored)
+    if "rescore_margin" in rec:
+        print(f"re-scoring: chose {rec['rescore_choice']}; loss {terms['loss']:.4f} ± {rec['rescore_loss_se']:.4f}; "
+              + ("the runner-up" if rec["rescore_choice"] == "the best" else "the start")
+              + f" {rec['rescore_margin']:.4f} above the best ± {rec['rescore_margin_se']:.4f} (paired bootstrap "
+              "over the re-scoring seeds)"
+              + ("; not told apart" if rec["rescore_margin"] < 2 * rec["rescore_margin_se"] else ""))
     print(f"{'parameter':<28}{'fitted':>10}{'posterior median':>18}{'90 % interval':>24}  bounds")
     for j, name in enumerate(names):
         flag = "  presses on a bound" if name in result.pressed else ""
@@ -219,6 +218,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           f"{result.abc.simulations} evaluations of {len(seeds)} runs")
     print(f"fitted parameters: {out / 'fitted.toml'}" + (f" and {args.fitted}" if args.fitted else ""))
     return 0
+
+
+def rescore_record(rescored: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the fitted file records of the re-scoring (:func:`simulation.calibration.fit.rescore`): which set was
+    chosen, the standard error of its loss, and the margin (with its standard error) between the best and the
+    runner-up, or between the best and the kept start."""
+    pick = next((i for i, r in enumerate(rescored) if r.get("chosen")), 0)
+    out: dict[str, Any] = {
+        "rescore_choice": "the best" if pick == 0 else "the start, within two standard errors of the best",
+        "rescore_loss_se": rescored[pick]["loss_se"]}
+    if len(rescored) > 1:
+        other = rescored[1] if pick == 0 else rescored[pick]
+        out.update(rescore_margin=other["above_best"], rescore_margin_se=other["above_best_se"])
+    return out
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

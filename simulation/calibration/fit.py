@@ -10,7 +10,8 @@ for a given :class:`~simulation.calibration.evaluate.Objective`:
 2. :func:`rescore` — the best ``rescore_share`` (10 %) of every parameter set differential evolution scored are
    scored again on ``rescore_seeds`` (40) other seeds, and the best of them by that score is chosen: the
    K-seed score that picked them is biased down by the choice (the winner's curse), the new seeds are not; a
-   paired bootstrap over the new seeds says whether the choice is told apart from the next candidate at all.
+   paired bootstrap over the new seeds says whether the choice is told apart from the next candidate at all,
+   and a warm start less than two standard errors above the best is kept (:func:`choose`).
 3. :func:`simulation.calibration.abc.smc_abc` — a posterior over the same parameters, the distance of a particle
    being the loss of its ensemble over ``K`` fresh seeds, so that sweeps, the app and validation can show the
    uncertainty of the fit.
@@ -134,20 +135,24 @@ RESCORE_BOOTSTRAP = 200
 
 
 def rescore(evaluator: Evaluator, evaluated: list[tuple[tuple[float, ...], float]], share: float,
-            seeds: tuple[int, ...], bootstrap: int = RESCORE_BOOTSTRAP) -> list[dict[str, Any]]:
+            seeds: tuple[int, ...], bootstrap: int = RESCORE_BOOTSTRAP,
+            keep: tuple[float, ...] | None = None) -> list[dict[str, Any]]:
     """Score again the best ``share`` of the ``evaluated`` ``(x, loss)`` pairs (distinct vectors, at least one)
     on ``seeds``; return them best first by the new score: ``x``, ``loss_common`` (the score that chose them),
     ``terms`` (the new score's terms) and the noise of that score, from ``bootstrap`` resamples of the seeds
     (the same resamples for every candidate, so that differences are paired; the resampling is seeded, so the
     same runs give the same figures): ``loss_se`` (the standard error of the candidate's loss), ``above_best``
     (its loss minus the chosen one's, 0 for the chosen) and ``above_best_se`` (the standard error of that
-    difference). A candidate less than two ``above_best_se`` above the chosen one is not told apart from it by
-    these seeds."""
+    difference). A candidate less than two ``above_best_se`` above the best one is not told apart from it by
+    these seeds. ``keep`` (one of the evaluated vectors, the warm start) is re-scored even if it is not among
+    the best ``share``."""
     best: dict[tuple[float, ...], float] = {}
     for x, loss in evaluated:
         best[x] = min(loss, best.get(x, np.inf))
     ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))
     top = ranked[:max(1, int(round(share * len(ranked))))]
+    if keep is not None and keep in best and all(x != keep for x, _ in top):
+        top.append((keep, best[keep]))
     k = len(seeds)
     runs = evaluator.run([(x, s) for x, _ in top for s in seeds])
     per = [runs[i * k:(i + 1) * k] for i in range(len(top))]
@@ -160,6 +165,17 @@ def rescore(evaluator: Evaluator, evaluated: list[tuple[tuple[float, ...], float
              "loss_se": float(boot[i].std(ddof=1)),
              "above_best": float(terms[i]["loss"] - terms[b]["loss"]),
              "above_best_se": float((boot[i] - boot[b]).std(ddof=1))} for i in order]
+
+
+def choose(rescored: list[dict[str, Any]], start: tuple[float, ...] | None) -> int:
+    """The index of the re-scored candidate (best first, see :func:`rescore`) the calibration chooses: the best,
+    unless the warm ``start`` is among them less than two standard errors of the paired difference above it
+    (the re-scoring seeds do not tell them apart), when the start is kept: a new fit moves the shipped
+    parameters only for a difference its seeds can see."""
+    for i, r in enumerate(rescored):
+        if start is not None and tuple(r["x"]) == tuple(start):
+            return i if r["above_best"] < 2.0 * r["above_best_se"] or i == 0 else 0
+    return 0
 
 
 def particle_seeds(seed: int, k: int) -> list[int]:
@@ -178,7 +194,8 @@ class CalibrationResult:
     Attributes
     ----------
     names : fitted parameters.
-    x : the chosen parameter vector (the best after re-scoring).
+    x : the chosen parameter vector (the best after re-scoring, or the warm start within noise of it: see
+        :func:`choose`).
     terms : its loss terms on the re-scoring seeds.
     fitted : ``x`` rounded to 4 significant figures (what the fitted file gives).
     fitted_terms : the loss terms of ``fitted`` on the re-scoring seeds (what a user of the file gets).
@@ -325,9 +342,15 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
                                           "population": np.asarray(de.population).tolist(),
                                           "population_energies": np.asarray(de.population_energies).tolist()})
         state["phase"] = "rescore"
-        rescored = rescore(ev, evaluated, rescore_share, rescore_seeds)
-        chosen = np.array(rescored[0]["x"])
+        kept = None if start is None or not evaluated else evaluated[0][0]  # the start is the first set scored
+        rescored = rescore(ev, evaluated, rescore_share, rescore_seeds, keep=kept)
+        pick = choose(rescored, kept)
+        for i, r in enumerate(rescored):
+            r["chosen"] = i == pick
+        chosen = np.array(rescored[pick]["x"])
         state["rescore"].update({"candidates": len(rescored), "best_loss": rescored[0]["terms"]["loss"],
+                                 "chosen_loss": rescored[pick]["terms"]["loss"],
+                                 "choice": "best" if pick == 0 else "start, within noise of the best",
                                  "best": objective.parameters(chosen), "elapsed_s": round(time.time() - started, 1)})
         if out is not None:
             _write_json(out / "rescored.json", {"seeds": list(rescore_seeds), "candidates": [
@@ -364,7 +387,7 @@ def fit(objective: Objective, bounds: np.ndarray, out: Path | None, budget: int,
     if out is not None:
         _write_json(out / "progress.json", state)
     bounds = np.asarray(bounds, dtype=float)
-    return CalibrationResult(names=objective.names, x=chosen, terms=rescored[0]["terms"], fitted=best,
+    return CalibrationResult(names=objective.names, x=chosen, terms=rescored[pick]["terms"], fitted=best,
                              fitted_terms=best_terms, fitted_terms_common=best_common, de=de, rescored=rescored,
                              abc=abc, simulations=simulated, bounds=bounds, seeds=tuple(objective.seeds),
                              rescore_seeds=rescore_seeds,
