@@ -173,7 +173,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "method": "scipy.optimize.differential_evolution (best1bin, deferred updating, Latin hypercube start"
                   + (" with the --start point as its first member" if args.start is not None else "") + ", "
                   "no polish) on the ensemble loss over the common seeds; the best 10 % re-scored on the "
-                  "re-scoring seeds and the best of them chosen; then replenishment SMC-ABC on the ensemble loss "
+                  "re-scoring seeds and the best of them chosen"
+                  + (" (the start kept if within two paired standard errors of it)" if args.start is not None
+                     else "") + "; then replenishment SMC-ABC on the ensemble loss "
                   "(simulation/calibration/abc.py)",
         "de_population": int(result.de.population.shape[0]),
         "de_generations": int(result.de.nit) + 1,
@@ -378,7 +380,8 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
         description="Fit the parameters in the [fit] table of SCENARIO_DIR/scenario.toml to the observations "
         "of the calibration split: differential evolution, each parameter set scored by the loss of its ensemble "
         "over --seeds common seeds; the best 10 % scored again on --rescore-seeds other seeds and the best of "
-        "them chosen; then an SMC-ABC posterior on the same ensemble loss. Writes OUT/fitted.toml (and --fitted), "
+        "them chosen (a --start point is kept unless that score tells the best apart from it); then an SMC-ABC "
+        "on the same ensemble loss. Writes OUT/fitted.toml (and --fitted), "
         "posterior.csv, progress.json, rescored.json and every run in OUT/store. Interrupt with Ctrl-C and "
         "continue with the same command plus --resume. The defaults take about 15,000 runs. See "
         "calibration/README.md.")
