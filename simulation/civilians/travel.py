@@ -1010,13 +1010,11 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             continue
         home = pe.home[o]
         rt_entries = with_room(rt_entries, rt.pool, near_ptr[o + 1] - near_ptr[o])  # a road a cohort at most
-        j = near_ptr[o]  # the cohorts only shrank since cohort_places listed them
-        for c in range(n):
+        for j in range(near_ptr[o], near_ptr[o + 1]):  # the cohorts only shrank since cohort_places listed them
+            c = near_at[j]
             h = to_next[home, c]
             if cohort[o, c] == 0 or h < 0 or h == c:
                 continue
-            while near_at[j] < c:
-                j += 1
             count = cohort[o, c]
             going = _round_share(count, min(1.0, rate[o] + near_rate[o] * near_value[j]), rng.random())
             if going == 0:

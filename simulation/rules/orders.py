@@ -426,7 +426,7 @@ def threatened(state: State, coalition: int) -> np.ndarray:
         return threat_to(state, coalition) > 0
     strong = np.zeros(reach.shape[0], dtype=bool)
     strong[row[effective > 0]] = True
-    return (reach[strong] > 0).any(axis=0)
+    return _reached(reach, strong)
 
 
 def _strength_over(state: State, strength: np.ndarray, row: np.ndarray, reach: np.ndarray) -> np.ndarray:
@@ -529,7 +529,11 @@ def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, d
     in_reach, decay = _reach(rows, loc, state.units.packed, days, float(state.sides.mobility[faction]),
                              state.world.distance_km, (params["reach_days"], params["tribal_home_radius_km"], tribal),
                              (row, eff))
-    np.exp(decay, out=decay)  # the exponential stays NumPy's (element by element, whatever the array's rows)
+    # The exponential stays NumPy's (element by element, whatever the array's shape), taken only where the orders
+    # may read it (in reach, or within a day for the occupations: -t / reach_days >= -1 or -1 / reach_days); 0
+    # elsewhere.
+    near, at = _read_part(decay, min(-1.0, -(1.0 / params["reach_days"])))
+    decay.reshape(-1)[at] = np.exp(near)
     return (in_reach, decay, row), eff
 
 
@@ -646,6 +650,26 @@ def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mo
             in_reach[j, q] = 1.0 if ok else 0.0
             minus_days[j, q] = -t / reach_days
     return in_reach, minus_days
+
+
+@njit(cache=True)
+def _read_part(minus_days: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of ``minus_days`` (rows by places) of ``least`` or more, and their flat positions, in order;
+    ``minus_days`` is set to 0 everywhere (the caller puts the exponential of these back)."""
+    flat = minus_days.reshape(-1)
+    k = 0
+    for i in range(flat.size):
+        k += flat[i] >= least
+    near, at = np.empty(k), np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(flat.size):
+        x = flat[i]
+        flat[i] = 0.0
+        if x >= least:
+            near[k] = x
+            at[k] = i
+            k += 1
+    return near, at
 
 
 @njit(cache=True)
@@ -995,6 +1019,18 @@ def _vacuum_orders(free: tuple, vacuum: np.ndarray, value: np.ndarray, reach: tu
 
 
 @njit(cache=True)
+def _reached(reach: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """(n,) bool: the places some ``strong`` row of ``reach`` reaches (``(reach[strong] > 0).any(axis=0)``, without
+    the copy of the rows)."""
+    out = np.zeros(reach.shape[1], dtype=np.bool_)
+    for j in range(reach.shape[0]):
+        if strong[j]:
+            for q in range(reach.shape[1]):
+                out[q] |= reach[j, q] > 0
+    return out
+
+
+@njit(cache=True)
 def _defence(effective: np.ndarray, hostile: np.ndarray, holder: np.ndarray, defender_advantage: float,
              fortification: np.ndarray, out: np.ndarray) -> None:
     """The effective strength at each place (``effective``: place x coalition) of the coalitions ``hostile`` to
@@ -1048,6 +1084,10 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
             d += 1
         row[k] = first[f, u.loc[r]]
         k += 1
+    active = np.empty((s.coalition_of.size, n), dtype=np.bool_)  # faction x place: its offensive has begun there
+    for f in range(s.coalition_of.size):
+        for q in range(n):
+            active[f, q] = offensive_in[f, governorate[q]]
     reach = np.empty((d, n))
     for j in range(d):
         r = of_row[j]
@@ -1055,7 +1095,7 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
         days = days_by_coalition[s.coalition_of[f]][u.loc[r]]
         speed = s.mobility[f]
         for q in range(n):
-            reach[j, q] = 1.0 if days[q] / speed <= 1.0 and offensive_in[f, governorate[q]] else 0.0
+            reach[j, q] = 1.0 if (days[q] / speed <= 1.0) & active[f, q] else 0.0  # (no branch: vectorised)
     return effective[:k], row[:k], reach
 
 
