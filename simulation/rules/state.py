@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import numpy as np
 from numba import njit
 
+from simulation.rules.routing import RouteRows, dense_rows
 from simulation.world import Places, Roads, World
 
 if TYPE_CHECKING:
@@ -169,6 +170,10 @@ class SideRoutes:
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._all_key: tuple[int, int] | None = None
         self._all: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
+        self._rows: dict[tuple[int, int, int], RouteRows] = {}
+        self._buffers: dict[int, RouteRows] = {}  # on demand: each coalition's last rows, whose storage is reused
+        self._rows_all_key: tuple[int, int] | None = None
+        self._rows_all: tuple[RouteRows, ...] = ()
 
     def control_changed(self, holder: np.ndarray) -> None:
         """Places changed hands (``holder``: the coalition now holding each): routes are worked out again when
@@ -176,6 +181,7 @@ class SideRoutes:
         self.holder = holder
         self.control_version += 1
         self._routes.clear()
+        self._rows.clear()
 
     def of(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """``(travel_days, next_hop)`` for ``coalition``, both (n, n): days at mobility 1 and the next place
@@ -185,6 +191,30 @@ class SideRoutes:
         if hit is None:
             hit = self._routes[key] = self.world.routes_avoiding(self.hostile[coalition, self.holder])
         return hit
+
+    def rows(self, coalition: int) -> RouteRows:
+        """The routes of ``coalition`` read by row (:class:`simulation.rules.routing.RouteRows`): from the (n, n)
+        matrices of :meth:`of` up to the world's size threshold (``World.dense``), searched row by row when first
+        asked for above it (:meth:`simulation.world.World.route_rows`; the storage of the coalition's rows of the
+        last change of hands is reused, so a set of rows must not be read once places have changed hands since)."""
+        key = (coalition, self.world.roads_version, self.control_version)
+        hit = self._rows.get(key)
+        if hit is None:
+            if self.world.dense:
+                hit = dense_rows(*self.of(coalition))
+            else:
+                hit = self.world.route_rows(self.hostile[coalition, self.holder], self._buffers.get(coalition))
+                self._buffers[coalition] = hit
+            self._rows[key] = hit
+        return hit
+
+    def rows_all(self) -> tuple[RouteRows, ...]:
+        """Every coalition's :meth:`rows`, in order."""
+        key = (self.world.roads_version, self.control_version)
+        if self._rows_all_key != key:
+            self._rows_all = tuple(self.rows(c) for c in range(self.hostile.shape[0]))
+            self._rows_all_key = key
+        return self._rows_all
 
     def all(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """The travel days and the next hops of every coalition (two tuples of (n, n) arrays, as :meth:`of` gives
