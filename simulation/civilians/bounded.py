@@ -103,7 +103,8 @@ def _bounded_lists(graph: tuple, reach: float, redo: np.ndarray, old: tuple, fir
 
 
 def bounded_routes(edges: Edges, road_km: np.ndarray, open_road: np.ndarray, passable: np.ndarray, reach_km: float,
-                   previous: tuple[np.ndarray, SparseRoutes] | None = None) -> tuple[SparseRoutes, int]:
+                   previous: tuple[np.ndarray, SparseRoutes] | None = None, size_hint: int = 0
+                   ) -> tuple[SparseRoutes, int]:
     """The civilians' routes toward every destination out to ``reach_km`` road km, over open roads that never
     enter an impassable place (one may leave it): ``(routes, searched)``, the routes as lists by destination
     (:class:`SparseRoutes`; ``dense()`` gives them as the (n, n) matrices [destination, place] of
@@ -112,7 +113,9 @@ def bounded_routes(edges: Edges, road_km: np.ndarray, open_road: np.ndarray, pas
 
     ``previous``: ``(passable, routes)`` of another mask over the same roads and bound: only the destinations
     whose search reached a place whose mask changed are searched again, the others' lists are copied (the same
-    result).
+    result). ``size_hint``: about how many entries to expect (the size of a set of lists over the same roads and
+    bound), so that the lists are filled without growing (they are grown as needed, and kept with at most a tenth
+    of their length unused, rather than copied to their exact length).
     """
     n = passable.size
     nowhere = np.zeros(n, dtype=bool)
@@ -121,13 +124,13 @@ def bounded_routes(edges: Edges, road_km: np.ndarray, open_road: np.ndarray, pas
         redo = np.ones(n, dtype=bool)
         old = (np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32),
                np.zeros(0))
-        size = 64 * n
+        size = int(1.1 * size_hint) + n if size_hint else 64 * n
     else:
         before, old = previous[0], previous[1]
         changed = np.zeros(n, dtype=bool)
         changed[before != passable] = True
         redo = np.logical_or.reduceat(changed[old.place], old.ptr[:-1]) if old.place.size else np.ones(n, bool)
-        size = old.place.size + n
+        size = int(1.1 * max(old.place.size, size_hint)) + n
     ptr = np.zeros(n + 1, dtype=np.int64)
     out = (ptr, np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32), np.empty(size))
     rows = (np.empty(n), np.empty(n, dtype=np.int32))
@@ -137,12 +140,13 @@ def bounded_routes(edges: Edges, road_km: np.ndarray, open_road: np.ndarray, pas
         d = _bounded_lists(graph, float(reach_km), redo, tuple(old), d, out, rows, scratch)
         if d == n:
             break
-        grown = tuple(np.empty(2 * a.size + n, dtype=a.dtype) for a in out[1:])
+        grown = tuple(np.empty(int(1.5 * a.size) + n, dtype=a.dtype) for a in out[1:])
         for a, b in zip(grown, out[1:]):
             a[:ptr[d]] = b[:ptr[d]]
         out = (ptr, *grown)
     used = int(ptr[n])
-    routes = SparseRoutes(ptr, out[1][:used].copy(), out[2][:used].copy(), out[3][:used].copy())
+    exact = used < 0.9 * out[1].size  # much unused: copied to its length (else views, a tenth at most unused)
+    routes = SparseRoutes(ptr, *(a[:used].copy() if exact else a[:used] for a in out[1:]))
     return routes, int(redo.sum())
 
 

@@ -318,6 +318,7 @@ class Civilians:
 
     _recent_routes: tuple[tuple[bytes, np.ndarray, Routes], ...] = ()  # (network key, mask, routes): see _routes
     _far: tuple = (None, None)  # (network key, the routes home's part from the world): see _home
+    _lists_size = 0  # entries of the last bounded routes' lists (see bounded_routes' size_hint)
 
     def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
         self.world = world
@@ -722,7 +723,8 @@ class Civilians:
                        key=lambda r: int(np.count_nonzero(r[1] != passable)), default=None)
             if self.reach_km is not None:  # a large theatre: destinations within reach only, as lists
                 routes, _ = bounded_routes(w.edges, w.road_km, w.open_road, passable, self.reach_km,
-                                           near[1:] if near is not None else None)
+                                           near[1:] if near is not None else None, self._lists_size)
+                self._lists_size = routes.place.size
             else:
                 routes = civilian_routes(w.road_km, w.open_road, passable, near[1:] if near is not None else None,
                                          w.edges)
