@@ -134,10 +134,13 @@ class Roads(NamedTuple):
 DENSE_MOST_PLACES = 500
 """Theatres of up to this many places keep the exact dense path (every destination of the civilians, the commands'
 products of strengths and reach unit by unit, as BLAS sums them): the Iraq and toy scenarios and the tests' small
-theatres. Above it the civilians consider only the destinations within a bound (:mod:`simulation.civilians.bounded`)
-and the commands sum strengths by distinct row of reach first (:func:`simulation.rules.orders._strength_over`):
-their numbers differ from the dense path's. :class:`World` takes it as an argument (``dense_most_places``, from
-:class:`simulation.engine.model.ConflictModel`), so that a test can force either path."""
+theatres. Above it the civilians consider only the destinations within a bound (:mod:`simulation.civilians.bounded`,
+their routes kept as lists by destination) and the commands sum strengths by distinct row of reach first
+(:func:`simulation.rules.orders._strength_over`): their numbers differ from the dense path's. Above it too the
+coalitions' routes are not kept as (n, n) matrices but searched a row at a time as the rules ask for them
+(:meth:`World.route_rows`), and the world keeps no matrix of travel days (:meth:`World.travel_days_from`).
+:class:`World` takes it as an argument (``dense_most_places``, from :class:`simulation.engine.model.ConflictModel`),
+so that a test can force either path."""
 
 RECENT_MASKS, RECENT_BYTES = 3, 128 * 2**20
 """Routes of the last masks a world keeps to repair (about one a coalition): 12 n² bytes each (float64 days, int32

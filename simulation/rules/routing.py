@@ -11,12 +11,13 @@ that order) to reach it by a shortest route is its predecessor.
 
 Parameters read: the road speeds above (through the world's matrices). No random draws.
 
-Entries: :func:`routes_into` (routes toward every place, avoiding places), :func:`shortest_paths` (Dijkstra
-from every place) and :func:`component_labels`. The graph has some seventy places and a few hundred directed
-roads; SciPy's ``csgraph`` routines spend most of their time on that size validating and converting their input
-(about 0.2 ms a call, against some 20 us of work), and routes are needed every time a place changes hands, so
-these are the same algorithms, compiled, on the same CSR arrays. ``tests/test_routing.py`` checks them against
-SciPy and against NetworkX's shortest paths on the scenarios' road networks.
+Entries: :func:`routes_into` (routes toward every place, avoiding places), :func:`shortest_paths` (Dijkstra from
+every place), :func:`component_labels`, and :class:`RouteRows` (a side's routes read a row at a time, from the
+matrices or, on a large theatre, each row searched when first asked for). The graph has some seventy places and a
+few hundred directed roads; SciPy's ``csgraph`` routines spend most of their time on that size validating and
+converting their input (about 0.2 ms a call, against some 20 us of work), and routes are needed every time a place
+changes hands, so these are the same algorithms, compiled, on the same CSR arrays. ``tests/test_routing.py`` checks
+them against SciPy and against NetworkX's shortest paths on the scenarios' road networks.
 """
 
 from __future__ import annotations
