@@ -20,7 +20,6 @@ from simulation.civilians import displacement
 from simulation.engine.model import ConflictModel
 from simulation.generate import generate_theatre
 from simulation.rules.routing import (
-    dense_rows,
     forward_row,
     known_days,
     routes_by_destination,
@@ -81,15 +80,14 @@ def test_rows_on_demand_are_the_dense_routes(world, max_bytes):
                 np.isinf(days_t[q, p]) and np.isinf(known_days(rows, p, q))
 
 
-def test_dense_rows_read_the_matrices_they_are_given(world):
+def test_the_readers_read_the_dense_matrices_as_they_are(world):
     hostile = np.random.default_rng(2).random(world.n) < 0.3
     days, hops = world.routes_avoiding(hostile)
-    rows = dense_rows(days, hops)
     for p in (0, 7, world.n - 1):
-        np.testing.assert_array_equal(forward_row(rows, p, 0.5), days[p])  # no bound: every row is whole
-        np.testing.assert_array_equal(toward_row(rows, p)[0], days[:, p])
-        np.testing.assert_array_equal(toward_row(rows, p)[1], hops[:, p])
-    assert rows.clock[2] == rows.clock[3] == 0  # nothing searched
+        np.testing.assert_array_equal(forward_row((days, hops), p, 0.5), days[p])  # no bound: every row is whole
+        np.testing.assert_array_equal(toward_row((days, hops), p)[0], days[:, p])
+        np.testing.assert_array_equal(toward_row((days, hops), p)[1], hops[:, p])
+        assert known_days((days, hops), p, 3) == days[p, 3]
 
 
 def test_the_worlds_routes_above_the_threshold_are_the_dense_ones(theatre, world):
@@ -149,5 +147,5 @@ def test_routes_on_demand_same_seed_same_run_whatever_the_rows_kept(theatre, mon
 def test_a_huge_threshold_forces_the_dense_routes(theatre):
     model = ConflictModel(theatre, seed=2, days=2, dense_most_places=10**9)
     assert model.state.world.dense and model.state.world.travel_days.shape == (model.state.world.n,) * 2
-    rows = model.state.routes.rows(0)
-    assert rows.fw_days.shape == (model.state.world.n,) * 2 and rows.clock[2] == 0
+    days, hops = model.state.routes.rows(0)  # the matrices themselves
+    assert days.shape == hops.shape == (model.state.world.n,) * 2

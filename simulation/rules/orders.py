@@ -624,7 +624,7 @@ def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRows, mob
     u = unit_columns(units)
     reach_days, home_radius_km, tribal = params
     row, effective = out
-    n = days.fw_slot.size
+    n = distance_km.shape[1]
     first = Dict.empty(key_type=types.int64, value_type=types.int64)  # place (and home) -> row
     of_unit = np.empty(rows.size, dtype=np.int64)  # the first unit of each row
     d = 0

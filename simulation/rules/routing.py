@@ -25,7 +25,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 
 @njit(cache=True, inline="always")
@@ -522,18 +523,6 @@ class RouteRows(NamedTuple):
     pred: np.ndarray  #: (n,) int64, the forward searches' predecessors (not kept)
 
 
-def dense_rows(days: np.ndarray, next_hop: np.ndarray) -> RouteRows:
-    """Every row, from ``days`` and ``next_hop`` (n, n), indexed [place, destination] (:func:`routes_into`'s):
-    nothing is searched. (Copies: the compiled readers are compiled with the searches, which write rows, and the
-    matrices may be a cache's read-only arrays.)"""
-    n = days.shape[0]
-    days, next_hop = days.copy(), next_hop.copy()
-    every = np.arange(n, dtype=np.int64)
-    no_graph = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    return RouteRows(every, every, np.full(n, np.inf), days, every, every, days.T, next_hop.T,
-                     np.zeros(4, dtype=np.int64), no_graph, no_graph, search_scratch(0, 0), np.zeros(0, dtype=np.int64))
-
-
 def forward_graph(e: Edges, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
                   no_entry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The roads ``a -> b`` allowed by the masks (see :func:`routes_into`) in CSR form ``(indptr, indices,
@@ -566,9 +555,8 @@ def rows_on_demand(e: Edges, length: np.ndarray, open_road: np.ndarray, no_exit:
 
 
 @njit(cache=True)
-def forward_row(rr: RouteRows, p: int, limit: float) -> np.ndarray:
-    """The travel days from ``p`` to every place, exact out to ``limit`` (beyond it: the complete route's days,
-    or inf). See :class:`RouteRows`."""
+def _forward_row(rr: RouteRows, p: int, limit: float) -> np.ndarray:
+    """:func:`forward_row` of rows on demand."""
     k = rr.fw_slot[p]
     if k >= 0 and rr.fw_limit[k] >= limit:
         return rr.fw_days[k]
@@ -590,9 +578,8 @@ def forward_row(rr: RouteRows, p: int, limit: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def toward_row(rr: RouteRows, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """The travel days and next hops from every place toward ``d`` (the routes of :func:`routes_by_destination`).
-    See :class:`RouteRows`."""
+def _toward_row(rr: RouteRows, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`toward_row` of rows on demand."""
     k = rr.to_slot[d]
     if k >= 0:
         return rr.to_days[k], rr.to_hop[k]
@@ -631,15 +618,14 @@ def forward_rows(rr: RouteRows, places: np.ndarray, limit: float, out: np.ndarra
 
 
 @njit(cache=True)
-def known_days(rr: RouteRows, p: int, q: int) -> float:
-    """The travel days from ``p`` to ``q`` by the complete route: from ``p``'s forward row if it is kept and
-    reaches ``q`` within its bound, else from a complete search."""
+def _known_days(rr: RouteRows, p: int, q: int) -> float:
+    """:func:`known_days` of rows on demand."""
     k = rr.fw_slot[p]
     if k >= 0:
         d = rr.fw_days[k][q]
         if d <= rr.fw_limit[k]:
             return d
-    return forward_row(rr, p, np.inf)[q]
+    return _forward_row(rr, p, np.inf)[q]
 
 
 @njit(cache=True)
@@ -647,3 +633,53 @@ def bound(limit: float) -> float:
     """A search's bound for a test ``days / mobility <= x`` with ``limit = x * mobility``: a little wider, so that
     every place passing the test lies within the bound however the division rounds."""
     return limit * (1.0 + 1e-9)
+
+
+# The readers of a side's routes, for both forms: ``(days, next_hop)``, the (n, n) matrices indexed [place,
+# destination] (up to the size threshold: read as they are, nothing copied, and the compiled readers' arguments as
+# cheap to pass as before), or :class:`RouteRows` searched on demand. Compiled code picks the form by the argument's
+# type (``numba.extending.overload``); Python code calls the same functions.
+Routes = "tuple[np.ndarray, np.ndarray] | RouteRows"
+
+
+def forward_row(routes: Routes, p: int, limit: float) -> np.ndarray:
+    """The travel days from ``p`` to every place, exact out to ``limit`` (beyond it: the complete route's days,
+    or inf on demand). ``routes``: ``(days, next_hop)`` or :class:`RouteRows`."""
+    return _forward_row(routes, p, limit) if isinstance(routes, RouteRows) else routes[0][p]
+
+
+def toward_row(routes: Routes, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """The travel days and next hops from every place toward ``d`` (the routes of :func:`routes_by_destination`).
+    ``routes``: ``(days, next_hop)`` or :class:`RouteRows`."""
+    return _toward_row(routes, d) if isinstance(routes, RouteRows) else (routes[0][:, d], routes[1][:, d])
+
+
+def known_days(routes: Routes, p: int, q: int) -> float:
+    """The travel days from ``p`` to ``q`` by the complete route (on demand: from ``p``'s forward row if it is
+    kept and reaches ``q`` within its bound, else from a complete search)."""
+    return _known_days(routes, p, q) if isinstance(routes, RouteRows) else routes[0][p, q]
+
+
+def _on_demand(routes: types.Type) -> bool:
+    return isinstance(routes, types.BaseNamedTuple)
+
+
+@overload(forward_row)
+def _forward_row_of(routes, p, limit):  # noqa: ANN001, ANN202 (numba compares the names with the implementation)
+    if _on_demand(routes):
+        return lambda routes, p, limit: _forward_row(routes, p, limit)
+    return lambda routes, p, limit: routes[0][p]
+
+
+@overload(toward_row)
+def _toward_row_of(routes, d):  # noqa: ANN001, ANN202
+    if _on_demand(routes):
+        return lambda routes, d: _toward_row(routes, d)
+    return lambda routes, d: (routes[0][:, d], routes[1][:, d])
+
+
+@overload(known_days)
+def _known_days_of(routes, p, q):  # noqa: ANN001, ANN202
+    if _on_demand(routes):
+        return lambda routes, p, q: _known_days(routes, p, q)
+    return lambda routes, p, q: routes[0][p, q]
