@@ -596,25 +596,47 @@ def _toward_row(rr: RouteRows, d: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def hops_toward(rr: RouteRows, here: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None:
-    """``out[i]``: the next place from ``here[i]`` toward ``targets[i]`` (-1: none)."""
+def _hops_toward(rr: RouteRows, here: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None:
     for i in range(here.size):
-        out[i] = toward_row(rr, targets[i])[1][here[i]]
+        out[i] = _toward_row(rr, targets[i])[1][here[i]]
 
 
 @njit(cache=True)
-def days_between(rr: RouteRows, here: np.ndarray, there: np.ndarray, limit: float, out: np.ndarray) -> None:
+def _days_between(rr: RouteRows, here: np.ndarray, there: np.ndarray, limit: float, out: np.ndarray) -> None:
+    for i in range(here.size):
+        out[i] = _forward_row(rr, here[i], limit)[there[i]]
+
+
+@njit(cache=True)
+def _forward_rows(rr: RouteRows, places: np.ndarray, limit: float, out: np.ndarray) -> None:
+    for i in range(places.size):
+        out[i] = _forward_row(rr, places[i], limit)
+
+
+def hops_toward(routes: Routes, here: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]``: the next place from ``here[i]`` toward ``targets[i]`` (-1: none). ``routes``: ``(days,
+    next_hop)`` or :class:`RouteRows`."""
+    if isinstance(routes, RouteRows):
+        _hops_toward(routes, here, targets, out)
+    else:
+        out[:] = routes[1][here, targets]
+
+
+def days_between(routes: Routes, here: np.ndarray, there: np.ndarray, limit: float, out: np.ndarray) -> None:
     """``out[i]``: the travel days from ``here[i]`` to ``there[i]``, exact out to ``limit`` (beyond it, inf or the
     complete route's)."""
-    for i in range(here.size):
-        out[i] = forward_row(rr, here[i], limit)[there[i]]
+    if isinstance(routes, RouteRows):
+        _days_between(routes, here, there, limit, out)
+    else:
+        out[:] = routes[0][here, there]
 
 
-@njit(cache=True)
-def forward_rows(rr: RouteRows, places: np.ndarray, limit: float, out: np.ndarray) -> None:
+def forward_rows(routes: Routes, places: np.ndarray, limit: float, out: np.ndarray) -> None:
     """``out[i]``: the travel days from ``places[i]`` (see :func:`forward_row`)."""
-    for i in range(places.size):
-        out[i] = forward_row(rr, places[i], limit)
+    if isinstance(routes, RouteRows):
+        _forward_rows(routes, places, limit, out)
+    else:
+        out[:] = routes[0][places]
 
 
 @njit(cache=True)
