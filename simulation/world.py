@@ -149,7 +149,7 @@ are computed anew)."""
 
 ROUTE_ROWS_BYTES = 160 * 2**20
 """Above the size threshold, the rows of a coalition's routes kept at once (:meth:`World.route_rows`): half
-forward rows (8 n bytes each), half rows by destination (12 n bytes): 2,097 and 1,398 rows at 10,000 places."""
+forward rows (8 n bytes each), half rows by destination (12 n bytes): 1,048 and 699 rows at 10,000 places."""
 
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20)
 """Routes and components by road network and mask, shared by every model in the process (at most 64 MiB: five

@@ -168,8 +168,6 @@ class SideRoutes:
         self.holder = holder
         self.control_version = 0  # bumped whenever a place changes hands
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self._all_key: tuple[int, int] | None = None
-        self._all: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
         self._rows: dict[tuple[int, int, int], RouteRows | tuple[np.ndarray, np.ndarray]] = {}
         self._buffers: dict[int, RouteRows] = {}  # on demand: each coalition's last rows, whose storage is reused
         self._rows_all_key: tuple[int, int] | None = None
@@ -217,17 +215,6 @@ class SideRoutes:
             self._rows_all = tuple(self.rows(c) for c in range(self.hostile.shape[0]))
             self._rows_all_key = key
         return self._rows_all
-
-    def all(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-        """The travel days and the next hops of every coalition (two tuples of (n, n) arrays, as :meth:`of` gives
-        them; not stacked, which would copy them whenever a place changes hands)."""
-        key = (self.world.roads_version, self.control_version)
-        if self._all_key != key:
-            routes = [self.of(c) for c in range(self.hostile.shape[0])]
-            self._all = (tuple(r[0] for r in routes), tuple(r[1] for r in routes))
-            self._all_key = key
-        return self._all
-
 
 class UnitRows(Protocol):
     """The unit table as the rules see it (:class:`simulation.engine.units.UnitTable`)."""
