@@ -30,7 +30,16 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from simulation.roads import RoadMatrix
-from simulation.rules.routing import Edges, Previous, component_labels, routes_by_destination
+from simulation.rules.routing import (
+    Edges,
+    Previous,
+    RouteRows,
+    _search_anew,
+    component_labels,
+    routes_by_destination,
+    rows_on_demand,
+    search_scratch,
+)
 from simulation.scenario import Scenario
 
 ROAD_SPEED_PARAMETER = {
@@ -116,7 +125,8 @@ class Roads(NamedTuple):
     speed: np.ndarray  #: (E,) float64, km a day at mobility 1
     is_open: np.ndarray  #: (E,) bool, open to traffic (both ways of a road open and close together)
     back: np.ndarray  #: (E,) int64, the way back (the road ``to -> a``; -1 if none)
-    travel_days: np.ndarray  #: (n, n) float64, shortest travel days at mobility 1 by any open road
+    travel_days: np.ndarray  #: (n, n) float64, shortest travel days at mobility 1 by any open road (up to the size
+    #: threshold; above it (0, 0): see :meth:`World.travel_days_from`)
     distance_km: np.ndarray  #: (n, n) float64, shortest road km by any open road
     next_hop: np.ndarray  #: (n, n) int64, next place toward a destination by any open road (-1: none)
 
@@ -124,15 +134,22 @@ class Roads(NamedTuple):
 DENSE_MOST_PLACES = 500
 """Theatres of up to this many places keep the exact dense path (every destination of the civilians, the commands'
 products of strengths and reach unit by unit, as BLAS sums them): the Iraq and toy scenarios and the tests' small
-theatres. Above it the civilians consider only the destinations within a bound (:mod:`simulation.civilians.bounded`)
-and the commands sum strengths by distinct row of reach first (:func:`simulation.rules.orders._strength_over`):
-their numbers differ from the dense path's. :class:`World` takes it as an argument (``dense_most_places``, from
-:class:`simulation.engine.model.ConflictModel`), so that a test can force either path."""
+theatres. Above it the civilians consider only the destinations within a bound (:mod:`simulation.civilians.bounded`,
+their routes kept as lists by destination) and the commands sum strengths by distinct row of reach first
+(:func:`simulation.rules.orders._strength_over`): their numbers differ from the dense path's. Above it too the
+coalitions' routes are not kept as (n, n) matrices but searched a row at a time as the rules ask for them
+(:meth:`World.route_rows`), and the world keeps no matrix of travel days (:meth:`World.travel_days_from`).
+:class:`World` takes it as an argument (``dense_most_places``, from :class:`simulation.engine.model.ConflictModel`),
+so that a test can force either path."""
 
 RECENT_MASKS, RECENT_BYTES = 3, 128 * 2**20
 """Routes of the last masks a world keeps to repair (about one a coalition): 12 n² bytes each (float64 days, int32
 next hops), as many as fit in RECENT_BYTES (three at 1,000 places, none from about 3,350: then every mask's routes
 are computed anew)."""
+
+ROUTE_ROWS_BYTES = 160 * 2**20
+"""Above the size threshold, the rows of a coalition's routes kept at once (:meth:`World.route_rows`): half
+forward rows (8 n bytes each), half rows by destination (12 n bytes): 1,048 and 699 rows at 10,000 places."""
 
 ROUTE_CACHE = BoundedCache(max_bytes=64 * 2**20)
 """Routes and components by road network and mask, shared by every model in the process (at most 64 MiB: five
@@ -241,7 +258,7 @@ class World:
         self._edge_to, self._edge_from = self.edges.rev_b[open_rev], self.edges.rev_a[open_rev]
         self._nowhere = np.zeros(self.n, dtype=bool)
         self._recent_avoiding: list[Previous] = []  # the last routes_avoiding computed over these roads
-        self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key),
+        self.travel_days, self.distance_km, self.next_hop = ROUTE_CACHE.get(("all", self.network_key, self.dense),
                                                                             self._all_routes)
         self.roads = Roads(self.edges.indptr, self.edges.b, self.edge_km, self.edge_speed, self.edge_open,
                            self.edge_back, self.travel_days, self.distance_km, self.next_hop)
@@ -259,13 +276,36 @@ class World:
         speed, km = self.edge_speed[is_open], self.edge_km[is_open]
         hours = csr_matrix((km / np.where(speed > 0, speed, 1), b, indptr), shape=(self.n, self.n))
         travel_days, pred = dijkstra(hours, directed=False, return_predecessors=True)
+        if not self.dense:
+            # Above the size threshold the matrix of travel days is not kept (:meth:`travel_days_from` searches
+            # the one row asked for), and the next hops are read through a transposed view (the same numbers).
+            del travel_days
+            travel_days = np.empty((0, 0))
         distance_km = dijkstra(csr_matrix((km, b, indptr), shape=(self.n, self.n)), directed=False)
         # For an undirected graph, the predecessor of i on the shortest path from j is the next hop from i
         # toward j; -9999 (unreachable) becomes -1.
-        nxt = pred.T.copy()
+        nxt = pred.T.copy() if self.dense else pred.T
         nxt[nxt < 0] = -1
         np.fill_diagonal(nxt, np.arange(self.n))
         return travel_days, distance_km, nxt
+
+    def route_rows(self, hostile: np.ndarray, buffers: RouteRows | None = None) -> RouteRows:
+        """The routes :meth:`routes_avoiding` gives, read by row and each row searched when first asked for (see
+        :class:`simulation.rules.routing.RouteRows`), in at most about :data:`ROUTE_ROWS_BYTES`; ``buffers``: an
+        earlier set of rows whose storage is reused."""
+        return rows_on_demand(self.edges, self._road_days, self.open_road, hostile, self._nowhere, ROUTE_ROWS_BYTES,
+                              buffers)
+
+    def travel_days_from(self, at: int) -> np.ndarray:
+        """(n,) the shortest travel days at mobility 1 from ``at`` to every place by any open road: a row of
+        :attr:`travel_days` up to the size threshold; above it (where that matrix is not kept) one search."""
+        if self.dense:
+            return self.travel_days[at]
+        graph = self._graph(np.ones(self._edge_to.size, dtype=bool))
+        weights = np.ascontiguousarray(self._road_days[self._edge_from, self._edge_to])
+        days, hops = np.empty(self.n), np.empty(self.n, dtype=np.int64)
+        _search_anew((*graph, weights), at, days, hops, search_scratch(self.n, max(weights.size, 1)), np.inf)
+        return days
 
     def routes_avoiding(self, hostile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Travel days and next hops for a side that may end a trip at, but not pass through, ``hostile`` places.
@@ -290,20 +330,26 @@ class World:
         # works on them. Once as many are kept as fit, the nearest is repaired in place and gives way to the new
         # mask's routes (the cache keeps what the rules read, the transposed copies), rather than the oldest
         # dropped and two n x n arrays allocated and copied a time.
+        # Above the size threshold the rules read the routes by destination through transposed views (no copies,
+        # the same numbers): those arrays are then never repaired in place, as the cache and the rules hold them.
         n = self.n
         keep = min(RECENT_MASKS, RECENT_BYTES // (12 * n * n))  # float64 days, int32 next hops
         recent = self._recent_avoiding
         differ = [int(np.count_nonzero(r.no_exit != hostile)) for r in recent]
         near = recent[differ.index(min(differ))] if recent else None
-        if near is not None and len(recent) >= keep:
+        if near is not None and len(recent) >= keep and self.dense:
             recent = [r for r in recent if r is not near]
             days_t, next_t = near.dist, near.next_hop
         else:
             days_t, next_t = np.empty((n, n)), np.empty((n, n), dtype=np.int32)
+            if near is not None and len(recent) >= keep:
+                recent = [r for r in recent if r is not near]
         routes_by_destination(self.road_km, self._road_days, self.open_road, hostile, self._nowhere, days_t, next_t,
                               previous=near, edges=self.edges)
         if keep:
             self._recent_avoiding = [*recent, Previous(hostile.copy(), self._nowhere, days_t, next_t)][-keep:]
+        if not self.dense:
+            return days_t.T, next_t.T
         return days_t.T.copy(), next_t.T.copy()
 
     def set_road(self, a: str, b: str, is_open: bool) -> None:

@@ -17,7 +17,7 @@ import pytest
 from simulation import world as world_module
 from simulation.civilians import displacement
 from simulation.civilians.bounded import DESTINATION_REACH, bounded_routes, far_routes, home_routes
-from simulation.civilians.displacement import DENSE_MOST_PLACES, civilian_routes
+from simulation.civilians.displacement import DENSE_MOST_PLACES, Routes, civilian_routes, hop_matrix
 from simulation.engine.model import ConflictModel
 from simulation.generate import generate_theatre
 from simulation.rules import orders
@@ -63,8 +63,15 @@ def test_bounded_routes_are_the_complete_routes_within_the_bound(theatre, reach_
     before = None
     for _ in range(6):
         complete = civilian_routes(world.road_km, world.open_road, passable, edges=world.edges)
-        km, nxt, searched = bounded_routes(world.edges, world.road_km, world.open_road, passable, reach_km)
+        routes, searched = bounded_routes(world.edges, world.road_km, world.open_road, passable, reach_km)
+        km, nxt = routes.dense()
         assert searched == n
+        assert routes.place.size == np.isfinite(km).sum()  # only the places within the bound are kept
+        # The hop matrix of the lists is the hop matrix of the (n, n) routes.
+        slots = displacement.road_slots(world.road_km, 5.0)
+        got, want = hop_matrix(routes, slots, 100.0), hop_matrix(Routes(km, nxt), slots, 100.0)
+        for x, y in zip(got, want):
+            np.testing.assert_array_equal(x, y)
         inside = complete.to_km <= reach_km
         assert inside.sum() > n  # more than the places themselves
         np.testing.assert_array_equal(km[inside], complete.to_km[inside])
@@ -73,13 +80,14 @@ def test_bounded_routes_are_the_complete_routes_within_the_bound(theatre, reach_
         if np.isfinite(reach_km):
             assert (~inside).any()
         if before is not None:  # repaired from the last mask's routes: the same, fewer destinations searched
-            again, again_next, redone = bounded_routes(world.edges, world.road_km, world.open_road, passable,
-                                                       reach_km, before)
+            repaired, redone = bounded_routes(world.edges, world.road_km, world.open_road, passable, reach_km,
+                                              before)
+            again, again_next = repaired.dense()
             np.testing.assert_array_equal(again, km)
             np.testing.assert_array_equal(again_next, nxt)
             if np.isfinite(reach_km):
                 assert 0 < redone < n
-        before = (passable, km, nxt)
+        before = (passable, routes)
         passable = passable.copy()
         passable[rng.choice(n, 2, replace=False)] ^= True  # a battle starts or ends
 
@@ -89,8 +97,9 @@ def test_routes_home_beyond_the_bound_follow_the_world(theatre):
     world = World(scenario, dict(scenario.parameters))
     passable = np.ones(world.n, dtype=bool)
     passable[world.population0.argmax()] = False
-    km, nxt, _ = bounded_routes(world.edges, world.road_km, world.open_road, passable, 60.0)
-    home = home_routes(nxt, far_routes(world.next_hop, world.distance_km, 60.0))
+    routes, _ = bounded_routes(world.edges, world.road_km, world.open_road, passable, 60.0)
+    km, nxt = routes.dense()
+    home = home_routes(routes, far_routes(world.next_hop, world.distance_km, 60.0))
     near = world.distance_km.T <= 60.0
     assert near.any() and (~near).any()
     np.testing.assert_array_equal(home[near], nxt[near])

@@ -71,7 +71,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.civilians import travel
-from simulation.civilians.bounded import DESTINATION_REACH, bounded_routes, far_routes, home_routes
+from simulation.civilians.bounded import (
+    DESTINATION_REACH,
+    SparseRoutes,
+    bounded_routes,
+    far_routes,
+    home_routes,
+    sparse_hop_entries,
+    sparse_hop_rows,
+)
 from simulation.civilians.groups import (
     DOCTRINE_COLUMNS,
     DOCTRINE_SIDE,
@@ -215,6 +223,8 @@ class Routes:
 def _arrays_of(value: object) -> list[np.ndarray]:
     if isinstance(value, Routes):
         return [value.to_km, value.to_next]
+    if isinstance(value, SparseRoutes):
+        return list(value)
     return [value.data, value.indices, value.indptr]
 
 
@@ -263,15 +273,25 @@ def civilian_routes(road_km: np.ndarray, open_road: np.ndarray, passable: np.nda
     return Routes(dist, nxt)
 
 
-def hop_matrix(routes: Routes, roads: RoadSlots, destination_distance_km: float) -> Hops:
+def hop_matrix(routes: Routes | SparseRoutes, roads: RoadSlots, destination_distance_km: float) -> Hops:
     """The sparse matrix that turns destination weights [d, o] into weights per road out of each place
     [j * n + c, o]: entry ``(j * n + c, d)`` is ``exp(-road km from c to d / destination_distance_km)`` where
-    ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``)."""
-    n, J = routes.to_next.shape[0], roads.out_edge.shape[1]
-    indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
-    indices = np.empty(hop_rows(routes.to_next, roads.out_edge, roads.head, indptr), dtype=np.int32)
-    km = np.empty(indptr[-1])
-    hop_entries(routes.to_next, roads.out_edge, roads.head, routes.to_km, indptr, indices, km)
+    ``c``'s ``j``-th road is the first of its route to ``d`` (``j == J``, the largest degree: ``d == c``). The
+    routes as (n, n) matrices or, above the size threshold, as lists by destination (the same matrix)."""
+    J = roads.out_edge.shape[1]
+    if isinstance(routes, SparseRoutes):
+        n = routes.ptr.size - 1
+        indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
+        lists = (routes.ptr, routes.place, routes.next_hop)
+        indices = np.empty(sparse_hop_rows(*lists, roads.out_edge, roads.head, indptr), dtype=np.int32)
+        km = np.empty(indptr[-1])
+        sparse_hop_entries(*lists, routes.km, roads.out_edge, roads.head, indptr, indices, km)
+    else:
+        n = routes.to_next.shape[0]
+        indptr = np.zeros(n * (J + 1) + 1, dtype=np.int32)  # int32: scipy.sparse's own index type
+        indices = np.empty(hop_rows(routes.to_next, roads.out_edge, roads.head, indptr), dtype=np.int32)
+        km = np.empty(indptr[-1])
+        hop_entries(routes.to_next, roads.out_edge, roads.head, routes.to_km, indptr, indices, km)
     np.negative(km, out=km)
     np.divide(km, destination_distance_km, out=km)
     return Hops(indptr, indices, np.exp(km, out=km))
@@ -298,6 +318,7 @@ class Civilians:
 
     _recent_routes: tuple[tuple[bytes, np.ndarray, Routes], ...] = ()  # (network key, mask, routes): see _routes
     _far: tuple = (None, None)  # (network key, the routes home's part from the world): see _home
+    _lists_size = 0  # entries of the last bounded routes' lists (see bounded_routes' size_hint)
 
     def __init__(self, world: World, parameters: dict[str, float], rng: np.random.Generator):
         self.world = world
@@ -690,7 +711,7 @@ class Civilians:
         bound = b"" if self.reach_km is None else b"within" + np.float64(self.reach_km).tobytes()
         return self.world.network_key + bound + passable.tobytes()
 
-    def _routes(self, passable: np.ndarray) -> Routes:
+    def _routes(self, passable: np.ndarray) -> Routes | SparseRoutes:
         """Routes through ``passable`` places (cached, see :data:`ROUTE_CACHE`: they change only with battles,
         checkpoints and roads)."""
         w = self.world
@@ -700,15 +721,14 @@ class Civilians:
             # mostly the same): the same routes as computed anew, for less work the fewer places changed.
             near = min((r for r in self._recent_routes if r[0] == w.network_key),
                        key=lambda r: int(np.count_nonzero(r[1] != passable)), default=None)
-            if self.reach_km is not None:  # a large theatre: destinations within reach only
-                to_km, to_next, _ = bounded_routes(w.edges, w.road_km, w.open_road, passable, self.reach_km,
-                                                   None if near is None else (near[1], near[2].to_km,
-                                                                              near[2].to_next))
-                routes = Routes(to_km, to_next)
+            if self.reach_km is not None:  # a large theatre: destinations within reach only, as lists
+                routes, _ = bounded_routes(w.edges, w.road_km, w.open_road, passable, self.reach_km,
+                                           near[1:] if near is not None else None, self._lists_size)
+                self._lists_size = routes.place.size
             else:
                 routes = civilian_routes(w.road_km, w.open_road, passable, near[1:] if near is not None else None,
                                          w.edges)
-            keep = min(RECENT_ROUTES, LAST_ROUTES_BYTES // (routes.to_km.nbytes + routes.to_next.nbytes))
+            keep = min(RECENT_ROUTES, LAST_ROUTES_BYTES // sum(a.nbytes for a in _arrays_of(routes)))
             self._recent_routes = (*self._recent_routes, (w.network_key, passable.copy(), routes))[-keep:] \
                 if keep else ()
             return routes
@@ -725,7 +745,7 @@ class Civilians:
         if self._far[0] != w.network_key:  # the world's part, once per road network
             self._far = (w.network_key, far_routes(w.next_hop, w.distance_km, self.reach_km))
         return ROUTE_CACHE.get(b"home" + self._route_key(passable), lambda: Routes(
-            _NO_KM, home_routes(self._routes(passable).to_next, self._far[1]))).to_next
+            _NO_KM, home_routes(self._routes(passable), self._far[1]))).to_next
 
     def _hops(self, passable: np.ndarray, nest: float = 1.0) -> Hops:
         """The matrix that turns destination weights into weights per road out of each place, for routes

@@ -277,7 +277,7 @@ class ConflictModel(mesa.Model):
                     if held.size == 0:
                         self._log(e.kind, at, f"{int(e.amount)} {e.faction} could not arrive: nothing held")
                         continue
-                    at = int(held[np.argmin(w.travel_days[at, held])])
+                    at = int(held[np.argmin(w.travel_days_from(at)[held])])
                 quality = p["reinforcement_quality" if e.kind == "reinforcement" else "volunteer_quality"]
                 amount = int(round(e.amount))
                 if amount > 0:

@@ -83,6 +83,7 @@ from simulation.roads import road_open
 from simulation.rules import draws
 from simulation.rules.movement import set_courses
 from simulation.rules.orders import threatened as under_threat
+from simulation.rules.routing import RouteRows, forward_row, toward_row
 from simulation.rules.state import (
     DESERTED,
     Places,
@@ -139,7 +140,7 @@ def daily_morale_and_routs(state: State, rng: np.random.Generator, params: dict[
     dest, reached, hop = np.empty(k, dtype=np.int64), np.empty(k, dtype=bool), np.full(k, -1, dtype=np.int64)
     for c in np.flatnonzero(coalitions).tolist():
         _rout_destinations(c, rout, u.packed, state.packed_sides, (held_by, enemy_here, under_threat(state, c)),
-                           state.routes.of(c)[0], state.world.packed_roads, (dest, reached, hop))
+                           state.routes.rows(c), state.world.packed_roads, (dest, reached, hop))
     # Nowhere to go: the unit dissolves.
     _settle_routs(rout, deserters, reached, u.packed, state.packed_tally)
     plain = reached & (hop < 0)
@@ -415,15 +416,15 @@ def _cut_off_places(road_net: tuple, value: np.ndarray, passable: np.ndarray, fa
 
 @njit(cache=True)
 def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Sides, around: tuple,
-                       days: np.ndarray, roads: Roads, out: tuple) -> None:
+                       routes: RouteRows, roads: Roads, out: tuple) -> None:
     """For the routing units (rows ``rout``) of ``coalition``: where each makes for (``out``: ``(dest,
     reached, hop)``).
 
     ``around`` is ``(held_by, enemy_here, threat)``: the coalition holding each place, enemies of each
     coalition present there, whether enemies threaten each place (``threat_to(...) > 0``, see
-    :func:`simulation.rules.orders.threatened`). The destination is the nearest place
-    by ``days`` (its coalition's travel days; the first on a tie) other than its own that the coalition holds,
-    no farther from its faction's rear than where it stands (``days`` to ``rear``), where no enemy is present
+    :func:`simulation.rules.orders.threatened`). The destination is the nearest place by its coalition's travel
+    days (``routes``, read by row; the first on a tie) other than its own that the coalition holds, no farther
+    from its faction's rear than where it stands (travel days to ``rear``), where no enemy is present
     and none threatens; else such a place where no enemy is present; else the same two without the rear
     (``hop`` stays -1). A unit
     with neither (it is inside a place its enemies hold: no route of its side leads out) falls back by the road
@@ -442,6 +443,8 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Si
         here = u.loc[r]
         reached[i] = False
         rear = s.rear[u.faction[r]]
+        days = forward_row(routes, here, np.inf)  # days from here
+        to_rear = toward_row(routes, rear)[0] if rear >= 0 else days  # days to the rear (read if rear >= 0)
         for mode in range(4):  # calm and rearward; rearward; calm; anywhere with no enemy present
             calm_only, rearward = mode % 2 == 0, mode < 2 and rear >= 0
             best, top = -1, np.inf
@@ -450,10 +453,10 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Si
                     continue
                 if calm_only and threat[q] > 0:
                     continue
-                if rearward and days[q, rear] > days[here, rear]:
+                if rearward and to_rear[q] > to_rear[here]:
                     continue
-                if days[here, q] < top:
-                    best, top = q, days[here, q]
+                if days[q] < top:
+                    best, top = q, days[q]
             if best >= 0:
                 dest[i], reached[i] = best, True
                 break
@@ -478,9 +481,10 @@ def _rout_destinations(coalition: int, rout: np.ndarray, units: Units, sides: Si
             to = q
             if held_by[q] != coalition:
                 top = np.inf
+                from_q = forward_row(routes, q, np.inf)
                 for v in range(n):
-                    if v != here and held_by[v] == coalition and not enemy_here[v, coalition] and days[q, v] < top:
-                        to, top = v, days[q, v]
+                    if v != here and held_by[v] == coalition and not enemy_here[v, coalition] and from_q[v] < top:
+                        to, top = v, from_q[v]
             dest[i], reached[i], hop[i] = to, True, q
             break
 

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from simulation.roads import road_value
+from simulation.rules.routing import RouteRows, hops_toward, toward_row
 from simulation.rules.state import Presence, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
 
@@ -47,7 +48,7 @@ def move(state: State, params: dict[str, float]) -> None:
     held_by = sides.coalition_of[state.controller]
     enemies_here = state.presence.personnel @ sides.hostile.T > 0  # [place, coalition]
     _move_units(rows, u.packed, state.packed_sides, state.world.packed_roads, held_by, enemies_here,
-                state.routes.all()[1])
+                state.routes.rows_all())
     arrived = rows[(u.next[rows] < 0) & u.routing[rows]]
     u.routing[arrived] = False
     u.morale[arrived] = np.maximum(u.morale[arrived], params["rout_threshold"] + 0.1)
@@ -77,13 +78,15 @@ def set_courses(state: State, rows: np.ndarray, targets: np.ndarray) -> None:
     loc = u.loc[rows]
     coalition = state.sides.coalition_of[u.faction[rows]]
     first = int(coalition[0]) if coalition.size else 0
+    own = np.empty(loc.size, dtype=np.int64)
     if (coalition == first).all():
-        own = state.routes.of(first)[1][loc, targets]
+        hops_toward(state.routes.rows(first), loc, targets, own)
     else:
-        own = np.empty(loc.size, dtype=np.int64)
         for c in distinct(coalition):
             sel = coalition == c
-            own[sel] = state.routes.of(c)[1][loc[sel], targets[sel]]
+            hops = np.empty(int(sel.sum()), dtype=np.int64)
+            hops_toward(state.routes.rows(c), loc[sel], targets[sel], hops)
+            own[sel] = hops
     hops = np.where(own >= 0, own, w.next_hop[loc, targets])
     u.target[rows] = targets
     go = (hops >= 0) & (hops != loc)
@@ -103,12 +106,12 @@ def merge_idle(state: State) -> None:
 
 @njit(cache=True)
 def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held_by: np.ndarray,
-                enemies_here: np.ndarray, next_hop: tuple[np.ndarray, ...]) -> None:
+                enemies_here: np.ndarray, routes: tuple[RouteRows, ...]) -> None:
     """Move the units ``rows`` (on the road: ``next >= 0``) for one day, in place.
 
     ``held_by``: (n,) the coalition holding each place; ``enemies_here``: (n, coalitions) enemies of the
-    coalition present at the place; ``next_hop``: by coalition, (n, n) next place toward a target by the
-    coalition's routes, -1 if none (then any road, ``roads.next_hop``, is taken).
+    coalition present at the place; ``routes``: by coalition, its routes (next place toward a target, -1 if
+    none: then any road, ``roads.next_hop``, is taken).
     """
     u, s, rd = unit_columns(units), side_columns(sides), Roads(*roads)
     loc, nxt, km_left = u.loc, u.next, u.km_left
@@ -132,7 +135,7 @@ def _move_units(rows: np.ndarray, units: Units, sides: Sides, roads: Roads, held
             if here == u.target[r] or s.hostile[c, held_by[here]] or enemies_here[here, c]:
                 nxt[r] = -1
                 continue
-            hop = next_hop[c][here, u.target[r]]
+            hop = toward_row(routes[c], u.target[r])[1][here]
             if hop < 0:
                 hop = rd.next_hop[here, u.target[r]]
             if hop >= 0:

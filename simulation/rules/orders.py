@@ -80,6 +80,8 @@ from numba import njit, types
 from numba.typed import Dict
 
 from simulation.roads import road_value
+from simulation.rules.routing import RouteRows, days_between, forward_row, forward_rows, known_days, toward_row
+from simulation.rules.routing import bound as _bound
 from simulation.rules.state import Places, Roads, Sides, State, Units, distinct, side_columns, unit_columns
 
 _NO_CAPS = np.zeros(0)  # detachments without caps
@@ -142,7 +144,9 @@ def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks:
     w = state.world
     mobility = float(state.sides.mobility[faction])
     # A place an attack will reach within a day needs no detachment; one that only far units are sent to does.
-    near = days[state.units.loc[sent], targets] / mobility <= 1.0
+    near = np.empty(sent.size)
+    days_between(days, state.units.loc[sent], targets, _bound(mobility), near)
+    near = near / mobility <= 1.0
     empty = np.empty(w.n, dtype=bool)
     if not _undefended(state.holder, state.sides.hostile[c], state.presence.personnel, state.offensive_in[faction],
                        w.governorate_of, targets[near], empty):
@@ -157,7 +161,9 @@ def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks:
         return None
     place_of_row = np.empty(decay.shape[0], dtype=np.int64)
     place_of_row[row] = loc  # the units of a row of the reach are at one place
-    in_day = (days[place_of_row] / mobility <= 1.0).astype(float)  # by row of the reach, as decay
+    in_day = np.empty((place_of_row.size, w.n))
+    forward_rows(days, place_of_row, _bound(mobility), in_day)
+    in_day = (in_day / mobility <= 1.0).astype(float)  # by row of the reach, as decay
     # The nearest unit that can spare a detachment of 10 or more goes (a smaller one would stay, see
     # _detachments, and the town would wait for nobody: Qayyarah, 12-17 June, in runs before this rule).
     big = _can_detach(state, rows, loc, c, params["detachment_share"])
@@ -346,7 +352,7 @@ def dispatch(state: State, orders: Orders) -> None:
     parent, split_by = np.empty(rows.size, dtype=np.int64), np.zeros(sides.hostile.shape[0], dtype=bool)
     caps = _NO_CAPS if orders.at_most is None else np.asarray(orders.at_most, dtype=float)
     added = _send_units((rows, targets, orders.keep_share, caps), u.packed, u.n, state.packed_sides,
-                        state.controller, state.world.packed_roads, state.routes.all()[1], (parent, split_by))
+                        state.controller, state.world.packed_roads, state.routes.rows_all(), (parent, split_by))
     if added:
         # The strength left at the units' places changes: so does the threat they pose.
         threat = state.estimates.threat
@@ -369,7 +375,7 @@ def withdraw(state: State, rows: np.ndarray, hold_value: float) -> Withdrawals:
         dest = np.empty(sel.size, dtype=np.int64)
         threat = threat_to(state, c)
         linked = linked_to_rear(state, c, (state.holder == c) & (threat == 0))
-        _retreats(sel, c, state.holder, threat, state.routes.of(c), u.packed, w.packed_roads,
+        _retreats(sel, c, state.holder, threat, state.routes.rows(c), u.packed, w.packed_roads,
                   state.sides.rear, linked, w.value < hold_value, dest)
         gone.append(sel[dest >= 0])
         where.append(dest[dest >= 0])
@@ -446,7 +452,7 @@ def _threat_terms(state: State, coalition: int | None = None,
     a mask of ``coalitions``, for their units)."""
     mask = state.sides.hostile[coalition] if coalitions is None else coalitions
     # units split off today are not counted until tomorrow (presence.here)
-    return _within_a_day(state.units.packed, state.presence.here, state.packed_sides, mask, state.routes.all()[0],
+    return _within_a_day(state.units.packed, state.presence.here, state.packed_sides, mask, state.routes.rows_all(),
                          (state.offensive_in, state.world.governorate_of, state.offensive_at))
 
 
@@ -500,7 +506,7 @@ def _free_and_reach(state: State, faction: int, params: dict[str, float], only_a
     """The free units of ``faction`` (see the module's docstring; with ``only_active``, those in governorates
     where its offensive has begun), their places, and what :func:`_reach_of` gives for them."""
     u = state.units
-    days = state.routes.of(state.sides.coalition_of[faction])[0]
+    days = state.routes.rows(state.sides.coalition_of[faction])
     rows, loc = np.empty(u.n, dtype=np.int64), np.empty(u.n, dtype=np.int64)
     m = _free_of(u.packed, u.n, _command(state, faction, only_active, garrisons), (rows, loc))
     rows, loc = rows[:m], loc[:m]
@@ -515,12 +521,12 @@ def _reach_of(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, par
     ``tribal_home_radius_km`` of their home), the discount of a target's score by the travel days there
     (``exp(-days / reach_days)``), each unit's effective strength, and the coalition's travel days between
     places (before the faction's mobility)."""
-    days = state.routes.of(state.sides.coalition_of[faction])[0]
+    days = state.routes.rows(state.sides.coalition_of[faction])
     reach, eff = _reach_rows(state, faction, rows, loc, days, params, tribal)
     return reach, eff, days
 
 
-def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, days: np.ndarray,
+def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, days: RouteRows,
                 params: dict[str, float], tribal: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """:func:`_reach` for the units ``rows`` at ``loc``: ``((in_reach, decay, row), effective)``, the reach by
     distinct row (one per place, or per place and home for ``tribal`` units) and each unit's row of it."""
@@ -611,7 +617,7 @@ def _free_and_vacant(units: Units, n: int, command: tuple, holder: np.ndarray, n
 
 
 @njit(cache=True)
-def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mobility: float,
+def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRows, mobility: float,
            distance_km: np.ndarray, params: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
     """For the units ``rows`` at ``loc`` (``params``: ``(reach_days, home_radius_km, tribal)``): whether each
     place is within ``reach_days`` of travel (``days / mobility``; for ``tribal`` units, also within
@@ -622,7 +628,7 @@ def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mo
     u = unit_columns(units)
     reach_days, home_radius_km, tribal = params
     row, effective = out
-    n = days.shape[1]
+    n = distance_km.shape[1]
     first = Dict.empty(key_type=types.int64, value_type=types.int64)  # place (and home) -> row
     of_unit = np.empty(rows.size, dtype=np.int64)  # the first unit of each row
     d = 0
@@ -641,7 +647,7 @@ def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: np.ndarray, mo
     for j in range(d):
         i = of_unit[j]
         home = u.home[rows[i]]
-        dd = days[loc[i]]
+        dd = forward_row(days, loc[i], _bound(reach_days * mobility))
         for q in range(n):
             t = dd[q] / mobility
             ok = t <= reach_days
@@ -819,7 +825,7 @@ def _hold_orders(free: tuple, units: Units, front: tuple, places: Places, assess
             wanted = 1.5 * need[q] / (per_person * defender_advantage * pl.fortification[q])
         else:
             wanted = 1.2 * counterattack_ratio * max(defence[q], 1.0) / per_person
-        t = days[loc[i], q] / mobility
+        t = known_days(days, loc[i], q) / mobility
         j = k  # insert after every unit no farther away: a stable sort
         while j > 0 and key[j - 1] > t:
             key[j], send_rows[j], send_to[j], at_most[j] = key[j - 1], send_rows[j - 1], send_to[j - 1], at_most[j - 1]
@@ -1000,7 +1006,7 @@ def _vacuum_orders(free: tuple, vacuum: np.ndarray, value: np.ndarray, reach: tu
                     arg = q
             best[i] = arg if top > 0 else -1
         arg_of[i] = arg
-        t = days[loc[i], arg] / mobility
+        t = known_days(days, loc[i], arg) / mobility if best[i] >= 0 else np.inf  # (the others are not sent)
         j = i  # insert after every unit no farther away: a stable sort
         while j > 0 and key[j - 1] > t:
             key[j], order[j] = key[j - 1], order[j - 1]
@@ -1050,13 +1056,13 @@ def _defence(effective: np.ndarray, hostile: np.ndarray, holder: np.ndarray, def
 
 @njit(cache=True)
 def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndarray,
-                  days_by_coalition: tuple[np.ndarray, ...], offensive: tuple) -> tuple[np.ndarray, ...]:
+                  routes: tuple[RouteRows, ...], offensive: tuple) -> tuple[np.ndarray, ...]:
     """The units that threaten a coalition (those ``here`` — present, not on the road — not routing, of a
     coalition ``hostile`` to it, and whose faction's offensive has begun where they stand),
     for :func:`threat_to`: ``(effective, row, reach)``, their effective strength in the order of their rows,
     each one's row of ``reach``, and ``reach``, one row per faction and place of such units (in the order the
     units first have it): 1.0 or 0.0, whether each place is within a day of travel of them by their own
-    coalition's routes (``days_by_coalition[coalition][from, to] / mobility <= 1``) in a governorate where their
+    coalition's routes (``routes``: by coalition; days from, to, ``/ mobility <= 1``) in a governorate where their
     offensive has begun too (``offensive``: ``(offensive_in, governorate, offensive_at)``, faction x
     governorate, by place, and faction x place: where a unit standing takes part in its side's offensive, see
     :func:`simulation.rules.insurgency.offensive_fronts`). ``effective @ reach[row]`` is the threat at each
@@ -1092,18 +1098,18 @@ def _within_a_day(units: Units, here: np.ndarray, sides: Sides, hostile: np.ndar
     for j in range(d):
         r = of_row[j]
         f = u.faction[r]
-        days = days_by_coalition[s.coalition_of[f]][u.loc[r]]
         speed = s.mobility[f]
+        days = forward_row(routes[s.coalition_of[f]], u.loc[r], _bound(speed))
         for q in range(n):
             reach[j, q] = 1.0 if (days[q] / speed <= 1.0) & active[f, q] else 0.0  # (no branch: vectorised)
     return effective[:k], row[:k], reach
 
 
 @njit(cache=True)
-def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, routes: tuple, units: Units,
+def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarray, routes: RouteRows, units: Units,
               roads: Roads, rear: np.ndarray, linked: np.ndarray, no_stand: np.ndarray, dest: np.ndarray) -> None:
     """Orderly withdrawals of the units ``rows`` of coalition ``side``: each one's destination (``dest``; -1 if
-    none) is the nearest place by the coalition's travel days (``routes``: ``(days, next_hop)``; the first on a
+    none) is the nearest place by the coalition's travel days (``routes``: its routes by row; the first on a
     tie), other than its own, that the coalition holds (``holder``) and no enemy threatens (``threat`` 0): of those
     ``linked`` to the rear through such places (see :func:`linked_to_rear`), the nearest no farther from its
     faction's rear (``rear``, by faction; -1 for none) than where it stands; else the nearest linked one; else
@@ -1116,12 +1122,13 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
     with a destination gets it as its objective and, unless its next place
     (by ``next_hop``, or by any road if it must) is none or where it is, that place and the road's length."""
     u, rd = unit_columns(units), Roads(*roads)
-    days, next_hop = routes
     n = holder.size
     for i in range(rows.size):
         r = rows[i]
         here = u.loc[r]
         back = rear[u.faction[r]]
+        days = forward_row(routes, here, np.inf)  # days from here
+        to_back = toward_row(routes, back)[0] if back >= 0 else days  # days to the rear (read if back >= 0)
         best = np.inf
         arg = 0
         for mode in range(3):  # linked and rearward; linked; any
@@ -1133,11 +1140,11 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
                     continue
                 if mode < 2 and not linked[q]:
                     continue
-                if mode < 2 and no_stand[q] and days[here, q] < 1.0:
+                if mode < 2 and no_stand[q] and days[q] < 1.0:
                     continue
-                if rearward and days[q, back] > days[here, back]:
+                if rearward and to_back[q] > to_back[here]:
                     continue
-                t = days[here, q]
+                t = days[q]
                 if t < best:
                     best = t
                     arg = q
@@ -1148,7 +1155,7 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
             continue
         dest[i] = arg
         u.target[r] = arg
-        h = next_hop[here, arg]
+        h = toward_row(routes, arg)[1][here]
         if h < 0:
             h = rd.next_hop[here, arg]
         if h >= 0 and h != here:
@@ -1158,7 +1165,7 @@ def _retreats(rows: np.ndarray, side: int, holder: np.ndarray, threat: np.ndarra
 
 @njit(cache=True)
 def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_place: np.ndarray,
-                 personnel: np.ndarray, next_by_coalition: tuple[np.ndarray, ...], any_next: np.ndarray,
+                 personnel: np.ndarray, next_by_coalition: tuple[RouteRows, ...], any_next: np.ndarray,
                  out: tuple) -> None:
     """What :func:`dispatch` sends (``orders``: ``(rows, targets, keep_share, at_most)``; ``out``: ``(hop,
     send, go)``): for each unit (at ``here``, of ``coalition``, with ``personnel``) sent toward its target, its
@@ -1175,7 +1182,7 @@ def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_pla
     hop, send, go = out
     m = targets.size
     for i in range(m):
-        h = next_by_coalition[coalition[i]][here[i], targets[i]]
+        h = toward_row(next_by_coalition[coalition[i]], targets[i])[1][here[i]]
         hop[i] = h if h >= 0 else any_next[here[i], targets[i]]
         go[i] = targets[i] != here[i] and hop[i] >= 0
         keep = np.int64(np.rint(personnel[i] * keep_share)) if own_place[i] else 0
@@ -1205,7 +1212,7 @@ def _detachments(orders: tuple, here: np.ndarray, coalition: np.ndarray, own_pla
 
 @njit(cache=True)
 def _send_units(orders: tuple, units: Units, n: int, sides: Sides, controller: np.ndarray, roads: Roads,
-                next_by_coalition: tuple[np.ndarray, ...], out: tuple) -> int:
+                next_by_coalition: tuple[RouteRows, ...], out: tuple) -> int:
     """:func:`dispatch` on the unit table's columns (rows ``0..n-1`` in use; room for as many more as units
     sent): the units ``orders[0]`` are sent toward ``orders[1]`` as :func:`_detachments` decides. A unit that
     sends only part of itself splits: the part sent becomes a new row (``n``, ``n + 1``, ... in the order of

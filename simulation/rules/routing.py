@@ -11,12 +11,13 @@ that order) to reach it by a shortest route is its predecessor.
 
 Parameters read: the road speeds above (through the world's matrices). No random draws.
 
-Entries: :func:`routes_into` (routes toward every place, avoiding places), :func:`shortest_paths` (Dijkstra
-from every place) and :func:`component_labels`. The graph has some seventy places and a few hundred directed
-roads; SciPy's ``csgraph`` routines spend most of their time on that size validating and converting their input
-(about 0.2 ms a call, against some 20 us of work), and routes are needed every time a place changes hands, so
-these are the same algorithms, compiled, on the same CSR arrays. ``tests/test_routing.py`` checks them against
-SciPy and against NetworkX's shortest paths on the scenarios' road networks.
+Entries: :func:`routes_into` (routes toward every place, avoiding places), :func:`shortest_paths` (Dijkstra from
+every place), :func:`component_labels`, and :class:`RouteRows` (a side's routes read a row at a time, from the
+matrices or, on a large theatre, each row searched when first asked for). The graph has some seventy places and a
+few hundred directed roads; SciPy's ``csgraph`` routines spend most of their time on that size validating and
+converting their input (about 0.2 ms a call, against some 20 us of work), and routes are needed every time a place
+changes hands, so these are the same algorithms, compiled, on the same CSR arrays. ``tests/test_routing.py`` checks
+them against SciPy and against NetworkX's shortest paths on the scenarios' road networks.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 
 @njit(cache=True, inline="always")
@@ -492,3 +494,214 @@ def _component_labels(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarra
         while parent[r] != r:
             r = parent[r]
         labels[v] = r
+
+
+class RouteRows(NamedTuple):
+    """A side's routes read a row at a time: the travel days from a place to every place (a forward row) and the
+    travel days and next hops from every place toward a destination (a row by destination), as
+    :func:`forward_row` and :func:`toward_row` give them.
+
+    Dense (:func:`dense_rows`): every row is there, read from the (n, n) matrices of :func:`routes_into` (the same
+    numbers). On demand (:func:`rows_on_demand`, for large theatres): a row is searched when first asked for, by
+    :func:`_dijkstra` over the allowed roads (forward, out to the bound asked for) or :func:`_search_anew` over the
+    reversed graph (toward a destination, complete: the routes of :func:`routes_by_destination`), into a fixed
+    number of rows that are reused in turn (a cache bounded by bytes). A row read must be used before the next
+    row of the same kind is asked for (asking may reuse its storage once every row has been used since)."""
+
+    fw_slot: np.ndarray  #: (n,) int64, the row of ``fw_days`` holding the days from each place (-1: none)
+    fw_owner: np.ndarray  #: (K,) int64, the place whose forward row each row is (-1: none)
+    fw_limit: np.ndarray  #: (K,) float64, the bound each forward row was searched to (inf: complete)
+    fw_days: np.ndarray  #: (K, n) float64, days from the row's place (inf beyond its bound)
+    to_slot: np.ndarray  #: (n,) int64, the row of ``to_days`` and ``to_hop`` toward each destination (-1: none)
+    to_owner: np.ndarray  #: (K',) int64, the destination of each row (-1: none)
+    to_days: np.ndarray  #: (K', n) float64, days from each place to the row's destination
+    to_hop: np.ndarray  #: (K', n) int32, the next place from each place toward it (-1: none)
+    clock: np.ndarray  #: (4,) int64: the next forward row and row by destination to reuse; searches of each
+    forward: tuple  #: the allowed roads as CSR ``(indptr, indices, weights)``
+    backward: tuple  #: the reversed graph of the allowed roads, as :func:`_reversed_graph` gives it
+    scratch: tuple  #: :func:`search_scratch` for the searches
+    pred: np.ndarray  #: (n,) int64, the forward searches' predecessors (not kept)
+
+
+def forward_graph(e: Edges, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray,
+                  no_entry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The roads ``a -> b`` allowed by the masks (see :func:`routes_into`) in CSR form ``(indptr, indices,
+    weights)``, in increasing ``a``, then ``b``."""
+    a, b = e.a, e.b
+    keep = open_road[a, b] & ~no_exit[a] & ~no_entry[b]
+    indptr = np.zeros(no_exit.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a[keep], minlength=no_exit.size), out=indptr[1:])
+    return indptr, b[keep], np.ascontiguousarray(length[a[keep], b[keep]])
+
+
+def rows_on_demand(e: Edges, length: np.ndarray, open_road: np.ndarray, no_exit: np.ndarray, no_entry: np.ndarray,
+                   max_bytes: int, buffers: RouteRows | None = None) -> RouteRows:
+    """Rows searched when first asked for (see :class:`RouteRows`) over the roads that neither leave a
+    ``no_exit`` place nor enter a ``no_entry`` one, in at most about ``max_bytes`` (half for each kind of row; at
+    least three of each). ``buffers``: rows of an earlier set of the same size, whose storage is reused (their
+    rows are forgotten)."""
+    n = no_exit.size
+    k_fw = int(min(n, max(3, max_bytes // 2 // (8 * n))))
+    k_to = int(min(n, max(3, max_bytes // 2 // (12 * n))))
+    if buffers is not None and buffers.fw_days.shape == (k_fw, n) and buffers.to_days.shape == (k_to, n):
+        fw_days, to_days, to_hop = buffers.fw_days, buffers.to_days, buffers.to_hop
+    else:
+        fw_days, to_days, to_hop = np.empty((k_fw, n)), np.empty((k_to, n)), np.empty((k_to, n), dtype=np.int32)
+    back = _reversed_graph(e, length, open_road, no_exit, no_entry)
+    return RouteRows(np.full(n, -1, dtype=np.int64), np.full(k_fw, -1, dtype=np.int64), np.zeros(k_fw), fw_days,
+                     np.full(n, -1, dtype=np.int64), np.full(k_to, -1, dtype=np.int64), to_days, to_hop,
+                     np.zeros(4, dtype=np.int64), forward_graph(e, length, open_road, no_exit, no_entry), back,
+                     search_scratch(n, max(e.a.size, 1)), np.empty(n, dtype=np.int64))
+
+
+@njit(cache=True)
+def _forward_row(rr: RouteRows, p: int, limit: float) -> np.ndarray:
+    """:func:`forward_row` of rows on demand."""
+    k = rr.fw_slot[p]
+    if k >= 0 and rr.fw_limit[k] >= limit:
+        return rr.fw_days[k]
+    if k < 0:
+        k = rr.clock[0]
+        rr.clock[0] = (k + 1) % rr.fw_owner.size
+        old = rr.fw_owner[k]
+        if old >= 0:
+            rr.fw_slot[old] = -1
+        rr.fw_owner[k] = p
+        rr.fw_slot[p] = k
+    row = rr.fw_days[k]
+    row[:] = np.inf
+    g = rr.forward
+    _dijkstra(g[0], g[1], g[2], p, row, rr.pred, rr.scratch, limit)
+    rr.fw_limit[k] = limit
+    rr.clock[2] += 1
+    return row
+
+
+@njit(cache=True)
+def _toward_row(rr: RouteRows, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`toward_row` of rows on demand."""
+    k = rr.to_slot[d]
+    if k >= 0:
+        return rr.to_days[k], rr.to_hop[k]
+    k = rr.clock[1]
+    rr.clock[1] = (k + 1) % rr.to_owner.size
+    old = rr.to_owner[k]
+    if old >= 0:
+        rr.to_slot[old] = -1
+    rr.to_owner[k] = d
+    rr.to_slot[d] = k
+    _search_anew(rr.backward, d, rr.to_days[k], rr.to_hop[k], rr.scratch, np.inf)
+    rr.clock[3] += 1
+    return rr.to_days[k], rr.to_hop[k]
+
+
+@njit(cache=True)
+def _hops_toward(rr: RouteRows, here: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None:
+    for i in range(here.size):
+        out[i] = _toward_row(rr, targets[i])[1][here[i]]
+
+
+@njit(cache=True)
+def _days_between(rr: RouteRows, here: np.ndarray, there: np.ndarray, limit: float, out: np.ndarray) -> None:
+    for i in range(here.size):
+        out[i] = _forward_row(rr, here[i], limit)[there[i]]
+
+
+@njit(cache=True)
+def _forward_rows(rr: RouteRows, places: np.ndarray, limit: float, out: np.ndarray) -> None:
+    for i in range(places.size):
+        out[i] = _forward_row(rr, places[i], limit)
+
+
+def hops_toward(routes: Routes, here: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]``: the next place from ``here[i]`` toward ``targets[i]`` (-1: none). ``routes``: ``(days,
+    next_hop)`` or :class:`RouteRows`."""
+    if isinstance(routes, RouteRows):
+        _hops_toward(routes, here, targets, out)
+    else:
+        out[:] = routes[1][here, targets]
+
+
+def days_between(routes: Routes, here: np.ndarray, there: np.ndarray, limit: float, out: np.ndarray) -> None:
+    """``out[i]``: the travel days from ``here[i]`` to ``there[i]``, exact out to ``limit`` (beyond it, inf or the
+    complete route's)."""
+    if isinstance(routes, RouteRows):
+        _days_between(routes, here, there, limit, out)
+    else:
+        out[:] = routes[0][here, there]
+
+
+def forward_rows(routes: Routes, places: np.ndarray, limit: float, out: np.ndarray) -> None:
+    """``out[i]``: the travel days from ``places[i]`` (see :func:`forward_row`)."""
+    if isinstance(routes, RouteRows):
+        _forward_rows(routes, places, limit, out)
+    else:
+        out[:] = routes[0][places]
+
+
+@njit(cache=True)
+def _known_days(rr: RouteRows, p: int, q: int) -> float:
+    """:func:`known_days` of rows on demand."""
+    k = rr.fw_slot[p]
+    if k >= 0:
+        d = rr.fw_days[k][q]
+        if d <= rr.fw_limit[k]:
+            return d
+    return _forward_row(rr, p, np.inf)[q]
+
+
+@njit(cache=True)
+def bound(limit: float) -> float:
+    """A search's bound for a test ``days / mobility <= x`` with ``limit = x * mobility``: a little wider, so that
+    every place passing the test lies within the bound however the division rounds."""
+    return limit * (1.0 + 1e-9)
+
+
+# The readers of a side's routes, for both forms: ``(days, next_hop)``, the (n, n) matrices indexed [place,
+# destination] (up to the size threshold: read as they are, nothing copied, and the compiled readers' arguments as
+# cheap to pass as before), or :class:`RouteRows` searched on demand. Compiled code picks the form by the argument's
+# type (``numba.extending.overload``); Python code calls the same functions.
+Routes = "tuple[np.ndarray, np.ndarray] | RouteRows"
+
+
+def forward_row(routes: Routes, p: int, limit: float) -> np.ndarray:
+    """The travel days from ``p`` to every place, exact out to ``limit`` (beyond it: the complete route's days,
+    or inf on demand). ``routes``: ``(days, next_hop)`` or :class:`RouteRows`."""
+    return _forward_row(routes, p, limit) if isinstance(routes, RouteRows) else routes[0][p]
+
+
+def toward_row(routes: Routes, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """The travel days and next hops from every place toward ``d`` (the routes of :func:`routes_by_destination`).
+    ``routes``: ``(days, next_hop)`` or :class:`RouteRows`."""
+    return _toward_row(routes, d) if isinstance(routes, RouteRows) else (routes[0][:, d], routes[1][:, d])
+
+
+def known_days(routes: Routes, p: int, q: int) -> float:
+    """The travel days from ``p`` to ``q`` by the complete route (on demand: from ``p``'s forward row if it is
+    kept and reaches ``q`` within its bound, else from a complete search)."""
+    return _known_days(routes, p, q) if isinstance(routes, RouteRows) else routes[0][p, q]
+
+
+def _on_demand(routes: types.Type) -> bool:
+    return isinstance(routes, types.BaseNamedTuple)
+
+
+@overload(forward_row)
+def _forward_row_of(routes, p, limit):  # noqa: ANN001, ANN202 (numba compares the names with the implementation)
+    if _on_demand(routes):
+        return lambda routes, p, limit: _forward_row(routes, p, limit)
+    return lambda routes, p, limit: routes[0][p]
+
+
+@overload(toward_row)
+def _toward_row_of(routes, d):  # noqa: ANN001, ANN202
+    if _on_demand(routes):
+        return lambda routes, d: _toward_row(routes, d)
+    return lambda routes, d: (routes[0][:, d], routes[1][:, d])
+
+
+@overload(known_days)
+def _known_days_of(routes, p, q):  # noqa: ANN001, ANN202
+    if _on_demand(routes):
+        return lambda routes, p, q: _known_days(routes, p, q)
+    return lambda routes, p, q: routes[0][p, q]

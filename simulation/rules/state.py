@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import numpy as np
 from numba import njit
 
+from simulation.rules.routing import RouteRows
 from simulation.world import Places, Roads, World
 
 if TYPE_CHECKING:
@@ -167,8 +168,10 @@ class SideRoutes:
         self.holder = holder
         self.control_version = 0  # bumped whenever a place changes hands
         self._routes: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self._all_key: tuple[int, int] | None = None
-        self._all: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
+        self._rows: dict[tuple[int, int, int], RouteRows | tuple[np.ndarray, np.ndarray]] = {}
+        self._buffers: dict[int, RouteRows] = {}  # on demand: each coalition's last rows, whose storage is reused
+        self._rows_all_key: tuple[int, int] | None = None
+        self._rows_all: tuple = ()
 
     def control_changed(self, holder: np.ndarray) -> None:
         """Places changed hands (``holder``: the coalition now holding each): routes are worked out again when
@@ -176,6 +179,7 @@ class SideRoutes:
         self.holder = holder
         self.control_version += 1
         self._routes.clear()
+        self._rows.clear()
 
     def of(self, coalition: int) -> tuple[np.ndarray, np.ndarray]:
         """``(travel_days, next_hop)`` for ``coalition``, both (n, n): days at mobility 1 and the next place
@@ -186,16 +190,31 @@ class SideRoutes:
             hit = self._routes[key] = self.world.routes_avoiding(self.hostile[coalition, self.holder])
         return hit
 
-    def all(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-        """The travel days and the next hops of every coalition (two tuples of (n, n) arrays, as :meth:`of` gives
-        them; not stacked, which would copy them whenever a place changes hands)."""
-        key = (self.world.roads_version, self.control_version)
-        if self._all_key != key:
-            routes = [self.of(c) for c in range(self.hostile.shape[0])]
-            self._all = (tuple(r[0] for r in routes), tuple(r[1] for r in routes))
-            self._all_key = key
-        return self._all
+    def rows(self, coalition: int) -> RouteRows | tuple[np.ndarray, np.ndarray]:
+        """The routes of ``coalition`` as the rules read them, a row at a time (see
+        :func:`simulation.rules.routing.forward_row`, ``toward_row``): up to the world's size threshold
+        (``World.dense``) the (n, n) matrices of :meth:`of`; above it :class:`simulation.rules.routing.RouteRows`,
+        each row searched when first asked for (:meth:`simulation.world.World.route_rows`; the storage of the
+        coalition's rows of the last change of hands is reused, so a set of rows must not be read once places
+        have changed hands since)."""
+        key = (coalition, self.world.roads_version, self.control_version)
+        hit = self._rows.get(key)
+        if hit is None:
+            if self.world.dense:
+                hit = self.of(coalition)
+            else:
+                hit = self.world.route_rows(self.hostile[coalition, self.holder], self._buffers.get(coalition))
+                self._buffers[coalition] = hit
+            self._rows[key] = hit
+        return hit
 
+    def rows_all(self) -> tuple:
+        """Every coalition's :meth:`rows`, in order."""
+        key = (self.world.roads_version, self.control_version)
+        if self._rows_all_key != key:
+            self._rows_all = tuple(self.rows(c) for c in range(self.hostile.shape[0]))
+            self._rows_all_key = key
+        return self._rows_all
 
 class UnitRows(Protocol):
     """The unit table as the rules see it (:class:`simulation.engine.units.UnitTable`)."""
