@@ -9,7 +9,7 @@ import pytest
 
 from simulation.engine.model import ConflictModel
 from simulation.generate import generate_theatre
-from simulation.rules import orders
+from simulation.rules import orders, routing
 from simulation.scenario import load_scenario
 
 
@@ -28,7 +28,9 @@ def test_the_discount_is_the_exponential_where_it_is_read(tmp_path, reach_days, 
             continue
         loc = u.loc[rows].astype(np.int64)
         (in_reach, decay, row), eff, days = orders._reach_of(state, faction, rows, loc, params, tribal)
-        t = days[loc] / float(state.sides.mobility[faction])  # by unit
+        whole = np.empty((loc.size, state.world.n))
+        routing.forward_rows(days, loc, np.inf, whole)  # the travel days from each unit's place, complete
+        t = whole / float(state.sides.mobility[faction])  # by unit
         near_home = state.world.distance_km[u.home[rows]] <= params["tribal_home_radius_km"]
         want_in = (t <= reach_days) & ((not tribal) | near_home)
         np.testing.assert_array_equal(in_reach[row], want_in.astype(float))
