@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from simulation.civilians.travel import cumulate
 from simulation.rules.routing import Edges, _reversed_graph, _search_anew, search_scratch
 
 DESTINATION_REACH = 5.0
@@ -176,9 +177,7 @@ def sparse_hop_rows(ptr: np.ndarray, place: np.ndarray, nxt: np.ndarray, out_edg
             row = _hop_row_of(nxt[k], place[k], n, out_edge, head)
             if row >= 0:
                 indptr[row + 1] += 1
-    for r in range(n * (J + 1)):
-        indptr[r + 1] += indptr[r]
-    return indptr[n * (J + 1)]
+    return cumulate(indptr, n * (J + 1))
 
 
 @njit(cache=True)

@@ -730,9 +730,15 @@ def hop_rows(to_next: np.ndarray, out_edge: np.ndarray, head: np.ndarray, indptr
             row = _hop_row(to_next, out_edge, head, d, c)
             if row >= 0:
                 indptr[row + 1] += 1
-    for r in range(n * (J + 1)):
+    return cumulate(indptr, n * (J + 1))
+
+
+@njit(cache=True)
+def cumulate(indptr: np.ndarray, rows: int) -> int:
+    """``indptr[1:rows + 1]`` from counts by row to CSR offsets, in place; returns the number of entries."""
+    for r in range(rows):
         indptr[r + 1] += indptr[r]
-    return indptr[n * (J + 1)]
+    return indptr[rows]
 
 
 @njit(cache=True)

@@ -555,19 +555,26 @@ def rows_on_demand(e: Edges, length: np.ndarray, open_road: np.ndarray, no_exit:
 
 
 @njit(cache=True)
+def _claim_row(slot: np.ndarray, owner: np.ndarray, clock: np.ndarray, which: int, key: int) -> int:
+    """The next row to reuse in turn (``clock[which]``, advanced) for ``key``: its previous owner loses it."""
+    k = clock[which]
+    clock[which] = (k + 1) % owner.size
+    old = owner[k]
+    if old >= 0:
+        slot[old] = -1
+    owner[k] = key
+    slot[key] = k
+    return k
+
+
+@njit(cache=True)
 def _forward_row(rr: RouteRows, p: int, limit: float) -> np.ndarray:
     """:func:`forward_row` of rows on demand."""
     k = rr.fw_slot[p]
     if k >= 0 and rr.fw_limit[k] >= limit:
         return rr.fw_days[k]
     if k < 0:
-        k = rr.clock[0]
-        rr.clock[0] = (k + 1) % rr.fw_owner.size
-        old = rr.fw_owner[k]
-        if old >= 0:
-            rr.fw_slot[old] = -1
-        rr.fw_owner[k] = p
-        rr.fw_slot[p] = k
+        k = _claim_row(rr.fw_slot, rr.fw_owner, rr.clock, 0, p)
     row = rr.fw_days[k]
     row[:] = np.inf
     g = rr.forward
@@ -583,13 +590,7 @@ def _toward_row(rr: RouteRows, d: int) -> tuple[np.ndarray, np.ndarray]:
     k = rr.to_slot[d]
     if k >= 0:
         return rr.to_days[k], rr.to_hop[k]
-    k = rr.clock[1]
-    rr.clock[1] = (k + 1) % rr.to_owner.size
-    old = rr.to_owner[k]
-    if old >= 0:
-        rr.to_slot[old] = -1
-    rr.to_owner[k] = d
-    rr.to_slot[d] = k
+    k = _claim_row(rr.to_slot, rr.to_owner, rr.clock, 1, d)
     _search_anew(rr.backward, d, rr.to_days[k], rr.to_hop[k], rr.scratch, np.inf)
     rr.clock[3] += 1
     return rr.to_days[k], rr.to_hop[k]
