@@ -155,6 +155,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               "--resume to continue", file=sys.stderr)
         return 130
     best, terms, common = result.fitted, result.fitted_terms, result.fitted_terms_common
+    rec = rescore_record(result.rescored)
     meta: dict[str, Any] = {
         "scenario": scenario.name,
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -181,7 +182,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "de_generations": int(result.de.nit) + 1,
         "de_evaluations": int(result.de.nfev),
         "rescored_candidates": len(result.rescored),
-        **rescore_record(result.rescored),
+        **rec,
         "abc_particles": particles,
         "abc_runs_per_particle": len(seeds),
         "abc_evaluations": result.abc.simulations,
@@ -202,7 +203,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"loss {terms['loss']:.4f} (control {terms['control']:.4f}, casualties {terms['casualties']:.4f}, "
           f"displacement {terms['displacement']:.4f}) over the {len(rescore_seeds)} re-scoring seeds "
           f"({rescore_seeds[0]}-{rescore_seeds[-1]}); {common['loss']:.4f} over the {len(seeds)} common seeds")
-    rec = rescore_record(result.rescored)
     if "rescore_margin" in rec:
         print(f"re-scoring: chose {rec['rescore_choice']}; loss {terms['loss']:.4f} ± {rec['rescore_loss_se']:.4f}; "
               + ("the runner-up" if rec["rescore_choice"] == "the best" else "the start")

@@ -142,7 +142,7 @@ def rescore(evaluator: Evaluator, evaluated: list[tuple[tuple[float, ...], float
     ``terms`` (the new score's terms) and the noise of that score, from ``bootstrap`` resamples of the seeds
     (the same resamples for every candidate, so that differences are paired; the resampling is seeded, so the
     same runs give the same figures): ``loss_se`` (the standard error of the candidate's loss), ``above_best``
-    (its loss minus the chosen one's, 0 for the chosen) and ``above_best_se`` (the standard error of that
+    (its loss minus the best one's, 0 for the best) and ``above_best_se`` (the standard error of that
     difference). A candidate less than two ``above_best_se`` above the best one is not told apart from it by
     these seeds. ``keep`` (one of the evaluated vectors, the warm start) is re-scored even if it is not among
     the best ``share``."""
@@ -172,9 +172,10 @@ def choose(rescored: list[dict[str, Any]], start: tuple[float, ...] | None) -> i
     unless the warm ``start`` is among them less than two standard errors of the paired difference above it
     (the re-scoring seeds do not tell them apart), when the start is kept: a new fit moves the shipped
     parameters only for a difference its seeds can see."""
-    for i, r in enumerate(rescored):
-        if start is not None and tuple(r["x"]) == tuple(start):
-            return i if r["above_best"] < 2.0 * r["above_best_se"] or i == 0 else 0
+    if start is not None:
+        for i, r in enumerate(rescored):
+            if tuple(r["x"]) == tuple(start):
+                return i if r["above_best"] < 2.0 * r["above_best_se"] else 0
     return 0
 
 
