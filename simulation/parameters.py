@@ -58,6 +58,12 @@ PARAMETERS: dict[str, Parameter] = {
             "unit sooner than a cohesive one (0: alike)",
         ),
         Parameter(
+            "kin_fall_leaning", 0.0, 0.0, 1.0,
+            "how the people where a unit stands lean to an opportunist taker of a nearby fall (the fall shock's "
+            "leaning): (1 - this) * (1 - sympathy) + this * the share of the taker's kin there (1: the Peshmerga's "
+            "take-over of Tuz Khurmatu does not shake the Shia Turkmen garrison of Amerli)",
+        ),
+        Parameter(
             "morale_outnumbered", 0.08, 0.0, 1.0,
             "daily morale loss per log-unit of enemy superiority in a battle",
         ),

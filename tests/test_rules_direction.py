@@ -762,6 +762,37 @@ def test_the_fall_shock_hits_hollow_units_harder_with_the_largest_of_the_days_sh
     assert got == [pytest.approx(0.4 - one * 0.6 ** power), pytest.approx(0.9 - one * 0.1 ** power)]
 
 
+@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
+def test_the_kurds_taking_a_town_shake_a_garrison_by_how_far_its_people_are_their_kin(tmp_path, weight):
+    """The Kurds take over a town the army had garrisoned (value 2); government units stand 30 km away in two
+    towns of the same sympathy for the insurgents (0.2): one of Shia Turkmen (no kin of the Kurds: Amerli beside
+    Tuz Khurmatu), one half Kurdish. Each loses ``shock * v / (1 + v) * min(1, v / 4) * (1 - 30 / R) * 2 *
+    leaning``, ``leaning = (1 - w) * (1 - sympathy) + w * kin share`` (``w``: ``kin_fall_leaning``): at w = 0
+    both alike (0.8), at w = 1 the Turkmen town not at all and the Kurdish one by its kin share."""
+    from simulation.rules import morale
+
+    shock, radius, m0 = 1.0, 150.0, 0.9
+    t = (Theatre().place("falls", "government", value=2.0)
+         .place("turkmen", "government", value=4.0, sympathy=0.2).place("mixed", "government", value=4.0, sympathy=0.2)
+         .place("kurdtown", "kurds", value=4.0)
+         .road("falls", "turkmen", 30).road("falls", "mixed", 30).road("falls", "kurdtown", 20)
+         .unit("government", "turkmen", 1000, morale=m0).unit("government", "mixed", 1000, morale=m0)
+         .unit("kurds", "kurdtown", 1000, morale=m0)
+         .people("turkmen", shia_turkmen=1.0).people("mixed", kurd=0.5, sunni_arab=0.5)
+         .set(morale_fall_shock=shock, morale_shock_radius_km=radius, hollow_power=0.0, kin_fall_leaning=weight))
+    m = t.model(tmp_path / "s", days=1)
+    s = m.state
+    falls = np.array([place_index(m, "falls")])
+    s.was_garrisoned[falls] = True  # the army had held it with forces
+    morale.fall_shock(s, falls, s.sides.coalition_of[np.array([faction_index(m, "government")])],
+                      np.array([faction_index(m, "kurds")]), m.p)
+    base = shock * 2 / 3 * 0.5 * (1 - 30 / radius) * 2
+    got = {a.place: a.morale for a in units(m, "government")}
+    assert got == {"turkmen": pytest.approx(m0 - base * ((1 - weight) * 0.8 + weight * 0.0)),
+                   "mixed": pytest.approx(m0 - base * ((1 - weight) * 0.8 + weight * 0.5))}
+    assert [a.morale for a in units(m, "kurds")] == [m0]  # the takers are not shaken
+
+
 def test_an_assault_takes_longer_on_a_fortified_place(tmp_path):
     """Insurgents walk into an empty place of fortification 2 (and no people): with ``assault_days`` 1 they
     must be there ``1 * 2 * (1 + log10(1))`` = 2 days, so it changes hands on day 1, not on arrival."""

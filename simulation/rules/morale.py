@@ -56,8 +56,11 @@ day's shocks (not their sum),
     morale_fall_shock * v / (1 + v) * min(1, v / value of its own place) * (1 - d / radius)
                       * (1 - base_morale) ** hollow_power * 2 * leaning
 
-(``v``: the fallen place's value; ``d``: its distance; ``leaning``: the sympathy where the unit stands for an
-insurgent taker, else 1 - sympathy), within [0, 1], and is shaken if it lowers its morale: the fall of a town
+(``v``: the fallen place's value; ``d``: its distance; ``leaning``: how the people where the unit stands lean to
+the taker: their sympathy for an insurgent taker, 1 - sympathy for a government or allied one, and for an
+opportunist taker ``(1 - kin_fall_leaning) * (1 - sympathy) + kin_fall_leaning * kin share``, the share of the
+communities it protects; at 1 the Peshmerga's take-over of Tuz Khurmatu does not shake the Shia Turkmen garrison of
+Amerli), within [0, 1], and is shaken if it lowers its morale: the fall of a town
 shakes a city's garrison by the ratio of their values, hollow units and places that lean to the taker most, so
 collapse cascades along the roads to the divisions that collapsed and spares the units that held. News does not
 add up from day to day: a shock ``s`` brings a unit's morale down to at most ``base_morale - s``, so a unit that
@@ -67,7 +70,7 @@ lower it further.
 
 Parameters read: ``leadership_ratio``, ``leadership_days``, ``leadership_shock``, ``hollow_power``,
 ``morale_cutoff``, ``hostile_population_morale``, ``morale_recovery``, ``rout_threshold``, ``airlift_places``,
-``desertion_share``, ``morale_shock_radius_km``, ``morale_fall_shock``.
+``desertion_share``, ``morale_shock_radius_km``, ``morale_fall_shock``, ``kin_fall_leaning``.
 
 Entries: :func:`leadership`, :func:`daily_morale_and_routs`, :func:`fall_shock`; :func:`cut_off_garrisons` (for
 the Peshmerga's take-overs, :mod:`simulation.rules.control`).
@@ -211,9 +214,14 @@ def fall_shock(state: State, places: np.ndarray, losing: np.ndarray, takers: np.
     places, losing, takers = places[garrisoned], losing[garrisoned], takers[garrisoned]
     u, w = state.units, state.world
     radius = params["morale_shock_radius_km"]
-    _fall_shock((places, losing, state.sides.insurgent[takers]), u.packed, u.n, state.sides.coalition_of,
-                w.packed_places, w.distance_km,
-                (radius, max(radius, 1e-9), params["morale_fall_shock"], params["hollow_power"]))
+    # How the people where a unit stands lean to the taker: 0, an insurgent taker (their sympathy); 1, a government
+    # or allied taker (1 - sympathy); 2, an opportunist taker (the share of the communities it protects).
+    leaning_kind = np.where(state.sides.insurgent[takers], 0, 1).astype(np.int64)
+    leaning_kind[np.isin(takers, state.opportunists)] = 2
+    _fall_shock((places, losing, leaning_kind), u.packed, u.n, state.sides.coalition_of,
+                w.packed_places, state.kin, w.distance_km,
+                (radius, max(radius, 1e-9), params["morale_fall_shock"], params["hollow_power"],
+                 params["kin_fall_leaning"]))
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -510,21 +518,23 @@ def _settle_routs(rout: np.ndarray, deserters: np.ndarray, reached: np.ndarray, 
 
 
 @njit(cache=True)
-def _fall_shock(falls: tuple, units: Units, n: int, coalition_of: np.ndarray, places: Places,
+def _fall_shock(falls: tuple, units: Units, n: int, coalition_of: np.ndarray, places: Places, kin: np.ndarray,
                 distance_km: np.ndarray, params: tuple) -> None:
-    """The day's falls (``falls``: ``(places, losing coalition, taker is insurgent)``) shake the losing
+    """The day's falls (``falls``: ``(places, losing coalition, leaning kind)``) shake the losing
     coalitions' live units (rows ``0 .. n-1``) within ``radius`` km of a fall: each unit's morale is brought
     down to at most its base morale less the largest of
 
         shock * v / (1 + v) * min(1, v / max(value there, 1e-9)) * (1 - d / radius_floor)
               * (1 - base morale) ** hollow_power * 2 * leaning
 
-    (``params``: ``(radius, radius_floor, shock, hollow_power)``, ``radius_floor = max(radius, 1e-9)``; ``v``:
-    the value of the fallen place; ``d``: the distance; ``leaning``: the sympathy where the unit stands for an
-    insurgent taker, else 1 - sympathy), clipped to 0-1, and, if that lowered it, the unit is ``shocked``."""
+    (``params``: ``(radius, radius_floor, shock, hollow_power, kin_weight)``, ``radius_floor = max(radius,
+    1e-9)``; ``v``: the value of the fallen place; ``d``: the distance; ``leaning``, by the fall's leaning kind:
+    0, the sympathy where the unit stands (an insurgent taker); 1, 1 - sympathy (a government or allied taker);
+    2, ``(1 - kin_weight) * (1 - sympathy) + kin_weight * kin`` there (an opportunist taker)), clipped to 0-1,
+    and, if that lowered it, the unit is ``shocked``."""
     u, pl = unit_columns(units), Places(*places)
-    fallen, losing, insurgent_taker = falls
-    radius, radius_floor, shock, hollow_power = params
+    fallen, losing, leaning_kind = falls
+    radius, radius_floor, shock, hollow_power, kin_weight = params
     for r in range(n):
         if not u.alive[r]:
             continue
@@ -538,7 +548,12 @@ def _fall_shock(falls: tuple, units: Units, n: int, coalition_of: np.ndarray, pl
                 continue
             v = pl.value[fallen[i]]
             relative = np_minimum(1.0, v / np_maximum(pl.value[here], 1e-9))
-            leaning = pl.sympathy[here] if insurgent_taker[i] else 1.0 - pl.sympathy[here]
+            if leaning_kind[i] == 0:
+                leaning = pl.sympathy[here]
+            elif leaning_kind[i] == 1:
+                leaning = 1.0 - pl.sympathy[here]
+            else:
+                leaning = (1.0 - kin_weight) * (1.0 - pl.sympathy[here]) + kin_weight * kin[here]
             s = shock * v / (1.0 + v) * relative * (1.0 - d / radius_floor) \
                 * (1.0 - u.base_morale[r]) ** hollow_power * 2.0 * leaning
             if s > worst:
