@@ -107,6 +107,13 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         # --- decisions ------------------------------------------------------------------------------
         Parameter("attack_ratio", 1.2, 0.2, 10.0, "insurgent attack: own effective strength over the defenders'"),
+        Parameter(
+            "main_effort", 0.0, 0.0, 4.0,
+            "insurgent command: 0, each free unit attacks its own best target; above 0, the command takes its "
+            "targets in order of appeal and sends the nearest free units able to reach each until they bring this "
+            "times attack_ratio times its defence (a target they cannot bring it to is passed over), the rest joining "
+            "their best target so chosen",
+        ),
         Parameter("counterattack_ratio", 3.0, 0.5, 10.0, "government counter-attack: force ratio needed"),
         Parameter("reach_days", 3.0, 0.5, 15.0, "how many days of travel an objective may be away"),
         Parameter(

@@ -127,6 +127,26 @@ def test_insurgents_prefer_valuable_sympathetic_weakly_held_targets(tmp_path, at
     assert on_the_way == {f"t{i}": (800 if f"t{i}" == best else 0) for i in range(3)}
 
 
+@pytest.mark.parametrize("effort, expected", [(0.0, {"a": 2400, "b": 0}), (1.0, {"a": 800, "b": 1600})])
+def test_a_main_effort_gathers_the_units_a_strong_garrison_needs_instead_of_each_choosing_alone(tmp_path, effort,
+                                                                                                expected):
+    """Three insurgent units (1,000 each, sending 800) at three hubs; a weakly held town ``a`` of value 3 (100
+    defenders) and a strongly held town ``b`` of value 1 (1,500) that only two units together can attack (defence
+    1,350 against 900 each, ``attack_ratio`` 0.8). Each unit alone prefers ``a``, so with ``main_effort`` 0 all three
+    go there; with a main effort ``a`` takes the nearest unit, which is enough, and the two others go to ``b``
+    together."""
+    t = (Theatre().place("h1", "insurgent").place("h2", "insurgent").place("h3", "insurgent")
+         .place("a", "government", value=3.0).place("b", "government", value=1.0)
+         .road("h1", "a", 100).road("h2", "a", 200).road("h3", "a", 200)
+         .road("h1", "b", 200).road("h2", "b", 100).road("h3", "b", 100)
+         .unit("government", "a", 100).unit("government", "b", 1500)
+         .unit("insurgent", "h1", 1000).unit("insurgent", "h2", 1000).unit("insurgent", "h3", 1000)
+         .set(attack_ratio=0.8, defender_advantage=1.0, reach_days=5.0, main_effort=effort))
+    m = run(t.model(tmp_path / "s", days=1))
+    ins = faction_index(m, "insurgent")
+    assert {q: int(m.rec_arriving[0, place_index(m, q), ins]) for q in ("a", "b")} == expected
+
+
 # --- combat: Lanchester attrition ------------------------------------------------------------------------
 
 SEEDS = range(1, 11)

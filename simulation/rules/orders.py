@@ -15,7 +15,12 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
 - **insurgent**: attack enemy-held places (in governorates where its offensive has begun) whose potential is at
   least ``attack_ratio`` times their defence, scored by
   ``value * (0.5 + sympathy) * potential / (potential + attack_ratio * defence)``; a ``garrison_share`` of
-  each unit stays where its side holds the place it leaves. Before they leave, *occupy*: each undefended
+  each unit stays where its side holds the place it leaves. With ``main_effort`` above 0 the command
+  concentrates instead of letting each unit choose alone: it takes the targets in order of appeal and sends to
+  each the nearest free units able to reach it until they bring ``main_effort * attack_ratio`` times its defence
+  (a target the units left cannot bring to ``attack_ratio`` times it is passed over), the units left joining
+  their best target so chosen (ISIL gathered for Tal Afar on 14-16 June 2014 while each of its columns, choosing
+  alone, had a nearer or richer town to take). Before they leave, *occupy*: each undefended
   enemy place (no enemy present) within a day's travel, in such a governorate, that no attack reaches within a
   day and no third party (hostile to this side, neutral to the place's holder) could reach within a day, gets
   one detachment (``detachment_share``) from the nearest free unit that has it as its best place (scored by
@@ -60,7 +65,7 @@ insurgents took it back in most 30-day runs; Mosul's captors dwindled the same w
 
 Parameters read: ``reach_days``, ``tribal_home_radius_km``, ``attack_ratio``, ``garrison_share``,
 ``defender_advantage``, ``withdraw_ratio``, ``hold_value``, ``stand_share``, ``counterattack_ratio``,
-``opportunist_radius_km``, ``detachment_share``, ``opportunist_attack_ratio``, ``opportunist_kin``.
+``opportunist_radius_km``, ``detachment_share``, ``opportunist_attack_ratio``, ``opportunist_kin``, ``main_effort``.
 
 Entries (called by :class:`simulation.engine.commands.FactionCommand`): :func:`attack_orders`, :func:`hold_orders`,
 :func:`vacuum_orders` (each finds its free units), :func:`dispatch`; the estimates they use are :func:`threat_to`
@@ -119,11 +124,17 @@ def attack_orders(state: State, faction: int, params: dict[str, float]) -> Order
         return None
     # Targets: enemy-held places in governorates where the offensive has begun, that the force able to reach
     # them can overwhelm.
-    potential = _strength_over(state, eff, row, in_reach) + state.presence.effective[:, c]
+    present = state.presence.effective[:, c]
+    potential = _strength_over(state, eff, row, in_reach) + present
     send_rows, send_to = np.empty(rows.size, dtype=np.int64), np.empty(rows.size, dtype=np.int64)
-    k = _attack_orders((rows, loc), _front(state, faction, c), state.world.packed_places,
-                       (potential, defence_against(state, c, params)), params["attack_ratio"], (in_reach, decay, row),
-                       (send_rows, send_to))
+    defence = defence_against(state, c, params)
+    if params["main_effort"] > 0.0:
+        k = _main_effort_orders((rows, loc, eff), _front(state, faction, c), state.world.packed_places,
+                                (potential, defence, present), (params["attack_ratio"], params["main_effort"]),
+                                (in_reach, decay, row), (send_rows, send_to))
+    else:
+        k = _attack_orders((rows, loc), _front(state, faction, c), state.world.packed_places,
+                           (potential, defence), params["attack_ratio"], (in_reach, decay, row), (send_rows, send_to))
     sent, targets = send_rows[:k], send_to[:k]
     attacks = Orders(sent, targets, params["garrison_share"], None)
     occupy = _occupation_orders(state, faction, c, (rows, loc, (decay, row), days), (sent, targets), params)
@@ -858,6 +869,77 @@ def _attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, attac
         else:
             appeal[q] = 0.0
     return _send_to_best(rows, loc, value, appeal, reach, out)
+
+
+@njit(cache=True)
+def _main_effort_orders(free: tuple, front: tuple, places: Places, odds: tuple, ratios: tuple, reach: tuple,
+                        out: tuple) -> int:
+    """An insurgent command's attacks as a main effort (``free``: ``(rows, loc, effective strength)``; ``odds``:
+    ``(potential, defence, own strength present)``; ``ratios``: ``(attack_ratio, main_effort)``): the targets of
+    :func:`_attack_orders`, taken in order of appeal (the first place of equal appeal first); for each, the free
+    units not yet sent that reach it, nearest first (the larger ``decay``; the earlier unit among equals), are sent
+    until the strength there (its own present and those sent) is at least ``main_effort * attack_ratio *
+    defence`` (or all of them are sent), if the units left that reach it bring at least ``attack_ratio *
+    defence`` (else the target is passed over: its potential went to targets of more appeal). The units left
+    then go to their best target among those chosen (see :func:`_best_targets`), or stay. Returns how many go
+    (``out``: ``(send_rows, send_to)``)."""
+    pl = Places(*places)
+    rows, loc, eff = free
+    potential, defence, present = odds
+    attack_ratio, effort = ratios
+    in_reach, decay, row = reach
+    value = pl.value
+    n, m = value.size, rows.size
+    send_rows, send_to = out
+    enemy_held = _targets_of(front, pl.governorate, False)
+    appeal = np.zeros(n)
+    for q in range(n):
+        if enemy_held[q] and potential[q] >= attack_ratio * defence[q]:
+            appeal[q] = value[q] * (0.5 + pl.sympathy[q]) * potential[q] / (potential[q] + attack_ratio * defence[q]
+                                                                           + 1e-9)
+    target = np.full(m, -1, dtype=np.int64)
+    chosen = np.zeros(n)
+    order = np.argsort(-appeal, kind="mergesort")
+    for q in order:
+        if appeal[q] <= 0.0:
+            break
+        need = effort * attack_ratio * defence[q]
+        cand = np.empty(m, dtype=np.int64)
+        c = 0
+        left = present[q]
+        for i in range(m):
+            if target[i] < 0 and in_reach[row[i], q]:
+                cand[c] = i
+                c += 1
+                left += eff[i]
+        if c == 0 or left < attack_ratio * defence[q]:
+            continue
+        near = np.empty(c)
+        for a in range(c):
+            near[a] = -decay[row[cand[a]], q]
+        got = present[q]
+        for a in np.argsort(near[:c], kind="mergesort"):
+            i = cand[a]
+            target[i] = q
+            got += eff[i]
+            if got >= need:
+                break
+        chosen[q] = appeal[q]
+    rest = np.zeros(n)
+    for q in range(n):
+        rest[q] = chosen[q]
+    best = np.empty(m, dtype=np.int64)
+    go = np.empty(m, dtype=np.bool_)
+    _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), rest, np.ones(n, dtype=np.bool_)), reach,
+                  (best, go))
+    k = 0
+    for i in range(m):
+        q = target[i] if target[i] >= 0 else (best[i] if go[i] else -1)
+        if q >= 0:
+            send_rows[k] = rows[i]
+            send_to[k] = q
+            k += 1
+    return k
 
 
 @njit(cache=True)
