@@ -859,16 +859,25 @@ def _attack_orders(free: tuple, front: tuple, places: Places, odds: tuple, attac
     rows, loc = free
     potential, defence = odds
     value = pl.value
-    n = value.size
-    enemy_held = _targets_of(front, pl.governorate, False)
+    appeal = _attack_appeal(_targets_of(front, pl.governorate, False), pl, potential, defence, attack_ratio)
+    return _send_to_best(rows, loc, value, appeal, reach, out, np.full(rows.size, -1, dtype=np.int64))
+
+
+@njit(cache=True)
+def _attack_appeal(enemy_held: np.ndarray, pl: Places, potential: np.ndarray, defence: np.ndarray,
+                   attack_ratio: float) -> np.ndarray:
+    """The appeal of each place to an insurgent command: ``value * (0.5 + sympathy) * potential / (potential +
+    attack_ratio * defence)`` where it is ``enemy_held`` and the potential is at least ``attack_ratio`` times the
+    defence, else 0."""
+    n = pl.value.size
     appeal = np.empty(n)
     for q in range(n):
         if enemy_held[q] and potential[q] >= attack_ratio * defence[q]:
-            appeal[q] = value[q] * (0.5 + pl.sympathy[q]) * potential[q] / (potential[q] + attack_ratio * defence[q]
-                                                                           + 1e-9)
+            appeal[q] = pl.value[q] * (0.5 + pl.sympathy[q]) * potential[q] / (potential[q]
+                                                                               + attack_ratio * defence[q] + 1e-9)
         else:
             appeal[q] = 0.0
-    return _send_to_best(rows, loc, value, appeal, reach, out)
+    return appeal
 
 
 @njit(cache=True)
@@ -891,12 +900,7 @@ def _main_effort_orders(free: tuple, front: tuple, places: Places, odds: tuple, 
     value = pl.value
     n, m = value.size, rows.size
     send_rows, send_to = out
-    enemy_held = _targets_of(front, pl.governorate, False)
-    appeal = np.zeros(n)
-    for q in range(n):
-        if enemy_held[q] and potential[q] >= attack_ratio * defence[q]:
-            appeal[q] = value[q] * (0.5 + pl.sympathy[q]) * potential[q] / (potential[q] + attack_ratio * defence[q]
-                                                                           + 1e-9)
+    appeal = _attack_appeal(_targets_of(front, pl.governorate, False), pl, potential, defence, attack_ratio)
     target = np.full(m, -1, dtype=np.int64)
     chosen = np.zeros(n)
     order = np.argsort(-appeal, kind="mergesort")
@@ -925,21 +929,7 @@ def _main_effort_orders(free: tuple, front: tuple, places: Places, odds: tuple, 
             if got >= need:
                 break
         chosen[q] = appeal[q]
-    rest = np.zeros(n)
-    for q in range(n):
-        rest[q] = chosen[q]
-    best = np.empty(m, dtype=np.int64)
-    go = np.empty(m, dtype=np.bool_)
-    _best_targets(loc, value, (np.zeros(n, dtype=np.bool_), np.zeros(n), rest, np.ones(n, dtype=np.bool_)), reach,
-                  (best, go))
-    k = 0
-    for i in range(m):
-        q = target[i] if target[i] >= 0 else (best[i] if go[i] else -1)
-        if q >= 0:
-            send_rows[k] = rows[i]
-            send_to[k] = q
-            k += 1
-    return k
+    return _send_to_best(rows, loc, value, chosen, reach, out, target)
 
 
 @njit(cache=True)
@@ -962,14 +952,15 @@ def _claim_attack_orders(free: tuple, front: tuple, places: Places, odds: tuple,
             appeal[q] = value[q] * (1.5 - pl.sympathy[q]) * potential[q] / (potential[q] + ratio * defence[q] + 1e-9)
         else:
             appeal[q] = 0.0
-    return _send_to_best(rows, loc, value, appeal, reach, out)
+    return _send_to_best(rows, loc, value, appeal, reach, out, np.full(rows.size, -1, dtype=np.int64))
 
 
 @njit(cache=True)
 def _send_to_best(rows: np.ndarray, loc: np.ndarray, value: np.ndarray, appeal: np.ndarray, reach: tuple,
-                  out: tuple) -> int:
-    """Each free unit (``rows`` at ``loc``) goes to its best target by ``appeal`` (see :func:`_best_targets`), if
-    it has one; ``out`` is ``(send_rows, send_to)``. Returns how many go."""
+                  out: tuple, target: np.ndarray) -> int:
+    """Each free unit (``rows`` at ``loc``) goes to its ``target`` if one was set for it (0 or more), else to its
+    best target by ``appeal`` (see :func:`_best_targets`), if it has one; ``out`` is ``(send_rows, send_to)``.
+    Returns how many go."""
     n, m = value.size, rows.size
     send_rows, send_to = out
     best = np.empty(m, dtype=np.int64)
@@ -978,9 +969,10 @@ def _send_to_best(rows: np.ndarray, loc: np.ndarray, value: np.ndarray, appeal: 
                   (best, go))
     k = 0
     for i in range(m):
-        if go[i]:
+        q = target[i] if target[i] >= 0 else (best[i] if go[i] else -1)
+        if q >= 0:
             send_rows[k] = rows[i]
-            send_to[k] = best[i]
+            send_to[k] = q
             k += 1
     return k
 
