@@ -19,10 +19,10 @@ Abu Ghraib and Habbaniyah are not abandoned on 1 June).
   concentrates instead of letting each unit choose alone: it takes the targets in order of appeal and sends to
   each the nearest free units able to reach it until they bring ``main_effort * attack_ratio`` times its defence
   (a target the units left cannot bring to ``attack_ratio`` times it is passed over), the units left joining
-  their best target so chosen (ISIL gathered for Tal Afar on 14-16 June 2014 while each of its columns, choosing
-  alone, had a nearer or richer town to take). Before they leave, *occupy*: each undefended
-  enemy place (no enemy present) within a day's travel, in such a governorate, that no attack reaches within a
-  day and no third party (hostile to this side, neutral to the place's holder) could reach within a day, gets
+  their best target so chosen (ISIL gathered for Tal Afar and took it on 15-16 June 2014; in the model each
+  column choosing alone had a nearer or richer town to take, and none went). Before they leave, *occupy*: each
+  undefended enemy place (no enemy present) within a day's travel, in such a governorate, that no attack reaches
+  within a day and no third party (hostile to this side, neutral to the place's holder) could reach within a day, gets
   one detachment (``detachment_share``) from the nearest free unit that has it as its best place (scored by
   ``(value + 0.1) * decay``) and can spare one of 10 or more; a unit sent to attack drops it on its way and goes
   on with the rest.
