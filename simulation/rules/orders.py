@@ -904,11 +904,12 @@ def _main_effort_orders(free: tuple, front: tuple, places: Places, odds: tuple, 
     target = np.full(m, -1, dtype=np.int64)
     chosen = np.zeros(n)
     order = np.argsort(-appeal, kind="mergesort")
+    cand = np.empty(m, dtype=np.int64)  # the units not yet sent that reach a target, and how far each is
+    near = np.empty(m)
     for q in order:
         if appeal[q] <= 0.0:
             break
         need = effort * attack_ratio * defence[q]
-        cand = np.empty(m, dtype=np.int64)
         c = 0
         left = present[q]
         for i in range(m):
@@ -918,7 +919,6 @@ def _main_effort_orders(free: tuple, front: tuple, places: Places, odds: tuple, 
                 left += eff[i]
         if c == 0 or left < attack_ratio * defence[q]:
             continue
-        near = np.empty(c)
         for a in range(c):
             near[a] = -decay[row[cand[a]], q]
         got = present[q]
