@@ -471,6 +471,9 @@ def test_validate_draws_the_posterior_predictive(validation_case, tmp_path):
     assert res.draws[0] != res.draws[1] and res.draws[0]["attack_ratio"] in posterior["attack_ratio"]
     point = validate(s, obs, seeds=4)
     assert point.draws == [] and point.summary["runs"] == 4
+    # by default each run has its own draw: three particles, three runs, the three particles once each
+    own = validate(s, obs, seeds=3, posterior=posterior)
+    assert sorted(d["attack_ratio"] for d in own.draws) == [0.5, 1.0, 2.0]
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -431,7 +431,7 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
                    help="run the fitted point estimate only, not the posterior predictive (parameter sets drawn from "
                    "the posterior sample the fitted file names, several seeds each)")
     v.add_argument("--draws", type=int, default=None,
-                   help="parameter sets drawn from the posterior (default: one per 4 seeds)")
+                   help="parameter sets drawn from the posterior (default: one per seed)")
     v.add_argument("--fitted", type=Path, default=None, metavar="FILE",
                    help="apply this fitted-parameters file instead of the one scenario.toml names")
     v.add_argument("--observations", type=Path, default=None,

@@ -577,7 +577,8 @@ def validate(scenario: Scenario | str | Path, observations: Observations | str |
     callback : called with the number of runs finished so far, after every batch.
     posterior : a posterior sample (parameter name → particles, :func:`~simulation.calibration.fitted.
         load_posterior`): the runs are then a posterior predictive, ``draws`` parameter sets drawn from it
-        (default: one per 4 runs), run ``i`` with draw ``i mod draws`` and its own seed.
+        (default: one per run, so that the runs sample the posterior's spread rather than a few of its particles
+        several times), run ``i`` with draw ``i mod draws`` and its own seed.
     draws : see ``posterior``.
 
     Returns
@@ -609,7 +610,7 @@ def validate(scenario: Scenario | str | Path, observations: Observations | str |
     splits = compile_splits(observations, scenario)
     sets: list[dict[str, float]] = []
     if posterior is not None:
-        sets = posterior_draws(posterior, max(1, len(seeds) // 4) if draws is None else int(draws))
+        sets = posterior_draws(posterior, len(seeds) if draws is None else int(draws))
     backend = backend or ("serial" if int(workers) <= 1 and scheduler is None else "processes")
     measure = DailyRecords()
     with Ensemble(scenario, measure, backend=backend, workers=max(1, int(workers)), scheduler=scheduler,
