@@ -319,11 +319,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                           posterior=posterior, draws=args.draws)
     if result.draws:
         n_sets = len({json.dumps(d, sort_keys=True) for d in result.draws})
-        per_run = len(result.draws) == len(seeds) and (args.draws is None or args.draws >= len(seeds))
+        n_draws = min(len(seeds), args.draws or len(seeds))
         runs_from = (f"posterior predictive: a draw from {_relative(post_path)} for each run ({n_sets} distinct "
-                     "parameter sets)" if per_run else
-                     f"posterior predictive: {n_sets} parameter sets drawn from {_relative(post_path)}, "
-                     f"{len(seeds) // max(1, n_sets)}+ seeds each")
+                     "parameter sets)" if n_draws == len(seeds) else
+                     f"posterior predictive: {n_draws} draws from {_relative(post_path)} ({n_sets} distinct "
+                     f"parameter sets), {len(seeds) // n_draws}+ seeds each")
     else:
         runs_from = "point estimate" if fitted else ("a run directory" if is_run else "the scenario's parameters")
     result.summary["header"] = {
