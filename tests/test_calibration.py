@@ -864,6 +864,13 @@ def test_validate_a_scenario_over_seeds_writes_report(tmp_path, toy_observations
     assert main(["validate", str(TOY), "--observations", str(toy_observations), "--seeds", "1", "--out",
                  str(out)]) == 2  # an explicit --out is not replaced without --force
     assert "exists" in capsys.readouterr().err
+    # other seeds: --first-seed 5000 runs 5000-5001, and the report says so
+    assert main(["validate", str(TOY), "--observations", str(toy_observations), "--seeds", "2", "--first-seed",
+                 "5000", "--out", str(out), "--force", "--quiet", "--no-plots"]) == 0
+    assert json.loads((out / "validation.json").read_text())["header"]["seeds"] == [5000, 5001]
+    assert main(["validate", str(TOY), "--observations", str(toy_observations), "--first-seed", "-1", "--out",
+                 str(tmp_path / "neg")]) == 2
+    assert "--first-seed -1" in capsys.readouterr().err and not (tmp_path / "neg").exists()
 
 
 def test_validate_refuses_a_fitted_file_whose_posterior_sample_is_missing(tmp_path, toy_observations, capsys):

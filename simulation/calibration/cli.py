@@ -252,14 +252,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     _positive("--seeds", args.seeds)
     _positive("--workers", args.workers)
+    if args.first_seed < 0:
+        raise UsageError(f"--first-seed {args.first_seed}: must be at least 0")
     if args.draws is not None:
         _positive("--draws", args.draws)
     target = Path(args.target)
     is_run = (target / "summary.json").is_file()
     if is_run:
-        if args.sets or args.no_fitted or args.fitted or args.draws:
-            raise UsageError(f"{target}: --set, --fitted, --no-fitted and --draws apply to a scenario, not to a run "
-                             "directory")
+        if args.sets or args.no_fitted or args.fitted or args.draws or args.first_seed != 1:
+            raise UsageError(f"{target}: --set, --fitted, --no-fitted, --draws and --first-seed apply to a scenario, "
+                             "not to a run directory")
         try:
             summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
             if not isinstance(summary, dict):
@@ -284,7 +286,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if sets:
             scenario = scenario.with_parameters(sets)
         params = scenario.parameters
-        seeds = list(range(1, args.seeds + 1))
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     obs_dir = observations_dir(scenario_dir, args.observations)
     observations = load_observations(obs_dir)
     splits = compile_splits(observations, scenario)  # bad observations fail here, before any output
@@ -426,6 +428,9 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict) -> None
         "validation.md and plots (see calibration/README.md).")
     v.add_argument("target", metavar="RUN_DIR_OR_SCENARIO")
     v.add_argument("--seeds", type=int, default=20, help="seeds to run a scenario with (default 20)")
+    v.add_argument("--first-seed", type=int, default=1,
+                   help="the first of the --seeds consecutive seeds (default 1: seeds 1-20); other seeds show how "
+                   "much a score owes to the seeds")
     v.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     v.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter (scenario only)")
