@@ -567,10 +567,13 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
             entries = _travel_returning(here, rt, (to_next, battle), rd, pe, scratch)
             rt = OnRoad(rt.first, entries, rt.pool, rt.count, rt.days, rt.busy)
         clock += 1
-    # 6. One more day displaced for everyone away from home.
+    # 6. One more day displaced for everyone away from home (only the cohorts with someone in them are written:
+    # adding 0 changes nothing, as cohort_days never holds -0.0, and most of the (origin, place) pairs are empty).
+    cohort, cohort_days = pe.cohort, pe.cohort_days
     for o in range(K):
         for c in range(n):
-            pe.cohort_days[o, c] += pe.cohort[o, c]
+            if cohort[o, c] != 0:
+                cohort_days[o, c] += cohort[o, c]
         fl.days[o] += fl.count[o]
         rt.days[o] += rt.count[o]
         pe.within_days[o] += pe.within[o]
@@ -941,12 +944,11 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             if road_share[c] > 0 and _can_leave(at, safer_to, safer_kernel, weight[k], c, J):
                 leave_res[c] = _round_share(residents[k], road_share[c], u)
         first, last = group_start[g], group_start[g + 1]
-        groups = 0
-        for c in range(n):
-            if share[g0 + c] > 0:
-                for o in range(first, last):
-                    if cohort[o, c] != 0:
-                        groups += 1
+        groups = 0  # (origin by origin, along the rows of cohort: column by column was slow)
+        for o in range(first, last):
+            for c in range(n):
+                if cohort[o, c] != 0 and share[g0 + c] > 0:
+                    groups += 1
         g_origin = np.empty(groups + 2 * n, dtype=np.int64)  # the groups that leave: cohorts, residents, within
         g_place = np.empty(groups + 2 * n, dtype=np.int64)
         g_count = np.empty(groups + 2 * n, dtype=np.int64)
