@@ -405,6 +405,7 @@ class Civilians:
         # Violence is felt per person exposed; an empty place (a checkpoint's camp) counts as the median town.
         self.exposure = np.where(populated, pop, floor).astype(float)
         self._acceptance: tuple = (None, None)  # (nest, (1 - hostility) ** (1 / nest)), see step
+        self._choices: tuple = (None, None)  # (cache bytes, the travellers' cache of weights), see _choice_cache
         # The kernels' bundles (see simulation.civilians.travel), as plain tuples of these arrays, which are only
         # ever written in place.
         self._packed_people = (self.residents_by_origin, self.cohort_by_origin, self.cohort_days,
@@ -689,12 +690,21 @@ class Civilians:
                                           * p["checkpoint_admission_scale"], np.inf)
         self.clock, *entries = travel_day(self.clock, self._packed_roads, hops,
                                           (weight, open_to_idps, home, battle, nest, self.admission_left,
-                                           self.screened, travel.CHOICE_CACHE_BYTES),
+                                           self.screened, self._choice_cache()),
                                           self._packed_people, self._packed_fleeing, self._packed_returning, self.rng)
         self._store_entries(*entries)
 
     # -----------------------------------------------------------------------------------------------------
     # Bookkeeping
+
+    def _choice_cache(self) -> tuple:
+        """The cache of the travellers' choices' weights (:func:`simulation.civilians.travel.choice_cache`), kept
+        from day to day, made anew only if :data:`simulation.civilians.travel.CHOICE_CACHE_BYTES` changed."""
+        cache_bytes = travel.CHOICE_CACHE_BYTES
+        if self._choices[0] != cache_bytes:
+            self._choices = (cache_bytes, travel.choice_cache(self.n, self.origin_gp.size,
+                                                              self.roads.out_edge.shape[1], cache_bytes))
+        return self._choices[1]
 
     def _districts(self) -> np.ndarray:
         """The people of each place's district near fighting: ``min(P, battle_exposure_people)``, ``P`` the people

@@ -352,12 +352,25 @@ def nested(terms_sum: float, nest: float) -> float:
     return terms_sum if nest == 1.0 or terms_sum == 0.0 else terms_sum ** nest
 
 
-Choices = tuple  # (ptr, to, kernel, weight, n, weights, total, key_of, column_of, nest, a): see _weigh_choices
+Choices = tuple
+"""``(ptr, to, kernel, weight, n, weights, total, key_of, column_of, nest, a, rows, stamp_of, stamp, origin_at)``:
+see :func:`_weigh_choices`."""
 
 CHOICE_CACHE_BYTES = 64 * 2**20
-"""The most bytes of the day's cache of the choices' weights at a place for an origin (see :func:`_weigh_choices`):
+"""The most bytes of the cache of the choices' weights at a place for an origin (see :func:`_weigh_choices`):
 every (place, origin on the road) pair has its own row while they fit (up to about a thousand places), else rows
 are shared and a pair's weights may be worked out again (the same numbers: the cache only saves time)."""
+
+
+def choice_cache(n: int, origins: int, J: int, cache_bytes: int) -> tuple:
+    """The cache of the choices' weights of :func:`travel_day`, ``(weights, total, key_of, stamp_of)``, kept from
+    day to day (no pages mapped and written anew each day; a row is valid only on the day its ``stamp_of`` says):
+    ``max(1, min(n * origins, cache_bytes // ((J + 3) * 8)))`` rows of ``J + 1`` weights. :func:`travel_day`
+    uses ``min(n * a, rows)`` of them on a day with ``a`` origins on the road, as many as it allocated each day
+    before."""
+    rows = max(1, min(n * origins, cache_bytes // ((J + 3) * 8)))
+    return (np.empty((rows, J + 1)), np.empty(rows), np.full(rows, -1, dtype=np.int64),
+            np.full(rows, -1, dtype=np.int64))
 
 
 @njit(cache=True)
@@ -369,9 +382,9 @@ def _weigh_choices(choices: Choices, c: int, o: int, row: int, key: int) -> None
     ``total[row]``. Each sum runs in increasing destination from 0.0 and the total in increasing ``j``. Worked
     out only for the (place, origin) pairs that people reach in the day, and kept in row ``row = key % rows``
     (``key = c * a + column_of[o]``, ``a`` the origins on the road: ``key_of[row]`` says whose weights a row
-    holds, and the caller looks there first); a pair whose row another took since is worked out again, to the
-    same numbers."""
-    ptr, to, kernel, weight, n, weights, total, key_of, _, nest, _ = choices
+    holds, and ``stamp_of[row]`` on which day (``stamp``), and the caller looks there first); a pair whose row
+    another took since is worked out again, to the same numbers."""
+    ptr, to, kernel, weight, n, weights, total, key_of, _, nest, _, _, stamp_of, stamp, _ = choices
     J = weights.shape[1] - 1
     t = 0.0
     x = weight[o]
@@ -385,6 +398,77 @@ def _weigh_choices(choices: Choices, c: int, o: int, row: int, key: int) -> None
         t += w
     total[row] = t
     key_of[row] = key
+    stamp_of[row] = stamp
+
+
+@njit(cache=True)
+def _weigh_four(choices: Choices, c: int, o: np.ndarray, row: np.ndarray) -> None:
+    """:func:`_weigh_choices` for four origins ``o[:4]`` at the same place ``c`` at once, into rows ``row[:4]``
+    (already claimed in ``key_of`` and ``stamp_of``): each sum the same operations in the same order, but the
+    four run side by side (four chains of additions instead of one after another, the hop matrix's entries
+    read once)."""
+    ptr, to, kernel, weight, n, weights, total = choices[0], choices[1], choices[2], choices[3], choices[4], \
+        choices[5], choices[6]
+    nest = choices[9]
+    J = weights.shape[1] - 1
+    x0, x1, x2, x3 = weight[o[0]], weight[o[1]], weight[o[2]], weight[o[3]]
+    r0, r1, r2, r3 = row[0], row[1], row[2], row[3]
+    t0 = t1 = t2 = t3 = 0.0
+    for j in range(J + 1):
+        r = j * n + c
+        w0 = w1 = w2 = w3 = 0.0
+        for k in range(ptr[r], ptr[r + 1]):
+            kk = kernel[k]
+            d = to[k]
+            w0 += kk * x0[d]
+            w1 += kk * x1[d]
+            w2 += kk * x2[d]
+            w3 += kk * x3[d]
+        w0, w1, w2, w3 = nested(w0, nest), nested(w1, nest), nested(w2, nest), nested(w3, nest)
+        weights[r0, j] = w0
+        weights[r1, j] = w1
+        weights[r2, j] = w2
+        weights[r3, j] = w3
+        t0 += w0
+        t1 += w1
+        t2 += w2
+        t3 += w3
+    total[r0] = t0
+    total[r1] = t1
+    total[r2] = t2
+    total[r3] = t3
+
+
+@njit(cache=True)
+def _weigh_needed(choices: Choices, keys: np.ndarray) -> None:
+    """The weights of the pairs ``keys`` (``c * a + column``, claimed in the cache: see :func:`_weigh_choices`),
+    place by place, four origins at a time (:func:`_weigh_four`). A pair whose row a later pair of ``keys``
+    claimed (rows shared: large theatres) is left for the caller to work out again when it needs it."""
+    key_of, a, rows, origin_at = choices[7], choices[10], choices[11], choices[14]
+    keys = np.sort(keys)
+    o4 = np.empty(4, dtype=np.int64)
+    row4 = np.empty(4, dtype=np.int64)
+    m = 0
+    c4 = -1
+    for i in range(keys.size):
+        key = keys[i]
+        row = key % rows
+        if key_of[row] != key:  # retaken by another pair (rows shared)
+            continue
+        c = key // a
+        if c != c4:
+            for q in range(m):  # the last place's remaining origins, one by one
+                _weigh_choices(choices, c4, o4[q], row4[q], key_of[row4[q]])
+            m = 0
+            c4 = c
+        o4[m] = origin_at[key % a]
+        row4[m] = row
+        m += 1
+        if m == 4:
+            _weigh_four(choices, c, o4, row4)
+            m = 0
+    for q in range(m):
+        _weigh_choices(choices, c4, o4[q], row4[q], key_of[row4[q]])
 
 
 @njit(cache=True)
@@ -407,6 +491,8 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
     K = fleeing.count.size
     first, entries, pool, busy = fleeing.first, fleeing.entries, fleeing.pool, fleeing.busy
     weights, total, key_of, column_of, a = choices[5], choices[6], choices[7], choices[8], choices[10]
+    rows, stamp_of, stamp = choices[11], choices[12], choices[13]
+    head = roads.head
     J = weights.shape[1] - 1
     most = pool[2]  # the groups arriving: at most one per entry in use
     edge = np.empty(most, dtype=np.int64)
@@ -415,6 +501,18 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
     pairs = _arrivals(here, fleeing, edge, origin, count)
     if pairs == 0:
         return entries
+    # The weights the groups arriving need and the cache lacks, claimed and worked out first, place by place.
+    keys = np.empty(pairs, dtype=np.int64)
+    needed = 0
+    for i in range(pairs):
+        key = head[edge[i]] * a + column_of[origin[i]]
+        row = key % rows
+        if key_of[row] != key or stamp_of[row] != stamp:
+            key_of[row] = key
+            stamp_of[row] = stamp
+            keys[needed] = key
+            needed += 1
+    _weigh_needed(choices, keys[:needed])
     entries = with_room(entries, pool, pairs * (J + 1))  # a group puts people on J roads at most, and the queue
     stop = np.empty(pairs, dtype=np.int64)
     cum = np.empty(J + 1)
@@ -431,8 +529,8 @@ def _travel_fleeing(here: np.ndarray, fleeing: OnRoad, choices: Choices, roads: 
         if open_end[e] and screened[o] and admission[c] != np.inf:
             admission[c] -= arrived
         key = c * a + column_of[o]
-        row = key % key_of.size
-        if key_of[row] != key:
+        row = key % rows
+        if key_of[row] != key or stamp_of[row] != stamp:  # (rows shared: another pair's since)
             _weigh_choices(choices, c, o, row, key)
         deg = roads.degree[c]
         for k in range(deg):
@@ -514,8 +612,9 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     for everyone away from home (:meth:`simulation.civilians.displacement.Civilians.step`, 5 and 6); returns the
     new clock and the entries of the pools of people fleeing and going home (see :func:`put_on_road`).
 
-    ``choice`` is ``(weight, open_to_idps, to_next, battle, nest, admission, screened, cache_bytes)``
-    (``cache_bytes``: :data:`CHOICE_CACHE_BYTES`, see :func:`_weigh_choices`). Fleeing people choose
+    ``choice`` is ``(weight, open_to_idps, to_next, battle, nest, admission, screened, cache)`` (``cache``: the
+    cache of the choices' weights, :func:`choice_cache`, kept from day to day; see :func:`_weigh_choices`).
+    Fleeing people choose
     by the hop matrix (``hops``, see :class:`Hops`, its kernels for the scale ``destination_distance_km *
     nest``) and ``weight[k, d]``, the weight of destination ``d`` for people of origin ``k`` raised to ``1 /
     nest``, the destinations down one road nested by ``nest`` (see :func:`nested`); people
@@ -526,20 +625,21 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     if it is not empty; a ``battle`` turns them away."""
     rd, hp, pe = RoadSlots(*roads), Hops(*hops), People(*people)
     fl, rt = OnRoad(*fleeing), OnRoad(*returning)
-    weight, open_to_idps, to_next, battle, nest, admission, screened, cache_bytes = choice
+    weight, open_to_idps, to_next, battle, nest, admission, screened, cache = choice
     ptr, to, kernel = hp.indptr, hp.indices, hp.data
     head, tail, first, length = rd.head, rd.tail, rd.first, rd.length
     K = fl.count.size
     n = weight.shape[1]
     E = head.size
-    J = (ptr.size - 1) // n - 1 if n else 0
     # The a origins with people fleeing on the road now (nobody else joins the road during the day's travel):
     # column_of[o] = k for the k-th, which keys the day's cache of the choices at each place (_weigh_choices).
     a = 0
     column_of = np.full(K, -1, dtype=np.int64)
+    origin_at = np.empty(K, dtype=np.int64)  # the origin of each column
     for o in range(K):
         if fl.count[o] != 0:
             column_of[o] = a
+            origin_at[a] = o
             a += 1
     open_end = np.empty(E, dtype=np.bool_)  # roads whose end admits people today
     # Where people who stop settle: the road's end, unless a battle is fought there (then back at its start). At a
@@ -552,10 +652,11 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
     mean = np.zeros(K)
     left = np.zeros(K, dtype=np.bool_)
     # weights[row, j]: one (place, origin) pair's choices side by side (few pairs are reached in a day), a row a
-    # pair while cache_bytes allow (see _weigh_choices)
-    rows = max(1, min(n * a, cache_bytes // ((J + 3) * 8)))
-    choices = (ptr, to, kernel, weight, n, np.empty((rows, J + 1)), np.empty(rows), np.full(rows, -1, dtype=np.int64),
-               column_of, nest, a)
+    # pair while the cache's rows allow (see _weigh_choices); its rows are today's if stamped with today's clock
+    weights, total, key_of, stamp_of = cache
+    rows = max(1, min(n * a, key_of.size))
+    choices = (ptr, to, kernel, weight, n, weights, total, key_of, column_of, nest, a, rows, stamp_of, clock,
+               origin_at)
     scratch = (off, left, mean)
     for _ in range(SUBSTEPS):
         here = first + clock % length
@@ -567,10 +668,13 @@ def travel_day(clock: int, roads: RoadSlots, hops: Hops, choice: tuple, people: 
             entries = _travel_returning(here, rt, (to_next, battle), rd, pe, scratch)
             rt = OnRoad(rt.first, entries, rt.pool, rt.count, rt.days, rt.busy)
         clock += 1
-    # 6. One more day displaced for everyone away from home.
+    # 6. One more day displaced for everyone away from home (only the cohorts with someone in them are written:
+    # adding 0 changes nothing, as cohort_days never holds -0.0, and most of the (origin, place) pairs are empty).
+    cohort, cohort_days = pe.cohort, pe.cohort_days
     for o in range(K):
         for c in range(n):
-            pe.cohort_days[o, c] += pe.cohort[o, c]
+            if cohort[o, c] != 0:
+                cohort_days[o, c] += cohort[o, c]
         fl.days[o] += fl.count[o]
         rt.days[o] += rt.count[o]
         pe.within_days[o] += pe.within[o]
@@ -941,12 +1045,11 @@ def depart_and_return(hops: Hops, roads: RoadSlots, start: np.ndarray, day: tupl
             if road_share[c] > 0 and _can_leave(at, safer_to, safer_kernel, weight[k], c, J):
                 leave_res[c] = _round_share(residents[k], road_share[c], u)
         first, last = group_start[g], group_start[g + 1]
-        groups = 0
-        for c in range(n):
-            if share[g0 + c] > 0:
-                for o in range(first, last):
-                    if cohort[o, c] != 0:
-                        groups += 1
+        groups = 0  # (origin by origin, along the rows of cohort: column by column was slow)
+        for o in range(first, last):
+            for c in range(n):
+                if cohort[o, c] != 0 and share[g0 + c] > 0:
+                    groups += 1
         g_origin = np.empty(groups + 2 * n, dtype=np.int64)  # the groups that leave: cohorts, residents, within
         g_place = np.empty(groups + 2 * n, dtype=np.int64)
         g_count = np.empty(groups + 2 * n, dtype=np.int64)
