@@ -39,3 +39,57 @@ def test_the_discount_is_the_exponential_where_it_is_read(tmp_path, reach_days, 
         np.testing.assert_array_equal(eff, u.personnel[rows] * u.quality[rows] * u.morale[rows])
         checked += int(read.sum())
     assert checked > 0
+
+
+def _end_state(model: ConflictModel) -> list[np.ndarray]:
+    civ = model.civilians
+    return [model.state.controller.copy(), civ.cohort_by_origin.copy(), civ.cohort_days.copy(), civ.residents.copy(),
+            model.state.presence.personnel.copy()]
+
+
+@pytest.mark.parametrize("tribal", [False, True])
+def test_the_reach_as_lists_reads_as_the_arrays(tmp_path, monkeypatch, tribal):
+    """Above the size threshold the reach is kept as booleans and the discount as lists by row
+    (``orders.SparseDecay``): every entry the readers see is the arrays' own."""
+    scenario = load_scenario(generate_theatre(tmp_path / "t", 120, days=6, seed=4))
+    model = ConflictModel(scenario, seed=2, days=6, dense_most_places=10)
+    model.step()
+    state, u = model.state, model.state.units
+    checked = 0
+    for faction in range(state.sides.coalition_of.size):
+        rows = np.flatnonzero((u.faction[: u.n] == faction) & u.alive[: u.n] & (u.next[: u.n] < 0))
+        if rows.size == 0:
+            continue
+        loc = u.loc[rows].astype(np.int64)
+        monkeypatch.setattr(orders, "REACH_AS_LISTS", False)
+        (in_a, decay_a, row_a), eff_a, _ = orders._reach_of(state, faction, rows, loc, model.p, tribal)
+        monkeypatch.setattr(orders, "REACH_AS_LISTS", True)
+        (in_l, decay_l, row_l), eff_l, _ = orders._reach_of(state, faction, rows, loc, model.p, tribal)
+        assert in_l.dtype == np.bool_ and isinstance(decay_l, orders.SparseDecay)
+        np.testing.assert_array_equal(row_l, row_a)
+        np.testing.assert_array_equal(eff_l, eff_a)
+        np.testing.assert_array_equal(in_l, in_a > 0)
+        assert orders.decay_rows(decay_l) == decay_a.shape[0]
+        scratch = np.zeros(state.world.n)
+        for j in range(decay_a.shape[0]):
+            np.testing.assert_array_equal(orders.decay_row(decay_l, j, scratch), decay_a[j])
+            orders.decay_done(decay_l, j, scratch)
+            assert not scratch.any()
+            for q in np.flatnonzero(decay_a[j])[:5].tolist() + [0, state.world.n - 1]:
+                assert orders.decay_at(decay_l, j, q) == decay_a[j, q]
+        v = np.random.default_rng(faction).random(decay_a.shape[0])
+        monkeypatch.setattr(orders, "PRODUCT_BLOCK_BYTES", 8 * 7 * max(1, in_l.shape[0]))  # blocks of 64 columns
+        np.testing.assert_array_equal(orders._product_by_columns(v, in_l), v @ in_a)
+        checked += decay_a.shape[0]
+    assert checked > 0
+
+
+def test_the_reach_as_lists_gives_the_same_run(tmp_path, monkeypatch):
+    """A theatre forced above the size threshold runs the same war with the reach kept as lists or as arrays."""
+    scenario = load_scenario(generate_theatre(tmp_path / "t", 150, days=12, seed=3))
+    ends = []
+    for lists in (True, False):
+        monkeypatch.setattr(orders, "REACH_AS_LISTS", lists)
+        ends.append(_end_state(ConflictModel(scenario, seed=1, days=12, dense_most_places=10).run()))
+    for a, b in zip(*ends):
+        np.testing.assert_array_equal(a, b)

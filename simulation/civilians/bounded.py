@@ -196,21 +196,41 @@ def sparse_hop_entries(ptr: np.ndarray, place: np.ndarray, nxt: np.ndarray, km_o
                 at[row] += 1
 
 
-def far_routes(world_next_hop: np.ndarray, world_km: np.ndarray, reach_km: float) -> tuple[np.ndarray, np.ndarray]:
-    """What the routes home take from the world, once per road network: ``(far, near)``, [home, place], the
-    world's next hop by any open road (``world_next_hop`` [place, destination], int32) and whether the place lies
-    within ``reach_km`` of home by the shortest road (``world_km`` [place, destination])."""
-    return np.ascontiguousarray(world_next_hop.T, dtype=np.int32), np.ascontiguousarray(world_km.T <= reach_km)
+def far_routes(world_next_hop: np.ndarray, world_km: np.ndarray, reach_km: float) -> tuple:
+    """What the routes home take from the world, once per road network: ``(far, km, reach_km)``, the world's next
+    hop by any open road [home, place] (``world_next_hop`` [place, destination], int32, transposed: on a large
+    theatre a view of SciPy's predecessors, no copy) and the shortest road km [place, destination] (``world_km``,
+    read as it is) that tells whether a place lies within ``reach_km`` of home (no (n, n) mask kept)."""
+    return np.ascontiguousarray(world_next_hop.T, dtype=np.int32), world_km, float(reach_km)
 
 
 def home_routes(routes: SparseRoutes, far: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The routes home on a large theatre, [home, place] (int32): from a place within the bound of home by the
     shortest road, the bounded ``routes`` (-1 where they find no way within the bound: people wait); from
-    farther, the world's next hop by any open road (``far``: :func:`far_routes`). See the module's docstring."""
-    out = far[0].copy()
-    out[far[1]] = -1
-    n = routes.ptr.size - 1
-    home = np.repeat(np.arange(n), np.diff(routes.ptr))
-    near = far[1][home, routes.place]
-    out[home[near], routes.place[near]] = routes.next_hop[near]
+    farther, the world's next hop by any open road (``far``: :func:`far_routes`). See the module's docstring.
+    Written into the result a block of homes at a time, with no temporary of the size of the lists or of the
+    matrix."""
+    far_next, km, reach_km = far
+    out = np.empty(far_next.shape, dtype=np.int32)
+    _fill_home(routes.ptr, routes.place, routes.next_hop, (far_next, km, reach_km), out)
     return out
+
+
+@njit(cache=True)
+def _fill_home(ptr: np.ndarray, place: np.ndarray, next_hop: np.ndarray, far: tuple, out: np.ndarray) -> None:
+    """:func:`home_routes` into ``out`` [home, place]: the world's next hop (``far[0]``), -1 where the place is
+    within ``far[2]`` km of home by the shortest road (``far[1]`` [place, home]), then the bounded routes' next
+    hop where their search from home reached a place within that bound. Homes in blocks of 64, so that the km
+    toward them are read a row at a time."""
+    far_next, km, reach_km = far
+    n, m = out.shape
+    for h0 in range(0, n, 64):
+        h1 = min(n, h0 + 64)
+        for q in range(m):
+            for h in range(h0, h1):
+                out[h, q] = -1 if km[q, h] <= reach_km else far_next[h, q]
+        for h in range(h0, h1):
+            for e in range(ptr[h], ptr[h + 1]):
+                q = place[e]
+                if km[q, h] <= reach_km:
+                    out[h, q] = next_hop[e]

@@ -354,7 +354,9 @@ class Civilians:
         self.initial_by_origin = by_group_and_place[self.origin_gp]
         self.initial = world.population0.copy()
         self.residents_by_origin = self.initial_by_origin.copy()
-        self.cohort_by_origin = np.zeros((K, n), dtype=np.int64)
+        # int32 above the size threshold (issue 21: half the bytes of origins x places; a place's people fit), the
+        # same counts
+        self.cohort_by_origin = np.zeros((K, n), dtype=np.int64 if world.dense else np.int32)
         self.cohort_days = np.zeros((K, n))
         self.within_by_origin = np.zeros(K, dtype=np.int64)
         self.within_days = np.zeros(K)
@@ -426,7 +428,8 @@ class Civilians:
 
     def _by_place(self, by_origin: np.ndarray) -> np.ndarray:
         """Sum an array over the groups: ``[k, ...]`` by origin to ``[p, ...]`` by home place."""
-        out = np.zeros((self.n, *by_origin.shape[1:]), dtype=by_origin.dtype)
+        out = np.zeros((self.n, *by_origin.shape[1:]),
+                       dtype=np.int64 if by_origin.dtype == np.int32 else by_origin.dtype)
         np.add.at(out, self.origin_home, by_origin)
         return out
 
@@ -670,9 +673,13 @@ class Civilians:
         near: tuple = (np.zeros(self.origin_gp.size + 1, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
         if homeward:
             ptr, at = cohort_places(self.cohort_by_origin, rate, near_rate)
+            # exp(-km / return_near_km), in place: one array of the cohorts' size, not three
+            kernel = w.distance_km[at, np.repeat(self.origin_home, np.diff(ptr))]
+            np.negative(kernel, out=kernel)
+            np.divide(kernel, p["return_near_km"], out=kernel)
             with np.errstate(over="ignore"):
-                near = (ptr, at, np.exp(-w.distance_km[at, np.repeat(self.origin_home, np.diff(ptr))]
-                                        / p["return_near_km"]))
+                np.exp(kernel, out=kernel)
+            near = (ptr, at, kernel)
         r = self.roads
         entries = depart_and_return(hops, self._packed_roads,
                           r.slot(self.clock - 1),  # as if put on the road in the quarter-day before this one

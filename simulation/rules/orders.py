@@ -82,6 +82,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, types
+from numba.extending import overload
 from numba.typed import Dict
 
 from simulation.roads import road_value
@@ -170,7 +171,7 @@ def _occupation_orders(state: State, faction: int, c: int, free: tuple, attacks:
             empty &= ~((state.holder == h) & (_threat_of(state, third) > 0))
     if not empty.any():
         return None
-    place_of_row = np.empty(decay.shape[0], dtype=np.int64)
+    place_of_row = np.empty(decay_rows(decay), dtype=np.int64)
     place_of_row[row] = loc  # the units of a row of the reach are at one place
     in_day = np.empty((place_of_row.size, w.n))
     forward_rows(days, place_of_row, _bound(mobility), in_day)
@@ -454,7 +455,33 @@ def _strength_over(state: State, strength: np.ndarray, row: np.ndarray, reach: n
     a units x places copy (performance only: issue 21)."""
     if state.world.dense:
         return strength @ reach[row]
-    return np.bincount(row, weights=strength, minlength=reach.shape[0]) @ reach
+    by_row = np.bincount(row, weights=strength, minlength=reach.shape[0])
+    if reach.dtype != np.bool_:
+        return by_row @ reach
+    return _product_by_columns(by_row, reach)
+
+
+#: Above the size threshold (``World.dense`` false), keep the commands' reach as booleans and its discount as lists
+#: by row (:class:`SparseDecay`): the same orders as the (rows, n) float64 arrays, in about a tenth of their memory
+#: at 10,000 places (issue 21). False: those arrays, as up to the threshold (for the tests).
+REACH_AS_LISTS = True
+
+#: Bytes of the float64 copy of a block of columns of a boolean reach that :func:`_product_by_columns` multiplies at
+#: a time.
+PRODUCT_BLOCK_BYTES = 32 * 2**20
+
+
+def _product_by_columns(v: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """``v @ reach.astype(float)`` for a boolean ``reach`` (rows x places), a block of columns at a time: no
+    float64 copy of the whole of it. Each place's sum is BLAS's over the same rows in the same order, so the
+    result is the whole product's bit for bit when BLAS runs on one thread (as the benchmarks and the sweeps'
+    workers run it; on several threads BLAS's own result depends on where it splits the places between them)."""
+    d, n = reach.shape
+    width = max(64, PRODUCT_BLOCK_BYTES // (8 * max(d, 1)))
+    out = np.empty(n)
+    for a in range(0, n, width):
+        out[a:a + width] = v @ reach[:, a:a + width].astype(np.float64)
+    return out
 
 
 def _threat_terms(state: State, coalition: int | None = None,
@@ -543,15 +570,116 @@ def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, d
     distinct row (one per place, or per place and home for ``tribal`` units) and each unit's row of it."""
     row = np.empty(rows.size, dtype=np.int64)
     eff = np.empty(rows.size)
+    least = min(-1.0, -(1.0 / params["reach_days"]))
+    if not state.world.dense and REACH_AS_LISTS:  # a large theatre: the reach as booleans, the discount as lists
+        in_reach, start, place, near = _reach_lists(rows, loc, state.units.packed, days,
+                                                    float(state.sides.mobility[faction]), state.world.distance_km,
+                                                    (params["reach_days"], params["tribal_home_radius_km"], tribal,
+                                                     least), (row, eff))
+        np.exp(near, out=near)  # NumPy's exponential, as below (element by element)
+        return (in_reach, SparseDecay(start, place, near), row), eff
     in_reach, decay = _reach(rows, loc, state.units.packed, days, float(state.sides.mobility[faction]),
                              state.world.distance_km, (params["reach_days"], params["tribal_home_radius_km"], tribal),
                              (row, eff))
     # The exponential stays NumPy's (element by element, whatever the array's shape), taken only where the orders
     # may read it (in reach, or within a day for the occupations: -t / reach_days >= -1 or -1 / reach_days); 0
     # elsewhere.
-    near, at = _read_part(decay, min(-1.0, -(1.0 / params["reach_days"])))
+    near, at = _read_part(decay, least)
     decay.reshape(-1)[at] = np.exp(near)
     return (in_reach, decay, row), eff
+
+
+class SparseDecay(NamedTuple):
+    """The discount of a target's score by the travel days there (``exp(-days / reach_days)``, see :func:`_reach`)
+    for a large theatre: by distinct row of the reach, only where it is not 0 (the places within ``reach_days``,
+    or a day), as lists. Row ``j``'s places (increasing) and discounts are ``place[start[j]:start[j + 1]]`` and
+    ``value[...]``; elsewhere the discount is 0, as in the (rows, n) array of a small theatre. Read through
+    :func:`decay_row`, :func:`decay_at` and :func:`decay_rows`, which take either form."""
+
+    start: np.ndarray  #: (rows + 1,) int64
+    place: np.ndarray  #: int32
+    value: np.ndarray  #: float64
+
+
+Decay = "np.ndarray | SparseDecay"
+
+
+def decay_rows(decay: Decay) -> int:
+    """How many rows the discount has."""
+    return decay.start.size - 1 if isinstance(decay, SparseDecay) else decay.shape[0]
+
+
+def decay_row(decay: Decay, j: int, scratch: np.ndarray) -> np.ndarray:
+    """Row ``j`` of the discount, by place: the array's own row, or for :class:`SparseDecay` its entries written
+    into ``scratch`` (n zeros; give it back with :func:`decay_done` before the next row)."""
+    if isinstance(decay, SparseDecay):
+        a, b = decay.start[j], decay.start[j + 1]
+        scratch[decay.place[a:b]] = decay.value[a:b]
+        return scratch
+    return decay[j]
+
+
+def decay_done(decay: Decay, j: int, scratch: np.ndarray) -> None:
+    """Zero again what :func:`decay_row` wrote into ``scratch`` for row ``j``."""
+    if isinstance(decay, SparseDecay):
+        scratch[decay.place[decay.start[j]:decay.start[j + 1]]] = 0.0
+
+
+def decay_at(decay: Decay, j: int, q: int) -> float:
+    """The discount of row ``j`` at place ``q``."""
+    if isinstance(decay, SparseDecay):
+        a, b = decay.start[j], decay.start[j + 1]
+        i = a + np.searchsorted(decay.place[a:b], q)
+        return float(decay.value[i]) if i < b and decay.place[i] == q else 0.0
+    return decay[j, q]
+
+
+def _sparse(decay: types.Type) -> bool:
+    return isinstance(decay, types.BaseNamedTuple)
+
+
+@overload(decay_rows)
+def _decay_rows_of(decay):  # noqa: ANN001, ANN202 (numba compares the names with the implementation)
+    if _sparse(decay):
+        return lambda decay: decay.start.size - 1
+    return lambda decay: decay.shape[0]
+
+
+@overload(decay_row)
+def _decay_row_of(decay, j, scratch):  # noqa: ANN001, ANN202
+    if _sparse(decay):
+        def impl(decay, j, scratch):  # noqa: ANN001, ANN202
+            for i in range(decay.start[j], decay.start[j + 1]):
+                scratch[decay.place[i]] = decay.value[i]
+            return scratch
+        return impl
+    return lambda decay, j, scratch: decay[j]
+
+
+@overload(decay_done)
+def _decay_done_of(decay, j, scratch):  # noqa: ANN001, ANN202
+    if _sparse(decay):
+        def impl(decay, j, scratch):  # noqa: ANN001, ANN202
+            for i in range(decay.start[j], decay.start[j + 1]):
+                scratch[decay.place[i]] = 0.0
+        return impl
+    return lambda decay, j, scratch: None
+
+
+@overload(decay_at)
+def _decay_at_of(decay, j, q):  # noqa: ANN001, ANN202
+    if _sparse(decay):
+        def impl(decay, j, q):  # noqa: ANN001, ANN202
+            a, b = decay.start[j], decay.start[j + 1]
+            while a < b:  # the first entry of place q or more
+                mid = (a + b) // 2
+                if decay.place[mid] < q:
+                    a = mid + 1
+                else:
+                    b = mid
+            return decay.value[a] if a < decay.start[j + 1] and decay.place[a] == q else 0.0
+        return impl
+    return lambda decay, j, q: decay[j, q]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -628,18 +756,12 @@ def _free_and_vacant(units: Units, n: int, command: tuple, holder: np.ndarray, n
 
 
 @njit(cache=True)
-def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRows, mobility: float,
-           distance_km: np.ndarray, params: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """For the units ``rows`` at ``loc`` (``params``: ``(reach_days, home_radius_km, tribal)``): whether each
-    place is within ``reach_days`` of travel (``days / mobility``; for ``tribal`` units, also within
-    ``home_radius_km`` of the unit's home), 1.0 or 0.0, and ``-travel days / reach_days`` (whose exponential
-    discounts a target's score), returned as ``(in_reach, minus_days)``, one row per distinct place (and home,
-    for tribal units) in the order the units first have it; into ``out`` (``(row, effective)``) each unit's row
-    of those and its effective strength. ``distance_km``: road km between places, for the home radius."""
-    u = unit_columns(units)
-    reach_days, home_radius_km, tribal = params
+def _distinct_rows(u: Units, rows: np.ndarray, loc: np.ndarray, n: int, tribal: bool,
+                   out: tuple) -> tuple[np.ndarray, int]:
+    """For :func:`_reach` and :func:`_reach_lists`: each unit's row (one per distinct place, and home for ``tribal``
+    units, in the order the units first have it) and effective strength into ``out`` (``(row, effective)``);
+    returns the first unit of each row and how many rows."""
     row, effective = out
-    n = distance_km.shape[1]
     first = Dict.empty(key_type=types.int64, value_type=types.int64)  # place (and home) -> row
     of_unit = np.empty(rows.size, dtype=np.int64)  # the first unit of each row
     d = 0
@@ -654,6 +776,65 @@ def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRows, mob
             of_unit[d] = i
             d += 1
         row[i] = j
+    return of_unit, d
+
+
+@njit(cache=True)
+def _reach_lists(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRows, mobility: float,
+                 distance_km: np.ndarray, params: tuple, out: tuple) -> tuple[np.ndarray, ...]:
+    """:func:`_reach` for a large theatre (``params``: ``(reach_days, home_radius_km, tribal, least)``): the same
+    rows, ``in_reach`` as booleans (d, n), and of ``-travel days / reach_days`` only the entries of ``least`` or
+    more (those :func:`_read_part` keeps, in the same order), as lists by row: ``(in_reach, start, place,
+    minus_days)``, row ``j``'s entries at ``start[j]:start[j + 1]``, places increasing. About 1 + 16 * (share
+    kept) bytes a pair of row and place instead of 16."""
+    u = unit_columns(units)
+    reach_days, home_radius_km, tribal, least = params
+    n = distance_km.shape[1]
+    of_unit, d = _distinct_rows(u, rows, loc, n, tribal, out)
+    in_reach = np.empty((d, n), dtype=np.bool_)
+    start = np.empty(d + 1, dtype=np.int64)
+    size = max(1024, d * 64)
+    place, minus = np.empty(size, dtype=np.int32), np.empty(size)
+    k = 0
+    for j in range(d):
+        start[j] = k
+        i = of_unit[j]
+        home = u.home[rows[i]]
+        dd = forward_row(days, loc[i], _bound(reach_days * mobility))
+        for q in range(n):
+            t = dd[q] / mobility
+            ok = t <= reach_days
+            if tribal and not distance_km[home, q] <= home_radius_km:
+                ok = False
+            in_reach[j, q] = ok
+            x = -t / reach_days
+            if x >= least:
+                if k == size:  # grow the lists
+                    size *= 2
+                    place2, minus2 = np.empty(size, dtype=np.int32), np.empty(size)
+                    place2[:k] = place[:k]
+                    minus2[:k] = minus[:k]
+                    place, minus = place2, minus2
+                place[k] = q
+                minus[k] = x
+                k += 1
+    start[d] = k
+    return in_reach, start, place[:k].copy(), minus[:k].copy()
+
+
+@njit(cache=True)
+def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRows, mobility: float,
+           distance_km: np.ndarray, params: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """For the units ``rows`` at ``loc`` (``params``: ``(reach_days, home_radius_km, tribal)``): whether each
+    place is within ``reach_days`` of travel (``days / mobility``; for ``tribal`` units, also within
+    ``home_radius_km`` of the unit's home), 1.0 or 0.0, and ``-travel days / reach_days`` (whose exponential
+    discounts a target's score), returned as ``(in_reach, minus_days)``, one row per distinct place (and home,
+    for tribal units) in the order the units first have it; into ``out`` (``(row, effective)``) each unit's row
+    of those and its effective strength. ``distance_km``: road km between places, for the home radius."""
+    u = unit_columns(units)
+    reach_days, home_radius_km, tribal = params
+    n = distance_km.shape[1]
+    of_unit, d = _distinct_rows(u, rows, loc, n, tribal, out)
     in_reach, minus_days = np.empty((d, n)), np.empty((d, n))
     for j in range(d):
         i = of_unit[j]
@@ -709,6 +890,7 @@ def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tupl
     best, go = out
     n = in_reach.shape[1]
     done = np.full(in_reach.shape[0], -1, dtype=np.int64)  # the first unit of each row worked out
+    scratch = np.zeros(n)
     for r in range(row.size):
         j = row[r]
         if done[j] >= 0:
@@ -720,15 +902,17 @@ def _best_targets(loc: np.ndarray, value: np.ndarray, scores: tuple, reach: tupl
         can_strike = strike_from[here]
         top = -1.0
         arg = 0
+        dj = decay_row(decay, j, scratch)
         for q in range(n):
             s = 0.0
             if in_reach[j, q]:
                 a = reinforce[q] if can_reinforce and value[q] >= value[here] else 0.0
                 b = other[q] if can_strike else 0.0
-                s = (a if a >= b else b) * decay[j, q]
+                s = (a if a >= b else b) * dj[q]
             if s > top:
                 top = s
                 arg = q
+        decay_done(decay, j, scratch)
         best[r] = arg
         go[r] = top > 0
 
@@ -920,7 +1104,7 @@ def _main_effort_orders(free: tuple, front: tuple, places: Places, odds: tuple, 
         if c == 0 or left < attack_ratio * defence[q]:
             continue
         for a in range(c):
-            near[a] = -decay[row[cand[a]], q]
+            near[a] = -decay_at(decay, row[cand[a]], q)
         got = present[q]
         for a in np.argsort(near[:c], kind="mergesort"):
             i = cand[a]
@@ -1064,6 +1248,7 @@ def _vacuum_orders(free: tuple, vacuum: np.ndarray, value: np.ndarray, reach: tu
     order = np.empty(m, dtype=np.int64)
     done = np.full(in_reach.shape[0], -1, dtype=np.int64)  # the first unit of each row worked out
     arg_of = np.empty(m, dtype=np.int64)
+    scratch = np.zeros(n)
     for i in range(m):
         j = row[i]
         if done[j] >= 0:
@@ -1073,11 +1258,13 @@ def _vacuum_orders(free: tuple, vacuum: np.ndarray, value: np.ndarray, reach: tu
             done[j] = i
             top = -1.0
             arg = 0
+            dj = decay_row(decay, j, scratch)
             for q in range(n):
-                s = (value[q] + 0.1) * decay[j, q] if in_reach[j, q] and vacuum[q] else 0.0
+                s = (value[q] + 0.1) * dj[q] if in_reach[j, q] and vacuum[q] else 0.0
                 if s > top:
                     top = s
                     arg = q
+            decay_done(decay, j, scratch)
             best[i] = arg if top > 0 else -1
         arg_of[i] = arg
         t = known_days(days, loc[i], arg) / mobility if best[i] >= 0 else np.inf  # (the others are not sent)
