@@ -51,6 +51,7 @@ def _end_state(model: ConflictModel) -> list[np.ndarray]:
 def test_the_reach_as_lists_reads_as_the_arrays(tmp_path, monkeypatch, tribal):
     """Above the size threshold the reach is kept as booleans and the discount as lists by row
     (``orders.SparseDecay``): every entry the readers see is the arrays' own."""
+    monkeypatch.setattr(orders, "REACH_LISTS_ABOVE_BYTES", 0)  # lists at any size above the threshold of places
     scenario = load_scenario(generate_theatre(tmp_path / "t", 120, days=6, seed=4))
     model = ConflictModel(scenario, seed=2, days=6, dense_most_places=10)
     model.step()
@@ -86,6 +87,7 @@ def test_the_reach_as_lists_reads_as_the_arrays(tmp_path, monkeypatch, tribal):
 
 def test_the_reach_as_lists_gives_the_same_run(tmp_path, monkeypatch):
     """A theatre forced above the size threshold runs the same war with the reach kept as lists or as arrays."""
+    monkeypatch.setattr(orders, "REACH_LISTS_ABOVE_BYTES", 0)  # lists at any size above the threshold of places
     scenario = load_scenario(generate_theatre(tmp_path / "t", 150, days=12, seed=3))
     ends = []
     for lists in (True, False):

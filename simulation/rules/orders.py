@@ -466,6 +466,10 @@ def _strength_over(state: State, strength: np.ndarray, row: np.ndarray, reach: n
 #: at 10,000 places (issue 21). False: those arrays, as up to the threshold (for the tests).
 REACH_AS_LISTS = True
 
+#: ... and only where the (places, places) float64 array would take more than this many bytes (the lists cost
+#: time: about 3 s of the 1,000-place year's 35 s, whose arrays take 8 MB; 800 MB at 10,000 places).
+REACH_LISTS_ABOVE_BYTES = 64 * 2**20
+
 #: Bytes of the float64 copy of a block of columns of a boolean reach that :func:`_product_by_columns` multiplies at
 #: a time.
 PRODUCT_BLOCK_BYTES = 32 * 2**20
@@ -571,7 +575,9 @@ def _reach_rows(state: State, faction: int, rows: np.ndarray, loc: np.ndarray, d
     row = np.empty(rows.size, dtype=np.int64)
     eff = np.empty(rows.size)
     least = min(-1.0, -(1.0 / params["reach_days"]))
-    if not state.world.dense and REACH_AS_LISTS:  # a large theatre: the reach as booleans, the discount as lists
+    n = state.world.n
+    if not state.world.dense and REACH_AS_LISTS and n * n * 8 > REACH_LISTS_ABOVE_BYTES:
+        # a large theatre: the reach as booleans, the discount as lists
         in_reach, start, place, near = _reach_lists(rows, loc, state.units.packed, days,
                                                     float(state.sides.mobility[faction]), state.world.distance_km,
                                                     (params["reach_days"], params["tribal_home_radius_km"], tribal,
