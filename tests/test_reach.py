@@ -13,6 +13,15 @@ from simulation.rules import orders, routing
 from simulation.scenario import load_scenario
 
 
+def _standing_units(model: ConflictModel):
+    """Each faction with live units standing at a place: ``(faction, rows, places)``."""
+    u = model.state.units
+    for faction in range(model.state.sides.coalition_of.size):
+        rows = np.flatnonzero((u.faction[: u.n] == faction) & u.alive[: u.n] & (u.next[: u.n] < 0))
+        if rows.size:
+            yield faction, rows, u.loc[rows].astype(np.int64)
+
+
 @pytest.mark.parametrize("reach_days", [0.5, 3.0])
 @pytest.mark.parametrize("tribal", [False, True])
 def test_the_discount_is_the_exponential_where_it_is_read(tmp_path, reach_days, tribal):
@@ -22,11 +31,7 @@ def test_the_discount_is_the_exponential_where_it_is_read(tmp_path, reach_days, 
     state, u = model.state, model.state.units
     params = dict(model.p, reach_days=reach_days)
     checked = 0
-    for faction in range(state.sides.coalition_of.size):
-        rows = np.flatnonzero((u.faction[: u.n] == faction) & u.alive[: u.n] & (u.next[: u.n] < 0))
-        if rows.size == 0:
-            continue
-        loc = u.loc[rows].astype(np.int64)
+    for faction, rows, loc in _standing_units(model):
         (in_reach, decay, row), eff, days = orders._reach_of(state, faction, rows, loc, params, tribal)
         whole = np.empty((loc.size, state.world.n))
         routing.forward_rows(days, loc, np.inf, whole)  # the travel days from each unit's place, complete
@@ -55,13 +60,9 @@ def test_the_reach_as_lists_reads_as_the_arrays(tmp_path, monkeypatch, tribal):
     scenario = load_scenario(generate_theatre(tmp_path / "t", 120, days=6, seed=4))
     model = ConflictModel(scenario, seed=2, days=6, dense_most_places=10)
     model.step()
-    state, u = model.state, model.state.units
+    state = model.state
     checked = 0
-    for faction in range(state.sides.coalition_of.size):
-        rows = np.flatnonzero((u.faction[: u.n] == faction) & u.alive[: u.n] & (u.next[: u.n] < 0))
-        if rows.size == 0:
-            continue
-        loc = u.loc[rows].astype(np.int64)
+    for faction, rows, loc in _standing_units(model):
         monkeypatch.setattr(orders, "REACH_AS_LISTS", False)
         (in_a, decay_a, row_a), eff_a, _ = orders._reach_of(state, faction, rows, loc, model.p, tribal)
         monkeypatch.setattr(orders, "REACH_AS_LISTS", True)

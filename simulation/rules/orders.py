@@ -808,10 +808,7 @@ def _reach_lists(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRow
         home = u.home[rows[i]]
         dd = forward_row(days, loc[i], _bound(reach_days * mobility))
         for q in range(n):
-            t = dd[q] / mobility
-            ok = t <= reach_days
-            if tribal and not distance_km[home, q] <= home_radius_km:
-                ok = False
+            ok, t = _within_reach(dd[q] / mobility, reach_days, tribal and not distance_km[home, q] <= home_radius_km)
             in_reach[j, q] = ok
             x = -t / reach_days
             if x >= least:
@@ -826,6 +823,13 @@ def _reach_lists(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRow
                 k += 1
     start[d] = k
     return in_reach, start, place[:k].copy(), minus[:k].copy()
+
+
+@njit(cache=True)
+def _within_reach(t: float, reach_days: float, beyond_home: bool) -> tuple[bool, float]:
+    """Whether a place ``t`` travel days away is within the reach (``t <= reach_days``, and for a tribal unit not
+    ``beyond_home``, farther than its home radius), and ``t``."""
+    return t <= reach_days and not beyond_home, t
 
 
 @njit(cache=True)
@@ -847,10 +851,7 @@ def _reach(rows: np.ndarray, loc: np.ndarray, units: Units, days: RouteRows, mob
         home = u.home[rows[i]]
         dd = forward_row(days, loc[i], _bound(reach_days * mobility))
         for q in range(n):
-            t = dd[q] / mobility
-            ok = t <= reach_days
-            if tribal and not distance_km[home, q] <= home_radius_km:
-                ok = False
+            ok, t = _within_reach(dd[q] / mobility, reach_days, tribal and not distance_km[home, q] <= home_radius_km)
             in_reach[j, q] = 1.0 if ok else 0.0
             minus_days[j, q] = -t / reach_days
     return in_reach, minus_days
